@@ -1,0 +1,323 @@
+//! The child's event loop and its handshake with the parent.
+
+use crate::ChildArgs;
+use clap::Parser;
+use keepalived_ipc::{
+    decode_to_child, Channel, ConfigSlice, DumpKind, FromChild, RecvError, ReplayState, Subsystem,
+    ToChild, MAX_TO_CHILD,
+};
+use keepalived_log::LogSettings;
+use log::{error, info, warn};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Registry, Token};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+/// Token of the IPC socket; daemons use tokens from 16 up.
+pub const IPC_TOKEN: Token = Token(0);
+const SIGNAL_TOKEN: Token = Token(1);
+
+/// Bytes a child may have queued towards the parent before it is stuck.
+const MAX_QUEUED_UP: usize = 64 << 20;
+
+/// What a daemon callback may do besides its own work.
+pub struct Ctx<'a> {
+    pub registry: &'a Registry,
+    pub now: Instant,
+    out: &'a mut Vec<FromChild>,
+}
+
+impl Ctx<'_> {
+    /// Queue a message for the parent.
+    pub fn send(&mut self, m: FromChild) {
+        self.out.push(m);
+    }
+}
+
+/// One subsystem, driven by the shared runtime.
+pub trait Daemon {
+    const SUBSYSTEM: Subsystem;
+
+    /// Apply the first configuration, before the sandbox is installed: open
+    /// what needs opening here.
+    fn configure(
+        &mut self,
+        slice: ConfigSlice,
+        replay: ReplayState,
+        ctx: &mut Ctx,
+    ) -> Result<(), String>;
+
+    /// Every child is configured: begin work.
+    fn start(&mut self, _ctx: &mut Ctx) {}
+
+    /// A validated new configuration: change only what changed.
+    fn reload(&mut self, slice: ConfigSlice, ctx: &mut Ctx) -> Result<(), String>;
+
+    /// A message routed from another child.
+    fn message(&mut self, _msg: ToChild, _ctx: &mut Ctx) {}
+
+    fn dump(&mut self, kind: DumpKind) -> String;
+
+    /// Readiness on one of the daemon's own registered sources.
+    fn event(&mut self, _token: Token, _ctx: &mut Ctx) {}
+
+    /// Called on every wake-up with `ctx.now`: fire what is due.
+    fn timer(&mut self, _ctx: &mut Ctx) {}
+
+    /// Earliest instant the daemon needs to be woken at.
+    fn next_deadline(&self) -> Option<Instant> {
+        None
+    }
+
+    /// Stop cleanly before exit.
+    fn shutdown(&mut self, _ctx: &mut Ctx) {}
+}
+
+#[derive(PartialEq, Eq)]
+enum Phase {
+    AwaitConfig,
+    Configured,
+    Running,
+}
+
+/// Run `daemon` as a child process; never returns.
+pub fn run<D: Daemon>(mut daemon: D) -> ! {
+    let args = ChildArgs::parse();
+    let sub = D::SUBSYSTEM;
+    // Belt and braces: the parent set this before exec, but exec of a
+    // privileged binary may clear it.
+    // SAFETY: prctl with integer arguments.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGTERM as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
+    if nix::unistd::getppid().as_raw() == 1 {
+        std::process::exit(1);
+    }
+    let mut settings = LogSettings::new(sub.syslog_ident());
+    settings.console = args.log_console;
+    settings.detail = args.log_detail;
+    settings.syslog = !args.no_syslog;
+    settings.syslog_socket = args.syslog_socket.clone();
+    if let Some(f) = args
+        .log_facility
+        .and_then(keepalived_log::facility_from_number)
+    {
+        settings.facility = f;
+    }
+    // SAFETY: the parent handed this descriptor to us for this purpose.
+    settings.file = args
+        .log_file_fd
+        .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
+    keepalived_log::init(settings);
+
+    let code = match event_loop(&mut daemon, &args) {
+        Ok(()) => 0,
+        Err(e) => {
+            error!("{sub}: {e}");
+            1
+        }
+    };
+    keepalived_log::flush();
+    std::process::exit(code)
+}
+
+fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String> {
+    let sub = D::SUBSYSTEM;
+    if nix::sys::stat::fstat(unsafe { std::os::fd::BorrowedFd::borrow_raw(args.ipc_fd) }).is_err() {
+        return Err(format!("no IPC socket on fd {}", args.ipc_fd));
+    }
+    // SAFETY: fd 3 is our end of the socketpair, handed over by the parent.
+    let fd = unsafe { OwnedFd::from_raw_fd(args.ipc_fd) };
+    let mut chan =
+        Channel::new(fd, MAX_TO_CHILD, MAX_QUEUED_UP).map_err(|e| format!("IPC socket: {e}"))?;
+
+    let mut mask = SigSet::empty();
+    for s in [
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+    ] {
+        mask.add(s);
+    }
+    mask.thread_block()
+        .map_err(|e| format!("sigprocmask: {e}"))?;
+    // SAFETY: ignoring SIGPIPE; sends use MSG_NOSIGNAL, but scripts' pipes may not.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+        .map_err(|e| format!("signalfd: {e}"))?;
+
+    let mut poll = Poll::new().map_err(|e| format!("epoll: {e}"))?;
+    let raw = chan.raw_fd();
+    poll.registry()
+        .register(
+            &mut SourceFd(&raw),
+            IPC_TOKEN,
+            Interest::READABLE | Interest::WRITABLE,
+        )
+        .map_err(|e| e.to_string())?;
+    let sraw = sfd.as_raw_fd();
+    poll.registry()
+        .register(&mut SourceFd(&sraw), SIGNAL_TOKEN, Interest::READABLE)
+        .map_err(|e| e.to_string())?;
+
+    info!(
+        "Starting {} child process, pid={}",
+        sub.syslog_ident(),
+        std::process::id()
+    );
+    let mut events = Events::with_capacity(256);
+    let mut phase = Phase::AwaitConfig;
+    let mut out: Vec<FromChild> = Vec::new();
+    let mut stopping = false;
+
+    loop {
+        let now = Instant::now();
+        let timeout = if phase == Phase::Running {
+            daemon
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(now))
+        } else {
+            None
+        };
+        let timeout = match (timeout, keepalived_log::queued() > 0) {
+            (t, true) => Some(t.map_or(Duration::from_secs(1), |t| t.min(Duration::from_secs(1)))),
+            (t, false) => t,
+        };
+        match poll.poll(&mut events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(format!("poll: {e}")),
+        }
+        let now = Instant::now();
+        let mut ctx = Ctx {
+            registry: poll.registry(),
+            now,
+            out: &mut out,
+        };
+        for ev in events.iter() {
+            match ev.token() {
+                IPC_TOKEN if ev.is_readable() || ev.is_read_closed() => {
+                    stopping |= drain_ipc(daemon, &mut chan, &mut phase, &mut ctx, args)?;
+                }
+                IPC_TOKEN => {}
+                SIGNAL_TOKEN => {
+                    while let Ok(Some(si)) = sfd.read_signal() {
+                        let signo = si.ssi_signo as i32;
+                        if signo == libc::SIGTERM || signo == libc::SIGINT {
+                            info!("Stopping on signal {signo}");
+                            stopping = true;
+                        }
+                    }
+                }
+                t if phase == Phase::Running => daemon.event(t, &mut ctx),
+                _ => {}
+            }
+        }
+        if phase == Phase::Running && !stopping {
+            daemon.timer(&mut ctx);
+        }
+        if stopping {
+            daemon.shutdown(&mut ctx);
+        }
+        for m in out.drain(..) {
+            if let Err(e) = chan.send(&m) {
+                return Err(format!("cannot queue {} for the parent: {e}", m.kind()));
+            }
+        }
+        if let Err(e) = chan.flush() {
+            if !stopping {
+                return Err(format!("IPC send failed: {e}"));
+            }
+        }
+        keepalived_log::flush();
+        if stopping {
+            info!("Stopped");
+            return Ok(());
+        }
+    }
+}
+
+/// Read every whole message waiting on the IPC socket. Returns true when the
+/// child must stop.
+fn drain_ipc<D: Daemon>(
+    daemon: &mut D,
+    chan: &mut Channel,
+    phase: &mut Phase,
+    ctx: &mut Ctx,
+    args: &ChildArgs,
+) -> Result<bool, String> {
+    let sub = D::SUBSYSTEM;
+    loop {
+        let bytes = match chan.recv_bytes() {
+            Ok(Some((b, _fds))) => b,
+            Ok(None) => return Ok(false),
+            Err(RecvError::Closed) => {
+                warn!("Parent closed the IPC channel; stopping");
+                return Ok(true);
+            }
+            Err(e) => return Err(format!("IPC from parent: {e}")),
+        };
+        let msg = decode_to_child(&bytes).map_err(|e| format!("IPC from parent: {e}"))?;
+        match (msg, &*phase) {
+            (ToChild::Configure { slice, replay }, Phase::AwaitConfig) => {
+                if slice.subsystem != sub {
+                    return Err(format!(
+                        "configuration for {} sent to {sub}",
+                        slice.subsystem
+                    ));
+                }
+                let generation = slice.generation;
+                daemon.configure(*slice, replay, ctx)?;
+                keepalived_sandbox::seccomp::install(sub, args.seccomp)
+                    .map_err(|e| format!("cannot install seccomp filter: {e}"))?;
+                if args.seccomp_selftest {
+                    let r = keepalived_sandbox::seccomp::violate(sub);
+                    error!(
+                        "seccomp self-test: the forbidden syscall returned {r:?} (filter mode {})",
+                        args.seccomp
+                    );
+                }
+                ctx.send(FromChild::Ready { generation });
+                *phase = Phase::Configured;
+            }
+            (ToChild::Start, Phase::Configured) => {
+                *phase = Phase::Running;
+                daemon.start(ctx);
+            }
+            (ToChild::Reload { slice }, Phase::Configured | Phase::Running) => {
+                let generation = slice.generation;
+                match daemon.reload(*slice, ctx) {
+                    Ok(()) => ctx.send(FromChild::Ready { generation }),
+                    Err(reason) => {
+                        error!("Reload of configuration {generation} refused: {reason}");
+                        ctx.send(FromChild::Rejected { generation, reason });
+                    }
+                }
+            }
+            (ToChild::Dump(kind), _) => {
+                let text = daemon.dump(kind);
+                ctx.send(FromChild::Dump { kind, text });
+            }
+            (ToChild::Shutdown, _) => return Ok(true),
+            (
+                m @ (ToChild::VrrpState(_) | ToChild::Health(_) | ToChild::TrackScript(_)),
+                Phase::Running,
+            ) => daemon.message(m, ctx),
+            (m @ (ToChild::VrrpState(_) | ToChild::Health(_) | ToChild::TrackScript(_)), _) => {
+                // Before Start: state arrives in the replay instead.
+                log::debug!("ignoring early routed message {m:?}");
+            }
+            (m, _) => return Err(format!("unexpected message from parent: {m:?}")),
+        }
+    }
+}

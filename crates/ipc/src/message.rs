@@ -1,0 +1,246 @@
+//! The two message enums, one per direction, and the state the parent
+//! remembers so it can replay it to a restarted child.
+
+use crate::Subsystem;
+use keepalived_config::Config;
+use serde::{Deserialize, Serialize};
+
+/// What a child is told to run: its subsystem and its part of the
+/// configuration (the parent strips what the child has no business seeing).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConfigSlice {
+    pub subsystem: Subsystem,
+    /// Increases with every reload; acks name the generation they apply to.
+    pub generation: u64,
+    pub config: Config,
+}
+
+/// VRRP instance states as keepalived names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum VrrpState {
+    Init,
+    Backup,
+    Master,
+    Fault,
+    Stop,
+}
+
+impl VrrpState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VrrpState::Init => "INIT",
+            VrrpState::Backup => "BACKUP",
+            VrrpState::Master => "MASTER",
+            VrrpState::Fault => "FAULT",
+            VrrpState::Stop => "STOP",
+        }
+    }
+}
+
+/// A VRRP instance (or sync group) changed state: vrrpd → parent → checkerd
+/// (notify scripts, SMTP alerts) and ipvsd (`lvs_sync_daemon`, `ha_suspend`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VrrpStateChange {
+    pub instance: String,
+    pub group: Option<String>,
+    pub state: VrrpState,
+    pub priority: u8,
+}
+
+/// A real server's health: checkerd → parent → ipvsd.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RealServerHealth {
+    /// Virtual server key as printed by keepalived, e.g. `[10.0.0.1]:tcp:80`.
+    pub virtual_server: String,
+    /// Real server key, e.g. `[192.168.1.10]:tcp:80`.
+    pub real_server: String,
+    pub up: bool,
+    /// A weight set by a dynamic checker (MISC_CHECK `misc_dynamic`).
+    pub weight: Option<i32>,
+}
+
+/// A tracked script's verdict after rise/fall: checkerd → parent → vrrpd.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackScriptResult {
+    pub script: String,
+    pub ok: bool,
+}
+
+/// Everything the parent replays to a restarted child besides its config.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplayState {
+    pub vrrp: Vec<VrrpStateChange>,
+    pub health: Vec<RealServerHealth>,
+    pub scripts: Vec<TrackScriptResult>,
+}
+
+/// Which dump a signal asked for (USR1 = data, USR2 = stats, as keepalived).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DumpKind {
+    Data,
+    Stats,
+}
+
+/// Parent → child.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ToChild {
+    /// First message after spawn: the slice and the state to resume from.
+    Configure {
+        slice: Box<ConfigSlice>,
+        replay: ReplayState,
+    },
+    /// Every child acked its configuration: begin work.
+    Start,
+    /// SIGHUP: a validated new slice; apply only what changed.
+    Reload {
+        slice: Box<ConfigSlice>,
+    },
+    VrrpState(VrrpStateChange),
+    Health(RealServerHealth),
+    TrackScript(TrackScriptResult),
+    Dump(DumpKind),
+    /// Stop cleanly (vrrpd: priority-0 adverts, VIPs removed; ipvsd: remove
+    /// what it created) and exit.
+    Shutdown,
+}
+
+/// Child → parent. Untrusted: the parent checks who may send what.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum FromChild {
+    /// The configuration of this generation is applied.
+    Ready {
+        generation: u64,
+    },
+    /// The child cannot use this configuration (the parent keeps it running
+    /// on the previous one).
+    Rejected {
+        generation: u64,
+        reason: String,
+    },
+    VrrpState(VrrpStateChange),
+    Health(RealServerHealth),
+    TrackScript(TrackScriptResult),
+    /// Text for `/tmp/keepalived.data` or `.stats`.
+    Dump {
+        kind: DumpKind,
+        text: String,
+    },
+}
+
+impl FromChild {
+    /// Short name for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FromChild::Ready { .. } => "Ready",
+            FromChild::Rejected { .. } => "Rejected",
+            FromChild::VrrpState(_) => "VrrpState",
+            FromChild::Health(_) => "Health",
+            FromChild::TrackScript(_) => "TrackScript",
+            FromChild::Dump { .. } => "Dump",
+        }
+    }
+
+    /// Whether `from` may send this at all: a health result from vrrpd, say,
+    /// means the child is confused or compromised.
+    pub fn allowed_from(&self, from: Subsystem) -> bool {
+        match self {
+            FromChild::Ready { .. } | FromChild::Rejected { .. } | FromChild::Dump { .. } => true,
+            FromChild::VrrpState(_) => from == Subsystem::Vrrp,
+            FromChild::Health(_) | FromChild::TrackScript(_) => from == Subsystem::Checker,
+        }
+    }
+}
+
+/// Bincode configuration: varint, bounded so a hostile length prefix
+/// cannot make the receiver allocate more than a message may hold.
+fn config<const LIMIT: usize>() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<LIMIT>()
+}
+
+pub fn encode<T: Serialize>(msg: &T) -> Result<Vec<u8>, String> {
+    bincode::serde::encode_to_vec(msg, bincode::config::standard()).map_err(|e| e.to_string())
+}
+
+/// Decode a message from a child (bounded by [`crate::MAX_FROM_CHILD`]).
+pub fn decode_from_child(bytes: &[u8]) -> Result<FromChild, String> {
+    decode_exact(
+        bincode::serde::decode_from_slice(bytes, config::<{ crate::MAX_FROM_CHILD }>()),
+        bytes.len(),
+    )
+}
+
+/// Decode a message from the parent (bounded by [`crate::MAX_TO_CHILD`]).
+pub fn decode_to_child(bytes: &[u8]) -> Result<ToChild, String> {
+    decode_exact(
+        bincode::serde::decode_from_slice(bytes, config::<{ crate::MAX_TO_CHILD }>()),
+        bytes.len(),
+    )
+}
+
+fn decode_exact<T>(
+    r: Result<(T, usize), bincode::error::DecodeError>,
+    len: usize,
+) -> Result<T, String> {
+    match r {
+        Ok((v, used)) if used == len => Ok(v),
+        Ok((_, used)) => Err(format!("{} trailing bytes after the message", len - used)),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip_both_directions() {
+        let up = FromChild::Health(RealServerHealth {
+            virtual_server: "[10.0.0.1]:tcp:80".into(),
+            real_server: "[192.168.1.2]:tcp:80".into(),
+            up: false,
+            weight: Some(3),
+        });
+        assert_eq!(decode_from_child(&encode(&up).unwrap()).unwrap(), up);
+        let down = ToChild::Configure {
+            slice: Box::new(ConfigSlice {
+                subsystem: Subsystem::Ipvs,
+                generation: 7,
+                config: Config::default(),
+            }),
+            replay: ReplayState::default(),
+        };
+        assert_eq!(decode_to_child(&encode(&down).unwrap()).unwrap(), down);
+    }
+
+    #[test]
+    fn garbage_and_trailing_bytes_are_errors() {
+        assert!(decode_from_child(&[0xff; 32]).is_err());
+        let mut b = encode(&FromChild::Ready { generation: 1 }).unwrap();
+        b.push(0);
+        assert!(decode_from_child(&b).unwrap_err().contains("trailing"));
+    }
+
+    #[test]
+    fn hostile_length_prefix_is_bounded() {
+        // Dump { text } with a string length claiming 2^40 bytes.
+        let mut b = encode(&FromChild::Dump {
+            kind: DumpKind::Data,
+            text: String::new(),
+        })
+        .unwrap();
+        b.pop();
+        b.extend_from_slice(&[0xfd, 0, 0, 0, 0, 0, 1, 0, 0]);
+        assert!(decode_from_child(&b).is_err());
+    }
+
+    #[test]
+    fn who_may_send_what() {
+        let h = FromChild::TrackScript(TrackScriptResult {
+            script: "chk".into(),
+            ok: true,
+        });
+        assert!(h.allowed_from(Subsystem::Checker));
+        assert!(!h.allowed_from(Subsystem::Vrrp));
+        assert!(!h.allowed_from(Subsystem::Ipvs));
+    }
+}

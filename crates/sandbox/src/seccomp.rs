@@ -1,0 +1,235 @@
+//! Per-child seccomp allowlists.
+//!
+//! Each child installs its filter once initialised (its sockets, logger and
+//! IPC are open) and keeps it for life. A syscall outside the list kills the
+//! process (`--seccomp kill`, the default) or is only logged to the audit log
+//! (`--seccomp log`, for finding a missing entry).
+
+use keepalived_ipc::Subsystem;
+use seccompiler::{
+    apply_filter, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition,
+    SeccompFilter, SeccompRule, TargetArch,
+};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeccompMode {
+    Kill,
+    Log,
+    /// No filter at all: only for debugging on a host where a filter cannot load.
+    Off,
+}
+
+impl FromStr for SeccompMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "kill" => Ok(SeccompMode::Kill),
+            "log" => Ok(SeccompMode::Log),
+            "off" => Ok(SeccompMode::Off),
+            _ => Err(format!("unknown seccomp mode '{s}' (kill, log or off)")),
+        }
+    }
+}
+
+impl fmt::Display for SeccompMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SeccompMode::Kill => "kill",
+            SeccompMode::Log => "log",
+            SeccompMode::Off => "off",
+        })
+    }
+}
+
+/// What every child needs: memory, signals, time, its event loop and its
+/// IPC socket.
+const COMMON: &[i64] = &[
+    libc::SYS_read,
+    libc::SYS_write,
+    libc::SYS_readv,
+    libc::SYS_writev,
+    libc::SYS_close,
+    libc::SYS_fstat,
+    libc::SYS_newfstatat,
+    libc::SYS_statx,
+    libc::SYS_lseek,
+    libc::SYS_mmap,
+    libc::SYS_munmap,
+    libc::SYS_mremap,
+    libc::SYS_mprotect,
+    libc::SYS_brk,
+    libc::SYS_madvise,
+    libc::SYS_rt_sigaction,
+    libc::SYS_rt_sigprocmask,
+    libc::SYS_rt_sigreturn,
+    libc::SYS_sigaltstack,
+    libc::SYS_futex,
+    libc::SYS_getpid,
+    libc::SYS_gettid,
+    libc::SYS_getppid,
+    libc::SYS_getuid,
+    libc::SYS_geteuid,
+    libc::SYS_getgid,
+    libc::SYS_getegid,
+    libc::SYS_clock_gettime,
+    libc::SYS_clock_getres,
+    libc::SYS_gettimeofday,
+    libc::SYS_nanosleep,
+    libc::SYS_clock_nanosleep,
+    libc::SYS_exit,
+    libc::SYS_exit_group,
+    libc::SYS_epoll_create1,
+    libc::SYS_epoll_ctl,
+    libc::SYS_epoll_wait,
+    libc::SYS_epoll_pwait,
+    libc::SYS_poll,
+    libc::SYS_ppoll,
+    libc::SYS_sendmsg,
+    libc::SYS_recvmsg,
+    libc::SYS_sendto,
+    libc::SYS_recvfrom,
+    libc::SYS_sendmmsg,
+    libc::SYS_recvmmsg,
+    libc::SYS_fcntl,
+    libc::SYS_getrandom,
+    libc::SYS_sched_yield,
+    libc::SYS_sched_getaffinity,
+    libc::SYS_restart_syscall,
+    libc::SYS_rseq,
+    libc::SYS_set_robust_list,
+    libc::SYS_eventfd2,
+    libc::SYS_pipe2,
+    libc::SYS_dup,
+    libc::SYS_dup3,
+    libc::SYS_uname,
+    libc::SYS_prlimit64,
+    libc::SYS_getsockopt,
+    libc::SYS_setsockopt,
+    libc::SYS_getsockname,
+    libc::SYS_getpeername,
+    libc::SYS_shutdown,
+    libc::SYS_connect,
+];
+
+/// Socket families each child may open (syslog reconnects need AF_UNIX).
+fn families(sub: Subsystem) -> &'static [i32] {
+    match sub {
+        Subsystem::Vrrp => &[
+            libc::AF_UNIX,
+            libc::AF_INET,
+            libc::AF_INET6,
+            libc::AF_PACKET,
+            libc::AF_NETLINK,
+        ],
+        Subsystem::Ipvs => &[libc::AF_UNIX, libc::AF_NETLINK],
+        Subsystem::Checker => &[libc::AF_UNIX, libc::AF_INET, libc::AF_INET6],
+    }
+}
+
+/// Unconditional extras per child.
+fn extras(sub: Subsystem) -> &'static [i64] {
+    match sub {
+        // Raw VRRP, ARP and netlink sockets, interface lookups by ioctl.
+        Subsystem::Vrrp => &[libc::SYS_bind, libc::SYS_ioctl],
+        Subsystem::Ipvs => &[libc::SYS_bind],
+        // Health checks (bind for bindto/bind_port), FILE_CHECK reads, and
+        // the script children it reaps and times out.
+        Subsystem::Checker => &[
+            libc::SYS_bind,
+            libc::SYS_openat,
+            libc::SYS_kill,
+            libc::SYS_wait4,
+            libc::SYS_waitid,
+        ],
+    }
+}
+
+fn eq(arg: u8, val: u64) -> SeccompCondition {
+    SeccompCondition::new(arg, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, val)
+        .expect("valid condition")
+}
+
+/// The filter for `sub`, as a BPF program.
+pub fn program(sub: Subsystem, mode: SeccompMode) -> Result<BpfProgram, String> {
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
+    for &nr in COMMON.iter().chain(extras(sub)) {
+        rules.insert(nr, vec![]);
+    }
+    let sock: Result<Vec<SeccompRule>, _> = families(sub)
+        .iter()
+        .map(|&f| SeccompRule::new(vec![eq(0, f as u64)]))
+        .collect();
+    rules.insert(libc::SYS_socket, sock.map_err(|e| e.to_string())?);
+    // Signals only to itself (abort, panics): a root child must not signal
+    // other root processes.
+    let me = std::process::id() as u64;
+    rules.insert(
+        libc::SYS_tgkill,
+        vec![SeccompRule::new(vec![eq(0, me)]).map_err(|e| e.to_string())?],
+    );
+    let mismatch = match mode {
+        SeccompMode::Kill => SeccompAction::KillProcess,
+        SeccompMode::Log => SeccompAction::Log,
+        SeccompMode::Off => return Err("seccomp is off".into()),
+    };
+    let arch = if cfg!(target_arch = "aarch64") {
+        TargetArch::aarch64
+    } else {
+        TargetArch::x86_64
+    };
+    let filter = SeccompFilter::new(rules, mismatch, SeccompAction::Allow, arch)
+        .map_err(|e| e.to_string())?;
+    filter
+        .try_into()
+        .map_err(|e: seccompiler::BackendError| e.to_string())
+}
+
+/// Install the filter for `sub` on the calling thread (children are
+/// single-threaded). Sets `no_new_privs` too.
+pub fn install(sub: Subsystem, mode: SeccompMode) -> Result<(), String> {
+    if mode == SeccompMode::Off {
+        return Ok(());
+    }
+    let prog = program(sub, mode)?;
+    apply_filter(&prog).map_err(|e| e.to_string())
+}
+
+/// A call each child's filter forbids, for the self-test that proves the
+/// filter is live: vrrpd and checkerd may not exec, ipvsd may not open an
+/// IPv4 stream socket.
+pub fn violate(sub: Subsystem) -> std::io::Result<()> {
+    let r = match sub {
+        Subsystem::Vrrp | Subsystem::Checker => {
+            let path = c"/bin/true";
+            let argv = [path.as_ptr(), std::ptr::null()];
+            let envp = [std::ptr::null()];
+            // SAFETY: valid NUL-terminated argv/envp arrays.
+            unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) }
+        }
+        // SAFETY: plain socket(2).
+        Subsystem::Ipvs => unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) },
+    };
+    if r < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_filter_compiles() {
+        for sub in Subsystem::ALL {
+            for mode in [SeccompMode::Kill, SeccompMode::Log] {
+                assert!(!program(sub, mode).unwrap().is_empty());
+            }
+        }
+        assert!("bogus".parse::<SeccompMode>().is_err());
+    }
+}

@@ -1,0 +1,140 @@
+//! When to restart a child that died.
+//!
+//! A child that was healthy and got killed from outside (an operator's
+//! SIGKILL, the OOM killer) is restarted at once. A child that fails on its
+//! own — dies before it is ready, crashes or exits soon after, or is killed
+//! by the parent for a protocol violation — backs off exponentially to a cap
+//! so a crash loop costs nothing and is logged loudly. A burst of deaths of
+//! any kind also backs off.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// First restart delay.
+pub const BASE: Duration = Duration::from_millis(10);
+/// Longest delay between restarts.
+pub const CAP: Duration = Duration::from_secs(30);
+/// A child ready this long is considered healthy again.
+pub const STABLE: Duration = Duration::from_secs(10);
+/// More deaths than this within [`WINDOW`] count as a loop whatever their cause.
+pub const BURST: usize = 50;
+pub const WINDOW: Duration = Duration::from_secs(60);
+/// From this many failures in a row the parent logs at error level.
+pub const LOUD_AFTER: u32 = 5;
+
+/// How a child ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Death {
+    /// Killed by a signal someone else sent (SIGKILL, SIGTERM, SIGINT).
+    External,
+    /// Exited, or a crash signal (SEGV, ABRT, SYS...).
+    OnItsOwn,
+    /// The parent killed it for misbehaving.
+    Misbehaved,
+}
+
+#[derive(Debug, Default)]
+pub struct Backoff {
+    failures: u32,
+    deaths: VecDeque<Instant>,
+}
+
+impl Backoff {
+    /// Record a death at `now` of a child ready since `ready_at`; returns the
+    /// restart delay.
+    pub fn on_death(&mut self, now: Instant, ready_at: Option<Instant>, how: Death) -> Duration {
+        self.deaths.push_back(now);
+        while self
+            .deaths
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > WINDOW)
+        {
+            self.deaths.pop_front();
+        }
+        let stable = ready_at.is_some_and(|r| now.duration_since(r) >= STABLE);
+        let failed = match how {
+            Death::Misbehaved => true,
+            _ if ready_at.is_none() => true,
+            Death::OnItsOwn => !stable,
+            Death::External => false,
+        };
+        if stable && how != Death::Misbehaved {
+            self.failures = 0;
+        }
+        if failed || self.deaths.len() > BURST {
+            self.failures = self.failures.saturating_add(1);
+        } else if how == Death::External {
+            self.failures = 0;
+        }
+        self.delay()
+    }
+
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    fn delay(&self) -> Duration {
+        let shift = self.failures.min(20);
+        BASE.saturating_mul(1u32 << shift).min(CAP)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn external_kill_of_a_ready_child_restarts_at_once() {
+        let t0 = Instant::now();
+        let mut b = Backoff::default();
+        for i in 0..20 {
+            let now = t0 + Duration::from_millis(100 * i);
+            assert_eq!(b.on_death(now, Some(now), Death::External), BASE);
+        }
+    }
+
+    #[test]
+    fn crash_loop_backs_off_to_the_cap() {
+        let t0 = Instant::now();
+        let mut b = Backoff::default();
+        let delays: Vec<Duration> = (0..20)
+            .map(|i| b.on_death(t0 + Duration::from_secs(i), None, Death::OnItsOwn))
+            .collect();
+        assert_eq!(delays[0], Duration::from_millis(20));
+        assert_eq!(delays[1], Duration::from_millis(40));
+        assert!(delays.windows(2).all(|w| w[1] >= w[0]));
+        assert_eq!(*delays.last().unwrap(), CAP);
+        assert!(b.failures() >= LOUD_AFTER);
+    }
+
+    #[test]
+    fn a_stable_child_starts_afresh() {
+        let t0 = Instant::now();
+        let mut b = Backoff::default();
+        for i in 0..6 {
+            b.on_death(t0 + Duration::from_secs(i), None, Death::OnItsOwn);
+        }
+        let ready = t0 + Duration::from_secs(100);
+        let d = b.on_death(ready + STABLE, Some(ready), Death::OnItsOwn);
+        assert_eq!(d, BASE);
+    }
+
+    #[test]
+    fn misbehaving_always_backs_off() {
+        let t0 = Instant::now();
+        let mut b = Backoff::default();
+        assert!(b.on_death(t0, Some(t0), Death::Misbehaved) > BASE);
+    }
+
+    #[test]
+    fn a_burst_of_external_kills_backs_off_too() {
+        let t0 = Instant::now();
+        let mut b = Backoff::default();
+        let mut last = BASE;
+        for i in 0..(BURST as u64 + 5) {
+            let now = t0 + Duration::from_millis(10 * i);
+            last = b.on_death(now, Some(now), Death::External);
+        }
+        assert!(last > BASE);
+    }
+}

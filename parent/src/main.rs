@@ -1,0 +1,231 @@
+//! keepalived-rs: the parent process.
+//!
+//! Parses and validates the configuration, enters the namespace, forks into
+//! the background, drops to the capabilities it needs to spawn children, and
+//! supervises vrrpd, checkerd and ipvsd. It never opens a network socket.
+
+mod backoff;
+mod cli;
+mod logfiles;
+mod pidfile;
+mod slices;
+mod spawn;
+mod state;
+mod supervisor;
+
+use clap::Parser;
+use cli::Cli;
+use keepalived_config::{LoadOptions, Severity};
+use keepalived_ipc::Subsystem;
+use keepalived_log::LogSettings;
+use log::{error, info, warn};
+use pidfile::PidFiles;
+use std::process::exit;
+
+/// keepalived 2.2.7's `-t` status for a configuration it reported problems in.
+const EXIT_CONFIG_PROBLEMS: i32 = 5;
+/// Status when the configuration cannot run at all.
+const EXIT_CONFIG: i32 = 3;
+
+fn main() {
+    let cli = Cli::parse();
+    if cli.version {
+        println!(
+            "keepalived-rs v{} (keepalived 2.2.7 compatible)",
+            env!("CARGO_PKG_VERSION")
+        );
+        return;
+    }
+    if let Some(name) = &cli.signum {
+        exit(print_signum(name));
+    }
+    let load = LoadOptions {
+        config_id: cli.config_id.clone(),
+    };
+    if let Some(path) = &cli.convert {
+        match keepalived_config::load_file(path, &load) {
+            Ok(l) => {
+                for d in &l.diagnostics {
+                    eprintln!("{d}");
+                }
+                print!("{}", keepalived_config::to_toml(&l.config));
+                exit(0);
+            }
+            Err(e) => {
+                eprint!("{e}");
+                exit(EXIT_CONFIG);
+            }
+        }
+    }
+    if let Some(path) = cli.config_test_file() {
+        exit(config_test(&path, &load));
+    }
+
+    init_logging(&cli);
+    info!("Starting keepalived-rs v{}", env!("CARGO_PKG_VERSION"));
+    let config = match keepalived_config::load_file(&cli.use_file, &load) {
+        Ok(l) => {
+            for d in &l.diagnostics {
+                warn!("{d}");
+            }
+            l.config
+        }
+        Err(e) => {
+            for d in &e.diagnostics {
+                error!("{d}");
+                if !cli.log_console {
+                    eprintln!("{d}");
+                }
+            }
+            error!(
+                "Configuration {} cannot run; exiting",
+                cli.use_file.display()
+            );
+            keepalived_log::flush();
+            exit(EXIT_CONFIG);
+        }
+    };
+    if cli.dump_conf {
+        println!("{config:#?}");
+    }
+    if let Some(ns) = &cli.namespace {
+        if let Err(e) = enter_namespace(ns) {
+            error!("cannot enter network namespace {ns}: {e}");
+            exit(1);
+        }
+        info!("Running in network namespace {ns}");
+    }
+    if !cli.dont_fork {
+        if let Err(e) = nix::unistd::daemon(false, false) {
+            error!("cannot fork into the background: {e}");
+            exit(1);
+        }
+        // The pid changed: syslog lines must carry the new one.
+        init_logging(&cli);
+    }
+    let mut pid_files = PidFiles::default();
+    pid_files.write(&cli.pid, std::process::id());
+    if let Err(e) = keepalived_sandbox::drop_parent_privileges() {
+        error!("cannot drop capabilities: {e}");
+        pid_files.remove_all();
+        exit(1);
+    }
+    let settings = supervisor::Settings {
+        config_path: cli.use_file.clone(),
+        load,
+        enabled: enabled_subsystems(&cli),
+        child: spawn::ChildOptions {
+            seccomp: cli.seccomp,
+            console: cli.log_console,
+            detail: cli.log_detail,
+            syslog: !cli.no_syslog,
+            facility: cli.log_facility,
+            syslog_socket: cli.syslog_socket.clone(),
+            libexec_dir: cli.libexec_dir.clone(),
+        },
+        log_file: cli.log_file.clone(),
+        pid_files: vec![
+            (Subsystem::Vrrp, cli.vrrp_pid.clone()),
+            (Subsystem::Checker, cli.checkers_pid.clone()),
+            (Subsystem::Ipvs, cli.ipvs_pid.clone()),
+        ],
+        respawn: !cli.dont_respawn,
+    };
+    match supervisor::Supervisor::new(settings, config, pid_files) {
+        Ok(s) => exit(s.run()),
+        Err(e) => {
+            error!("cannot start the supervisor: {e}");
+            exit(1);
+        }
+    }
+}
+
+/// `-P` runs VRRP and the checker process (which runs its scripts), `-C`
+/// the checker and IPVS; neither or both: all three.
+fn enabled_subsystems(cli: &Cli) -> Vec<Subsystem> {
+    match (cli.vrrp, cli.check) {
+        (true, false) => vec![Subsystem::Vrrp, Subsystem::Checker],
+        (false, true) => vec![Subsystem::Checker, Subsystem::Ipvs],
+        _ => Subsystem::ALL.to_vec(),
+    }
+}
+
+fn init_logging(cli: &Cli) {
+    let mut s = LogSettings::new("Keepalived");
+    s.console = cli.log_console;
+    s.detail = cli.log_detail;
+    s.syslog = !cli.no_syslog;
+    s.syslog_socket = cli.syslog_socket.clone();
+    if let Some(f) = cli
+        .log_facility
+        .and_then(keepalived_log::facility_from_number)
+    {
+        s.facility = f;
+    }
+    if let Some(path) = &cli.log_file {
+        match logfiles::open_log(path) {
+            Ok(fd) => s.file = Some(fd),
+            Err(e) => eprintln!("cannot open log file {}: {e}", path.display()),
+        }
+    }
+    keepalived_log::init(s);
+}
+
+/// `-t`: print every problem with its location; non-zero if there is any.
+fn config_test(path: &std::path::Path, load: &LoadOptions) -> i32 {
+    match keepalived_config::load_file(path, load) {
+        Ok(l) if l.diagnostics.is_empty() => {
+            eprintln!("{}: configuration OK", path.display());
+            0
+        }
+        Ok(l) => {
+            for d in &l.diagnostics {
+                eprintln!("{d}");
+            }
+            EXIT_CONFIG_PROBLEMS
+        }
+        Err(e) => {
+            for d in &e.diagnostics {
+                eprintln!("{d}");
+            }
+            let fatal = e
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .count();
+            eprintln!(
+                "{}: {fatal} error(s); keepalived-rs would not run this configuration",
+                path.display()
+            );
+            EXIT_CONFIG_PROBLEMS
+        }
+    }
+}
+
+fn enter_namespace(name: &str) -> nix::Result<()> {
+    use nix::fcntl::{open, OFlag};
+    use nix::sched::{setns, CloneFlags};
+    use nix::sys::stat::Mode;
+    let fd = open(
+        format!("/run/netns/{name}").as_str(),
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    setns(fd, CloneFlags::CLONE_NEWNET)
+}
+
+/// `--signum NAME`: the signal keepalived uses for that action.
+fn print_signum(name: &str) -> i32 {
+    let n = match name {
+        "STOP" => libc::SIGTERM,
+        "RELOAD" => libc::SIGHUP,
+        "DATA" => libc::SIGUSR1,
+        "STATS" => libc::SIGUSR2,
+        _ => {
+            eprintln!("unknown signal name {name} (STOP, RELOAD, DATA, STATS)");
+            return 1;
+        }
+    };
+    println!("{n}");
+    0
+}

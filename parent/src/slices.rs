@@ -1,0 +1,31 @@
+//! What part of the configuration each child receives.
+//!
+//! Children never read the configuration file; each gets only the blocks it
+//! acts on, so a compromised child learns as little as possible.
+
+use keepalived_config::Config;
+use keepalived_ipc::{ConfigSlice, Subsystem};
+
+pub fn slice(config: &Config, sub: Subsystem, generation: u64) -> ConfigSlice {
+    let mut c = config.clone();
+    match sub {
+        // VRRP needs no load-balancer blocks.
+        Subsystem::Vrrp => {
+            c.virtual_servers.clear();
+            c.virtual_server_groups.clear();
+        }
+        // The checker runs health checks and every script, including the
+        // VRRP notify and track scripts: it keeps both sides.
+        Subsystem::Checker => {}
+        // IPVS needs the load-balancer blocks (instances stay for
+        // lvs_sync_daemon and ha_suspend); no scripts.
+        Subsystem::Ipvs => {
+            c.vrrp_scripts.clear();
+        }
+    }
+    ConfigSlice {
+        subsystem: sub,
+        generation,
+        config: c,
+    }
+}
