@@ -346,7 +346,8 @@ impl Supervisor {
             FromChild::Ready { generation } => {
                 if self.slots[i].ready_at.is_none() {
                     self.slots[i].ready_at = Some(Instant::now());
-                    info!("{sub} ready (configuration {generation})");
+                    let pid = self.slots[i].pid.map_or(0, Pid::as_raw);
+                    info!("{sub} (pid {pid}) ready (configuration {generation})");
                     match self.phase {
                         Phase::Running => self.start_slot(i),
                         Phase::Starting { .. } => {

@@ -47,11 +47,18 @@ impl Syslog {
 
     fn connect(&mut self) {
         self.last_attempt = Some(Instant::now());
-        let Ok(sock) = UnixDatagram::unbound() else {
+        // Non-blocking from creation (no FIONBIO ioctl: sandboxed children
+        // reconnect under a seccomp filter that does not allow ioctl).
+        use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
+        let flags = SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC;
+        let Ok(fd) = socket(AddressFamily::Unix, SockType::Datagram, flags, None) else {
             return;
         };
-        if sock.set_nonblocking(true).is_ok() && sock.connect(&self.path).is_ok() {
-            self.sock = Some(sock);
+        let Ok(addr) = UnixAddr::new(&self.path) else {
+            return;
+        };
+        if connect(fd.as_raw_fd(), &addr).is_ok() {
+            self.sock = Some(UnixDatagram::from(fd));
         }
     }
 

@@ -203,7 +203,9 @@ pub fn install(sub: Subsystem, mode: SeccompMode) -> Result<(), String> {
 pub fn violate(sub: Subsystem) -> std::io::Result<()> {
     let r = match sub {
         Subsystem::Vrrp | Subsystem::Checker => {
-            let path = c"/bin/true";
+            // A path that does not exist: under `log` the call fails
+            // harmlessly instead of replacing the process.
+            let path = c"/nonexistent/keepalived-rs-selftest";
             let argv = [path.as_ptr(), std::ptr::null()];
             let envp = [std::ptr::null()];
             // SAFETY: valid NUL-terminated argv/envp arrays.

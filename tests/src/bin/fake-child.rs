@@ -1,0 +1,63 @@
+//! A hostile stand-in for a child process, for the parent's robustness
+//! tests. It reads what to do from the file `fake-mode` beside its own
+//! executable (the parent clears the environment), does it once on fd 3,
+//! then waits to be killed.
+//!
+//! Modes: `garbage` (random bytes), `oversized` (a frame announcing 2 GiB),
+//! `wrong-kind` (a valid frame carrying a message this child may not send),
+//! `good` (acks its configuration like a real child).
+
+use keepalived_ipc::{encode, frame, FromChild, RealServerHealth};
+use std::io::Read;
+use std::os::fd::FromRawFd;
+use std::os::unix::net::UnixDatagram;
+
+fn main() {
+    let exe = std::env::current_exe().expect("exe");
+    let mode = std::fs::read_to_string(exe.with_file_name("fake-mode")).unwrap_or_default();
+    // SAFETY: fd 3 is the IPC socket the parent handed over; a SEQPACKET
+    // socket supports send/recv like a datagram socket.
+    let sock = unsafe { UnixDatagram::from_raw_fd(3) };
+    let mut first = vec![0u8; 1 << 17];
+    let _ = sock.recv(&mut first); // the Configure message (first fragment is enough)
+    match mode.trim() {
+        "garbage" => {
+            let mut junk = vec![0u8; 512];
+            let _ = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut junk));
+            let _ = sock.send(&junk);
+        }
+        "oversized" => {
+            let mut d = Vec::new();
+            d.extend_from_slice(&frame::MAGIC);
+            d.push(keepalived_ipc::PROTOCOL_VERSION);
+            d.push(1);
+            d.extend_from_slice(&(2u32 << 30).to_le_bytes());
+            d.extend_from_slice(&[0u8; 1024]);
+            let _ = sock.send(&d);
+        }
+        "wrong-kind" => {
+            let m = FromChild::Health(RealServerHealth {
+                virtual_server: "[10.0.0.1]:tcp:80".into(),
+                real_server: "[10.0.0.2]:tcp:80".into(),
+                up: false,
+                weight: None,
+            });
+            for d in frame::fragment(&encode(&m).expect("encode")) {
+                let _ = sock.send(&d);
+            }
+        }
+        _ => {
+            for d in frame::fragment(&encode(&FromChild::Ready { generation: 1 }).expect("encode"))
+            {
+                let _ = sock.send(&d);
+            }
+        }
+    }
+    // Wait for the parent to kill us (or to close the socket).
+    let mut buf = [0u8; 1 << 17];
+    while let Ok(n) = sock.recv(&mut buf) {
+        if n == 0 {
+            break;
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! A syslog socket the suite under test logs into. Tests block on it for
+//! the line they expect (with a generous upper bound), so they follow
+//! events instead of sleeping.
+
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub struct LogTap {
+    sock: UnixDatagram,
+    pub path: PathBuf,
+    /// Every line received so far, in order.
+    pub lines: Vec<String>,
+    /// Index of the first line not yet consumed by a wait.
+    cursor: usize,
+}
+
+impl LogTap {
+    pub fn bind(path: &Path) -> LogTap {
+        let _ = std::fs::remove_file(path);
+        let sock = UnixDatagram::bind(path).expect("bind log socket");
+        LogTap {
+            sock,
+            path: path.to_path_buf(),
+            lines: Vec::new(),
+            cursor: 0,
+        }
+    }
+
+    fn receive(&mut self, until: Instant) -> bool {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        self.sock.set_read_timeout(Some(left)).expect("timeout");
+        let mut buf = vec![0u8; 65536];
+        match self.sock.recv(&mut buf) {
+            Ok(n) => {
+                let line = String::from_utf8_lossy(&buf[..n]).to_string();
+                if std::env::var_os("KARS_TEST_VERBOSE").is_some() {
+                    eprintln!("log: {line}");
+                }
+                self.lines.push(line);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Wait for the next line (after earlier waits) matching `pred`.
+    pub fn wait_for(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> String {
+        let until = Instant::now() + timeout;
+        loop {
+            while self.cursor < self.lines.len() {
+                let l = &self.lines[self.cursor];
+                self.cursor += 1;
+                if pred(l) {
+                    return l.clone();
+                }
+            }
+            if !self.receive(until) {
+                panic!(
+                    "timed out after {timeout:?} waiting for {what}; log so far:\n{}",
+                    self.lines.join("\n")
+                );
+            }
+        }
+    }
+
+    /// Wait for a line containing `needle`.
+    pub fn wait_for_text(&mut self, needle: &str, timeout: Duration) -> String {
+        self.wait_for(needle, timeout, |l| l.contains(needle))
+    }
+
+    /// Collect whatever arrives within `window` (for asserting absence).
+    pub fn drain_for(&mut self, window: Duration) {
+        let until = Instant::now() + window;
+        while self.receive(until) {}
+    }
+
+    /// Lines (all so far) containing `needle`.
+    pub fn count(&self, needle: &str) -> usize {
+        self.lines.iter().filter(|l| l.contains(needle)).count()
+    }
+}

@@ -1,0 +1,135 @@
+//! A running keepalived-rs suite inside its own network namespace.
+
+use crate::{bin, proc, LogTap, Netns};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// Upper bound for anything the suite should do promptly; generous because
+/// CI machines are slow, never a timing assertion.
+pub const PROMPT: Duration = Duration::from_secs(20);
+
+pub struct Suite {
+    pub ns: Netns,
+    pub dir: tempfile::TempDir,
+    pub log: LogTap,
+    pub parent: Child,
+    pub config: PathBuf,
+}
+
+impl Suite {
+    /// Start the suite on `config_text` with extra command-line `args`,
+    /// and wait until every child is configured and started.
+    pub fn start(config_text: &str, args: &[&str]) -> Suite {
+        let s = Suite::spawn(config_text, args);
+        s.wait_started()
+    }
+
+    /// Start without waiting.
+    pub fn spawn(config_text: &str, args: &[&str]) -> Suite {
+        let ns = Netns::new("suite");
+        Suite::spawn_in(ns, config_text, args)
+    }
+
+    pub fn spawn_in(ns: Netns, config_text: &str, args: &[&str]) -> Suite {
+        let dir = tempfile::Builder::new()
+            .prefix("kars-test")
+            .tempdir()
+            .expect("tempdir");
+        let config = dir.path().join("keepalived.conf");
+        std::fs::write(&config, config_text).expect("write config");
+        // checkerd runs unprivileged: it must reach the socket, as /dev/log.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod dir");
+        let log = LogTap::bind(&dir.path().join("log.sock"));
+        std::fs::set_permissions(&log.path, std::fs::Permissions::from_mode(0o666))
+            .expect("chmod socket");
+        let stderr = std::fs::File::create(dir.path().join("stderr")).expect("stderr file");
+        let p = |n: &str| dir.path().join(n).to_string_lossy().to_string();
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &ns.name])
+            .arg(bin("keepalived-rs"))
+            .args(["-n", "-f"])
+            .arg(&config)
+            .args(["--syslog-socket", &p("log.sock")])
+            .args([
+                "-p",
+                &p("parent.pid"),
+                "-r",
+                &p("vrrp.pid"),
+                "-c",
+                &p("checker.pid"),
+            ])
+            .args(["--ipvs_pid", &p("ipvs.pid")])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr);
+        let parent = cmd.spawn().expect("start keepalived-rs");
+        Suite {
+            ns,
+            dir,
+            log,
+            parent,
+            config,
+        }
+    }
+
+    pub fn wait_started(mut self) -> Suite {
+        self.log
+            .wait_for_text("All children configured; starting", PROMPT);
+        self
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn parent_pid(&self) -> i32 {
+        self.parent.id() as i32
+    }
+
+    /// Current pid of a child, from its pid file.
+    pub fn child_pid(&self, binary: &str) -> i32 {
+        let f = match binary {
+            "vrrpd" => "vrrp.pid",
+            "checkerd" => "checker.pid",
+            "ipvsd" => "ipvs.pid",
+            other => panic!("no such child {other}"),
+        };
+        proc::read_pid(&self.path(f)).unwrap_or_else(|| panic!("no pid file for {binary}"))
+    }
+
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.parent_pid()), sig)
+            .expect("signal parent");
+    }
+
+    /// SIGTERM and wait for the parent to exit; returns its exit status.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+        assert!(
+            proc::wait_gone(self.parent_pid(), PROMPT),
+            "parent did not stop"
+        );
+        self.parent.wait().expect("wait parent")
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.path("stderr")).unwrap_or_default()
+    }
+}
+
+impl Drop for Suite {
+    fn drop(&mut self) {
+        if matches!(self.parent.try_wait(), Ok(None)) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.parent.id() as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            let _ = self.parent.wait();
+        }
+        // Netns drop kills whatever is left inside.
+    }
+}

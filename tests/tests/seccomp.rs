@@ -1,0 +1,114 @@
+//! Each child's seccomp filter is live: a syscall outside its allowlist
+//! kills it (vrrpd and checkerd may not exec, ipvsd may not open an IPv4
+//! stream socket); in `--seccomp log` mode the same call is let through.
+
+use keepalived_config::Config;
+use keepalived_ipc::{
+    decode_from_child, Channel, ConfigSlice, FromChild, ReplayState, Subsystem, ToChild,
+    MAX_FROM_CHILD,
+};
+use keepalived_rs_tests::{bin, require_root};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Start `sub`'s binary directly on a socketpair, configure it, and return
+/// (child, our end).
+fn spawn_child(sub: Subsystem, mode: &str) -> (std::process::Child, Channel) {
+    require_root();
+    let (mine, theirs) = Channel::pair().unwrap();
+    let raw = theirs.as_raw_fd();
+    let mut cmd = Command::new(bin(sub.binary()));
+    cmd.args([
+        "--ipc-fd",
+        "3",
+        "--no-syslog",
+        "--seccomp",
+        mode,
+        "--seccomp-selftest",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    // SAFETY: dup2 only, between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::dup2(raw, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().unwrap();
+    drop(theirs);
+    let mut chan = Channel::new(mine, MAX_FROM_CHILD, 1 << 28).unwrap();
+    let slice = ConfigSlice {
+        subsystem: sub,
+        generation: 1,
+        config: Config::default(),
+    };
+    chan.send(&ToChild::Configure {
+        slice: Box::new(slice),
+        replay: ReplayState::default(),
+    })
+    .unwrap();
+    (child, chan)
+}
+
+/// Wait (by poll on the socket) for the child's next message, if any.
+fn next_message(chan: &mut Channel, timeout: Duration) -> Option<FromChild> {
+    let until = Instant::now() + timeout;
+    loop {
+        chan.flush().ok();
+        match chan.recv_bytes() {
+            Ok(Some((b, _))) => return decode_from_child(&b).ok(),
+            Ok(None) => {}
+            Err(_) => return None,
+        }
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        let mut pfd = libc::pollfd {
+            fd: chan.raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        unsafe { libc::poll(&mut pfd, 1, left.as_millis() as i32) };
+    }
+}
+
+#[test]
+fn forbidden_syscall_kills_each_child() {
+    for sub in Subsystem::ALL {
+        let (mut child, mut chan) = spawn_child(sub, "kill");
+        // The child dies before it can ack.
+        let m = next_message(&mut chan, Duration::from_secs(20));
+        assert_eq!(m, None, "{sub} survived its forbidden syscall");
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(libc::SIGSYS), "{sub}: {status:?}");
+    }
+}
+
+#[test]
+fn log_mode_lets_the_call_through() {
+    for sub in Subsystem::ALL {
+        let (mut child, mut chan) = spawn_child(sub, "log");
+        let m = next_message(&mut chan, Duration::from_secs(20));
+        assert_eq!(
+            m,
+            Some(FromChild::Ready { generation: 1 }),
+            "{sub} in log mode"
+        );
+        chan.send(&ToChild::Shutdown).unwrap();
+        chan.flush().unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "{sub}: expected a clean exit, got {status:?}"
+        );
+    }
+}

@@ -1,0 +1,179 @@
+//! Supervision: killed children come back (and only they), without zombies
+//! or descriptor leaks; misbehaving children are restarted; the parent's
+//! death takes the children with it.
+
+use keepalived_rs_tests::suite::PROMPT;
+use keepalived_rs_tests::{bin, proc, Netns, Suite};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::time::{Duration, Instant};
+
+const MINIMAL: &str = "global_defs {\n    router_id test\n}\n";
+const CHILDREN: [&str; 3] = ["vrrpd", "checkerd", "ipvsd"];
+
+fn ready_line(name: &str) -> impl Fn(&str) -> bool + '_ {
+    move |l: &str| l.contains(&format!("{name} (pid ")) && l.contains(") ready (configuration")
+}
+
+fn pid_in(line: &str) -> i32 {
+    let start = line.find("(pid ").expect("pid") + 5;
+    line[start..].split(')').next().unwrap().parse().unwrap()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+#[test]
+fn sigkilled_children_come_back_alone_without_leaks() {
+    let mut suite = Suite::start(MINIMAL, &[]);
+    let parent = suite.parent_pid();
+    let fds_before = proc::fd_count(parent);
+    let mut report = Vec::new();
+    for name in CHILDREN {
+        let mut times = Vec::new();
+        for round in 0..20 {
+            let others: Vec<(&str, i32)> = CHILDREN
+                .iter()
+                .filter(|c| **c != name)
+                .map(|c| (*c, suite.child_pid(c)))
+                .collect();
+            let victim = suite.child_pid(name);
+            let t0 = Instant::now();
+            kill(Pid::from_raw(victim), Signal::SIGKILL).unwrap();
+            let line = suite
+                .log
+                .wait_for(&format!("{name} ready again"), PROMPT, ready_line(name));
+            times.push(t0.elapsed());
+            let new_pid = pid_in(&line);
+            assert_ne!(new_pid, victim, "{name} round {round}: same pid");
+            assert!(proc::alive(new_pid));
+            for (o, pid) in &others {
+                assert_eq!(
+                    suite.child_pid(o),
+                    *pid,
+                    "{o} restarted when {name} was killed"
+                );
+                assert!(proc::alive(*pid), "{o} died when {name} was killed");
+            }
+            assert!(
+                proc::zombies_of(parent).is_empty(),
+                "zombie after killing {name}"
+            );
+        }
+        let m = median(times.clone());
+        report.push(format!(
+            "{name}: median kill-to-ready {:.1} ms (max {:.1} ms)",
+            ms(m),
+            ms(*times.iter().max().unwrap())
+        ));
+    }
+    assert_eq!(
+        proc::fd_count(parent),
+        fds_before,
+        "the parent leaked descriptors across 60 restarts"
+    );
+    assert!(proc::zombies_of(parent).is_empty());
+    for r in &report {
+        println!("{r}");
+        eprintln!("{r}");
+    }
+    assert!(suite.stop().success());
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[test]
+fn hostile_child_is_restarted_and_the_parent_survives() {
+    // A libexec directory whose ipvsd is the fake child.
+    let dir = tempfile::tempdir().unwrap();
+    for b in ["vrrpd", "checkerd"] {
+        std::os::unix::fs::symlink(bin(b), dir.path().join(b)).unwrap();
+    }
+    std::fs::copy(bin("fake-child"), dir.path().join("ipvsd")).unwrap();
+    let mode = dir.path().join("fake-mode");
+    std::fs::write(&mode, "good").unwrap();
+    let libexec = dir.path().to_string_lossy().to_string();
+    let mut suite = Suite::start(MINIMAL, &["--libexec-dir", &libexec]);
+    let parent = suite.parent_pid();
+    let vrrpd = suite.child_pid("vrrpd");
+    let checkerd = suite.child_pid("checkerd");
+    for (m, complaint) in [
+        ("garbage", "bad frame"),
+        ("oversized", "exceeds the limit"),
+        ("wrong-kind", "sent a Health message, which it may not send"),
+    ] {
+        std::fs::write(&mode, m).unwrap();
+        let old = suite.child_pid("ipvsd");
+        // Make the parent restart the fake child so it reads the new mode.
+        kill(Pid::from_raw(old), Signal::SIGKILL).unwrap();
+        let line = suite.log.wait_for(complaint, PROMPT, |l| {
+            l.contains("ipvsd (pid") && l.contains(complaint)
+        });
+        assert!(line.contains("restarting it"), "{line}");
+        suite
+            .log
+            .wait_for_text("Starting Keepalived_ipvs child process", PROMPT);
+        assert!(proc::alive(parent), "parent died on {m}");
+        assert_eq!(suite.child_pid("vrrpd"), vrrpd);
+        assert_eq!(suite.child_pid("checkerd"), checkerd);
+    }
+    std::fs::write(&mode, "good").unwrap();
+    assert!(suite.stop().success());
+}
+
+#[test]
+fn children_die_with_the_parent() {
+    let suite = Suite::start(MINIMAL, &[]);
+    let pids: Vec<i32> = CHILDREN.iter().map(|c| suite.child_pid(c)).collect();
+    kill(Pid::from_raw(suite.parent_pid()), Signal::SIGKILL).unwrap();
+    for (c, pid) in CHILDREN.iter().zip(pids) {
+        assert!(proc::wait_gone(pid, PROMPT), "{c} outlived its parent");
+    }
+}
+
+#[test]
+fn sigterm_stops_children_in_order_and_removes_pid_files() {
+    let mut suite = Suite::start(MINIMAL, &[]);
+    assert!(suite.stop().success());
+    suite.log.wait_for_text("Stopped keepalived-rs", PROMPT);
+    let order: Vec<usize> = [
+        "Keepalived_vrrp (pid",
+        "Keepalived_healthcheckers (pid",
+        "Keepalived_ipvs (pid",
+    ]
+    .iter()
+    .map(|n| {
+        suite
+            .log
+            .lines
+            .iter()
+            .position(|l| l.contains(n) && l.contains("exited with status 0"))
+            .unwrap_or_else(|| panic!("no clean exit of {n}: {:#?}", suite.log.lines))
+    })
+    .collect();
+    assert!(
+        order[0] < order[1] && order[1] < order[2],
+        "stop order {order:?}"
+    );
+    for f in ["parent.pid", "vrrp.pid", "checker.pid", "ipvs.pid"] {
+        assert!(!suite.path(f).exists(), "{f} left behind");
+    }
+}
+
+#[test]
+fn runs_inside_the_namespace_given_with_dash_s() {
+    let target = Netns::new("target");
+    let launcher = Netns::new("launcher");
+    let s = Suite::spawn_in(launcher, MINIMAL, &["-s", &target.name]).wait_started();
+    let want = std::fs::metadata(format!("/run/netns/{}", target.name)).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    for c in CHILDREN {
+        let ns = std::fs::metadata(format!("/proc/{}/ns/net", s.child_pid(c))).unwrap();
+        assert_eq!(ns.ino(), want.ino(), "{c} is not in {}", target.name);
+    }
+    drop(s);
+}
