@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Every test of keepalived-rs: unit, integration (network namespaces, as
+# root), interop with Debian's keepalived, and the real-kernel IPVS tests
+# (in a VM when this kernel has no IPVS). Installs what it needs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+    echo "run as root: the integration tests build network namespaces" >&2
+    exit 1
+fi
+
+need=()
+command -v ip >/dev/null || need+=(iproute2)
+command -v keepalived >/dev/null || need+=(keepalived)
+command -v ipvsadm >/dev/null || need+=(ipvsadm)
+command -v tcpdump >/dev/null || need+=(tcpdump)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "== installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# Debian's keepalived package starts a daemon on install; it must not take
+# part in our tests.
+systemctl disable --now keepalived >/dev/null 2>&1 || true
+pkill -x keepalived 2>/dev/null || true
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== build"
+cargo build --workspace --bins --tests --locked
+
+echo "== tests"
+cargo test --workspace --locked -- --test-threads="${KARS_TEST_THREADS:-4}"
+
+if [ -x tests/vm/run-ipvs-tests.sh ]; then
+    echo "== IPVS tests on a real kernel"
+    tests/vm/run-ipvs-tests.sh
+fi
+echo "== all tests passed"
