@@ -4,10 +4,8 @@
 //! SIGKILL, the OOM killer) is restarted at once. A child that fails on its
 //! own — dies before it is ready, crashes or exits soon after, or is killed
 //! by the parent for a protocol violation — backs off exponentially to a cap
-//! so a crash loop costs nothing and is logged loudly. A burst of deaths of
-//! any kind also backs off.
+//! so a crash loop costs nothing and is logged loudly.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// First restart delay.
@@ -16,9 +14,6 @@ pub const BASE: Duration = Duration::from_millis(10);
 pub const CAP: Duration = Duration::from_secs(30);
 /// A child ready this long is considered healthy again.
 pub const STABLE: Duration = Duration::from_secs(10);
-/// More deaths than this within [`WINDOW`] count as a loop whatever their cause.
-pub const BURST: usize = 50;
-pub const WINDOW: Duration = Duration::from_secs(60);
 /// From this many failures in a row the parent logs at error level.
 pub const LOUD_AFTER: u32 = 5;
 
@@ -36,21 +31,12 @@ pub enum Death {
 #[derive(Debug, Default)]
 pub struct Backoff {
     failures: u32,
-    deaths: VecDeque<Instant>,
 }
 
 impl Backoff {
     /// Record a death at `now` of a child ready since `ready_at`; returns the
     /// restart delay.
     pub fn on_death(&mut self, now: Instant, ready_at: Option<Instant>, how: Death) -> Duration {
-        self.deaths.push_back(now);
-        while self
-            .deaths
-            .front()
-            .is_some_and(|t| now.duration_since(*t) > WINDOW)
-        {
-            self.deaths.pop_front();
-        }
         let stable = ready_at.is_some_and(|r| now.duration_since(r) >= STABLE);
         let failed = match how {
             Death::Misbehaved => true,
@@ -61,7 +47,7 @@ impl Backoff {
         if stable && how != Death::Misbehaved {
             self.failures = 0;
         }
-        if failed || self.deaths.len() > BURST {
+        if failed {
             self.failures = self.failures.saturating_add(1);
         } else if how == Death::External {
             self.failures = 0;
@@ -124,17 +110,5 @@ mod tests {
         let t0 = Instant::now();
         let mut b = Backoff::default();
         assert!(b.on_death(t0, Some(t0), Death::Misbehaved) > BASE);
-    }
-
-    #[test]
-    fn a_burst_of_external_kills_backs_off_too() {
-        let t0 = Instant::now();
-        let mut b = Backoff::default();
-        let mut last = BASE;
-        for i in 0..(BURST as u64 + 5) {
-            let now = t0 + Duration::from_millis(10 * i);
-            last = b.on_death(now, Some(now), Death::External);
-        }
-        assert!(last > BASE);
     }
 }

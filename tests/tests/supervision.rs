@@ -3,7 +3,7 @@
 //! death takes the children with it.
 
 use keepalived_rs_tests::suite::PROMPT;
-use keepalived_rs_tests::{bin, proc, Netns, Suite};
+use keepalived_rs_tests::{bin, proc, LogTap, Netns, Suite};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::time::{Duration, Instant};
@@ -69,10 +69,20 @@ fn sigkilled_children_come_back_alone_without_leaks() {
             ms(*times.iter().max().unwrap())
         ));
     }
+    // Keep going round-robin to 1000 restarts in all.
+    for n in 60..1000 {
+        let name = CHILDREN[n % 3];
+        let victim = suite.child_pid(name);
+        kill(Pid::from_raw(victim), Signal::SIGKILL).unwrap();
+        let line = suite
+            .log
+            .wait_for(&format!("{name} ready again"), PROMPT, ready_line(name));
+        assert_ne!(pid_in(&line), victim);
+    }
+    let fds_after = proc::fd_count(parent);
     assert_eq!(
-        proc::fd_count(parent),
-        fds_before,
-        "the parent leaked descriptors across 60 restarts"
+        fds_after, fds_before,
+        "the parent leaked descriptors across 1000 restarts"
     );
     assert!(proc::zombies_of(parent).is_empty());
     for r in &report {
@@ -176,4 +186,48 @@ fn runs_inside_the_namespace_given_with_dash_s() {
         assert_eq!(ns.ino(), want.ino(), "{c} is not in {}", target.name);
     }
     drop(s);
+}
+
+#[test]
+fn without_dash_n_it_daemonizes_and_cleans_its_pid_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let ns = Netns::new("daemon");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut log = LogTap::bind(&dir.path().join("log.sock"));
+    std::fs::set_permissions(&log.path, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let conf = dir.path().join("k.conf");
+    std::fs::write(&conf, MINIMAL).unwrap();
+    let p = |n: &str| dir.path().join(n).to_string_lossy().to_string();
+    // The foreground process returns once the daemon has forked off.
+    let status = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns.name])
+        .arg(bin("keepalived-rs"))
+        .args(["-f", &p("k.conf"), "--syslog-socket", &p("log.sock")])
+        .args([
+            "-p",
+            &p("p"),
+            "-r",
+            &p("r"),
+            "-c",
+            &p("c"),
+            "--ipvs_pid",
+            &p("i"),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    log.wait_for_text("All children configured; starting", PROMPT);
+    let pidfile = dir.path().join("p");
+    let daemon = proc::read_pid(&pidfile).expect("pid file");
+    assert_ne!(daemon as u32, std::process::id());
+    let st = proc::status(daemon);
+    // Detached: re-parented away from the process that started it.
+    assert_ne!(st["PPid"], std::process::id().to_string());
+    assert_eq!(st["Name"], "keepalived-rs");
+    kill(Pid::from_raw(daemon), Signal::SIGTERM).unwrap();
+    assert!(proc::wait_gone(daemon, PROMPT), "daemon did not stop");
+    for f in ["p", "r", "c", "i"] {
+        assert!(!dir.path().join(f).exists(), "pid file {f} left behind");
+    }
 }
