@@ -30,10 +30,10 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
 echo "== build"
-cargo build --workspace --bins --tests --locked
+cargo build --workspace --bins --tests
 
 echo "== tests"
-cargo test --workspace --locked -- --test-threads="${KARS_TEST_THREADS:-4}"
+cargo test --workspace -- --test-threads="${KARS_TEST_THREADS:-4}"
 
 if [ -x tests/vm/run-ipvs-tests.sh ]; then
     echo "== IPVS tests on a real kernel"

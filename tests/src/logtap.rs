@@ -72,6 +72,34 @@ impl LogTap {
         }
     }
 
+    /// Wait until every needle has appeared in some line after earlier
+    /// waits, in any order (processes log concurrently).
+    pub fn wait_for_all(&mut self, needles: &[&str], timeout: Duration) {
+        let until = Instant::now() + timeout;
+        let start = self.cursor;
+        let missing = |lines: &[String]| -> Vec<String> {
+            let seen = |n: &str| lines[start..].iter().any(|l| l.contains(n));
+            needles
+                .iter()
+                .filter(|n| !seen(n))
+                .map(|n| n.to_string())
+                .collect()
+        };
+        loop {
+            if missing(&self.lines).is_empty() {
+                self.cursor = self.lines.len();
+                return;
+            }
+            if !self.receive(until) {
+                panic!(
+                    "timed out after {timeout:?} waiting for {:?}; log so far:\n{}",
+                    missing(&self.lines),
+                    self.lines.join("\n")
+                );
+            }
+        }
+    }
+
     /// Wait for a line containing `needle`.
     pub fn wait_for_text(&mut self, needle: &str, timeout: Duration) -> String {
         self.wait_for(needle, timeout, |l| l.contains(needle))

@@ -41,11 +41,14 @@ fn sighup_applies_a_good_config_and_keeps_children() {
         .collect();
     std::fs::write(&suite.config, "global_defs {\n    router_id changed\n}\n").unwrap();
     suite.signal(Signal::SIGHUP);
-    for c in ["vrrpd", "checkerd", "ipvsd"] {
-        suite.log.wait_for(c, PROMPT, |l| {
-            l.contains(&format!("{c} applied configuration 2"))
-        });
-    }
+    suite.log.wait_for_all(
+        &[
+            "vrrpd applied configuration 2",
+            "checkerd applied configuration 2",
+            "ipvsd applied configuration 2",
+        ],
+        PROMPT,
+    );
     let now: Vec<i32> = ["vrrpd", "checkerd", "ipvsd"]
         .iter()
         .map(|c| suite.child_pid(c))

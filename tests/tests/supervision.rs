@@ -105,7 +105,6 @@ fn hostile_child_is_restarted_and_the_parent_survives() {
     }
     std::fs::copy(bin("fake-child"), dir.path().join("ipvsd")).unwrap();
     let mode = dir.path().join("fake-mode");
-    std::fs::write(&mode, "good").unwrap();
     let libexec = dir.path().to_string_lossy().to_string();
     let mut suite = Suite::start(MINIMAL, &["--libexec-dir", &libexec]);
     let parent = suite.parent_pid();
@@ -116,22 +115,22 @@ fn hostile_child_is_restarted_and_the_parent_survives() {
         ("oversized", "exceeds the limit"),
         ("wrong-kind", "sent a Health message, which it may not send"),
     ] {
+        // The next incarnation of the fake ipvsd misbehaves once.
         std::fs::write(&mode, m).unwrap();
         let old = suite.child_pid("ipvsd");
-        // Make the parent restart the fake child so it reads the new mode.
         kill(Pid::from_raw(old), Signal::SIGKILL).unwrap();
         let line = suite.log.wait_for(complaint, PROMPT, |l| {
             l.contains("ipvsd (pid") && l.contains(complaint)
         });
         assert!(line.contains("restarting it"), "{line}");
+        // The one after behaves and is started like any child.
         suite
             .log
-            .wait_for_text("Starting Keepalived_ipvs child process", PROMPT);
+            .wait_for("a good ipvsd", PROMPT, ready_line("ipvsd"));
         assert!(proc::alive(parent), "parent died on {m}");
         assert_eq!(suite.child_pid("vrrpd"), vrrpd);
         assert_eq!(suite.child_pid("checkerd"), checkerd);
     }
-    std::fs::write(&mode, "good").unwrap();
     assert!(suite.stop().success());
 }
 

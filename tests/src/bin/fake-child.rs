@@ -3,6 +3,9 @@
 //! executable (the parent clears the environment), does it once on fd 3,
 //! then waits to be killed.
 //!
+//! The mode file is consumed: the next incarnation behaves (`good`) unless
+//! the test writes a new one.
+//!
 //! Modes: `garbage` (random bytes), `oversized` (a frame announcing 2 GiB),
 //! `wrong-kind` (a valid frame carrying a message this child may not send),
 //! `good` (acks its configuration like a real child).
@@ -14,7 +17,9 @@ use std::os::unix::net::UnixDatagram;
 
 fn main() {
     let exe = std::env::current_exe().expect("exe");
-    let mode = std::fs::read_to_string(exe.with_file_name("fake-mode")).unwrap_or_default();
+    let mode_file = exe.with_file_name("fake-mode");
+    let mode = std::fs::read_to_string(&mode_file).unwrap_or_default();
+    let _ = std::fs::remove_file(&mode_file);
     // SAFETY: fd 3 is the IPC socket the parent handed over; a SEQPACKET
     // socket supports send/recv like a datagram socket.
     let sock = unsafe { UnixDatagram::from_raw_fd(3) };
