@@ -3,6 +3,9 @@
 //! The process shell: configuration from the parent, routed track-script
 //! results in, instance states out.
 
+#[allow(dead_code)]
+mod net;
+
 use keepalived_child::{Ctx, Daemon};
 use keepalived_ipc::{ConfigSlice, DumpKind, ReplayState, Subsystem, ToChild};
 use log::info;

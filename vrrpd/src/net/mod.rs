@@ -1,0 +1,5 @@
+//! vrrpd's contact with the kernel: VRRP raw sockets, gratuitous ARP and
+//! unsolicited neighbour advertisements, and rtnetlink.
+
+pub mod raw;
+pub mod rtnl;

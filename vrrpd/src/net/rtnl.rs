@@ -1,0 +1,340 @@
+//! rtnetlink through neli's thread-less socket: links, addresses, and the
+//! changes vrrpd makes (virtual addresses). Requests are synchronous — the
+//! kernel answers in microseconds — and every answer is checked.
+
+use neli::consts::nl::NlmF;
+use neli::consts::rtnl::{Arphrd, Ifa, IfaF, Iff, Ifla, RtAddrFamily, RtScope, Rtm};
+use neli::consts::socket::NlFamily;
+use neli::nl::{NlPayload, Nlmsghdr, NlmsghdrBuilder};
+use neli::rtnl::{Ifaddrmsg, IfaddrmsgBuilder, Ifinfomsg, IfinfomsgBuilder, RtattrBuilder};
+use neli::socket::synchronous::NlSocketHandle;
+use neli::types::RtBuffer;
+use neli::utils::Groups;
+use neli::{FromBytesWithInput, Size, ToBytes};
+use std::fmt::Debug;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// An interface as vrrpd needs to know it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    pub index: u32,
+    pub name: String,
+    pub up: bool,
+    pub running: bool,
+    pub mac: Vec<u8>,
+}
+
+/// An address configured on an interface.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Addr {
+    pub index: u32,
+    pub addr: IpAddr,
+    pub prefix: u8,
+    pub scope: u8,
+}
+
+/// A virtual address to add or remove, as `virtual_ipaddress` describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddrSpec {
+    pub index: u32,
+    pub addr: IpAddr,
+    pub prefix: u8,
+    pub broadcast: Option<Ipv4Addr>,
+    /// RT_SCOPE_* value (0 universe, 253 link, 254 host).
+    pub scope: u8,
+    pub label: Option<String>,
+}
+
+fn err<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> io::Error + '_ {
+    move |e| io::Error::other(format!("{what}: {e}"))
+}
+
+pub struct Rtnl {
+    sock: NlSocketHandle,
+    seq: u32,
+}
+
+impl Rtnl {
+    pub fn open() -> io::Result<Rtnl> {
+        let sock = NlSocketHandle::connect(NlFamily::Route, None, Groups::empty())
+            .map_err(err("rtnetlink socket"))?;
+        Ok(Rtnl { sock, seq: 0 })
+    }
+
+    fn send<P: Size + ToBytes + Debug>(
+        &mut self,
+        ty: Rtm,
+        flags: NlmF,
+        payload: P,
+    ) -> io::Result<u32> {
+        self.seq = self.seq.wrapping_add(1);
+        let msg = NlmsghdrBuilder::default()
+            .nl_type(ty)
+            .nl_flags(flags | NlmF::REQUEST)
+            .nl_seq(self.seq)
+            .nl_payload(NlPayload::Payload(payload))
+            .build()
+            .map_err(err("netlink message"))?;
+        self.sock.send(&msg).map_err(err("netlink send"))?;
+        Ok(self.seq)
+    }
+
+    /// Collect a dump's payloads (mapped by `f`) until NLMSG_DONE.
+    fn dump<P, R>(&mut self, seq: u32, f: impl Fn(&P) -> Option<R>) -> io::Result<Vec<R>>
+    where
+        P: Size + FromBytesWithInput<Input = usize> + Debug,
+    {
+        let mut out = Vec::new();
+        loop {
+            let (msgs, _) = self.sock.recv::<Rtm, P>().map_err(err("netlink receive"))?;
+            for m in msgs {
+                let m: Nlmsghdr<Rtm, P> = m.map_err(err("netlink decode"))?;
+                if *m.nl_seq() != seq {
+                    continue;
+                }
+                match m.nl_payload() {
+                    NlPayload::Empty | NlPayload::DumpExtAck(_) => return Ok(out),
+                    NlPayload::Err(e) => return Err(io::Error::from_raw_os_error(-*e.error())),
+                    NlPayload::Ack(_) => {}
+                    NlPayload::Payload(p) => out.extend(f(p)),
+                }
+            }
+        }
+    }
+
+    /// Wait for the ACK of request `seq`; the kernel's errno on failure.
+    fn ack<P>(&mut self, seq: u32) -> io::Result<()>
+    where
+        P: Size + FromBytesWithInput<Input = usize> + Debug,
+    {
+        loop {
+            let (msgs, _) = self.sock.recv::<Rtm, P>().map_err(err("netlink receive"))?;
+            for m in msgs {
+                let m: Nlmsghdr<Rtm, P> = m.map_err(err("netlink decode"))?;
+                if *m.nl_seq() != seq {
+                    continue;
+                }
+                match m.nl_payload() {
+                    NlPayload::Ack(_) => return Ok(()),
+                    NlPayload::Err(e) => return Err(io::Error::from_raw_os_error(-*e.error())),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    pub fn links(&mut self) -> io::Result<Vec<Link>> {
+        let req = IfinfomsgBuilder::default()
+            .ifi_family(RtAddrFamily::Unspecified)
+            .ifi_type(Arphrd::Netrom)
+            .build()
+            .map_err(err("ifinfomsg"))?;
+        let seq = self.send(Rtm::Getlink, NlmF::DUMP, req)?;
+        self.dump(seq, |m: &Ifinfomsg| Some(link_from(m)))
+    }
+
+    pub fn link(&mut self, name: &str) -> io::Result<Option<Link>> {
+        Ok(self.links()?.into_iter().find(|l| l.name == name))
+    }
+
+    pub fn addresses(&mut self) -> io::Result<Vec<Addr>> {
+        let req = IfaddrmsgBuilder::default()
+            .ifa_family(RtAddrFamily::Unspecified)
+            .ifa_prefixlen(0)
+            .ifa_scope(RtScope::Universe)
+            .ifa_index(0)
+            .build()
+            .map_err(err("ifaddrmsg"))?;
+        let seq = self.send(Rtm::Getaddr, NlmF::DUMP, req)?;
+        self.dump(seq, addr_from)
+    }
+
+    /// Add a virtual address; one already present is fine.
+    pub fn add_address(&mut self, a: &AddrSpec) -> io::Result<()> {
+        let msg = addr_msg(a)?;
+        let seq = self.send(Rtm::Newaddr, NlmF::ACK | NlmF::CREATE | NlmF::REPLACE, msg)?;
+        self.ack::<Ifaddrmsg>(seq)
+    }
+
+    /// Remove a virtual address; one already gone is fine.
+    pub fn del_address(&mut self, a: &AddrSpec) -> io::Result<()> {
+        let msg = addr_msg(a)?;
+        let seq = self.send(Rtm::Deladdr, NlmF::ACK, msg)?;
+        match self.ack::<Ifaddrmsg>(seq) {
+            Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => Ok(()),
+            r => r,
+        }
+    }
+}
+
+fn addr_msg(a: &AddrSpec) -> io::Result<Ifaddrmsg> {
+    let mut attrs = RtBuffer::new();
+    let bytes = match a.addr {
+        IpAddr::V4(v4) => v4.octets().to_vec(),
+        IpAddr::V6(v6) => v6.octets().to_vec(),
+    };
+    for ty in [Ifa::Local, Ifa::Address] {
+        attrs.push(
+            RtattrBuilder::default()
+                .rta_type(ty)
+                .rta_payload(bytes.clone())
+                .build()
+                .map_err(err("attr"))?,
+        );
+    }
+    if let Some(b) = a.broadcast {
+        attrs.push(
+            RtattrBuilder::default()
+                .rta_type(Ifa::Broadcast)
+                .rta_payload(b.octets().to_vec())
+                .build()
+                .map_err(err("attr"))?,
+        );
+    }
+    if let Some(l) = &a.label {
+        attrs.push(
+            RtattrBuilder::default()
+                .rta_type(Ifa::Label)
+                .rta_payload(l.as_str())
+                .build()
+                .map_err(err("attr"))?,
+        );
+    }
+    let (family, flags) = match a.addr {
+        IpAddr::V4(_) => (RtAddrFamily::Inet, IfaF::empty()),
+        // A VIP must work at once, not after duplicate address detection.
+        IpAddr::V6(_) => (RtAddrFamily::Inet6, IfaF::NODAD),
+    };
+    IfaddrmsgBuilder::default()
+        .ifa_family(family)
+        .ifa_prefixlen(a.prefix)
+        .ifa_flags(flags)
+        .ifa_scope(RtScope::from(a.scope))
+        .ifa_index(a.index)
+        .rtattrs(attrs)
+        .build()
+        .map_err(err("ifaddrmsg"))
+}
+
+fn link_from(m: &Ifinfomsg) -> Link {
+    let h = m.rtattrs().get_attr_handle();
+    let name = h
+        .get_attr_payload_as_with_len::<String>(Ifla::Ifname)
+        .unwrap_or_default()
+        .trim_end_matches('\0')
+        .to_string();
+    let mac = h
+        .get_attribute(Ifla::Address)
+        .map(|a| a.rta_payload().as_ref().to_vec())
+        .unwrap_or_default();
+    Link {
+        index: *m.ifi_index() as u32,
+        name,
+        up: m.ifi_flags().contains(Iff::UP),
+        running: m.ifi_flags().contains(Iff::RUNNING),
+        mac,
+    }
+}
+
+fn addr_from(m: &Ifaddrmsg) -> Option<Addr> {
+    let h = m.rtattrs().get_attr_handle();
+    let raw = h
+        .get_attribute(Ifa::Local)
+        .or_else(|| h.get_attribute(Ifa::Address))?
+        .rta_payload()
+        .as_ref()
+        .to_vec();
+    let addr = match raw.len() {
+        4 => IpAddr::V4(Ipv4Addr::new(raw[0], raw[1], raw[2], raw[3])),
+        16 => IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(raw.as_slice()).ok()?)),
+        _ => return None,
+    };
+    Some(Addr {
+        index: *m.ifa_index(),
+        addr,
+        prefix: *m.ifa_prefixlen(),
+        scope: u8::from(*m.ifa_scope()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// Move this test thread into a fresh network namespace (root only).
+    fn fresh_netns() {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
+            .expect("unshare(CLONE_NEWNET): run tests as root");
+        for args in [
+            &["link", "set", "lo", "up"][..],
+            &["link", "add", "v0", "type", "veth", "peer", "name", "v1"],
+        ] {
+            assert!(Command::new("ip").args(args).status().unwrap().success());
+        }
+        assert!(Command::new("ip")
+            .args(["link", "set", "v0", "up"])
+            .status()
+            .unwrap()
+            .success());
+    }
+
+    #[test]
+    fn links_and_virtual_addresses() {
+        fresh_netns();
+        let mut r = Rtnl::open().unwrap();
+        let v0 = r.link("v0").unwrap().expect("v0 exists");
+        assert!(v0.up);
+        assert_eq!(v0.mac.len(), 6);
+        assert!(r.link("nope").unwrap().is_none());
+        let vip = AddrSpec {
+            index: v0.index,
+            addr: "10.9.0.100".parse().unwrap(),
+            prefix: 24,
+            broadcast: Some("10.9.0.255".parse().unwrap()),
+            scope: 0,
+            label: Some("v0:vip".into()),
+        };
+        let vip6 = AddrSpec {
+            index: v0.index,
+            addr: "fd00::100".parse().unwrap(),
+            prefix: 64,
+            broadcast: None,
+            scope: 0,
+            label: None,
+        };
+        for a in [&vip, &vip6] {
+            r.add_address(a).unwrap();
+            r.add_address(a).unwrap(); // idempotent
+        }
+        let have = r.addresses().unwrap();
+        for a in [&vip, &vip6] {
+            assert!(
+                have.iter()
+                    .any(|h| h.index == v0.index && h.addr == a.addr && h.prefix == a.prefix),
+                "{a:?}"
+            );
+        }
+        let show = Command::new("ip")
+            .args(["-4", "addr", "show", "dev", "v0"])
+            .output()
+            .unwrap();
+        let show = String::from_utf8_lossy(&show.stdout);
+        assert!(
+            show.contains("10.9.0.100/24 brd 10.9.0.255 scope global v0:vip"),
+            "{show}"
+        );
+        for a in [&vip, &vip6] {
+            r.del_address(a).unwrap();
+            r.del_address(a).unwrap(); // already gone is fine
+        }
+        let have = r.addresses().unwrap();
+        assert!(!have
+            .iter()
+            .any(|h| h.addr == vip.addr || h.addr == vip6.addr));
+        // A bad index is an error with the kernel's reason.
+        let bad = AddrSpec { index: 9999, ..vip };
+        assert!(r.add_address(&bad).is_err());
+    }
+}
