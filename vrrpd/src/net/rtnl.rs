@@ -5,15 +5,17 @@
 use neli::consts::nl::NlmF;
 use neli::consts::rtnl::{Arphrd, Ifa, IfaF, Iff, Ifla, RtAddrFamily, RtScope, Rtm};
 use neli::consts::socket::NlFamily;
+use neli::err::SocketError;
 use neli::nl::{NlPayload, Nlmsghdr, NlmsghdrBuilder};
 use neli::rtnl::{Ifaddrmsg, IfaddrmsgBuilder, Ifinfomsg, IfinfomsgBuilder, RtattrBuilder};
 use neli::socket::synchronous::NlSocketHandle;
-use neli::types::RtBuffer;
+use neli::types::{Buffer, RtBuffer};
 use neli::utils::Groups;
 use neli::{FromBytesWithInput, Size, ToBytes};
 use std::fmt::Debug;
-use std::io;
+use std::io::{self, Cursor};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::AsRawFd;
 
 /// An interface as vrrpd needs to know it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -258,6 +260,99 @@ fn addr_from(m: &Ifaddrmsg) -> Option<Addr> {
     })
 }
 
+/// A change the kernel announced on the link and address groups.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetEvent {
+    Link(Link),
+    LinkGone(u32),
+    AddrAdded(Addr),
+    AddrRemoved(Addr),
+}
+
+/// A non-blocking rtnetlink socket subscribed to link and address changes,
+/// polled by the event loop (track_interface, FAULT on link down, VIPs
+/// removed behind our back).
+pub struct Monitor {
+    sock: NlSocketHandle,
+}
+
+impl Monitor {
+    pub fn open() -> io::Result<Monitor> {
+        let groups = Groups::new_groups(&[
+            libc::RTNLGRP_LINK,
+            libc::RTNLGRP_IPV4_IFADDR,
+            libc::RTNLGRP_IPV6_IFADDR,
+        ]);
+        let sock = NlSocketHandle::connect(NlFamily::Route, None, groups)
+            .map_err(err("rtnetlink monitor"))?;
+        let fd = sock.as_raw_fd();
+        // SAFETY: fcntl on our own descriptor.
+        unsafe {
+            libc::fcntl(
+                fd,
+                libc::F_SETFL,
+                libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
+            )
+        };
+        Ok(Monitor { sock })
+    }
+
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        self.sock.as_raw_fd()
+    }
+
+    /// Everything announced since the last call. An overrun (ENOBUFS) is
+    /// reported as an error: the caller re-reads the full state.
+    pub fn drain(&self) -> io::Result<Vec<NetEvent>> {
+        let mut out = Vec::new();
+        loop {
+            let msgs = match self.sock.recv::<Rtm, Buffer>() {
+                Ok((msgs, _)) => msgs,
+                Err(SocketError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => return Ok(out),
+                Err(SocketError::Io(e)) => return Err(io::Error::new(e.kind(), e.to_string())),
+                Err(e) => return Err(io::Error::other(format!("netlink receive: {e}"))),
+            };
+            for m in msgs {
+                let Ok(m) = m else { continue };
+                let Some(body) = m.get_payload() else {
+                    continue;
+                };
+                let bytes = body.as_ref();
+                match *m.nl_type() {
+                    Rtm::Newlink | Rtm::Dellink => {
+                        let Ok(info) =
+                            Ifinfomsg::from_bytes_with_input(&mut Cursor::new(bytes), bytes.len())
+                        else {
+                            continue;
+                        };
+                        let link = link_from(&info);
+                        out.push(if *m.nl_type() == Rtm::Dellink {
+                            NetEvent::LinkGone(link.index)
+                        } else {
+                            NetEvent::Link(link)
+                        });
+                    }
+                    Rtm::Newaddr | Rtm::Deladdr => {
+                        let Ok(a) =
+                            Ifaddrmsg::from_bytes_with_input(&mut Cursor::new(bytes), bytes.len())
+                        else {
+                            continue;
+                        };
+                        if let Some(addr) = addr_from(&a) {
+                            out.push(if *m.nl_type() == Rtm::Newaddr {
+                                NetEvent::AddrAdded(addr)
+                            } else {
+                                NetEvent::AddrRemoved(addr)
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,5 +431,33 @@ mod tests {
         // A bad index is an error with the kernel's reason.
         let bad = AddrSpec { index: 9999, ..vip };
         assert!(r.add_address(&bad).is_err());
+    }
+
+    #[test]
+    fn monitor_reports_link_down_and_address_changes() {
+        fresh_netns();
+        let m = Monitor::open().unwrap();
+        assert!(m.drain().unwrap().is_empty(), "nothing yet");
+        assert!(Command::new("ip")
+            .args(["link", "set", "v0", "down"])
+            .status()
+            .unwrap()
+            .success());
+        assert!(Command::new("ip")
+            .args(["addr", "add", "10.7.0.1/24", "dev", "v1"])
+            .status()
+            .unwrap()
+            .success());
+        // The kernel has queued the events by the time `ip` returns.
+        let ev = m.drain().unwrap();
+        assert!(
+            ev.iter()
+                .any(|e| matches!(e, NetEvent::Link(l) if l.name == "v0" && !l.up)),
+            "{ev:?}"
+        );
+        assert!(
+            ev.iter().any(|e| matches!(e, NetEvent::AddrAdded(a) if a.addr == "10.7.0.1".parse::<IpAddr>().unwrap())),
+            "{ev:?}"
+        );
     }
 }
