@@ -1,31 +1,44 @@
 //! Link-layer frames for `Action::SendGarp` / `Action::SendNa`, laid out as
-//! keepalived sends them, for an AF_PACKET socket. Std only.
+//! keepalived sends them, for an AF_PACKET socket. Built with pnet_packet.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::checksum;
+use pnet_base::MacAddr;
+use pnet_packet::arp::{ArpHardwareTypes, ArpOperations, MutableArpPacket};
+use pnet_packet::ethernet::{EtherTypes, MutableEthernetPacket};
+use pnet_packet::icmpv6::ndp::{
+    MutableNeighborAdvertPacket, NdpOption, NdpOptionTypes, NeighborAdvertFlags,
+};
+use pnet_packet::icmpv6::{self, Icmpv6Packet, Icmpv6Types};
+use pnet_packet::ip::IpNextHeaderProtocols;
+use pnet_packet::ipv6::MutableIpv6Packet;
 
-const ETH_P_ARP: u16 = 0x0806;
-const ETH_P_IPV6: u16 = 0x86dd;
-const IPPROTO_ICMPV6: u8 = 58;
-const ND_NEIGHBOR_ADVERT: u8 = 136;
-const ND_NA_FLAG_ROUTER: u8 = 0x80;
-const ND_NA_FLAG_OVERRIDE: u8 = 0x20;
-const ND_OPT_TARGET_LINKADDR: u8 = 2;
+const ETH_HLEN: usize = 14;
+const IPV6_HLEN: usize = 40;
+/// NA (24 bytes) + one target link-layer address option (8 bytes).
+const NA_LEN: usize = 32;
 
 /// Gratuitous ARP: a broadcast ARP *request* for `ip` from `mac` (sender
 /// and target protocol address both `ip`), as keepalived's vrrp_arp.c.
 pub fn garp(mac: [u8; 6], ip: Ipv4Addr) -> [u8; 42] {
     let mut f = [0u8; 42];
-    f[0..6].copy_from_slice(&[0xff; 6]);
-    f[6..12].copy_from_slice(&mac);
-    f[12..14].copy_from_slice(&ETH_P_ARP.to_be_bytes());
-    // htype Ethernet, ptype IPv4, hlen 6, plen 4, op request.
-    f[14..22].copy_from_slice(&[0, 1, 0x08, 0x00, 6, 4, 0, 1]);
-    f[22..28].copy_from_slice(&mac);
-    f[28..32].copy_from_slice(&ip.octets());
-    f[32..38].copy_from_slice(&[0xff; 6]);
-    f[38..42].copy_from_slice(&ip.octets());
+    let src = MacAddr::from(mac);
+    if let Some(mut eth) = MutableEthernetPacket::new(&mut f) {
+        eth.set_destination(MacAddr::broadcast());
+        eth.set_source(src);
+        eth.set_ethertype(EtherTypes::Arp);
+    }
+    if let Some(mut arp) = MutableArpPacket::new(&mut f[ETH_HLEN..]) {
+        arp.set_hardware_type(ArpHardwareTypes::Ethernet);
+        arp.set_protocol_type(EtherTypes::Ipv4);
+        arp.set_hw_addr_len(6);
+        arp.set_proto_addr_len(4);
+        arp.set_operation(ArpOperations::Request);
+        arp.set_sender_hw_addr(src);
+        arp.set_sender_proto_addr(ip);
+        arp.set_target_hw_addr(MacAddr::broadcast());
+        arp.set_target_proto_addr(ip);
+    }
     f
 }
 
@@ -35,32 +48,47 @@ pub fn garp(mac: [u8; 6], ip: Ipv4Addr) -> [u8; 42] {
 pub fn unsolicited_na(mac: [u8; 6], ip: Ipv6Addr, router: bool) -> [u8; 86] {
     let all_nodes = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
     let mut f = [0u8; 86];
-    f[0..6].copy_from_slice(&[0x33, 0x33, 0, 0, 0, 1]);
-    f[6..12].copy_from_slice(&mac);
-    f[12..14].copy_from_slice(&ETH_P_IPV6.to_be_bytes());
-    // IPv6 header: version 6, payload 32, next header ICMPv6, hop limit 255.
-    f[14] = 0x60;
-    f[18..20].copy_from_slice(&32u16.to_be_bytes());
-    f[20] = IPPROTO_ICMPV6;
-    f[21] = 255;
-    f[22..38].copy_from_slice(&ip.octets());
-    f[38..54].copy_from_slice(&all_nodes.octets());
-    let icmp = &mut f[54..86];
-    icmp[0] = ND_NEIGHBOR_ADVERT;
-    icmp[4] = ND_NA_FLAG_OVERRIDE | if router { ND_NA_FLAG_ROUTER } else { 0 };
-    icmp[8..24].copy_from_slice(&ip.octets());
-    icmp[24] = ND_OPT_TARGET_LINKADDR;
-    icmp[25] = 1;
-    icmp[26..32].copy_from_slice(&mac);
-    let acc = checksum::pseudo_v6_proto(ip, all_nodes, 32, IPPROTO_ICMPV6);
-    let c = checksum::finish(checksum::sum(icmp, acc));
-    icmp[2..4].copy_from_slice(&c.to_be_bytes());
+    if let Some(mut eth) = MutableEthernetPacket::new(&mut f) {
+        eth.set_destination(MacAddr::new(0x33, 0x33, 0, 0, 0, 1));
+        eth.set_source(MacAddr::from(mac));
+        eth.set_ethertype(EtherTypes::Ipv6);
+    }
+    if let Some(mut v6) = MutableIpv6Packet::new(&mut f[ETH_HLEN..]) {
+        v6.set_version(6);
+        v6.set_payload_length(NA_LEN as u16);
+        v6.set_next_header(IpNextHeaderProtocols::Icmpv6);
+        v6.set_hop_limit(255);
+        v6.set_source(ip);
+        v6.set_destination(all_nodes);
+    }
+    let icmp = &mut f[ETH_HLEN + IPV6_HLEN..];
+    if let Some(mut na) = MutableNeighborAdvertPacket::new(icmp) {
+        na.set_icmpv6_type(Icmpv6Types::NeighborAdvert);
+        let flags = NeighborAdvertFlags::Override
+            | if router {
+                NeighborAdvertFlags::Router
+            } else {
+                0
+            };
+        na.set_flags(flags);
+        na.set_target_addr(ip);
+        na.set_options(&[NdpOption {
+            option_type: NdpOptionTypes::TargetLLAddr,
+            length: 1,
+            data: mac.to_vec(),
+        }]);
+    }
+    let sum = Icmpv6Packet::new(icmp)
+        .map(|p| icmpv6::checksum(&p, &ip, &all_nodes))
+        .unwrap_or(0);
+    icmp[2..4].copy_from_slice(&sum.to_be_bytes());
     f
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checksum;
     use crate::mac::virtual_mac;
 
     #[test]
