@@ -1,18 +1,37 @@
-//! vrrpd: VRRP v2/v3 (CAP_NET_RAW, CAP_NET_ADMIN only).
+//! vrrpd: VRRP v2/v3 for IPv4 and IPv6 (CAP_NET_RAW, CAP_NET_ADMIN only).
 //!
-//! The process shell: configuration from the parent, routed track-script
-//! results in, instance states out.
+//! A thin mio shell: the configuration and the parent's recorded state come
+//! in over IPC, `engine` runs the sans-IO instances against the kernel, and
+//! instance states go back to the parent (which routes them to checkerd for
+//! notify scripts and to ipvsd). Track-script verdicts come from checkerd
+//! through the parent.
 
-#[allow(dead_code)]
+mod engine;
 mod net;
+mod plan;
 
+use engine::Engine;
 use keepalived_child::{Ctx, Daemon};
 use keepalived_ipc::{ConfigSlice, DumpKind, ReplayState, Subsystem, ToChild};
 use log::info;
+use mio::Token;
+use std::collections::BTreeMap;
+use std::time::Instant;
 
+#[derive(Default)]
 struct Vrrpd {
-    slice: Option<ConfigSlice>,
+    engine: Option<Engine>,
     replay: ReplayState,
+}
+
+impl Vrrpd {
+    fn forward(&mut self, ctx: &mut Ctx) {
+        if let Some(e) = self.engine.as_mut() {
+            for m in e.take_messages() {
+                ctx.send(m);
+            }
+        }
+    }
 }
 
 impl Daemon for Vrrpd {
@@ -22,55 +41,90 @@ impl Daemon for Vrrpd {
         &mut self,
         slice: ConfigSlice,
         replay: ReplayState,
-        _ctx: &mut Ctx,
+        ctx: &mut Ctx,
     ) -> Result<(), String> {
         info!(
             "Configuration {}: {} VRRP instance(s)",
             slice.generation,
             slice.config.vrrp_instances.len()
         );
-        if !replay.vrrp.is_empty() {
-            info!(
-                "Resuming {} instance state(s) recorded by the parent",
-                replay.vrrp.len()
-            );
-        }
-        self.slice = Some(slice);
+        self.engine = Some(Engine::new(&slice.config, ctx.registry)?);
         self.replay = replay;
         Ok(())
     }
 
-    fn reload(&mut self, slice: ConfigSlice, _ctx: &mut Ctx) -> Result<(), String> {
-        info!("Reloaded configuration {}", slice.generation);
-        self.slice = Some(slice);
+    fn start(&mut self, ctx: &mut Ctx) {
+        let resume = engine::recorded(&self.replay.vrrp);
+        let scripts: BTreeMap<String, bool> = self
+            .replay
+            .scripts
+            .iter()
+            .map(|s| (s.script.clone(), s.ok))
+            .collect();
+        if let Some(e) = self.engine.as_mut() {
+            e.start(ctx.now, &resume, &scripts);
+        }
+        self.forward(ctx);
+    }
+
+    fn reload(&mut self, slice: ConfigSlice, ctx: &mut Ctx) -> Result<(), String> {
+        info!("Reloading configuration {}", slice.generation);
+        if let Some(e) = self.engine.as_mut() {
+            e.reload(&slice.config, ctx.registry, ctx.now)?;
+        }
+        self.forward(ctx);
         Ok(())
     }
 
-    fn message(&mut self, msg: ToChild, _ctx: &mut Ctx) {
-        if let ToChild::TrackScript(t) = msg {
-            log::debug!(
-                "track script {} is {}",
-                t.script,
-                if t.ok { "OK" } else { "KO" }
-            );
+    fn message(&mut self, msg: ToChild, ctx: &mut Ctx) {
+        if let (ToChild::TrackScript(t), Some(e)) = (msg, self.engine.as_mut()) {
+            e.on_script(&t.script, t.ok, ctx.now);
         }
+        self.forward(ctx);
     }
 
     fn dump(&mut self, kind: DumpKind) -> String {
-        let n = self
-            .slice
+        let body = self
+            .engine
             .as_ref()
-            .map_or(0, |s| s.config.vrrp_instances.len());
+            .map(|e| e.dump(kind == DumpKind::Stats))
+            .unwrap_or_default();
         match kind {
-            DumpKind::Data => format!("------< VRRP Topology >------\n VRRP instances: {n}\n"),
-            DumpKind::Stats => format!("------< VRRP statistics >------\n VRRP instances: {n}\n"),
+            DumpKind::Data => format!("------< VRRP Topology >------\n{body}"),
+            DumpKind::Stats => format!("------< VRRP statistics >------\n{body}"),
         }
+    }
+
+    fn event(&mut self, token: Token, ctx: &mut Ctx) {
+        if let Some(e) = self.engine.as_mut() {
+            if token == engine::MONITOR_TOKEN {
+                e.on_monitor(ctx.now);
+            } else {
+                e.on_socket(token, ctx.now);
+            }
+        }
+        self.forward(ctx);
+    }
+
+    fn timer(&mut self, ctx: &mut Ctx) {
+        if let Some(e) = self.engine.as_mut() {
+            e.on_timer(ctx.now);
+        }
+        self.forward(ctx);
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.engine.as_ref().and_then(Engine::next_deadline)
+    }
+
+    fn shutdown(&mut self, ctx: &mut Ctx) {
+        if let Some(e) = self.engine.as_mut() {
+            e.shutdown(ctx.now);
+        }
+        self.forward(ctx);
     }
 }
 
 fn main() {
-    keepalived_child::run(Vrrpd {
-        slice: None,
-        replay: ReplayState::default(),
-    })
+    keepalived_child::run(Vrrpd::default())
 }

@@ -68,7 +68,6 @@ fn bind_to_device(fd: &OwnedFd, ifname: &str) -> io::Result<()> {
 pub struct Vrrp4 {
     rx: OwnedFd,
     tx: OwnedFd,
-    pub ifindex: u32,
 }
 
 impl Vrrp4 {
@@ -105,7 +104,7 @@ impl Vrrp4 {
             &mreq,
         )?;
         setsockopt(&tx, sockopt::IpMulticastLoop, &false)?;
-        Ok(Vrrp4 { rx, tx, ifindex })
+        Ok(Vrrp4 { rx, tx })
     }
 
     /// Send a full IPv4 packet (header included) to `dst`.

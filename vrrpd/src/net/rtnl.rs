@@ -136,6 +136,7 @@ impl Rtnl {
         self.dump(seq, |m: &Ifinfomsg| Some(link_from(m)))
     }
 
+    #[cfg(test)]
     pub fn link(&mut self, name: &str) -> io::Result<Option<Link>> {
         Ok(self.links()?.into_iter().find(|l| l.name == name))
     }

@@ -1,0 +1,507 @@
+//! LVS blocks: `virtual_server_group`, `virtual_server`, `real_server` and
+//! the health checkers.
+
+use super::{raw, Cx};
+use crate::model::{
+    Checker, CheckerKind, LbAlgo, LbKind, Protocol, RealServer, SorryServer, Url, VirtualServer,
+    VirtualServerGroup, VsgAddress,
+};
+use crate::tree::Node;
+use std::net::IpAddr;
+
+pub(crate) fn group(cx: &mut Cx, n: &Node) -> Option<VirtualServerGroup> {
+    let Some(name) = n.args.first() else {
+        cx.error(n.pos(), "'virtual_server_group' needs a name");
+        return None;
+    };
+    let mut g = VirtualServerGroup {
+        name: name.text.clone(),
+        ..Default::default()
+    };
+    for l in cx.block(n) {
+        if l.kw.text == "fwmark" {
+            if let Some(m) = cx.num(l, 1u32, u32::MAX) {
+                g.fwmarks.push(m);
+            }
+            continue;
+        }
+        let a = &l.kw.text;
+        let base = a.split(['-', '/']).next().unwrap_or("");
+        if base.parse::<IpAddr>().is_err() {
+            cx.error(
+                l.pos(),
+                format!(
+                    "virtual_server_group {}: invalid address or range '{a}'",
+                    g.name
+                ),
+            );
+            continue;
+        }
+        cx.at_most(l, 1);
+        let port = match l.args.first() {
+            Some(p) => cx.port_tok("port", p),
+            None => None,
+        };
+        g.addresses.push(VsgAddress {
+            address: a.clone(),
+            port,
+        });
+    }
+    Some(g)
+}
+
+pub(crate) const VS_KEYWORDS: &[&str] = &[
+    "delay_loop",
+    "lb_algo",
+    "lvs_sched",
+    "lb_kind",
+    "lvs_method",
+    "persistence_timeout",
+    "persistence_granularity",
+    "protocol",
+    "ha_suspend",
+    "virtualhost",
+    "alpha",
+    "omega",
+    "quorum",
+    "hysteresis",
+    "quorum_up",
+    "quorum_down",
+    "sorry_server",
+    "sorry_server_inhibit",
+    "inhibit_on_failure",
+    "smtp_alert",
+    "connect_timeout",
+    "retry",
+    "delay_before_retry",
+    "warmup",
+    "real_server",
+    "ip_family",
+    // known, kept raw
+    "ops",
+    "flag-1",
+    "flag-2",
+    "flag-3",
+    "sh-port",
+    "sh-fallback",
+    "mh-port",
+    "mh-fallback",
+    "persistence_engine",
+    "snmp_name",
+    "sorry_server_lvs_method",
+    "nat_mask",
+    "notify_fifo",
+    "lb_algo_flags",
+];
+
+fn lb_algo(cx: &mut Cx, k: &Node) -> Option<LbAlgo> {
+    let s = cx.one_string(k)?;
+    match LbAlgo::ALL.iter().find(|(n, _)| *n == s) {
+        Some((_, a)) => Some(*a),
+        None => {
+            cx.error(&k.args[0].pos, format!("unknown scheduler '{s}' (rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh, twos)"));
+            None
+        }
+    }
+}
+
+fn lb_kind(cx: &mut Cx, k: &Node) -> Option<LbKind> {
+    if !cx.need(k, 1) {
+        return None;
+    }
+    match k.args[0].text.to_ascii_uppercase().as_str() {
+        "NAT" => Some(LbKind::Nat),
+        "DR" => Some(LbKind::Dr),
+        "TUN" => {
+            if k.args.len() > 1 {
+                cx.warn(
+                    &k.args[1].pos,
+                    "tunnel options after 'TUN' are not supported by keepalived-rs (ignored)",
+                );
+            }
+            Some(LbKind::Tun)
+        }
+        other => {
+            cx.error(
+                &k.args[0].pos,
+                format!("unknown forwarding method '{other}' (NAT, DR or TUN)"),
+            );
+            None
+        }
+    }
+}
+
+pub(crate) fn virtual_server(cx: &mut Cx, n: &Node) -> Option<VirtualServer> {
+    let mut v = VirtualServer::default();
+    match n.args.first().map(|t| t.text.as_str()) {
+        Some("fwmark") => {
+            let t = n.args.get(1);
+            let Some(t) = t else {
+                cx.error(n.pos(), "'virtual_server fwmark' needs a mark");
+                return None;
+            };
+            v.fwmark = Some(cx.num_tok("fwmark", t, 1u32, u32::MAX)?);
+        }
+        Some("group") => {
+            let Some(t) = n.args.get(1) else {
+                cx.error(n.pos(), "'virtual_server group' needs a group name");
+                return None;
+            };
+            v.group = Some(t.text.clone());
+        }
+        Some(_) => {
+            let t = &n.args[0];
+            // keepalived also accepts `ADDR PORT` written `[ADDR]:PORT`? No:
+            // it takes exactly an address then a port.
+            v.ip = Some(cx.ip_tok("virtual_server", t)?);
+            match n.args.get(1) {
+                Some(p) => v.port = Some(cx.port_tok("virtual_server port", p)?),
+                None => {
+                    cx.error(n.pos(), "'virtual_server' needs an address and a port");
+                    return None;
+                }
+            }
+        }
+        None => {
+            cx.error(
+                n.pos(),
+                "'virtual_server' needs 'ADDRESS PORT', 'fwmark N' or 'group NAME'",
+            );
+            return None;
+        }
+    }
+    let mut real: Vec<&Node> = Vec::new();
+    for k in cx.block(n) {
+        cx.check_inline(k, VS_KEYWORDS);
+        match k.kw.text.as_str() {
+            "delay_loop" => {
+                if let Some(d) = cx.timer(k, 1e6) {
+                    v.delay_loop = d;
+                }
+            }
+            "lb_algo" | "lvs_sched" => v.lb_algo = lb_algo(cx, k),
+            "lb_kind" | "lvs_method" => v.lb_kind = lb_kind(cx, k),
+            "persistence_timeout" => {
+                v.persistence_timeout = if k.args.is_empty() {
+                    Some(360)
+                } else {
+                    cx.num(k, 1u32, u32::MAX)
+                }
+            }
+            "persistence_granularity" => v.persistence_granularity = cx.one_string(k),
+            "protocol" => {
+                if let Some(p) = cx.one_string(k) {
+                    v.protocol = match p.to_ascii_uppercase().as_str() {
+                        "TCP" => Some(Protocol::Tcp),
+                        "UDP" => Some(Protocol::Udp),
+                        "SCTP" => Some(Protocol::Sctp),
+                        _ => {
+                            cx.error(
+                                &k.args[0].pos,
+                                format!("unknown protocol '{p}' (TCP, UDP or SCTP)"),
+                            );
+                            None
+                        }
+                    }
+                }
+            }
+            "ha_suspend" => v.ha_suspend = cx.flag(k),
+            "virtualhost" => v.virtualhost = cx.one_string(k),
+            "alpha" => v.alpha = cx.flag(k),
+            "omega" => v.omega = cx.flag(k),
+            "quorum" => v.quorum = cx.num(k, 1u32, u32::MAX).unwrap_or(v.quorum),
+            "hysteresis" => v.hysteresis = cx.num(k, 0u32, u32::MAX).unwrap_or(v.hysteresis),
+            "quorum_up" => v.quorum_up = cx.rest_string(k),
+            "quorum_down" => v.quorum_down = cx.rest_string(k),
+            "sorry_server" => {
+                if cx.need(k, 1) {
+                    cx.at_most(k, 2);
+                    if let Some(ip) = cx.ip_tok("sorry_server", &k.args[0]) {
+                        let port = match k.args.get(1) {
+                            Some(p) => cx.port_tok("sorry_server port", p),
+                            None => None,
+                        };
+                        v.sorry_server = Some(SorryServer { ip, port });
+                    }
+                }
+            }
+            "sorry_server_inhibit" => v.sorry_server_inhibit = cx.flag(k),
+            "inhibit_on_failure" => v.inhibit_on_failure = cx.flag(k),
+            "smtp_alert" => v.smtp_alert = Some(cx.flag(k)),
+            "connect_timeout" => v.connect_timeout = cx.timer(k, 1e6),
+            "retry" => v.retry = cx.num(k, 0u32, u32::MAX),
+            "delay_before_retry" => v.delay_before_retry = cx.timer(k, 1e6),
+            "warmup" => v.warmup = cx.timer(k, 1e6),
+            "ip_family" => v.ip_family = cx.one_string(k),
+            "real_server" => real.push(k),
+            kw if VS_KEYWORDS.contains(&kw) => v.extra.push(raw(k)),
+            _ => cx.unknown(k, VS_KEYWORDS, "virtual_server"),
+        }
+    }
+    for k in real {
+        if let Some(rs) = real_server(cx, k, &v) {
+            v.real_servers.push(rs);
+        }
+    }
+    Some(v)
+}
+
+pub(crate) const RS_KEYWORDS: &[&str] = &[
+    "weight",
+    "lb_kind",
+    "lvs_method",
+    "inhibit_on_failure",
+    "notify_up",
+    "notify_down",
+    "uthreshold",
+    "lthreshold",
+    "smtp_alert",
+    "alpha",
+    "virtualhost",
+    "delay_loop",
+    "connect_timeout",
+    "retry",
+    "delay_before_retry",
+    "warmup",
+    "TCP_CHECK",
+    "HTTP_GET",
+    "SSL_GET",
+    "MISC_CHECK",
+    "SMTP_CHECK",
+    "DNS_CHECK",
+    "UDP_CHECK",
+    "PING_CHECK",
+    "FILE_CHECK",
+    "BFD_CHECK",
+    // known, kept raw
+    "snmp_name",
+];
+
+fn real_server(cx: &mut Cx, n: &Node, vs: &VirtualServer) -> Option<RealServer> {
+    let Some(a) = n.args.first() else {
+        cx.error(n.pos(), "'real_server' needs an address");
+        return None;
+    };
+    let mut r = RealServer {
+        ip: cx.ip_tok("real_server", a)?,
+        ..Default::default()
+    };
+    cx.at_most(n, 2);
+    if let Some(p) = n.args.get(1) {
+        r.port = Some(cx.port_tok("real_server port", p)?);
+    }
+    let mut checks: Vec<&Node> = Vec::new();
+    for k in cx.block(n) {
+        cx.check_inline(k, RS_KEYWORDS);
+        match k.kw.text.as_str() {
+            "weight" => r.weight = cx.num(k, 0i32, 65535).unwrap_or(r.weight),
+            "lb_kind" | "lvs_method" => r.lb_kind = lb_kind(cx, k),
+            "inhibit_on_failure" => r.inhibit_on_failure = Some(cx.flag(k)),
+            "notify_up" => r.notify_up = cx.rest_string(k),
+            "notify_down" => r.notify_down = cx.rest_string(k),
+            "uthreshold" => r.uthreshold = cx.num(k, 0u32, u32::MAX),
+            "lthreshold" => r.lthreshold = cx.num(k, 0u32, u32::MAX),
+            "smtp_alert" => r.smtp_alert = Some(cx.flag(k)),
+            "alpha" => r.alpha = cx.flag(k),
+            "virtualhost" => r.virtualhost = cx.one_string(k),
+            "delay_loop" => r.delay_loop = cx.timer(k, 1e6),
+            "connect_timeout" => r.connect_timeout = cx.timer(k, 1e6),
+            "retry" => r.retry = cx.num(k, 0u32, u32::MAX),
+            "delay_before_retry" => r.delay_before_retry = cx.timer(k, 1e6),
+            "warmup" => r.warmup = cx.timer(k, 1e6),
+            kw if CheckerKind::ALL.iter().any(|(s, _)| *s == kw) => checks.push(k),
+            kw if RS_KEYWORDS.contains(&kw) => r.extra.push(raw(k)),
+            _ => cx.unknown(k, RS_KEYWORDS, "real_server"),
+        }
+    }
+    for k in checks {
+        if let Some(c) = checker(cx, k, vs, &r) {
+            r.checkers.push(c);
+        }
+    }
+    Some(r)
+}
+
+pub(crate) const CHECK_KEYWORDS: &[&str] = &[
+    "connect_ip",
+    "connect_port",
+    "bindto",
+    "bind_port",
+    "bind_if",
+    "fwmark",
+    "connect_timeout",
+    "retry",
+    "nb_get_retry",
+    "delay_before_retry",
+    "delay_loop",
+    "warmup",
+    "alpha",
+    "log_all_failures",
+    "http_protocol",
+    "url",
+    "virtualhost",
+    "enable_sni",
+    "sni_name",
+    "fast_recovery",
+    "tls_compliant",
+    "misc_path",
+    "misc_timeout",
+    "misc_dynamic",
+    "user",
+    "helo_name",
+    "type",
+    "name",
+    "payload",
+    "require_reply",
+    "min_reply_length",
+    "max_reply_length",
+    "track_file",
+    "dynamic",
+    "weight",
+    // known, kept raw
+    "source_ip",
+    "smtp_alert",
+];
+
+const URL_KEYWORDS: &[&str] = &[
+    "path",
+    "digest",
+    "status_code",
+    "virtualhost",
+    "regex",
+    "regex_no_match",
+    "regex_options",
+    "regex_stack",
+    "regex_min_offset",
+    "regex_max_offset",
+];
+
+fn checker(cx: &mut Cx, n: &Node, vs: &VirtualServer, rs: &RealServer) -> Option<Checker> {
+    let kind = CheckerKind::ALL
+        .iter()
+        .find(|(s, _)| *s == n.kw.text)
+        .map(|(_, k)| *k)?;
+    let mut c = Checker {
+        kind,
+        ..Default::default()
+    };
+    let mut timeout = None;
+    let mut retry = None;
+    let mut dbr = None;
+    let mut delay_loop = None;
+    let body: &[Node] = n.block.as_deref().unwrap_or(&[]);
+    for k in body {
+        cx.check_inline(k, CHECK_KEYWORDS);
+        match k.kw.text.as_str() {
+            "connect_ip" => c.connect_ip = cx.ip(k),
+            "connect_port" => c.connect_port = cx.num(k, 0u16, 65535),
+            "bindto" => c.bindto = cx.ip(k),
+            "bind_port" => c.bind_port = cx.num(k, 0u16, 65535),
+            "bind_if" => c.bind_if = cx.one_string(k),
+            "fwmark" => c.fwmark = cx.num(k, 0u32, u32::MAX),
+            "connect_timeout" => timeout = cx.timer(k, 1e6),
+            "retry" => retry = cx.num(k, 0u32, u32::MAX),
+            "nb_get_retry" => {
+                cx.warn(k.pos(), "'nb_get_retry' is deprecated - use 'retry'");
+                retry = cx.num(k, 0u32, u32::MAX);
+            }
+            "delay_before_retry" => dbr = cx.timer(k, 1e6),
+            "delay_loop" => delay_loop = cx.timer(k, 1e6),
+            "warmup" => c.warmup = cx.timer(k, 1e6),
+            "alpha" => c.alpha = Some(cx.flag(k)),
+            "log_all_failures" => c.log_all_failures = Some(cx.flag(k)),
+            "http_protocol" => c.http_protocol = cx.one_string(k),
+            "url" => {
+                let mut u = Url::default();
+                for l in cx.block(k) {
+                    cx.check_inline(l, URL_KEYWORDS);
+                    match l.kw.text.as_str() {
+                        "path" => u.path = cx.rest_string(l).unwrap_or_default(),
+                        "digest" => u.digest = cx.one_string(l),
+                        "status_code" => {
+                            for t in &l.args {
+                                let ok = t.text.split('-').all(|p| {
+                                    p.parse::<u16>().is_ok_and(|c| (100..600).contains(&c))
+                                });
+                                if !ok {
+                                    cx.error(&t.pos, format!("invalid status_code '{}'", t.text));
+                                }
+                                u.status_code.push(t.text.clone());
+                            }
+                        }
+                        "virtualhost" => u.virtualhost = cx.one_string(l),
+                        "regex" => u.regex = cx.rest_string(l),
+                        "regex_no_match" => u.regex_no_match = cx.flag(l),
+                        kw if URL_KEYWORDS.contains(&kw) => u.extra.push(raw(l)),
+                        _ => cx.unknown(l, URL_KEYWORDS, "url"),
+                    }
+                }
+                if u.path.is_empty() {
+                    cx.error(k.pos(), "url has no 'path'");
+                }
+                c.url.push(u);
+            }
+            "virtualhost" => c.virtualhost = cx.one_string(k),
+            "enable_sni" => c.enable_sni = Some(cx.flag(k)),
+            "sni_name" => c.sni_name = cx.one_string(k),
+            "fast_recovery" => c.fast_recovery = Some(cx.flag(k)),
+            "tls_compliant" => c.tls_compliant = Some(cx.flag(k)),
+            "misc_path" => c.misc_path = cx.rest_string(k),
+            "misc_timeout" => c.misc_timeout = cx.timer(k, 1e6),
+            "misc_dynamic" => c.misc_dynamic = cx.flag(k),
+            "user" => c.user = cx.rest_string(k),
+            "helo_name" => c.helo_name = cx.one_string(k),
+            "type" => c.dns_type = cx.one_string(k),
+            "name" => c.name = cx.one_string(k),
+            "payload" => c.payload = cx.one_string(k),
+            "require_reply" => c.require_reply = cx.rest_string(k),
+            "min_reply_length" => c.min_reply_length = cx.num(k, 0u32, u32::MAX),
+            "max_reply_length" => c.max_reply_length = cx.num(k, 0u32, u32::MAX),
+            "track_file" => c.track_file = cx.one_string(k),
+            "dynamic" => c.dynamic = cx.flag(k),
+            "weight" => {
+                if cx.need(k, 1) {
+                    c.weight = cx.num_tok("weight", &k.args[0], -254, 254);
+                    c.weight_reverse = k.args.get(1).is_some_and(|t| t.text == "reverse");
+                }
+            }
+            kw if CHECK_KEYWORDS.contains(&kw) => c.extra.push(raw(k)),
+            _ => cx.unknown(k, CHECK_KEYWORDS, n.kw.text.as_str()),
+        }
+    }
+    // Resolve: checker, then real server, then virtual server, then default.
+    c.connect_timeout = timeout
+        .or(rs.connect_timeout)
+        .or(vs.connect_timeout)
+        .unwrap_or(5.0);
+    c.delay_loop = delay_loop.or(rs.delay_loop).unwrap_or(vs.delay_loop);
+    c.retry = retry.or(rs.retry).or(vs.retry).unwrap_or(match kind {
+        CheckerKind::Misc => 0,
+        CheckerKind::Dns => 3,
+        _ => 1,
+    });
+    c.delay_before_retry = dbr
+        .or(rs.delay_before_retry)
+        .or(vs.delay_before_retry)
+        .unwrap_or(match kind {
+            CheckerKind::HttpGet | CheckerKind::SslGet => 3.0,
+            CheckerKind::Dns => c.delay_loop,
+            _ => 1.0,
+        });
+    if c.warmup.is_none() {
+        c.warmup = rs.warmup.or(vs.warmup);
+    }
+    match kind {
+        CheckerKind::HttpGet | CheckerKind::SslGet if c.url.is_empty() => {
+            cx.error(n.pos(), format!("{} has no 'url' block", n.kw.text));
+        }
+        CheckerKind::Misc if c.misc_path.is_none() => {
+            cx.error(n.pos(), "MISC_CHECK has no 'misc_path'");
+        }
+        CheckerKind::File if c.track_file.is_none() => {
+            cx.error(n.pos(), "FILE_CHECK has no 'track_file'");
+        }
+        _ => {}
+    }
+    Some(c)
+}

@@ -1,0 +1,527 @@
+//! From the block tree to the typed model: one module per part of the
+//! configuration, sharing the value readers of [`Cx`].
+//!
+//! Each block has a table of the keywords keepalived 2.2.7 knows there.
+//! A keyword this model types is read into its field; one keepalived
+//! knows but the model does not type is kept raw in `extra`; anything
+//! else is reported as unknown (a warning, like keepalived) with the
+//! nearest known keyword as a suggestion.
+
+mod global;
+mod lvs;
+mod vrrp;
+
+use crate::diag::{Diags, Pos};
+use crate::lexer::Token;
+use crate::model::{Config, Stmt, TrackRef, VirtualIp};
+use crate::suggest::nearest;
+use crate::tree::Node;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+/// Keywords allowed at the top level.
+pub(crate) const TOP_KEYWORDS: &[&str] = &[
+    "global_defs",
+    "vrrp_script",
+    "vrrp_track_process",
+    "track_file",
+    "vrrp_track_file",
+    "vrrp_sync_group",
+    "vrrp_instance",
+    "static_ipaddress",
+    "static_routes",
+    "static_rules",
+    "virtual_server_group",
+    "virtual_server",
+    "net_namespace",
+    // Known, kept raw:
+    "net_namespace_ipvs",
+    "namespace_with_ipsets",
+    "instance",
+    "use_pid_dir",
+    "linkbeat_use_polling",
+    "linkbeat_interfaces",
+    "interface_up_down_delays",
+    "track_group",
+    "garp_group",
+    "bfd_instance",
+    "SSL",
+    "child_wait_time",
+];
+
+/// Reading context: where diagnostics go.
+pub(crate) struct Cx<'a> {
+    pub diags: &'a mut Diags,
+}
+
+/// Build the model from the tree.
+pub(crate) fn config(nodes: &[Node], diags: &mut Diags) -> Config {
+    let mut cx = Cx { diags };
+    let mut c = Config::default();
+    let mut global_nodes: Vec<&Node> = Vec::new();
+    // global_defs first: instances inherit from it wherever it is written.
+    for n in nodes.iter().filter(|n| n.kw.text == "global_defs") {
+        global_nodes.push(n);
+        global::global_defs(&mut cx, n, &mut c.global_defs);
+    }
+    for n in nodes {
+        cx.check_inline(n, TOP_KEYWORDS);
+        match n.kw.text.as_str() {
+            "global_defs" => {}
+            "vrrp_script" => {
+                if let Some(s) = vrrp::script(&mut cx, n) {
+                    c.vrrp_scripts.push(s);
+                }
+            }
+            "vrrp_track_process" => {
+                if let Some(s) = vrrp::track_process(&mut cx, n) {
+                    c.vrrp_track_processes.push(s);
+                }
+            }
+            "track_file" | "vrrp_track_file" => {
+                if let Some(s) = vrrp::track_file(&mut cx, n) {
+                    c.track_files.push(s);
+                }
+            }
+            "vrrp_sync_group" => {
+                if let Some(s) = vrrp::sync_group(&mut cx, n) {
+                    c.vrrp_sync_groups.push(s);
+                }
+            }
+            "vrrp_instance" => {
+                if let Some(s) = vrrp::instance(&mut cx, n, &c.global_defs) {
+                    c.vrrp_instances.push(s);
+                }
+            }
+            "static_ipaddress" => {
+                for l in cx.block(n) {
+                    if let Some(v) = cx.vip(l) {
+                        c.static_ipaddress.push(v);
+                    }
+                }
+            }
+            "static_routes" => c.static_routes.extend(cx.lines(n)),
+            "static_rules" => c.static_rules.extend(cx.lines(n)),
+            "virtual_server_group" => {
+                if let Some(g) = lvs::group(&mut cx, n) {
+                    c.virtual_server_groups.push(g);
+                }
+            }
+            "virtual_server" => {
+                if let Some(v) = lvs::virtual_server(&mut cx, n) {
+                    c.virtual_servers.push(v);
+                }
+            }
+            "net_namespace" => c.net_namespace = cx.one_string(n),
+            k if TOP_KEYWORDS.contains(&k) => c.extra.push(raw(n)),
+            _ => cx.unknown(n, TOP_KEYWORDS, "top level"),
+        }
+    }
+    crate::validate::config(&mut cx, nodes, &mut c);
+    c
+}
+
+/// A node as a raw statement.
+pub(crate) fn raw(n: &Node) -> Stmt {
+    Stmt {
+        keyword: n.kw.text.clone(),
+        args: n.args.iter().map(|t| t.text.clone()).collect(),
+        block: n.block.as_ref().map(|b| b.iter().map(raw).collect()),
+    }
+}
+
+const BOOL_WORDS: &[(&str, bool)] = &[
+    ("on", true),
+    ("true", true),
+    ("yes", true),
+    ("off", false),
+    ("false", false),
+    ("no", false),
+];
+
+impl Cx<'_> {
+    pub fn warn(&mut self, pos: &Pos, msg: impl Into<String>) {
+        self.diags.warn(pos, msg);
+    }
+    pub fn error(&mut self, pos: &Pos, msg: impl Into<String>) {
+        self.diags.error(pos, msg);
+    }
+
+    /// An unknown keyword: warn (keepalived ignores it) and suggest.
+    pub fn unknown(&mut self, n: &Node, known: &[&str], block: &str) {
+        let hint = nearest(&n.kw.text, known)
+            .map(|s| format!(" (did you mean '{s}'?)"))
+            .unwrap_or_default();
+        self.warn(
+            n.pos(),
+            format!("unknown keyword '{}' in {block}{hint}", n.kw.text),
+        );
+    }
+
+    /// A statement that shared a line with `{` and swallowed the next
+    /// keyword as an argument: keepalived reads only the first keyword.
+    pub fn check_inline(&mut self, n: &Node, known: &[&str]) {
+        if !n.inline {
+            return;
+        }
+        if let Some(t) = n
+            .args
+            .iter()
+            .find(|t| !t.quoted && known.contains(&t.text.as_str()))
+        {
+            self.error(
+                &t.pos,
+                format!(
+                    "'{}' is on the same line as '{}' inside '{{ }}': keepalived reads one \
+                     keyword per line there and takes '{}' as an argument of '{}'; \
+                     put it on its own line",
+                    t.text, n.kw.text, t.text, n.kw.text
+                ),
+            );
+        }
+    }
+
+    /// The body of a block keyword (an error if it has none).
+    pub fn block<'n>(&mut self, n: &'n Node) -> &'n [Node] {
+        match &n.block {
+            Some(b) => b,
+            None => {
+                self.error(
+                    n.pos(),
+                    format!("'{}' needs a '{{ ... }}' block", n.kw.text),
+                );
+                &[]
+            }
+        }
+    }
+
+    /// A keyword that takes no block: report a stray one.
+    fn no_block(&mut self, n: &Node) {
+        if let Some(p) = &n.open {
+            self.warn(
+                p,
+                format!("'{}' takes no '{{ }}' block (ignored)", n.kw.text),
+            );
+        }
+    }
+
+    /// Require at least `min` arguments.
+    pub fn need(&mut self, n: &Node, min: usize) -> bool {
+        self.no_block(n);
+        if n.args.len() < min {
+            self.error(
+                n.pos(),
+                format!(
+                    "'{}' needs {min} argument{}",
+                    n.kw.text,
+                    if min == 1 { "" } else { "s" }
+                ),
+            );
+            return false;
+        }
+        true
+    }
+
+    /// Warn about arguments beyond `max`.
+    pub fn at_most(&mut self, n: &Node, max: usize) {
+        if let Some(t) = n.args.get(max) {
+            self.warn(
+                &t.pos,
+                format!(
+                    "'{}' takes at most {max} argument(s): '{}' and what follows are ignored",
+                    n.kw.text, t.text
+                ),
+            );
+        }
+    }
+
+    /// The single argument as a string.
+    pub fn one_string(&mut self, n: &Node) -> Option<String> {
+        if !self.need(n, 1) {
+            return None;
+        }
+        self.at_most(n, 1);
+        Some(n.args[0].text.clone())
+    }
+
+    /// All arguments joined by spaces (script command lines).
+    pub fn rest_string(&mut self, n: &Node) -> Option<String> {
+        if !self.need(n, 1) {
+            return None;
+        }
+        Some(join(&n.args))
+    }
+
+    /// A flag keyword, optionally followed by a boolean word.
+    pub fn flag(&mut self, n: &Node) -> bool {
+        self.no_block(n);
+        match n.args.first() {
+            None => true,
+            Some(t) => {
+                self.at_most(n, 1);
+                match parse_bool(&t.text) {
+                    Some(b) => b,
+                    None => {
+                        self.error(
+                            &t.pos,
+                            format!(
+                                "'{}' expects on/off, true/false or yes/no, not '{}'",
+                                n.kw.text, t.text
+                            ),
+                        );
+                        true
+                    }
+                }
+            }
+        }
+    }
+
+    /// A number in `[min, max]` from token `t`.
+    pub fn num_tok<T>(&mut self, kw: &str, t: &Token, min: T, max: T) -> Option<T>
+    where
+        T: FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        match t.text.parse::<T>() {
+            Ok(v) if v >= min && v <= max => Some(v),
+            Ok(_) => {
+                self.error(
+                    &t.pos,
+                    format!(
+                        "'{kw}' value {} is outside the range [{min}, {max}]",
+                        t.text
+                    ),
+                );
+                None
+            }
+            Err(_) if t.text.parse::<i128>().is_ok() => {
+                self.error(
+                    &t.pos,
+                    format!(
+                        "'{kw}' value {} is outside the range [{min}, {max}]",
+                        t.text
+                    ),
+                );
+                None
+            }
+            Err(_) => {
+                self.error(&t.pos, format!("'{kw}' expects a number, not '{}'", t.text));
+                None
+            }
+        }
+    }
+
+    /// The single argument as a number in `[min, max]`.
+    pub fn num<T>(&mut self, n: &Node, min: T, max: T) -> Option<T>
+    where
+        T: FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        if !self.need(n, 1) {
+            return None;
+        }
+        self.at_most(n, 1);
+        self.num_tok(&n.kw.text, &n.args[0], min, max)
+    }
+
+    /// The single argument as a timer in seconds (fractions allowed).
+    pub fn timer(&mut self, n: &Node, max: f64) -> Option<f64> {
+        if !self.need(n, 1) {
+            return None;
+        }
+        self.at_most(n, 1);
+        self.timer_tok(&n.kw.text, &n.args[0], max)
+    }
+
+    pub fn timer_tok(&mut self, kw: &str, t: &Token, max: f64) -> Option<f64> {
+        match t.text.parse::<f64>() {
+            Ok(v) if v.is_finite() && (0.0..=max).contains(&v) => {
+                // keepalived keeps microseconds.
+                Some((v * 1e6).round() / 1e6)
+            }
+            Ok(_) => {
+                self.error(
+                    &t.pos,
+                    format!(
+                        "'{kw}' value {} is outside the range [0, {max}] seconds",
+                        t.text
+                    ),
+                );
+                None
+            }
+            Err(_) => {
+                self.error(
+                    &t.pos,
+                    format!("'{kw}' expects a time in seconds, not '{}'", t.text),
+                );
+                None
+            }
+        }
+    }
+
+    /// An IP address from token `t`.
+    pub fn ip_tok(&mut self, kw: &str, t: &Token) -> Option<IpAddr> {
+        match t.text.parse::<IpAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.error(&t.pos, format!("'{kw}': invalid IP address '{}'", t.text));
+                None
+            }
+        }
+    }
+
+    /// The single argument as an IP address.
+    pub fn ip(&mut self, n: &Node) -> Option<IpAddr> {
+        if !self.need(n, 1) {
+            return None;
+        }
+        self.at_most(n, 1);
+        self.ip_tok(&n.kw.text, &n.args[0])
+    }
+
+    /// A port number from token `t`.
+    pub fn port_tok(&mut self, kw: &str, t: &Token) -> Option<u16> {
+        self.num_tok(kw, t, 0u16, 65535)
+    }
+
+    /// Each line of a block joined into a string (routes, rules).
+    pub fn lines(&mut self, n: &Node) -> Vec<String> {
+        let mut out = Vec::new();
+        for l in self.block(n) {
+            let mut s = l.kw.text.clone();
+            for a in &l.args {
+                s.push(' ');
+                s.push_str(&a.text);
+            }
+            out.push(s);
+        }
+        out
+    }
+
+    /// Each line of a block as a single word (names, e-mail addresses).
+    pub fn words(&mut self, n: &Node) -> Vec<String> {
+        let mut out = Vec::new();
+        for l in self.block(n) {
+            self.at_most(l, 0);
+            out.push(l.kw.text.clone());
+        }
+        out
+    }
+
+    /// A `track_*` block: `NAME [weight W [reverse|noreverse]]` lines.
+    pub fn track_refs(&mut self, n: &Node, wmin: i32, wmax: i32) -> Vec<TrackRef> {
+        let mut out = Vec::new();
+        for l in self.block(n) {
+            let mut r = TrackRef {
+                name: l.kw.text.clone(),
+                weight: None,
+                reverse: false,
+            };
+            let mut i = 0;
+            while i < l.args.len() {
+                let t = &l.args[i];
+                match t.text.as_str() {
+                    "weight" => match l.args.get(i + 1) {
+                        Some(w) => {
+                            r.weight = self.num_tok("weight", w, wmin, wmax);
+                            i += 1;
+                        }
+                        None => self.error(&t.pos, "'weight' needs a value"),
+                    },
+                    "reverse" => r.reverse = true,
+                    "noreverse" => r.reverse = false,
+                    _ => self.warn(
+                        &t.pos,
+                        format!("unexpected '{}' after tracked name '{}'", t.text, r.name),
+                    ),
+                }
+                i += 1;
+            }
+            out.push(r);
+        }
+        out
+    }
+
+    /// One `virtual_ipaddress` line.
+    pub fn vip(&mut self, l: &Node) -> Option<VirtualIp> {
+        let (addr, prefix) = match l.kw.text.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (l.kw.text.as_str(), None),
+        };
+        let address = match addr.parse::<IpAddr>() {
+            Ok(a) => a,
+            Err(_) => {
+                self.error(l.pos(), format!("invalid IP address '{}'", l.kw.text));
+                return None;
+            }
+        };
+        let prefix = match prefix {
+            None => None,
+            Some(p) => {
+                let max = if address.is_ipv4() { 32 } else { 128 };
+                match p.parse::<u8>() {
+                    Ok(v) if v <= max => Some(v),
+                    _ => {
+                        self.error(
+                            l.pos(),
+                            format!("invalid prefix length '/{p}' in '{}'", l.kw.text),
+                        );
+                        return None;
+                    }
+                }
+            }
+        };
+        let mut v = VirtualIp {
+            address,
+            prefix,
+            dev: None,
+            label: None,
+            options: Vec::new(),
+        };
+        let mut i = 0;
+        while i < l.args.len() {
+            let t = &l.args[i];
+            match t.text.as_str() {
+                "dev" | "label" => match l.args.get(i + 1) {
+                    Some(x) => {
+                        if t.text == "dev" {
+                            v.dev = Some(x.text.clone());
+                        } else {
+                            v.label = Some(x.text.clone());
+                        }
+                        i += 1;
+                    }
+                    None => self.error(&t.pos, format!("'{}' needs a value", t.text)),
+                },
+                "brd" | "broadcast" | "scope" | "peer" | "preferred_lft" | "track_group"
+                | "use_vmac" => {
+                    v.options.push(t.text.clone());
+                    if let Some(x) = l.args.get(i + 1) {
+                        v.options.push(x.text.clone());
+                        i += 1;
+                    }
+                }
+                "home" | "-nodad" | "nodad" | "mngtmpaddr" | "noprefixroute" | "autojoin"
+                | "no_track" => v.options.push(t.text.clone()),
+                _ => self.error(
+                    &t.pos,
+                    format!("unknown option '{}' for address {}", t.text, l.kw.text),
+                ),
+            }
+            i += 1;
+        }
+        Some(v)
+    }
+}
+
+pub(crate) fn parse_bool(s: &str) -> Option<bool> {
+    BOOL_WORDS
+        .iter()
+        .find(|(w, _)| w.eq_ignore_ascii_case(s))
+        .map(|(_, b)| *b)
+}
+
+pub(crate) fn join(toks: &[Token]) -> String {
+    toks.iter()
+        .map(|t| t.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}

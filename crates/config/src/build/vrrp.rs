@@ -1,0 +1,535 @@
+//! VRRP blocks: `vrrp_script`, `vrrp_track_process`, `track_file`,
+//! `vrrp_sync_group`, `vrrp_instance`.
+
+use super::{join, raw, Cx};
+use crate::model::{
+    AuthType, Authentication, GlobalDefs, TrackFile, UnicastPeer, VrrpInstance, VrrpScript,
+    VrrpState, VrrpSyncGroup, VrrpTrackProcess,
+};
+use crate::tree::Node;
+
+/// Block name (`vrrp_instance NAME {`); an error if missing.
+fn name(cx: &mut Cx, n: &Node) -> Option<String> {
+    match n.args.first() {
+        Some(t) => {
+            cx.at_most(n, 1);
+            Some(t.text.clone())
+        }
+        None => {
+            cx.error(n.pos(), format!("'{}' needs a name", n.kw.text));
+            None
+        }
+    }
+}
+
+/// `weight W [reverse]`.
+fn weight(cx: &mut Cx, k: &Node, min: i32, max: i32) -> Option<(i32, bool)> {
+    if !cx.need(k, 1) {
+        return None;
+    }
+    let w = cx.num_tok("weight", &k.args[0], min, max)?;
+    let rev = match k.args.get(1).map(|t| t.text.as_str()) {
+        None | Some("noreverse") => false,
+        Some("reverse") => true,
+        Some(_) => {
+            cx.at_most(k, 1);
+            false
+        }
+    };
+    cx.at_most(k, 2);
+    Some((w, rev))
+}
+
+pub(crate) const SCRIPT_KEYWORDS: &[&str] = &[
+    "script",
+    "interval",
+    "timeout",
+    "weight",
+    "rise",
+    "fall",
+    "user",
+    "init_fail",
+];
+
+pub(crate) fn script(cx: &mut Cx, n: &Node) -> Option<VrrpScript> {
+    let mut s = VrrpScript {
+        name: name(cx, n)?,
+        ..Default::default()
+    };
+    for k in cx.block(n) {
+        cx.check_inline(k, SCRIPT_KEYWORDS);
+        match k.kw.text.as_str() {
+            "script" => s.script = cx.rest_string(k).unwrap_or_default(),
+            "interval" => {
+                if let Some(v) = cx.timer(k, 1e6) {
+                    if v == 0.0 {
+                        cx.error(k.pos(), "'interval' must be more than 0");
+                    } else {
+                        s.interval = v;
+                    }
+                }
+            }
+            "timeout" => s.timeout = cx.timer(k, 1e6),
+            "weight" => {
+                if let Some((w, r)) = weight(cx, k, -253, 253) {
+                    s.weight = w;
+                    s.weight_reverse = r;
+                }
+            }
+            "rise" => s.rise = cx.num(k, 1u32, u32::MAX).unwrap_or(s.rise),
+            "fall" => s.fall = cx.num(k, 1u32, u32::MAX).unwrap_or(s.fall),
+            "user" => {
+                if cx.need(k, 1) {
+                    cx.at_most(k, 2);
+                    s.user = Some(k.args[0].text.clone());
+                    s.group = k.args.get(1).map(|t| t.text.clone());
+                }
+            }
+            "init_fail" => s.init_fail = cx.flag(k),
+            _ => cx.unknown(k, SCRIPT_KEYWORDS, "vrrp_script"),
+        }
+    }
+    if s.script.is_empty() {
+        cx.warn(
+            n.pos(),
+            format!("vrrp_script {} has no 'script' (ignored)", s.name),
+        );
+    }
+    Some(s)
+}
+
+pub(crate) const PROCESS_KEYWORDS: &[&str] = &[
+    "process",
+    "param_match",
+    "weight",
+    "quorum",
+    "quorum_max",
+    "fork_delay",
+    "terminate_delay",
+    "delay",
+    "full_command",
+];
+
+pub(crate) fn track_process(cx: &mut Cx, n: &Node) -> Option<VrrpTrackProcess> {
+    let mut s = VrrpTrackProcess {
+        name: name(cx, n)?,
+        ..Default::default()
+    };
+    for k in cx.block(n) {
+        cx.check_inline(k, PROCESS_KEYWORDS);
+        match k.kw.text.as_str() {
+            "process" => s.process = cx.rest_string(k).unwrap_or_default(),
+            "param_match" => s.param_match = cx.one_string(k),
+            "weight" => {
+                if let Some((w, r)) = weight(cx, k, -254, 254) {
+                    s.weight = w;
+                    s.weight_reverse = r;
+                }
+            }
+            "quorum" => s.quorum = cx.num(k, 0u32, 65535).unwrap_or(s.quorum),
+            "quorum_max" => s.quorum_max = cx.num(k, 0u32, 65535),
+            "fork_delay" => s.fork_delay = cx.timer(k, 1e6),
+            "terminate_delay" => s.terminate_delay = cx.timer(k, 1e6),
+            "delay" => s.delay = cx.timer(k, 1e6),
+            "full_command" => s.full_command = cx.flag(k),
+            _ => cx.unknown(k, PROCESS_KEYWORDS, "vrrp_track_process"),
+        }
+    }
+    if s.process.is_empty() {
+        cx.error(
+            n.pos(),
+            format!("vrrp_track_process {} has no 'process'", s.name),
+        );
+    }
+    Some(s)
+}
+
+pub(crate) const FILE_KEYWORDS: &[&str] = &["file", "weight", "init_file"];
+
+pub(crate) fn track_file(cx: &mut Cx, n: &Node) -> Option<TrackFile> {
+    if n.kw.text == "vrrp_track_file" {
+        cx.warn(
+            n.pos(),
+            "'vrrp_track_file' is deprecated - use 'track_file'",
+        );
+    }
+    let mut s = TrackFile {
+        name: name(cx, n)?,
+        ..Default::default()
+    };
+    for k in cx.block(n) {
+        cx.check_inline(k, FILE_KEYWORDS);
+        match k.kw.text.as_str() {
+            "file" => s.file = cx.one_string(k).unwrap_or_default(),
+            "weight" => {
+                if let Some((w, r)) = weight(cx, k, -254, 254) {
+                    s.weight = w;
+                    s.weight_reverse = r;
+                }
+            }
+            "init_file" => s.init_file = Some(k.args.iter().map(|t| t.text.clone()).collect()),
+            _ => cx.unknown(k, FILE_KEYWORDS, "track_file"),
+        }
+    }
+    if s.file.is_empty() {
+        cx.error(n.pos(), format!("track_file {} has no 'file'", s.name));
+    }
+    Some(s)
+}
+
+pub(crate) const SYNC_KEYWORDS: &[&str] = &[
+    "group",
+    "notify_master",
+    "notify_backup",
+    "notify_fault",
+    "notify_stop",
+    "notify",
+    "smtp_alert",
+    "global_tracking",
+    "sync_group_tracking_weight",
+    "track_interface",
+    "track_script",
+    "track_file",
+    "track_process",
+    "track_bfd",
+    "notify_priority_changes",
+];
+
+pub(crate) fn sync_group(cx: &mut Cx, n: &Node) -> Option<VrrpSyncGroup> {
+    let mut s = VrrpSyncGroup {
+        name: name(cx, n)?,
+        ..Default::default()
+    };
+    for k in cx.block(n) {
+        cx.check_inline(k, SYNC_KEYWORDS);
+        match k.kw.text.as_str() {
+            "group" => s.group.extend(cx.words(k)),
+            "notify_master" => s.notify_master = cx.rest_string(k),
+            "notify_backup" => s.notify_backup = cx.rest_string(k),
+            "notify_fault" => s.notify_fault = cx.rest_string(k),
+            "notify_stop" => s.notify_stop = cx.rest_string(k),
+            "notify" => s.notify = cx.rest_string(k),
+            "smtp_alert" => s.smtp_alert = Some(cx.flag(k)),
+            "global_tracking" => {
+                cx.warn(k.pos(), "'global_tracking' is deprecated - use track scripts with weight 0 or 'sync_group_tracking_weight'");
+                s.global_tracking = cx.flag(k)
+            }
+            "sync_group_tracking_weight" => s.sync_group_tracking_weight = cx.flag(k),
+            "track_interface" => s.track_interface.extend(cx.track_refs(k, -253, 253)),
+            "track_script" => s.track_script.extend(cx.track_refs(k, -253, 253)),
+            "track_file" => s.track_file.extend(cx.track_refs(k, -254, 254)),
+            "track_process" => s.track_process.extend(cx.track_refs(k, -254, 254)),
+            "track_bfd" | "notify_priority_changes" => s.extra.push(raw(k)),
+            _ => cx.unknown(k, SYNC_KEYWORDS, "vrrp_sync_group"),
+        }
+    }
+    Some(s)
+}
+
+pub(crate) const INSTANCE_KEYWORDS: &[&str] = &[
+    // typed
+    "state",
+    "interface",
+    "virtual_router_id",
+    "priority",
+    "advert_int",
+    "version",
+    "nopreempt",
+    "preempt",
+    "preempt_delay",
+    "accept",
+    "no_accept",
+    "strict_mode",
+    "skip_check_adv_addr",
+    "check_unicast_src",
+    "lower_prio_no_advert",
+    "higher_prio_send_advert",
+    "mcast_src_ip",
+    "mcast_dst_ip",
+    "unicast_src_ip",
+    "unicast_peer",
+    "unicast_ttl",
+    "unicast_fault_no_peer",
+    "authentication",
+    "virtual_ipaddress",
+    "virtual_ipaddress_excluded",
+    "virtual_routes",
+    "virtual_rules",
+    "track_interface",
+    "track_script",
+    "track_file",
+    "track_process",
+    "track_bfd",
+    "dont_track_primary",
+    "notify_master",
+    "notify_backup",
+    "notify_fault",
+    "notify_stop",
+    "notify",
+    "notify_master_rx_lower_pri",
+    "smtp_alert",
+    "use_vmac",
+    "vmac_xmit_base",
+    "promote_secondaries",
+    "garp_master_delay",
+    "garp_master_repeat",
+    "garp_master_refresh",
+    "garp_master_refresh_repeat",
+    "garp_lower_prio_delay",
+    "garp_lower_prio_repeat",
+    // known, kept raw
+    "use_vmac_addr",
+    "use_ipvlan",
+    "track_src_ip",
+    "vrf",
+    "no_virtual_ipaddress",
+    "v3_checksum_as_v2",
+    "old_unicast_checksum",
+    "down_timer_adverts",
+    "timer_expired_backup",
+    "thread_timer_expired",
+    "owner_ignore_adverts",
+    "native_ipv6",
+    "debug",
+    "notify_priority_changes",
+    "garp_extra_if",
+    "kernel_rx_buf_size",
+    "linkbeat_use_polling",
+    "unicast_src_port",
+    "unicast_peer_port",
+];
+
+/// Values an instance takes from `global_defs` unless it sets its own.
+fn inherit(g: &GlobalDefs) -> VrrpInstance {
+    VrrpInstance {
+        version: g.vrrp_version,
+        strict_mode: g.vrrp_strict,
+        skip_check_adv_addr: g.vrrp_skip_check_adv_addr,
+        check_unicast_src: g.vrrp_check_unicast_src,
+        lower_prio_no_advert: g.vrrp_lower_prio_no_advert,
+        higher_prio_send_advert: g.vrrp_higher_prio_send_advert,
+        smtp_alert: g.smtp_alert_vrrp.or(g.smtp_alert),
+        garp_master_delay: g.vrrp_garp_master_delay,
+        garp_master_repeat: g.vrrp_garp_master_repeat,
+        garp_master_refresh: g.vrrp_garp_master_refresh,
+        garp_master_refresh_repeat: g.vrrp_garp_master_refresh_repeat,
+        garp_lower_prio_delay: g.vrrp_garp_lower_prio_delay,
+        garp_lower_prio_repeat: g.vrrp_garp_lower_prio_repeat,
+        interface: g.default_interface.clone(),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInstance> {
+    let mut v = inherit(g);
+    v.name = name(cx, n)?;
+    let mut priority_set = false;
+    let mut advert_tok = None;
+    for k in cx.block(n) {
+        cx.check_inline(k, INSTANCE_KEYWORDS);
+        match k.kw.text.as_str() {
+            "state" => {
+                if cx.need(k, 1) {
+                    cx.at_most(k, 1);
+                    match k.args[0].text.as_str() {
+                        "MASTER" => v.state = Some(VrrpState::Master),
+                        "BACKUP" => v.state = Some(VrrpState::Backup),
+                        other => cx.error(
+                            &k.args[0].pos,
+                            format!("unknown state '{other}': expected MASTER or BACKUP"),
+                        ),
+                    }
+                }
+            }
+            "interface" => v.interface = cx.one_string(k),
+            "virtual_router_id" => {
+                if let Some(id) = cx.num(k, 1u8, 255) {
+                    v.virtual_router_id = id;
+                }
+            }
+            "priority" => {
+                if let Some(p) = cx.num(k, 1u8, 255) {
+                    v.priority = p;
+                    priority_set = true;
+                }
+            }
+            "advert_int" => {
+                if let Some(a) = cx.timer(k, 255.0) {
+                    v.advert_int = a;
+                    advert_tok = Some(k.args[0].clone());
+                }
+            }
+            "version" => v.version = cx.num(k, 2u8, 3).unwrap_or(v.version),
+            "nopreempt" => v.nopreempt = cx.flag(k),
+            "preempt" => v.nopreempt = !cx.flag(k),
+            "preempt_delay" => v.preempt_delay = cx.timer(k, 1000.0).unwrap_or(v.preempt_delay),
+            "accept" => v.accept = Some(cx.flag(k)),
+            "no_accept" => v.accept = Some(!cx.flag(k)),
+            "strict_mode" => v.strict_mode = cx.flag(k),
+            "skip_check_adv_addr" => v.skip_check_adv_addr = cx.flag(k),
+            "check_unicast_src" => v.check_unicast_src = cx.flag(k),
+            "lower_prio_no_advert" => v.lower_prio_no_advert = cx.flag(k),
+            "higher_prio_send_advert" => v.higher_prio_send_advert = cx.flag(k),
+            "mcast_src_ip" => v.mcast_src_ip = cx.ip(k),
+            "mcast_dst_ip" => v.mcast_dst_ip = cx.ip(k),
+            "unicast_src_ip" => v.unicast_src_ip = cx.ip(k),
+            "unicast_peer" => {
+                for l in cx.block(k) {
+                    let Some(address) = cx.ip_tok("unicast_peer", &l.kw) else {
+                        continue;
+                    };
+                    let mut p = UnicastPeer {
+                        address,
+                        min_ttl: None,
+                        max_ttl: None,
+                    };
+                    let mut i = 0;
+                    while i < l.args.len() {
+                        let t = &l.args[i];
+                        match (t.text.as_str(), l.args.get(i + 1)) {
+                            ("min_ttl", Some(x)) => p.min_ttl = cx.num_tok("min_ttl", x, 0u8, 255),
+                            ("max_ttl", Some(x)) => p.max_ttl = cx.num_tok("max_ttl", x, 0u8, 255),
+                            _ => cx.error(
+                                &t.pos,
+                                format!("unexpected '{}' after unicast peer", t.text),
+                            ),
+                        }
+                        i += 2;
+                    }
+                    v.unicast_peer.push(p);
+                }
+            }
+            "unicast_ttl" => v.unicast_ttl = cx.num(k, 1u8, 255),
+            "unicast_fault_no_peer" => v.unicast_fault_no_peer = cx.flag(k),
+            "authentication" => v.authentication = authentication(cx, k),
+            "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
+                let excluded = k.kw.text == "virtual_ipaddress_excluded";
+                for l in cx.block(k) {
+                    if let Some(ip) = cx.vip(l) {
+                        if excluded {
+                            v.virtual_ipaddress_excluded.push(ip);
+                        } else {
+                            v.virtual_ipaddress.push(ip);
+                        }
+                    }
+                }
+            }
+            "virtual_routes" => v.virtual_routes.extend(cx.lines(k)),
+            "virtual_rules" => v.virtual_rules.extend(cx.lines(k)),
+            "track_interface" => v.track_interface.extend(cx.track_refs(k, -253, 253)),
+            "track_script" => v.track_script.extend(cx.track_refs(k, -253, 253)),
+            "track_file" => v.track_file.extend(cx.track_refs(k, -254, 254)),
+            "track_process" => v.track_process.extend(cx.track_refs(k, -254, 254)),
+            "track_bfd" => v.track_bfd.extend(cx.track_refs(k, -253, 253)),
+            "dont_track_primary" => v.dont_track_primary = cx.flag(k),
+            "notify_master" => v.notify_master = cx.rest_string(k),
+            "notify_backup" => v.notify_backup = cx.rest_string(k),
+            "notify_fault" => v.notify_fault = cx.rest_string(k),
+            "notify_stop" => v.notify_stop = cx.rest_string(k),
+            "notify" => v.notify = cx.rest_string(k),
+            "notify_master_rx_lower_pri" => v.notify_master_rx_lower_pri = cx.rest_string(k),
+            "smtp_alert" => v.smtp_alert = Some(cx.flag(k)),
+            "use_vmac" => v.use_vmac = Some(join(&k.args)),
+            "vmac_xmit_base" => v.vmac_xmit_base = cx.flag(k),
+            "promote_secondaries" => v.promote_secondaries = cx.flag(k),
+            "garp_master_delay" => {
+                v.garp_master_delay = cx.timer(k, 1e6).unwrap_or(v.garp_master_delay)
+            }
+            "garp_master_repeat" => {
+                v.garp_master_repeat = cx.num(k, 0u32, u32::MAX).unwrap_or(v.garp_master_repeat)
+            }
+            "garp_master_refresh" => {
+                v.garp_master_refresh = cx.timer(k, 1e6).unwrap_or(v.garp_master_refresh)
+            }
+            "garp_master_refresh_repeat" => {
+                v.garp_master_refresh_repeat = cx
+                    .num(k, 0u32, u32::MAX)
+                    .unwrap_or(v.garp_master_refresh_repeat)
+            }
+            "garp_lower_prio_delay" => {
+                v.garp_lower_prio_delay = cx.timer(k, 1e6).unwrap_or(v.garp_lower_prio_delay)
+            }
+            "garp_lower_prio_repeat" => {
+                v.garp_lower_prio_repeat = cx
+                    .num(k, 0u32, u32::MAX)
+                    .unwrap_or(v.garp_lower_prio_repeat)
+            }
+            kw if INSTANCE_KEYWORDS.contains(&kw) => v.extra.push(raw(k)),
+            _ => cx.unknown(k, INSTANCE_KEYWORDS, "vrrp_instance"),
+        }
+    }
+    if !priority_set && v.state == Some(VrrpState::Master) {
+        // keepalived 2.2.7: an initial MASTER with no priority is the owner.
+        v.priority = 255;
+    }
+    if let Some(t) = advert_tok {
+        if v.version == 2 && (v.advert_int < 1.0 || v.advert_int.fract() != 0.0) {
+            cx.warn(
+                &t.pos,
+                format!("advert_int {} is not a whole number of seconds >= 1, which VRRPv2 needs; rounded", t.text),
+            );
+            v.advert_int = v.advert_int.round().max(1.0);
+        } else if v.version == 3 && (v.advert_int < 0.01 || v.advert_int > 40.95) {
+            cx.error(
+                &t.pos,
+                format!(
+                    "advert_int {} outside VRRPv3's range [0.01, 40.95] seconds",
+                    t.text
+                ),
+            );
+        } else if v.version == 3 {
+            // VRRPv3 counts in centiseconds.
+            v.advert_int = (v.advert_int * 100.0).round() / 100.0;
+        }
+    }
+    Some(v)
+}
+
+const AUTH_KEYWORDS: &[&str] = &["auth_type", "auth_pass"];
+
+fn authentication(cx: &mut Cx, n: &Node) -> Option<Authentication> {
+    let mut ty = None;
+    let mut pass: Option<String> = None;
+    for k in cx.block(n) {
+        cx.check_inline(k, AUTH_KEYWORDS);
+        match k.kw.text.as_str() {
+            "auth_type" => {
+                if cx.need(k, 1) {
+                    cx.at_most(k, 1);
+                    match k.args[0].text.as_str() {
+                        "PASS" => ty = Some(AuthType::Pass),
+                        "AH" => ty = Some(AuthType::Ah),
+                        other => cx.error(
+                            &k.args[0].pos,
+                            format!("unknown auth_type '{other}': expected PASS or AH"),
+                        ),
+                    }
+                }
+            }
+            "auth_pass" => {
+                if cx.need(k, 1) {
+                    // keepalived takes the rest of the line as the password.
+                    let mut p = join(&k.args);
+                    if p.chars().count() > 8 {
+                        cx.warn(k.pos(), "auth_pass is longer than 8 characters: truncated to 8, as keepalived does");
+                        p = p.chars().take(8).collect();
+                    }
+                    pass = Some(p);
+                }
+            }
+            _ => cx.unknown(k, AUTH_KEYWORDS, "authentication"),
+        }
+    }
+    let auth_type = ty?;
+    if pass.is_none() {
+        cx.warn(
+            n.pos(),
+            "authentication has no auth_pass: ignored, as keepalived does",
+        );
+        return None;
+    }
+    Some(Authentication {
+        auth_type,
+        auth_pass: pass,
+    })
+}

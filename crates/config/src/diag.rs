@@ -1,0 +1,132 @@
+//! Diagnostics: what the reader says about a configuration, with where.
+//!
+//! Every message carries the file, line and column of the token it is about
+//! (when there is one), so an operator can jump straight to the problem.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where a token came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    pub file: PathBuf,
+    pub line: u32,
+    pub col: u32,
+}
+
+/// How bad a diagnostic is.
+///
+/// `Warning`: keepalived would report it and carry on (the daemon runs the
+/// file); `Error`: the configuration (or an object in it) cannot be used as
+/// written, so keepalived-rs refuses it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// One message about the configuration, with its location when known.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub location: Option<Location>,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sev = match self.severity {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        };
+        match &self.location {
+            Some(l) => write!(
+                f,
+                "{}:{}:{}: {sev}: {}",
+                l.file.display(),
+                l.line,
+                l.col,
+                self.message
+            ),
+            None => write!(f, "{sev}: {}", self.message),
+        }
+    }
+}
+
+/// A cheap location used while reading: the file name is shared.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Pos {
+    pub file: Arc<PathBuf>,
+    pub line: u32,
+    pub col: u32,
+}
+
+impl Pos {
+    pub fn to_location(&self) -> Location {
+        Location {
+            file: (*self.file).clone(),
+            line: self.line,
+            col: self.col,
+        }
+    }
+}
+
+/// Collects diagnostics while reading.
+#[derive(Debug, Default)]
+pub(crate) struct Diags {
+    pub list: Vec<Diagnostic>,
+}
+
+impl Diags {
+    pub fn warn(&mut self, pos: &Pos, msg: impl Into<String>) {
+        self.push(Severity::Warning, Some(pos), msg.into());
+    }
+    pub fn error(&mut self, pos: &Pos, msg: impl Into<String>) {
+        self.push(Severity::Error, Some(pos), msg.into());
+    }
+    pub fn error_noloc(&mut self, msg: impl Into<String>) {
+        self.push(Severity::Error, None, msg.into());
+    }
+    fn push(&mut self, severity: Severity, pos: Option<&Pos>, message: String) {
+        let location = pos.map(Pos::to_location);
+        // The same line can be read several times (a `~SEQ` expansion), and
+        // one problem is worth one message.
+        if self
+            .list
+            .iter()
+            .any(|d| d.severity == severity && d.location == location && d.message == message)
+        {
+            return;
+        }
+        // One clear message per problem: a line with an error gets no
+        // follow-on warnings about the same text.
+        let same_line = |d: &Diagnostic| match (&d.location, &location) {
+            (Some(a), Some(b)) => a.file == b.file && a.line == b.line,
+            _ => false,
+        };
+        match severity {
+            Severity::Warning => {
+                if self
+                    .list
+                    .iter()
+                    .any(|d| d.severity == Severity::Error && same_line(d))
+                {
+                    return;
+                }
+            }
+            Severity::Error => self
+                .list
+                .retain(|d| !(d.severity == Severity::Warning && same_line(d))),
+        }
+        self.list.push(Diagnostic {
+            severity,
+            location,
+            message,
+        });
+    }
+    pub fn has_errors(&self) -> bool {
+        self.list.iter().any(|d| d.severity == Severity::Error)
+    }
+}

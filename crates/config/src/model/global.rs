@@ -1,0 +1,122 @@
+//! `global_defs`.
+
+use super::Stmt;
+use serde::{Deserialize, Serialize};
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// `global_defs { }`, with keepalived 2.2.7's defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GlobalDefs {
+    pub router_id: Option<String>,
+    pub notification_email: Vec<String>,
+    pub notification_email_from: Option<String>,
+    /// Host name or address of the SMTP relay.
+    pub smtp_server: Option<String>,
+    /// Port of the SMTP relay (25).
+    pub smtp_port: u16,
+    pub smtp_helo_name: Option<String>,
+    /// Seconds (30).
+    pub smtp_connect_timeout: f64,
+    pub smtp_alert: Option<bool>,
+    pub smtp_alert_vrrp: Option<bool>,
+    pub smtp_alert_checker: Option<bool>,
+    pub script_user: Option<String>,
+    pub script_group: Option<String>,
+    pub enable_script_security: bool,
+    pub default_interface: Option<String>,
+    pub vrrp_mcast_group4: Ipv4Addr,
+    pub vrrp_mcast_group6: Ipv6Addr,
+    /// Default VRRP version of instances (2).
+    pub vrrp_version: u8,
+    pub vrrp_strict: bool,
+    pub vrrp_skip_check_adv_addr: bool,
+    pub vrrp_check_unicast_src: bool,
+    /// Seconds (5).
+    pub vrrp_garp_master_delay: f64,
+    /// (5)
+    pub vrrp_garp_master_repeat: u32,
+    /// Seconds, 0 = no refresh.
+    pub vrrp_garp_master_refresh: f64,
+    /// (1)
+    pub vrrp_garp_master_refresh_repeat: u32,
+    /// Seconds (5).
+    pub vrrp_garp_lower_prio_delay: f64,
+    /// (5)
+    pub vrrp_garp_lower_prio_repeat: u32,
+    /// Seconds between gratuitous ARPs (0).
+    pub vrrp_garp_interval: f64,
+    /// Seconds between unsolicited NAs (0).
+    pub vrrp_gna_interval: f64,
+    pub vrrp_lower_prio_no_advert: bool,
+    pub vrrp_higher_prio_send_advert: bool,
+    pub vrrp_min_garp: bool,
+    /// `lvs_sync_daemon IF [VI] [id N] [maxlen N] [port N] [ttl N] [group G]`.
+    pub lvs_sync_daemon: Option<LvsSyncDaemon>,
+    pub lvs_flush: bool,
+    pub dynamic_interfaces: bool,
+    /// `dynamic_interfaces allow_if_changes`.
+    pub dynamic_interfaces_allow_if_changes: bool,
+    /// Accepted but not implemented by keepalived-rs (reported when read).
+    pub vrrp_iptables: Option<Vec<String>>,
+    /// Accepted but not implemented by keepalived-rs (reported when read).
+    pub nftables: Option<Vec<String>>,
+    /// Other known global keywords, kept raw.
+    pub extra: Vec<Stmt>,
+}
+
+impl Default for GlobalDefs {
+    fn default() -> Self {
+        GlobalDefs {
+            router_id: None,
+            notification_email: Vec::new(),
+            notification_email_from: None,
+            smtp_server: None,
+            smtp_port: 25,
+            smtp_helo_name: None,
+            smtp_connect_timeout: 30.0,
+            smtp_alert: None,
+            smtp_alert_vrrp: None,
+            smtp_alert_checker: None,
+            script_user: None,
+            script_group: None,
+            enable_script_security: false,
+            default_interface: None,
+            vrrp_mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
+            vrrp_mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
+            vrrp_version: 2,
+            vrrp_strict: false,
+            vrrp_skip_check_adv_addr: false,
+            vrrp_check_unicast_src: false,
+            vrrp_garp_master_delay: 5.0,
+            vrrp_garp_master_repeat: 5,
+            vrrp_garp_master_refresh: 0.0,
+            vrrp_garp_master_refresh_repeat: 1,
+            vrrp_garp_lower_prio_delay: 5.0,
+            vrrp_garp_lower_prio_repeat: 5,
+            vrrp_garp_interval: 0.0,
+            vrrp_gna_interval: 0.0,
+            vrrp_lower_prio_no_advert: false,
+            vrrp_higher_prio_send_advert: false,
+            vrrp_min_garp: false,
+            lvs_sync_daemon: None,
+            lvs_flush: false,
+            dynamic_interfaces: false,
+            dynamic_interfaces_allow_if_changes: false,
+            vrrp_iptables: None,
+            nftables: None,
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// `lvs_sync_daemon`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LvsSyncDaemon {
+    pub interface: String,
+    /// The VRRP instance whose state drives master/backup sync.
+    pub vrrp_instance: Option<String>,
+    /// Further options as written (`id 10`, `maxlen 1400`, ...).
+    pub options: Vec<String>,
+}

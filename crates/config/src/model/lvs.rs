@@ -1,0 +1,411 @@
+//! LVS side: virtual server groups, virtual servers, real servers, checkers.
+
+use super::Stmt;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// `virtual_server_group NAME { }`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VirtualServerGroup {
+    pub name: String,
+    /// `ADDR [PORT]` lines; ADDR may be a range `a.b.c.d-e` or `ADDR/len`.
+    pub addresses: Vec<VsgAddress>,
+    /// `fwmark N` lines.
+    pub fwmarks: Vec<u32>,
+}
+
+/// One address (or range) line of a `virtual_server_group`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VsgAddress {
+    pub address: String,
+    pub port: Option<u16>,
+}
+
+/// `lb_algo` / `lvs_sched`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LbAlgo {
+    Rr,
+    Wrr,
+    Lc,
+    Wlc,
+    Lblc,
+    Lblcr,
+    Dh,
+    Sh,
+    Sed,
+    Nq,
+    Fo,
+    Ovf,
+    Mh,
+    Twos,
+}
+
+impl LbAlgo {
+    pub const ALL: [(&'static str, LbAlgo); 14] = [
+        ("rr", LbAlgo::Rr),
+        ("wrr", LbAlgo::Wrr),
+        ("lc", LbAlgo::Lc),
+        ("wlc", LbAlgo::Wlc),
+        ("lblc", LbAlgo::Lblc),
+        ("lblcr", LbAlgo::Lblcr),
+        ("dh", LbAlgo::Dh),
+        ("sh", LbAlgo::Sh),
+        ("sed", LbAlgo::Sed),
+        ("nq", LbAlgo::Nq),
+        ("fo", LbAlgo::Fo),
+        ("ovf", LbAlgo::Ovf),
+        ("mh", LbAlgo::Mh),
+        ("twos", LbAlgo::Twos),
+    ];
+    pub fn as_str(self) -> &'static str {
+        LbAlgo::ALL
+            .iter()
+            .find(|(_, a)| *a == self)
+            .map_or("wlc", |(s, _)| s)
+    }
+}
+
+/// `lb_kind` / `lvs_method`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LbKind {
+    #[serde(rename = "NAT")]
+    Nat,
+    #[serde(rename = "DR")]
+    Dr,
+    #[serde(rename = "TUN")]
+    Tun,
+}
+
+impl LbKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LbKind::Nat => "NAT",
+            LbKind::Dr => "DR",
+            LbKind::Tun => "TUN",
+        }
+    }
+}
+
+/// `protocol`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Protocol {
+    #[serde(rename = "TCP")]
+    Tcp,
+    #[serde(rename = "UDP")]
+    Udp,
+    #[serde(rename = "SCTP")]
+    Sctp,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+            Protocol::Sctp => "SCTP",
+        }
+    }
+}
+
+/// `sorry_server ADDR [PORT]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SorryServer {
+    pub ip: IpAddr,
+    #[serde(default)]
+    pub port: Option<u16>,
+}
+
+/// `virtual_server ADDR PORT | fwmark N | group NAME { }`: exactly one of
+/// (`ip` with `port`), `fwmark`, `group` is set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VirtualServer {
+    pub ip: Option<IpAddr>,
+    pub port: Option<u16>,
+    pub fwmark: Option<u32>,
+    pub group: Option<String>,
+    /// `ip_family inet|inet6` (fwmark and group services).
+    pub ip_family: Option<String>,
+    /// Seconds between checks (60).
+    pub delay_loop: f64,
+    pub lb_algo: Option<LbAlgo>,
+    pub lb_kind: Option<LbKind>,
+    /// Seconds; `persistence_timeout` without a value is 360.
+    pub persistence_timeout: Option<u32>,
+    pub persistence_granularity: Option<String>,
+    pub protocol: Option<Protocol>,
+    pub ha_suspend: bool,
+    pub virtualhost: Option<String>,
+    pub alpha: bool,
+    pub omega: bool,
+    /// (1)
+    pub quorum: u32,
+    /// (0)
+    pub hysteresis: u32,
+    pub quorum_up: Option<String>,
+    pub quorum_down: Option<String>,
+    pub sorry_server: Option<SorryServer>,
+    pub sorry_server_inhibit: bool,
+    pub inhibit_on_failure: bool,
+    pub smtp_alert: Option<bool>,
+    /// Checker defaults for every real server, as written.
+    pub connect_timeout: Option<f64>,
+    pub retry: Option<u32>,
+    pub delay_before_retry: Option<f64>,
+    pub warmup: Option<f64>,
+    pub real_servers: Vec<RealServer>,
+    pub extra: Vec<Stmt>,
+}
+
+impl Default for VirtualServer {
+    fn default() -> Self {
+        VirtualServer {
+            ip: None,
+            port: None,
+            fwmark: None,
+            group: None,
+            ip_family: None,
+            delay_loop: 60.0,
+            lb_algo: None,
+            lb_kind: None,
+            persistence_timeout: None,
+            persistence_granularity: None,
+            protocol: None,
+            ha_suspend: false,
+            virtualhost: None,
+            alpha: false,
+            omega: false,
+            quorum: 1,
+            hysteresis: 0,
+            quorum_up: None,
+            quorum_down: None,
+            sorry_server: None,
+            sorry_server_inhibit: false,
+            inhibit_on_failure: false,
+            smtp_alert: None,
+            connect_timeout: None,
+            retry: None,
+            delay_before_retry: None,
+            warmup: None,
+            real_servers: Vec::new(),
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// `real_server ADDR [PORT] { }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RealServer {
+    pub ip: IpAddr,
+    pub port: Option<u16>,
+    /// (1)
+    pub weight: i32,
+    pub lb_kind: Option<LbKind>,
+    pub inhibit_on_failure: Option<bool>,
+    pub notify_up: Option<String>,
+    pub notify_down: Option<String>,
+    pub uthreshold: Option<u32>,
+    pub lthreshold: Option<u32>,
+    pub smtp_alert: Option<bool>,
+    pub alpha: bool,
+    pub virtualhost: Option<String>,
+    /// Checker defaults for this server, as written.
+    pub delay_loop: Option<f64>,
+    pub connect_timeout: Option<f64>,
+    pub retry: Option<u32>,
+    pub delay_before_retry: Option<f64>,
+    pub warmup: Option<f64>,
+    pub checkers: Vec<Checker>,
+    pub extra: Vec<Stmt>,
+}
+
+impl Default for RealServer {
+    fn default() -> Self {
+        RealServer {
+            ip: IpAddr::from([0, 0, 0, 0]),
+            port: None,
+            weight: 1,
+            lb_kind: None,
+            inhibit_on_failure: None,
+            notify_up: None,
+            notify_down: None,
+            uthreshold: None,
+            lthreshold: None,
+            smtp_alert: None,
+            alpha: false,
+            virtualhost: None,
+            delay_loop: None,
+            connect_timeout: None,
+            retry: None,
+            delay_before_retry: None,
+            warmup: None,
+            checkers: Vec::new(),
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// Which health check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CheckerKind {
+    #[default]
+    #[serde(rename = "TCP_CHECK")]
+    Tcp,
+    #[serde(rename = "HTTP_GET")]
+    HttpGet,
+    #[serde(rename = "SSL_GET")]
+    SslGet,
+    #[serde(rename = "MISC_CHECK")]
+    Misc,
+    #[serde(rename = "SMTP_CHECK")]
+    Smtp,
+    #[serde(rename = "DNS_CHECK")]
+    Dns,
+    #[serde(rename = "UDP_CHECK")]
+    Udp,
+    #[serde(rename = "PING_CHECK")]
+    Ping,
+    #[serde(rename = "FILE_CHECK")]
+    File,
+    #[serde(rename = "BFD_CHECK")]
+    Bfd,
+}
+
+impl CheckerKind {
+    pub const ALL: [(&'static str, CheckerKind); 10] = [
+        ("TCP_CHECK", CheckerKind::Tcp),
+        ("HTTP_GET", CheckerKind::HttpGet),
+        ("SSL_GET", CheckerKind::SslGet),
+        ("MISC_CHECK", CheckerKind::Misc),
+        ("SMTP_CHECK", CheckerKind::Smtp),
+        ("DNS_CHECK", CheckerKind::Dns),
+        ("UDP_CHECK", CheckerKind::Udp),
+        ("PING_CHECK", CheckerKind::Ping),
+        ("FILE_CHECK", CheckerKind::File),
+        ("BFD_CHECK", CheckerKind::Bfd),
+    ];
+    pub fn as_str(self) -> &'static str {
+        CheckerKind::ALL
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map_or("TCP_CHECK", |(s, _)| s)
+    }
+}
+
+/// One `url { }` of HTTP_GET / SSL_GET.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Url {
+    pub path: String,
+    /// MD5 of the body (from genhash).
+    pub digest: Option<String>,
+    /// Accepted codes or ranges as written (`200`, `200-299`); unset = 2xx.
+    pub status_code: Vec<String>,
+    pub virtualhost: Option<String>,
+    pub regex: Option<String>,
+    pub regex_no_match: bool,
+    pub extra: Vec<Stmt>,
+}
+
+/// A health check of a real server. Common options are resolved: a value
+/// not set in the checker comes from the real server, then the virtual
+/// server, then keepalived's default for this kind of check.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Checker {
+    pub kind: CheckerKind,
+    pub connect_ip: Option<IpAddr>,
+    pub connect_port: Option<u16>,
+    pub bindto: Option<IpAddr>,
+    pub bind_port: Option<u16>,
+    pub bind_if: Option<String>,
+    pub fwmark: Option<u32>,
+    /// Seconds (5).
+    pub connect_timeout: f64,
+    /// Retries before failure (1; MISC_CHECK 0; DNS_CHECK 3).
+    pub retry: u32,
+    /// Seconds (1; HTTP_GET/SSL_GET 3).
+    pub delay_before_retry: f64,
+    /// Seconds between checks (the virtual server's delay_loop).
+    pub delay_loop: f64,
+    pub warmup: Option<f64>,
+    pub alpha: Option<bool>,
+    pub log_all_failures: Option<bool>,
+    // HTTP_GET / SSL_GET
+    pub http_protocol: Option<String>,
+    pub url: Vec<Url>,
+    pub virtualhost: Option<String>,
+    pub enable_sni: Option<bool>,
+    pub sni_name: Option<String>,
+    pub fast_recovery: Option<bool>,
+    pub tls_compliant: Option<bool>,
+    // MISC_CHECK
+    pub misc_path: Option<String>,
+    pub misc_timeout: Option<f64>,
+    pub misc_dynamic: bool,
+    pub user: Option<String>,
+    // SMTP_CHECK
+    pub helo_name: Option<String>,
+    // DNS_CHECK (`type`, `name`); BFD_CHECK (`name`)
+    pub dns_type: Option<String>,
+    pub name: Option<String>,
+    // UDP_CHECK
+    pub payload: Option<String>,
+    pub require_reply: Option<String>,
+    pub min_reply_length: Option<u32>,
+    pub max_reply_length: Option<u32>,
+    // FILE_CHECK
+    pub track_file: Option<String>,
+    pub dynamic: bool,
+    pub weight: Option<i32>,
+    pub weight_reverse: bool,
+    pub extra: Vec<Stmt>,
+}
+
+impl Default for Checker {
+    fn default() -> Self {
+        Checker {
+            kind: CheckerKind::Tcp,
+            connect_ip: None,
+            connect_port: None,
+            bindto: None,
+            bind_port: None,
+            bind_if: None,
+            fwmark: None,
+            connect_timeout: 5.0,
+            retry: 1,
+            delay_before_retry: 1.0,
+            delay_loop: 60.0,
+            warmup: None,
+            alpha: None,
+            log_all_failures: None,
+            http_protocol: None,
+            url: Vec::new(),
+            virtualhost: None,
+            enable_sni: None,
+            sni_name: None,
+            fast_recovery: None,
+            tls_compliant: None,
+            misc_path: None,
+            misc_timeout: None,
+            misc_dynamic: false,
+            user: None,
+            helo_name: None,
+            dns_type: None,
+            name: None,
+            payload: None,
+            require_reply: None,
+            min_reply_length: None,
+            max_reply_length: None,
+            track_file: None,
+            dynamic: false,
+            weight: None,
+            weight_reverse: false,
+            extra: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The typed model of a keepalived configuration.
+//!
+//! Plain data only (no locations), so that parse → print → parse and
+//! parse → TOML → parse compare equal with `==`. Conventions:
+//! - keepalived's defaults are applied while reading (priority 100,
+//!   advert_int 1, delay_loop 60, weight 1, connect_timeout 5, ...), and
+//!   values an instance inherits from `global_defs` are resolved into it;
+//! - timers are `f64` seconds (keepalived's timers have microsecond
+//!   resolution and accept fractions, e.g. VRRPv3 `advert_int 0.05`);
+//! - keywords keepalived knows but this model does not type are kept,
+//!   in order, as raw statements in the `extra` field of their block, so
+//!   nothing the operator wrote is lost by printing or converting.
+
+mod global;
+mod lvs;
+mod vrrp;
+
+pub use global::*;
+pub use lvs::*;
+pub use vrrp::*;
+
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// The whole configuration.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    pub global_defs: GlobalDefs,
+    pub vrrp_scripts: Vec<VrrpScript>,
+    pub vrrp_track_processes: Vec<VrrpTrackProcess>,
+    /// `track_file` blocks (and the deprecated `vrrp_track_file` spelling).
+    pub track_files: Vec<TrackFile>,
+    pub vrrp_sync_groups: Vec<VrrpSyncGroup>,
+    pub vrrp_instances: Vec<VrrpInstance>,
+    /// `static_ipaddress { }`: addresses set up at start whatever the state.
+    pub static_ipaddress: Vec<VirtualIp>,
+    /// `static_routes { }`, one iproute2-style line each.
+    pub static_routes: Vec<String>,
+    /// `static_rules { }`, one iproute2-style line each.
+    pub static_rules: Vec<String>,
+    pub virtual_server_groups: Vec<VirtualServerGroup>,
+    pub virtual_servers: Vec<VirtualServer>,
+    /// `net_namespace NAME` (top level).
+    pub net_namespace: Option<String>,
+    /// Other top-level blocks keepalived knows (`linkbeat_interfaces`,
+    /// `bfd_instance`, `garp_group`, `track_group`, `SSL`, ...), kept raw.
+    pub extra: Vec<Stmt>,
+}
+
+/// A keyword with its arguments and optional body, kept as written.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Stmt {
+    pub keyword: String,
+    pub args: Vec<String>,
+    pub block: Option<Vec<Stmt>>,
+}
+
+/// A reference to a tracker (`track_script`, `track_interface`, ...) with
+/// the optional weight that overrides the tracker's own.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrackRef {
+    pub name: String,
+    pub weight: Option<i32>,
+    pub reverse: bool,
+}
+
+/// One line of `virtual_ipaddress` / `static_ipaddress`:
+/// `ADDR[/PREFIX] [dev IF] [label L] [other iproute2 options...]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VirtualIp {
+    pub address: IpAddr,
+    pub prefix: Option<u8>,
+    pub dev: Option<String>,
+    pub label: Option<String>,
+    /// Remaining options as written (`brd X`, `scope S`, `no_track`, ...).
+    #[serde(default)]
+    pub options: Vec<String>,
+}

@@ -1,0 +1,294 @@
+//! VRRP side: scripts, trackers, sync groups, instances.
+
+use super::{Stmt, TrackRef, VirtualIp};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// `vrrp_script NAME { }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VrrpScript {
+    pub name: String,
+    /// The command line as keepalived runs it.
+    pub script: String,
+    /// Seconds between runs (1).
+    pub interval: f64,
+    /// Seconds before a run counts as failed (unset: the interval).
+    pub timeout: Option<f64>,
+    /// Priority change while the script fails (or succeeds, if > 0); 0.
+    pub weight: i32,
+    pub weight_reverse: bool,
+    /// Successes needed to be OK (1).
+    pub rise: u32,
+    /// Failures needed to be KO (1).
+    pub fall: u32,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub init_fail: bool,
+    pub extra: Vec<Stmt>,
+}
+
+impl Default for VrrpScript {
+    fn default() -> Self {
+        VrrpScript {
+            name: String::new(),
+            script: String::new(),
+            interval: 1.0,
+            timeout: None,
+            weight: 0,
+            weight_reverse: false,
+            rise: 1,
+            fall: 1,
+            user: None,
+            group: None,
+            init_fail: false,
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// `vrrp_track_process NAME { }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VrrpTrackProcess {
+    pub name: String,
+    /// Process name, with its parameters if any.
+    pub process: String,
+    pub param_match: Option<String>,
+    pub weight: i32,
+    pub weight_reverse: bool,
+    /// Processes needed to be up (1).
+    pub quorum: u32,
+    pub quorum_max: Option<u32>,
+    pub fork_delay: Option<f64>,
+    pub terminate_delay: Option<f64>,
+    pub delay: Option<f64>,
+    pub full_command: bool,
+    pub extra: Vec<Stmt>,
+}
+
+impl Default for VrrpTrackProcess {
+    fn default() -> Self {
+        VrrpTrackProcess {
+            name: String::new(),
+            process: String::new(),
+            param_match: None,
+            weight: 0,
+            weight_reverse: false,
+            quorum: 1,
+            quorum_max: None,
+            fork_delay: None,
+            terminate_delay: None,
+            delay: None,
+            full_command: false,
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// `track_file NAME { }` (also the deprecated `vrrp_track_file`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrackFile {
+    pub name: String,
+    pub file: String,
+    /// (1)
+    pub weight: i32,
+    pub weight_reverse: bool,
+    /// `init_file [VALUE] [overwrite]` as written.
+    pub init_file: Option<Vec<String>>,
+    pub extra: Vec<Stmt>,
+}
+
+impl Default for TrackFile {
+    fn default() -> Self {
+        TrackFile {
+            name: String::new(),
+            file: String::new(),
+            weight: 1,
+            weight_reverse: false,
+            init_file: None,
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// `vrrp_sync_group NAME { }`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VrrpSyncGroup {
+    pub name: String,
+    /// Member instance names.
+    pub group: Vec<String>,
+    pub notify_master: Option<String>,
+    pub notify_backup: Option<String>,
+    pub notify_fault: Option<String>,
+    pub notify_stop: Option<String>,
+    pub notify: Option<String>,
+    pub smtp_alert: Option<bool>,
+    pub global_tracking: bool,
+    pub sync_group_tracking_weight: bool,
+    pub track_interface: Vec<TrackRef>,
+    pub track_script: Vec<TrackRef>,
+    pub track_file: Vec<TrackRef>,
+    pub track_process: Vec<TrackRef>,
+    pub extra: Vec<Stmt>,
+}
+
+/// `state`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VrrpState {
+    #[serde(rename = "MASTER")]
+    Master,
+    #[serde(rename = "BACKUP")]
+    Backup,
+}
+
+/// `auth_type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuthType {
+    #[serde(rename = "PASS")]
+    Pass,
+    #[serde(rename = "AH")]
+    Ah,
+}
+
+/// `authentication { }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Authentication {
+    pub auth_type: AuthType,
+    /// At most 8 characters (keepalived truncates, with a warning).
+    pub auth_pass: Option<String>,
+}
+
+/// One `unicast_peer` entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UnicastPeer {
+    pub address: IpAddr,
+    #[serde(default)]
+    pub min_ttl: Option<u8>,
+    #[serde(default)]
+    pub max_ttl: Option<u8>,
+}
+
+/// `vrrp_instance NAME { }`. Values inherited from `global_defs`
+/// (version, GARP timers, strict mode, ...) are already resolved.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VrrpInstance {
+    pub name: String,
+    /// Initial state as written (unset = BACKUP).
+    pub state: Option<VrrpState>,
+    pub interface: Option<String>,
+    /// 1..=255 (0 only in a model that failed validation).
+    pub virtual_router_id: u8,
+    /// 1..=255; 100 by default, 255 for `state MASTER` with no priority
+    /// (as keepalived 2.2.7 does).
+    pub priority: u8,
+    /// Seconds (1); VRRPv3 has centisecond resolution.
+    pub advert_int: f64,
+    /// 2 or 3 (global `vrrp_version`, 2).
+    pub version: u8,
+    pub nopreempt: bool,
+    /// Seconds (0).
+    pub preempt_delay: f64,
+    /// `accept` / `no_accept` (unset: accept, except in strict mode).
+    pub accept: Option<bool>,
+    pub strict_mode: bool,
+    pub skip_check_adv_addr: bool,
+    pub check_unicast_src: bool,
+    pub lower_prio_no_advert: bool,
+    pub higher_prio_send_advert: bool,
+    pub mcast_src_ip: Option<IpAddr>,
+    pub mcast_dst_ip: Option<IpAddr>,
+    pub unicast_src_ip: Option<IpAddr>,
+    pub unicast_peer: Vec<UnicastPeer>,
+    pub unicast_ttl: Option<u8>,
+    pub unicast_fault_no_peer: bool,
+    pub authentication: Option<Authentication>,
+    pub virtual_ipaddress: Vec<VirtualIp>,
+    pub virtual_ipaddress_excluded: Vec<VirtualIp>,
+    pub virtual_routes: Vec<String>,
+    pub virtual_rules: Vec<String>,
+    pub track_interface: Vec<TrackRef>,
+    pub track_script: Vec<TrackRef>,
+    pub track_file: Vec<TrackRef>,
+    pub track_process: Vec<TrackRef>,
+    pub track_bfd: Vec<TrackRef>,
+    pub dont_track_primary: bool,
+    pub notify_master: Option<String>,
+    pub notify_backup: Option<String>,
+    pub notify_fault: Option<String>,
+    pub notify_stop: Option<String>,
+    pub notify: Option<String>,
+    pub notify_master_rx_lower_pri: Option<String>,
+    pub smtp_alert: Option<bool>,
+    /// `use_vmac [NAME]`: `Some("")` for the default name.
+    pub use_vmac: Option<String>,
+    pub vmac_xmit_base: bool,
+    pub promote_secondaries: bool,
+    pub garp_master_delay: f64,
+    pub garp_master_repeat: u32,
+    pub garp_master_refresh: f64,
+    pub garp_master_refresh_repeat: u32,
+    pub garp_lower_prio_delay: f64,
+    pub garp_lower_prio_repeat: u32,
+    /// Other known instance keywords, kept raw.
+    pub extra: Vec<Stmt>,
+}
+
+impl Default for VrrpInstance {
+    fn default() -> Self {
+        VrrpInstance {
+            name: String::new(),
+            state: None,
+            interface: None,
+            virtual_router_id: 0,
+            priority: 100,
+            advert_int: 1.0,
+            version: 2,
+            nopreempt: false,
+            preempt_delay: 0.0,
+            accept: None,
+            strict_mode: false,
+            skip_check_adv_addr: false,
+            check_unicast_src: false,
+            lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
+            mcast_src_ip: None,
+            mcast_dst_ip: None,
+            unicast_src_ip: None,
+            unicast_peer: Vec::new(),
+            unicast_ttl: None,
+            unicast_fault_no_peer: false,
+            authentication: None,
+            virtual_ipaddress: Vec::new(),
+            virtual_ipaddress_excluded: Vec::new(),
+            virtual_routes: Vec::new(),
+            virtual_rules: Vec::new(),
+            track_interface: Vec::new(),
+            track_script: Vec::new(),
+            track_file: Vec::new(),
+            track_process: Vec::new(),
+            track_bfd: Vec::new(),
+            dont_track_primary: false,
+            notify_master: None,
+            notify_backup: None,
+            notify_fault: None,
+            notify_stop: None,
+            notify: None,
+            notify_master_rx_lower_pri: None,
+            smtp_alert: None,
+            use_vmac: None,
+            vmac_xmit_base: false,
+            promote_secondaries: false,
+            garp_master_delay: 5.0,
+            garp_master_repeat: 5,
+            garp_master_refresh: 0.0,
+            garp_master_refresh_repeat: 1,
+            garp_lower_prio_delay: 5.0,
+            garp_lower_prio_repeat: 5,
+            extra: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,681 @@
+//! The VRRP engine: the sans-IO instances and sync groups of
+//! `keepalived-vrrp`, their sockets, and the actions they ask for carried
+//! out against the kernel. The daemon shell (main.rs) only feeds it events.
+
+use crate::net::garp::PacketSocket;
+use crate::net::raw::{Received, Vrrp4, Vrrp6};
+use crate::net::rtnl::{Addr, AddrSpec, Link, Monitor, NetEvent, Rtnl};
+use crate::plan::{plan, Planned};
+use keepalived_config::Config;
+use keepalived_ipc::{FromChild, VrrpState, VrrpStateChange};
+use keepalived_vrrp::action::{Action, Input, LogLevel, ResumeState, RxPacket, State};
+use keepalived_vrrp::instance::Instance;
+use keepalived_vrrp::sync_group::SyncGroup;
+use keepalived_vrrp::track::TrackStatus;
+use keepalived_vrrp::{frames, packet};
+use log::{debug, error, info, warn};
+use mio::unix::SourceFd;
+use mio::{Interest, Registry, Token};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::time::Instant;
+
+/// Token of the rtnetlink monitor; VRRP receive sockets follow.
+pub const MONITOR_TOKEN: Token = Token(16);
+const SOCKET_TOKEN_BASE: usize = 32;
+
+enum Sock {
+    V4(Vrrp4),
+    V6(Vrrp6),
+}
+
+struct SockEntry {
+    ifindex: u32,
+    v6: bool,
+    sock: Sock,
+}
+
+/// Where a member lives: its own unit, or a slot in a sync group.
+#[derive(Clone, Copy)]
+struct Place {
+    unit: usize,
+    slot: Option<usize>,
+}
+
+enum Unit {
+    Single(Box<Instance>),
+    Group(SyncGroup),
+}
+
+impl Unit {
+    fn next_deadline(&self) -> Option<Instant> {
+        match self {
+            Unit::Single(i) => i.next_deadline(),
+            Unit::Group(g) => g.next_deadline(),
+        }
+    }
+}
+
+pub struct Engine {
+    plans: Vec<Planned>,
+    places: Vec<Place>,
+    units: Vec<Unit>,
+    sockets: Vec<SockEntry>,
+    packet: PacketSocket,
+    rtnl: Rtnl,
+    monitor: Monitor,
+    links: BTreeMap<u32, Link>,
+    unknown_vrid: u64,
+    out: Vec<FromChild>,
+}
+
+fn state_of(s: State) -> VrrpState {
+    match s {
+        State::Init => VrrpState::Init,
+        State::Backup => VrrpState::Backup,
+        State::Master => VrrpState::Master,
+        State::Fault => VrrpState::Fault,
+    }
+}
+
+fn state_from(s: VrrpState) -> Option<State> {
+    match s {
+        VrrpState::Backup => Some(State::Backup),
+        VrrpState::Master => Some(State::Master),
+        VrrpState::Fault => Some(State::Fault),
+        VrrpState::Init | VrrpState::Stop => None,
+    }
+}
+
+impl Engine {
+    /// Open the kernel-facing sockets and plan the instances (nothing runs
+    /// until [`Engine::start`]).
+    pub fn new(config: &Config, registry: &Registry) -> Result<Engine, String> {
+        let mut rtnl = Rtnl::open().map_err(|e| e.to_string())?;
+        let monitor = Monitor::open().map_err(|e| e.to_string())?;
+        let mfd = monitor.fd();
+        registry
+            .register(&mut SourceFd(&mfd), MONITOR_TOKEN, Interest::READABLE)
+            .map_err(|e| e.to_string())?;
+        let packet = PacketSocket::open().map_err(|e| format!("packet socket: {e}"))?;
+        let links: BTreeMap<u32, Link> = rtnl
+            .links()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|l| (l.index, l))
+            .collect();
+        let addrs = rtnl.addresses().map_err(|e| e.to_string())?;
+        let mut e = Engine {
+            plans: Vec::new(),
+            places: Vec::new(),
+            units: Vec::new(),
+            sockets: Vec::new(),
+            packet,
+            rtnl,
+            monitor,
+            links,
+            unknown_vrid: 0,
+            out: Vec::new(),
+        };
+        e.build(config, &addrs, registry, &BTreeMap::new())?;
+        Ok(e)
+    }
+
+    /// (Re)build instances from `config`; `resume` gives recorded states.
+    fn build(
+        &mut self,
+        config: &Config,
+        addrs: &[Addr],
+        registry: &Registry,
+        resume: &BTreeMap<String, State>,
+    ) -> Result<(), String> {
+        let links: Vec<Link> = self.links.values().cloned().collect();
+        let (plans, errors) = plan(config, &links, addrs);
+        for e in errors {
+            error!("{e}; instance disabled");
+        }
+        // Sockets: one pair per (interface, family) in use.
+        for p in &plans {
+            let v6 = p.cfg.src_addr.is_ipv6();
+            if self
+                .sockets
+                .iter()
+                .any(|s| s.ifindex == p.ifindex && s.v6 == v6)
+            {
+                continue;
+            }
+            let sock = match p.cfg.src_addr {
+                IpAddr::V4(_) => {
+                    let group = config.global_defs.vrrp_mcast_group4;
+                    Vrrp4::open(&p.ifname, p.ifindex, Some(group)).map(Sock::V4)
+                }
+                IpAddr::V6(src) => {
+                    let group = config.global_defs.vrrp_mcast_group6;
+                    Vrrp6::open(&p.ifname, p.ifindex, Some(group), src).map(Sock::V6)
+                }
+            }
+            .map_err(|e| format!("VRRP socket on {}: {e}", p.ifname))?;
+            let token = Token(SOCKET_TOKEN_BASE + self.sockets.len());
+            let fd = match &sock {
+                Sock::V4(s) => s.rx_fd(),
+                Sock::V6(s) => s.rx_fd(),
+            };
+            registry
+                .register(&mut SourceFd(&fd), token, Interest::READABLE)
+                .map_err(|e| e.to_string())?;
+            self.sockets.push(SockEntry {
+                ifindex: p.ifindex,
+                v6,
+                sock,
+            });
+        }
+        // Units: sync groups first, then the instances in no group.
+        let mut places = vec![
+            Place {
+                unit: 0,
+                slot: None
+            };
+            plans.len()
+        ];
+        let mut units = Vec::new();
+        for g in &config.vrrp_sync_groups {
+            let members: Vec<usize> = plans
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.group.as_deref() == Some(&g.name))
+                .map(|(i, _)| i)
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            let mut insts = Vec::new();
+            for (slot, &i) in members.iter().enumerate() {
+                let inst = new_instance(&plans[i], resume)?;
+                insts.push(inst);
+                places[i] = Place {
+                    unit: units.len(),
+                    slot: Some(slot),
+                };
+            }
+            units.push(Unit::Group(SyncGroup::new(&g.name, insts)));
+        }
+        for (i, p) in plans.iter().enumerate() {
+            if p.group.is_none() {
+                places[i] = Place {
+                    unit: units.len(),
+                    slot: None,
+                };
+                units.push(Unit::Single(Box::new(new_instance(p, resume)?)));
+            }
+        }
+        self.plans = plans;
+        self.places = places;
+        self.units = units;
+        Ok(())
+    }
+
+    /// Tell each instance what is true now (links, trackers), then start it,
+    /// or resume it in the state the parent recorded.
+    pub fn start(
+        &mut self,
+        now: Instant,
+        resume: &BTreeMap<String, State>,
+        scripts: &BTreeMap<String, bool>,
+    ) {
+        for m in 0..self.plans.len() {
+            let up = self
+                .links
+                .get(&self.plans[m].ifindex)
+                .is_some_and(|l| l.up && l.running);
+            if !up {
+                self.input(m, Input::InterfaceDown, now);
+            }
+            for (idx, ifindex) in self.plans[m].track_ifaces.clone() {
+                let up = self.links.get(&ifindex).is_some_and(|l| l.up && l.running);
+                self.input(
+                    m,
+                    Input::Track {
+                        index: idx,
+                        status: if up {
+                            TrackStatus::Up
+                        } else {
+                            TrackStatus::Down
+                        },
+                    },
+                    now,
+                );
+            }
+            for (idx, name) in self.plans[m].track_scripts.clone() {
+                if let Some(ok) = scripts.get(&name) {
+                    let status = if *ok {
+                        TrackStatus::Up
+                    } else {
+                        TrackStatus::Down
+                    };
+                    self.input(m, Input::Track { index: idx, status }, now);
+                }
+            }
+        }
+        let mut started_groups = Vec::new();
+        for m in 0..self.plans.len() {
+            let name = self.plans[m].cfg.name.clone();
+            let place = self.places[m];
+            match resume.get(&name) {
+                Some(&state) => {
+                    info!("({name}) resuming in {} state", state.as_str());
+                    self.input(m, Input::Resume(ResumeState { state }), now);
+                }
+                None if place.slot.is_none() => self.input(m, Input::Startup, now),
+                None => {
+                    if !started_groups.contains(&place.unit) {
+                        started_groups.push(place.unit);
+                        if let Unit::Group(g) = &mut self.units[place.unit] {
+                            let acts = g.startup(now);
+                            self.perform_group(place.unit, acts);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn input(&mut self, m: usize, input: Input, now: Instant) {
+        let place = self.places[m];
+        match (&mut self.units[place.unit], place.slot) {
+            (Unit::Single(inst), _) => {
+                let acts = inst.handle(input, now);
+                for a in acts {
+                    self.perform(m, a);
+                }
+            }
+            (Unit::Group(g), Some(slot)) => {
+                let acts = g.handle(slot, input, now);
+                self.perform_group(place.unit, acts);
+            }
+            (Unit::Group(_), None) => {}
+        }
+    }
+
+    fn perform_group(&mut self, unit: usize, acts: Vec<(usize, Action)>) {
+        for (slot, a) in acts {
+            if let Some(m) = self
+                .places
+                .iter()
+                .position(|p| p.unit == unit && p.slot == Some(slot))
+            {
+                self.perform(m, a);
+            }
+        }
+    }
+
+    fn instance(&self, m: usize) -> &Instance {
+        let place = self.places[m];
+        match (&self.units[place.unit], place.slot) {
+            (Unit::Single(i), _) => i,
+            (Unit::Group(g), Some(s)) => g.member(s),
+            (Unit::Group(g), None) => g.member(0),
+        }
+    }
+
+    fn perform(&mut self, m: usize, a: Action) {
+        let p = &self.plans[m];
+        match a {
+            Action::SendAdvert { dst, payload, .. } => {
+                let Some(s) = self
+                    .sockets
+                    .iter()
+                    .find(|s| s.ifindex == p.ifindex && s.v6 == dst.is_ipv6())
+                else {
+                    return;
+                };
+                let r = match (&s.sock, p.cfg.src_addr, dst) {
+                    (Sock::V4(s4), IpAddr::V4(src), IpAddr::V4(d)) => {
+                        s4.send(&packet::wrap_ipv4(src, d, &payload), d)
+                    }
+                    (Sock::V6(s6), _, IpAddr::V6(d)) => s6.send(&payload, d),
+                    _ => Ok(()),
+                };
+                if let Err(e) = r {
+                    warn!("({}) cannot send advert to {dst}: {e}", p.cfg.name);
+                }
+            }
+            Action::AddVips { addrs, .. } => {
+                let specs: Vec<AddrSpec> = addrs
+                    .iter()
+                    .filter_map(|a| p.vips.get(a).cloned())
+                    .chain(p.excluded.iter().cloned())
+                    .collect();
+                for spec in specs {
+                    if let Err(e) = self.rtnl.add_address(&spec) {
+                        error!(
+                            "({}) cannot add {}/{}: {e}",
+                            self.plans[m].cfg.name, spec.addr, spec.prefix
+                        );
+                    }
+                }
+            }
+            Action::RemoveVips { addrs } => {
+                let specs: Vec<AddrSpec> = addrs
+                    .iter()
+                    .filter_map(|a| p.vips.get(a).cloned())
+                    .chain(p.excluded.iter().cloned())
+                    .collect();
+                for spec in specs {
+                    if let Err(e) = self.rtnl.del_address(&spec) {
+                        error!(
+                            "({}) cannot remove {}/{}: {e}",
+                            self.plans[m].cfg.name, spec.addr, spec.prefix
+                        );
+                    }
+                }
+            }
+            Action::SendGarp(ip) => {
+                let ifindex = p.vips.get(&IpAddr::V4(ip)).map_or(p.ifindex, |s| s.index);
+                if let Err(e) = self.packet.send(ifindex, &frames::garp(p.mac, ip)) {
+                    debug!("({}) gratuitous ARP for {ip}: {e}", p.cfg.name);
+                }
+            }
+            Action::SendNa(ip) => {
+                let ifindex = p.vips.get(&IpAddr::V6(ip)).map_or(p.ifindex, |s| s.index);
+                if let Err(e) = self
+                    .packet
+                    .send(ifindex, &frames::unsolicited_na(p.mac, ip, false))
+                {
+                    debug!("({}) unsolicited NA for {ip}: {e}", p.cfg.name);
+                }
+            }
+            Action::StateChanged { to, .. } => {
+                let priority = self.instance(m).effective_priority();
+                let p = &self.plans[m];
+                self.out.push(FromChild::VrrpState(VrrpStateChange {
+                    instance: p.cfg.name.clone(),
+                    group: p.group.clone(),
+                    state: state_of(to),
+                    priority,
+                }));
+            }
+            Action::PriorityChanged { .. } | Action::MasterRxLowerPriority { .. } => {}
+            Action::Log { level, message } => match level {
+                LogLevel::Error => error!("{message}"),
+                LogLevel::Warning => warn!("{message}"),
+                LogLevel::Info => info!("{message}"),
+                LogLevel::Debug => debug!("{message}"),
+            },
+        }
+    }
+
+    /// Messages for the parent produced since the last call.
+    pub fn take_messages(&mut self) -> Vec<FromChild> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// A receive socket is readable.
+    pub fn on_socket(&mut self, token: Token, now: Instant) {
+        let Some(si) = token
+            .0
+            .checked_sub(SOCKET_TOKEN_BASE)
+            .filter(|i| *i < self.sockets.len())
+        else {
+            return;
+        };
+        loop {
+            let r = match &self.sockets[si].sock {
+                Sock::V4(s) => s.recv(),
+                Sock::V6(s) => s.recv(),
+            };
+            let pkt: Received = match r {
+                Ok(Some(p)) => p,
+                Ok(None) => return,
+                Err(e) => {
+                    warn!("VRRP receive: {e}");
+                    return;
+                }
+            };
+            let (ifindex, v6) = (self.sockets[si].ifindex, self.sockets[si].v6);
+            let vrid = pkt.payload.get(1).copied();
+            let targets: Vec<usize> = (0..self.plans.len())
+                .filter(|&m| {
+                    let p = &self.plans[m];
+                    p.ifindex == ifindex
+                        && p.cfg.src_addr.is_ipv6() == v6
+                        && Some(p.cfg.vrid) == vrid
+                })
+                .collect();
+            if targets.is_empty() {
+                self.unknown_vrid += 1;
+                continue;
+            }
+            for m in targets {
+                let rx = RxPacket {
+                    src: pkt.src,
+                    dst: pkt.dst,
+                    ttl: pkt.ttl,
+                    data: pkt.payload.clone(),
+                };
+                self.input(m, Input::Packet(rx), now);
+            }
+        }
+    }
+
+    /// Links went up or down.
+    pub fn on_monitor(&mut self, now: Instant) {
+        let events = match self.monitor.drain() {
+            Ok(e) => e,
+            Err(e) => {
+                warn!("rtnetlink monitor: {e}; re-reading links");
+                self.rtnl
+                    .links()
+                    .map(|ls| ls.into_iter().map(NetEvent::Link).collect())
+                    .unwrap_or_default()
+            }
+        };
+        for ev in events {
+            let NetEvent::Link(l) = ev else { continue };
+            let was = self.links.get(&l.index).map(|o| o.up && o.running);
+            let is = l.up && l.running;
+            self.links.insert(l.index, l.clone());
+            if was == Some(is) {
+                continue;
+            }
+            info!(
+                "Netlink reports {} {}",
+                l.name,
+                if is { "up" } else { "down" }
+            );
+            for m in 0..self.plans.len() {
+                if self.plans[m].ifindex == l.index {
+                    self.input(
+                        m,
+                        if is {
+                            Input::InterfaceUp
+                        } else {
+                            Input::InterfaceDown
+                        },
+                        now,
+                    );
+                }
+                for (idx, ifindex) in self.plans[m].track_ifaces.clone() {
+                    if ifindex == l.index {
+                        let status = if is {
+                            TrackStatus::Up
+                        } else {
+                            TrackStatus::Down
+                        };
+                        self.input(m, Input::Track { index: idx, status }, now);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A track script's verdict from checkerd.
+    pub fn on_script(&mut self, name: &str, ok: bool, now: Instant) {
+        for m in 0..self.plans.len() {
+            for (idx, s) in self.plans[m].track_scripts.clone() {
+                if s == name {
+                    let status = if ok {
+                        TrackStatus::Up
+                    } else {
+                        TrackStatus::Down
+                    };
+                    self.input(m, Input::Track { index: idx, status }, now);
+                }
+            }
+        }
+    }
+
+    pub fn on_timer(&mut self, now: Instant) {
+        for u in 0..self.units.len() {
+            if !self.units[u].next_deadline().is_some_and(|d| d <= now) {
+                continue;
+            }
+            match &mut self.units[u] {
+                Unit::Single(inst) => {
+                    let acts = inst.handle(Input::Timer, now);
+                    if let Some(m) = self.places.iter().position(|p| p.unit == u) {
+                        for a in acts {
+                            self.perform(m, a);
+                        }
+                    }
+                }
+                Unit::Group(g) => {
+                    let acts = g.handle_timer(now);
+                    self.perform_group(u, acts);
+                }
+            }
+        }
+    }
+
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.units.iter().filter_map(Unit::next_deadline).min()
+    }
+
+    /// Priority-0 adverts and virtual addresses removed.
+    pub fn shutdown(&mut self, now: Instant) {
+        for m in 0..self.plans.len() {
+            self.input(m, Input::Shutdown, now);
+        }
+    }
+
+    /// Current state of every instance, to resume from after a reload.
+    pub fn states(&self) -> BTreeMap<String, State> {
+        (0..self.plans.len())
+            .map(|m| (self.plans[m].cfg.name.clone(), self.instance(m).state()))
+            .collect()
+    }
+
+    /// Apply a new configuration: instances keep their state (a master stays
+    /// master, its addresses untouched), removed ones stop, new ones start.
+    pub fn reload(
+        &mut self,
+        config: &Config,
+        registry: &Registry,
+        now: Instant,
+    ) -> Result<(), String> {
+        let before = self.states();
+        let old_names: Vec<String> = self.plans.iter().map(|p| p.cfg.name.clone()).collect();
+        let new_names: Vec<String> = config
+            .vrrp_instances
+            .iter()
+            .map(|i| i.name.clone())
+            .collect();
+        for (m, name) in old_names.iter().enumerate() {
+            if !new_names.contains(name) {
+                info!("({name}) removed from the configuration; stopping it");
+                self.input(m, Input::Shutdown, now);
+            }
+        }
+        let old_vips: BTreeMap<String, Vec<AddrSpec>> = self
+            .plans
+            .iter()
+            .map(|p| (p.cfg.name.clone(), p.vips.values().cloned().collect()))
+            .collect();
+        let addrs = self.rtnl.addresses().map_err(|e| e.to_string())?;
+        let keep: BTreeMap<String, State> = before
+            .into_iter()
+            .filter(|(n, s)| new_names.contains(n) && *s != State::Init)
+            .collect();
+        self.build(config, &addrs, registry, &keep)?;
+        let scripts = BTreeMap::new();
+        self.start(now, &keep, &scripts);
+        // A master keeps its addresses across the reload; reconcile the ones
+        // the new configuration added or dropped.
+        for m in 0..self.plans.len() {
+            let name = self.plans[m].cfg.name.clone();
+            if keep.get(&name) != Some(&State::Master) {
+                continue;
+            }
+            let new: Vec<AddrSpec> = self.plans[m].vips.values().cloned().collect();
+            for gone in old_vips
+                .get(&name)
+                .into_iter()
+                .flatten()
+                .filter(|o| !new.contains(o))
+            {
+                let _ = self.rtnl.del_address(gone);
+            }
+            for spec in new {
+                let _ = self.rtnl.add_address(&spec);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn dump(&self, stats: bool) -> String {
+        let mut s = String::new();
+        for m in 0..self.plans.len() {
+            let inst = self.instance(m);
+            let p = &self.plans[m];
+            let _ = writeln!(s, " VRRP Instance = {}", p.cfg.name);
+            let _ = writeln!(s, "   State = {}", inst.state().as_str());
+            let _ = writeln!(s, "   Interface = {}", p.ifname);
+            let _ = writeln!(s, "   Virtual Router ID = {}", p.cfg.vrid);
+            let _ = writeln!(
+                s,
+                "   Priority = {}, effective {}",
+                p.cfg.priority,
+                inst.effective_priority()
+            );
+            if let Some((addr, prio)) = inst.master() {
+                let _ = writeln!(s, "   Master = {addr} priority {prio}");
+            }
+            if stats {
+                let c = inst.counters();
+                let _ = writeln!(
+                    s,
+                    "   Adverts sent {}, received {}",
+                    c.adverts_sent, c.adverts_received
+                );
+                let _ = writeln!(
+                    s,
+                    "   Became master {}, released master {}",
+                    c.become_master, c.release_master
+                );
+                let _ = writeln!(
+                    s,
+                    "   Priority 0 sent {}, received {}",
+                    c.pri_zero_sent, c.pri_zero_received
+                );
+                let _ = writeln!(s, "   Packets dropped {}", c.total_dropped());
+            }
+        }
+        if stats {
+            let _ = writeln!(s, " Packets for unknown VRIDs: {}", self.unknown_vrid);
+        }
+        s
+    }
+}
+
+fn new_instance(p: &Planned, resume: &BTreeMap<String, State>) -> Result<Instance, String> {
+    let _ = resume;
+    Instance::new(p.cfg.clone()).map_err(|e| format!("({}) {e}", p.cfg.name))
+}
+
+/// The states the parent recorded, keyed by instance name.
+pub fn recorded(states: &[VrrpStateChange]) -> BTreeMap<String, State> {
+    states
+        .iter()
+        .filter_map(|s| state_from(s.state).map(|st| (s.instance.clone(), st)))
+        .collect()
+}

@@ -1,0 +1,233 @@
+//! From the configuration slice to what the engine runs: one
+//! `InstanceConfig` per vrrp_instance, with the interface, addresses and
+//! trackers resolved against the kernel's current links and addresses.
+
+use crate::net::rtnl::{Addr, AddrSpec, Link};
+use keepalived_config::{Config, VirtualIp, VrrpInstance};
+use keepalived_vrrp::config::{Auth, GarpConfig, InitialState, InstanceConfig};
+use keepalived_vrrp::track::{TrackConfig, TrackKind, TrackStatus};
+use keepalived_vrrp::Version;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// One instance ready to run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Planned {
+    pub cfg: InstanceConfig,
+    pub ifname: String,
+    pub ifindex: u32,
+    /// Source MAC of gratuitous ARPs / NAs.
+    pub mac: [u8; 6],
+    /// How to add each virtual address (prefix, device, label...).
+    pub vips: BTreeMap<IpAddr, AddrSpec>,
+    /// `virtual_ipaddress_excluded`: added and removed with the state, not
+    /// advertised.
+    pub excluded: Vec<AddrSpec>,
+    /// Index into `cfg.tracks` of each tracked script, by name.
+    pub track_scripts: Vec<(usize, String)>,
+    /// Index into `cfg.tracks` of each tracked interface, by ifindex.
+    pub track_ifaces: Vec<(usize, u32)>,
+    /// Sync group, if the instance is in one.
+    pub group: Option<String>,
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s.max(0.0))
+}
+
+fn vip_spec(v: &VirtualIp, default_index: u32, links: &[Link]) -> Result<AddrSpec, String> {
+    let index = match &v.dev {
+        Some(d) => links
+            .iter()
+            .find(|l| &l.name == d)
+            .map(|l| l.index)
+            .ok_or_else(|| format!("unknown device {d}"))?,
+        None => default_index,
+    };
+    let mut broadcast = None;
+    let mut scope = 0u8;
+    let mut it = v.options.iter();
+    while let Some(o) = it.next() {
+        match o.as_str() {
+            "brd" | "broadcast" => broadcast = it.next().and_then(|b| b.parse().ok()),
+            "scope" => {
+                scope = match it.next().map(String::as_str) {
+                    Some("host") => 254,
+                    Some("link") => 253,
+                    Some("site") => 200,
+                    Some("nowhere") => 255,
+                    Some(n) => n.parse().unwrap_or(0),
+                    None => 0,
+                }
+            }
+            _ => {}
+        }
+    }
+    let prefix = v
+        .prefix
+        .unwrap_or(if v.address.is_ipv4() { 32 } else { 128 });
+    Ok(AddrSpec {
+        index,
+        addr: v.address,
+        prefix,
+        broadcast,
+        scope,
+        label: v.label.clone(),
+    })
+}
+
+/// The source address adverts are sent from: `unicast_src_ip` /
+/// `mcast_src_ip`, else the interface's first global IPv4 address or its
+/// IPv6 link-local address.
+fn source(inst: &VrrpInstance, v6: bool, index: u32, addrs: &[Addr]) -> Option<IpAddr> {
+    if let Some(s) = inst.unicast_src_ip.or(inst.mcast_src_ip) {
+        return Some(s);
+    }
+    addrs
+        .iter()
+        .filter(|a| a.index == index && a.addr.is_ipv6() == v6)
+        .find(|a| match a.addr {
+            IpAddr::V4(_) => true,
+            IpAddr::V6(x) => x.segments()[0] & 0xffc0 == 0xfe80,
+        })
+        .map(|a| a.addr)
+}
+
+/// Plan every instance; instances that cannot run are reported, not fatal.
+pub fn plan(config: &Config, links: &[Link], addrs: &[Addr]) -> (Vec<Planned>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for inst in &config.vrrp_instances {
+        match plan_one(config, inst, links, addrs) {
+            Ok(p) => out.push(p),
+            Err(e) => errors.push(format!("({}) {e}", inst.name)),
+        }
+    }
+    (out, errors)
+}
+
+fn plan_one(
+    config: &Config,
+    inst: &VrrpInstance,
+    links: &[Link],
+    addrs: &[Addr],
+) -> Result<Planned, String> {
+    let ifname = inst
+        .interface
+        .clone()
+        .or_else(|| config.global_defs.default_interface.clone())
+        .ok_or("no interface")?;
+    let link = links
+        .iter()
+        .find(|l| l.name == ifname)
+        .ok_or_else(|| format!("unknown interface {ifname}"))?;
+    let v6 = inst
+        .virtual_ipaddress
+        .first()
+        .map(|v| v.address.is_ipv6())
+        .unwrap_or(false);
+    let src = source(inst, v6, link.index, addrs).ok_or_else(|| {
+        format!(
+            "interface {ifname} has no {} address to send from",
+            if v6 { "link-local IPv6" } else { "IPv4" }
+        )
+    })?;
+    let mut vips = BTreeMap::new();
+    for v in &inst.virtual_ipaddress {
+        vips.insert(v.address, vip_spec(v, link.index, links)?);
+    }
+    let excluded = inst
+        .virtual_ipaddress_excluded
+        .iter()
+        .map(|v| vip_spec(v, link.index, links))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut cfg = InstanceConfig::new(
+        &inst.name,
+        inst.virtual_router_id,
+        src,
+        vips.keys().copied().collect(),
+    );
+    cfg.version = if inst.version == 3 {
+        Version::V3
+    } else {
+        Version::V2
+    };
+    cfg.priority = inst.priority;
+    cfg.advert_int = secs(inst.advert_int);
+    cfg.initial_state = inst.state.map(|s| match s {
+        keepalived_config::VrrpState::Master => InitialState::Master,
+        keepalived_config::VrrpState::Backup => InitialState::Backup,
+    });
+    cfg.preempt = !inst.nopreempt;
+    cfg.preempt_delay = secs(inst.preempt_delay);
+    cfg.accept = inst.accept;
+    cfg.strict = inst.strict_mode;
+    cfg.skip_check_adv_addr = inst.skip_check_adv_addr;
+    cfg.unicast_peers = inst.unicast_peer.iter().map(|p| p.address).collect();
+    cfg.check_unicast_src = inst.check_unicast_src;
+    cfg.auth = match &inst.authentication {
+        Some(a) if a.auth_type == keepalived_config::AuthType::Ah => Auth::Ah,
+        Some(a) => Auth::pass(a.auth_pass.as_deref().unwrap_or("")),
+        None => Auth::None,
+    };
+    cfg.lower_prio_no_advert = Some(inst.lower_prio_no_advert);
+    cfg.higher_prio_send_advert = inst.higher_prio_send_advert;
+    let g = &config.global_defs;
+    cfg.garp = GarpConfig {
+        master_delay: secs(inst.garp_master_delay),
+        master_repeat: inst.garp_master_repeat,
+        master_refresh: secs(inst.garp_master_refresh),
+        master_refresh_repeat: inst.garp_master_refresh_repeat,
+        lower_prio_delay: secs(inst.garp_lower_prio_delay),
+        lower_prio_repeat: inst.garp_lower_prio_repeat,
+        arp_interval: secs(g.vrrp_garp_interval),
+        na_interval: secs(g.vrrp_gna_interval),
+    };
+    let mut track_scripts = Vec::new();
+    let mut track_ifaces = Vec::new();
+    for t in &inst.track_interface {
+        let l = links
+            .iter()
+            .find(|l| l.name == t.name)
+            .ok_or_else(|| format!("unknown tracked interface {}", t.name))?;
+        track_ifaces.push((cfg.tracks.len(), l.index));
+        cfg.tracks.push(TrackConfig::new(
+            TrackKind::Interface,
+            &t.name,
+            t.weight.unwrap_or(0),
+            t.reverse,
+        ));
+    }
+    for t in &inst.track_script {
+        let script = config.vrrp_scripts.iter().find(|s| s.name == t.name);
+        let weight = t.weight.or(script.map(|s| s.weight)).unwrap_or(0);
+        let reverse = t.reverse || script.is_some_and(|s| s.weight_reverse);
+        let mut tc = TrackConfig::new(TrackKind::Script, &t.name, weight, reverse);
+        if script.is_some_and(|s| s.init_fail) {
+            tc.initial = TrackStatus::Down;
+        }
+        track_scripts.push((cfg.tracks.len(), t.name.clone()));
+        cfg.tracks.push(tc);
+    }
+    let group = config
+        .vrrp_sync_groups
+        .iter()
+        .find(|g| g.group.contains(&inst.name))
+        .map(|g| g.name.clone());
+    let mut mac = [0u8; 6];
+    if link.mac.len() == 6 {
+        mac.copy_from_slice(&link.mac);
+    }
+    Ok(Planned {
+        cfg,
+        ifname,
+        ifindex: link.index,
+        mac,
+        vips,
+        excluded,
+        track_scripts,
+        track_ifaces,
+        group,
+    })
+}
