@@ -1,0 +1,134 @@
+//! The parent's configuration modes: `-t` (config test), `--convert`, and a
+//! configuration large enough that its slices must be fragmented.
+
+use keepalived_rs_tests::{bin, Suite};
+use std::process::Command;
+
+fn run_t(text: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("keepalived.conf");
+    std::fs::write(&conf, text).unwrap();
+    let out = Command::new(bin("keepalived-rs"))
+        .arg("-t")
+        .arg("-f")
+        .arg(&conf)
+        .output()
+        .unwrap();
+    let msg = String::from_utf8_lossy(&out.stderr).to_string();
+    (
+        out.status.code().unwrap_or(-1),
+        msg.replace(&conf.to_string_lossy().to_string(), "FILE"),
+    )
+}
+
+const VALID: &str = "\
+global_defs {
+    router_id LVS_1
+}
+virtual_server 10.0.0.1 80 {
+    delay_loop 6
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 192.168.1.10 80 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 3
+        }
+    }
+}
+";
+
+#[test]
+fn config_test_accepts_a_valid_file() {
+    let (code, msg) = run_t(VALID);
+    assert_eq!(code, 0, "{msg}");
+}
+
+#[test]
+fn config_test_rejects_with_file_and_line() {
+    for (text, line) in [
+        // unknown keyword on line 3
+        ("global_defs {\n    router_id x\n    rooter_id y\n}\n", 3),
+        // out-of-range VRID on line 4
+        ("vrrp_instance VI_1 {\n    interface eth0\n    priority 100\n    virtual_router_id 300\n    virtual_ipaddress {\n        10.0.0.1\n    }\n}\n", 4),
+        // unterminated block opened on line 1
+        ("global_defs {\n    router_id x\n", 1),
+    ] {
+        let (code, msg) = run_t(text);
+        assert_ne!(code, 0, "accepted:\n{text}");
+        assert!(msg.contains(&format!("FILE:{line}:")), "no FILE:{line}: in\n{msg}");
+    }
+}
+
+#[test]
+fn convert_prints_toml_that_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("keepalived.conf");
+    std::fs::write(&conf, VALID).unwrap();
+    let out = Command::new(bin("keepalived-rs"))
+        .arg("--convert")
+        .arg(&conf)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let toml_text = String::from_utf8(out.stdout).unwrap();
+    let back = keepalived_config::from_toml(&toml_text).expect("TOML reads back");
+    let orig = keepalived_config::load_file(&conf, &Default::default())
+        .unwrap()
+        .config;
+    assert_eq!(back, orig);
+    let t = dir.path().join("keepalived.toml");
+    std::fs::write(&t, &toml_text).unwrap();
+    let (code, msg) = {
+        let out = Command::new(bin("keepalived-rs"))
+            .arg("-t")
+            .arg("-f")
+            .arg(&t)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    assert_eq!(code, Some(0), "{msg}");
+}
+
+/// 10,000 real servers: every child still gets its slice (in fragments).
+#[test]
+fn ten_thousand_real_servers_cross_to_the_children() {
+    let mut text = String::from("global_defs {\n    router_id BIG\n}\n");
+    for vs in 0..100 {
+        text.push_str(&format!(
+            "virtual_server 10.1.{}.{} 80 {{\n    delay_loop 60\n    lb_algo wrr\n    lb_kind DR\n    protocol TCP\n",
+            vs / 250,
+            vs % 250 + 1
+        ));
+        for rs in 0..100 {
+            text.push_str(&format!(
+                "    real_server 10.2.{vs}.{} 80 {{\n        weight 1\n        TCP_CHECK {{\n            connect_timeout 3\n        }}\n    }}\n",
+                rs + 1
+            ));
+        }
+        text.push_str("}\n");
+    }
+    let mut suite = Suite::start(&text, &[]);
+    // checkerd logs its configuration before the parent starts everyone.
+    let line = suite
+        .log
+        .lines
+        .iter()
+        .find(|l| l.contains("real server(s)"))
+        .expect("checkerd's line")
+        .clone();
+    assert!(
+        line.contains("100 virtual server(s), 10000 real server(s)"),
+        "{line}"
+    );
+    assert!(suite.stop().success());
+}
