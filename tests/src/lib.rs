@@ -4,6 +4,7 @@
 //!
 //! Everything is torn down on drop, so a failing test leaves nothing behind.
 
+pub mod lan;
 pub mod logtap;
 pub mod netns;
 pub mod proc;

@@ -3,6 +3,7 @@
 use crate::{bin, proc, LogTap, Netns};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Upper bound for anything the suite should do promptly; generous because
@@ -10,7 +11,7 @@ use std::time::Duration;
 pub const PROMPT: Duration = Duration::from_secs(20);
 
 pub struct Suite {
-    pub ns: Netns,
+    pub ns: Arc<Netns>,
     pub dir: tempfile::TempDir,
     pub log: LogTap,
     pub parent: Child,
@@ -28,10 +29,10 @@ impl Suite {
     /// Start without waiting.
     pub fn spawn(config_text: &str, args: &[&str]) -> Suite {
         let ns = Netns::new("suite");
-        Suite::spawn_in(ns, config_text, args)
+        Suite::spawn_in(Arc::new(ns), config_text, args)
     }
 
-    pub fn spawn_in(ns: Netns, config_text: &str, args: &[&str]) -> Suite {
+    pub fn spawn_in(ns: Arc<Netns>, config_text: &str, args: &[&str]) -> Suite {
         let dir = tempfile::Builder::new()
             .prefix("kars-test")
             .tempdir()
@@ -114,6 +115,23 @@ impl Suite {
             "parent did not stop"
         );
         self.parent.wait().expect("wait parent")
+    }
+
+    /// SIGKILL every process of the suite at once (a crashed host). The
+    /// parent is frozen first so it cannot restart the children, and the
+    /// children die before it so none gets its parent-death SIGTERM.
+    pub fn crash(&mut self) {
+        use nix::sys::signal::{kill, Signal};
+        use nix::unistd::Pid;
+        let parent = Pid::from_raw(self.parent_pid());
+        let _ = kill(parent, Signal::SIGSTOP);
+        for f in ["vrrp.pid", "checker.pid", "ipvs.pid"] {
+            if let Some(p) = proc::read_pid(&self.path(f)) {
+                let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
+            }
+        }
+        let _ = kill(parent, Signal::SIGKILL);
+        let _ = self.parent.wait();
     }
 
     pub fn stderr(&self) -> String {

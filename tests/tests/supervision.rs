@@ -177,7 +177,12 @@ fn sigterm_stops_children_in_order_and_removes_pid_files() {
 fn runs_inside_the_namespace_given_with_dash_s() {
     let target = Netns::new("target");
     let launcher = Netns::new("launcher");
-    let s = Suite::spawn_in(launcher, MINIMAL, &["-s", &target.name]).wait_started();
+    let s = Suite::spawn_in(
+        std::sync::Arc::new(launcher),
+        MINIMAL,
+        &["-s", &target.name],
+    )
+    .wait_started();
     let want = std::fs::metadata(format!("/run/netns/{}", target.name)).unwrap();
     use std::os::unix::fs::MetadataExt;
     for c in CHILDREN {

@@ -871,7 +871,7 @@ impl Instance {
         if a.priority == 0 {
             self.log(
                 out,
-                LogLevel::Debug,
+                LogLevel::Info,
                 format_args!("Backup received priority 0 advertisement"),
             );
             self.down_deadline = Some(now + self.skew_time());

@@ -1,0 +1,290 @@
+//! VRRP between keepalived-rs nodes on one switched segment, in network
+//! namespaces: elections, failover, handover, preemption, unicast, VRRPv3,
+//! IPv6, interface tracking, sync groups. Each asserts who holds the VIP
+//! and that a gratuitous ARP (or unsolicited NA) went out.
+
+use keepalived_rs_tests::lan::{holds, tcpdump, Lan};
+use keepalived_rs_tests::suite::PROMPT;
+use keepalived_rs_tests::{Netns, Suite};
+use std::sync::Arc;
+use std::time::Duration;
+
+const VIP: &str = "10.99.0.100/24";
+
+/// One vrrp_instance VI_1 on eth0 with `extra` lines inside it.
+fn conf(prio: u8, extra: &str) -> String {
+    format!(
+        "global_defs {{\n    router_id N{prio}\n}}\n\
+         vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
+         priority {prio}\n    advert_int 1\n    authentication {{\n        auth_type PASS\n        auth_pass kars\n    }}\n    \
+         virtual_ipaddress {{\n        {VIP}\n    }}\n{extra}}}\n"
+    )
+}
+
+fn start(ns: &Arc<Netns>, config: &str) -> Suite {
+    Suite::spawn_in(ns.clone(), config, &[]).wait_started()
+}
+
+fn garp_from(line: &str) -> bool {
+    line.contains("Request who-has 10.99.0.100") && line.contains("tell 10.99.0.100")
+}
+
+#[test]
+fn failover_on_crash_then_preemption_back() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    let obs = lan.host(3);
+    let mut arp = tcpdump(&obs, "arp");
+    let mut na = start(&a, &conf(150, ""));
+    let mut nb = start(&b, &conf(100, ""));
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    assert!(holds(&a, VIP) && !holds(&b, VIP));
+    arp.wait_for("a's gratuitous ARP", PROMPT, garp_from);
+
+    na.crash();
+    nb.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    assert!(holds(&b, VIP));
+    let b_mac = mac_of(&b);
+    arp.wait_for("b's gratuitous ARP", PROMPT, |l| {
+        garp_from(l) && l.contains(&b_mac)
+    });
+
+    // a comes back with its higher priority and takes over again.
+    a.ip(&["addr", "del", VIP, "dev", "eth0"]); // what a crashed host leaves behind
+    let mut na = start(&a, &conf(150, ""));
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    assert!(holds(&a, VIP) && !holds(&b, VIP));
+    let a_mac = mac_of(&a);
+    arp.wait_for("a's gratuitous ARP again", PROMPT, |l| {
+        garp_from(l) && l.contains(&a_mac)
+    });
+}
+
+fn mac_of(ns: &Netns) -> String {
+    let out = ns.ip(&["-o", "link", "show", "eth0"]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let i = text.find("link/ether ").expect("mac") + 11;
+    text[i..i + 17].to_string()
+}
+
+#[test]
+fn graceful_handover_on_sigterm_with_priority_zero() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    let obs = lan.host(3);
+    let mut vrrp = tcpdump(&obs, "ip proto 112");
+    let mut na = start(&a, &conf(150, ""));
+    let mut nb = start(&b, &conf(100, ""));
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    assert!(na.stop().success());
+    vrrp.wait_for("a priority-0 advert", PROMPT, |l| {
+        l.contains("10.99.0.11 > 224.0.0.18") && l.contains("prio 0")
+    });
+    nb.log
+        .wait_for_text("(VI_1) Backup received priority 0 advertisement", PROMPT);
+    nb.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    assert!(holds(&b, VIP));
+    assert!(!holds(&a, VIP), "a stopped but kept the VIP");
+}
+
+#[test]
+fn nopreempt_keeps_the_current_master() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    let mut nb = start(&b, &conf(100, ""));
+    nb.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    let mut na = start(&a, &conf(150, "    nopreempt\n"));
+    na.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    // Longer than a's Master_Down_Interval (3 x 1 s + skew): a must stay backup.
+    na.log.drain_for(Duration::from_secs(5));
+    assert_eq!(
+        na.log.count("Entering MASTER STATE"),
+        0,
+        "{:#?}",
+        na.log.lines
+    );
+    assert!(holds(&b, VIP) && !holds(&a, VIP));
+}
+
+#[test]
+fn preempt_delay_postpones_the_takeover() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    let mut nb = start(&b, &conf(100, ""));
+    nb.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    let mut na = start(&a, &conf(150, "    preempt_delay 2\n"));
+    na.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    let started = std::time::Instant::now();
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    // Not a timing test (the library tests the exact instant): only that
+    // the delay was not skipped.
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "preempted after {:?}",
+        started.elapsed()
+    );
+    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    assert!(holds(&a, VIP));
+}
+
+#[test]
+fn unicast_peers_elect_without_multicast() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    // The switch does not flood unicast: watch on the peer itself.
+    let mut vrrp = tcpdump(&b, "ip proto 112");
+    let uni = |me: u8, peer: u8| {
+        format!("    unicast_src_ip 10.99.0.{me}\n    unicast_peer {{\n        10.99.0.{peer}\n    }}\n")
+    };
+    let mut na = start(&a, &conf(150, &uni(11, 12)));
+    let mut nb = start(&b, &conf(100, &uni(12, 11)));
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    vrrp.wait_for("a unicast advert", PROMPT, |l| {
+        l.contains("10.99.0.11 > 10.99.0.12")
+    });
+    assert!(
+        vrrp.pending()
+            .iter()
+            .chain(vrrp.lines.iter())
+            .all(|l| !l.contains("224.0.0.18")),
+        "multicast seen"
+    );
+    na.crash();
+    nb.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    assert!(holds(&b, VIP));
+}
+
+#[test]
+fn vrrpv3_with_centisecond_adverts() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    let obs = lan.host(3);
+    let mut vrrp = tcpdump(&obs, "ip proto 112");
+    let v3 = "    version 3\n";
+    let c = |p: u8| {
+        conf(p, v3)
+            .replace("advert_int 1", "advert_int 0.1")
+            .replace(
+                "    authentication {\n        auth_type PASS\n        auth_pass kars\n    }\n",
+                "",
+            )
+    };
+    let mut na = start(&a, &c(150));
+    let mut nb = start(&b, &c(100));
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    vrrp.wait_for("a VRRPv3 advert every 0.1 s", PROMPT, |l| {
+        l.contains("VRRPv3") && l.contains("intvl 10cs")
+    });
+    na.crash();
+    nb.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    assert!(holds(&b, VIP));
+}
+
+#[test]
+fn ipv6_with_vrrpv3_sends_neighbour_advertisements() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    let obs = lan.host(3);
+    let mut icmp6 = tcpdump(&obs, "icmp6 or ip6 proto 112");
+    let c = |p: u8| {
+        conf(p, "    version 3\n")
+            .replace(VIP, "fd99::100/64")
+            .replace(
+                "    authentication {\n        auth_type PASS\n        auth_pass kars\n    }\n",
+                "",
+            )
+    };
+    let mut na = start(&a, &c(150));
+    let mut nb = start(&b, &c(100));
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    assert!(holds(&a, "fd99::100/64"));
+    icmp6.wait_for("an unsolicited NA for the VIP", PROMPT, |l| {
+        l.contains("neighbor advertisement") && l.contains("fd99::100")
+    });
+    na.crash();
+    nb.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    assert!(holds(&b, "fd99::100/64"));
+}
+
+#[test]
+fn tracked_interface_down_means_fault() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    a.ip(&[
+        "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+    ]);
+    a.ip(&["link", "set", "eth1", "up"]);
+    a.ip(&["link", "set", "eth1p", "up"]);
+    let mut na = start(
+        &a,
+        &conf(150, "    track_interface {\n        eth1\n    }\n"),
+    );
+    let mut nb = start(&b, &conf(100, ""));
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    a.ip(&["link", "set", "eth1p", "down"]);
+    na.log.wait_for_text("(VI_1) Entering FAULT STATE", PROMPT);
+    nb.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    assert!(holds(&b, VIP) && !holds(&a, VIP));
+    a.ip(&["link", "set", "eth1p", "up"]);
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    assert!(holds(&a, VIP));
+}
+
+#[test]
+fn a_sync_group_moves_together() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    a.ip(&[
+        "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+    ]);
+    a.ip(&["link", "set", "eth1", "up"]);
+    a.ip(&["link", "set", "eth1p", "up"]);
+    let two = |prio: u8, track: &str| {
+        format!(
+            "vrrp_sync_group G {{\n    group {{\n        VI_1\n        VI_2\n    }}\n}}\n{}\
+             vrrp_instance VI_2 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 52\n    priority {prio}\n    \
+             advert_int 1\n{track}    virtual_ipaddress {{\n        10.99.0.200/24\n    }}\n}}\n",
+            conf(prio, "")
+        )
+    };
+    let mut na = start(
+        &a,
+        &two(150, "    track_interface {\n        eth1\n    }\n"),
+    );
+    let mut nb = start(&b, &two(100, ""));
+    na.log.wait_for_all(
+        &[
+            "(VI_1) Entering MASTER STATE",
+            "(VI_2) Entering MASTER STATE",
+        ],
+        PROMPT,
+    );
+    assert!(holds(&a, VIP) && holds(&a, "10.99.0.200/24"));
+    // Only VI_2 tracks eth1, but VI_1 follows it.
+    a.ip(&["link", "set", "eth1p", "down"]);
+    nb.log.wait_for_all(
+        &[
+            "(VI_1) Entering MASTER STATE",
+            "(VI_2) Entering MASTER STATE",
+        ],
+        PROMPT,
+    );
+    assert!(holds(&b, VIP) && holds(&b, "10.99.0.200/24"));
+    assert!(!holds(&a, VIP) && !holds(&a, "10.99.0.200/24"));
+}
