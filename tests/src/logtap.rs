@@ -111,6 +111,11 @@ impl LogTap {
         while self.receive(until) {}
     }
 
+    /// Lines received but not yet consumed by a wait.
+    pub fn pending_lines(&self) -> &[String] {
+        &self.lines[self.cursor..]
+    }
+
     /// Lines (all so far) containing `needle`.
     pub fn count(&self, needle: &str) -> usize {
         self.lines.iter().filter(|l| l.contains(needle)).count()

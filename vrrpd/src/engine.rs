@@ -9,10 +9,11 @@ use crate::plan::{plan, Planned};
 use keepalived_config::Config;
 use keepalived_ipc::{FromChild, VrrpState, VrrpStateChange};
 use keepalived_vrrp::action::{Action, Input, LogLevel, ResumeState, RxPacket, State};
+use keepalived_vrrp::counters::DropCause;
 use keepalived_vrrp::instance::Instance;
 use keepalived_vrrp::sync_group::SyncGroup;
 use keepalived_vrrp::track::TrackStatus;
-use keepalived_vrrp::{frames, packet};
+use keepalived_vrrp::{frames, packet, ChecksumVariant};
 use log::{debug, error, info, warn};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
@@ -658,6 +659,19 @@ impl Engine {
                     c.pri_zero_sent, c.pri_zero_received
                 );
                 let _ = writeln!(s, "   Packets dropped {}", c.total_dropped());
+                for cause in DropCause::ALL {
+                    if c.dropped(cause) > 0 {
+                        let _ = writeln!(s, "     {}: {}", cause.as_str(), c.dropped(cause));
+                    }
+                }
+                for (peer, by) in &c.checksum_by_peer {
+                    let seen: Vec<String> = ChecksumVariant::ALL
+                        .iter()
+                        .filter(|v| by[v.index()] > 0)
+                        .map(|v| format!("{} {}", v.as_str(), by[v.index()]))
+                        .collect();
+                    let _ = writeln!(s, "   Checksums from {peer}: {}", seen.join(", "));
+                }
             }
         }
         if stats {

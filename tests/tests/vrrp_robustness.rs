@@ -1,0 +1,254 @@
+//! Hostile or broken traffic changes nothing, and a crashing vrrpd on the
+//! master is invisible to the network.
+
+use keepalived_rs_tests::lan::{holds, tcpdump, Lan, LineTap};
+use keepalived_rs_tests::suite::PROMPT;
+use keepalived_rs_tests::{Netns, Suite};
+use keepalived_vrrp::packet::{encode, wrap_ipv4, Advert, ChecksumVariant};
+use keepalived_vrrp::Version;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const VIP: &str = "10.99.0.100/24";
+
+fn conf(prio: u8) -> String {
+    format!(
+        "global_defs {{\n    router_id N{prio}\n}}\n\
+         vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
+         priority {prio}\n    advert_int 1\n    authentication {{\n        auth_type PASS\n        auth_pass kars\n    }}\n    \
+         virtual_ipaddress {{\n        {VIP}\n    }}\n}}\n"
+    )
+}
+
+fn start(ns: &Arc<Netns>, prio: u8) -> Suite {
+    Suite::spawn_in(ns.clone(), &conf(prio), &[]).wait_started()
+}
+
+/// A raw IP socket opened inside `ns` (from a thread that entered it).
+fn raw_socket_in(ns: &Netns) -> OwnedFd {
+    let path = format!("/run/netns/{}", ns.name);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let f = std::fs::File::open(&path).expect("netns file");
+            nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+            // SAFETY: plain socket(2).
+            let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW, 112) };
+            assert!(fd >= 0, "raw socket: {}", std::io::Error::last_os_error());
+            // SAFETY: fresh descriptor.
+            let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+            let one: libc::c_int = 1;
+            // SAFETY: valid option pointer and length.
+            unsafe {
+                libc::setsockopt(
+                    fd.as_raw_fd(),
+                    libc::IPPROTO_IP,
+                    libc::IP_HDRINCL,
+                    (&one as *const i32).cast(),
+                    4,
+                );
+            }
+            // No multicast route in a fresh namespace: leave by eth0.
+            let dev = b"eth0\0";
+            // SAFETY: valid option pointer and length.
+            let r = unsafe {
+                libc::setsockopt(
+                    fd.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_BINDTODEVICE,
+                    dev.as_ptr().cast(),
+                    5,
+                )
+            };
+            assert_eq!(r, 0, "SO_BINDTODEVICE: {}", std::io::Error::last_os_error());
+            fd
+        })
+        .join()
+        .expect("thread")
+    })
+}
+
+fn send(fd: &OwnedFd, pkt: &[u8], dst: Ipv4Addr) {
+    // SAFETY: sockaddr_in built field by field.
+    let mut sin: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    sin.sin_family = libc::AF_INET as u16;
+    sin.sin_addr.s_addr = u32::from(dst).to_be();
+    // SAFETY: live buffer and address.
+    let n = unsafe {
+        libc::sendto(
+            fd.as_raw_fd(),
+            pkt.as_ptr().cast(),
+            pkt.len(),
+            0,
+            (&sin as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as u32,
+        )
+    };
+    assert!(
+        n >= 0,
+        "sending a crafted packet: {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+fn advert(prio: u8, pass: &[u8; 8]) -> Advert {
+    Advert {
+        version: Version::V2,
+        vrid: 51,
+        priority: prio,
+        adver_int: 1,
+        auth_type: 1,
+        auth_data: *pass,
+        addrs: vec![IpAddr::V4(Ipv4Addr::new(10, 99, 0, 100))],
+    }
+}
+
+/// Every kind of invalid advert, as (drop counter, IPv4 packet).
+fn bad_packets(src: Ipv4Addr) -> Vec<(&'static str, Vec<u8>)> {
+    let group = Ipv4Addr::new(224, 0, 0, 18);
+    let good_pass = *b"kars\0\0\0\0";
+    let v2 = |a: &Advert| {
+        encode(a, IpAddr::V4(src), IpAddr::V4(group), ChecksumVariant::V2).expect("encode")
+    };
+    let pkt = |payload: &[u8]| wrap_ipv4(src, group, payload);
+    let mut out = Vec::new();
+    // TTL 254.
+    let mut p = pkt(&v2(&advert(200, &good_pass)));
+    p[8] = 254;
+    out.push(("bad-ttl", p));
+    // Checksum broken.
+    let mut m = v2(&advert(200, &good_pass));
+    m[6] ^= 0xff;
+    out.push(("bad-checksum", pkt(&m)));
+    // Version 4.
+    let mut m = v2(&advert(200, &good_pass));
+    m[0] = 0x41;
+    out.push(("bad-version", pkt(&m)));
+    // Wrong password.
+    out.push(("auth-failure", pkt(&v2(&advert(200, b"wrong\0\0\0")))));
+    // A stranger claiming to be the owner, with the wrong password.
+    out.push(("auth-failure", pkt(&v2(&advert(255, b"hacker\0\0")))));
+    // Interval 3 s where we run 1 s (VRRPv2 refuses).
+    let mut a = advert(200, &good_pass);
+    a.adver_int = 3;
+    out.push(("interval-mismatch", pkt(&v2(&a))));
+    // A VRID nobody here runs.
+    let mut a = advert(200, &good_pass);
+    a.vrid = 52;
+    out.push(("unknown-vrid", pkt(&v2(&a))));
+    // Truncated to 6 bytes.
+    out.push(("too-short", pkt(&v2(&advert(200, &good_pass))[..6])));
+    // Another address list.
+    let mut a = advert(200, &good_pass);
+    a.addrs = vec![IpAddr::V4(Ipv4Addr::new(10, 99, 0, 222))];
+    out.push(("addr-list-mismatch", pkt(&v2(&a))));
+    out
+}
+
+/// A stream of every invalid advert at 10 per second for longer than the
+/// backup's Master_Down_Interval (3 s + skew) changes nobody's state, keeps
+/// the master advertising, and is counted by cause.
+#[test]
+fn invalid_adverts_change_nothing_and_are_counted() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    let obs = lan.host(3);
+    let mut na = start(&a, 150);
+    let mut nb = start(&b, 100);
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    let mut vrrp = tcpdump(&obs, "ip proto 112 and src host 10.99.0.11");
+    let fd = raw_socket_in(&obs);
+    let bad = bad_packets(Ipv4Addr::new(10, 99, 0, 13));
+    let began = Instant::now();
+    // 6 s, longer than Master_Down_Interval; 10 bad packets a second in all.
+    let mut sent = 0;
+    while began.elapsed() < Duration::from_secs(6) {
+        let (_, p) = &bad[sent % bad.len()];
+        send(&fd, p, Ipv4Addr::new(224, 0, 0, 18));
+        sent += 1;
+        std::thread::sleep(Duration::from_millis(100)); // the stream's own pace
+    }
+    vrrp.collect_for(Duration::from_millis(10));
+    let adverts = vrrp.lines.iter().filter(|l| l.contains("prio 150")).count();
+    assert!(
+        adverts >= 5,
+        "the master's adverts stopped: {adverts} in 6 s\n{:#?}",
+        vrrp.lines
+    );
+    for (n, s) in [("a", &na), ("b", &nb)] {
+        let changes: Vec<&String> = s
+            .log
+            .pending_lines()
+            .iter()
+            .filter(|l| l.contains("Entering"))
+            .collect();
+        assert!(changes.is_empty(), "{n} changed state: {changes:?}");
+    }
+    assert!(holds(&a, VIP) && !holds(&b, VIP));
+    // Both count every cause.
+    for (n, s) in [("a", &mut na), ("b", &mut nb)] {
+        s.signal(Signal::SIGUSR2);
+        s.log.wait_for_text("Wrote /tmp/keepalived.stats", PROMPT);
+        let stats = std::fs::read_to_string("/tmp/keepalived.stats").unwrap();
+        for (cause, _) in bad.iter().filter(|(c, _)| *c != "unknown-vrid") {
+            assert!(
+                stats.contains(&format!("     {cause}: ")),
+                "{n}: no {cause} counter in\n{stats}"
+            );
+        }
+        assert!(
+            !stats.contains("Packets for unknown VRIDs: 0"),
+            "{n}: unknown VRID not counted\n{stats}"
+        );
+    }
+}
+
+/// SIGKILL vrrpd on the master 20 times: it comes back as master within
+/// milliseconds, the backup never takes over and the VIP is never removed.
+#[test]
+fn killing_vrrpd_on_the_master_is_invisible() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    let mut na = start(&a, 150);
+    let mut nb = start(&b, 100);
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    let mut mon = LineTap::spawn(
+        Command::new("ip").args(["netns", "exec", &a.name, "ip", "monitor", "address"]),
+    );
+    for round in 0..20 {
+        let victim = na.child_pid("vrrpd");
+        kill(Pid::from_raw(victim), Signal::SIGKILL).unwrap();
+        na.log
+            .wait_for(&format!("vrrpd back, round {round}"), PROMPT, |l| {
+                l.contains("vrrpd (pid ")
+                    && l.contains(") ready")
+                    && !l.contains(&format!("pid {victim})"))
+            });
+        na.log
+            .wait_for_text("(VI_1) resuming in MASTER state", PROMPT);
+    }
+    // One more Master_Down_Interval for the backup to (wrongly) react.
+    nb.log.drain_for(Duration::from_secs(4));
+    mon.collect_for(Duration::from_millis(10));
+    assert_eq!(
+        nb.log.count("Entering MASTER STATE"),
+        0,
+        "the backup took over"
+    );
+    assert!(
+        mon.lines
+            .iter()
+            .all(|l| !(l.starts_with("Deleted") && l.contains("10.99.0.100"))),
+        "VIP removed: {:#?}",
+        mon.lines
+    );
+    assert!(holds(&a, VIP));
+}
