@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The main job: build keepalived-rs and run it on two nodes in network
 # namespaces it creates (and removes, even on failure), with the example
-# configuration. Shows the privilege-separated suite at work: who runs with
-# which privileges, a child killed and restarted by its parent, a reload, a
-# dump, and an ordered stop.
+# configuration. Shows the privilege-separated suite at work: a VRRP
+# election, who runs with which privileges, vrrpd killed on the master and
+# resumed without a failover, a crash of the master and the failover, a
+# reload, a dump, and an ordered stop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "run as root (network namespaces)" >&2; exit 1; }
@@ -51,14 +52,29 @@ for n in a b; do
     i=$((i + 1))
 done
 
-for n in a b; do
-    ip netns exec "$P-$n" "$BIN/keepalived-rs" -n -l -G -f docs/examples/demo-node.conf \
-        -p "$WORK/$n.pid" -r "$WORK/$n-vrrp.pid" -c "$WORK/$n-checker.pid" --ipvs_pid "$WORK/$n-ipvs.pid" \
-        >"$WORK/$n.log" 2>&1 &
-done
+# Node a has the higher priority.
+sed 's/priority 100/priority 150/; s/DEMO_NODE/DEMO_A/' docs/examples/demo-node.conf >"$WORK/a.conf"
+sed 's/DEMO_NODE/DEMO_B/' docs/examples/demo-node.conf >"$WORK/b.conf"
+run_node() { # a|b
+    ip netns exec "$P-$1" "$BIN/keepalived-rs" -n -l -G -f "$WORK/$1.conf" \
+        -p "$WORK/$1.pid" -r "$WORK/$1-vrrp.pid" -c "$WORK/$1-checker.pid" --ipvs_pid "$WORK/$1-ipvs.pid" \
+        >>"$WORK/$1.log" 2>&1 &
+    disown
+}
+vip_holder() {
+    for n in a b; do ip -n "$P-$n" -4 addr show eth0 | grep -q 10.99.0.100 && echo "node $n"; done
+}
+run_node a
+run_node b
 for n in a b; do wait_log "$WORK/$n.log" "All children configured; starting"; done
 echo "== both suites are up; node a's log:"
 sed 's/^/   /' "$WORK/a.log"
+
+echo "== VRRP election (VRRPv2, PASS authentication, advert_int 1)"
+wait_log "$WORK/a.log" "(VI_1) Entering MASTER STATE"
+wait_log "$WORK/b.log" "(VI_1) Entering BACKUP STATE"
+grep -h "(VI_1)" "$WORK/a.log" "$WORK/b.log" | sed 's/^/   /'
+echo "   VIP 10.99.0.100 is on: $(vip_holder)"
 
 echo "== privileges on node a (from /proc/<pid>/status)"
 printf '   %-14s %-7s %-18s %-18s %-10s %s\n' process uid CapEff CapBnd NoNewPrivs Seccomp
@@ -73,12 +89,29 @@ show vrrpd "$(cat "$WORK/a-vrrp.pid")"
 show checkerd "$(cat "$WORK/a-checker.pid")"
 show ipvsd "$(cat "$WORK/a-ipvs.pid")"
 
-echo "== SIGKILL vrrpd on node a: the parent restarts it and replays its state"
+echo "== SIGKILL vrrpd on the master: the parent restarts it and replays its state"
 old=$(cat "$WORK/a-vrrp.pid")
 kill -9 "$old"
-wait_count "$WORK/a.log" "vrrpd (pid [0-9]*) ready" 2
-grep -E "Keepalived_vrrp \(pid $old\)|vrrpd \(pid" "$WORK/a.log" | tail -2 | sed 's/^/   /'
+wait_log "$WORK/a.log" "(VI_1) resuming in MASTER state"
+grep -E "Keepalived_vrrp \(pid $old\)|vrrpd \(pid|resuming" "$WORK/a.log" | tail -3 | sed 's/^/   /'
 echo "   vrrpd pid $old -> $(cat "$WORK/a-vrrp.pid"); checkerd and ipvsd untouched"
+echo "   VIP still on: $(vip_holder); node b never left BACKUP: $(grep -c 'Entering MASTER' "$WORK/b.log") takeovers"
+
+echo "== the master crashes (every process SIGKILLed): node b takes over"
+kill -STOP "$(cat "$WORK/a.pid")"
+kill -9 "$(cat "$WORK/a-vrrp.pid")" "$(cat "$WORK/a-checker.pid")" "$(cat "$WORK/a-ipvs.pid")"
+kill -9 "$(cat "$WORK/a.pid")"
+wait_log "$WORK/b.log" "(VI_1) Entering MASTER STATE"
+grep "(VI_1) Entering MASTER" "$WORK/b.log" | sed 's/^/   /'
+ip -n "$P-a" addr del 10.99.0.100/24 dev eth0   # what the crashed host left behind
+echo "   VIP now on: $(vip_holder)"
+
+echo "== node a comes back and preempts"
+rm -f "$WORK"/a*.pid
+run_node a
+wait_count "$WORK/a.log" "(VI_1) Entering MASTER STATE" 2
+wait_count "$WORK/b.log" "(VI_1) Entering BACKUP STATE" 2
+echo "   VIP back on: $(vip_holder)"
 
 echo "== SIGHUP on node a: reload, validated before anything changes"
 kill -HUP "$(cat "$WORK/a.pid")"
