@@ -20,11 +20,11 @@ use std::path::PathBuf;
 /// target/release), found from the test executable's own path.
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    let dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target dir")
-        .to_path_buf();
+    // Test executables live in target/<profile>/deps, tools in target/<profile>.
+    let mut dir = exe.parent().expect("exe dir").to_path_buf();
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dir.pop();
+    }
     for b in ["keepalived-rs", "vrrpd", "checkerd", "ipvsd"] {
         assert!(
             dir.join(b).is_file(),
