@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 
 pub struct Lan {
     pub sw: Netns,
-    seq: u32,
 }
+
+/// Interface names must be unique across the tests running in parallel.
+static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 impl Lan {
     pub fn new() -> Lan {
@@ -30,15 +32,15 @@ impl Lan {
             "0",
         ]);
         sw.ip(&["link", "set", "br0", "up"]);
-        Lan { sw, seq: 0 }
+        Lan { sw }
     }
 
     /// A new host on the segment; `n` picks its addresses.
     pub fn host(&mut self, n: u8) -> Netns {
         let ns = Netns::new(&format!("h{n}"));
-        self.seq += 1;
-        let port = format!("p{}x{}", n, self.seq);
-        let tmp = format!("t{}x{}", std::process::id() % 10000, self.seq);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port = format!("p{n}x{seq}");
+        let tmp = format!("t{}x{seq}", std::process::id() % 10000);
         let out = Command::new("ip")
             .args([
                 "link",
@@ -248,6 +250,16 @@ impl Keepalived {
             nix::sys::signal::Signal::SIGTERM,
         );
         let _ = self.out.child.wait();
+    }
+}
+
+impl Drop for Keepalived {
+    fn drop(&mut self) {
+        // A failing test shows what keepalived said.
+        if std::thread::panicking() {
+            self.out.collect_for(Duration::from_millis(100));
+            eprintln!("keepalived output:\n{}", self.out.lines.join("\n"));
+        }
     }
 }
 
