@@ -1,0 +1,45 @@
+//! TCP_CHECK: a connect that completes is a pass.
+
+use super::stream::{connect, connected, Endpoint};
+use super::{Probe, Step};
+use mio::net::TcpStream;
+use mio::{Registry, Token};
+
+pub struct TcpProbe {
+    s: Option<TcpStream>,
+    err: Option<String>,
+}
+
+impl TcpProbe {
+    pub fn start(ep: &Endpoint, registry: &Registry, token: Token) -> Self {
+        match connect(ep, registry, token) {
+            Ok(s) => TcpProbe {
+                s: Some(s),
+                err: None,
+            },
+            Err(e) => TcpProbe {
+                s: None,
+                err: Some(format!("connect: {e}")),
+            },
+        }
+    }
+}
+
+impl Probe for TcpProbe {
+    fn ready(&mut self) -> Step {
+        let Some(s) = &self.s else {
+            return Step::fail(self.err.clone().unwrap_or_default());
+        };
+        match connected(s) {
+            Ok(true) => Step::pass(),
+            Ok(false) => Step::Pending { progress: false },
+            Err(e) => Step::fail(format!("connect: {e}")),
+        }
+    }
+
+    fn deregister(&mut self, registry: &Registry) {
+        if let Some(s) = &mut self.s {
+            let _ = registry.deregister(s);
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! HTTP_GET and SSL_GET against real servers in a private namespace.
+
+mod common;
+use common::servers::*;
+use common::*;
+use keepalived_check::*;
+use md5::{Digest, Md5};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use std::sync::Arc;
+
+fn body_digest() -> Option<[u8; 16]> {
+    Some(Md5::digest(BODY.as_bytes()).into())
+}
+
+fn urls() -> Vec<UrlSpec> {
+    vec![
+        UrlSpec {
+            path: "/".into(),
+            digest: body_digest(),
+            ..Default::default()
+        },
+        UrlSpec {
+            path: "/other".into(),
+            status: StatusCodes::parse(&["200-204"]).unwrap(),
+            ..Default::default()
+        },
+    ]
+}
+
+#[test]
+fn http_get_status_digest_slow_and_down() {
+    netns();
+    let mode = Mode::new();
+    tcp_server("127.0.0.2:80", mode.clone(), |mut s, m| {
+        http_reply(&mut s, m)
+    });
+    let mut h = Harness::new();
+    // delay_loop 300, connect_timeout 200, retry 1, delay_before_retry 100;
+    // alpha: down until both urls pass (one url per loop).
+    h.add(vec![CheckSpec {
+        timing: timing(300, 200, 1, 100),
+        alpha: true,
+        kind: CheckKind::Http(
+            ep("127.0.0.2:80"),
+            HttpSpec {
+                urls: urls(),
+                ..Default::default()
+            },
+        ),
+    }]);
+    assert_eq!(h.wait_rs(100, false), 0);
+    // url 1 at 0, url 2 at 300: up.
+    let up = h.wait_rs(2000, true);
+    near(up, 300, 30);
+    // HTTP 500: the next check (url 1 at up+300) fails, retried after
+    // 100 ms: down at up+400.
+    mode.set(BAD);
+    let down = h.wait_rs(3000, false);
+    near(down, up + 400, 30);
+    // Recovery: the failed url is retried every max(dbr, delay_loop); once
+    // it passes (down+300) every url is walked again from the first, one
+    // per loop (down+600, down+900): up.
+    mode.set(UP);
+    let up2 = h.wait_rs(5000, true);
+    near(up2, down + 900, 40);
+    // Slow (400 ms > connect_timeout 200): each try times out.
+    mode.set(SLOW);
+    let down2 = h.wait_rs(7000, false);
+    near(down2, up2 + 300 + 200 + 100 + 200, 60);
+    mode.set(DOWN);
+    h.run_until(down2 + 700);
+    eprintln!("http timeline (ms, up): {:?}", h.rs_log());
+    assert_eq!(h.rs_log().len(), 5, "{:?}", h.rs_log());
+}
+
+#[test]
+fn http_wrong_digest_and_status_fail() {
+    netns();
+    let mode = Mode::new();
+    tcp_server("127.0.0.2:80", mode, |mut s, m| http_reply(&mut s, m));
+    let mut h = Harness::new();
+    let mut bad = urls();
+    bad[0].digest = Some([0; 16]);
+    h.add(vec![CheckSpec {
+        timing: timing(300, 200, 0, 100),
+        alpha: false,
+        kind: CheckKind::Http(
+            ep("127.0.0.2:80"),
+            HttpSpec {
+                urls: bad,
+                ..Default::default()
+            },
+        ),
+    }]);
+    near(h.wait_rs(2000, false), 0, 30);
+    let mut h = Harness::new();
+    h.add(vec![CheckSpec {
+        timing: timing(300, 200, 0, 100),
+        alpha: false,
+        kind: CheckKind::Http(
+            ep("127.0.0.2:80"),
+            HttpSpec {
+                urls: vec![UrlSpec {
+                    path: "/missing".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+        ),
+    }]);
+    near(h.wait_rs(2000, false), 0, 30);
+}
+
+fn tls_server(addr: &'static str, mode: Mode) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(format!("{dir}/server.pem"))
+            .unwrap()
+            .map(|c| c.unwrap())
+            .collect();
+    let key = PrivateKeyDer::from_pem_file(format!("{dir}/server.key")).unwrap();
+    let cfg = Arc::new(
+        rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap(),
+    );
+    tcp_server(addr, mode, move |s, m| {
+        let conn = rustls::ServerConnection::new(cfg.clone()).unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, s);
+        http_reply(&mut tls, m);
+        tls.conn.send_close_notify();
+        let _ = tls.conn.complete_io(&mut tls.sock);
+    });
+}
+
+fn ssl_check(tls: TlsSpec, alpha: bool) -> CheckSpec {
+    CheckSpec {
+        timing: timing(300, 300, 1, 100),
+        alpha,
+        kind: CheckKind::Http(
+            ep("127.0.0.2:443"),
+            HttpSpec {
+                urls: urls(),
+                tls: Some(tls),
+                ..Default::default()
+            },
+        ),
+    }
+}
+
+#[test]
+fn ssl_get_unverified_by_default_verified_on_request() {
+    netns();
+    let mode = Mode::new();
+    tls_server("127.0.0.2:443", mode.clone());
+    // keepalived's default: the certificate is not checked.
+    let mut h = Harness::new();
+    h.add(vec![ssl_check(TlsSpec::default(), true)]);
+    near(h.wait_rs(2000, true), 300, 40);
+    mode.set(BAD);
+    let down = h.wait_rs(3000, false);
+    mode.set(UP);
+
+    // Verification against the test CA, with SNI "localhost".
+    let ca: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/ca.pem"))
+            .unwrap()
+            .map(|c| c.unwrap())
+            .collect();
+    let mut h2 = Harness::new();
+    h2.add(vec![ssl_check(
+        TlsSpec {
+            verify_roots: ca.clone(),
+            sni: Some("localhost".into()),
+        },
+        true,
+    )]);
+    near(h2.wait_rs(2000, true), 300, 40);
+
+    // A name the certificate does not carry fails verification.
+    let mut h3 = Harness::new();
+    h3.add(vec![ssl_check(
+        TlsSpec {
+            verify_roots: ca,
+            sni: Some("other.example".into()),
+        },
+        false,
+    )]);
+    // retry 1 with delay_before_retry 100: down at 100.
+    near(h3.wait_rs(2000, false), 100, 40);
+    let _ = down;
+}
+
+#[test]
+fn genhash_matches_what_http_get_compares() {
+    netns();
+    let mode = Mode::new();
+    tcp_server("127.0.0.2:80", mode.clone(), |mut s, m| {
+        http_reply(&mut s, m)
+    });
+    tls_server("127.0.0.2:443", mode);
+    let spec = HttpSpec {
+        urls: urls(),
+        ..Default::default()
+    };
+    let t = std::time::Duration::from_secs(2);
+    assert_eq!(genhash(&ep("127.0.0.2:80"), &spec, t).ok(), body_digest());
+    let tls = HttpSpec {
+        tls: Some(TlsSpec::default()),
+        ..spec
+    };
+    assert_eq!(genhash(&ep("127.0.0.2:443"), &tls, t).ok(), body_digest());
+    assert!(genhash(&ep("127.0.0.2:81"), &tls, t).is_err());
+}

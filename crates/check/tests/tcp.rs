@@ -1,0 +1,108 @@
+//! TCP_CHECK against a real listener in a private network namespace:
+//! up, down (refused), slow (SYN dropped: beyond connect_timeout) and
+//! flapping, with verdict times following retry / delay_before_retry.
+
+mod common;
+use common::*;
+use keepalived_check::*;
+use socket2::{Domain, SockAddr, Socket, Type};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+
+const ADDR: &str = "127.0.0.2:8080";
+
+fn listen() -> TcpListener {
+    TcpListener::bind(ADDR).unwrap()
+}
+
+/// A listener whose accept queue is full: further SYNs are dropped, so a
+/// connect hangs until the checker's timeout.
+fn slow() -> (Socket, TcpStream) {
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    s.set_reuse_address(true).unwrap();
+    s.bind(&SockAddr::from(ADDR.parse::<SocketAddr>().unwrap()))
+        .unwrap();
+    s.listen(0).unwrap();
+    let filler = TcpStream::connect(ADDR).unwrap();
+    (s, filler)
+}
+
+#[test]
+fn tcp_up_down_slow_flap() {
+    netns();
+    let mut h = Harness::new();
+    let mut l = Some(listen());
+    // delay_loop 300, connect_timeout 150, retry 1, delay_before_retry 100.
+    h.add(vec![CheckSpec {
+        timing: timing(300, 150, 1, 100),
+        alpha: false,
+        kind: CheckKind::Tcp(ep(ADDR)),
+    }]);
+    // Registered up; checks at 0 and 300 pass silently.
+    h.run_until(450);
+    assert_eq!(h.rs_log(), vec![(0, true)]);
+
+    // Down: the check at 600 is refused, the retry at 700 too: down at 700.
+    drop(l.take());
+    let t = h.wait_rs(2000, false);
+    near(t, 700, 25);
+
+    // Back up: the next loop check, 300 ms after the verdict, passes.
+    l = Some(listen());
+    let t2 = h.wait_rs(3000, true);
+    near(t2, t + 300, 25);
+
+    // Slow: each attempt times out after 150 ms; attempt at +300 times out
+    // at +450, retry 100 ms later times out at +700: down.
+    drop(l.take());
+    let s = slow();
+    let t3 = h.wait_rs(5000, false);
+    near(t3, t2 + 700, 30);
+    drop(s);
+
+    // Flap: up at the next loop, then down again after one retry.
+    l = Some(listen());
+    let t4 = h.wait_rs(6000, true);
+    near(t4, t3 + 300, 25);
+    drop(l.take());
+    let t5 = h.wait_rs(7000, false);
+    near(t5, t4 + 400, 25);
+    eprintln!("tcp timeline (ms, up): {:?}", h.rs_log());
+    assert_eq!(h.rs_log().len(), 6);
+}
+
+#[test]
+fn tcp_alpha_starts_down_and_retry_zero_fails_at_once() {
+    netns();
+    let mut h = Harness::new();
+    let _l = listen();
+    h.add(vec![CheckSpec {
+        timing: timing(200, 100, 0, 50),
+        alpha: true,
+        kind: CheckKind::Tcp(ep(ADDR)),
+    }]);
+    // Registered down, up on the first check.
+    assert_eq!(h.wait_rs(1000, false), 0);
+    near(h.wait_rs(1000, true), 0, 20);
+    drop(_l);
+    // retry 0: the first refused check (at 200) is the verdict.
+    near(h.wait_rs(2000, false), 200, 25);
+}
+
+#[test]
+fn tcp_bindto_and_bind_port() {
+    netns();
+    let l = listen();
+    let mut h = Harness::new();
+    let mut e = ep(ADDR);
+    e.bind = Some("127.0.0.3:40000".parse().unwrap());
+    h.add(vec![CheckSpec {
+        timing: timing(200, 100, 0, 50),
+        alpha: true,
+        kind: CheckKind::Tcp(e),
+    }]);
+    near(h.wait_rs(1000, true), 0, 20);
+    // The kernel queued the checker's connection: its source is ours.
+    l.set_nonblocking(true).unwrap();
+    let (_, peer) = l.accept().unwrap();
+    assert_eq!(peer, "127.0.0.3:40000".parse().unwrap());
+}
