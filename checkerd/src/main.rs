@@ -1,11 +1,125 @@
-//! checkerd: health checks and scripts, unprivileged and without capabilities.
+//! checkerd: health checks and every script, unprivileged and without
+//! capabilities.
+//!
+//! The checker engine (`keepalived-check`) runs on this process's mio loop;
+//! scripts (track scripts, MISC_CHECK, notify scripts) are started by the
+//! launcher process forked before the seccomp filter. Real-server health
+//! goes to the parent (for ipvsd), track-script verdicts too (for vrrpd);
+//! VRRP state changes come back from the parent to run notify scripts.
 
+mod launcher;
+mod notify;
+mod specs;
+
+use keepalived_check::{Engine, Event};
 use keepalived_child::{Ctx, Daemon};
-use keepalived_ipc::{ConfigSlice, DumpKind, ReplayState, Subsystem, ToChild};
-use log::info;
+use keepalived_config::Config;
+use keepalived_ipc::{
+    ConfigSlice, DumpKind, FromChild, RealServerHealth, ReplayState, Subsystem, ToChild,
+    TrackScriptResult,
+};
+use launcher::{Launcher, LAUNCHER_TOKEN};
+use log::{error, info, warn};
+use mio::Token;
+use std::time::Instant;
 
+/// The engine's tokens start here (below: IPC, signals, the launcher).
+const ENGINE_TOKEN_BASE: usize = 16;
+
+#[derive(Default)]
 struct Checkerd {
-    slice: Option<ConfigSlice>,
+    config: Config,
+    engine: Option<Engine>,
+    launcher: Option<Launcher>,
+    /// (virtual server key, real server key, last state) by engine id.
+    servers: Vec<(String, String, Option<bool>)>,
+    notify: notify::Notifier,
+    health_sent: u64,
+    /// Last verdict sent for each track script.
+    scripts: std::collections::BTreeMap<String, bool>,
+}
+
+impl Checkerd {
+    fn build(&mut self, config: Config, replay: &ReplayState, ctx: &mut Ctx) -> Result<(), String> {
+        let launcher = self.launcher.clone().ok_or("no script launcher")?;
+        let mut engine = Engine::new(ENGINE_TOKEN_BASE, Box::new(launcher));
+        let (servers, errors) = specs::real_servers(&config);
+        for e in errors {
+            error!("{e}; checker disabled");
+        }
+        self.servers.clear();
+        for (vk, rk, mut spec) in servers {
+            spec.resume_up = replay
+                .health
+                .iter()
+                .find(|h| h.virtual_server == vk && h.real_server == rk)
+                .map(|h| h.up);
+            engine
+                .add_real_server(spec, ctx.registry, ctx.now)
+                .map_err(|e| format!("{rk} of {vk}: {e}"))?;
+            self.servers.push((vk, rk, None));
+        }
+        for s in specs::scripts(&config) {
+            engine.add_script(s, ctx.now);
+        }
+        notify::warn_root_scripts(&config);
+        self.engine = Some(engine);
+        self.config = config;
+        Ok(())
+    }
+
+    fn pump(&mut self, ctx: &mut Ctx) {
+        let Some(engine) = self.engine.as_mut() else {
+            return;
+        };
+        for ev in engine.drain_events() {
+            match ev {
+                Event::RealServer { id, up, weight } => {
+                    let Some((vk, rk, last)) = self.servers.get_mut(id.0) else {
+                        continue;
+                    };
+                    if *last != Some(up) {
+                        if last.is_some() {
+                            info!(
+                                "{} {rk} of {vk}",
+                                if up {
+                                    "Adding service"
+                                } else {
+                                    "Removing service"
+                                }
+                            );
+                        }
+                        self.notify
+                            .real_server(&self.config, vk, rk, up, self.launcher.as_ref());
+                    }
+                    *last = Some(up);
+                    self.health_sent += 1;
+                    ctx.send(FromChild::Health(RealServerHealth {
+                        virtual_server: vk.clone(),
+                        real_server: rk.clone(),
+                        up,
+                        weight,
+                    }));
+                }
+                Event::Script { name, ok } => {
+                    if self.scripts.insert(name.clone(), ok) == Some(ok) {
+                        continue;
+                    }
+                    info!(
+                        "VRRP_Script({name}) {}",
+                        if ok { "succeeded" } else { "failed" }
+                    );
+                    ctx.send(FromChild::TrackScript(TrackScriptResult {
+                        script: name,
+                        ok,
+                    }));
+                }
+            }
+        }
+        if let Some(l) = self.launcher.as_ref() {
+            self.notify.reap(l);
+        }
+    }
 }
 
 impl Daemon for Checkerd {
@@ -14,8 +128,8 @@ impl Daemon for Checkerd {
     fn configure(
         &mut self,
         slice: ConfigSlice,
-        _replay: ReplayState,
-        _ctx: &mut Ctx,
+        replay: ReplayState,
+        ctx: &mut Ctx,
     ) -> Result<(), String> {
         let rs: usize = slice
             .config
@@ -29,36 +143,127 @@ impl Daemon for Checkerd {
             slice.config.virtual_servers.len(),
             slice.config.vrrp_scripts.len()
         );
-        self.slice = Some(slice);
-        Ok(())
+        // Before the seccomp filter: the launcher must be able to exec.
+        let l = Launcher::start(ctx.registry)
+            .map_err(|e| format!("cannot start the script launcher: {e}"))?;
+        info!("Script launcher started, pid={}", l.pid());
+        self.launcher = Some(l);
+        self.build(slice.config, &replay, ctx)
     }
 
-    fn reload(&mut self, slice: ConfigSlice, _ctx: &mut Ctx) -> Result<(), String> {
+    fn start(&mut self, ctx: &mut Ctx) {
+        self.pump(ctx);
+    }
+
+    fn reload(&mut self, slice: ConfigSlice, ctx: &mut Ctx) -> Result<(), String> {
         info!("Reloaded configuration {}", slice.generation);
-        self.slice = Some(slice);
+        // Keep what each real server was, so a reload changes nothing that
+        // did not change.
+        let replay = ReplayState {
+            health: self
+                .servers
+                .iter()
+                .filter_map(|(vk, rk, up)| {
+                    up.map(|up| RealServerHealth {
+                        virtual_server: vk.clone(),
+                        real_server: rk.clone(),
+                        up,
+                        weight: None,
+                    })
+                })
+                .collect(),
+            ..Default::default()
+        };
+        if let Some(e) = self.engine.as_mut() {
+            e.shutdown(ctx.registry);
+            e.drain_events();
+        }
+        self.build(slice.config, &replay, ctx)?;
+        self.pump(ctx);
         Ok(())
     }
 
-    fn message(&mut self, msg: ToChild, _ctx: &mut Ctx) {
+    fn message(&mut self, msg: ToChild, ctx: &mut Ctx) {
         if let ToChild::VrrpState(s) = msg {
-            log::debug!("({}) is now {}", s.instance, s.state.as_str());
+            self.notify.vrrp(&self.config, &s, self.launcher.as_ref());
         }
+        self.pump(ctx);
     }
 
     fn dump(&mut self, kind: DumpKind) -> String {
-        let n = self
-            .slice
-            .as_ref()
-            .map_or(0, |s| s.config.virtual_servers.len());
+        let mut s = String::new();
         match kind {
-            DumpKind::Data => format!("------< Health checkers >------\n Virtual servers: {n}\n"),
-            DumpKind::Stats => {
-                format!("------< Health checker statistics >------\n Virtual servers: {n}\n")
+            DumpKind::Data => {
+                s.push_str("------< Health checkers >------\n");
+                for (vk, rk, up) in &self.servers {
+                    let st = match up {
+                        Some(true) => "UP",
+                        Some(false) => "DOWN",
+                        None => "UNKNOWN",
+                    };
+                    s.push_str(&format!(" Virtual server {vk}, real server {rk}: {st}\n"));
+                }
             }
+            DumpKind::Stats => {
+                s.push_str("------< Health checker statistics >------\n");
+                s.push_str(&format!(
+                    " Real servers: {}\n Health reports sent: {}\n",
+                    self.servers.len(),
+                    self.health_sent
+                ));
+                s.push_str(&format!(" Scripts started: {}\n", self.notify.started()));
+            }
+        }
+        s
+    }
+
+    fn event(&mut self, token: Token, ctx: &mut Ctx) {
+        if token == LAUNCHER_TOKEN {
+            let Some(l) = self.launcher.as_ref() else {
+                return;
+            };
+            match l.drain() {
+                Ok(done) => {
+                    if let Some(e) = self.engine.as_mut() {
+                        for t in done {
+                            e.on_event(t, ctx.registry, ctx.now);
+                        }
+                    }
+                }
+                Err(e) => {
+                    // Without it no script can run: let the parent restart us.
+                    error!("{e}");
+                    std::process::exit(1);
+                }
+            }
+        } else if let Some(e) = self.engine.as_mut() {
+            e.on_event(token, ctx.registry, ctx.now);
+        }
+        self.pump(ctx);
+    }
+
+    fn timer(&mut self, ctx: &mut Ctx) {
+        if let Some(e) = self.engine.as_mut() {
+            e.on_timer(ctx.registry, ctx.now);
+        }
+        self.pump(ctx);
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.engine.as_ref().and_then(Engine::next_deadline)
+    }
+
+    fn shutdown(&mut self, ctx: &mut Ctx) {
+        if let Some(e) = self.engine.as_mut() {
+            e.shutdown(ctx.registry);
+        }
+        self.pump(ctx);
+        if self.notify.started() > 0 {
+            warn!("stopping with notify scripts possibly still running");
         }
     }
 }
 
 fn main() {
-    keepalived_child::run(Checkerd { slice: None })
+    keepalived_child::run(Checkerd::default())
 }

@@ -135,14 +135,18 @@ fn extras(sub: Subsystem) -> &'static [i64] {
         // Raw VRRP, ARP and netlink sockets, interface lookups by ioctl.
         Subsystem::Vrrp => &[libc::SYS_bind, libc::SYS_ioctl],
         Subsystem::Ipvs => &[libc::SYS_bind],
-        // Health checks (bind for bindto/bind_port), FILE_CHECK reads, and
-        // the script children it reaps and times out.
+        // Health checks (bind for bindto/bind_port), FILE_CHECK reads and
+        // inotify watches. Scripts run in the launcher process, forked
+        // before this filter exists.
         Subsystem::Checker => &[
             libc::SYS_bind,
             libc::SYS_openat,
             libc::SYS_kill,
             libc::SYS_wait4,
             libc::SYS_waitid,
+            libc::SYS_inotify_init1,
+            libc::SYS_inotify_add_watch,
+            libc::SYS_inotify_rm_watch,
         ],
     }
 }

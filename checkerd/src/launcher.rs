@@ -1,0 +1,301 @@
+//! The script launcher: a process checkerd forks before it installs its
+//! seccomp filter. checkerd's own filter forbids `execve`, and a filter is
+//! inherited by everything a process execs, so scripts cannot be started
+//! from checkerd itself. The launcher has checkerd's identity (its user, no
+//! capabilities, `no_new_privs`) but no filter; it starts scripts on
+//! request and reports how they ended, over a SEQPACKET socketpair.
+
+use keepalived_check::{LocalRunner, ScriptCommand, ScriptExit, ScriptHandle, ScriptRunner};
+use keepalived_ipc::Channel;
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Registry, Token};
+use nix::sys::signal::Signal;
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::rc::Rc;
+
+#[derive(Serialize, Deserialize, Debug)]
+enum Request {
+    Run {
+        id: u64,
+        argv: Vec<String>,
+        uid: Option<u32>,
+        gid: Option<u32>,
+    },
+    Signal {
+        id: u64,
+        sig: i32,
+    },
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+enum Reply {
+    Exited { id: u64, code: i32 },
+    Signaled { id: u64, sig: i32 },
+    Failed { id: u64, error: String },
+}
+
+const MAX_MSG: usize = 1 << 20;
+
+fn decode<T: for<'de> Deserialize<'de>>(b: &[u8]) -> Option<T> {
+    bincode::serde::decode_from_slice(b, bincode::config::standard().with_limit::<MAX_MSG>())
+        .ok()
+        .map(|(v, _)| v)
+}
+
+struct Shared {
+    chan: Channel,
+    next: u64,
+    /// Engine token of each run still going.
+    tokens: HashMap<u64, Token>,
+    exits: HashMap<u64, ScriptExit>,
+}
+
+/// checkerd's side: a `ScriptRunner` for the engine, backed by the launcher.
+#[derive(Clone)]
+pub struct Launcher {
+    shared: Rc<RefCell<Shared>>,
+    pid: i32,
+}
+
+/// Token the launcher's socket is registered under in checkerd's loop.
+pub const LAUNCHER_TOKEN: Token = Token(8);
+
+impl Launcher {
+    /// Fork the launcher. Call while checkerd is single-threaded and before
+    /// its seccomp filter exists.
+    pub fn start(registry: &Registry) -> io::Result<Launcher> {
+        let (mine, theirs) = Channel::pair()?;
+        // SAFETY: checkerd is single-threaded here; the child only runs
+        // `launcher_main` and exits.
+        match unsafe { nix::unistd::fork() }? {
+            nix::unistd::ForkResult::Child => {
+                drop(mine);
+                let code = launcher_main(theirs);
+                std::process::exit(code)
+            }
+            nix::unistd::ForkResult::Parent { child } => {
+                drop(theirs);
+                let chan = Channel::new(mine, MAX_MSG, 64 << 20)?;
+                let fd = chan.raw_fd();
+                registry.register(&mut SourceFd(&fd), LAUNCHER_TOKEN, Interest::READABLE)?;
+                let shared = Shared {
+                    chan,
+                    next: 0,
+                    tokens: HashMap::new(),
+                    exits: HashMap::new(),
+                };
+                Ok(Launcher {
+                    shared: Rc::new(RefCell::new(shared)),
+                    pid: child.as_raw(),
+                })
+            }
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Read the launcher's reports; returns the engine tokens of the runs
+    /// that ended, or an error if the launcher is gone.
+    pub fn drain(&self) -> io::Result<Vec<Token>> {
+        let mut s = self.shared.borrow_mut();
+        let mut done = Vec::new();
+        loop {
+            match s.chan.recv_bytes() {
+                Ok(Some((b, _))) => {
+                    let (id, exit) = match decode::<Reply>(&b) {
+                        Some(Reply::Exited { id, code }) => (id, ScriptExit::Exited(code)),
+                        Some(Reply::Signaled { id, sig }) => (id, ScriptExit::Signaled(sig)),
+                        Some(Reply::Failed { id, error }) => {
+                            log::error!("cannot run script: {error}");
+                            (id, ScriptExit::Exited(127))
+                        }
+                        None => continue,
+                    };
+                    s.exits.insert(id, exit);
+                    if let Some(t) = s.tokens.remove(&id) {
+                        done.push(t);
+                    }
+                }
+                Ok(None) => return Ok(done),
+                Err(e) => return Err(io::Error::other(format!("script launcher: {e}"))),
+            }
+        }
+    }
+
+    fn send(&self, r: &Request) -> io::Result<()> {
+        let bytes = keepalived_ipc::encode(r).map_err(io::Error::other)?;
+        match self.shared.borrow_mut().chan.send_bytes(&bytes, Vec::new()) {
+            Err(nix::errno::Errno::EPIPE | nix::errno::Errno::ECONNRESET) => {
+                // No script can run any more: let the parent restart checkerd
+                // (and with it a new launcher).
+                log::error!("the script launcher (pid {}) is gone; exiting", self.pid);
+                keepalived_log::flush();
+                std::process::exit(1);
+            }
+            r => r.map_err(io::Error::from),
+        }
+    }
+
+    /// Start a script whose end nobody waits for (notify scripts); its exit
+    /// is logged when it comes.
+    pub fn fire(&self, cmd: &ScriptCommand) -> io::Result<u64> {
+        let id = {
+            let mut s = self.shared.borrow_mut();
+            s.next += 1;
+            s.next
+        };
+        self.send(&Request::Run {
+            id,
+            argv: cmd.argv.clone(),
+            uid: cmd.uid,
+            gid: cmd.gid,
+        })?;
+        Ok(id)
+    }
+
+    /// Take the exit of a fired script, if it has ended.
+    pub fn take_exit(&self, id: u64) -> Option<ScriptExit> {
+        self.shared.borrow_mut().exits.remove(&id)
+    }
+}
+
+impl ScriptRunner for Launcher {
+    fn spawn(
+        &mut self,
+        cmd: &ScriptCommand,
+        _registry: &Registry,
+        token: Token,
+    ) -> io::Result<ScriptHandle> {
+        let id = self.fire(cmd)?;
+        self.shared.borrow_mut().tokens.insert(id, token);
+        Ok(id)
+    }
+
+    fn try_wait(&mut self, h: ScriptHandle, _registry: &Registry) -> Option<ScriptExit> {
+        self.take_exit(h)
+    }
+
+    fn signal(&mut self, h: ScriptHandle, sig: Signal) {
+        let _ = self.send(&Request::Signal {
+            id: h,
+            sig: sig as i32,
+        });
+    }
+}
+
+/// The launcher process: run requested scripts with a `LocalRunner`,
+/// report each exit, and stop (killing running scripts) when checkerd goes.
+fn launcher_main(sock: OwnedFd) -> i32 {
+    // SAFETY: prctl with integer arguments; then restore what scripts expect
+    // (no blocked signals, default SIGPIPE) and drop checkerd's descriptors.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        );
+        let empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let keep = sock.as_raw_fd();
+    // List first, close after: the listing holds a descriptor of its own.
+    let inherited: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter(|fd| *fd > 2 && *fd != keep)
+        .collect();
+    for fd in inherited {
+        // SAFETY: descriptors inherited from checkerd that this process never
+        // uses (the listing's own, already closed, fails harmlessly).
+        unsafe { libc::close(fd) };
+    }
+    let Ok(mut chan) = Channel::new(sock, MAX_MSG, 64 << 20) else {
+        return 1;
+    };
+    let Ok(mut poll) = Poll::new() else { return 1 };
+    let raw = chan.raw_fd();
+    if poll
+        .registry()
+        .register(&mut SourceFd(&raw), Token(0), Interest::READABLE)
+        .is_err()
+    {
+        return 1;
+    }
+    let mut runner = LocalRunner::new();
+    let mut runs: HashMap<Token, (u64, ScriptHandle)> = HashMap::new();
+    let mut ids: HashMap<u64, ScriptHandle> = HashMap::new();
+    let mut next_token = 1usize;
+    let mut events = Events::with_capacity(64);
+    loop {
+        if poll
+            .poll(&mut events, Some(std::time::Duration::from_secs(1)))
+            .is_err()
+        {
+            continue;
+        }
+        let mut replies = Vec::new();
+        for ev in events.iter() {
+            if ev.token() == Token(0) {
+                loop {
+                    match chan.recv_bytes() {
+                        Ok(Some((b, _))) => match decode::<Request>(&b) {
+                            Some(Request::Run { id, argv, uid, gid }) => {
+                                let token = Token(next_token);
+                                next_token += 1;
+                                let cmd = ScriptCommand { argv, uid, gid };
+                                match runner.spawn(&cmd, poll.registry(), token) {
+                                    Ok(h) => {
+                                        runs.insert(token, (id, h));
+                                        ids.insert(id, h);
+                                    }
+                                    Err(e) => replies.push(Reply::Failed {
+                                        id,
+                                        error: format!("{:?}: {e}", cmd.argv),
+                                    }),
+                                }
+                            }
+                            Some(Request::Signal { id, sig }) => {
+                                if let (Some(h), Ok(sig)) = (ids.get(&id), Signal::try_from(sig)) {
+                                    runner.signal(*h, sig);
+                                }
+                            }
+                            None => {}
+                        },
+                        Ok(None) => break,
+                        Err(_) => return 0, // checkerd is gone
+                    }
+                }
+            }
+        }
+        // Any run may have ended (pidfd readiness, or the periodic sweep).
+        let tokens: Vec<Token> = runs.keys().copied().collect();
+        for t in tokens {
+            let (id, h) = runs[&t];
+            if let Some(exit) = runner.try_wait(h, poll.registry()) {
+                runs.remove(&t);
+                ids.remove(&id);
+                replies.push(match exit {
+                    ScriptExit::Exited(code) => Reply::Exited { id, code },
+                    ScriptExit::Signaled(sig) => Reply::Signaled { id, sig },
+                });
+            }
+        }
+        for r in replies {
+            if let Ok(b) = keepalived_ipc::encode(&r) {
+                let _ = chan.send_bytes(&b, Vec::new());
+            }
+        }
+        let _ = chan.flush();
+    }
+}

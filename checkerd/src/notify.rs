@@ -1,0 +1,152 @@
+//! Notify scripts: VRRP state changes (as keepalived: `notify_master`,
+//! `notify_backup`, `notify_fault`, `notify_stop`, and `notify` with
+//! `INSTANCE|GROUP name state priority`) and real servers going up or down
+//! (`notify_up` / `notify_down`). They run through the launcher; their end
+//! is logged, nobody waits for it.
+
+use crate::launcher::Launcher;
+use keepalived_check::{ScriptCommand, ScriptExit};
+use keepalived_config::Config;
+use keepalived_ipc::{VrrpState, VrrpStateChange};
+use log::{info, warn};
+
+#[derive(Default)]
+pub struct Notifier {
+    pending: Vec<(u64, String)>,
+    started: u64,
+}
+
+impl Notifier {
+    fn run(&mut self, line: &str, extra: &[String], launcher: Option<&Launcher>) {
+        let Some(l) = launcher else { return };
+        let mut cmd = ScriptCommand::parse(line);
+        cmd.argv.extend(extra.iter().cloned());
+        match l.fire(&cmd) {
+            Ok(id) => {
+                self.started += 1;
+                self.pending.push((id, cmd.argv.join(" ")));
+            }
+            Err(e) => warn!("cannot start notify script {line}: {e}"),
+        }
+    }
+
+    pub fn vrrp(&mut self, config: &Config, s: &VrrpStateChange, launcher: Option<&Launcher>) {
+        let Some(inst) = config.vrrp_instances.iter().find(|i| i.name == s.instance) else {
+            return;
+        };
+        let specific = match s.state {
+            VrrpState::Master => &inst.notify_master,
+            VrrpState::Backup => &inst.notify_backup,
+            VrrpState::Fault => &inst.notify_fault,
+            VrrpState::Stop => &inst.notify_stop,
+            VrrpState::Init => &None,
+        };
+        if let Some(line) = specific.clone() {
+            self.run(&line, &[], launcher);
+        }
+        if let Some(line) = inst.notify.clone() {
+            let args = [
+                "INSTANCE".to_string(),
+                s.instance.clone(),
+                s.state.as_str().to_string(),
+                s.priority.to_string(),
+            ];
+            self.run(&line, &args, launcher);
+        }
+    }
+
+    pub fn real_server(
+        &mut self,
+        config: &Config,
+        vs: &str,
+        rs: &str,
+        up: bool,
+        launcher: Option<&Launcher>,
+    ) {
+        for v in &config.virtual_servers {
+            if crate::specs::vs_key(v) != vs {
+                continue;
+            }
+            for r in &v.real_servers {
+                if crate::specs::rs_key(v, r) == rs {
+                    if let Some(line) = if up {
+                        r.notify_up.clone()
+                    } else {
+                        r.notify_down.clone()
+                    } {
+                        self.run(&line, &[], launcher);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Log the ends of notify scripts.
+    pub fn reap(&mut self, launcher: &Launcher) {
+        self.pending
+            .retain(|(id, what)| match launcher.take_exit(*id) {
+                Some(ScriptExit::Exited(0)) => false,
+                Some(ScriptExit::Exited(c)) => {
+                    info!("Script {what} exited with status {c}");
+                    false
+                }
+                Some(ScriptExit::Signaled(s)) => {
+                    warn!("Script {what} was killed by signal {s}");
+                    false
+                }
+                None => true,
+            });
+    }
+
+    pub fn started(&self) -> u64 {
+        self.started
+    }
+}
+
+/// keepalived runs scripts as root when no `script_user` is set; here they
+/// run as checkerd's unprivileged user. Say so for each, once, at load.
+pub fn warn_root_scripts(config: &Config) {
+    if config.global_defs.script_user.is_some() {
+        return;
+    }
+    let mut lines: Vec<(String, String)> = Vec::new();
+    for s in &config.vrrp_scripts {
+        if s.user.is_none() {
+            lines.push((format!("vrrp_script {}", s.name), s.script.clone()));
+        }
+    }
+    for i in &config.vrrp_instances {
+        for (k, v) in [
+            ("notify_master", &i.notify_master),
+            ("notify_backup", &i.notify_backup),
+            ("notify_fault", &i.notify_fault),
+            ("notify_stop", &i.notify_stop),
+            ("notify", &i.notify),
+        ] {
+            if let Some(v) = v {
+                lines.push((format!("({}) {k}", i.name), v.clone()));
+            }
+        }
+    }
+    for vs in &config.virtual_servers {
+        for rs in &vs.real_servers {
+            for c in &rs.checkers {
+                if let (Some(p), None) = (&c.misc_path, &c.user) {
+                    lines.push((
+                        format!("MISC_CHECK of {}", crate::specs::rs_key(vs, rs)),
+                        p.clone(),
+                    ));
+                }
+            }
+        }
+    }
+    let me = keepalived_ipc::Subsystem::Checker;
+    for (what, script) in lines {
+        warn!(
+            "{what}: keepalived would run '{script}' as root; keepalived-rs runs it as {me}'s unprivileged user \
+             without capabilities. If it really needs root, 'script_user root' in global_defs is the escape \
+             hatch (scripts for another user are started by the parent; not yet available in this version); \
+             to track a process, 'vrrp_track_process' needs no script at all"
+        );
+    }
+}

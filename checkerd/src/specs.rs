@@ -1,0 +1,225 @@
+//! From the configuration slice to the checker engine's specs: one
+//! `RealServerSpec` per real server (with its checkers, timings resolved by
+//! the configuration library), one `ScriptSpec` per `vrrp_script`.
+
+use keepalived_check::{
+    CheckKind, CheckSpec, DnsSpec, Endpoint, FileSpec, HttpProtocol, HttpSpec, MiscSpec,
+    RealServerSpec, ScriptCommand, ScriptSpec, StatusCodes, Timing, TlsSpec, UdpSpec, UrlSpec,
+};
+use keepalived_config::{Checker, CheckerKind, Config, Protocol, RealServer, VirtualServer};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s.max(0.0))
+}
+
+/// keepalived's names: `[10.0.0.1]:tcp:80`, `FWM 5`, `group NAME`.
+pub fn vs_key(vs: &VirtualServer) -> String {
+    let proto = vs.protocol.map_or("tcp", |p| match p {
+        Protocol::Udp => "udp",
+        Protocol::Sctp => "sctp",
+        _ => "tcp",
+    });
+    match (vs.ip, vs.fwmark, &vs.group) {
+        (Some(ip), _, _) => format!("[{ip}]:{proto}:{}", vs.port.unwrap_or(0)),
+        (None, Some(m), _) => format!("FWM {m}"),
+        (None, None, Some(g)) => format!("group {g}"),
+        _ => "?".to_string(),
+    }
+}
+
+pub fn rs_key(vs: &VirtualServer, rs: &RealServer) -> String {
+    let proto = if matches!(vs.protocol, Some(Protocol::Udp)) {
+        "udp"
+    } else {
+        "tcp"
+    };
+    format!("[{}]:{proto}:{}", rs.ip, rs.port.or(vs.port).unwrap_or(0))
+}
+
+fn endpoint(c: &Checker, vs: &VirtualServer, rs: &RealServer) -> Endpoint {
+    let ip = c.connect_ip.unwrap_or(rs.ip);
+    let port = c.connect_port.or(rs.port).or(vs.port).unwrap_or(0);
+    let bind = c
+        .bindto
+        .map(|b| SocketAddr::new(b, c.bind_port.unwrap_or(0)));
+    Endpoint {
+        dst: SocketAddr::new(ip, port),
+        bind,
+    }
+}
+
+fn http(c: &Checker, vs: &VirtualServer, rs: &RealServer) -> Result<HttpSpec, String> {
+    let urls = c
+        .url
+        .iter()
+        .map(|u| {
+            let status = if u.status_code.is_empty() {
+                StatusCodes::parse(&["200-299"])?
+            } else {
+                StatusCodes::parse(&u.status_code)?
+            };
+            let digest = match &u.digest {
+                Some(d) => Some(
+                    keepalived_check::probe::http::parse_digest(d)
+                        .ok_or(format!("bad digest {d}"))?,
+                ),
+                None => None,
+            };
+            Ok(UrlSpec {
+                path: u.path.clone(),
+                digest,
+                status,
+                virtualhost: u.virtualhost.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let protocol = match c.http_protocol.as_deref() {
+        Some("1.1") => HttpProtocol::Http11,
+        Some("1.0C") | Some("1.0c") => HttpProtocol::Http10Close,
+        _ => HttpProtocol::Http10,
+    };
+    let virtualhost = c
+        .virtualhost
+        .clone()
+        .or(rs.virtualhost.clone())
+        .or(vs.virtualhost.clone());
+    let tls = (c.kind == CheckerKind::SslGet).then(|| TlsSpec {
+        verify_roots: Vec::new(),
+        sni: if c.enable_sni == Some(true) {
+            virtualhost.clone()
+        } else {
+            None
+        },
+    });
+    Ok(HttpSpec {
+        urls,
+        virtualhost,
+        protocol,
+        fast_recovery: c.fast_recovery.unwrap_or(false),
+        tls,
+    })
+}
+
+fn kind(c: &Checker, vs: &VirtualServer, rs: &RealServer) -> Result<Option<CheckKind>, String> {
+    let ep = endpoint(c, vs, rs);
+    Ok(Some(match c.kind {
+        CheckerKind::Tcp => CheckKind::Tcp(ep),
+        CheckerKind::HttpGet | CheckerKind::SslGet => CheckKind::Http(ep, http(c, vs, rs)?),
+        CheckerKind::Smtp => CheckKind::Smtp(
+            ep,
+            c.helo_name.clone().unwrap_or_else(|| "localhost".into()),
+        ),
+        CheckerKind::Dns => {
+            let mut d = DnsSpec::default();
+            if let Some(t) = &c.dns_type {
+                d.qtype = keepalived_check::probe::dns::qtype(t)
+                    .ok_or(format!("unknown DNS type {t}"))?;
+            }
+            if let Some(n) = &c.name {
+                d.name = n.clone();
+            }
+            CheckKind::Dns(ep, d)
+        }
+        CheckerKind::Udp => {
+            let mut u = UdpSpec {
+                max_reply_len: 255,
+                ..Default::default()
+            };
+            if let Some(p) = &c.payload {
+                u.payload = keepalived_check::probe::udp::parse_hex(p)
+                    .ok_or(format!("bad payload {p}"))?
+                    .0;
+            }
+            if let Some(r) = &c.require_reply {
+                u.require_reply = Some(
+                    keepalived_check::probe::udp::parse_hex(r)
+                        .ok_or(format!("bad require_reply {r}"))?,
+                );
+            }
+            u.min_reply_len = c.min_reply_length.unwrap_or(0) as usize;
+            if let Some(m) = c.max_reply_length {
+                u.max_reply_len = m as usize;
+            }
+            CheckKind::Udp(ep, u)
+        }
+        CheckerKind::Ping => CheckKind::Ping(ep.dst.ip()),
+        CheckerKind::Misc => CheckKind::Misc(MiscSpec {
+            command: ScriptCommand::parse(
+                c.misc_path
+                    .as_deref()
+                    .ok_or("MISC_CHECK without misc_path")?,
+            ),
+            timeout: c.misc_timeout.map(secs),
+            dynamic: c.misc_dynamic,
+        }),
+        CheckerKind::File => CheckKind::File(FileSpec {
+            path: c
+                .track_file
+                .clone()
+                .ok_or("FILE_CHECK without track_file")?
+                .into(),
+            weight: c.weight.unwrap_or(1),
+            reverse: c.weight_reverse,
+        }),
+        // BFD is parsed but has no BFD process here.
+        _ => return Ok(None),
+    }))
+}
+
+/// Every real server to check, keyed as keepalived names them.
+pub fn real_servers(config: &Config) -> (Vec<(String, String, RealServerSpec)>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for vs in &config.virtual_servers {
+        let vk = vs_key(vs);
+        for rs in &vs.real_servers {
+            let rk = rs_key(vs, rs);
+            let mut checks = Vec::new();
+            for c in &rs.checkers {
+                match kind(c, vs, rs) {
+                    Ok(Some(kind)) => checks.push(CheckSpec {
+                        timing: Timing {
+                            delay_loop: secs(c.delay_loop),
+                            connect_timeout: secs(c.connect_timeout),
+                            retry: c.retry,
+                            delay_before_retry: secs(c.delay_before_retry),
+                            warmup: secs(c.warmup.unwrap_or(c.delay_loop)),
+                            bootstrap: Duration::from_secs(1),
+                        },
+                        alpha: c.alpha.unwrap_or(rs.alpha || vs.alpha),
+                        kind,
+                    }),
+                    Ok(None) => {}
+                    Err(e) => errors.push(format!("{rk} of {vk}: {e}")),
+                }
+            }
+            let spec = RealServerSpec {
+                name: rk.clone(),
+                weight: rs.weight,
+                checks,
+                resume_up: None,
+                omega: vs.omega,
+            };
+            out.push((vk.clone(), rk, spec));
+        }
+    }
+    (out, errors)
+}
+
+pub fn scripts(config: &Config) -> Vec<ScriptSpec> {
+    config
+        .vrrp_scripts
+        .iter()
+        .map(|s| ScriptSpec {
+            name: s.name.clone(),
+            command: ScriptCommand::parse(&s.script),
+            interval: secs(s.interval),
+            timeout: s.timeout.map(secs),
+            rise: s.rise,
+            fall: s.fall,
+            init_fail: s.init_fail,
+        })
+        .collect()
+}

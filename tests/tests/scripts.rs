@@ -1,0 +1,157 @@
+//! Scripts end to end: a track script's verdict moves a VRRP instance's
+//! priority by its weight (checkerd -> parent -> vrrpd); scripts run as
+//! checkerd's unprivileged user with no capabilities and keepalived's
+//! arguments; a hung script is killed at its timeout.
+
+use keepalived_rs_tests::lan::{holds, Lan};
+use keepalived_rs_tests::suite::PROMPT;
+use keepalived_rs_tests::{proc, Suite};
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+
+/// A directory every user may write (scripts run unprivileged).
+fn shared_dir() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    d
+}
+
+fn conf(prio: u8, extra_global: &str, extra: &str) -> String {
+    format!(
+        "global_defs {{\n    router_id N{prio}\n}}\n{extra_global}\
+         vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
+         priority {prio}\n    advert_int 1\n    virtual_ipaddress {{\n        10.99.0.100/24\n    }}\n{extra}}}\n"
+    )
+}
+
+#[test]
+fn a_failing_track_script_hands_mastership_over_by_its_weight() {
+    let dir = shared_dir();
+    let flag = dir.path().join("healthy");
+    std::fs::write(&flag, "").unwrap();
+    let script = format!(
+        "vrrp_script chk_app {{\n    script \"/usr/bin/test -f {}\"\n    interval 1\n    weight -60\n    fall 2\n    rise 2\n}}\n",
+        flag.display()
+    );
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    let mut na = Suite::spawn_in(
+        a.clone(),
+        &conf(150, &script, "    track_script {\n        chk_app\n    }\n"),
+        &[],
+    )
+    .wait_started();
+    let mut nb = Suite::spawn_in(b.clone(), &conf(100, "", ""), &[]).wait_started();
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    // The check fails: 150 - 60 = 90 < 100, b takes over.
+    std::fs::remove_file(&flag).unwrap();
+    na.log.wait_for_text("VRRP_Script(chk_app) failed", PROMPT);
+    na.log
+        .wait_for_text("(VI_1) Changing effective priority from 150 to 90", PROMPT);
+    nb.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    na.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    assert!(holds(&b, "10.99.0.100/24") && !holds(&a, "10.99.0.100/24"));
+    // It recovers: a preempts back.
+    std::fs::write(&flag, "").unwrap();
+    na.log
+        .wait_for_text("VRRP_Script(chk_app) succeeded", PROMPT);
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    assert!(holds(&a, "10.99.0.100/24"));
+}
+
+#[test]
+fn notify_scripts_run_unprivileged_with_keepalived_arguments() {
+    let dir = shared_dir();
+    let out = dir.path().join("notify.out");
+    let script = dir.path().join("notify.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"args: $*\" >> {o}\nid -u >> {o}\ngrep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs)' /proc/self/status >> {o}\n",
+            o = out.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let extra = format!("    notify {}\n", script.display());
+    let mut na = Suite::spawn_in(a.clone(), &conf(150, "", &extra), &[]).wait_started();
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    // The script's end is logged only when it fails; wait for its output.
+    let text = wait_file(&out, "args: INSTANCE VI_1 MASTER 150");
+    let nobody = nix::unistd::User::from_name("keepalived-rs")
+        .ok()
+        .flatten()
+        .or(nix::unistd::User::from_name("nobody").ok().flatten())
+        .map_or(65534, |u| u.uid.as_raw());
+    assert!(text.contains(&format!("\n{nobody}\n")), "{text}");
+    assert!(!text.lines().any(|l| l == "0"), "ran as root:\n{text}");
+    for cap in [
+        "CapEff:\t0000000000000000",
+        "CapPrm:\t0000000000000000",
+        "CapBnd:\t0000000000000000",
+    ] {
+        assert!(text.contains(cap), "{cap} missing:\n{text}");
+    }
+    assert!(text.contains("NoNewPrivs:\t1"), "{text}");
+}
+
+/// Wait until `path` contains `needle`, following the file with inotify.
+fn wait_file(path: &std::path::Path, needle: &str) -> String {
+    use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+    let ino = Inotify::init(InitFlags::IN_CLOEXEC).unwrap();
+    ino.add_watch(
+        path.parent().unwrap(),
+        AddWatchFlags::IN_MODIFY | AddWatchFlags::IN_CREATE | AddWatchFlags::IN_CLOSE_WRITE,
+    )
+    .unwrap();
+    let until = std::time::Instant::now() + PROMPT;
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "no '{needle}' in {}:\n{text}",
+            path.display()
+        );
+        let fd = std::os::fd::AsFd::as_fd(&ino);
+        let mut pfd = [nix::poll::PollFd::new(fd, nix::poll::PollFlags::POLLIN)];
+        let _ = nix::poll::poll(&mut pfd, nix::poll::PollTimeout::from(1000u16));
+        let _ = ino.read_events();
+    }
+}
+
+#[test]
+fn a_hung_track_script_is_killed_at_its_timeout() {
+    let dir = shared_dir();
+    let marker = dir.path().join("pid");
+    let script = format!(
+        "vrrp_script chk_hang {{\n    script \"/bin/sh -c 'echo $$ > {}; exec sleep 1000'\"\n    interval 5\n    timeout 1\n    fall 1\n}}\n",
+        marker.display()
+    );
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let mut na = Suite::spawn_in(
+        a.clone(),
+        &conf(
+            150,
+            &script,
+            "    track_script {\n        chk_hang\n    }\n",
+        ),
+        &[],
+    )
+    .wait_started();
+    let text = wait_file(&marker, "\n");
+    let pid: i32 = text.trim().parse().expect("pid");
+    // The run fails at its 1 s timeout and the hung process is killed.
+    na.log.wait_for_text("VRRP_Script(chk_hang) failed", PROMPT);
+    assert!(
+        proc::wait_gone(pid, PROMPT),
+        "the hung script (pid {pid}) was not killed"
+    );
+}
