@@ -103,6 +103,7 @@ fn main() {
         // The pid changed: syslog lines must carry the new one.
         init_logging(&cli);
     }
+    raise_fd_limit();
     let mut pid_files = PidFiles::default();
     pid_files.write(&cli.pid, std::process::id());
     if let Err(e) = keepalived_sandbox::drop_parent_privileges() {
@@ -198,6 +199,19 @@ fn config_test(path: &std::path::Path, load: &LoadOptions) -> i32 {
                 path.display()
             );
             EXIT_CONFIG_PROBLEMS
+        }
+    }
+}
+
+/// Thousands of real servers mean thousands of sockets in checkerd, which
+/// inherits this limit: raise it while the parent may (CAP_SYS_RESOURCE is
+/// dropped right after).
+fn raise_fd_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    const WANT: u64 = 1 << 20;
+    if setrlimit(Resource::RLIMIT_NOFILE, WANT, WANT).is_err() {
+        if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
         }
     }
 }
