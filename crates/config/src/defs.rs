@@ -198,8 +198,10 @@ impl Defs {
         }
         let mut v = start;
         while (step > 0 && v <= end) || (step < 0 && v >= end) {
-            let mut d = Defs::default();
-            d.vars = self.vars.clone();
+            let mut d = Defs {
+                vars: self.vars.clone(),
+                ..Default::default()
+            };
             d.vars.insert(var.to_string(), vec![v.to_string()]);
             match d.substitute(body, 0) {
                 Some(ls) => out.extend(ls),

@@ -77,7 +77,15 @@ impl Pos {
 #[derive(Debug, Default)]
 pub(crate) struct Diags {
     pub list: Vec<Diagnostic>,
+    /// Said by keepalived without failing `-t` (a missing include).
+    pub notes: Vec<Diagnostic>,
+    /// An error was dropped because the list was full.
+    dropped_error: bool,
 }
+
+/// Most diagnostics kept: a hostile file cannot make the list (and the
+/// duplicate check) grow without bound.
+const MAX_DIAGNOSTICS: usize = 500;
 
 impl Diags {
     pub fn warn(&mut self, pos: &Pos, msg: impl Into<String>) {
@@ -86,10 +94,33 @@ impl Diags {
     pub fn error(&mut self, pos: &Pos, msg: impl Into<String>) {
         self.push(Severity::Error, Some(pos), msg.into());
     }
+    /// Something keepalived 2.2.7 logs without counting it as a problem.
+    pub fn note(&mut self, pos: &Pos, msg: impl Into<String>) {
+        self.notes.push(Diagnostic {
+            severity: Severity::Warning,
+            location: Some(pos.to_location()),
+            message: msg.into(),
+        });
+    }
     pub fn error_noloc(&mut self, msg: impl Into<String>) {
         self.push(Severity::Error, None, msg.into());
     }
     fn push(&mut self, severity: Severity, pos: Option<&Pos>, message: String) {
+        if self.list.len() >= MAX_DIAGNOSTICS {
+            if severity == Severity::Error {
+                self.dropped_error = true;
+            }
+            if self.list.len() == MAX_DIAGNOSTICS {
+                self.list.push(Diagnostic {
+                    severity,
+                    location: pos.map(Pos::to_location),
+                    message: format!(
+                        "too many problems: only the first {MAX_DIAGNOSTICS} are shown"
+                    ),
+                });
+            }
+            return;
+        }
         let location = pos.map(Pos::to_location);
         // The same line can be read several times (a `~SEQ` expansion), and
         // one problem is worth one message.
@@ -126,7 +157,16 @@ impl Diags {
             message,
         });
     }
+    /// Is there already an error on the line of `pos`?
+    pub fn line_has_error(&self, pos: &Pos) -> bool {
+        self.list.iter().any(|d| {
+            d.severity == Severity::Error
+                && d.location
+                    .as_ref()
+                    .is_some_and(|l| l.line == pos.line && l.file == *pos.file)
+        })
+    }
     pub fn has_errors(&self) -> bool {
-        self.list.iter().any(|d| d.severity == Severity::Error)
+        self.dropped_error || self.list.iter().any(|d| d.severity == Severity::Error)
     }
 }

@@ -69,12 +69,12 @@ impl<'a> Reader<'a> {
                 col: 1,
             };
             for l in self.defs.process(raw, &pos, self.diags) {
-                let toks = tokenize(&l, &file, pos.line, self.diags);
-                if toks.is_empty() {
+                if let Some(toks) = include_line(&l, &file, pos.line) {
+                    self.include(&toks, &dir);
                     continue;
                 }
-                if !toks[0].quoted && toks[0].text == "include" {
-                    self.include(&toks, &dir);
+                let toks = tokenize(&l, &file, pos.line, self.diags);
+                if toks.is_empty() {
                     continue;
                 }
                 if self.lines.len() >= MAX_TOTAL_LINES {
@@ -120,13 +120,21 @@ impl<'a> Reader<'a> {
             files.extend(glob::glob(&full));
         }
         if files.is_empty() {
-            // keepalived 2.2.7: "Config files missing" and carries on.
+            // keepalived 2.2.7 logs "Config files missing" but neither
+            // fails `-t` nor stops: a note, not a warning.
             self.diags
-                .warn(&pat.pos, format!("include: no file matches '{}'", pat.text));
+                .note(&pat.pos, format!("include: no file matches '{}'", pat.text));
             return;
         }
         for f in files {
             if f.is_dir() {
+                self.diags.error(
+                    &pat.pos,
+                    format!(
+                        "cannot read included file '{}': it is a directory",
+                        f.display()
+                    ),
+                );
                 continue;
             }
             let c = canonical(&f);
@@ -151,6 +159,54 @@ impl<'a> Reader<'a> {
             }
         }
     }
+}
+
+/// `include PATTERN`: the pattern is read raw (up to whitespace, or in
+/// quotes), since csh braces `{a,b}` would otherwise split into tokens.
+fn include_line(l: &str, file: &Arc<PathBuf>, line: u32) -> Option<Vec<Token>> {
+    let body = l.trim_start();
+    let rest = body.strip_prefix("include")?;
+    if !rest.starts_with(char::is_whitespace) && !rest.is_empty() {
+        return None;
+    }
+    let indent = l.len() - body.len();
+    let col = |byte: usize| u32::try_from(l[..byte].chars().count() + 1).unwrap_or(u32::MAX);
+    let pos = |byte: usize| Pos {
+        file: file.clone(),
+        line,
+        col: col(byte),
+    };
+    let mut toks = vec![Token {
+        text: "include".into(),
+        quoted: false,
+        pos: pos(indent),
+    }];
+    let arg = rest.trim_start();
+    let start = l.len() - arg.len();
+    if arg.is_empty() || arg.starts_with(['!', '#']) {
+        return Some(toks);
+    }
+    let (text, quoted, end) = if let Some(q) = arg.strip_prefix('"') {
+        let e = q.find('"').unwrap_or(q.len());
+        (q[..e].to_string(), true, 1 + (e + 1).min(q.len()))
+    } else {
+        let e = arg.find(char::is_whitespace).unwrap_or(arg.len());
+        (arg[..e].to_string(), false, e)
+    };
+    toks.push(Token {
+        text,
+        quoted,
+        pos: pos(start),
+    });
+    let tail = arg[end.min(arg.len())..].trim_start();
+    if !tail.is_empty() && !tail.starts_with(['!', '#']) {
+        toks.push(Token {
+            text: tail.split_whitespace().next().unwrap_or("").to_string(),
+            quoted: false,
+            pos: pos(l.len() - tail.len()),
+        });
+    }
+    Some(toks)
 }
 
 fn canonical(p: &Path) -> PathBuf {

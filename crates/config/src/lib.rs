@@ -1,17 +1,28 @@
 //! keepalived.conf reader: grammar, typed model, validation, TOML.
 //!
 //! Pipeline (one module per concern):
-//! 1. [`include`] reads files line by line, applying [`defs`] (`$NAME=`,
+//! 1. `include` reads files line by line, applying `defs` (`$NAME=`,
 //!    `@id` / `@^id`, `~SEQ`) and expanding `include` globs, and
-//!    [`lexer`] splits each line into located tokens;
-//! 2. [`tree`] groups the statements into `{ }` blocks the way
+//!    `lexer` splits each line into located tokens;
+//! 2. `tree` groups the statements into `{ }` blocks the way
 //!    keepalived's line reader does, refusing what it would mangle;
-//! 3. `build` reads each block into the typed [`model`], applying
+//! 3. `build` reads each block into the typed `model`, applying
 //!    keepalived 2.2.7's defaults, ranges and inheritance;
 //! 4. `validate` checks cross references and whole-config rules.
 //!
 //! [`print::to_keepalived_conf`] and [`to_toml`]/[`from_toml`] write the
 //! model back; both read back to an equal model.
+//!
+//! Public API (what the other crates call):
+//! - [`load_file`] (keepalived.conf with includes, or a `.toml` file) and
+//!   [`load_str`] (text with a virtual path; tests, fuzzing);
+//! - [`Loaded`] (`config`, `diagnostics` = warnings, `notes` = things
+//!   keepalived logs without failing `-t`) and
+//!   [`Loaded::config_test_passed`] for `-t`; [`LoadError`] when refused;
+//! - [`to_toml`] / [`from_toml`] (`--convert`, `-d`) and
+//!   [`to_keepalived_conf`];
+//! - [`keywords`]: every keyword accepted, by block;
+//! - the model, [`Config`] and its parts in [`model`].
 //!
 //! Severity policy: a [`Severity::Warning`] is something keepalived
 //! reports and runs with (unknown keyword, deprecated spelling, truncated
@@ -26,6 +37,7 @@ mod build;
 mod defs;
 mod diag;
 mod glob;
+mod host;
 mod include;
 mod lexer;
 pub mod model;
@@ -36,6 +48,7 @@ mod tree;
 mod validate;
 
 pub use diag::{Diagnostic, Location, Severity};
+pub use host::set_interface_check;
 pub use model::*;
 pub use print::to_keepalived_conf;
 pub use toml::{from_toml, to_toml};
@@ -57,6 +70,9 @@ pub struct Loaded {
     pub config: Config,
     /// Warnings only (errors make a [`LoadError`]).
     pub diagnostics: Vec<Diagnostic>,
+    /// Remarks keepalived 2.2.7 logs without failing `-t` (an `include`
+    /// that matches no file): worth logging, not problems.
+    pub notes: Vec<Diagnostic>,
 }
 
 impl Loaded {
@@ -70,7 +86,7 @@ impl Loaded {
 /// A configuration that cannot run: at least one diagnostic is an error.
 #[derive(Clone, Debug)]
 pub struct LoadError {
-    /// Every diagnostic (errors and warnings), in reading order.
+    /// Every diagnostic (errors and warnings), in reading order, then the notes.
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -85,6 +101,13 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
+/// Every keyword the reader accepts, grouped by the block it belongs to
+/// (`"top level"`, `"global_defs"`, `"vrrp_instance"`, `"checkers"`, ...).
+/// Anything else is reported as unknown, with the nearest of these.
+pub fn keywords() -> Vec<(&'static str, Vec<&'static str>)> {
+    build::keyword_tables()
+}
+
 /// The default config id: the host name up to its first dot.
 fn default_config_id() -> String {
     let raw = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -95,13 +118,14 @@ fn default_config_id() -> String {
 
 fn finish(config: Config, diags: diag::Diags) -> Result<Loaded, LoadError> {
     if diags.has_errors() {
-        Err(LoadError {
-            diagnostics: diags.list,
-        })
+        let mut diagnostics = diags.list;
+        diagnostics.extend(diags.notes);
+        Err(LoadError { diagnostics })
     } else {
         Ok(Loaded {
             config,
             diagnostics: diags.list,
+            notes: diags.notes,
         })
     }
 }
@@ -117,10 +141,13 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
             }],
         })?;
         let config = toml::from_toml_at(&text, path)?;
-        return Ok(Loaded {
-            config,
-            diagnostics: Vec::new(),
-        });
+        // Validate exactly as a keepalived.conf: through its printed form.
+        // Locations then refer to that form (`keepalived-rs --convert`'s
+        // inverse), named FILE.toml.conf.
+        let mut shown = path.as_os_str().to_owned();
+        shown.push(".conf");
+        let printed = print::to_keepalived_conf(&config);
+        return load_str(&printed, Path::new(&shown), opts);
     }
     let mut diags = diag::Diags::default();
     let id = opts.config_id.clone().unwrap_or_else(default_config_id);

@@ -157,6 +157,9 @@ pub fn to_keepalived_conf(c: &Config) -> String {
         p.kq("net_namespace", ns);
     }
     global(&mut p, &c.global_defs);
+    // Raw top-level blocks (bfd_instance, linkbeat_interfaces, ...) come
+    // before anything that may refer to them.
+    p.stmts(&c.extra);
     p.vips("static_ipaddress", &c.static_ipaddress);
     p.lines("static_routes", &c.static_routes);
     p.lines("static_rules", &c.static_rules);
@@ -279,7 +282,6 @@ pub fn to_keepalived_conf(c: &Config) -> String {
     for v in &c.virtual_servers {
         virtual_server(&mut p, v);
     }
-    p.stmts(&c.extra);
     p.out
 }
 
@@ -433,9 +435,7 @@ fn instance(p: &mut P, v: &VrrpInstance, g: &GlobalDefs) {
         Some(VrrpState::Backup) => p.line("state BACKUP"),
         None => {}
     }
-    if v.interface != g.default_interface {
-        p.opt_q("interface", &v.interface);
-    }
+    p.opt_q("interface", &v.interface);
     if v.virtual_router_id != 0 {
         p.kv("virtual_router_id", v.virtual_router_id);
     }
@@ -638,7 +638,7 @@ fn virtual_server(p: &mut P, v: &VirtualServer) {
         }
         p.kv("weight", r.weight);
         if let Some(k) = r.lb_kind {
-            p.kv("lb_kind", k.as_str());
+            p.kv("lvs_method", k.as_str());
         }
         if let Some(b) = r.inhibit_on_failure {
             p.onoff("inhibit_on_failure", b);
@@ -668,23 +668,29 @@ fn virtual_server(p: &mut P, v: &VirtualServer) {
 
 fn checker(p: &mut P, c: &Checker) {
     p.open(c.kind.as_str());
-    p.opt("connect_ip", &c.connect_ip);
-    p.opt("connect_port", &c.connect_port);
-    p.opt("bindto", &c.bindto);
-    p.opt("bind_port", &c.bind_port);
-    p.opt_q("bind_if", &c.bind_if);
-    p.opt("fwmark", &c.fwmark);
-    p.kv("connect_timeout", c.connect_timeout);
-    p.kv("retry", c.retry);
-    p.kv("delay_before_retry", c.delay_before_retry);
-    p.kv("delay_loop", c.delay_loop);
-    p.opt("warmup", &c.warmup);
+    // Only what keepalived accepts in this kind of checker; the reader
+    // resolves the rest again from the real and virtual server.
+    let allowed = crate::build::checker_keywords(c.kind);
+    if allowed.contains(&"connect_timeout") {
+        p.opt("connect_ip", &c.connect_ip);
+        p.opt("connect_port", &c.connect_port);
+        p.opt("bindto", &c.bindto);
+        p.opt("bind_port", &c.bind_port);
+        p.opt_q("bind_if", &c.bind_if);
+        p.opt("fwmark", &c.fwmark);
+        p.kv("connect_timeout", c.connect_timeout);
+    }
+    if allowed.contains(&"retry") {
+        p.kv("retry", c.retry);
+        p.kv("delay_before_retry", c.delay_before_retry);
+        p.kv("delay_loop", c.delay_loop);
+        p.opt("warmup", &c.warmup);
+    }
     for (k, v) in [
         ("alpha", c.alpha),
         ("log_all_failures", c.log_all_failures),
         ("enable_sni", c.enable_sni),
         ("fast_recovery", c.fast_recovery),
-        ("tls_compliant", c.tls_compliant),
     ] {
         if let Some(b) = v {
             p.onoff(k, b);
@@ -692,7 +698,6 @@ fn checker(p: &mut P, c: &Checker) {
     }
     p.opt_q("http_protocol", &c.http_protocol);
     p.opt_q("virtualhost", &c.virtualhost);
-    p.opt_q("sni_name", &c.sni_name);
     for u in &c.url {
         p.open("url");
         p.kq("path", &u.path);
@@ -718,7 +723,6 @@ fn checker(p: &mut P, c: &Checker) {
     p.opt("min_reply_length", &c.min_reply_length);
     p.opt("max_reply_length", &c.max_reply_length);
     p.opt_q("track_file", &c.track_file);
-    p.flag("dynamic", c.dynamic);
     if let Some(w) = c.weight {
         p.kv(
             "weight",

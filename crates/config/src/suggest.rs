@@ -22,8 +22,11 @@ pub(crate) fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str>
         return None;
     }
     let limit = (word.chars().count() / 3).max(2);
+    let len = word.chars().count();
     candidates
         .iter()
+        // The distance is at least the difference in length: skip early.
+        .filter(|c| c.chars().count().abs_diff(len) <= limit)
         .map(|c| (distance(word, c), *c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)

@@ -5,7 +5,7 @@
 
 use crate::build::Cx;
 use crate::diag::Pos;
-use crate::model::{Config, VrrpState};
+use crate::model::Config;
 use crate::suggest::nearest;
 use crate::tree::Node;
 use std::collections::HashMap;
@@ -146,18 +146,6 @@ pub(crate) fn config(cx: &mut Cx, nodes: &[Node], c: &mut Config) {
                 ),
             );
         }
-        if v.nopreempt && v.state == Some(VrrpState::Master) {
-            cx.warn(&vpos, format!("vrrp_instance {}: nopreempt needs initial state BACKUP; it is ignored with MASTER", v.name));
-        }
-        if v.priority == 255 && v.state == Some(VrrpState::Backup) {
-            cx.warn(
-                &vpos,
-                format!(
-                    "vrrp_instance {}: priority 255 (address owner) starts as MASTER, not BACKUP",
-                    v.name
-                ),
-            );
-        }
         let fam4 = v
             .virtual_ipaddress
             .first()
@@ -225,6 +213,9 @@ pub(crate) fn config(cx: &mut Cx, nodes: &[Node], c: &mut Config) {
         }
     }
 
+    lvs_ports(cx, nodes, c);
+    check_interfaces(cx, nodes, c);
+    check_scripts(cx, nodes, c);
     let groups: Vec<&str> = c
         .virtual_server_groups
         .iter()
@@ -246,6 +237,251 @@ pub(crate) fn config(cx: &mut Cx, nodes: &[Node], c: &mut Config) {
                 if rs.ip.is_ipv4() != ip.is_ipv4() && v.lb_kind != Some(crate::model::LbKind::Tun) {
                     cx.error(p, format!("real_server {} is not of the same address family as virtual_server {ip}", rs.ip));
                 }
+            }
+        }
+    }
+}
+
+/// Real server ports keepalived 2.2.7 rewrites (and reports): a DR or TUN
+/// real server must use the virtual server's port; a fwmark service
+/// (directly or through a group with fwmark entries) has no port.
+fn lvs_ports(cx: &mut Cx, nodes: &[Node], c: &mut Config) {
+    use crate::model::LbKind;
+    let vs_nodes: Vec<&Node> = nodes
+        .iter()
+        .filter(|n| n.kw.text == "virtual_server")
+        .collect();
+    let fwmark_groups: Vec<String> = c
+        .virtual_server_groups
+        .iter()
+        .filter(|g| !g.fwmarks.is_empty())
+        .map(|g| g.name.clone())
+        .collect();
+    for (i, v) in c.virtual_servers.iter_mut().enumerate() {
+        if let Some(p) = vs_nodes.get(i).map(|n| n.pos().clone()) {
+            use crate::model::{LbAlgo, Protocol};
+            if v.protocol.is_none() && v.fwmark.is_none() {
+                cx.warn(
+                    &p,
+                    "virtual_server has no 'protocol': keepalived 2.2.7 defaults to UDP",
+                );
+                v.protocol = Some(Protocol::Udp);
+            }
+            if v.lb_algo.is_none() {
+                cx.warn(&p, "virtual_server has no 'lb_algo': keepalived uses wlc");
+                v.lb_algo = Some(LbAlgo::Wlc);
+            }
+            if v.lb_kind.is_none() {
+                cx.warn(&p, "virtual_server has no 'lb_kind': keepalived uses NAT");
+                v.lb_kind = Some(LbKind::Nat);
+            }
+        }
+        let rs_nodes: Vec<&Node> = vs_nodes
+            .get(i)
+            .and_then(|n| n.block.as_deref())
+            .unwrap_or(&[])
+            .iter()
+            .filter(|n| n.kw.text == "real_server")
+            .collect();
+        let fwmark =
+            v.fwmark.is_some() || v.group.as_ref().is_some_and(|g| fwmark_groups.contains(g));
+        for (j, rs) in v.real_servers.iter_mut().enumerate() {
+            let Some(pos) = rs_nodes.get(j).map(|n| n.pos().clone()) else {
+                continue;
+            };
+            let kind = rs.lb_kind.or(v.lb_kind);
+            if fwmark {
+                if rs.port.is_some() {
+                    cx.warn(&pos, format!("real_server {}: a fwmark virtual server takes no real server port - ignored, as keepalived does", rs.ip));
+                    rs.port = None;
+                }
+            } else if let (Some(vp), Some(rp)) = (v.port, rs.port) {
+                if vp != rp && matches!(kind, Some(LbKind::Dr | LbKind::Tun)) {
+                    cx.warn(&pos, format!("real_server {}: port {rp} differs from the virtual server's {vp}, which DR/TUN needs - reset, as keepalived does", rs.ip));
+                    rs.port = Some(vp);
+                }
+            }
+        }
+    }
+}
+
+/// Is the program of command line `cmd` present and executable here?
+/// (keepalived checks the same when it reads the configuration.)
+fn program_found(cmd: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(prog) = cmd.split_whitespace().next() else {
+        return false;
+    };
+    let ok = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if prog.contains('/') {
+        return ok(std::path::Path::new(prog));
+    }
+    let path = std::env::var("PATH")
+        .unwrap_or_else(|_| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    path.split(':')
+        .any(|d| ok(&std::path::Path::new(d).join(prog)))
+}
+
+fn user_exists(name: &str) -> bool {
+    std::fs::read_to_string("/etc/passwd")
+        .is_ok_and(|p| p.lines().any(|l| l.split(':').next() == Some(name)))
+}
+
+/// keepalived 2.2.7's checks of the scripts it will run: a `vrrp_script`
+/// whose program is missing is disabled (reported); running any script
+/// as root without `enable_script_security` is a "SECURITY VIOLATION"
+/// (reported, scripts still run); `enable_script_security` with no
+/// `script_user` needs a `keepalived_script` user.
+fn check_scripts(cx: &mut Cx, nodes: &[Node], c: &mut Config) {
+    let g = &c.global_defs;
+    let mut first_run: Option<Pos> = None;
+    let mut disabled = Vec::new();
+    for s in &c.vrrp_scripts {
+        if s.script.is_empty() {
+            continue;
+        }
+        let Some(p) = block_pos(nodes, "vrrp_script", &s.name).cloned() else {
+            continue;
+        };
+        if program_found(&s.script) {
+            first_run.get_or_insert(p);
+        } else {
+            cx.warn(&p, format!("vrrp_script {}: program of '{}' not found or not executable - script disabled, as keepalived does", s.name, s.script));
+            disabled.push(s.name.clone());
+        }
+    }
+    let mut others: Vec<(Pos, &String)> = Vec::new();
+    for v in &c.vrrp_instances {
+        if let Some(p) = block_pos(nodes, "vrrp_instance", &v.name) {
+            for s in [
+                &v.notify_master,
+                &v.notify_backup,
+                &v.notify_fault,
+                &v.notify_stop,
+                &v.notify,
+                &v.notify_master_rx_lower_pri,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                others.push((p.clone(), s));
+            }
+        }
+    }
+    for sg in &c.vrrp_sync_groups {
+        if let Some(p) = block_pos(nodes, "vrrp_sync_group", &sg.name) {
+            for s in [
+                &sg.notify_master,
+                &sg.notify_backup,
+                &sg.notify_fault,
+                &sg.notify_stop,
+                &sg.notify,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                others.push((p.clone(), s));
+            }
+        }
+    }
+    let vs_nodes: Vec<&Node> = nodes
+        .iter()
+        .filter(|n| n.kw.text == "virtual_server")
+        .collect();
+    for (i, v) in c.virtual_servers.iter().enumerate() {
+        let Some(p) = vs_nodes.get(i).map(|n| n.pos().clone()) else {
+            continue;
+        };
+        for s in [&v.quorum_up, &v.quorum_down].into_iter().flatten() {
+            others.push((p.clone(), s));
+        }
+        for r in &v.real_servers {
+            for s in [&r.notify_up, &r.notify_down].into_iter().flatten() {
+                others.push((p.clone(), s));
+            }
+            for ch in &r.checkers {
+                if let Some(s) = &ch.misc_path {
+                    others.push((p.clone(), s));
+                }
+            }
+        }
+    }
+    for (p, s) in others {
+        if program_found(s) {
+            first_run.get_or_insert(p);
+        }
+    }
+    if let Some(p) = first_run {
+        if !g.enable_script_security {
+            cx.warn(&p, "SECURITY VIOLATION - scripts are run as root but enable_script_security is not set");
+        } else if g.script_user.is_none() && !user_exists("keepalived_script") {
+            cx.warn(&p, "enable_script_security is set without script_user, and there is no 'keepalived_script' user to run scripts as");
+        }
+    }
+    // Disabled scripts are no longer tracked.
+    for v in &mut c.vrrp_instances {
+        v.track_script.retain(|t| !disabled.contains(&t.name));
+    }
+}
+
+/// Interfaces named by instances that do not exist here: keepalived
+/// 2.2.7 reports each ("Non-existent interface specified in
+/// configuration") and runs anyway.
+fn check_interfaces(cx: &mut Cx, nodes: &[Node], c: &Config) {
+    if c.global_defs.dynamic_interfaces {
+        return;
+    }
+    let Some(present) = crate::host::interfaces() else {
+        return;
+    };
+    let missing = |n: &str| !present.iter().any(|p| p == n);
+    for v in &c.vrrp_instances {
+        let Some(inode) = nodes.iter().find(|n| {
+            n.kw.text == "vrrp_instance" && n.args.first().is_some_and(|a| a.text == v.name)
+        }) else {
+            continue;
+        };
+        for k in inode.block.as_deref().unwrap_or(&[]) {
+            match k.kw.text.as_str() {
+                "interface" => {
+                    if let Some(a) = k.args.first().filter(|a| missing(&a.text)) {
+                        cx.warn(
+                            &a.pos,
+                            format!(
+                                "interface '{}' of vrrp_instance {} does not exist here",
+                                a.text, v.name
+                            ),
+                        );
+                    }
+                }
+                "track_interface" => {
+                    for l in k.block.as_deref().unwrap_or(&[]) {
+                        if missing(&l.kw.text) {
+                            cx.warn(
+                                l.pos(),
+                                format!("tracked interface '{}' does not exist here", l.kw.text),
+                            );
+                        }
+                    }
+                }
+                "virtual_ipaddress" | "virtual_ipaddress_excluded" | "virtual_routes" => {
+                    for l in k.block.as_deref().unwrap_or(&[]) {
+                        let mut it = l.args.iter();
+                        while let Some(t) = it.next() {
+                            if t.text == "dev" {
+                                if let Some(d) = it.next().filter(|d| missing(&d.text)) {
+                                    cx.warn(
+                                        &d.pos,
+                                        format!("interface '{}' does not exist here", d.text),
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+                _ => {}
             }
         }
     }

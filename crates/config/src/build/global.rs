@@ -43,11 +43,8 @@ pub(crate) const GLOBAL_KEYWORDS: &[&str] = &[
     "vrrp_iptables",
     "nftables",
     // known, kept raw
-    "lvs_id",
     "no_email_faults",
     "checker_log_all_failures",
-    "set_supplementary_groups",
-    "use_symlink_paths",
     "startup_script",
     "startup_script_timeout",
     "shutdown_script",
@@ -60,9 +57,7 @@ pub(crate) const GLOBAL_KEYWORDS: &[&str] = &[
     "lvs_notify_fifo_script",
     "fifo_write_vrrp_states_on_reload",
     "vrrp_notify_priority_changes",
-    "v3_checksum_as_v2",
     "vrrp_down_timer_adverts",
-    "vrrp_owner_ignore_adverts",
     "log_unknown_vrids",
     "vrrp_startup_delay",
     "vrrp_garp_extra_if",
@@ -73,7 +68,6 @@ pub(crate) const GLOBAL_KEYWORDS: &[&str] = &[
     "nftables_ipvs",
     "nftables_ipvs_priority",
     "nftables_ipvs_start_fwmark",
-    "vrrp_ipsets",
     "disable_local_igmp",
     "lvs_timeouts",
     "lvs_flush_on_stop",
@@ -118,11 +112,7 @@ pub(crate) const GLOBAL_KEYWORDS: &[&str] = &[
     "reload_repeat",
     "reload_file",
     "config_save_dir",
-    "state_dump_file",
-    "stats_dump_file",
-    "json_dump_file",
     "data_use_instance",
-    "json_version",
     "snmp_socket",
     "enable_snmp_vrrp",
     "enable_snmp_keepalived",
@@ -131,11 +121,8 @@ pub(crate) const GLOBAL_KEYWORDS: &[&str] = &[
     "enable_snmp_rfcv2",
     "enable_snmp_rfcv3",
     "enable_traps",
-    "snmp_vs_stats_update_interval",
-    "snmp_rs_stats_update_interval",
     "enable_dbus",
     "dbus_service_name",
-    "dbus_no_interface_name",
     "vmac_prefix",
     "vmac_addr_prefix",
     "umask",
@@ -143,21 +130,30 @@ pub(crate) const GLOBAL_KEYWORDS: &[&str] = &[
     "rs_init_notifies",
     "tmp_config_directory",
     "include_check",
-    "iproute_usr_dir",
-    "iproute_etc_dir",
-    "linkbeat_use_polling",
-    "net_namespace",
-    "net_namespace_ipvs",
-    "namespace_with_ipsets",
-    "instance",
-    "use_pid_dir",
-    "vrrp_mcast_group4_addr",
-    "lvs_sync_daemon_interface",
-    "local_name",
 ];
 
-/// Keywords that keepalived-rs reads but does not implement.
-const UNSUPPORTED: &[&str] = &["vrrp_iptables", "nftables", "vrrp_ipsets", "enable_dbus"];
+/// Keywords keepalived 2.2.7 accepts silently but keepalived-rs does not
+/// implement: logged as notes (the daemon runs without them, and `-t`
+/// keeps keepalived's verdict).
+const UNSUPPORTED: &[&str] = &[
+    "nftables",
+    "nftables_priority",
+    "nftables_counters",
+    "nftables_ifindex",
+    "nftables_ipvs",
+    "nftables_ipvs_priority",
+    "nftables_ipvs_start_fwmark",
+    "enable_dbus",
+    "dbus_service_name",
+    "enable_snmp_vrrp",
+    "enable_snmp_keepalived",
+    "enable_snmp_checker",
+    "enable_snmp_rfc",
+    "enable_snmp_rfcv2",
+    "enable_snmp_rfcv3",
+    "enable_traps",
+    "snmp_socket",
+];
 
 pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
     if !n.args.is_empty() {
@@ -167,9 +163,19 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
         cx.check_inline(k, GLOBAL_KEYWORDS);
         let kw = k.kw.text.as_str();
         if UNSUPPORTED.contains(&kw) {
+            cx.diags.note(
+                k.pos(),
+                format!("'{kw}' is accepted but not implemented by keepalived-rs (no nftables, SNMP or D-Bus integration)"),
+            );
+        }
+        if kw == "vrrp_iptables" {
+            // Debian's 2.2.7 is built without iptables and says so.
+            cx.warn(k.pos(), "iptables is not supported (keepalived 2.2.7 uses nftables instead; keepalived-rs implements neither)");
+        }
+        if kw == "vrrp_vmac_garp_intvl" {
             cx.warn(
                 k.pos(),
-                format!("'{kw}' is accepted but not implemented by keepalived-rs (no firewall/dbus integration)"),
+                "'vrrp_vmac_garp_intvl' is deprecated - use 'vrrp_garp_extra_if'",
             );
         }
         match kw {
@@ -237,8 +243,8 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
             }
             "vrrp_garp_lower_prio_delay" => set_timer(cx, k, &mut g.vrrp_garp_lower_prio_delay),
             "vrrp_garp_lower_prio_repeat" => set_u32(cx, k, &mut g.vrrp_garp_lower_prio_repeat),
-            "vrrp_garp_interval" => set_timer(cx, k, &mut g.vrrp_garp_interval),
-            "vrrp_gna_interval" => set_timer(cx, k, &mut g.vrrp_gna_interval),
+            "vrrp_garp_interval" => set_interval(cx, k, &mut g.vrrp_garp_interval),
+            "vrrp_gna_interval" => set_interval(cx, k, &mut g.vrrp_gna_interval),
             "vrrp_lower_prio_no_advert" => g.vrrp_lower_prio_no_advert = cx.flag(k),
             "vrrp_higher_prio_send_advert" => g.vrrp_higher_prio_send_advert = cx.flag(k),
             "vrrp_min_garp" => g.vrrp_min_garp = cx.flag(k),
@@ -284,6 +290,21 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
 fn set_timer(cx: &mut Cx, k: &Node, f: &mut f64) {
     if let Some(v) = cx.timer(k, 1e6) {
         *f = v;
+    }
+}
+
+/// `vrrp_garp_interval` / `vrrp_gna_interval`: keepalived 2.2.7 takes
+/// (0.000001, 4294.967295] seconds and reports anything else, keeping 0.
+fn set_interval(cx: &mut Cx, k: &Node, f: &mut f64) {
+    if let Some(v) = cx.timer(k, 4294.967295) {
+        if v < 0.000001 {
+            cx.warn(
+                &k.args[0].pos,
+                format!("'{}' must be at least 0.000001 seconds (keepalived 2.2.7 reports 0 as invalid); left at its default", k.kw.text),
+            );
+        } else {
+            *f = v;
+        }
     }
 }
 

@@ -89,9 +89,6 @@ pub(crate) const VS_KEYWORDS: &[&str] = &[
     "persistence_engine",
     "snmp_name",
     "sorry_server_lvs_method",
-    "nat_mask",
-    "notify_fifo",
-    "lb_algo_flags",
 ];
 
 fn lb_algo(cx: &mut Cx, k: &Node) -> Option<LbAlgo> {
@@ -248,7 +245,7 @@ pub(crate) fn virtual_server(cx: &mut Cx, n: &Node) -> Option<VirtualServer> {
 
 pub(crate) const RS_KEYWORDS: &[&str] = &[
     "weight",
-    "lb_kind",
+    // keepalived 2.2.7 knows only the new spelling here.
     "lvs_method",
     "inhibit_on_failure",
     "notify_up",
@@ -295,7 +292,7 @@ fn real_server(cx: &mut Cx, n: &Node, vs: &VirtualServer) -> Option<RealServer> 
         cx.check_inline(k, RS_KEYWORDS);
         match k.kw.text.as_str() {
             "weight" => r.weight = cx.num(k, 0i32, 65535).unwrap_or(r.weight),
-            "lb_kind" | "lvs_method" => r.lb_kind = lb_kind(cx, k),
+            "lvs_method" => r.lb_kind = lb_kind(cx, k),
             "inhibit_on_failure" => r.inhibit_on_failure = Some(cx.flag(k)),
             "notify_up" => r.notify_up = cx.rest_string(k),
             "notify_down" => r.notify_down = cx.rest_string(k),
@@ -322,7 +319,8 @@ fn real_server(cx: &mut Cx, n: &Node, vs: &VirtualServer) -> Option<RealServer> 
     Some(r)
 }
 
-pub(crate) const CHECK_KEYWORDS: &[&str] = &[
+/// Connection options of the network checkers.
+const CONN: &[&str] = &[
     "connect_ip",
     "connect_port",
     "bindto",
@@ -330,40 +328,58 @@ pub(crate) const CHECK_KEYWORDS: &[&str] = &[
     "bind_if",
     "fwmark",
     "connect_timeout",
+];
+/// Scheduling options shared by all but FILE_CHECK and BFD_CHECK.
+const SCHED: &[&str] = &[
     "retry",
-    "nb_get_retry",
     "delay_before_retry",
     "delay_loop",
     "warmup",
     "alpha",
     "log_all_failures",
-    "http_protocol",
-    "url",
-    "virtualhost",
-    "enable_sni",
-    "sni_name",
-    "fast_recovery",
-    "tls_compliant",
-    "misc_path",
-    "misc_timeout",
-    "misc_dynamic",
-    "user",
-    "helo_name",
-    "type",
-    "name",
-    "payload",
-    "require_reply",
-    "min_reply_length",
-    "max_reply_length",
-    "track_file",
-    "dynamic",
-    "weight",
-    // known, kept raw
-    "source_ip",
-    "smtp_alert",
 ];
 
-const URL_KEYWORDS: &[&str] = &[
+/// The keywords keepalived 2.2.7 accepts inside each checker (measured
+/// against it: e.g. `nb_get_retry` exists only in HTTP_GET/SSL_GET, and
+/// MISC_CHECK takes no connection options).
+pub(crate) fn checker_keywords(kind: CheckerKind) -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = Vec::new();
+    let own: &[&str] = match kind {
+        CheckerKind::Tcp | CheckerKind::Ping => &[],
+        CheckerKind::HttpGet | CheckerKind::SslGet => &[
+            "nb_get_retry",
+            "http_protocol",
+            "url",
+            "virtualhost",
+            "enable_sni",
+            "fast_recovery",
+        ],
+        CheckerKind::Smtp => &["helo_name"],
+        CheckerKind::Dns => &["type", "name"],
+        CheckerKind::Udp => &[
+            "payload",
+            "require_reply",
+            "min_reply_length",
+            "max_reply_length",
+        ],
+        CheckerKind::Misc => &["misc_path", "misc_timeout", "misc_dynamic", "user"],
+        CheckerKind::File => &["track_file", "weight"],
+        CheckerKind::Bfd => &["name", "alpha"],
+    };
+    if !matches!(
+        kind,
+        CheckerKind::Misc | CheckerKind::File | CheckerKind::Bfd
+    ) {
+        v.extend(CONN);
+    }
+    if !matches!(kind, CheckerKind::File | CheckerKind::Bfd) {
+        v.extend(SCHED);
+    }
+    v.extend(own);
+    v
+}
+
+pub(crate) const URL_KEYWORDS: &[&str] = &[
     "path",
     "digest",
     "status_code",
@@ -390,8 +406,17 @@ fn checker(cx: &mut Cx, n: &Node, vs: &VirtualServer, rs: &RealServer) -> Option
     let mut dbr = None;
     let mut delay_loop = None;
     let body: &[Node] = n.block.as_deref().unwrap_or(&[]);
+    let allowed = checker_keywords(kind);
     for k in body {
-        cx.check_inline(k, CHECK_KEYWORDS);
+        cx.check_inline(k, &allowed);
+        if !allowed.contains(&k.kw.text.as_str()) {
+            if k.kw.text == "nb_get_retry" {
+                cx.warn(k.pos(), format!("unknown keyword 'nb_get_retry' in {}: keepalived 2.2.7 knows it only in HTTP_GET/SSL_GET and ignores it here (use 'retry')", n.kw.text));
+            } else {
+                cx.unknown(k, &allowed, n.kw.text.as_str());
+            }
+            continue;
+        }
         match k.kw.text.as_str() {
             "connect_ip" => c.connect_ip = cx.ip(k),
             "connect_port" => c.connect_port = cx.num(k, 0u16, 65535),
@@ -443,9 +468,7 @@ fn checker(cx: &mut Cx, n: &Node, vs: &VirtualServer, rs: &RealServer) -> Option
             }
             "virtualhost" => c.virtualhost = cx.one_string(k),
             "enable_sni" => c.enable_sni = Some(cx.flag(k)),
-            "sni_name" => c.sni_name = cx.one_string(k),
             "fast_recovery" => c.fast_recovery = Some(cx.flag(k)),
-            "tls_compliant" => c.tls_compliant = Some(cx.flag(k)),
             "misc_path" => c.misc_path = cx.rest_string(k),
             "misc_timeout" => c.misc_timeout = cx.timer(k, 1e6),
             "misc_dynamic" => c.misc_dynamic = cx.flag(k),
@@ -458,15 +481,13 @@ fn checker(cx: &mut Cx, n: &Node, vs: &VirtualServer, rs: &RealServer) -> Option
             "min_reply_length" => c.min_reply_length = cx.num(k, 0u32, u32::MAX),
             "max_reply_length" => c.max_reply_length = cx.num(k, 0u32, u32::MAX),
             "track_file" => c.track_file = cx.one_string(k),
-            "dynamic" => c.dynamic = cx.flag(k),
             "weight" => {
                 if cx.need(k, 1) {
                     c.weight = cx.num_tok("weight", &k.args[0], -254, 254);
                     c.weight_reverse = k.args.get(1).is_some_and(|t| t.text == "reverse");
                 }
             }
-            kw if CHECK_KEYWORDS.contains(&kw) => c.extra.push(raw(k)),
-            _ => cx.unknown(k, CHECK_KEYWORDS, n.kw.text.as_str()),
+            _ => c.extra.push(raw(k)),
         }
     }
     // Resolve: checker, then real server, then virtual server, then default.
@@ -493,7 +514,13 @@ fn checker(cx: &mut Cx, n: &Node, vs: &VirtualServer, rs: &RealServer) -> Option
     }
     match kind {
         CheckerKind::HttpGet | CheckerKind::SslGet if c.url.is_empty() => {
-            cx.error(n.pos(), format!("{} has no 'url' block", n.kw.text));
+            cx.error(
+                n.pos(),
+                format!(
+                    "{} has no 'url' block (keepalived ignores such a checker)",
+                    n.kw.text
+                ),
+            );
         }
         CheckerKind::Misc if c.misc_path.is_none() => {
             cx.error(n.pos(), "MISC_CHECK has no 'misc_path'");

@@ -9,6 +9,33 @@
 
 mod global;
 mod lvs;
+pub(crate) use lvs::checker_keywords;
+
+/// Every keyword this reader knows, by block (see [`crate::keywords`]).
+pub(crate) fn keyword_tables() -> Vec<(&'static str, Vec<&'static str>)> {
+    let mut checks: Vec<&'static str> = Vec::new();
+    for (_, k) in crate::model::CheckerKind::ALL {
+        for w in checker_keywords(k) {
+            if !checks.contains(&w) {
+                checks.push(w);
+            }
+        }
+    }
+    vec![
+        ("top level", TOP_KEYWORDS.to_vec()),
+        ("global_defs", global::GLOBAL_KEYWORDS.to_vec()),
+        ("vrrp_script", vrrp::SCRIPT_KEYWORDS.to_vec()),
+        ("vrrp_track_process", vrrp::PROCESS_KEYWORDS.to_vec()),
+        ("track_file", vrrp::FILE_KEYWORDS.to_vec()),
+        ("vrrp_sync_group", vrrp::SYNC_KEYWORDS.to_vec()),
+        ("vrrp_instance", vrrp::INSTANCE_KEYWORDS.to_vec()),
+        ("authentication", vrrp::AUTH_KEYWORDS.to_vec()),
+        ("virtual_server", lvs::VS_KEYWORDS.to_vec()),
+        ("real_server", lvs::RS_KEYWORDS.to_vec()),
+        ("checkers", checks),
+        ("url", lvs::URL_KEYWORDS.to_vec()),
+    ]
+}
 mod vrrp;
 
 use crate::diag::{Diags, Pos};
@@ -101,7 +128,10 @@ pub(crate) fn config(nodes: &[Node], diags: &mut Diags) -> Config {
                 }
             }
             "static_routes" => c.static_routes.extend(cx.lines(n)),
-            "static_rules" => c.static_rules.extend(cx.lines(n)),
+            "static_rules" => {
+                check_rules(&mut cx, n);
+                c.static_rules.extend(cx.lines(n));
+            }
             "virtual_server_group" => {
                 if let Some(g) = lvs::group(&mut cx, n) {
                     c.virtual_server_groups.push(g);
@@ -119,6 +149,19 @@ pub(crate) fn config(nodes: &[Node], diags: &mut Diags) -> Config {
     }
     crate::validate::config(&mut cx, nodes, &mut c);
     c
+}
+
+/// keepalived 2.2.7 reports a rule with no explicit preference (it picks
+/// one counting down from 16384, which is rarely what was meant).
+pub(crate) fn check_rules(cx: &mut Cx, n: &Node) {
+    for l in n.block.as_deref().unwrap_or(&[]) {
+        let has_pref = std::iter::once(&l.kw)
+            .chain(&l.args)
+            .any(|t| matches!(t.text.as_str(), "preference" | "priority" | "order"));
+        if !has_pref {
+            cx.warn(l.pos(), "rule has no preference: keepalived picks one counting down from 16384 (add 'preference N')");
+        }
+    }
 }
 
 /// A node as a raw statement.
@@ -161,7 +204,7 @@ impl Cx<'_> {
     /// A statement that shared a line with `{` and swallowed the next
     /// keyword as an argument: keepalived reads only the first keyword.
     pub fn check_inline(&mut self, n: &Node, known: &[&str]) {
-        if !n.inline {
+        if !n.inline || self.diags.line_has_error(n.pos()) {
             return;
         }
         if let Some(t) = n

@@ -147,12 +147,6 @@ pub(crate) fn track_process(cx: &mut Cx, n: &Node) -> Option<VrrpTrackProcess> {
 pub(crate) const FILE_KEYWORDS: &[&str] = &["file", "weight", "init_file"];
 
 pub(crate) fn track_file(cx: &mut Cx, n: &Node) -> Option<TrackFile> {
-    if n.kw.text == "vrrp_track_file" {
-        cx.warn(
-            n.pos(),
-            "'vrrp_track_file' is deprecated - use 'track_file'",
-        );
-    }
     let mut s = TrackFile {
         name: name(cx, n)?,
         ..Default::default()
@@ -282,21 +276,14 @@ pub(crate) const INSTANCE_KEYWORDS: &[&str] = &[
     "use_ipvlan",
     "track_src_ip",
     "vrf",
-    "no_virtual_ipaddress",
-    "v3_checksum_as_v2",
     "old_unicast_checksum",
     "down_timer_adverts",
-    "timer_expired_backup",
-    "thread_timer_expired",
-    "owner_ignore_adverts",
     "native_ipv6",
     "debug",
     "notify_priority_changes",
     "garp_extra_if",
     "kernel_rx_buf_size",
     "linkbeat_use_polling",
-    "unicast_src_port",
-    "unicast_peer_port",
 ];
 
 /// Values an instance takes from `global_defs` unless it sets its own.
@@ -324,6 +311,8 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
     let mut v = inherit(g);
     v.name = name(cx, n)?;
     let mut priority_set = false;
+    // A unicast keyword written in this instance (not inherited).
+    let mut unicast_kw: Option<crate::diag::Pos> = None;
     let mut advert_tok = None;
     for k in cx.block(n) {
         cx.check_inline(k, INSTANCE_KEYWORDS);
@@ -355,8 +344,18 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
             }
             "advert_int" => {
                 if let Some(a) = cx.timer(k, 255.0) {
-                    v.advert_int = a;
-                    advert_tok = Some(k.args[0].clone());
+                    if a < 0.01 {
+                        cx.error(
+                            &k.args[0].pos,
+                            format!(
+                                "'advert_int' value {} is outside the range [0.01, 255] seconds",
+                                k.args[0].text
+                            ),
+                        );
+                    } else {
+                        v.advert_int = a;
+                        advert_tok = Some(k.args[0].clone());
+                    }
                 }
             }
             "version" => v.version = cx.num(k, 2u8, 3).unwrap_or(v.version),
@@ -367,12 +366,18 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
             "no_accept" => v.accept = Some(!cx.flag(k)),
             "strict_mode" => v.strict_mode = cx.flag(k),
             "skip_check_adv_addr" => v.skip_check_adv_addr = cx.flag(k),
-            "check_unicast_src" => v.check_unicast_src = cx.flag(k),
+            "check_unicast_src" => {
+                unicast_kw = Some(k.pos().clone());
+                v.check_unicast_src = cx.flag(k)
+            }
             "lower_prio_no_advert" => v.lower_prio_no_advert = cx.flag(k),
             "higher_prio_send_advert" => v.higher_prio_send_advert = cx.flag(k),
             "mcast_src_ip" => v.mcast_src_ip = cx.ip(k),
             "mcast_dst_ip" => v.mcast_dst_ip = cx.ip(k),
-            "unicast_src_ip" => v.unicast_src_ip = cx.ip(k),
+            "unicast_src_ip" => {
+                unicast_kw = Some(k.pos().clone());
+                v.unicast_src_ip = cx.ip(k)
+            }
             "unicast_peer" => {
                 for l in cx.block(k) {
                     let Some(address) = cx.ip_tok("unicast_peer", &l.kw) else {
@@ -454,8 +459,81 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
                     .num(k, 0u32, u32::MAX)
                     .unwrap_or(v.garp_lower_prio_repeat)
             }
+            "linkbeat_use_polling" => {
+                cx.warn(k.pos(), "'linkbeat_use_polling' in vrrp_instance is deprecated - use a linkbeat_interfaces block");
+                v.extra.push(raw(k));
+            }
+            "old_unicast_checksum" => {
+                unicast_kw = Some(k.pos().clone());
+                v.extra.push(raw(k));
+            }
             kw if INSTANCE_KEYWORDS.contains(&kw) => v.extra.push(raw(k)),
             _ => cx.unknown(k, INSTANCE_KEYWORDS, "vrrp_instance"),
+        }
+    }
+    if let Some(vrf) = v.extra.iter().find(|s| s.keyword == "vrf") {
+        if v.interface.is_some() {
+            let p = n
+                .block
+                .as_deref()
+                .unwrap_or(&[])
+                .iter()
+                .find(|k| k.kw.text == "vrf")
+                .map_or(n.pos(), |k| k.pos())
+                .clone();
+            cx.warn(&p, format!("vrrp_instance {}: 'vrf {}' and 'interface' together - vrf ignored, as keepalived does", v.name, vrf.args.join(" ")));
+        }
+    }
+    if let Some(ipv) = v.extra.iter().find(|s| s.keyword == "use_ipvlan") {
+        let has_ip = ipv.args.iter().any(|a| {
+            a.split('/')
+                .next()
+                .is_some_and(|x| x.parse::<std::net::IpAddr>().is_ok())
+        });
+        if !has_ip
+            && v.virtual_ipaddress
+                .first()
+                .is_some_and(|a| a.address.is_ipv4())
+        {
+            cx.warn(n.pos(), format!("vrrp_instance {}: IPv4 use_ipvlan needs a source address ('use_ipvlan IF ADDR'); keepalived puts the instance in FAULT", v.name));
+        }
+    }
+    if v.unicast_peer.is_empty() {
+        if let Some(p) = unicast_kw {
+            cx.warn(&p, format!("vrrp_instance {}: a unicast keyword without any unicast_peer: keepalived uses multicast (deprecated usage)", v.name));
+        }
+        if v.unicast_ttl.is_some() {
+            cx.warn(n.pos(), format!("vrrp_instance {}: unicast_ttl without unicast peers - reset, as keepalived does", v.name));
+            v.unicast_ttl = None;
+        }
+    }
+    if v.nopreempt && v.state == Some(VrrpState::Master) {
+        cx.warn(n.pos(), format!("vrrp_instance {}: nopreempt does not work with initial state MASTER - cleared, as keepalived does", v.name));
+        v.nopreempt = false;
+    }
+    if v.nopreempt && v.preempt_delay != 0.0 {
+        cx.warn(n.pos(), format!("vrrp_instance {}: preempt_delay is incompatible with nopreempt - reset to 0, as keepalived does", v.name));
+        v.preempt_delay = 0.0;
+    }
+    if v.strict_mode && v.authentication.is_some() {
+        cx.warn(n.pos(), format!("vrrp_instance {}: strict mode does not support authentication - ignored, as keepalived does", v.name));
+        v.authentication = None;
+    }
+    if v.strict_mode && v.state == Some(VrrpState::Master) && priority_set && v.priority != 255 {
+        cx.warn(n.pos(), format!("vrrp_instance {}: in strict mode, state MASTER needs priority 255 (the address owner)", v.name));
+    }
+    for k in n.block.as_deref().unwrap_or(&[]) {
+        match k.kw.text.as_str() {
+            "virtual_routes" => {
+                for l in k.block.as_deref().unwrap_or(&[]) {
+                    let has = |w: &str| l.kw.text == w || l.args.iter().any(|a| a.text == w);
+                    if !has("dev") && !has("no_track") {
+                        cx.warn(l.pos(), "route with no 'dev': keepalived cannot track it (add 'dev IF' or 'no_track')");
+                    }
+                }
+            }
+            "virtual_rules" => super::check_rules(cx, k),
+            _ => {}
         }
     }
     if !priority_set && v.state == Some(VrrpState::Master) {
@@ -469,14 +547,9 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
                 format!("advert_int {} is not a whole number of seconds >= 1, which VRRPv2 needs; rounded", t.text),
             );
             v.advert_int = v.advert_int.round().max(1.0);
-        } else if v.version == 3 && (v.advert_int < 0.01 || v.advert_int > 40.95) {
-            cx.error(
-                &t.pos,
-                format!(
-                    "advert_int {} outside VRRPv3's range [0.01, 40.95] seconds",
-                    t.text
-                ),
-            );
+        } else if v.version == 3 && v.advert_int > 40.95 {
+            cx.warn(&t.pos, format!("advert_int {} is above VRRPv3's maximum 40.95 seconds; set to 40.95, as keepalived does", t.text));
+            v.advert_int = 40.95;
         } else if v.version == 3 {
             // VRRPv3 counts in centiseconds.
             v.advert_int = (v.advert_int * 100.0).round() / 100.0;
@@ -485,7 +558,7 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
     Some(v)
 }
 
-const AUTH_KEYWORDS: &[&str] = &["auth_type", "auth_pass"];
+pub(crate) const AUTH_KEYWORDS: &[&str] = &["auth_type", "auth_pass"];
 
 fn authentication(cx: &mut Cx, n: &Node) -> Option<Authentication> {
     let mut ty = None;
