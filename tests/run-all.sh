@@ -29,6 +29,9 @@ pkill -x keepalived 2>/dev/null || true
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
 echo "== build"
 cargo build --workspace --bins --tests
 

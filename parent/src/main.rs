@@ -68,6 +68,9 @@ fn main() {
             for d in &l.diagnostics {
                 warn!("{d}");
             }
+            for n in &l.notes {
+                info!("{n}");
+            }
             l.config
         }
         Err(e) => {
@@ -175,15 +178,16 @@ fn init_logging(cli: &Cli) {
 /// `-t`: print every problem with its location; non-zero if there is any.
 fn config_test(path: &std::path::Path, load: &LoadOptions) -> i32 {
     match keepalived_config::load_file(path, load) {
-        Ok(l) if l.diagnostics.is_empty() => {
-            eprintln!("{}: configuration OK", path.display());
-            0
-        }
         Ok(l) => {
-            for d in &l.diagnostics {
+            for d in l.notes.iter().chain(&l.diagnostics) {
                 eprintln!("{d}");
             }
-            EXIT_CONFIG_PROBLEMS
+            if l.config_test_passed() {
+                eprintln!("{}: configuration OK", path.display());
+                0
+            } else {
+                EXIT_CONFIG_PROBLEMS
+            }
         }
         Err(e) => {
             for d in &e.diagnostics {

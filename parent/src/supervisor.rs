@@ -606,6 +606,9 @@ impl Supervisor {
         for d in &loaded.diagnostics {
             warn!("{d}");
         }
+        for n in &loaded.notes {
+            info!("{n}");
+        }
         self.generation += 1;
         self.config = loaded.config;
         let names: Vec<String> = self

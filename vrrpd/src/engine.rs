@@ -528,7 +528,7 @@ impl Engine {
 
     pub fn on_timer(&mut self, now: Instant) {
         for u in 0..self.units.len() {
-            if !self.units[u].next_deadline().is_some_and(|d| d <= now) {
+            if self.units[u].next_deadline().is_none_or(|d| d > now) {
                 continue;
             }
             match &mut self.units[u] {
