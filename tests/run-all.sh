@@ -41,5 +41,7 @@ cargo test --workspace -- --test-threads="${KARS_TEST_THREADS:-4}"
 if [ -x tests/vm/run-ipvs-tests.sh ]; then
     echo "== IPVS tests on a real kernel"
     tests/vm/run-ipvs-tests.sh
+    echo "== the suite programming IPVS on a real kernel"
+    tests/vm/run-ipvs-vm.sh tests/vm/ipvsd-e2e.sh target/debug
 fi
 echo "== all tests passed"

@@ -64,11 +64,11 @@ impl Notifier {
         launcher: Option<&Launcher>,
     ) {
         for v in &config.virtual_servers {
-            if crate::specs::vs_key(v) != vs {
+            if v.key() != vs {
                 continue;
             }
             for r in &v.real_servers {
-                if crate::specs::rs_key(v, r) == rs {
+                if r.key(v) == rs {
                     if let Some(line) = if up {
                         r.notify_up.clone()
                     } else {
@@ -132,10 +132,7 @@ pub fn warn_root_scripts(config: &Config) {
         for rs in &vs.real_servers {
             for c in &rs.checkers {
                 if let (Some(p), None) = (&c.misc_path, &c.user) {
-                    lines.push((
-                        format!("MISC_CHECK of {}", crate::specs::rs_key(vs, rs)),
-                        p.clone(),
-                    ));
+                    lines.push((format!("MISC_CHECK of {}", rs.key(vs)), p.clone()));
                 }
             }
         }

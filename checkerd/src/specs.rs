@@ -6,36 +6,12 @@ use keepalived_check::{
     CheckKind, CheckSpec, DnsSpec, Endpoint, FileSpec, HttpProtocol, HttpSpec, MiscSpec,
     RealServerSpec, ScriptCommand, ScriptSpec, StatusCodes, Timing, TlsSpec, UdpSpec, UrlSpec,
 };
-use keepalived_config::{Checker, CheckerKind, Config, Protocol, RealServer, VirtualServer};
+use keepalived_config::{Checker, CheckerKind, Config, RealServer, VirtualServer};
 use std::net::SocketAddr;
 use std::time::Duration;
 
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s.max(0.0))
-}
-
-/// keepalived's names: `[10.0.0.1]:tcp:80`, `FWM 5`, `group NAME`.
-pub fn vs_key(vs: &VirtualServer) -> String {
-    let proto = vs.protocol.map_or("tcp", |p| match p {
-        Protocol::Udp => "udp",
-        Protocol::Sctp => "sctp",
-        _ => "tcp",
-    });
-    match (vs.ip, vs.fwmark, &vs.group) {
-        (Some(ip), _, _) => format!("[{ip}]:{proto}:{}", vs.port.unwrap_or(0)),
-        (None, Some(m), _) => format!("FWM {m}"),
-        (None, None, Some(g)) => format!("group {g}"),
-        _ => "?".to_string(),
-    }
-}
-
-pub fn rs_key(vs: &VirtualServer, rs: &RealServer) -> String {
-    let proto = if matches!(vs.protocol, Some(Protocol::Udp)) {
-        "udp"
-    } else {
-        "tcp"
-    };
-    format!("[{}]:{proto}:{}", rs.ip, rs.port.or(vs.port).unwrap_or(0))
 }
 
 fn endpoint(c: &Checker, vs: &VirtualServer, rs: &RealServer) -> Endpoint {
@@ -173,9 +149,9 @@ pub fn real_servers(config: &Config) -> (Vec<(String, String, RealServerSpec)>, 
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for vs in &config.virtual_servers {
-        let vk = vs_key(vs);
+        let vk = vs.key();
         for rs in &vs.real_servers {
-            let rk = rs_key(vs, rs);
+            let rk = rs.key(vs);
             let mut checks = Vec::new();
             for c in &rs.checkers {
                 match kind(c, vs, rs) {

@@ -403,3 +403,37 @@ impl Default for Checker {
         }
     }
 }
+
+impl VirtualServer {
+    /// keepalived's name for it in logs and between processes:
+    /// `[10.0.0.1]:tcp:80`, `FWM 5`, `group NAME`.
+    pub fn key(&self) -> String {
+        let proto = match self.protocol {
+            Some(Protocol::Udp) => "udp",
+            Some(Protocol::Sctp) => "sctp",
+            _ => "tcp",
+        };
+        match (self.ip, self.fwmark, &self.group) {
+            (Some(ip), _, _) => format!("[{ip}]:{proto}:{}", self.port.unwrap_or(0)),
+            (None, Some(m), _) => format!("FWM {m}"),
+            (None, None, Some(g)) => format!("group {g}"),
+            _ => "?".to_string(),
+        }
+    }
+}
+
+impl RealServer {
+    /// keepalived's name for a real server of `vs`: `[192.168.1.10]:tcp:80`.
+    pub fn key(&self, vs: &VirtualServer) -> String {
+        let proto = match vs.protocol {
+            Some(Protocol::Udp) => "udp",
+            Some(Protocol::Sctp) => "sctp",
+            _ => "tcp",
+        };
+        format!(
+            "[{}]:{proto}:{}",
+            self.ip,
+            self.port.or(vs.port).unwrap_or(0)
+        )
+    }
+}

@@ -1,0 +1,54 @@
+#!/bin/bash
+# Inside the IPVS VM: the whole suite programs the kernel's IPVS table from
+# a keepalived.conf, follows health, puts back what ipvsadm removes behind
+# its back, and removes what it created on stop.
+# Usage (host): tests/vm/run-ipvs-vm.sh tests/vm/ipvsd-e2e.sh [BINDIR]
+set -eu
+BIN=${1:-target/debug}
+dir=$(mktemp -d)
+chmod 755 "$dir"
+cat >"$dir/k.conf" <<'CONF'
+global_defs {
+    router_id VM
+}
+virtual_server 10.0.0.1 80 {
+    delay_loop 1
+    lb_algo wrr
+    lb_kind NAT
+    protocol TCP
+    real_server 10.0.1.1 80 {
+        weight 3
+        MISC_CHECK {
+            misc_path /bin/true
+        }
+    }
+    real_server 10.0.1.2 80 {
+        weight 2
+        MISC_CHECK {
+            misc_path /bin/false
+        }
+    }
+}
+CONF
+"$BIN/keepalived-rs" -n -l -G -f "$dir/k.conf" -p "$dir/p" -r "$dir/r" -c "$dir/c" --ipvs_pid "$dir/i" >"$dir/log" 2>&1 &
+fail() { echo "FAIL: $*"; cat "$dir/log"; ipvsadm -Ln; exit 1; }
+wait_for() { # what command
+    for _ in $(seq 1 150); do eval "$2" >/dev/null 2>&1 && return 0; sleep 0.1; done
+    fail "$1"
+}
+# Up: 10.0.1.1 (true) in, 10.0.1.2 (false) out.
+wait_for "service programmed" "ipvsadm -Ln | grep -q '10.0.1.1:80 *Masq *3'"
+wait_for "failed real server removed" "! ipvsadm -Ln | grep -q 10.0.1.2"
+ipvsadm -Ln | grep -q "TCP  10.0.0.1:80 wrr" || fail "scheduler"
+echo "programmed:"; ipvsadm -Ln
+# Drift: someone deletes our destination; it comes back.
+ipvsadm -d -t 10.0.0.1:80 -r 10.0.1.1:80
+wait_for "drift put back" "ipvsadm -Ln | grep -q '10.0.1.1:80 *Masq *3'"
+# Foreign service: left alone.
+ipvsadm -A -t 10.9.9.9:80 -s rr
+kill -TERM "$(cat "$dir/p")"
+wait_for "stopped" "! kill -0 $(cat "$dir/p" 2>/dev/null || echo 1)"
+ipvsadm -Ln | grep -q "10.0.0.1:80" && fail "our service left behind at stop"
+ipvsadm -Ln | grep -q "10.9.9.9:80" || fail "the foreign service was removed"
+grep -q "IPVS: removing the" "$dir/log" || fail "no teardown"
+echo "ipvsd e2e: OK"
