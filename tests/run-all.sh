@@ -43,5 +43,7 @@ if [ -x tests/vm/run-ipvs-tests.sh ]; then
     tests/vm/run-ipvs-tests.sh
     echo "== the suite programming IPVS on a real kernel"
     tests/vm/run-ipvs-vm.sh tests/vm/ipvsd-e2e.sh target/debug
+    echo "== IPVS tables side by side with keepalived 2.2.7"
+    tests/vm/run-ipvs-vm.sh tests/vm/ipvs-compare.sh target/debug
 fi
 echo "== all tests passed"
