@@ -16,7 +16,7 @@ use keepalived_ipc::{ConfigSlice, DumpKind, ReplayState, Subsystem, ToChild};
 use keepalived_ipvs::{
     compute, diff, teardown, Event, IpvsError, IpvsSocket, Owned, ReconcileState,
 };
-use log::{error, info, warn};
+use log::{debug, error, info, warn};
 use std::time::{Duration, Instant};
 
 /// How often a missing IPVS is looked for again.
@@ -93,6 +93,12 @@ impl Ipvsd {
             error!("IPVS: {op:?}: {e}");
         }
         self.owned.claim(&d.table);
+        let took = now.elapsed();
+        if ops.is_empty() {
+            debug!("IPVS: reconcile pass: no change, {} service(s) compared in {took:?}", actual.services.len());
+        } else {
+            info!("IPVS: reconcile pass: {} change(s) applied in {took:?}", ops.len());
+        }
     }
 }
 

@@ -1,0 +1,52 @@
+#!/bin/bash
+# Inside the IPVS VM (a benchmark, not a test): time to program 10,000
+# services with 2 real servers each through keepalived-rs, and a no-op
+# reconcile of that table, beside `ipvsadm -R` loading the same rules.
+# Usage (host): tests/vm/run-ipvs-vm.sh tests/vm/ipvs-bench.sh [BINDIR] [N]
+set -u
+BIN=${1:-target/release}
+N=${2:-10000}
+w=$(mktemp -d)
+chmod 755 "$w"
+{
+    echo "global_defs {"; echo "    router_id BENCH"; echo "}"
+    for i in $(seq 0 $((N - 1))); do
+        a=$((i / 250)); b=$((i % 250 + 1))
+        echo "virtual_server 10.1.$a.$b 80 {"
+        echo "    lb_algo wrr"; echo "    lb_kind NAT"; echo "    protocol TCP"
+        echo "    real_server 10.2.$a.$b 80 {"; echo "        weight 1"; echo "    }"
+        echo "    real_server 10.3.$a.$b 80 {"; echo "        weight 2"; echo "    }"
+        echo "}"
+    done
+} >"$w/k.conf"
+{
+    for i in $(seq 0 $((N - 1))); do
+        a=$((i / 250)); b=$((i % 250 + 1))
+        echo "-A -t 10.1.$a.$b:80 -s wrr"
+        echo "-a -t 10.1.$a.$b:80 -r 10.2.$a.$b:80 -m -w 1"
+        echo "-a -t 10.1.$a.$b:80 -r 10.3.$a.$b:80 -m -w 2"
+    done
+} >"$w/rules"
+ms() { echo $(( ($2 - $1) / 1000000 )); }
+ipvsadm -C
+t0=$(date +%s%N); ipvsadm -R <"$w/rules"; t1=$(date +%s%N)
+echo "ipvsadm -R: $N services x 2 real servers in $(ms $t0 $t1) ms"
+ipvsadm -C
+want=$((N * 3 + 3))
+t0=$(date +%s%N)
+"$BIN/keepalived-rs" -n -l -D -G -f "$w/k.conf" -p "$w/p" -r "$w/r" -c "$w/c" --ipvs_pid "$w/i" >"$w/log" 2>&1 &
+until [ "$(ipvsadm -Ln | wc -l)" -ge "$want" ]; do sleep 0.2; done
+t1=$(date +%s%N)
+echo "keepalived-rs: start to $N services x 2 real servers programmed in $(ms $t0 $t1) ms"
+grep "reconcile pass: [0-9]* change" "$w/log" | head -3 | sed 's/^.*IPVS: /  first pass: /'
+# The drift check runs every 5 s; its passes change nothing.
+until grep -q "reconcile pass: no change" "$w/log"; do sleep 0.5; done
+grep "reconcile pass: no change" "$w/log" | head -2 | sed 's/^.*IPVS: /  no-op pass: /'
+trap 'kill -9 $(cat "$w/p" "$w/r" "$w/c" "$w/i" 2>/dev/null) 2>/dev/null' EXIT
+rm -f /tmp/keepalived.stats
+kill -USR2 "$(cat "$w/p")"
+for _ in $(seq 1 50); do [ -s /tmp/keepalived.stats ] && break; sleep 0.2; done
+grep "Netlink writes" /tmp/keepalived.stats | sed 's/^ */  /'
+kill -TERM "$(cat "$w/p")"
+while kill -0 "$(cat "$w/p" 2>/dev/null || echo 1)" 2>/dev/null; do sleep 0.2; done
+echo "  after stop: $(ipvsadm -Ln | grep -c '^TCP') services left"
