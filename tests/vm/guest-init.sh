@@ -14,7 +14,12 @@ mount -t 9p -o "$opts,ro" hostroot /mnt/lower || fail "9p root"
 mount -t tmpfs -o size=50% rw /mnt/rw
 mkdir -p /mnt/rw/upper /mnt/rw/work
 mount -t overlay -o lowerdir=/mnt/lower,upperdir=/mnt/rw/upper,workdir=/mnt/rw/work overlay /newroot || fail overlay
-for k in $(cat /proc/cmdline); do case $k in kars.modver=*) KVER=${k#kars.modver=} ;; esac; done
+for k in $(cat /proc/cmdline); do
+    case $k in
+    kars.modver=*) KVER=${k#kars.modver=} ;;
+    kars.workdir=*) WORKDIR=${k#kars.workdir=} ;;
+    esac
+done
 mkdir -p "/newroot/lib/modules/$KVER" /newroot/kars-out
 mount -t 9p -o "$opts,ro" kmods "/newroot/lib/modules/$KVER" || fail "9p modules"
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 karsout /newroot/kars-out || fail "9p out"
@@ -23,6 +28,12 @@ mount -t sysfs sys /newroot/sys
 mount -t devtmpfs dev /newroot/dev
 mount -t tmpfs tmp /newroot/tmp
 mount -t tmpfs run /newroot/run
+# The working directory (the checkout and its target/) may live on a mount
+# the root share does not show, such as a host /tmp: share it explicitly.
+if [ -n "${WORKDIR:-}" ]; then
+    mkdir -p "/newroot$WORKDIR"
+    mount -t 9p -o "$opts,ro" kwork "/newroot$WORKDIR" || fail "9p workdir"
+fi
 umount /proc /sys /dev 2>/dev/null
 exec switch_root /newroot /bin/sh -c '
     hostname kars-ipvs-vm 2>/dev/null

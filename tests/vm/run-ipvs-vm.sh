@@ -169,13 +169,15 @@ timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 \
     -accel tcg,thread=multi -cpu ${KARS_VM_CPU:-qemu64} -smp "$(nproc)" -m "$MEM" \
     -nographic -no-reboot -nodefaults -serial stdio \
     -kernel "$KERNEL" -initrd "$INITRD" \
-    -append "console=ttyS0 panic=-1 quiet loglevel=3 kars.modver=$KVER" \
+    -append "console=ttyS0 panic=-1 quiet loglevel=3 kars.modver=$KVER kars.workdir=$PWD" \
     -fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
     -device virtio-9p-pci,fsdev=root,mount_tag=hostroot \
     -fsdev local,id=mods,path="$MODDIR",security_model=none,readonly=on \
     -device virtio-9p-pci,fsdev=mods,mount_tag=kmods \
     -fsdev local,id=out,path="$OUT",security_model=none \
     -device virtio-9p-pci,fsdev=out,mount_tag=karsout \
+    -fsdev local,id=work,path="$PWD",security_model=none,readonly=on,multidevs=remap \
+    -device virtio-9p-pci,fsdev=work,mount_tag=kwork \
     </dev/null >"$console" 2>&1
 qrc=$?
 set -e
