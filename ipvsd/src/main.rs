@@ -95,9 +95,15 @@ impl Ipvsd {
         self.owned.claim(&d.table);
         let took = now.elapsed();
         if ops.is_empty() {
-            debug!("IPVS: reconcile pass: no change, {} service(s) compared in {took:?}", actual.services.len());
+            debug!(
+                "IPVS: reconcile pass: no change, {} service(s) compared in {took:?}",
+                actual.services.len()
+            );
         } else {
-            info!("IPVS: reconcile pass: {} change(s) applied in {took:?}", ops.len());
+            info!(
+                "IPVS: reconcile pass: {} change(s) applied in {took:?}",
+                ops.len()
+            );
         }
     }
 }

@@ -288,3 +288,64 @@ fn a_sync_group_moves_together() {
     assert!(holds(&b, VIP) && holds(&b, "10.99.0.200/24"));
     assert!(!holds(&a, VIP) && !holds(&a, "10.99.0.200/24"));
 }
+
+#[test]
+fn reload_keeps_the_master_and_its_addresses() {
+    use keepalived_rs_tests::lan::LineTap;
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    let mut na = start(&a, &conf(150, ""));
+    let mut nb = start(&b, &conf(100, ""));
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    let mut mon = LineTap::spawn(
+        std::process::Command::new("ip")
+            .args(["netns", "exec", &a.name, "ip", "monitor", "address"]),
+    );
+    // Same file, then one more VIP on both nodes (a VIP list that differs
+    // between nodes makes adverts invalid, as in keepalived): the master
+    // stays master, 10.99.0.100 is never removed, the new address appears.
+    na.signal(nix::sys::signal::Signal::SIGHUP);
+    na.log
+        .wait_for_text("vrrpd applied configuration 2", PROMPT);
+    let two = |p: u8| {
+        conf(p, "").replace(
+            "        10.99.0.100/24\n",
+            "        10.99.0.100/24\n        10.99.0.101/24\n",
+        )
+    };
+    std::fs::write(&nb.config, two(100)).unwrap();
+    std::fs::write(&na.config, two(150)).unwrap();
+    nb.signal(nix::sys::signal::Signal::SIGHUP);
+    na.signal(nix::sys::signal::Signal::SIGHUP);
+    na.log
+        .wait_for_text("vrrpd applied configuration 3", PROMPT);
+    nb.log
+        .wait_for_text("vrrpd applied configuration 2", PROMPT);
+    mon.wait_for_text("10.99.0.101", PROMPT);
+    nb.log.drain_for(Duration::from_secs(4));
+    assert!(holds(&a, VIP) && holds(&a, "10.99.0.101/24"));
+    assert_eq!(
+        nb.log.count("Entering MASTER STATE"),
+        0,
+        "the backup took over during a reload:\n{}\n---\n{}",
+        na.log.lines.join("\n"),
+        nb.log.lines.join("\n")
+    );
+    let changes: Vec<&String> = na
+        .log
+        .pending_lines()
+        .iter()
+        .filter(|l| l.contains("Entering"))
+        .collect();
+    assert!(changes.is_empty(), "state changes on reload: {changes:?}");
+    mon.collect_for(Duration::from_millis(10));
+    assert!(
+        mon.lines
+            .iter()
+            .all(|l| !(l.starts_with("Deleted") && l.contains("10.99.0.100"))),
+        "VIP removed during reload: {:#?}",
+        mon.lines
+    );
+}

@@ -69,6 +69,8 @@ pub struct Engine {
     links: BTreeMap<u32, Link>,
     unknown_vrid: u64,
     out: Vec<FromChild>,
+    /// Last verdict of each track script, kept across reloads.
+    scripts: BTreeMap<String, bool>,
 }
 
 fn state_of(s: State) -> VrrpState {
@@ -118,6 +120,7 @@ impl Engine {
             links,
             unknown_vrid: 0,
             out: Vec::new(),
+            scripts: BTreeMap::new(),
         };
         e.build(config, &addrs, registry, &BTreeMap::new())?;
         Ok(e)
@@ -224,6 +227,9 @@ impl Engine {
         resume: &BTreeMap<String, State>,
         scripts: &BTreeMap<String, bool>,
     ) {
+        self.scripts
+            .extend(scripts.iter().map(|(k, v)| (k.clone(), *v)));
+        let scripts = self.scripts.clone();
         for m in 0..self.plans.len() {
             let up = self
                 .links
@@ -512,6 +518,7 @@ impl Engine {
 
     /// A track script's verdict from checkerd.
     pub fn on_script(&mut self, name: &str, ok: bool, now: Instant) {
+        self.scripts.insert(name.to_string(), ok);
         for m in 0..self.plans.len() {
             for (idx, s) in self.plans[m].track_scripts.clone() {
                 if s == name {
@@ -598,8 +605,7 @@ impl Engine {
             .filter(|(n, s)| new_names.contains(n) && *s != State::Init)
             .collect();
         self.build(config, &addrs, registry, &keep)?;
-        let scripts = BTreeMap::new();
-        self.start(now, &keep, &scripts);
+        self.start(now, &keep, &BTreeMap::new());
         // A master keeps its addresses across the reload; reconcile the ones
         // the new configuration added or dropped.
         for m in 0..self.plans.len() {
