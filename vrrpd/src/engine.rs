@@ -230,6 +230,11 @@ impl Engine {
         self.scripts
             .extend(scripts.iter().map(|(k, v)| (k.clone(), *v)));
         let scripts = self.scripts.clone();
+        let present = if resume.is_empty() {
+            Vec::new()
+        } else {
+            self.rtnl.addresses().unwrap_or_default()
+        };
         for m in 0..self.plans.len() {
             let up = self
                 .links
@@ -268,8 +273,22 @@ impl Engine {
         for m in 0..self.plans.len() {
             let name = self.plans[m].cfg.name.clone();
             let place = self.places[m];
-            match resume.get(&name) {
-                Some(&state) => {
+            // The kernel is the witness the parent may have missed: a vrrpd
+            // that died just after becoming master (before the parent heard
+            // of it) left all its VIPs in place, and only a master has them.
+            let recorded = resume.get(&name).map(|&st| {
+                if st == State::Backup
+                    && !self.plans[m].vips.is_empty()
+                    && self.holds_all_vips(m, &present)
+                {
+                    info!("({name}) recorded as BACKUP but holds all its VIPs: it was master");
+                    State::Master
+                } else {
+                    st
+                }
+            });
+            match recorded {
+                Some(state) => {
                     info!("({name}) resuming in {} state", state.as_str());
                     self.input(m, Input::Resume(ResumeState { state }), now);
                 }
@@ -285,6 +304,14 @@ impl Engine {
                 }
             }
         }
+    }
+
+    fn holds_all_vips(&self, m: usize, present: &[Addr]) -> bool {
+        self.plans[m].vips.values().all(|v| {
+            present
+                .iter()
+                .any(|a| a.index == v.index && a.addr == v.addr)
+        })
     }
 
     fn input(&mut self, m: usize, input: Input, now: Instant) {
