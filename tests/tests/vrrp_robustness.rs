@@ -223,6 +223,12 @@ fn killing_vrrpd_on_the_master_is_invisible() {
     let mut mon = LineTap::spawn(
         Command::new("ip").args(["netns", "exec", &a.name, "ip", "monitor", "address"]),
     );
+    // The master's addresses are in place before the first kill.
+    let until = Instant::now() + PROMPT;
+    while !holds(&a, VIP) {
+        assert!(Instant::now() < until, "the master never added its VIP");
+        std::thread::yield_now();
+    }
     for round in 0..20 {
         let victim = na.child_pid("vrrpd");
         kill(Pid::from_raw(victim), Signal::SIGKILL).unwrap();
