@@ -30,6 +30,10 @@ impl Lan {
             "0",
             "stp_state",
             "0",
+            // Flood multicast: VRRP must not depend on the bridge having
+            // learnt group members from IGMP/MLD reports.
+            "mcast_snooping",
+            "0",
         ]);
         sw.ip(&["link", "set", "br0", "up"]);
         Lan { sw }
@@ -268,4 +272,20 @@ pub fn holds(ns: &Netns, addr: &str) -> bool {
     let out = ns.ip(&["addr", "show", "dev", "eth0"]);
     String::from_utf8_lossy(&out.stdout).contains(&format!("inet {addr} "))
         || String::from_utf8_lossy(&out.stdout).contains(&format!("inet6 {addr} "))
+}
+
+/// Wait until an `ip monitor address` tap running in `ns` is subscribed:
+/// add (and remove) a probe address until the monitor reports it.
+pub fn monitor_ready(ns: &Netns, mon: &mut LineTap) {
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        ns.ip(&["addr", "add", "127.0.0.9/8", "dev", "lo"]);
+        mon.collect_for(Duration::from_millis(200));
+        ns.ip(&["addr", "del", "127.0.0.9/8", "dev", "lo"]);
+        if mon.lines.iter().any(|l| l.contains("127.0.0.9")) {
+            mon.cursor = mon.lines.len();
+            return;
+        }
+        assert!(Instant::now() < until, "ip monitor never started listening");
+    }
 }

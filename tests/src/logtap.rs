@@ -18,7 +18,21 @@ pub struct LogTap {
 impl LogTap {
     pub fn bind(path: &Path) -> LogTap {
         let _ = std::fs::remove_file(path);
-        let sock = UnixDatagram::bind(path).expect("bind log socket");
+        // A datagram socket's queue holds `net.unix.max_dgram_qlen` messages
+        // (10 by default), counted in the namespace that creates it. Four
+        // processes logging at once overflow that while the test is busy
+        // elsewhere; their lines then wait in the senders' queues. Create
+        // the socket in a private namespace with a deeper queue, so a test
+        // never depends on how fast it drains the socket.
+        let p = path.to_path_buf();
+        let sock = std::thread::spawn(move || {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
+                .expect("unshare for the log socket");
+            std::fs::write("/proc/sys/net/unix/max_dgram_qlen", "4096").expect("max_dgram_qlen");
+            UnixDatagram::bind(&p).expect("bind log socket")
+        })
+        .join()
+        .expect("log socket thread");
         LogTap {
             sock,
             path: path.to_path_buf(),

@@ -72,6 +72,10 @@ impl Netns {
 impl Drop for Netns {
     fn drop(&mut self) {
         for pid in self.pids() {
+            if std::env::var_os("KARS_TEST_TRACE_KILLS").is_some() {
+                let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                eprintln!("TRACE netns {} drop kills {pid} {}", self.name, comm.trim());
+            }
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid),
                 nix::sys::signal::Signal::SIGKILL,

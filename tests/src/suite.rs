@@ -124,9 +124,18 @@ impl Suite {
         use nix::sys::signal::{kill, Signal};
         use nix::unistd::Pid;
         let parent = Pid::from_raw(self.parent_pid());
+        if std::env::var_os("KARS_TEST_TRACE_KILLS").is_some() {
+            eprintln!(
+                "TRACE crash of suite {} (parent {parent})",
+                self.dir.path().display()
+            );
+        }
         let _ = kill(parent, Signal::SIGSTOP);
         for f in ["vrrp.pid", "checker.pid", "ipvs.pid"] {
             if let Some(p) = proc::read_pid(&self.path(f)) {
+                if std::env::var_os("KARS_TEST_TRACE_KILLS").is_some() {
+                    eprintln!("TRACE crash kills {f} {p}");
+                }
                 let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
             }
         }
@@ -141,6 +150,46 @@ impl Suite {
 
 impl Drop for Suite {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            let status = self.parent.try_wait();
+            eprintln!(
+                "suite parent (pid {}): {status:?}; stderr:\n{}",
+                self.parent.id(),
+                self.stderr()
+            );
+            if matches!(status, Ok(None)) {
+                if std::env::var_os("KARS_TEST_GDB").is_some() {
+                    if let Some(v) = proc::read_pid(&self.path("vrrp.pid")) {
+                        let out = std::process::Command::new("gdb")
+                            .args(["-p", &v.to_string(), "-batch", "-ex", "bt"])
+                            .output();
+                        if let Ok(o) = out {
+                            eprintln!("vrrpd {v} stack:\n{}", String::from_utf8_lossy(&o.stdout));
+                        }
+                        let sc = std::fs::read_to_string(format!("/proc/{v}/syscall"))
+                            .unwrap_or_default();
+                        eprintln!("vrrpd {v} syscall: {sc}");
+                    }
+                }
+                self.signal(nix::sys::signal::Signal::SIGUSR2);
+                let until = std::time::Instant::now() + Duration::from_secs(3);
+                while std::time::Instant::now() < until {
+                    if self
+                        .log
+                        .lines
+                        .iter()
+                        .any(|l| l.contains("Wrote /tmp/keepalived.stats"))
+                    {
+                        break;
+                    }
+                    self.log.drain_for(Duration::from_millis(100));
+                }
+                eprintln!(
+                    "stats:\n{}",
+                    std::fs::read_to_string("/tmp/keepalived.stats").unwrap_or_default()
+                );
+            }
+        }
         if matches!(self.parent.try_wait(), Ok(None)) {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(self.parent.id() as i32),

@@ -303,6 +303,7 @@ fn reload_keeps_the_master_and_its_addresses() {
         std::process::Command::new("ip")
             .args(["netns", "exec", &a.name, "ip", "monitor", "address"]),
     );
+    keepalived_rs_tests::lan::monitor_ready(&a, &mut mon);
     // Same file, then one more VIP on both nodes (a VIP list that differs
     // between nodes makes adverts invalid, as in keepalived): the master
     // stays master, 10.99.0.100 is never removed, the new address appears.

@@ -223,6 +223,7 @@ fn killing_vrrpd_on_the_master_is_invisible() {
     let mut mon = LineTap::spawn(
         Command::new("ip").args(["netns", "exec", &a.name, "ip", "monitor", "address"]),
     );
+    keepalived_rs_tests::lan::monitor_ready(&a, &mut mon);
     // The master's addresses are in place before the first kill.
     let until = Instant::now() + PROMPT;
     while !holds(&a, VIP) {
