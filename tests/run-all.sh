@@ -49,5 +49,7 @@ if [ -x tests/vm/run-ipvs-tests.sh ]; then
     tests/vm/run-ipvs-vm.sh tests/vm/ipvsd-e2e.sh target/debug
     echo "== IPVS tables side by side with keepalived 2.2.7"
     tests/vm/run-ipvs-vm.sh tests/vm/ipvs-compare.sh target/debug
+    echo "== traffic through a NAT virtual service (rr, then wrr 3:1 after a reload)"
+    tests/vm/run-ipvs-vm.sh tests/vm/ipvs-traffic.sh target/debug
 fi
 echo "== all tests passed"
