@@ -58,7 +58,7 @@ fn main() {
         }
     }
     if let Some(path) = cli.config_test_file() {
-        exit(config_test(&path, &load));
+        exit(config_test(&path, &load, cli.dump_conf));
     }
 
     init_logging(&cli);
@@ -176,11 +176,14 @@ fn init_logging(cli: &Cli) {
 }
 
 /// `-t`: print every problem with its location; non-zero if there is any.
-fn config_test(path: &std::path::Path, load: &LoadOptions) -> i32 {
+fn config_test(path: &std::path::Path, load: &LoadOptions, dump: bool) -> i32 {
     match keepalived_config::load_file(path, load) {
         Ok(l) => {
             for d in l.notes.iter().chain(&l.diagnostics) {
                 eprintln!("{d}");
+            }
+            if dump {
+                println!("{:#?}", l.config);
             }
             if l.config_test_passed() {
                 eprintln!("{}: configuration OK", path.display());

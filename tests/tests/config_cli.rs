@@ -132,3 +132,57 @@ fn ten_thousand_real_servers_cross_to_the_children() {
     );
     assert!(suite.stop().success());
 }
+
+#[test]
+fn version_and_dump_conf() {
+    let out = Command::new(bin("keepalived-rs"))
+        .arg("-v")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("keepalived-rs v"));
+    // -d prints the parsed model (then runs; -t stops it after the check here).
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("keepalived.conf");
+    std::fs::write(&conf, VALID).unwrap();
+    let out = Command::new(bin("keepalived-rs"))
+        .args(["--dump-conf", "--config-test"])
+        .arg("-f")
+        .arg(&conf)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dump = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dump.contains("virtual_servers") && dump.contains("192.168.1.10"),
+        "{dump}"
+    );
+}
+
+/// `-P` runs VRRP (with the checker process for its scripts), `-C` the
+/// checkers with IPVS.
+#[test]
+fn dash_p_and_dash_c_run_their_subsystems_only() {
+    for (flag, running, absent) in [
+        ("-P", ["vrrpd", "checkerd"], "ipvsd"),
+        ("-C", ["checkerd", "ipvsd"], "vrrpd"),
+    ] {
+        let mut s = keepalived_rs_tests::Suite::start(VALID, &[flag]);
+        for c in running {
+            assert!(
+                keepalived_rs_tests::proc::alive(s.child_pid(c)),
+                "{flag}: {c} not running"
+            );
+        }
+        let f = match absent {
+            "ipvsd" => "ipvs.pid",
+            _ => "vrrp.pid",
+        };
+        assert!(!s.path(f).exists(), "{flag}: {absent} was started");
+        assert!(s.stop().success());
+    }
+}
