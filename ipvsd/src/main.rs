@@ -37,6 +37,9 @@ struct Ipvsd {
     warned: bool,
     passes: u64,
     health_updates: u64,
+    /// Health changed since the last pass: reconcile once per wake-up, not
+    /// once per message (a start reports thousands at once).
+    dirty: bool,
 }
 
 impl Ipvsd {
@@ -143,12 +146,12 @@ impl Daemon for Ipvsd {
         Ok(())
     }
 
-    fn message(&mut self, msg: ToChild, ctx: &mut Ctx) {
+    fn message(&mut self, msg: ToChild, _ctx: &mut Ctx) {
         if let ToChild::Health(h) = msg {
             self.health_updates += 1;
             self.health
                 .insert((h.virtual_server, h.real_server), (h.up, h.weight));
-            self.reconcile(ctx.now);
+            self.dirty = true;
         }
     }
 
@@ -182,7 +185,8 @@ impl Daemon for Ipvsd {
             self.connect(ctx.now);
             self.reconcile(ctx.now);
         }
-        if self.next_drift.is_some_and(|t| t <= ctx.now) {
+        if self.dirty || self.next_drift.is_some_and(|t| t <= ctx.now) {
+            self.dirty = false;
             self.reconcile(ctx.now);
         }
     }

@@ -47,6 +47,10 @@ rm -f /tmp/keepalived.stats
 kill -USR2 "$(cat "$w/p")"
 for _ in $(seq 1 50); do [ -s /tmp/keepalived.stats ] && break; sleep 0.2; done
 grep "Netlink writes" /tmp/keepalived.stats | sed 's/^ */  /'
-kill -TERM "$(cat "$w/p")"
-while kill -0 "$(cat "$w/p" 2>/dev/null || echo 1)" 2>/dev/null; do sleep 0.2; done
+parent=$(cat "$w/p")
+t0=$(date +%s%N)
+kill -TERM "$parent"
+while kill -0 "$parent" 2>/dev/null; do sleep 0.2; done
+t1=$(date +%s%N)
+echo "  stop (removing what it created): $(ms $t0 $t1) ms"
 echo "  after stop: $(ipvsadm -Ln | grep -c '^TCP') services left"
