@@ -189,7 +189,13 @@ fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String>
         } else {
             None
         };
-        let timeout = match (timeout, keepalived_log::queued() > 0) {
+        // Never sleep more than a second once running: the daemon's timers
+        // are re-checked at least that often whatever the deadline said,
+        // and queued log lines are retried.
+        let timeout = match (
+            timeout,
+            phase == Phase::Running || keepalived_log::queued() > 0,
+        ) {
             (t, true) => Some(t.map_or(Duration::from_secs(1), |t| t.min(Duration::from_secs(1)))),
             (t, false) => t,
         };
