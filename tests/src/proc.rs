@@ -62,3 +62,27 @@ pub fn wait_gone(pid: i32, timeout: Duration) -> bool {
 pub fn read_pid(path: &std::path::Path) -> Option<i32> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
+
+/// CPU time (clock ticks, user + system) and RSS (kB) summed over `pids`.
+pub fn usage(pids: &[i32]) -> (u64, u64) {
+    let mut ticks = 0;
+    let mut rss = 0;
+    for p in pids {
+        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) {
+            // Fields after the command name, which may itself hold spaces.
+            let f: Vec<&str> = stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .collect();
+            ticks += f.get(11).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+            ticks += f.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+        }
+        rss += status(*p)
+            .get("VmRSS")
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    (ticks, rss)
+}

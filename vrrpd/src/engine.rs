@@ -375,11 +375,7 @@ impl Engine {
                 }
             }
             Action::AddVips { addrs, .. } => {
-                let specs: Vec<AddrSpec> = addrs
-                    .iter()
-                    .filter_map(|a| p.vips.get(a).cloned())
-                    .chain(p.excluded.iter().cloned())
-                    .collect();
+                let specs = p.specs(&addrs);
                 for spec in specs {
                     if let Err(e) = self.rtnl.add_address(&spec) {
                         error!(
@@ -390,11 +386,7 @@ impl Engine {
                 }
             }
             Action::RemoveVips { addrs } => {
-                let specs: Vec<AddrSpec> = addrs
-                    .iter()
-                    .filter_map(|a| p.vips.get(a).cloned())
-                    .chain(p.excluded.iter().cloned())
-                    .collect();
+                let specs = p.specs(&addrs);
                 for spec in specs {
                     if let Err(e) = self.rtnl.del_address(&spec) {
                         error!(

@@ -32,6 +32,18 @@ pub struct Planned {
     pub group: Option<String>,
 }
 
+impl Planned {
+    /// How to add or remove `addrs`, plus the excluded addresses that
+    /// follow the state without being advertised.
+    pub fn specs(&self, addrs: &[IpAddr]) -> Vec<AddrSpec> {
+        addrs
+            .iter()
+            .filter_map(|a| self.vips.get(a).cloned())
+            .chain(self.excluded.iter().cloned())
+            .collect()
+    }
+}
+
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s.max(0.0))
 }

@@ -59,23 +59,6 @@ fn listeners(ns: &Netns, close: Receiver<u16>) {
     });
 }
 
-fn usage(pid: i32) -> (u64, u64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let f: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks = f.get(11).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
-        + f.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
-    let rss = proc::status(pid)
-        .get("VmRSS")
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0);
-    (ticks, rss)
-}
-
 fn main() {
     keepalived_rs_tests::require_root();
     let _ = nix::sys::resource::setrlimit(
@@ -98,10 +81,10 @@ fn main() {
     let pid = s.child_pid("checkerd");
     // Every check has run at least once after delay_loop + warmup.
     std::thread::sleep(Duration::from_secs(3));
-    let (t0, _) = usage(pid);
+    let (t0, _) = proc::usage(&[pid]);
     let start = Instant::now();
     std::thread::sleep(Duration::from_secs(10));
-    let (t1, rss) = usage(pid);
+    let (t1, rss) = proc::usage(&[pid]);
     let cpu = (t1 - t0) as f64 / 100.0 / start.elapsed().as_secs_f64() * 100.0;
     println!(
         "checkerd, {N} TCP_CHECKs at delay_loop 1: CPU {cpu:.1} % of one core, RSS {:.1} MiB",

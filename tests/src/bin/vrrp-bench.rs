@@ -68,31 +68,12 @@ fn failover(version: u8, advert: &str, adv_secs: f64) {
     );
 }
 
-/// CPU (ticks) and RSS (kB) of a set of processes.
-fn usage(pids: &[i32]) -> (u64, u64) {
-    let mut ticks = 0;
-    let mut rss = 0;
-    for p in pids {
-        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) {
-            let after = stat.rsplit(')').next().unwrap_or("");
-            let f: Vec<&str> = after.split_whitespace().collect();
-            ticks += f.get(11).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
-            ticks += f.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
-        }
-        rss += proc::status(*p)
-            .get("VmRSS")
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0);
-    }
-    (ticks, rss)
-}
-
 fn measure(what: &str, pids: impl Fn() -> Vec<i32>, window: Duration) {
     let hz = 100.0; // USER_HZ
-    let (t0, _) = usage(&pids());
+    let (t0, _) = proc::usage(&pids());
     let start = Instant::now();
     std::thread::sleep(window);
-    let (t1, rss) = usage(&pids());
+    let (t1, rss) = proc::usage(&pids());
     let cpu = (t1 - t0) as f64 / hz / start.elapsed().as_secs_f64() * 100.0;
     println!(
         "{what}: CPU {cpu:.1} % of one core, RSS {:.1} MiB",

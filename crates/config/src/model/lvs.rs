@@ -405,14 +405,19 @@ impl Default for Checker {
 }
 
 impl VirtualServer {
-    /// keepalived's name for it in logs and between processes:
-    /// `[10.0.0.1]:tcp:80`, `FWM 5`, `group NAME`.
-    pub fn key(&self) -> String {
-        let proto = match self.protocol {
+    /// `tcp`, `udp` or `sctp`, as keepalived writes it in names.
+    fn protocol_name(&self) -> &'static str {
+        match self.protocol {
             Some(Protocol::Udp) => "udp",
             Some(Protocol::Sctp) => "sctp",
             _ => "tcp",
-        };
+        }
+    }
+
+    /// keepalived's name for it in logs and between processes:
+    /// `[10.0.0.1]:tcp:80`, `FWM 5`, `group NAME`.
+    pub fn key(&self) -> String {
+        let proto = self.protocol_name();
         match (self.ip, self.fwmark, &self.group) {
             (Some(ip), _, _) => format!("[{ip}]:{proto}:{}", self.port.unwrap_or(0)),
             (None, Some(m), _) => format!("FWM {m}"),
@@ -425,11 +430,7 @@ impl VirtualServer {
 impl RealServer {
     /// keepalived's name for a real server of `vs`: `[192.168.1.10]:tcp:80`.
     pub fn key(&self, vs: &VirtualServer) -> String {
-        let proto = match vs.protocol {
-            Some(Protocol::Udp) => "udp",
-            Some(Protocol::Sctp) => "sctp",
-            _ => "tcp",
-        };
+        let proto = vs.protocol_name();
         format!(
             "[{}]:{proto}:{}",
             self.ip,
