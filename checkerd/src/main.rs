@@ -15,8 +15,8 @@ use keepalived_check::{Engine, Event};
 use keepalived_child::{Ctx, Daemon};
 use keepalived_config::Config;
 use keepalived_ipc::{
-    ConfigSlice, DumpKind, FromChild, RealServerHealth, ReplayState, Subsystem, ToChild,
-    TrackScriptResult,
+    ConfigSlice, DumpKind, FromChild, RealServerHealth, ReplayState, Subsystem, ToChild, TrackKind,
+    TrackResult, TrackStatus,
 };
 use launcher::{Launcher, LAUNCHER_TOKEN};
 use log::{error, info, warn};
@@ -109,9 +109,14 @@ impl Checkerd {
                         "VRRP_Script({name}) {}",
                         if ok { "succeeded" } else { "failed" }
                     );
-                    ctx.send(FromChild::TrackScript(TrackScriptResult {
-                        script: name,
-                        ok,
+                    ctx.send(FromChild::Track(TrackResult {
+                        kind: TrackKind::Script,
+                        name,
+                        status: if ok {
+                            TrackStatus::Up
+                        } else {
+                            TrackStatus::Down
+                        },
                     }));
                 }
             }

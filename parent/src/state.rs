@@ -2,7 +2,7 @@
 //! restarted child resumes instead of starting over.
 
 use keepalived_ipc::{
-    RealServerHealth, ReplayState, Subsystem, TrackScriptResult, VrrpStateChange,
+    RealServerHealth, ReplayState, Subsystem, TrackKind, TrackResult, VrrpStateChange,
 };
 use std::collections::BTreeMap;
 
@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 pub struct KnownState {
     vrrp: BTreeMap<String, VrrpStateChange>,
     health: BTreeMap<(String, String), RealServerHealth>,
-    scripts: BTreeMap<String, TrackScriptResult>,
+    tracks: BTreeMap<(TrackKind, String), TrackResult>,
 }
 
 impl KnownState {
@@ -23,8 +23,8 @@ impl KnownState {
             .insert((h.virtual_server.clone(), h.real_server.clone()), h.clone());
     }
 
-    pub fn record_script(&mut self, t: &TrackScriptResult) {
-        self.scripts.insert(t.script.clone(), t.clone());
+    pub fn record_track(&mut self, t: &TrackResult) {
+        self.tracks.insert((t.kind, t.name.clone()), t.clone());
     }
 
     /// What `sub` needs to resume: vrrpd its own instance states and the
@@ -34,22 +34,22 @@ impl KnownState {
     pub fn replay_for(&self, sub: Subsystem) -> ReplayState {
         let vrrp = self.vrrp.values().cloned().collect();
         let health = self.health.values().cloned().collect();
-        let scripts = self.scripts.values().cloned().collect();
+        let tracks = self.tracks.values().cloned().collect();
         match sub {
             Subsystem::Vrrp => ReplayState {
                 vrrp,
                 health: vec![],
-                scripts,
+                tracks,
             },
             Subsystem::Ipvs => ReplayState {
                 vrrp,
                 health,
-                scripts: vec![],
+                tracks: vec![],
             },
             Subsystem::Checker => ReplayState {
                 vrrp,
                 health,
-                scripts,
+                tracks,
             },
         }
     }

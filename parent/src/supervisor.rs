@@ -375,9 +375,9 @@ impl Supervisor {
                 self.known.record_health(&h);
                 self.route(&[Subsystem::Ipvs], ToChild::Health(h));
             }
-            FromChild::TrackScript(t) => {
-                self.known.record_script(&t);
-                self.route(&[Subsystem::Vrrp], ToChild::TrackScript(t));
+            FromChild::Track(t) => {
+                self.known.record_track(&t);
+                self.route(&[Subsystem::Vrrp], ToChild::Track(t));
             }
             FromChild::Dump { kind, text } => self.dump_part(sub, kind, text),
         }

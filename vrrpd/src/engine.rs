@@ -7,7 +7,7 @@ use crate::net::raw::{Received, Vrrp4, Vrrp6};
 use crate::net::rtnl::{Addr, AddrSpec, Link, Monitor, NetEvent, Rtnl};
 use crate::plan::{plan, Planned};
 use keepalived_config::Config;
-use keepalived_ipc::{FromChild, VrrpState, VrrpStateChange};
+use keepalived_ipc::{FromChild, TrackKind as Watched, TrackResult, VrrpState, VrrpStateChange};
 use keepalived_vrrp::action::{Action, Input, LogLevel, ResumeState, RxPacket, State};
 use keepalived_vrrp::counters::DropCause;
 use keepalived_vrrp::instance::Instance;
@@ -69,8 +69,8 @@ pub struct Engine {
     links: BTreeMap<u32, Link>,
     unknown_vrid: u64,
     out: Vec<FromChild>,
-    /// Last verdict of each track script, kept across reloads.
-    scripts: BTreeMap<String, bool>,
+    /// Last verdict of each object checkerd watches, kept across reloads.
+    tracks: BTreeMap<(Watched, String), TrackStatus>,
 }
 
 fn state_of(s: State) -> VrrpState {
@@ -120,7 +120,7 @@ impl Engine {
             links,
             unknown_vrid: 0,
             out: Vec::new(),
-            scripts: BTreeMap::new(),
+            tracks: BTreeMap::new(),
         };
         e.build(config, &addrs, registry, &BTreeMap::new())?;
         Ok(e)
@@ -225,11 +225,13 @@ impl Engine {
         &mut self,
         now: Instant,
         resume: &BTreeMap<String, State>,
-        scripts: &BTreeMap<String, bool>,
+        tracks: &[TrackResult],
     ) {
-        self.scripts
-            .extend(scripts.iter().map(|(k, v)| (k.clone(), *v)));
-        let scripts = self.scripts.clone();
+        for t in tracks {
+            self.tracks
+                .insert((t.kind, t.name.clone()), status_of(t.status));
+        }
+        let known = self.tracks.clone();
         let present = if resume.is_empty() {
             Vec::new()
         } else {
@@ -258,13 +260,8 @@ impl Engine {
                     now,
                 );
             }
-            for (idx, name) in self.plans[m].track_scripts.clone() {
-                if let Some(ok) = scripts.get(&name) {
-                    let status = if *ok {
-                        TrackStatus::Up
-                    } else {
-                        TrackStatus::Down
-                    };
+            for (idx, kind, name) in self.plans[m].tracked.clone() {
+                if let Some(&status) = known.get(&(kind, name)) {
                     self.input(m, Input::Track { index: idx, status }, now);
                 }
             }
@@ -535,17 +532,13 @@ impl Engine {
         }
     }
 
-    /// A track script's verdict from checkerd.
-    pub fn on_script(&mut self, name: &str, ok: bool, now: Instant) {
-        self.scripts.insert(name.to_string(), ok);
+    /// A tracker's verdict from checkerd (script, file or process).
+    pub fn on_track(&mut self, t: &TrackResult, now: Instant) {
+        let status = status_of(t.status);
+        self.tracks.insert((t.kind, t.name.clone()), status);
         for m in 0..self.plans.len() {
-            for (idx, s) in self.plans[m].track_scripts.clone() {
-                if s == name {
-                    let status = if ok {
-                        TrackStatus::Up
-                    } else {
-                        TrackStatus::Down
-                    };
+            for (idx, kind, name) in self.plans[m].tracked.clone() {
+                if kind == t.kind && name == t.name {
                     self.input(m, Input::Track { index: idx, status }, now);
                 }
             }
@@ -624,7 +617,7 @@ impl Engine {
             .filter(|(n, s)| new_names.contains(n) && *s != State::Init)
             .collect();
         self.build(config, &addrs, registry, &keep)?;
-        self.start(now, &keep, &BTreeMap::new());
+        self.start(now, &keep, &[]);
         // A master keeps its addresses across the reload; reconcile the ones
         // the new configuration added or dropped.
         for m in 0..self.plans.len() {
@@ -712,6 +705,14 @@ fn new_instance(p: &Planned, resume: &BTreeMap<String, State>) -> Result<Instanc
 }
 
 /// The states the parent recorded, keyed by instance name.
+fn status_of(s: keepalived_ipc::TrackStatus) -> TrackStatus {
+    match s {
+        keepalived_ipc::TrackStatus::Up => TrackStatus::Up,
+        keepalived_ipc::TrackStatus::Down => TrackStatus::Down,
+        keepalived_ipc::TrackStatus::Value(v) => TrackStatus::Value(v),
+    }
+}
+
 pub fn recorded(states: &[VrrpStateChange]) -> BTreeMap<String, State> {
     states
         .iter()

@@ -3,7 +3,7 @@
 //! A thin mio shell: the configuration and the parent's recorded state come
 //! in over IPC, `engine` runs the sans-IO instances against the kernel, and
 //! instance states go back to the parent (which routes them to checkerd for
-//! notify scripts and to ipvsd). Track-script verdicts come from checkerd
+//! notify scripts and to ipvsd). Tracker verdicts (scripts, files, processes) come from checkerd
 //! through the parent.
 
 mod engine;
@@ -15,7 +15,6 @@ use keepalived_child::{Ctx, Daemon};
 use keepalived_ipc::{ConfigSlice, DumpKind, ReplayState, Subsystem, ToChild};
 use log::info;
 use mio::Token;
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 #[derive(Default)]
@@ -55,14 +54,8 @@ impl Daemon for Vrrpd {
 
     fn start(&mut self, ctx: &mut Ctx) {
         let resume = engine::recorded(&self.replay.vrrp);
-        let scripts: BTreeMap<String, bool> = self
-            .replay
-            .scripts
-            .iter()
-            .map(|s| (s.script.clone(), s.ok))
-            .collect();
         if let Some(e) = self.engine.as_mut() {
-            e.start(ctx.now, &resume, &scripts);
+            e.start(ctx.now, &resume, &self.replay.tracks);
         }
         self.forward(ctx);
     }
@@ -77,8 +70,8 @@ impl Daemon for Vrrpd {
     }
 
     fn message(&mut self, msg: ToChild, ctx: &mut Ctx) {
-        if let (ToChild::TrackScript(t), Some(e)) = (msg, self.engine.as_mut()) {
-            e.on_script(&t.script, t.ok, ctx.now);
+        if let (ToChild::Track(t), Some(e)) = (msg, self.engine.as_mut()) {
+            e.on_track(&t, ctx.now);
         }
         self.forward(ctx);
     }

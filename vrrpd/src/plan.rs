@@ -4,6 +4,7 @@
 
 use crate::net::rtnl::{Addr, AddrSpec, Link};
 use keepalived_config::{Config, VirtualIp, VrrpInstance};
+use keepalived_ipc::TrackKind as Watched;
 use keepalived_vrrp::config::{Auth, GarpConfig, InitialState, InstanceConfig};
 use keepalived_vrrp::track::{TrackConfig, TrackKind, TrackStatus};
 use keepalived_vrrp::Version;
@@ -24,8 +25,9 @@ pub struct Planned {
     /// `virtual_ipaddress_excluded`: added and removed with the state, not
     /// advertised.
     pub excluded: Vec<AddrSpec>,
-    /// Index into `cfg.tracks` of each tracked script, by name.
-    pub track_scripts: Vec<(usize, String)>,
+    /// Index into `cfg.tracks` of each object checkerd watches for us
+    /// (scripts, files, processes), by kind and name.
+    pub tracked: Vec<(usize, Watched, String)>,
     /// Index into `cfg.tracks` of each tracked interface, by ifindex.
     pub track_ifaces: Vec<(usize, u32)>,
     /// Sync group, if the instance is in one.
@@ -196,7 +198,7 @@ fn plan_one(
         arp_interval: secs(g.vrrp_garp_interval),
         na_interval: secs(g.vrrp_gna_interval),
     };
-    let mut track_scripts = Vec::new();
+    let mut tracked = Vec::new();
     let mut track_ifaces = Vec::new();
     for t in &inst.track_interface {
         let l = links
@@ -219,7 +221,34 @@ fn plan_one(
         if script.is_some_and(|s| s.init_fail) {
             tc.initial = TrackStatus::Down;
         }
-        track_scripts.push((cfg.tracks.len(), t.name.clone()));
+        tracked.push((cfg.tracks.len(), Watched::Script, t.name.clone()));
+        cfg.tracks.push(tc);
+    }
+    for t in &inst.track_file {
+        let file = config
+            .track_files
+            .iter()
+            .find(|f| f.name == t.name)
+            .ok_or_else(|| format!("unknown track_file {}", t.name))?;
+        let weight = t.weight.unwrap_or(file.weight);
+        let reverse = t.reverse || file.weight_reverse;
+        let mut tc = TrackConfig::new(TrackKind::File, &t.name, weight, reverse);
+        // Until checkerd has read the file, assume the value that changes
+        // nothing (keepalived reads it synchronously at start).
+        tc.initial = TrackStatus::Value(0);
+        tracked.push((cfg.tracks.len(), Watched::File, t.name.clone()));
+        cfg.tracks.push(tc);
+    }
+    for t in &inst.track_process {
+        let proc = config
+            .vrrp_track_processes
+            .iter()
+            .find(|p| p.name == t.name)
+            .ok_or_else(|| format!("unknown vrrp_track_process {}", t.name))?;
+        let weight = t.weight.unwrap_or(proc.weight);
+        let reverse = t.reverse || proc.weight_reverse;
+        let tc = TrackConfig::new(TrackKind::Process, &t.name, weight, reverse);
+        tracked.push((cfg.tracks.len(), Watched::Process, t.name.clone()));
         cfg.tracks.push(tc);
     }
     let group = config
@@ -238,7 +267,7 @@ fn plan_one(
         mac,
         vips,
         excluded,
-        track_scripts,
+        tracked,
         track_ifaces,
         group,
     })

@@ -316,10 +316,10 @@ fn drain_ipc<D: Daemon>(
             }
             (ToChild::Shutdown, _) => return Ok(true),
             (
-                m @ (ToChild::VrrpState(_) | ToChild::Health(_) | ToChild::TrackScript(_)),
+                m @ (ToChild::VrrpState(_) | ToChild::Health(_) | ToChild::Track(_)),
                 Phase::Running,
             ) => daemon.message(m, ctx),
-            (m @ (ToChild::VrrpState(_) | ToChild::Health(_) | ToChild::TrackScript(_)), _) => {
+            (m @ (ToChild::VrrpState(_) | ToChild::Health(_) | ToChild::Track(_)), _) => {
                 // Before Start: state arrives in the replay instead.
                 log::debug!("ignoring early routed message {m:?}");
             }

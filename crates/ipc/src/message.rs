@@ -59,11 +59,44 @@ pub struct RealServerHealth {
     pub weight: Option<i32>,
 }
 
-/// A tracked script's verdict after rise/fall: checkerd → parent → vrrpd.
+/// What a tracker watches. checkerd watches all of them (it runs the
+/// scripts, reads the files and scans the processes) so vrrpd needs no
+/// access to either.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum TrackKind {
+    /// `vrrp_script`, after rise/fall.
+    Script,
+    /// `track_file`: the number the file holds.
+    File,
+    /// `vrrp_track_process`: whether the quorum of processes runs.
+    Process,
+}
+
+impl TrackKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrackKind::Script => "script",
+            TrackKind::File => "file",
+            TrackKind::Process => "process",
+        }
+    }
+}
+
+/// A tracked object's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TrackStatus {
+    Up,
+    Down,
+    /// A `track_file` value.
+    Value(i64),
+}
+
+/// A tracker's verdict: checkerd → parent → vrrpd.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TrackScriptResult {
-    pub script: String,
-    pub ok: bool,
+pub struct TrackResult {
+    pub kind: TrackKind,
+    pub name: String,
+    pub status: TrackStatus,
 }
 
 /// Everything the parent replays to a restarted child besides its config.
@@ -71,7 +104,8 @@ pub struct TrackScriptResult {
 pub struct ReplayState {
     pub vrrp: Vec<VrrpStateChange>,
     pub health: Vec<RealServerHealth>,
-    pub scripts: Vec<TrackScriptResult>,
+    /// Last verdict of every tracker (scripts, files, processes).
+    pub tracks: Vec<TrackResult>,
 }
 
 /// Which dump a signal asked for (USR1 = data, USR2 = stats, as keepalived).
@@ -97,7 +131,7 @@ pub enum ToChild {
     },
     VrrpState(VrrpStateChange),
     Health(RealServerHealth),
-    TrackScript(TrackScriptResult),
+    Track(TrackResult),
     Dump(DumpKind),
     /// Stop cleanly (vrrpd: priority-0 adverts, VIPs removed; ipvsd: remove
     /// what it created) and exit.
@@ -119,7 +153,7 @@ pub enum FromChild {
     },
     VrrpState(VrrpStateChange),
     Health(RealServerHealth),
-    TrackScript(TrackScriptResult),
+    Track(TrackResult),
     /// Text for `/tmp/keepalived.data` or `.stats`.
     Dump {
         kind: DumpKind,
@@ -135,7 +169,7 @@ impl FromChild {
             FromChild::Rejected { .. } => "Rejected",
             FromChild::VrrpState(_) => "VrrpState",
             FromChild::Health(_) => "Health",
-            FromChild::TrackScript(_) => "TrackScript",
+            FromChild::Track(_) => "Track",
             FromChild::Dump { .. } => "Dump",
         }
     }
@@ -146,7 +180,7 @@ impl FromChild {
         match self {
             FromChild::Ready { .. } | FromChild::Rejected { .. } | FromChild::Dump { .. } => true,
             FromChild::VrrpState(_) => from == Subsystem::Vrrp,
-            FromChild::Health(_) | FromChild::TrackScript(_) => from == Subsystem::Checker,
+            FromChild::Health(_) | FromChild::Track(_) => from == Subsystem::Checker,
         }
     }
 }
@@ -235,9 +269,10 @@ mod tests {
 
     #[test]
     fn who_may_send_what() {
-        let h = FromChild::TrackScript(TrackScriptResult {
-            script: "chk".into(),
-            ok: true,
+        let h = FromChild::Track(TrackResult {
+            kind: TrackKind::Script,
+            name: "chk".into(),
+            status: TrackStatus::Up,
         });
         assert!(h.allowed_from(Subsystem::Checker));
         assert!(!h.allowed_from(Subsystem::Vrrp));

@@ -4,8 +4,8 @@
 
 use keepalived_ipc::frame::{fragment, Reassembler};
 use keepalived_ipc::{
-    decode_from_child, encode, DumpKind, FromChild, RealServerHealth, TrackScriptResult, VrrpState,
-    VrrpStateChange, MAX_FROM_CHILD,
+    decode_from_child, encode, DumpKind, FromChild, RealServerHealth, TrackKind, TrackResult,
+    TrackStatus, VrrpState, VrrpStateChange, MAX_FROM_CHILD,
 };
 
 /// xorshift64*: reproducible without a dependency.
@@ -41,9 +41,15 @@ fn samples() -> Vec<FromChild> {
             up: true,
             weight: Some(5),
         }),
-        FromChild::TrackScript(TrackScriptResult {
-            script: "chk".into(),
-            ok: false,
+        FromChild::Track(TrackResult {
+            kind: TrackKind::Script,
+            name: "chk".into(),
+            status: TrackStatus::Down,
+        }),
+        FromChild::Track(TrackResult {
+            kind: TrackKind::File,
+            name: "weights".into(),
+            status: TrackStatus::Value(-7),
         }),
         FromChild::Dump {
             kind: DumpKind::Stats,
