@@ -3,8 +3,10 @@
 //! out against the kernel. The daemon shell (main.rs) only feeds it events.
 
 use crate::net::garp::PacketSocket;
-use crate::net::raw::{Received, Vrrp4, Vrrp6};
+use crate::net::raw::{Received, Tx4, Vrrp4, Vrrp6};
+use crate::net::routes::{Route, Rule};
 use crate::net::rtnl::{Addr, AddrSpec, Link, Monitor, NetEvent, Rtnl};
+use crate::net::vmac;
 use crate::plan::{plan, Planned};
 use keepalived_config::Config;
 use keepalived_ipc::{FromChild, TrackKind as Watched, TrackResult, VrrpState, VrrpStateChange};
@@ -71,6 +73,12 @@ pub struct Engine {
     out: Vec<FromChild>,
     /// Last verdict of each object checkerd watches, kept across reloads.
     tracks: BTreeMap<(Watched, String), TrackStatus>,
+    /// VMAC interfaces we created or adopted, by name: deleted at stop.
+    vmacs: BTreeMap<String, u32>,
+    /// Lower devices' devconf values before we changed them, restored at stop.
+    lower_saved: BTreeMap<u32, Vec<(u16, u32)>>,
+    /// Send sockets on VMACs, by VMAC ifindex.
+    vmac_tx: BTreeMap<u32, Tx4>,
 }
 
 fn state_of(s: State) -> VrrpState {
@@ -121,6 +129,9 @@ impl Engine {
             unknown_vrid: 0,
             out: Vec::new(),
             tracks: BTreeMap::new(),
+            vmacs: BTreeMap::new(),
+            lower_saved: BTreeMap::new(),
+            vmac_tx: BTreeMap::new(),
         };
         e.build(config, &addrs, registry, &BTreeMap::new())?;
         Ok(e)
@@ -134,10 +145,23 @@ impl Engine {
         registry: &Registry,
         resume: &BTreeMap<String, State>,
     ) -> Result<(), String> {
+        self.ensure_vmacs(config);
         let links: Vec<Link> = self.links.values().cloned().collect();
         let (plans, errors) = plan(config, &links, addrs);
         for e in errors {
             error!("{e}; instance disabled");
+        }
+        for p in &plans {
+            if let Some((name, index)) = &p.xmit {
+                if !self.vmac_tx.contains_key(index) {
+                    match Tx4::open(name, *index) {
+                        Ok(t) => {
+                            self.vmac_tx.insert(*index, t);
+                        }
+                        Err(e) => error!("({}) cannot send on {name}: {e}", p.cfg.name),
+                    }
+                }
+            }
         }
         // Sockets: one pair per (interface, family) in use.
         for p in &plans {
@@ -145,21 +169,27 @@ impl Engine {
             if self
                 .sockets
                 .iter()
-                .any(|s| s.ifindex == p.ifindex && s.v6 == v6)
+                .any(|s| s.ifindex == p.sock_if.1 && s.v6 == v6)
             {
                 continue;
             }
-            let sock = match p.cfg.src_addr {
-                IpAddr::V4(_) => {
-                    let group = config.global_defs.vrrp_mcast_group4;
-                    Vrrp4::open(&p.ifname, p.ifindex, Some(group)).map(Sock::V4)
+            let sock = match (p.cfg.src_addr, p.cfg.mcast_group) {
+                (IpAddr::V4(_), Some(IpAddr::V4(group))) => {
+                    Vrrp4::open(&p.sock_if.0, p.sock_if.1, Some(group)).map(Sock::V4)
                 }
-                IpAddr::V6(src) => {
+                (IpAddr::V4(_), _) => {
+                    let group = config.global_defs.vrrp_mcast_group4;
+                    Vrrp4::open(&p.sock_if.0, p.sock_if.1, Some(group)).map(Sock::V4)
+                }
+                (IpAddr::V6(src), Some(IpAddr::V6(group))) => {
+                    Vrrp6::open(&p.sock_if.0, p.sock_if.1, Some(group), src).map(Sock::V6)
+                }
+                (IpAddr::V6(src), _) => {
                     let group = config.global_defs.vrrp_mcast_group6;
-                    Vrrp6::open(&p.ifname, p.ifindex, Some(group), src).map(Sock::V6)
+                    Vrrp6::open(&p.sock_if.0, p.sock_if.1, Some(group), src).map(Sock::V6)
                 }
             }
-            .map_err(|e| format!("VRRP socket on {}: {e}", p.ifname))?;
+            .map_err(|e| format!("VRRP socket on {}: {e}", p.sock_if.0))?;
             let token = Token(SOCKET_TOKEN_BASE + self.sockets.len());
             let fd = match &sock {
                 Sock::V4(s) => s.rx_fd(),
@@ -169,7 +199,7 @@ impl Engine {
                 .register(&mut SourceFd(&fd), token, Interest::READABLE)
                 .map_err(|e| e.to_string())?;
             self.sockets.push(SockEntry {
-                ifindex: p.ifindex,
+                ifindex: p.sock_if.1,
                 v6,
                 sock,
             });
@@ -356,13 +386,18 @@ impl Engine {
                 let Some(s) = self
                     .sockets
                     .iter()
-                    .find(|s| s.ifindex == p.ifindex && s.v6 == dst.is_ipv6())
+                    .find(|s| s.ifindex == p.sock_if.1 && s.v6 == dst.is_ipv6())
                 else {
                     return;
                 };
+                let vmac_tx = p.xmit.as_ref().and_then(|(_, i)| self.vmac_tx.get(i));
                 let r = match (&s.sock, p.cfg.src_addr, dst) {
                     (Sock::V4(s4), IpAddr::V4(src), IpAddr::V4(d)) => {
-                        s4.send(&packet::wrap_ipv4(src, d, &payload), d)
+                        let frame = packet::wrap_ipv4(src, d, &payload);
+                        match vmac_tx {
+                            Some(t) => t.send(&frame, d),
+                            None => s4.send(&frame, d),
+                        }
                     }
                     (Sock::V6(s6), _, IpAddr::V6(d)) => s6.send(&payload, d),
                     _ => Ok(()),
@@ -381,9 +416,11 @@ impl Engine {
                         );
                     }
                 }
+                self.set_routes(m, true);
             }
             Action::RemoveVips { addrs } => {
-                let specs = p.specs(&addrs);
+                self.set_routes(m, false);
+                let specs = self.plans[m].specs(&addrs);
                 for spec in specs {
                     if let Err(e) = self.rtnl.del_address(&spec) {
                         error!(
@@ -460,7 +497,7 @@ impl Engine {
             let targets: Vec<usize> = (0..self.plans.len())
                 .filter(|&m| {
                     let p = &self.plans[m];
-                    p.ifindex == ifindex
+                    p.sock_if.1 == ifindex
                         && p.cfg.src_addr.is_ipv6() == v6
                         && Some(p.cfg.vrid) == vrid
                 })
@@ -571,10 +608,153 @@ impl Engine {
         self.units.iter().filter_map(Unit::next_deadline).min()
     }
 
-    /// Priority-0 adverts and virtual addresses removed.
+    /// Priority-0 adverts, virtual addresses and routes removed, VMACs
+    /// deleted.
     pub fn shutdown(&mut self, now: Instant) {
         for m in 0..self.plans.len() {
             self.input(m, Input::Shutdown, now);
+        }
+        self.vmac_tx.clear();
+        for (name, index) in std::mem::take(&mut self.vmacs) {
+            match self.rtnl.delete_link(index) {
+                Ok(()) => info!("Removed VMAC interface {name}"),
+                Err(e) => warn!("cannot remove VMAC interface {name}: {e}"),
+            }
+        }
+        for (index, values) in std::mem::take(&mut self.lower_saved) {
+            if let Err(e) = self.rtnl.set_inet_conf(index, &values) {
+                warn!("cannot restore ARP settings of interface {index}: {e}");
+            }
+        }
+    }
+
+    /// Add (`on`) or remove an instance's virtual routes and rules.
+    fn set_routes(&mut self, m: usize, on: bool) {
+        let name = self.plans[m].cfg.name.clone();
+        let routes = self.plans[m].routes.clone();
+        let rules = self.plans[m].rules.clone();
+        if on {
+            for r in &routes {
+                if let Err(e) = self.rtnl.add_route(r) {
+                    error!("({name}) cannot add route {}: {e}", r.spec.dst);
+                }
+            }
+            for r in &rules {
+                if let Err(e) = self.rtnl.add_rule(r) {
+                    error!("({name}) cannot add rule {r:?}: {e}");
+                }
+            }
+        } else {
+            for r in &rules {
+                if let Err(e) = self.rtnl.del_rule(r) {
+                    warn!("({name}) cannot remove rule {r:?}: {e}");
+                }
+            }
+            for r in &routes {
+                if let Err(e) = self.rtnl.del_route(r) {
+                    warn!("({name}) cannot remove route {}: {e}", r.spec.dst);
+                }
+            }
+        }
+    }
+
+    /// Create (or adopt) the VMAC of every `use_vmac` instance, delete the
+    /// ones no longer configured, and re-read the links.
+    fn ensure_vmacs(&mut self, config: &Config) {
+        let mut wanted = BTreeMap::new();
+        for inst in &config.vrrp_instances {
+            let Some(name) = crate::plan::vmac_name(inst) else {
+                continue;
+            };
+            let base_name = inst
+                .interface
+                .clone()
+                .or_else(|| config.global_defs.default_interface.clone());
+            let Some(base) = self
+                .links
+                .values()
+                .find(|l| Some(&l.name) == base_name.as_ref())
+                .cloned()
+            else {
+                continue;
+            };
+            let v6 = inst
+                .virtual_ipaddress
+                .first()
+                .is_some_and(|v| v.address.is_ipv6());
+            let mac = vmac::virtual_mac(inst.virtual_router_id, v6);
+            match self.links.values().find(|l| l.name == name).cloned() {
+                Some(l) if l.lower == Some(base.index) && l.mac == mac => {
+                    if !l.up {
+                        let _ = self.rtnl.set_up(l.index);
+                    }
+                }
+                Some(_) => {
+                    error!(
+                        "({}) interface {name} exists and is not a VMAC of {} with {}",
+                        inst.name,
+                        base.name,
+                        mac.map(|b| format!("{b:02x}")).join(":")
+                    );
+                    continue;
+                }
+                None => {
+                    if let Err(e) = self.rtnl.create_macvlan(&name, base.index, mac) {
+                        error!("({}) cannot create VMAC interface {name}: {e}", inst.name);
+                        continue;
+                    }
+                    info!(
+                        "({}) Created VMAC interface {name} on {}",
+                        inst.name, base.name
+                    );
+                }
+            }
+            wanted.insert(name, (base, v6));
+        }
+        self.refresh_links();
+        // Forget (and delete) VMACs a reload dropped.
+        let gone: Vec<(String, u32)> = self
+            .vmacs
+            .iter()
+            .filter(|(n, _)| !wanted.contains_key(*n))
+            .map(|(n, i)| (n.clone(), *i))
+            .collect();
+        for (name, index) in gone {
+            self.vmacs.remove(&name);
+            self.vmac_tx.remove(&index);
+            let _ = self.rtnl.delete_link(index);
+            info!("Removed VMAC interface {name}");
+        }
+        for (name, (base, v6)) in wanted {
+            let Some(l) = self.links.values().find(|l| l.name == name).cloned() else {
+                continue;
+            };
+            self.vmacs.insert(name.clone(), l.index);
+            if v6 {
+                continue;
+            }
+            if let Err(e) = self.rtnl.set_inet_conf(l.index, vmac::VMAC_CONF) {
+                warn!("cannot set ARP settings of {name}: {e}");
+            }
+            if let std::collections::btree_map::Entry::Vacant(slot) =
+                self.lower_saved.entry(base.index)
+            {
+                let before: Vec<(u16, u32)> = vmac::LOWER_CONF
+                    .iter()
+                    .filter_map(|&(k, _)| base.inet_conf.get(usize::from(k) - 1).map(|&v| (k, v)))
+                    .collect();
+                slot.insert(before);
+                if let Err(e) = self.rtnl.set_inet_conf(base.index, vmac::LOWER_CONF) {
+                    warn!("cannot set ARP settings of {}: {e}", base.name);
+                }
+            }
+        }
+    }
+
+    fn refresh_links(&mut self) {
+        match self.rtnl.links() {
+            Ok(ls) => self.links = ls.into_iter().map(|l| (l.index, l)).collect(),
+            Err(e) => warn!("cannot re-read links: {e}"),
         }
     }
 
@@ -611,6 +791,11 @@ impl Engine {
             .iter()
             .map(|p| (p.cfg.name.clone(), p.vips.values().cloned().collect()))
             .collect();
+        let old_routes: BTreeMap<String, (Vec<Route>, Vec<Rule>)> = self
+            .plans
+            .iter()
+            .map(|p| (p.cfg.name.clone(), (p.routes.clone(), p.rules.clone())))
+            .collect();
         let addrs = self.rtnl.addresses().map_err(|e| e.to_string())?;
         let keep: BTreeMap<String, State> = before
             .into_iter()
@@ -637,6 +822,15 @@ impl Engine {
             for spec in new {
                 let _ = self.rtnl.add_address(&spec);
             }
+            if let Some((routes, rules)) = old_routes.get(&name) {
+                for r in rules.iter().filter(|r| !self.plans[m].rules.contains(r)) {
+                    let _ = self.rtnl.del_rule(r);
+                }
+                for r in routes.iter().filter(|r| !self.plans[m].routes.contains(r)) {
+                    let _ = self.rtnl.del_route(r);
+                }
+            }
+            self.set_routes(m, true);
         }
         Ok(())
     }

@@ -2,12 +2,16 @@
 //! `InstanceConfig` per vrrp_instance, with the interface, addresses and
 //! trackers resolved against the kernel's current links and addresses.
 
+use crate::net::routes::{Route, Rule};
 use crate::net::rtnl::{Addr, AddrSpec, Link};
+use crate::net::vmac;
+use keepalived_config::route::{parse_route, parse_rule};
 use keepalived_config::{Config, VirtualIp, VrrpInstance};
 use keepalived_ipc::TrackKind as Watched;
 use keepalived_vrrp::config::{Auth, GarpConfig, InitialState, InstanceConfig};
 use keepalived_vrrp::track::{TrackConfig, TrackKind, TrackStatus};
 use keepalived_vrrp::Version;
+use log::warn;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -32,6 +36,17 @@ pub struct Planned {
     pub track_ifaces: Vec<(usize, u32)>,
     /// Sync group, if the instance is in one.
     pub group: Option<String>,
+    /// `use_vmac`: the macvlan's name and index (VIPs, GARPs live there).
+    pub vmac: Option<(String, u32)>,
+    /// Where adverts are received and sent: the VMAC for IPv4 (a frame
+    /// whose source is one of our own macvlan MACs reaches only that
+    /// macvlan, never the lower device), else `ifname`.
+    pub sock_if: (String, u32),
+    /// `vmac_xmit_base`: adverts leave through the lower device instead.
+    pub xmit: Option<(String, u32)>,
+    /// `virtual_routes` / `virtual_rules`, present while MASTER.
+    pub routes: Vec<Route>,
+    pub rules: Vec<Rule>,
 }
 
 impl Planned {
@@ -147,14 +162,25 @@ fn plan_one(
             if v6 { "link-local IPv6" } else { "IPv4" }
         )
     })?;
+    let vmac_link = match vmac_name(inst) {
+        Some(name) => Some(
+            links
+                .iter()
+                .find(|l| l.name == name)
+                .ok_or_else(|| format!("VMAC interface {name} is missing"))?,
+        ),
+        None => None,
+    };
+    // Addresses live on the VMAC when there is one.
+    let home = vmac_link.map_or(link.index, |l| l.index);
     let mut vips = BTreeMap::new();
     for v in &inst.virtual_ipaddress {
-        vips.insert(v.address, vip_spec(v, link.index, links)?);
+        vips.insert(v.address, vip_spec(v, home, links)?);
     }
     let excluded = inst
         .virtual_ipaddress_excluded
         .iter()
-        .map(|v| vip_spec(v, link.index, links))
+        .map(|v| vip_spec(v, home, links))
         .collect::<Result<Vec<_>, _>>()?;
     let mut cfg = InstanceConfig::new(
         &inst.name,
@@ -179,6 +205,11 @@ fn plan_one(
     cfg.strict = inst.strict_mode;
     cfg.skip_check_adv_addr = inst.skip_check_adv_addr;
     cfg.unicast_peers = inst.unicast_peer.iter().map(|p| p.address).collect();
+    cfg.mcast_group = Some(match (inst.mcast_dst_ip, v6) {
+        (Some(d), _) if d.is_ipv6() == v6 => d,
+        (_, true) => IpAddr::V6(config.global_defs.vrrp_mcast_group6),
+        (_, false) => IpAddr::V4(config.global_defs.vrrp_mcast_group4),
+    });
     cfg.check_unicast_src = inst.check_unicast_src;
     cfg.auth = match &inst.authentication {
         Some(a) if a.auth_type == keepalived_config::AuthType::Ah => Auth::Ah,
@@ -257,9 +288,17 @@ fn plan_one(
         .find(|g| g.group.contains(&inst.name))
         .map(|g| g.name.clone());
     let mut mac = [0u8; 6];
-    if link.mac.len() == 6 {
-        mac.copy_from_slice(&link.mac);
+    let mac_link = vmac_link.unwrap_or(link);
+    if mac_link.mac.len() == 6 {
+        mac.copy_from_slice(&mac_link.mac);
     }
+    let vmac = vmac_link.map(|l| (l.name.clone(), l.index));
+    let sock_if = vmac
+        .clone()
+        .filter(|_| !v6)
+        .unwrap_or((ifname.clone(), link.index));
+    let xmit = (vmac.is_some() && !v6 && inst.vmac_xmit_base).then(|| (ifname.clone(), link.index));
+    let (routes, rules) = routes_and_rules(inst, links);
     Ok(Planned {
         cfg,
         ifname,
@@ -270,5 +309,61 @@ fn plan_one(
         tracked,
         track_ifaces,
         group,
+        vmac,
+        sock_if,
+        xmit,
+        routes,
+        rules,
     })
+}
+
+/// The VMAC interface name of an instance with `use_vmac`.
+pub fn vmac_name(inst: &VrrpInstance) -> Option<String> {
+    let v6 = inst
+        .virtual_ipaddress
+        .first()
+        .is_some_and(|v| v.address.is_ipv6());
+    match inst.use_vmac.as_deref() {
+        None => None,
+        Some("") => Some(vmac::default_name(inst.virtual_router_id, v6)),
+        Some(n) => Some(n.to_string()),
+    }
+}
+
+/// Routes and rules that parse and whose devices exist; the others are
+/// logged and left out, as keepalived does (the parent already warned
+/// with the line number).
+fn routes_and_rules(inst: &VrrpInstance, links: &[Link]) -> (Vec<Route>, Vec<Rule>) {
+    let mut routes = Vec::new();
+    for line in &inst.virtual_routes {
+        let spec = match parse_route(line) {
+            Ok(s) => s,
+            Err(e) => {
+                warn!("({}) virtual_routes '{line}': {e}; ignored", inst.name);
+                continue;
+            }
+        };
+        let oif = match &spec.dev {
+            None => None,
+            Some(d) => match links.iter().find(|l| &l.name == d) {
+                Some(l) => Some(l.index),
+                None => {
+                    warn!(
+                        "({}) virtual_routes '{line}': no interface {d}; ignored",
+                        inst.name
+                    );
+                    continue;
+                }
+            },
+        };
+        routes.push(Route { spec, oif });
+    }
+    let mut rules = Vec::new();
+    for line in &inst.virtual_rules {
+        match parse_rule(line) {
+            Ok(r) => rules.push(r),
+            Err(e) => warn!("({}) virtual_rules '{line}': {e}; ignored", inst.name),
+        }
+    }
+    (routes, rules)
 }

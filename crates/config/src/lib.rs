@@ -42,6 +42,7 @@ mod include;
 mod lexer;
 pub mod model;
 mod print;
+pub mod route;
 mod suggest;
 mod toml;
 mod tree;

@@ -108,6 +108,9 @@ pub struct InstanceConfig {
     pub src_addr: IpAddr,
     /// `unicast_peer`; empty = multicast.
     pub unicast_peers: Vec<IpAddr>,
+    /// Multicast destination (`mcast_dst_ip`, `vrrp_mcast_group4/6`);
+    /// `None` = 224.0.0.18 / ff02::12. Goes into the v3 pseudo-header too.
+    pub mcast_group: Option<IpAddr>,
     /// `check_unicast_src`: drop unicast adverts not from a peer.
     pub check_unicast_src: bool,
     pub auth: Auth,
@@ -143,6 +146,7 @@ impl InstanceConfig {
             vips,
             src_addr,
             unicast_peers: Vec::new(),
+            mcast_group: None,
             check_unicast_src: false,
             auth: Auth::None,
             down_timer_adverts: 3,

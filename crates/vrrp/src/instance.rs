@@ -599,6 +599,12 @@ impl Instance {
     fn destinations(&self) -> Vec<IpAddr> {
         if !self.cfg.unicast_peers.is_empty() {
             self.cfg.unicast_peers.clone()
+        } else if let Some(g) = self
+            .cfg
+            .mcast_group
+            .filter(|g| g.is_ipv6() == self.cfg.src_addr.is_ipv6())
+        {
+            vec![g]
         } else if self.cfg.src_addr.is_ipv6() {
             vec![IpAddr::V6(packet::MCAST_GROUP_V6)]
         } else {

@@ -3,4 +3,6 @@
 
 pub mod garp;
 pub mod raw;
+pub mod routes;
 pub mod rtnl;
+pub mod vmac;

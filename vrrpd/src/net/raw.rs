@@ -58,6 +58,50 @@ fn setsockopt_raw<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, val: &T) 
     .map(|_| ())
 }
 
+/// A send-only IPv4 socket (header included) leaving through `ifname`.
+fn tx4_socket(ifname: &str, ifindex: u32) -> io::Result<OwnedFd> {
+    let tx = raw_socket(libc::AF_INET, IPPROTO_VRRP)?;
+    bind_to_device(&tx, ifname)?;
+    setsockopt_raw(tx.as_raw_fd(), libc::IPPROTO_IP, libc::IP_HDRINCL, &1i32)?;
+    let mreq = libc::ip_mreqn {
+        imr_multiaddr: libc::in_addr { s_addr: 0 },
+        imr_address: libc::in_addr { s_addr: 0 },
+        imr_ifindex: ifindex as i32,
+    };
+    setsockopt_raw(
+        tx.as_raw_fd(),
+        libc::IPPROTO_IP,
+        libc::IP_MULTICAST_IF,
+        &mreq,
+    )?;
+    setsockopt(&tx, sockopt::IpMulticastLoop, &false)?;
+    Ok(tx)
+}
+
+/// Adverts of a `use_vmac` instance leave through its VMAC (so their
+/// source MAC is the virtual MAC); they are received on the lower device.
+pub struct Tx4 {
+    tx: OwnedFd,
+}
+
+impl Tx4 {
+    pub fn open(ifname: &str, ifindex: u32) -> io::Result<Tx4> {
+        Ok(Tx4 {
+            tx: tx4_socket(ifname, ifindex)?,
+        })
+    }
+
+    pub fn send(&self, packet: &[u8], dst: Ipv4Addr) -> io::Result<()> {
+        send4(&self.tx, packet, dst)
+    }
+}
+
+fn send4(tx: &OwnedFd, packet: &[u8], dst: Ipv4Addr) -> io::Result<()> {
+    let addr = SockaddrIn::from(std::net::SocketAddrV4::new(dst, 0));
+    nix::sys::socket::sendto(tx.as_raw_fd(), packet, &addr, MsgFlags::MSG_DONTWAIT)?;
+    Ok(())
+}
+
 fn bind_to_device(fd: &OwnedFd, ifname: &str) -> io::Result<()> {
     setsockopt(fd, sockopt::BindToDevice, &OsString::from(ifname)).map_err(io::Error::from)
 }
@@ -89,29 +133,13 @@ impl Vrrp4 {
                 &mreq,
             )?;
         }
-        let tx = raw_socket(libc::AF_INET, IPPROTO_VRRP)?;
-        bind_to_device(&tx, ifname)?;
-        setsockopt_raw(tx.as_raw_fd(), libc::IPPROTO_IP, libc::IP_HDRINCL, &1i32)?;
-        let mreq = libc::ip_mreqn {
-            imr_multiaddr: libc::in_addr { s_addr: 0 },
-            imr_address: libc::in_addr { s_addr: 0 },
-            imr_ifindex: ifindex as i32,
-        };
-        setsockopt_raw(
-            tx.as_raw_fd(),
-            libc::IPPROTO_IP,
-            libc::IP_MULTICAST_IF,
-            &mreq,
-        )?;
-        setsockopt(&tx, sockopt::IpMulticastLoop, &false)?;
+        let tx = tx4_socket(ifname, ifindex)?;
         Ok(Vrrp4 { rx, tx })
     }
 
     /// Send a full IPv4 packet (header included) to `dst`.
     pub fn send(&self, packet: &[u8], dst: Ipv4Addr) -> io::Result<()> {
-        let addr = SockaddrIn::from(std::net::SocketAddrV4::new(dst, 0));
-        nix::sys::socket::sendto(self.tx.as_raw_fd(), packet, &addr, MsgFlags::MSG_DONTWAIT)?;
-        Ok(())
+        send4(&self.tx, packet, dst)
     }
 
     /// Next packet, or `None` when drained.

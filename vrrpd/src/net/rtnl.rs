@@ -4,10 +4,11 @@
 
 use neli::consts::nl::NlmF;
 use neli::consts::rtnl::{Arphrd, Ifa, IfaF, Iff, Ifla, RtAddrFamily, RtScope, Rtm};
+use neli::consts::rtnl::{IflaInfo, RtaType};
 use neli::consts::socket::NlFamily;
 use neli::err::SocketError;
 use neli::nl::{NlPayload, Nlmsghdr, NlmsghdrBuilder};
-use neli::rtnl::{Ifaddrmsg, IfaddrmsgBuilder, Ifinfomsg, IfinfomsgBuilder, RtattrBuilder};
+use neli::rtnl::{Ifaddrmsg, IfaddrmsgBuilder, Ifinfomsg, IfinfomsgBuilder, Rtattr, RtattrBuilder};
 use neli::socket::synchronous::NlSocketHandle;
 use neli::types::{Buffer, RtBuffer};
 use neli::utils::Groups;
@@ -17,6 +18,9 @@ use std::io::{self, Cursor};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 
+/// IFLA_INET_CONF inside IFLA_AF_SPEC / AF_INET.
+pub(super) const IFLA_INET_CONF: u16 = 1;
+
 /// An interface as vrrpd needs to know it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Link {
@@ -25,6 +29,12 @@ pub struct Link {
     pub up: bool,
     pub running: bool,
     pub mac: Vec<u8>,
+    /// IFLA_LINK: the lower device of a macvlan (or VLAN...).
+    pub lower: Option<u32>,
+    /// IFLA_INFO_KIND: `macvlan`, `veth`, `bridge`...
+    pub kind: Option<String>,
+    /// IPv4 devconf values (IFLA_INET_CONF), indexed by IPV4_DEVCONF_* - 1.
+    pub inet_conf: Vec<u32>,
 }
 
 /// An address configured on an interface.
@@ -48,7 +58,7 @@ pub struct AddrSpec {
     pub label: Option<String>,
 }
 
-fn err<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> io::Error + '_ {
+pub(super) fn err<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> io::Error + '_ {
     move |e| io::Error::other(format!("{what}: {e}"))
 }
 
@@ -80,7 +90,7 @@ impl Rtnl {
         Ok(Rtnl { sock, seq: 0 })
     }
 
-    fn send<P: Size + ToBytes + Debug>(
+    pub(super) fn send<P: Size + ToBytes + Debug>(
         &mut self,
         ty: Rtm,
         flags: NlmF,
@@ -122,7 +132,7 @@ impl Rtnl {
     }
 
     /// Wait for the ACK of request `seq`; the kernel's errno on failure.
-    fn ack<P>(&mut self, seq: u32) -> io::Result<()>
+    pub(super) fn ack<P>(&mut self, seq: u32) -> io::Result<()>
     where
         P: Size + FromBytesWithInput<Input = usize> + Debug,
     {
@@ -187,6 +197,15 @@ impl Rtnl {
     }
 }
 
+/// One attribute with a raw payload.
+pub(super) fn attr<T: RtaType>(ty: T, payload: Vec<u8>) -> io::Result<Rtattr<T, Buffer>> {
+    RtattrBuilder::default()
+        .rta_type(ty)
+        .rta_payload(payload)
+        .build()
+        .map_err(err("attr"))
+}
+
 fn addr_msg(a: &AddrSpec) -> io::Result<Ifaddrmsg> {
     let mut attrs = RtBuffer::new();
     let bytes = match a.addr {
@@ -247,9 +266,40 @@ fn link_from(m: &Ifinfomsg) -> Link {
         .get_attribute(Ifla::Address)
         .map(|a| a.rta_payload().as_ref().to_vec())
         .unwrap_or_default();
+    let lower = h
+        .get_attr_payload_as::<u32>(Ifla::Link)
+        .ok()
+        .filter(|&l| l != *m.ifi_index() as u32);
+    let kind = h
+        .get_nested_attributes::<IflaInfo>(Ifla::Linkinfo)
+        .ok()
+        .and_then(|n| {
+            n.get_attr_payload_as_with_len::<String>(IflaInfo::Kind)
+                .ok()
+        })
+        .map(|k| k.trim_end_matches('\0').to_string());
+    let inet_conf = h
+        .get_nested_attributes::<u16>(Ifla::AfSpec)
+        .ok()
+        .and_then(|af| {
+            af.get_nested_attributes::<u16>(libc::AF_INET as u16)
+                .ok()?
+                .get_attribute(IFLA_INET_CONF)
+                .map(|c| {
+                    c.rta_payload()
+                        .as_ref()
+                        .chunks_exact(4)
+                        .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                        .collect()
+                })
+        })
+        .unwrap_or_default();
     Link {
         index: *m.ifi_index() as u32,
         name,
+        lower,
+        kind,
+        inet_conf,
         up: m.ifi_flags().contains(Iff::UP),
         running: m.ifi_flags().contains(Iff::RUNNING),
         mac,

@@ -161,7 +161,19 @@ pub(crate) fn check_rules(cx: &mut Cx, n: &Node) {
         if !has_pref {
             cx.warn(l.pos(), "rule has no preference: keepalived picks one counting down from 16384 (add 'preference N')");
         }
+        if let Err(e) = crate::route::parse_rule(&line_text(l)) {
+            cx.warn(l.pos(), format!("virtual_rules: {e}; the rule is ignored"));
+        }
     }
+}
+
+/// A block line's words, as the model keeps them.
+pub(crate) fn line_text(l: &Node) -> String {
+    std::iter::once(&l.kw)
+        .chain(&l.args)
+        .map(|t| t.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A node as a raw statement.

@@ -530,6 +530,12 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
                     if !has("dev") && !has("no_track") {
                         cx.warn(l.pos(), "route with no 'dev': keepalived cannot track it (add 'dev IF' or 'no_track')");
                     }
+                    if let Err(e) = crate::route::parse_route(&super::line_text(l)) {
+                        cx.warn(
+                            l.pos(),
+                            format!("virtual_routes: {e}; the route is ignored"),
+                        );
+                    }
                 }
             }
             "virtual_rules" => super::check_rules(cx, k),

@@ -1,0 +1,181 @@
+//! VRRP features beyond the election, in network namespaces: `use_vmac`
+//! (the virtual MAC on the wire and on a macvlan), `virtual_routes` and
+//! `virtual_rules` following mastership, and a non-default multicast group
+//! understood by keepalived 2.2.7.
+
+use keepalived_rs_tests::lan::{tcpdump, Keepalived, Lan};
+use keepalived_rs_tests::suite::PROMPT;
+use keepalived_rs_tests::{Netns, Suite};
+use std::sync::Arc;
+
+const VMAC: &str = "00:00:5e:00:01:33";
+
+fn start(ns: &Arc<Netns>, config: &str) -> Suite {
+    Suite::spawn_in(ns.clone(), config, &[]).wait_started()
+}
+
+fn instance(prio: u8, extra: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
+         priority {prio}\n    advert_int 1\n    virtual_ipaddress {{\n        10.99.0.100/24\n    }}\n{extra}}}\n"
+    )
+}
+
+fn text(ns: &Netns, args: &[&str]) -> String {
+    String::from_utf8_lossy(&ns.exec(args).stdout).to_string()
+}
+
+fn ip_text(ns: &Netns, args: &[&str]) -> String {
+    String::from_utf8_lossy(&ns.ip(args).stdout).to_string()
+}
+
+/// `ip ARGS` in `ns` that may fail (an interface or table not there).
+fn ip_soft(ns: &Netns, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("ip")
+        .args(["netns", "exec", &ns.name, "ip"])
+        .args(args)
+        .output()
+        .expect("run ip")
+}
+
+#[test]
+fn use_vmac_carries_the_virtual_mac() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    let obs = lan.host(3);
+    let mut arp = tcpdump(&obs, "arp or ip proto 112");
+    let mut na = start(&a, &instance(150, "    use_vmac\n"));
+    let mut nb = start(&b, &instance(100, "    use_vmac\n"));
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+
+    // The macvlan exists on both nodes with the virtual MAC; the VIP is on
+    // the master's.
+    for ns in [&a, &b] {
+        let link = ip_text(ns, &["-o", "-d", "link", "show", "vrrp.51"]);
+        assert!(link.contains(&format!("link/ether {VMAC}")), "{link}");
+        assert!(link.contains("macvlan mode private"), "{link}");
+        assert!(link.contains("@eth0"), "{link}");
+        let conf = |k: &str| {
+            text(
+                ns,
+                &["cat", &format!("/proc/sys/net/ipv4/conf/vrrp.51/{k}")],
+            )
+            .trim()
+            .to_string()
+        };
+        assert_eq!(conf("arp_ignore"), "1");
+        assert_eq!(conf("arp_filter"), "1");
+        assert_eq!(conf("accept_local"), "1");
+        let lower = text(ns, &["cat", "/proc/sys/net/ipv4/conf/eth0/arp_ignore"]);
+        assert_eq!(lower.trim(), "1", "eth0 must not answer ARP for the VIP");
+    }
+    let on_vmac = |ns: &Netns| {
+        ip_text(ns, &["-o", "addr", "show", "dev", "vrrp.51"]).contains("inet 10.99.0.100/24")
+    };
+    assert!(on_vmac(&a) && !on_vmac(&b));
+    // Adverts and the gratuitous ARPs carry the virtual MAC as source.
+    arp.wait_for("an advert from the virtual MAC", PROMPT, |l| {
+        l.starts_with(VMAC) || l.contains(&format!(" {VMAC} > 01:00:5e:00:00:12"))
+    });
+    arp.wait_for("a gratuitous ARP from the virtual MAC", PROMPT, |l| {
+        l.contains(&format!("{VMAC} > ff:ff:ff:ff:ff:ff"))
+            && l.contains("Request who-has 10.99.0.100")
+            && l.contains("tell 10.99.0.100")
+    });
+
+    // Failover: the same MAC now answers from b.
+    assert!(na.stop().success());
+    nb.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    assert!(on_vmac(&b));
+    // a removed its VMAC and gave eth0 its ARP settings back.
+    assert!(
+        !ip_soft(&a, &["link", "show", "vrrp.51"]).status.success(),
+        "a stopped but left its VMAC"
+    );
+    let lower = text(&a, &["cat", "/proc/sys/net/ipv4/conf/eth0/arp_ignore"]);
+    assert_eq!(lower.trim(), "0", "eth0's arp_ignore was not restored");
+    arp.wait_for(
+        "b's gratuitous ARP from the same virtual MAC",
+        PROMPT,
+        |l| {
+            l.contains(&format!("{VMAC} > ff:ff:ff:ff:ff:ff"))
+                && l.contains("Request who-has 10.99.0.100")
+                && l.contains("tell 10.99.0.100")
+        },
+    );
+}
+
+const ROUTES: &str = "    virtual_routes {\n        10.200.0.0/16 via 10.99.0.1 dev eth0\n        \
+     blackhole 10.201.0.0/16\n        10.202.0.0/16 dev eth0 table 100 metric 7\n    }\n    \
+     virtual_rules {\n        from 10.99.0.100 table 100 priority 1000\n        to 10.203.0.0/16 table 100 priority 1001\n    }\n";
+
+fn has_routes(ns: &Netns) -> (bool, bool, bool, bool) {
+    let main = ip_text(ns, &["route", "show"]);
+    let t100 = String::from_utf8_lossy(&ip_soft(ns, &["route", "show", "table", "100"]).stdout)
+        .to_string();
+    let rules = ip_text(ns, &["rule", "show"]);
+    (
+        main.contains("10.200.0.0/16 via 10.99.0.1 dev eth0"),
+        main.contains("blackhole 10.201.0.0/16"),
+        t100.contains("10.202.0.0/16 dev eth0") && t100.contains("metric 7"),
+        rules.contains("1000:\tfrom 10.99.0.100 lookup 100")
+            && rules.contains("1001:\tfrom all to 10.203.0.0/16 lookup 100"),
+    )
+}
+
+#[test]
+fn virtual_routes_and_rules_follow_mastership() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    let mut na = start(&a, &instance(150, ROUTES));
+    let mut nb = start(&b, &instance(100, ROUTES));
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    assert_eq!(has_routes(&a), (true, true, true, true), "master a");
+    assert_eq!(has_routes(&b), (false, false, false, false), "backup b");
+
+    assert!(na.stop().success());
+    nb.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    assert_eq!(has_routes(&b), (true, true, true, true), "new master b");
+    assert_eq!(has_routes(&a), (false, false, false, false), "stopped a");
+}
+
+/// `vrrp_mcast_group4` with VRRPv3: the adverts go to that group and their
+/// checksum (whose pseudo-header holds the destination) satisfies
+/// keepalived 2.2.7 configured with the same group.
+#[test]
+fn a_non_default_multicast_group_with_keepalived() {
+    let global = "global_defs {\n    vrrp_version 3\n    vrrp_mcast_group4 224.0.0.33\n}\n";
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = lan.host(2);
+    let obs = lan.host(3);
+    let mut wire = tcpdump(&obs, "ip proto 112");
+    let mut na = start(&a, &format!("{global}{}", instance(150, "")));
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    wire.wait_for("an advert to 224.0.0.33", PROMPT, |l| {
+        l.contains("10.99.0.11 > 224.0.0.33") && l.contains("VRRPv3")
+    });
+    let mut ka = Keepalived::start(&b, &format!("{global}{}", instance(100, "")));
+    ka.out.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    // keepalived stays backup: it hears (and accepts) our adverts for longer
+    // than its Master_Down_Interval.
+    ka.out.collect_for(std::time::Duration::from_secs(5));
+    assert!(
+        !ka.out
+            .lines
+            .iter()
+            .any(|l| l.contains("Entering MASTER STATE")),
+        "keepalived took over: {:#?}",
+        ka.out.lines
+    );
+    assert!(
+        !ka.out.lines.iter().any(|l| l.contains("checksum")),
+        "keepalived refused our checksum: {:#?}",
+        ka.out.lines
+    );
+    ka.stop();
+}

@@ -1,0 +1,162 @@
+//! `use_vmac`: a macvlan interface carrying the VRRP virtual MAC
+//! (00:00:5e:00:01:VRID, or :02: for IPv6), so the virtual address keeps
+//! its MAC address across a failover and switches never relearn.
+//!
+//! keepalived writes the interface's sysctls under /proc/sys; vrrpd may
+//! not open files (its seccomp filter), so the same IPv4 settings go over
+//! rtnetlink (IFLA_AF_SPEC / AF_INET / IFLA_INET_CONF).
+
+use super::rtnl::{attr, err, Rtnl, IFLA_INET_CONF};
+use neli::consts::nl::NlmF;
+use neli::consts::rtnl::{Iff, Ifla, IflaInfo, RtAddrFamily, Rtm};
+use neli::rtnl::{Ifinfomsg, IfinfomsgBuilder, Rtattr};
+use neli::types::{Buffer, RtBuffer};
+use std::io;
+
+const IFLA_MACVLAN_MODE: u16 = 1;
+/// Private mode: the macvlan never talks to its siblings on the same
+/// lower device, as keepalived creates it.
+const MACVLAN_MODE_PRIVATE: u32 = 1;
+
+/// IPV4_DEVCONF_* indices (include/uapi/linux/ip.h).
+pub const DEVCONF_RP_FILTER: u16 = 8;
+pub const DEVCONF_ARPFILTER: u16 = 13;
+pub const DEVCONF_ARP_IGNORE: u16 = 19;
+pub const DEVCONF_ACCEPT_LOCAL: u16 = 23;
+
+/// The VRRP virtual MAC of RFC 5798 §7.3.
+pub fn virtual_mac(vrid: u8, v6: bool) -> [u8; 6] {
+    [0x00, 0x00, 0x5e, 0x00, if v6 { 0x02 } else { 0x01 }, vrid]
+}
+
+/// keepalived's default name for the interface.
+pub fn default_name(vrid: u8, v6: bool) -> String {
+    if v6 {
+        format!("vrrp6.{vrid}")
+    } else {
+        format!("vrrp.{vrid}")
+    }
+}
+
+/// Settings on the macvlan: answer ARP only for its own addresses (the
+/// VIPs) and only on the interface the route points to; accept packets
+/// with a local source (the lower device's own adverts may come back);
+/// no reverse-path filter (the subnet's route points at the lower device).
+pub const VMAC_CONF: &[(u16, u32)] = &[
+    (DEVCONF_ARP_IGNORE, 1),
+    (DEVCONF_ARPFILTER, 1),
+    (DEVCONF_ACCEPT_LOCAL, 1),
+    (DEVCONF_RP_FILTER, 0),
+];
+
+/// Settings on the lower device, so it never answers ARP for a VIP with
+/// its own MAC; the previous values are restored when the last VMAC on it
+/// goes.
+pub const LOWER_CONF: &[(u16, u32)] = &[(DEVCONF_ARP_IGNORE, 1), (DEVCONF_ARPFILTER, 1)];
+
+fn nested<T: neli::consts::rtnl::RtaType>(
+    ty: T,
+    inner: &[Rtattr<u16, Buffer>],
+) -> io::Result<Rtattr<T, Buffer>> {
+    let mut a = attr(ty, Vec::new())?;
+    for i in inner {
+        a = a.nest(i).map_err(err("nested attr"))?;
+    }
+    Ok(a)
+}
+
+impl Rtnl {
+    /// Create the macvlan `name` on `lower` with `mac`, up.
+    pub fn create_macvlan(&mut self, name: &str, lower: u32, mac: [u8; 6]) -> io::Result<()> {
+        let data = nested(
+            IflaInfo::Data,
+            &[attr(
+                IFLA_MACVLAN_MODE,
+                MACVLAN_MODE_PRIVATE.to_ne_bytes().to_vec(),
+            )?],
+        )?;
+        let mut linkinfo = attr(Ifla::Linkinfo, Vec::new())?;
+        linkinfo = linkinfo
+            .nest(&attr(IflaInfo::Kind, b"macvlan\0".to_vec())?)
+            .and_then(|l| l.nest(&data))
+            .map_err(err("linkinfo"))?;
+        let mut ifname = name.as_bytes().to_vec();
+        ifname.push(0);
+        let mut attrs = RtBuffer::new();
+        attrs.push(attr(Ifla::Ifname, ifname)?);
+        attrs.push(attr(Ifla::Link, lower.to_ne_bytes().to_vec())?);
+        attrs.push(attr(Ifla::Address, mac.to_vec())?);
+        attrs.push(linkinfo);
+        let msg = IfinfomsgBuilder::default()
+            .ifi_family(RtAddrFamily::Unspecified)
+            .ifi_flags(Iff::UP)
+            .ifi_change(Iff::UP)
+            .rtattrs(attrs)
+            .build()
+            .map_err(err("ifinfomsg"))?;
+        let seq = self.send(Rtm::Newlink, NlmF::ACK | NlmF::CREATE | NlmF::EXCL, msg)?;
+        self.ack::<Ifinfomsg>(seq)
+    }
+
+    /// Bring a link up (a VMAC left down by someone else).
+    pub fn set_up(&mut self, index: u32) -> io::Result<()> {
+        let msg = IfinfomsgBuilder::default()
+            .ifi_family(RtAddrFamily::Unspecified)
+            .ifi_index(index as libc::c_int)
+            .ifi_flags(Iff::UP)
+            .ifi_change(Iff::UP)
+            .build()
+            .map_err(err("ifinfomsg"))?;
+        let seq = self.send(Rtm::Newlink, NlmF::ACK, msg)?;
+        self.ack::<Ifinfomsg>(seq)
+    }
+
+    /// Delete a link; one already gone is fine.
+    pub fn delete_link(&mut self, index: u32) -> io::Result<()> {
+        let msg = IfinfomsgBuilder::default()
+            .ifi_family(RtAddrFamily::Unspecified)
+            .ifi_index(index as libc::c_int)
+            .build()
+            .map_err(err("ifinfomsg"))?;
+        let seq = self.send(Rtm::Dellink, NlmF::ACK, msg)?;
+        match self.ack::<Ifinfomsg>(seq) {
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(()),
+            r => r,
+        }
+    }
+
+    /// Set IPv4 devconf values (the equivalent of
+    /// `/proc/sys/net/ipv4/conf/IF/...`) on one link.
+    pub fn set_inet_conf(&mut self, index: u32, values: &[(u16, u32)]) -> io::Result<()> {
+        let conf = values
+            .iter()
+            .map(|&(k, v)| attr(k, v.to_ne_bytes().to_vec()))
+            .collect::<io::Result<Vec<_>>>()?;
+        let inet = nested(libc::AF_INET as u16, &[nested(IFLA_INET_CONF, &conf)?])?;
+        let mut af = attr(Ifla::AfSpec, Vec::new())?;
+        af = af.nest(&inet).map_err(err("af_spec"))?;
+        let mut attrs = RtBuffer::new();
+        attrs.push(af);
+        let msg = IfinfomsgBuilder::default()
+            .ifi_family(RtAddrFamily::Unspecified)
+            .ifi_index(index as libc::c_int)
+            .rtattrs(attrs)
+            .build()
+            .map_err(err("ifinfomsg"))?;
+        let seq = self.send(Rtm::Setlink, NlmF::ACK, msg)?;
+        self.ack::<Ifinfomsg>(seq)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn virtual_macs_and_names() {
+        assert_eq!(virtual_mac(51, false), [0, 0, 0x5e, 0, 1, 51]);
+        assert_eq!(virtual_mac(7, true), [0, 0, 0x5e, 0, 2, 7]);
+        assert_eq!(default_name(51, false), "vrrp.51");
+        assert_eq!(default_name(51, true), "vrrp6.51");
+    }
+}
