@@ -4,12 +4,15 @@
 //! The checker engine (`keepalived-check`) runs on this process's mio loop;
 //! scripts (track scripts, MISC_CHECK, notify scripts) are started by the
 //! launcher process forked before the seccomp filter. Real-server health
-//! goes to the parent (for ipvsd), track-script verdicts too (for vrrpd);
-//! VRRP state changes come back from the parent to run notify scripts.
+//! goes to the parent (for ipvsd), tracker verdicts too (for vrrpd:
+//! scripts, `track_file` values, `vrrp_track_process` quorums); VRRP state
+//! changes come back from the parent to run notify scripts.
 
 mod launcher;
 mod notify;
 mod specs;
+mod track_file;
+mod track_process;
 
 use keepalived_check::{Engine, Event};
 use keepalived_child::{Ctx, Daemon};
@@ -21,9 +24,13 @@ use keepalived_ipc::{
 use launcher::{Launcher, LAUNCHER_TOKEN};
 use log::{error, info, warn};
 use mio::Token;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
+use track_file::{FileTracker, TRACK_FILE_TOKEN};
+use track_process::ProcessTracker;
 
-/// The engine's tokens start here (below: IPC, signals, the launcher).
+/// The engine's tokens start here (below: IPC 0, signals 1, the launcher 8,
+/// the track_file inotify descriptor 9).
 const ENGINE_TOKEN_BASE: usize = 16;
 
 #[derive(Default)]
@@ -36,7 +43,37 @@ struct Checkerd {
     notify: notify::Notifier,
     health_sent: u64,
     /// Last verdict sent for each track script.
-    scripts: std::collections::BTreeMap<String, bool>,
+    scripts: BTreeMap<String, bool>,
+    files: FileTracker,
+    processes: ProcessTracker,
+    /// Last verdict sent for each file and process tracker, kept across
+    /// reloads so that only changes are sent.
+    tracks_sent: BTreeMap<(TrackKind, String), TrackStatus>,
+    track_reports: u64,
+    /// `Start` arrived: verdicts may be sent.
+    started: bool,
+}
+
+/// Names of the file and process trackers some instance or sync group
+/// refers to: keepalived watches only those.
+fn referenced(config: &Config) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut files = BTreeSet::new();
+    let mut procs = BTreeSet::new();
+    let refs = config
+        .vrrp_instances
+        .iter()
+        .map(|i| (&i.track_file, &i.track_process))
+        .chain(
+            config
+                .vrrp_sync_groups
+                .iter()
+                .map(|g| (&g.track_file, &g.track_process)),
+        );
+    for (f, p) in refs {
+        files.extend(f.iter().map(|t| t.name.clone()));
+        procs.extend(p.iter().map(|t| t.name.clone()));
+    }
+    (files, procs)
 }
 
 impl Checkerd {
@@ -66,6 +103,83 @@ impl Checkerd {
         self.engine = Some(engine);
         self.config = config;
         Ok(())
+    }
+
+    /// (Re)build the file and process trackers from `self.config`.
+    fn build_trackers(&mut self, reload: bool, ctx: &mut Ctx) {
+        let (files, procs) = referenced(&self.config);
+        self.files.shutdown(ctx.registry);
+        self.files = FileTracker::new(&self.config, &|n| files.contains(n), ctx.registry, reload);
+        self.processes = ProcessTracker::new(&self.config, &|n| procs.contains(n));
+        // A tracker that comes back later is reported afresh.
+        let (f, p) = (&self.files, &self.processes);
+        self.tracks_sent.retain(|(kind, name), _| match kind {
+            TrackKind::File => f.values().any(|(n, _)| n == name),
+            TrackKind::Process => p.states().any(|(n, ..)| n == name),
+            TrackKind::Script => true,
+        });
+    }
+
+    /// Send every file value and process verdict that differs from the
+    /// last one sent (all of them at start).
+    fn report_trackers(&mut self, ctx: &mut Ctx) {
+        if !self.started {
+            return;
+        }
+        let values: Vec<(String, i64)> = self
+            .files
+            .values()
+            .map(|(n, v)| (n.to_string(), v))
+            .collect();
+        for (name, v) in values {
+            self.send_track(TrackKind::File, name, TrackStatus::Value(v), ctx);
+        }
+        self.poll_processes(ctx);
+    }
+
+    fn poll_processes(&mut self, ctx: &mut Ctx) {
+        if !self.started {
+            return;
+        }
+        for (name, up) in self.processes.poll(ctx.now) {
+            let status = if up {
+                TrackStatus::Up
+            } else {
+                TrackStatus::Down
+            };
+            self.send_track(TrackKind::Process, name, status, ctx);
+        }
+    }
+
+    fn send_track(&mut self, kind: TrackKind, name: String, status: TrackStatus, ctx: &mut Ctx) {
+        let prev = self.tracks_sent.insert((kind, name.clone()), status);
+        if prev == Some(status) {
+            return;
+        }
+        let path = || {
+            self.files
+                .path(&name)
+                .map_or(String::new(), |p| format!(" ({})", p.display()))
+        };
+        match (status, prev) {
+            (TrackStatus::Value(v), Some(TrackStatus::Value(old))) => {
+                info!(
+                    "Track file {name} value changed from {old} to {v}{}",
+                    path()
+                )
+            }
+            (TrackStatus::Value(v), _) => info!("Track file {name} value is {v}{}", path()),
+            (TrackStatus::Up | TrackStatus::Down, _) => info!(
+                "Quorum {} for tracked process {name}",
+                if status == TrackStatus::Up {
+                    "gained"
+                } else {
+                    "lost"
+                }
+            ),
+        }
+        self.track_reports += 1;
+        ctx.send(FromChild::Track(TrackResult { kind, name, status }));
     }
 
     fn pump(&mut self, ctx: &mut Ctx) {
@@ -143,20 +257,29 @@ impl Daemon for Checkerd {
             .map(|v| v.real_servers.len())
             .sum();
         info!(
-            "Configuration {}: {} virtual server(s), {rs} real server(s), {} script(s)",
+            "Configuration {}: {} virtual server(s), {rs} real server(s), {} script(s), \
+             {} track file(s), {} tracked process(es)",
             slice.generation,
             slice.config.virtual_servers.len(),
-            slice.config.vrrp_scripts.len()
+            slice.config.vrrp_scripts.len(),
+            slice.config.track_files.len(),
+            slice.config.vrrp_track_processes.len()
         );
         // Before the seccomp filter: the launcher must be able to exec.
         let l = Launcher::start(ctx.registry)
             .map_err(|e| format!("cannot start the script launcher: {e}"))?;
         info!("Script launcher started, pid={}", l.pid());
         self.launcher = Some(l);
-        self.build(slice.config, &replay, ctx)
+        self.build(slice.config, &replay, ctx)?;
+        // Before the filter: init_file may create files, the first watches.
+        self.build_trackers(false, ctx);
+        Ok(())
     }
 
     fn start(&mut self, ctx: &mut Ctx) {
+        self.started = true;
+        self.files.reread();
+        self.report_trackers(ctx);
         self.pump(ctx);
     }
 
@@ -184,6 +307,8 @@ impl Daemon for Checkerd {
             e.drain_events();
         }
         self.build(slice.config, &replay, ctx)?;
+        self.build_trackers(true, ctx);
+        self.report_trackers(ctx);
         self.pump(ctx);
         Ok(())
     }
@@ -208,6 +333,18 @@ impl Daemon for Checkerd {
                     };
                     s.push_str(&format!(" Virtual server {vk}, real server {rk}: {st}\n"));
                 }
+                s.push_str("------< Tracked files and processes >------\n");
+                for (name, v) in self.files.values() {
+                    s.push_str(&format!(" Track file {name}: value {v}\n"));
+                }
+                for (name, n, up) in self.processes.states() {
+                    let st = match up {
+                        Some(true) => "UP",
+                        Some(false) => "DOWN",
+                        None => "UNKNOWN",
+                    };
+                    s.push_str(&format!(" Tracked process {name}: {n} process(es), {st}\n"));
+                }
             }
             DumpKind::Stats => {
                 s.push_str("------< Health checker statistics >------\n");
@@ -217,13 +354,27 @@ impl Daemon for Checkerd {
                     self.health_sent
                 ));
                 s.push_str(&format!(" Scripts started: {}\n", self.notify.started()));
+                s.push_str(&format!(
+                    " Tracked files: {}\n Tracked processes: {}\n Process scans: {}\n \
+                     Tracker reports sent: {}\n",
+                    self.files.len(),
+                    self.processes.len(),
+                    self.processes.scans(),
+                    self.track_reports
+                ));
             }
         }
         s
     }
 
     fn event(&mut self, token: Token, ctx: &mut Ctx) {
-        if token == LAUNCHER_TOKEN {
+        if token == TRACK_FILE_TOKEN {
+            if self.started {
+                for (name, v) in self.files.on_event() {
+                    self.send_track(TrackKind::File, name, TrackStatus::Value(v), ctx);
+                }
+            }
+        } else if token == LAUNCHER_TOKEN {
             let Some(l) = self.launcher.as_ref() else {
                 return;
             };
@@ -251,17 +402,23 @@ impl Daemon for Checkerd {
         if let Some(e) = self.engine.as_mut() {
             e.on_timer(ctx.registry, ctx.now);
         }
+        self.poll_processes(ctx);
         self.pump(ctx);
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.engine.as_ref().and_then(Engine::next_deadline)
+        let engine = self.engine.as_ref().and_then(Engine::next_deadline);
+        match (engine, self.processes.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     fn shutdown(&mut self, ctx: &mut Ctx) {
         if let Some(e) = self.engine.as_mut() {
             e.shutdown(ctx.registry);
         }
+        self.files.shutdown(ctx.registry);
         self.pump(ctx);
         if self.notify.started() > 0 {
             warn!("stopping with notify scripts possibly still running");

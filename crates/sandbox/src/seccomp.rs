@@ -135,9 +135,11 @@ fn extras(sub: Subsystem) -> &'static [i64] {
         // Raw VRRP, ARP and netlink sockets, interface lookups by ioctl.
         Subsystem::Vrrp => &[libc::SYS_bind, libc::SYS_ioctl],
         Subsystem::Ipvs => &[libc::SYS_bind],
-        // Health checks (bind for bindto/bind_port), FILE_CHECK reads and
-        // inotify watches. Scripts run in the launcher process, forked
-        // before this filter exists.
+        // Health checks (bind for bindto/bind_port), FILE_CHECK and
+        // track_file reads and inotify watches, track_file paths resolved
+        // (readlink, for realpath) and vrrp_track_process's /proc scan
+        // (getdents64). Scripts run in the launcher process, forked before
+        // this filter exists.
         Subsystem::Checker => &[
             libc::SYS_bind,
             libc::SYS_openat,
@@ -147,6 +149,8 @@ fn extras(sub: Subsystem) -> &'static [i64] {
             libc::SYS_inotify_init1,
             libc::SYS_inotify_add_watch,
             libc::SYS_inotify_rm_watch,
+            libc::SYS_getdents64,
+            libc::SYS_readlink,
         ],
     }
 }
