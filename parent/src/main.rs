@@ -6,6 +6,7 @@
 
 mod backoff;
 mod cli;
+mod fifo;
 mod logfiles;
 mod pidfile;
 mod slices;
@@ -109,6 +110,10 @@ fn main() {
     raise_fd_limit();
     let mut pid_files = PidFiles::default();
     pid_files.write(&cli.pid, std::process::id());
+    // Creating a FIFO for its unprivileged reader needs CAP_CHOWN, which
+    // the parent does not keep.
+    let fifos =
+        fifo::NotifyFifos::open(&config, keepalived_sandbox::privileges::unprivileged_user());
     if let Err(e) = keepalived_sandbox::drop_parent_privileges() {
         error!("cannot drop capabilities: {e}");
         pid_files.remove_all();
@@ -135,7 +140,7 @@ fn main() {
         ],
         respawn: !cli.dont_respawn,
     };
-    match supervisor::Supervisor::new(settings, config, pid_files) {
+    match supervisor::Supervisor::new(settings, config, pid_files, fifos) {
         Ok(s) => exit(s.run()),
         Err(e) => {
             error!("cannot start the supervisor: {e}");

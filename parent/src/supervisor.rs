@@ -7,6 +7,7 @@
 //! recorded, and starts as soon as it acks.
 
 use crate::backoff::{self, Backoff, Death};
+use crate::fifo::NotifyFifos;
 use crate::logfiles;
 use crate::pidfile::PidFiles;
 use crate::slices::slice;
@@ -16,6 +17,7 @@ use keepalived_config::{Config, LoadOptions};
 use keepalived_ipc::{
     decode_from_child, Channel, DumpKind, FromChild, RecvError, Subsystem, ToChild, MAX_FROM_CHILD,
 };
+use keepalived_sandbox::privileges::unprivileged_user;
 use keepalived_sandbox::privileges_for;
 use log::{debug, error, info, warn};
 use mio::unix::SourceFd;
@@ -94,6 +96,7 @@ pub struct Supervisor {
     phase: Phase,
     stop_queue: VecDeque<Subsystem>,
     dump: Option<PendingDump>,
+    fifos: NotifyFifos,
 }
 
 fn token(i: usize) -> Token {
@@ -101,7 +104,12 @@ fn token(i: usize) -> Token {
 }
 
 impl Supervisor {
-    pub fn new(settings: Settings, config: Config, pid_files: PidFiles) -> std::io::Result<Self> {
+    pub fn new(
+        settings: Settings,
+        config: Config,
+        pid_files: PidFiles,
+        fifos: NotifyFifos,
+    ) -> std::io::Result<Self> {
         let mut mask = SigSet::empty();
         for s in [
             Signal::SIGCHLD,
@@ -144,6 +152,7 @@ impl Supervisor {
             })
             .collect();
         Ok(Supervisor {
+            fifos,
             poll,
             sfd,
             slots,
@@ -366,6 +375,7 @@ impl Supervisor {
             }
             FromChild::VrrpState(s) => {
                 self.known.record_vrrp(&s);
+                self.fifos.vrrp_state(&s);
                 self.route(
                     &[Subsystem::Checker, Subsystem::Ipvs],
                     ToChild::VrrpState(s),
@@ -373,6 +383,7 @@ impl Supervisor {
             }
             FromChild::Health(h) => {
                 self.known.record_health(&h);
+                self.fifos.real_server(&h);
                 self.route(&[Subsystem::Ipvs], ToChild::Health(h));
             }
             FromChild::Track(t) => {
@@ -618,6 +629,7 @@ impl Supervisor {
             .map(|v| v.name.clone())
             .collect();
         self.known.retain_instances(&names);
+        self.fifos.reopen(&self.config, unprivileged_user());
         for i in 0..self.slots.len() {
             if self.slots[i].ready_at.is_some() {
                 let msg = ToChild::Reload {
@@ -710,6 +722,10 @@ impl Supervisor {
         text.push_str(&format!(
             " Log lines dropped: {}\n",
             keepalived_log::dropped()
+        ));
+        text.push_str(&format!(
+            " Notify FIFO lines written: {}, dropped: {}\n",
+            self.fifos.written, self.fifos.dropped
         ));
         for s in &self.slots {
             text.push_str(&format!(

@@ -1,0 +1,277 @@
+//! `notify_fifo`, `vrrp_notify_fifo` and `lvs_notify_fifo`: one line per
+//! VRRP state change (`INSTANCE "VI_1" MASTER 100`) and per real-server
+//! change (`RS [192.168.1.2]:tcp:80 [10.0.0.1]:tcp:80 DOWN`), as keepalived
+//! writes them.
+//!
+//! The parent writes them: every state change passes through it anyway,
+//! and it is the process allowed to create a FIFO owned by the script user
+//! (the `*_fifo_script` reading it runs unprivileged, in checkerd). Writes
+//! never block: the FIFO is opened read-write and non-blocking, so a
+//! missing reader cannot stall the parent; a full FIFO drops the line and
+//! counts it.
+
+use keepalived_config::{Config, Stmt};
+use keepalived_ipc::{RealServerHealth, VrrpStateChange};
+use log::{info, warn};
+use nix::fcntl::{open, OFlag};
+use nix::sys::stat::{Mode, SFlag};
+use nix::unistd::{Gid, Uid, User};
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::FileTypeExt;
+use std::path::Path;
+
+/// What a FIFO carries.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Carries {
+    Both,
+    Vrrp,
+    Lvs,
+}
+
+struct Fifo {
+    path: String,
+    carries: Carries,
+    file: File,
+}
+
+#[derive(Default)]
+pub struct NotifyFifos {
+    fifos: Vec<Fifo>,
+    /// Lines written / dropped (FIFO full or gone).
+    pub written: u64,
+    pub dropped: u64,
+}
+
+/// The configured FIFOs: (keyword, path, owner name, group name).
+fn configured(config: &Config) -> Vec<(Carries, &Stmt)> {
+    config
+        .global_defs
+        .extra
+        .iter()
+        .filter_map(|s| {
+            let c = match s.keyword.as_str() {
+                "notify_fifo" => Carries::Both,
+                "vrrp_notify_fifo" => Carries::Vrrp,
+                "lvs_notify_fifo" => Carries::Lvs,
+                _ => return None,
+            };
+            (!s.args.is_empty()).then_some((c, s))
+        })
+        .collect()
+}
+
+/// Owner of a FIFO we create: the user named after the path, else the
+/// unprivileged user the fifo script runs as.
+fn owner(s: &Stmt, default: (u32, u32)) -> (Uid, Gid) {
+    let user = s
+        .args
+        .get(1)
+        .and_then(|u| User::from_name(u).ok().flatten());
+    let group = s
+        .args
+        .get(2)
+        .and_then(|g| nix::unistd::Group::from_name(g).ok().flatten());
+    let uid = user.as_ref().map_or(Uid::from_raw(default.0), |u| u.uid);
+    let gid = group
+        .map(|g| g.gid)
+        .unwrap_or_else(|| user.as_ref().map_or(Gid::from_raw(default.1), |u| u.gid));
+    (uid, gid)
+}
+
+fn open_fifo(path: &str, owner: (Uid, Gid)) -> Result<File, String> {
+    let p = Path::new(path);
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if m.file_type().is_fifo() => {}
+        Ok(_) => return Err(format!("{path} exists and is not a FIFO")),
+        Err(_) => {
+            nix::unistd::mkfifo(p, Mode::from_bits_truncate(0o600))
+                .map_err(|e| format!("cannot create FIFO {path}: {e}"))?;
+            nix::unistd::chown(p, Some(owner.0), Some(owner.1))
+                .map_err(|e| format!("cannot give FIFO {path} to its reader: {e}"))?;
+            info!("Created notify FIFO {path}");
+        }
+    }
+    let fd = open(
+        p,
+        OFlag::O_RDWR | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| format!("cannot open FIFO {path}: {e}"))?;
+    let file = File::from(fd);
+    // Someone may have swapped the path between the check and the open.
+    let st = nix::sys::stat::fstat(&file).map_err(|e| format!("{path}: {e}"))?;
+    if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFIFO {
+        return Err(format!("{path} is not a FIFO"));
+    }
+    Ok(file)
+}
+
+impl NotifyFifos {
+    /// Open every configured FIFO, creating it (mode 0600, owned by its
+    /// reader) when missing. Problems are logged; the rest still work.
+    pub fn open(config: &Config, reader: (u32, u32)) -> NotifyFifos {
+        let mut fifos = Vec::new();
+        for (carries, s) in configured(config) {
+            let path = &s.args[0];
+            match open_fifo(path, owner(s, reader)) {
+                Ok(file) => fifos.push(Fifo {
+                    path: path.clone(),
+                    carries,
+                    file,
+                }),
+                Err(e) => warn!("{}: {e}; not writing it", s.keyword),
+            }
+        }
+        NotifyFifos {
+            fifos,
+            ..Default::default()
+        }
+    }
+
+    /// The FIFOs of a reloaded configuration: those already open stay open
+    /// (the parent, without CAP_DAC_OVERRIDE, could not reopen a FIFO
+    /// owned by its reader); new ones are created if the parent still can.
+    pub fn reopen(&mut self, config: &Config, reader: (u32, u32)) {
+        let mut old = std::mem::take(&mut self.fifos);
+        for (carries, s) in configured(config) {
+            let path = &s.args[0];
+            if let Some(i) = old.iter().position(|f| &f.path == path) {
+                let mut f = old.swap_remove(i);
+                f.carries = carries;
+                self.fifos.push(f);
+                continue;
+            }
+            match open_fifo(path, owner(s, reader)) {
+                Ok(file) => self.fifos.push(Fifo {
+                    path: path.clone(),
+                    carries,
+                    file,
+                }),
+                Err(e) => warn!("{}: {e}; not writing it (a restart creates it)", s.keyword),
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn paths(&self) -> Vec<&str> {
+        self.fifos.iter().map(|f| f.path.as_str()).collect()
+    }
+
+    fn write(&mut self, line: &str, vrrp: bool) {
+        for f in &mut self.fifos {
+            let wanted = match f.carries {
+                Carries::Both => true,
+                Carries::Vrrp => vrrp,
+                Carries::Lvs => !vrrp,
+            };
+            if !wanted {
+                continue;
+            }
+            // One write of a short line into a pipe is atomic.
+            match f.file.write(line.as_bytes()) {
+                Ok(n) if n == line.len() => self.written += 1,
+                _ => self.dropped += 1,
+            }
+        }
+    }
+
+    pub fn vrrp_state(&mut self, s: &VrrpStateChange) {
+        self.write(&vrrp_line(s), true);
+    }
+
+    pub fn real_server(&mut self, h: &RealServerHealth) {
+        self.write(&rs_line(h), false);
+    }
+}
+
+fn vrrp_line(s: &VrrpStateChange) -> String {
+    format!(
+        "INSTANCE \"{}\" {} {}\n",
+        s.instance,
+        s.state.as_str(),
+        s.priority
+    )
+}
+
+fn rs_line(h: &RealServerHealth) -> String {
+    format!(
+        "RS {} {} {}\n",
+        h.real_server,
+        h.virtual_server,
+        if h.up { "UP" } else { "DOWN" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keepalived_ipc::VrrpState;
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    #[test]
+    fn lines_as_keepalived_writes_them() {
+        let s = VrrpStateChange {
+            instance: "VI_1".into(),
+            group: None,
+            state: VrrpState::Master,
+            priority: 150,
+        };
+        assert_eq!(vrrp_line(&s), "INSTANCE \"VI_1\" MASTER 150\n");
+        let h = RealServerHealth {
+            virtual_server: "[10.0.0.1]:tcp:80".into(),
+            real_server: "[192.168.1.2]:tcp:80".into(),
+            up: false,
+            weight: None,
+        };
+        assert_eq!(
+            rs_line(&h),
+            "RS [192.168.1.2]:tcp:80 [10.0.0.1]:tcp:80 DOWN\n"
+        );
+    }
+
+    #[test]
+    fn a_fifo_is_created_written_and_never_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vrrp.fifo");
+        let text = format!(
+            "global_defs {{\n vrrp_notify_fifo {}\n lvs_notify_fifo {}/plain\n}}\n",
+            path.display(),
+            dir.path().display()
+        );
+        std::fs::write(dir.path().join("plain"), "not a fifo").unwrap();
+        let conf = dir.path().join("keepalived.conf");
+        std::fs::write(&conf, text).unwrap();
+        let config = keepalived_config::load_file(&conf, &Default::default())
+            .unwrap()
+            .config;
+        let me = (Uid::current().as_raw(), Gid::current().as_raw());
+        let mut f = NotifyFifos::open(&config, me);
+        assert_eq!(
+            f.paths(),
+            vec![path.to_str().unwrap()],
+            "the plain file is refused"
+        );
+        let mut reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&path)
+            .unwrap();
+        let s = VrrpStateChange {
+            instance: "VI_1".into(),
+            group: None,
+            state: VrrpState::Backup,
+            priority: 100,
+        };
+        f.vrrp_state(&s);
+        let mut got = String::new();
+        let _ = reader.read_to_string(&mut got);
+        assert_eq!(got, "INSTANCE \"VI_1\" BACKUP 100\n");
+        // Nobody reads: the pipe fills, lines are dropped, nothing blocks.
+        for _ in 0..10_000 {
+            f.vrrp_state(&s);
+        }
+        assert!(f.dropped > 0 && f.written > 1);
+    }
+}
