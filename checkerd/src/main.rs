@@ -278,6 +278,8 @@ impl Daemon for Checkerd {
 
     fn start(&mut self, ctx: &mut Ctx) {
         self.started = true;
+        self.notify
+            .fifo_scripts(&self.config, self.launcher.as_ref());
         self.files.reread();
         self.report_trackers(ctx);
         self.pump(ctx);

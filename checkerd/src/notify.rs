@@ -81,6 +81,32 @@ impl Notifier {
         }
     }
 
+    /// Start the `*_notify_fifo_script`s, each with its FIFO's path as last
+    /// argument (the parent writes the FIFOs). They run until checkerd
+    /// stops, when the launcher ends them.
+    pub fn fifo_scripts(&mut self, config: &Config, launcher: Option<&Launcher>) {
+        let extra = &config.global_defs.extra;
+        for (script_kw, fifo_kw) in [
+            ("notify_fifo_script", "notify_fifo"),
+            ("vrrp_notify_fifo_script", "vrrp_notify_fifo"),
+            ("lvs_notify_fifo_script", "lvs_notify_fifo"),
+        ] {
+            let script = extra.iter().find(|s| s.keyword == script_kw);
+            let fifo = extra.iter().find(|s| s.keyword == fifo_kw);
+            match (
+                script.and_then(|s| s.args.first()),
+                fifo.and_then(|f| f.args.first()),
+            ) {
+                (Some(line), Some(path)) => {
+                    info!("Starting {script_kw} {line} for {path}");
+                    self.run(line, std::slice::from_ref(path), launcher);
+                }
+                (Some(_), None) => warn!("{script_kw} without {fifo_kw}: not started"),
+                _ => {}
+            }
+        }
+    }
+
     /// Log the ends of notify scripts.
     pub fn reap(&mut self, launcher: &Launcher) {
         self.pending

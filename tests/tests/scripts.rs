@@ -121,8 +121,10 @@ fn wait_file(path: &std::path::Path, needle: &str) -> String {
         );
         let fd = std::os::fd::AsFd::as_fd(&ino);
         let mut pfd = [nix::poll::PollFd::new(fd, nix::poll::PollFlags::POLLIN)];
-        let _ = nix::poll::poll(&mut pfd, nix::poll::PollTimeout::from(1000u16));
-        let _ = ino.read_events();
+        // Read only what is there: a read with nothing pending would block.
+        if nix::poll::poll(&mut pfd, nix::poll::PollTimeout::from(1000u16)).unwrap_or(0) > 0 {
+            let _ = ino.read_events();
+        }
     }
 }
 
@@ -154,4 +156,47 @@ fn a_hung_track_script_is_killed_at_its_timeout() {
         proc::wait_gone(pid, PROMPT),
         "the hung script (pid {pid}) was not killed"
     );
+}
+
+/// `vrrp_notify_fifo` with its script: the parent creates the FIFO for the
+/// unprivileged reader, checkerd starts the script with the FIFO's path,
+/// and keepalived's lines arrive in it.
+#[test]
+fn notify_fifo_lines_reach_the_fifo_script() {
+    let dir = shared_dir();
+    let fifo = dir.path().join("vrrp.fifo");
+    let out = dir.path().join("fifo.out");
+    let script = dir.path().join("reader.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nwhile read -r line; do echo \"$line\" >> {}; done < \"$1\"\n",
+            out.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let global = format!(
+        "global_defs {{\n    vrrp_notify_fifo {}\n    vrrp_notify_fifo_script {}\n}}\n",
+        fifo.display(),
+        script.display()
+    );
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let mut na = Suite::spawn_in(a.clone(), &conf(150, &global, ""), &[]).wait_started();
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    let text = wait_file(&out, "INSTANCE \"VI_1\" MASTER 150");
+    assert!(text.contains("INSTANCE \"VI_1\" BACKUP 150"), "{text}");
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let meta = std::fs::metadata(&fifo).unwrap();
+    assert!(meta.file_type().is_fifo());
+    assert_eq!(meta.mode() & 0o777, 0o600);
+    assert_ne!(
+        meta.uid(),
+        0,
+        "the FIFO must belong to its unprivileged reader"
+    );
+    // A graceful stop writes STOP lines.
+    assert!(na.stop().success());
+    wait_file(&out, "INSTANCE \"VI_1\" STOP");
 }

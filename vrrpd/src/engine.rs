@@ -448,10 +448,17 @@ impl Engine {
             Action::StateChanged { to, .. } => {
                 let priority = self.instance(m).effective_priority();
                 let p = &self.plans[m];
+                // An instance only goes back to Init when it stops (shutdown,
+                // or removed by a reload): keepalived reports that as STOP
+                // (notify_stop, FIFO lines, SMTP alerts).
+                let state = match to {
+                    State::Init => VrrpState::Stop,
+                    s => state_of(s),
+                };
                 self.out.push(FromChild::VrrpState(VrrpStateChange {
                     instance: p.cfg.name.clone(),
                     group: p.group.clone(),
-                    state: state_of(to),
+                    state,
                     priority,
                 }));
             }
