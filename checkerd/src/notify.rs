@@ -63,17 +63,24 @@ impl Notifier {
         up: bool,
         launcher: Option<&Launcher>,
     ) {
+        // Called for every report: look at keys only where a script is
+        // configured (10,000 real servers, none with a script, must cost
+        // nothing).
+        fn wanted(r: &keepalived_config::RealServer, up: bool) -> Option<&String> {
+            if up {
+                r.notify_up.as_ref()
+            } else {
+                r.notify_down.as_ref()
+            }
+        }
         for v in &config.virtual_servers {
-            if v.key() != vs {
+            if !v.real_servers.iter().any(|r| wanted(r, up).is_some()) || v.key() != vs {
                 continue;
             }
             for r in &v.real_servers {
-                if r.key(v) == rs {
-                    if let Some(line) = if up {
-                        r.notify_up.clone()
-                    } else {
-                        r.notify_down.clone()
-                    } {
+                if let Some(line) = wanted(r, up) {
+                    if r.key(v) == rs {
+                        let line = line.clone();
                         self.run(&line, &[], launcher);
                     }
                 }

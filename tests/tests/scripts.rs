@@ -200,3 +200,29 @@ fn notify_fifo_lines_reach_the_fifo_script() {
     assert!(na.stop().success());
     wait_file(&out, "INSTANCE \"VI_1\" STOP");
 }
+
+/// `notify_down` / `notify_up` of a real server run when its checker's
+/// verdict changes (health checks work without IPVS in the kernel).
+#[test]
+fn real_server_notify_scripts_follow_its_health() {
+    let dir = shared_dir();
+    let flag = dir.path().join("rs-up");
+    let out = dir.path().join("rs.out");
+    let conf = format!(
+        "global_defs {{\n    router_id RS\n}}\n\
+         virtual_server 10.99.0.100 80 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind DR\n    protocol TCP\n    \
+         real_server 10.99.0.50 80 {{\n        notify_up \"/bin/sh -c 'echo up >> {o}'\"\n        \
+         notify_down \"/bin/sh -c 'echo down >> {o}'\"\n        \
+         MISC_CHECK {{\n            misc_path \"/usr/bin/test -f {f}\"\n        }}\n    }}\n}}\n",
+        o = out.display(),
+        f = flag.display()
+    );
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let _na = Suite::spawn_in(a.clone(), &conf, &[]).wait_started();
+    std::fs::write(&flag, "").unwrap();
+    wait_file(&out, "up");
+    std::fs::remove_file(&flag).unwrap();
+    let text = wait_file(&out, "down");
+    assert!(text.find("up") < text.find("down"), "{text}");
+}

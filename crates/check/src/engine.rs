@@ -21,6 +21,8 @@ use mio::{Interest, Registry, Token};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 use nix::sys::signal::Signal;
 use rustls::ClientConfig;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::PathBuf;
@@ -143,6 +145,9 @@ struct Check {
     /// Weight delta from a dynamic checker (keepalived's cur_weight).
     cur_weight: i64,
     last_exit: Option<i32>,
+    /// The deadline this checker has in the timer heap, with the entry's
+    /// generation; entries that do not match are stale.
+    armed: Option<(Instant, u64)>,
 }
 
 struct Server {
@@ -159,9 +164,13 @@ struct Script {
     tracker: ScriptTracker,
     next: Instant,
     run: Run,
+    /// As [`Check::armed`].
+    armed: Option<(Instant, u64)>,
 }
 
-#[derive(Clone, Copy)]
+/// Who a token or a timer belongs to. The order (checks by index, then
+/// scripts) is the order due timers fire in within one [`Engine::on_timer`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Owner {
     Check(usize),
     Script(usize),
@@ -180,6 +189,17 @@ pub struct Engine {
     events: Vec<Event>,
     rng: u64,
     seq: u16,
+    /// Deadlines of checkers and scripts, earliest first. Invalidation is
+    /// lazy: an entry counts only while its owner exists and its `armed`
+    /// holds the entry's generation (each owner has at most one live
+    /// entry); stale entries are dropped when they reach the top.
+    timers: BinaryHeap<Reverse<(Instant, Owner, u64)>>,
+    /// Generation of the last timer entry pushed.
+    generation: u64,
+    /// The FILE_CHECKs, for inotify events (removed ones are dropped).
+    file_checks: Vec<usize>,
+    /// Scratch for [`Engine::on_timer`].
+    due: Vec<Owner>,
 }
 
 impl Engine {
@@ -201,6 +221,10 @@ impl Engine {
             events: Vec::new(),
             rng: seed | 1,
             seq: 0,
+            timers: BinaryHeap::new(),
+            generation: 0,
+            file_checks: Vec::new(),
+            due: Vec::new(),
         }
     }
 
@@ -257,6 +281,9 @@ impl Engine {
                 }
                 _ => core.start(now, self.random() as f64 / u64::MAX as f64),
             }
+            if matches!(c.kind, CheckKind::File(_)) {
+                self.file_checks.push(self.checks.len());
+            }
             checks.push(self.checks.len());
             self.checks.push(Some(Check {
                 server: id,
@@ -266,8 +293,13 @@ impl Engine {
                 run: Run::Idle,
                 cur_weight,
                 last_exit: None,
+                armed: None,
             }));
         }
+        for &ci in &checks {
+            self.sync(Owner::Check(ci));
+        }
+        self.prune();
         self.servers.push(Some(Server {
             spec_weight: spec.weight,
             name: spec.name,
@@ -285,11 +317,19 @@ impl Engine {
         let Some(srv) = self.servers.get_mut(id.0).and_then(Option::take) else {
             return;
         };
+        let mut had_file = false;
         for ci in srv.checks {
             if let Some(mut c) = self.checks[ci].take() {
+                had_file |= matches!(c.kind, CheckKind::File(_));
                 self.stop_run(&mut c.run, registry);
             }
         }
+        if had_file {
+            let checks = &self.checks;
+            self.file_checks.retain(|&ci| checks[ci].is_some());
+        }
+        // Their heap entries are stale now (the checks are gone).
+        self.prune();
     }
 
     /// Add a track script; its first run is due at once.
@@ -300,7 +340,10 @@ impl Engine {
             tracker,
             next: now,
             run: Run::Idle,
+            armed: None,
         });
+        self.sync(Owner::Script(self.scripts.len() - 1));
+        self.prune();
     }
 
     /// Whether a real server is up now.
@@ -320,20 +363,9 @@ impl Engine {
 
     /// Earliest instant the engine must be called at.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let runs = |r: &Run| match r {
-            Run::Probe { deadline, .. } | Run::Script { deadline, .. } => Some(*deadline),
-            Run::Idle => None,
-        };
-        let checks = self
-            .checks
-            .iter()
-            .flatten()
-            .filter_map(|c| runs(&c.run).or(c.core.next_attempt()));
-        let scripts = self.scripts.iter().map(|s| match &s.run {
-            Run::Idle => s.next,
-            r => runs(r).unwrap_or(s.next),
-        });
-        checks.chain(scripts).min()
+        // Every public method that changes deadlines ends with `prune`, so
+        // the top entry is live.
+        self.timers.peek().map(|Reverse((t, ..))| *t)
     }
 
     /// Stop everything; servers of virtual servers with `omega` are
@@ -350,6 +382,10 @@ impl Engine {
             }
             s.run = Run::Idle;
         }
+        for si in 0..self.scripts.len() {
+            self.sync(Owner::Script(si));
+        }
+        self.prune();
         for (id, s) in self.servers.iter().enumerate() {
             if let Some(s) = s {
                 if s.omega && s.reported.is_some_and(|r| r.0) {
@@ -372,50 +408,151 @@ impl Engine {
         let Some(slot) = token.0.checked_sub(self.token_base + 1) else {
             return;
         };
-        match self.slots.get(slot).copied().flatten() {
-            Some(Owner::Check(ci)) => self.drive_check(ci, registry, now),
-            Some(Owner::Script(si)) => self.drive_script(si, registry, now),
-            None => {}
+        let Some(owner) = self.slots.get(slot).copied().flatten() else {
+            return;
+        };
+        match owner {
+            Owner::Check(ci) => self.drive_check(ci, registry, now),
+            Owner::Script(si) => self.drive_script(si, registry, now),
+        }
+        self.sync(owner);
+        self.prune();
+    }
+
+    /// Fire what is due at `now`: only the checkers and scripts whose
+    /// deadline has come are touched.
+    pub fn on_timer(&mut self, registry: &Registry, now: Instant) {
+        // Collect first: what a firing re-arms at `now` or earlier waits for
+        // the next call, as when every checker was visited once per call.
+        let mut due = std::mem::take(&mut self.due);
+        while let Some(&Reverse((t, owner, gen))) = self.timers.peek() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            if let Some(armed) = self.armed_mut(owner) {
+                if armed.is_some_and(|(_, g)| g == gen) {
+                    *armed = None;
+                    due.push(owner);
+                }
+            }
+        }
+        // Checks by index, then scripts: the order of the former full scan.
+        due.sort_unstable();
+        for &owner in &due {
+            match owner {
+                Owner::Check(ci) => self.fire_check(ci, registry, now),
+                Owner::Script(si) => self.fire_script(si, registry, now),
+            }
+            self.sync(owner);
+        }
+        due.clear();
+        self.due = due;
+        self.prune();
+    }
+
+    fn fire_check(&mut self, ci: usize, registry: &Registry, now: Instant) {
+        let Some(c) = self.checks[ci].as_mut() else {
+            return;
+        };
+        match &c.run {
+            Run::Idle => {
+                if let Some(url) = c.core.begin(now) {
+                    self.begin_check(ci, url, registry, now);
+                }
+            }
+            Run::Probe { deadline, .. } if *deadline <= now => {
+                let Run::Probe {
+                    mut probe, slot, ..
+                } = std::mem::replace(&mut c.run, Run::Idle)
+                else {
+                    unreachable!()
+                };
+                let step = probe.timed_out();
+                probe.deregister(registry);
+                self.release(slot);
+                if let Step::Done { ok, why } = step {
+                    self.finish_check(ci, ok, &why, None, now);
+                }
+            }
+            Run::Script { .. } => self.drive_check(ci, registry, now),
+            Run::Probe { .. } => {}
         }
     }
 
-    /// Fire what is due at `now`.
-    pub fn on_timer(&mut self, registry: &Registry, now: Instant) {
-        for ci in 0..self.checks.len() {
-            let Some(c) = self.checks[ci].as_mut() else {
-                continue;
-            };
-            match &c.run {
-                Run::Idle => {
-                    if let Some(url) = c.core.begin(now) {
-                        self.begin_check(ci, url, registry, now);
-                    }
-                }
-                Run::Probe { deadline, .. } if *deadline <= now => {
-                    let Run::Probe {
-                        mut probe, slot, ..
-                    } = std::mem::replace(&mut c.run, Run::Idle)
-                    else {
-                        unreachable!()
-                    };
-                    let step = probe.timed_out();
-                    probe.deregister(registry);
-                    self.release(slot);
-                    if let Step::Done { ok, why } = step {
-                        self.finish_check(ci, ok, &why, None, now);
-                    }
-                }
-                Run::Script { .. } => self.drive_check(ci, registry, now),
-                Run::Probe { .. } => {}
-            }
+    fn fire_script(&mut self, si: usize, registry: &Registry, now: Instant) {
+        let s = &mut self.scripts[si];
+        match s.run {
+            Run::Idle if s.next <= now => self.begin_script(si, registry, now),
+            Run::Script { .. } => self.drive_script(si, registry, now),
+            _ => {}
         }
-        for si in 0..self.scripts.len() {
-            let s = &mut self.scripts[si];
-            match s.run {
-                Run::Idle if s.next <= now => self.begin_script(si, registry, now),
-                Run::Script { .. } => self.drive_script(si, registry, now),
-                _ => {}
+    }
+
+    /// The owner's heap slot, `None` once a checker is removed.
+    fn armed_mut(&mut self, owner: Owner) -> Option<&mut Option<(Instant, u64)>> {
+        match owner {
+            Owner::Check(ci) => self.checks.get_mut(ci)?.as_mut().map(|c| &mut c.armed),
+            Owner::Script(si) => self.scripts.get_mut(si).map(|s| &mut s.armed),
+        }
+    }
+
+    fn is_live(&self, owner: Owner, gen: u64) -> bool {
+        let armed = match owner {
+            Owner::Check(ci) => self
+                .checks
+                .get(ci)
+                .and_then(|c| c.as_ref())
+                .map(|c| c.armed),
+            Owner::Script(si) => self.scripts.get(si).map(|s| s.armed),
+        };
+        armed.flatten().is_some_and(|(_, g)| g == gen)
+    }
+
+    /// Bring the owner's heap entry in line with its state: its running
+    /// attempt's deadline, else its next attempt (a script's next run).
+    /// Call after anything that may have changed either.
+    fn sync(&mut self, owner: Owner) {
+        let (want, armed) = match owner {
+            Owner::Check(ci) => {
+                let Some(c) = self.checks[ci].as_mut() else {
+                    return;
+                };
+                (run_deadline(&c.run).or(c.core.next_attempt()), &mut c.armed)
             }
+            Owner::Script(si) => {
+                let s = &mut self.scripts[si];
+                (Some(run_deadline(&s.run).unwrap_or(s.next)), &mut s.armed)
+            }
+        };
+        if armed.map(|(t, _)| t) == want {
+            return;
+        }
+        match want {
+            Some(t) => {
+                self.generation += 1;
+                *armed = Some((t, self.generation));
+                self.timers.push(Reverse((t, owner, self.generation)));
+            }
+            None => *armed = None,
+        }
+    }
+
+    /// Drop stale entries from the top (so [`Engine::next_deadline`] can
+    /// peek), and rebuild the heap when mostly stale: each owner has at most
+    /// one live entry, so a heap over twice their number is half garbage.
+    fn prune(&mut self) {
+        while let Some(&Reverse((_, owner, gen))) = self.timers.peek() {
+            if self.is_live(owner, gen) {
+                break;
+            }
+            self.timers.pop();
+        }
+        let owners = self.checks.len() + self.scripts.len();
+        if self.timers.len() > 2 * owners + 64 {
+            let mut timers = std::mem::take(&mut self.timers).into_vec();
+            timers.retain(|Reverse((_, owner, gen))| self.is_live(*owner, *gen));
+            self.timers = BinaryHeap::from(timers);
         }
     }
 
@@ -710,7 +847,10 @@ impl Engine {
             }
         }
         let mut touched = Vec::new();
-        for c in self.checks.iter_mut().flatten() {
+        for &ci in &self.file_checks {
+            let Some(c) = self.checks[ci].as_mut() else {
+                continue;
+            };
             let CheckKind::File(f) = &c.kind else {
                 continue;
             };
@@ -757,6 +897,14 @@ impl Engine {
     }
 }
 
+/// The deadline of a running attempt.
+fn run_deadline(r: &Run) -> Option<Instant> {
+    match r {
+        Run::Probe { deadline, .. } | Run::Script { deadline, .. } => Some(*deadline),
+        Run::Idle => None,
+    }
+}
+
 /// TERM the process group at the timeout, KILL after a grace, then keep
 /// polling.
 fn escalate(
@@ -784,5 +932,229 @@ fn misc_verdict(exit: ScriptExit, kind: &CheckKind, killed: bool) -> (bool, Stri
         ScriptExit::Exited(c) => (false, format!("exited with status {c}")),
         ScriptExit::Signaled(_) if killed => (false, "timed out".into()),
         ScriptExit::Signaled(s) => (false, format!("due to signal {s}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::io;
+    use std::rc::Rc;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// A runner without processes: runs exit 0 as soon as they are waited
+    /// for, but for names starting with `hang`, which end only once
+    /// signalled.
+    #[derive(Default)]
+    struct Fake {
+        spawns: Vec<(String, Token)>,
+        running: HashMap<ScriptHandle, (String, Option<Signal>)>,
+        signals: Vec<(String, Signal)>,
+        next: ScriptHandle,
+    }
+
+    struct Runner(Rc<RefCell<Fake>>);
+
+    impl ScriptRunner for Runner {
+        fn spawn(&mut self, cmd: &ScriptCommand, _: &Registry, token: Token) -> io::Result<u64> {
+            let mut f = self.0.borrow_mut();
+            f.next += 1;
+            let h = f.next;
+            f.spawns.push((cmd.argv[0].clone(), token));
+            f.running.insert(h, (cmd.argv[0].clone(), None));
+            Ok(h)
+        }
+        fn try_wait(&mut self, h: ScriptHandle, _: &Registry) -> Option<ScriptExit> {
+            let mut f = self.0.borrow_mut();
+            let (name, sig) = f.running.get(&h)?.clone();
+            let exit = match sig {
+                Some(s) => ScriptExit::Signaled(s as i32),
+                None if name.starts_with("hang") => return None,
+                None => ScriptExit::Exited(0),
+            };
+            f.running.remove(&h);
+            Some(exit)
+        }
+        fn signal(&mut self, h: ScriptHandle, sig: Signal) {
+            let mut f = self.0.borrow_mut();
+            if let Some((name, s)) = f.running.get_mut(&h) {
+                *s = Some(sig);
+                let name = name.clone();
+                f.signals.push((name, sig));
+            }
+        }
+    }
+
+    impl Engine {
+        /// The former full scan, as the reference for the heap.
+        fn scan_deadline(&self) -> Option<Instant> {
+            let checks = self
+                .checks
+                .iter()
+                .flatten()
+                .filter_map(|c| run_deadline(&c.run).or(c.core.next_attempt()));
+            let scripts = self
+                .scripts
+                .iter()
+                .map(|s| run_deadline(&s.run).unwrap_or(s.next));
+            checks.chain(scripts).min()
+        }
+    }
+
+    fn misc(name: &str, bootstrap: u64, delay_loop: u64, timeout: u64) -> RealServerSpec {
+        RealServerSpec {
+            name: name.into(),
+            weight: 1,
+            checks: vec![CheckSpec {
+                timing: Timing {
+                    delay_loop: ms(delay_loop),
+                    connect_timeout: ms(1),
+                    retry: 0,
+                    delay_before_retry: ms(1),
+                    warmup: Duration::ZERO,
+                    bootstrap: ms(bootstrap),
+                },
+                alpha: false,
+                kind: CheckKind::Misc(MiscSpec {
+                    command: ScriptCommand {
+                        argv: vec![name.into()],
+                        ..Default::default()
+                    },
+                    timeout: Some(ms(timeout)),
+                    dynamic: false,
+                }),
+            }],
+            ..Default::default()
+        }
+    }
+
+    /// Things stamped in ms since t0.
+    type Timeline<T> = Vec<(u64, T)>;
+
+    /// Virtual-time loop: jump to each deadline (checked against the full
+    /// scan), fire, then deliver readiness for every run just started.
+    /// Returns (ms since t0, name) of each start and the events.
+    fn drive(
+        e: &mut Engine,
+        fake: &Rc<RefCell<Fake>>,
+        reg: &Registry,
+        t0: Instant,
+        until: u64,
+    ) -> (Timeline<String>, Timeline<Event>) {
+        let (mut starts, mut events) = (Vec::new(), Vec::new());
+        while let Some(t) = e.next_deadline() {
+            assert_eq!(Some(t), e.scan_deadline(), "heap disagrees with a scan");
+            if t > t0 + ms(until) {
+                break;
+            }
+            let seen = fake.borrow().spawns.len();
+            e.on_timer(reg, t);
+            let new: Vec<_> = fake.borrow().spawns[seen..].to_vec();
+            let at = (t - t0).as_millis() as u64;
+            for (name, token) in new {
+                starts.push((at, name));
+                e.on_event(token, reg, t);
+                assert_eq!(e.next_deadline(), e.scan_deadline());
+            }
+            events.extend(e.drain_events().into_iter().map(|ev| (at, ev)));
+        }
+        (starts, events)
+    }
+
+    #[test]
+    fn many_checkers_fire_when_due_in_order_and_removed_ones_never() {
+        const N: u64 = 300;
+        let poll = mio::Poll::new().unwrap();
+        let reg = poll.registry();
+        let fake = Rc::new(RefCell::new(Fake::default()));
+        let mut e = Engine::new(16, Box::new(Runner(fake.clone())));
+        let t0 = Instant::now();
+        // Server i: first run at a scattered offset, its own loop.
+        let first = |i: u64| (i * 7919) % N + 1;
+        let every = |i: u64| 700 + (i * 31) % 500;
+        for i in 0..N {
+            e.add_real_server(misc(&format!("s{i}"), first(i), every(i), 50), reg, t0)
+                .unwrap();
+        }
+        assert_eq!(e.drain_events().len(), N as usize);
+        // Removed before their first run, and after a few runs.
+        for i in (0..N).step_by(10) {
+            e.remove_real_server(RsId(i as usize), reg);
+        }
+        let (mut starts, events) = drive(&mut e, &fake, reg, t0, 2500);
+        for i in (1..N).step_by(10) {
+            e.remove_real_server(RsId(i as usize), reg);
+        }
+        let (later, more) = drive(&mut e, &fake, reg, t0, 6000);
+        assert!(events.is_empty() && more.is_empty(), "all runs pass");
+        assert!(later.iter().all(|(t, _)| *t > 2500));
+        starts.extend(later);
+
+        // Within one instant the order is by server; instants only grow.
+        for w in starts.windows(2) {
+            let idx = |s: &str| s[1..].parse::<u64>().unwrap();
+            assert!(w[0].0 < w[1].0 || (w[0].0 == w[1].0 && idx(&w[0].1) < idx(&w[1].1)));
+        }
+        for i in 0..N {
+            let name = format!("s{i}");
+            let got: Vec<u64> = starts
+                .iter()
+                .filter(|(_, n)| *n == name)
+                .map(|(t, _)| *t)
+                .collect();
+            let end = match i % 10 {
+                0 => 0,
+                1 => 2500,
+                _ => 6000,
+            };
+            // MISC runs are spaced by the loop from their start.
+            let want: Vec<u64> = (0..)
+                .map(|k| first(i) + k * every(i))
+                .take_while(|t| *t <= end)
+                .collect();
+            assert_eq!(got, want, "runs of {name}");
+        }
+        // Every server still there has a live entry; the removed ones none.
+        assert!(e.timers.len() <= 2 * (N as usize) + 64);
+        e.shutdown(reg);
+        assert_eq!(e.next_deadline(), None);
+    }
+
+    #[test]
+    fn script_timeout_escalates_at_its_deadlines_only() {
+        let poll = mio::Poll::new().unwrap();
+        let reg = poll.registry();
+        let fake = Rc::new(RefCell::new(Fake::default()));
+        let mut e = Engine::new(16, Box::new(Runner(fake.clone())));
+        let t0 = Instant::now();
+        e.add_real_server(misc("hang", 100, 10_000, 300), reg, t0)
+            .unwrap();
+        // A busy neighbour: many wake-ups must not touch the hung run.
+        e.add_real_server(misc("busy", 1, 10, 5), reg, t0).unwrap();
+        e.drain_events();
+        let (starts, events) = drive(&mut e, &fake, reg, t0, 5000);
+        assert_eq!(starts.iter().filter(|s| s.1 == "hang").count(), 1);
+        assert_eq!(starts.iter().filter(|s| s.1 == "busy").count(), 500);
+        assert_eq!(
+            fake.borrow().signals,
+            vec![("hang".to_string(), Signal::SIGTERM)]
+        );
+        // TERM at 100 + 300; it is found dead at the next deadline, 2 s on.
+        assert_eq!(
+            events,
+            vec![(
+                2400,
+                Event::RealServer {
+                    id: RsId(0),
+                    up: false,
+                    weight: None
+                }
+            )]
+        );
     }
 }
