@@ -179,3 +179,37 @@ fn a_non_default_multicast_group_with_keepalived() {
     );
     ka.stop();
 }
+
+/// `vmac_xmit_base`: the VIP and its gratuitous ARPs keep the virtual MAC,
+/// but adverts leave through the lower device with its own MAC.
+#[test]
+fn vmac_xmit_base_sends_adverts_from_the_lower_device() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    let obs = lan.host(3);
+    let mut wire = tcpdump(&obs, "arp or ip proto 112");
+    let extra = "    use_vmac\n    vmac_xmit_base\n";
+    let mut na = start(&a, &instance(150, extra));
+    let mut nb = start(&b, &instance(100, extra));
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    let link = ip_text(&a, &["-o", "link", "show", "eth0"]);
+    let i = link.find("link/ether ").expect("mac") + 11;
+    let a_mac = link[i..i + 17].to_string();
+    wire.wait_for("a's advert from eth0's own MAC", PROMPT, |l| {
+        l.starts_with(&a_mac) || l.contains(&format!(" {a_mac} > 01:00:5e:00:00:12"))
+    });
+    wire.wait_for("a gratuitous ARP from the virtual MAC", PROMPT, |l| {
+        l.contains(&format!("{VMAC} > ff:ff:ff:ff:ff:ff")) && l.contains("tell 10.99.0.100")
+    });
+    assert!(ip_text(&a, &["-o", "addr", "show", "dev", "vrrp.51"]).contains("inet 10.99.0.100/24"));
+    // b hears a's adverts (it stays backup past its Master_Down_Interval).
+    nb.log.drain_for(std::time::Duration::from_secs(4));
+    assert_eq!(
+        nb.log.count("Entering MASTER STATE"),
+        0,
+        "{:#?}",
+        nb.log.lines
+    );
+}
