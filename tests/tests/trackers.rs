@@ -137,8 +137,8 @@ fn a_track_file_value_hands_mastership_over_by_its_weight() {
     );
 }
 
-/// A process the test runs under a name no other process has: a copy of
-/// `sleep`, killed on drop.
+/// A process the test runs under a name no other process has: `sleep`
+/// through a symlink of that name, killed on drop.
 struct Tracked {
     exe: std::path::PathBuf,
     child: Option<Child>,
@@ -153,8 +153,10 @@ impl Tracked {
             .into_iter()
             .find(|p| Path::new(p).exists())
             .expect("sleep");
-        std::fs::copy(sleep, &exe).unwrap();
-        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // A symlink, not a copy: the kernel names the process after the
+        // path it executed, and a freshly written copy can fail with
+        // ETXTBSY while a parallel test's fork still holds it open.
+        std::os::unix::fs::symlink(sleep, &exe).unwrap();
         Tracked { exe, child: None }
     }
 
