@@ -10,6 +10,7 @@
 
 mod launcher;
 mod notify;
+mod smtp;
 mod specs;
 mod track_file;
 mod track_process;
@@ -41,6 +42,7 @@ struct Checkerd {
     /// (virtual server key, real server key, last state) by engine id.
     servers: Vec<(String, String, Option<bool>)>,
     notify: notify::Notifier,
+    mailer: smtp::Mailer,
     health_sent: u64,
     /// Last verdict sent for each track script.
     scripts: BTreeMap<String, bool>,
@@ -101,6 +103,7 @@ impl Checkerd {
         }
         notify::warn_root_scripts(&config);
         self.engine = Some(engine);
+        self.mailer.configure(&config);
         self.config = config;
         Ok(())
     }
@@ -205,6 +208,11 @@ impl Checkerd {
                         }
                         self.notify
                             .real_server(&self.config, vk, rk, up, self.launcher.as_ref());
+                        if last.is_some() {
+                            if let Some(a) = rs_alert(&self.config, &self.mailer, vk, rk, up) {
+                                self.mailer.send(a, ctx.registry, ctx.now);
+                            }
+                        }
                     }
                     *last = Some(up);
                     self.health_sent += 1;
@@ -318,6 +326,15 @@ impl Daemon for Checkerd {
     fn message(&mut self, msg: ToChild, ctx: &mut Ctx) {
         if let ToChild::VrrpState(s) = msg {
             self.notify.vrrp(&self.config, &s, self.launcher.as_ref());
+            if smtp::vrrp_enabled(&self.config, &s.instance) {
+                if let Some(a) = self
+                    .mailer
+                    .router_id()
+                    .and_then(|id| smtp::vrrp_alert(id, &s))
+                {
+                    self.mailer.send(a, ctx.registry, ctx.now);
+                }
+            }
         }
         self.pump(ctx);
     }
@@ -357,6 +374,12 @@ impl Daemon for Checkerd {
                 ));
                 s.push_str(&format!(" Scripts started: {}\n", self.notify.started()));
                 s.push_str(&format!(
+                    " SMTP alerts sent: {}, failed: {}, in flight: {}\n",
+                    self.mailer.sent,
+                    self.mailer.failed,
+                    self.mailer.in_flight()
+                ));
+                s.push_str(&format!(
                     " Tracked files: {}\n Tracked processes: {}\n Process scans: {}\n \
                      Tracker reports sent: {}\n",
                     self.files.len(),
@@ -370,7 +393,9 @@ impl Daemon for Checkerd {
     }
 
     fn event(&mut self, token: Token, ctx: &mut Ctx) {
-        if token == TRACK_FILE_TOKEN {
+        if smtp::Mailer::owns(token) {
+            self.mailer.on_event(token, ctx.registry, ctx.now);
+        } else if token == TRACK_FILE_TOKEN {
             if self.started {
                 for (name, v) in self.files.on_event() {
                     self.send_track(TrackKind::File, name, TrackStatus::Value(v), ctx);
@@ -405,15 +430,19 @@ impl Daemon for Checkerd {
             e.on_timer(ctx.registry, ctx.now);
         }
         self.poll_processes(ctx);
+        self.mailer.on_timer(ctx.registry, ctx.now);
         self.pump(ctx);
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        let engine = self.engine.as_ref().and_then(Engine::next_deadline);
-        match (engine, self.processes.next_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.engine.as_ref().and_then(Engine::next_deadline),
+            self.processes.next_deadline(),
+            self.mailer.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn shutdown(&mut self, ctx: &mut Ctx) {
@@ -426,6 +455,21 @@ impl Daemon for Checkerd {
             warn!("stopping with notify scripts possibly still running");
         }
     }
+}
+
+/// The alert for a real server's change, if it (or its virtual server,
+/// or the globals) asks for one.
+fn rs_alert(
+    config: &Config,
+    mailer: &smtp::Mailer,
+    vk: &str,
+    rk: &str,
+    up: bool,
+) -> Option<smtp::Alert> {
+    let router_id = mailer.router_id()?;
+    let vs = config.virtual_servers.iter().find(|v| v.key() == vk)?;
+    let rs = vs.real_servers.iter().find(|r| r.key(vs) == rk)?;
+    smtp::checker_enabled(config, vs, rs).then(|| smtp::rs_alert(router_id, vk, rs, rk, up))
 }
 
 fn main() {

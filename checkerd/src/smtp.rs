@@ -1,0 +1,645 @@
+//! SMTP alerts, as keepalived sends them (`notification_email`,
+//! `smtp_server`, `smtp_alert`...): one short non-blocking SMTP session per
+//! alert on checkerd's loop. checkerd is the unprivileged process that may
+//! talk to the network; a dead or slow mail server costs a socket and a
+//! deadline, never a delay to anything else.
+//!
+//! `Dialogue` is the protocol (sans-IO: replies in, bytes out); `Mailer` is
+//! the shell that owns the sockets.
+
+use keepalived_config::{CheckerKind, Config, RealServer, VirtualServer};
+use keepalived_ipc::{VrrpState, VrrpStateChange};
+use log::{info, warn};
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+/// Sessions use tokens from here up (far above the engine's).
+pub const SMTP_TOKEN_BASE: usize = 1 << 40;
+/// Alerts in flight at once; more wait in the queue, beyond that dropped.
+const MAX_SESSIONS: usize = 8;
+const MAX_QUEUED: usize = 256;
+/// A reply longer than this is an error (keepalived: a small buffer too).
+const MAX_REPLY: usize = 4096;
+
+/// One message to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alert {
+    pub subject: String,
+    pub body: String,
+}
+
+/// Where and how to send.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub server: SocketAddr,
+    pub helo: String,
+    pub from: String,
+    pub to: Vec<String>,
+    pub timeout: Duration,
+    /// `router_id` (else the host name): the subject's prefix.
+    pub router_id: String,
+}
+
+impl Settings {
+    /// None when alerts cannot be sent (no recipients or no server); a
+    /// server that is not an address is reported.
+    pub fn from_config(config: &Config) -> Option<Settings> {
+        let g = &config.global_defs;
+        if g.notification_email.is_empty() {
+            return None;
+        }
+        let server = g.smtp_server.as_deref()?;
+        let ip: IpAddr = match server.parse() {
+            Ok(ip) => ip,
+            Err(_) => {
+                warn!("smtp_server {server} is not an address: SMTP alerts disabled");
+                return None;
+            }
+        };
+        let router_id = g.router_id.clone().unwrap_or_else(|| {
+            nix::unistd::gethostname()
+                .map(|h| h.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        Some(Settings {
+            server: SocketAddr::new(ip, g.smtp_port),
+            helo: g
+                .smtp_helo_name
+                .clone()
+                .unwrap_or_else(|| "localhost".into()),
+            from: g
+                .notification_email_from
+                .clone()
+                .unwrap_or_else(|| format!("keepalived@{router_id}")),
+            to: g.notification_email.clone(),
+            timeout: Duration::from_secs_f64(g.smtp_connect_timeout.max(0.1)),
+            router_id,
+        })
+    }
+}
+
+/// Whether a VRRP instance alerts (instance, then `smtp_alert_vrrp`, then
+/// `smtp_alert`; off by default, as keepalived).
+pub fn vrrp_enabled(config: &Config, instance: &str) -> bool {
+    let g = &config.global_defs;
+    config
+        .vrrp_instances
+        .iter()
+        .find(|i| i.name == instance)
+        .and_then(|i| i.smtp_alert)
+        .or(g.smtp_alert_vrrp)
+        .or(g.smtp_alert)
+        .unwrap_or(false)
+}
+
+/// Whether a real server alerts (real server, virtual server, then
+/// `smtp_alert_checker`, then `smtp_alert`).
+pub fn checker_enabled(config: &Config, vs: &VirtualServer, rs: &RealServer) -> bool {
+    let g = &config.global_defs;
+    rs.smtp_alert
+        .or(vs.smtp_alert)
+        .or(g.smtp_alert_checker)
+        .or(g.smtp_alert)
+        .unwrap_or(false)
+}
+
+/// keepalived's subject and body for a VRRP transition.
+pub fn vrrp_alert(router_id: &str, s: &VrrpStateChange) -> Option<Alert> {
+    let (what, body) = match s.state {
+        VrrpState::Master => (
+            "Entering MASTER state",
+            "=> VRRP Instance is now owning VRRP VIPs <=",
+        ),
+        VrrpState::Backup => (
+            "Entering BACKUP state",
+            "=> VRRP Instance is no longer owning VRRP VIPs <=",
+        ),
+        VrrpState::Fault => (
+            "Entering FAULT state",
+            "=> VRRP Instance is no longer owning VRRP VIPs <=",
+        ),
+        VrrpState::Stop => ("Stopping", "=> VRRP Instance stopping <="),
+        VrrpState::Init => return None,
+    };
+    Some(Alert {
+        subject: format!("[{router_id}] VRRP Instance {} - {what}", s.instance),
+        body: body.to_string(),
+    })
+}
+
+/// keepalived's subject and body for a real server going up or down.
+pub fn rs_alert(router_id: &str, vs_key: &str, rs: &RealServer, rs_key: &str, up: bool) -> Alert {
+    let kind = match rs.checkers.first().map(|c| c.kind) {
+        Some(CheckerKind::Tcp) => "TCP ",
+        Some(CheckerKind::Misc) => "MISC ",
+        Some(CheckerKind::Smtp) => "SMTP ",
+        Some(CheckerKind::Dns) => "DNS ",
+        Some(CheckerKind::Udp) => "UDP ",
+        Some(CheckerKind::Ping) => "PING ",
+        Some(CheckerKind::File) => "FILE ",
+        _ => "",
+    };
+    Alert {
+        subject: format!(
+            "[{router_id}] Realserver {rs_key} of virtual server {vs_key} - {}",
+            if up { "UP" } else { "DOWN" }
+        ),
+        body: format!(
+            "=> {kind}CHECK {} on service <=",
+            if up { "succeed" } else { "failed" }
+        ),
+    }
+}
+
+/// Where a session is in the exchange.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Greeting,
+    Helo,
+    Mail,
+    Rcpt(usize),
+    Data,
+    Body,
+    Quit,
+}
+
+/// What the dialogue wants next.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Send these bytes, then wait for a reply.
+    Send(Vec<u8>),
+    /// The server accepted the message.
+    Sent,
+    /// Give up, with the reason.
+    Failed(String),
+    /// Not a whole reply yet.
+    More,
+}
+
+/// The SMTP exchange for one alert (RFC 5321, as keepalived speaks it).
+pub struct Dialogue {
+    stage: Stage,
+    buf: Vec<u8>,
+    helo: String,
+    from: String,
+    to: Vec<String>,
+    message: Vec<u8>,
+}
+
+impl Dialogue {
+    pub fn new(s: &Settings, alert: &Alert, date: &str) -> Dialogue {
+        let message = format!(
+            "Date: {date}\r\nFrom: {}\r\nSubject: {}\r\nX-Mailer: Keepalived\r\nTo: {}\r\n\r\n{}\r\n\r\n.\r\n",
+            s.from,
+            alert.subject,
+            s.to.join(", "),
+            dot_stuff(&alert.body)
+        );
+        Dialogue {
+            stage: Stage::Greeting,
+            buf: Vec::new(),
+            helo: s.helo.clone(),
+            from: s.from.clone(),
+            to: s.to.clone(),
+            message: message.into_bytes(),
+        }
+    }
+
+    /// Bytes from the server: the next step once a whole reply (its last
+    /// line, `NNN text`) has arrived.
+    pub fn on_bytes(&mut self, bytes: &[u8]) -> Step {
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() > MAX_REPLY {
+            return Step::Failed("reply too long".into());
+        }
+        // A reply is complete at a line whose 4th byte is not '-'.
+        let mut code = None;
+        let mut start = 0;
+        while let Some(end) = find_crlf(&self.buf[start..]) {
+            let line = &self.buf[start..start + end];
+            start += end + 2;
+            if line.len() >= 3 && line.get(3) != Some(&b'-') {
+                code = std::str::from_utf8(&line[..3])
+                    .ok()
+                    .and_then(|c| c.parse::<u16>().ok());
+                if code.is_none() {
+                    return Step::Failed("malformed reply".into());
+                }
+                break;
+            }
+        }
+        let Some(code) = code else {
+            return Step::More;
+        };
+        self.buf.drain(..start);
+        self.advance(code)
+    }
+
+    fn advance(&mut self, code: u16) -> Step {
+        let expect = |want: u16, what: &str| {
+            if code == want {
+                Ok(())
+            } else {
+                Err(Step::Failed(format!("{what}: status code {code}")))
+            }
+        };
+        let r = match self.stage {
+            Stage::Greeting => expect(220, "connecting").map(|_| {
+                self.stage = Stage::Helo;
+                Step::Send(format!("HELO {}\r\n", self.helo).into_bytes())
+            }),
+            Stage::Helo => expect(250, "HELO").map(|_| {
+                self.stage = Stage::Mail;
+                Step::Send(format!("MAIL FROM:<{}>\r\n", self.from).into_bytes())
+            }),
+            Stage::Mail => expect(250, "MAIL").map(|_| self.rcpt(0)),
+            Stage::Rcpt(i) => expect(250, "RCPT").map(|_| self.rcpt(i + 1)),
+            Stage::Data => expect(354, "DATA").map(|_| {
+                self.stage = Stage::Body;
+                Step::Send(std::mem::take(&mut self.message))
+            }),
+            Stage::Body => expect(250, "message").map(|_| {
+                self.stage = Stage::Quit;
+                Step::Sent
+            }),
+            Stage::Quit => Ok(Step::More),
+        };
+        r.unwrap_or_else(|e| e)
+    }
+
+    fn rcpt(&mut self, i: usize) -> Step {
+        match self.to.get(i) {
+            Some(to) => {
+                self.stage = Stage::Rcpt(i);
+                Step::Send(format!("RCPT TO:<{to}>\r\n").into_bytes())
+            }
+            None => {
+                self.stage = Stage::Data;
+                Step::Send(b"DATA\r\n".to_vec())
+            }
+        }
+    }
+}
+
+fn find_crlf(b: &[u8]) -> Option<usize> {
+    b.windows(2).position(|w| w == b"\r\n")
+}
+
+/// A body line starting with '.' gets another one (RFC 5321 4.5.2).
+fn dot_stuff(body: &str) -> String {
+    body.split("\r\n")
+        .map(|l| {
+            if l.starts_with('.') {
+                format!(".{l}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
+
+/// RFC 5322 date, in UTC (checkerd cannot read the time zone database
+/// once sandboxed, and UTC is as valid).
+pub fn rfc5322_now() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let days = now.div_euclid(86_400);
+    let secs = now.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let wd = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
+    let mon = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][(m - 1) as usize];
+    format!(
+        "{wd}, {d:02} {mon} {y} {:02}:{:02}:{:02} +0000",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+struct Session {
+    id: usize,
+    stream: TcpStream,
+    dialogue: Dialogue,
+    out: Vec<u8>,
+    deadline: Instant,
+    subject: String,
+    sent: bool,
+}
+
+/// The sessions in flight and the alerts waiting for a slot.
+#[derive(Default)]
+pub struct Mailer {
+    settings: Option<Settings>,
+    sessions: Vec<Session>,
+    queue: std::collections::VecDeque<Alert>,
+    next_id: usize,
+    pub sent: u64,
+    pub failed: u64,
+}
+
+impl Mailer {
+    pub fn configure(&mut self, config: &Config) {
+        self.settings = Settings::from_config(config);
+    }
+
+    pub fn router_id(&self) -> Option<&str> {
+        self.settings.as_ref().map(|s| s.router_id.as_str())
+    }
+
+    /// Queue an alert; it starts at once if a slot is free.
+    pub fn send(&mut self, alert: Alert, registry: &Registry, now: Instant) {
+        if self.settings.is_none() {
+            return;
+        }
+        if self.queue.len() >= MAX_QUEUED {
+            warn!("SMTP alert queue full: dropping '{}'", alert.subject);
+            self.failed += 1;
+            return;
+        }
+        self.queue.push_back(alert);
+        self.start_queued(registry, now);
+    }
+
+    fn start_queued(&mut self, registry: &Registry, now: Instant) {
+        let Some(s) = self.settings.clone() else {
+            return;
+        };
+        while self.sessions.len() < MAX_SESSIONS {
+            let Some(alert) = self.queue.pop_front() else {
+                return;
+            };
+            let id = self.next_id;
+            self.next_id = self.next_id.wrapping_add(1) % (1 << 20);
+            let mut stream = match TcpStream::connect(s.server) {
+                Ok(st) => st,
+                Err(e) => {
+                    info!("SMTP connection ERROR to {}: {e}", s.server);
+                    self.failed += 1;
+                    continue;
+                }
+            };
+            if let Err(e) = registry.register(
+                &mut stream,
+                Token(SMTP_TOKEN_BASE + id),
+                Interest::READABLE | Interest::WRITABLE,
+            ) {
+                warn!("SMTP alert: {e}");
+                self.failed += 1;
+                continue;
+            }
+            self.sessions.push(Session {
+                id,
+                stream,
+                dialogue: Dialogue::new(&s, &alert, &rfc5322_now()),
+                out: Vec::new(),
+                deadline: now + s.timeout,
+                subject: alert.subject,
+                sent: false,
+            });
+        }
+    }
+
+    pub fn owns(token: Token) -> bool {
+        token.0 >= SMTP_TOKEN_BASE
+    }
+
+    /// Readiness on a session's socket.
+    pub fn on_event(&mut self, token: Token, registry: &Registry, now: Instant) {
+        let Some(i) = self
+            .sessions
+            .iter()
+            .position(|x| SMTP_TOKEN_BASE + x.id == token.0)
+        else {
+            return;
+        };
+        let timeout = self
+            .settings
+            .as_ref()
+            .map_or(Duration::from_secs(30), |s| s.timeout);
+        let done = match drive(&mut self.sessions[i]) {
+            Ok(false) => {
+                self.sessions[i].deadline = now + timeout;
+                None
+            }
+            Ok(true) => Some(None),
+            Err(e) => Some(Some(e)),
+        };
+        if let Some(err) = done {
+            self.finish(i, err, registry);
+            self.start_queued(registry, now);
+        }
+    }
+
+    fn finish(&mut self, i: usize, err: Option<String>, registry: &Registry) {
+        let mut s = self.sessions.swap_remove(i);
+        let _ = registry.deregister(&mut s.stream);
+        let server = self.settings.as_ref().map(|x| x.server);
+        match (s.sent, err) {
+            (true, _) => {
+                info!("SMTP alert successfully sent.");
+                self.sent += 1;
+            }
+            (false, Some(e)) => {
+                info!(
+                    "Error sending SMTP alert '{}' to {}: {e}",
+                    s.subject,
+                    server.map(|a| a.to_string()).unwrap_or_default()
+                );
+                self.failed += 1;
+            }
+            (false, None) => self.failed += 1,
+        }
+    }
+
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.sessions.iter().map(|s| s.deadline).min()
+    }
+
+    /// Sessions past their deadline are abandoned.
+    pub fn on_timer(&mut self, registry: &Registry, now: Instant) {
+        while let Some(i) = self.sessions.iter().position(|s| s.deadline <= now) {
+            let e = if self.sessions[i].sent {
+                None
+            } else {
+                Some("timeout".to_string())
+            };
+            self.finish(i, e, registry);
+        }
+        self.start_queued(registry, now);
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.sessions.len() + self.queue.len()
+    }
+}
+
+/// Move one session as far as its socket allows. Ok(true): finished.
+fn drive(s: &mut Session) -> Result<bool, String> {
+    loop {
+        // Flush what is pending first.
+        while !s.out.is_empty() {
+            match s.stream.write(&s.out) {
+                Ok(0) => return Err("connection closed".into()),
+                Ok(n) => {
+                    s.out.drain(..n);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == ErrorKind::NotConnected => return Ok(false),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        let mut buf = [0u8; 1024];
+        let n = match s.stream.read(&mut buf) {
+            Ok(0) => {
+                return if s.sent {
+                    Ok(true)
+                } else {
+                    Err("the server closed the connection".into())
+                }
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == ErrorKind::NotConnected => return Ok(false),
+            Err(e) => return Err(e.to_string()),
+        };
+        match s.dialogue.on_bytes(&buf[..n]) {
+            Step::Send(b) => s.out = b,
+            Step::Sent => {
+                s.sent = true;
+                s.out = b"QUIT\r\n".to_vec();
+            }
+            Step::More => {}
+            Step::Failed(e) => return Err(e),
+        }
+        if s.sent && s.out.is_empty() {
+            return Ok(true);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings {
+            server: "127.0.0.1:25".parse().unwrap(),
+            helo: "lb1".into(),
+            from: "ka@example.org".into(),
+            to: vec!["a@example.org".into(), "b@example.org".into()],
+            timeout: Duration::from_secs(3),
+            router_id: "LVS_DEVEL".into(),
+        }
+    }
+
+    fn send(step: Step) -> String {
+        match step {
+            Step::Send(b) => String::from_utf8(b).unwrap(),
+            other => panic!("expected bytes, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_exchange_as_keepalived_speaks_it() {
+        let alert = Alert {
+            subject: "[LVS_DEVEL] VRRP Instance VI_1 - Entering MASTER state".into(),
+            body: "=> VRRP Instance is now owning VRRP VIPs <=".into(),
+        };
+        let mut d = Dialogue::new(&settings(), &alert, "Sat, 28 Nov 2026 16:00:00 +0000");
+        // A greeting split across reads, with a continuation line.
+        assert_eq!(d.on_bytes(b"220-mx ESMTP\r\n220 re"), Step::More);
+        assert_eq!(send(d.on_bytes(b"ady\r\n")), "HELO lb1\r\n");
+        assert_eq!(
+            send(d.on_bytes(b"250 ok\r\n")),
+            "MAIL FROM:<ka@example.org>\r\n"
+        );
+        assert_eq!(
+            send(d.on_bytes(b"250 ok\r\n")),
+            "RCPT TO:<a@example.org>\r\n"
+        );
+        assert_eq!(
+            send(d.on_bytes(b"250 ok\r\n")),
+            "RCPT TO:<b@example.org>\r\n"
+        );
+        assert_eq!(send(d.on_bytes(b"250 ok\r\n")), "DATA\r\n");
+        let msg = send(d.on_bytes(b"354 go\r\n"));
+        assert_eq!(
+            msg,
+            "Date: Sat, 28 Nov 2026 16:00:00 +0000\r\nFrom: ka@example.org\r\n\
+             Subject: [LVS_DEVEL] VRRP Instance VI_1 - Entering MASTER state\r\n\
+             X-Mailer: Keepalived\r\nTo: a@example.org, b@example.org\r\n\r\n\
+             => VRRP Instance is now owning VRRP VIPs <=\r\n\r\n.\r\n"
+        );
+        assert_eq!(d.on_bytes(b"250 queued\r\n"), Step::Sent);
+    }
+
+    #[test]
+    fn refusals_and_garbage_end_the_session() {
+        let a = Alert {
+            subject: "s".into(),
+            body: ".b".into(),
+        };
+        let mut d = Dialogue::new(&settings(), &a, "x");
+        assert!(matches!(d.on_bytes(b"554 go away\r\n"), Step::Failed(m) if m.contains("554")));
+        let mut d = Dialogue::new(&settings(), &a, "x");
+        assert!(matches!(d.on_bytes(b"xyz\r\n"), Step::Failed(_)));
+        let mut d = Dialogue::new(&settings(), &a, "x");
+        assert!(matches!(d.on_bytes(&[b'2'; 5000]), Step::Failed(_)));
+        assert_eq!(dot_stuff(".b\r\nc"), "..b\r\nc");
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_785), (2026, 11, 28));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert!(rfc5322_now().ends_with(" +0000"));
+    }
+
+    #[test]
+    fn subjects_and_bodies() {
+        let s = VrrpStateChange {
+            instance: "VI_1".into(),
+            group: None,
+            state: VrrpState::Backup,
+            priority: 100,
+        };
+        let a = vrrp_alert("lb01", &s).unwrap();
+        assert_eq!(
+            a.subject,
+            "[lb01] VRRP Instance VI_1 - Entering BACKUP state"
+        );
+        assert_eq!(a.body, "=> VRRP Instance is no longer owning VRRP VIPs <=");
+        let mut rs = RealServer::default();
+        rs.checkers.push(keepalived_config::Checker {
+            kind: CheckerKind::Tcp,
+            ..Default::default()
+        });
+        let a = rs_alert("lb01", "[10.0.0.1]:tcp:80", &rs, "[10.0.1.1]:tcp:80", false);
+        assert_eq!(
+            a.subject,
+            "[lb01] Realserver [10.0.1.1]:tcp:80 of virtual server [10.0.0.1]:tcp:80 - DOWN"
+        );
+        assert_eq!(a.body, "=> TCP CHECK failed on service <=");
+    }
+}
