@@ -9,6 +9,7 @@ mod cli;
 mod fifo;
 mod logfiles;
 mod pidfile;
+mod script_security;
 mod slices;
 mod spawn;
 mod state;
@@ -72,7 +73,12 @@ fn main() {
             for n in &l.notes {
                 info!("{n}");
             }
-            l.config
+            let mut config = l.config;
+            script_security::apply(
+                &mut config,
+                keepalived_sandbox::privileges::unprivileged_user(),
+            );
+            config
         }
         Err(e) => {
             for d in &e.diagnostics {

@@ -622,6 +622,7 @@ impl Supervisor {
         }
         self.generation += 1;
         self.config = loaded.config;
+        crate::script_security::apply(&mut self.config, unprivileged_user());
         let names: Vec<String> = self
             .config
             .vrrp_instances

@@ -226,3 +226,60 @@ fn real_server_notify_scripts_follow_its_health() {
     let text = wait_file(&out, "down");
     assert!(text.find("up") < text.find("down"), "{text}");
 }
+
+/// `enable_script_security`: a script others could alter is refused with
+/// keepalived's phrase and never runs; a root-owned one runs.
+#[test]
+fn enable_script_security_refuses_a_script_others_could_alter() {
+    let out = shared_dir();
+    let bin = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(bin.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mk = |name: &str, mode: u32| {
+        let p = bin.path().join(name);
+        std::fs::write(
+            &p,
+            format!(
+                "#!/bin/sh\necho ran >> {}/{name}.out\n",
+                out.path().display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        p
+    };
+    let good = mk("good", 0o755);
+    let bad = mk("bad", 0o777);
+    let scripts = format!(
+        "global_defs {{\n    enable_script_security\n}}\n\
+         vrrp_script chk_good {{\n    script {}\n    interval 1\n}}\n\
+         vrrp_script chk_bad {{\n    script {}\n    interval 1\n}}\n",
+        good.display(),
+        bad.display()
+    );
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let mut na = Suite::spawn_in(
+        a.clone(),
+        &conf(
+            150,
+            &scripts,
+            "    track_script {\n        chk_good\n        chk_bad\n    }\n",
+        ),
+        &[],
+    )
+    .wait_started();
+    // Logged at load, before the children start.
+    let refused = format!(
+        "Unsafe permissions found for script '{}' - disabling.",
+        bad.display()
+    );
+    assert_eq!(na.log.count(&refused), 1, "{:#?}", na.log.lines);
+    // The good script runs twice (interval 1): the bad one would have too.
+    let good_out = out.path().join("good.out");
+    wait_file(&good_out, "ran\nran\n");
+    assert!(
+        !out.path().join("bad.out").exists(),
+        "the insecure script ran"
+    );
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+}
