@@ -6,7 +6,7 @@
 //! request and reports how they ended, over a SEQPACKET socketpair.
 
 use keepalived_check::{LocalRunner, ScriptCommand, ScriptExit, ScriptHandle, ScriptRunner};
-use keepalived_ipc::Channel;
+use keepalived_ipc::{Channel, FromChild, ScriptEnd, ScriptRequest};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
 use nix::sys::signal::Signal;
@@ -52,6 +52,10 @@ struct Shared {
     /// Engine token of each run still going.
     tokens: HashMap<u64, Token>,
     exits: HashMap<u64, ScriptExit>,
+    /// Runs of another user, started by the parent (ids in `by_parent`),
+    /// and the requests for it not yet sent.
+    by_parent: std::collections::HashSet<u64>,
+    to_parent: Vec<FromChild>,
 }
 
 /// checkerd's side: a `ScriptRunner` for the engine, backed by the launcher.
@@ -87,6 +91,8 @@ impl Launcher {
                     next: 0,
                     tokens: HashMap::new(),
                     exits: HashMap::new(),
+                    by_parent: Default::default(),
+                    to_parent: Vec::new(),
                 };
                 Ok(Launcher {
                     shared: Rc::new(RefCell::new(shared)),
@@ -150,6 +156,18 @@ impl Launcher {
             s.next += 1;
             s.next
         };
+        // Another user's script: only the parent can start it.
+        if let (Some(uid), Some(gid)) = (cmd.uid, cmd.gid) {
+            let mut s = self.shared.borrow_mut();
+            s.by_parent.insert(id);
+            s.to_parent.push(FromChild::RunScript(ScriptRequest {
+                id,
+                argv: cmd.argv.clone(),
+                uid,
+                gid,
+            }));
+            return Ok(id);
+        }
         self.send(&Request::Run {
             id,
             argv: cmd.argv.clone(),
@@ -157,6 +175,27 @@ impl Launcher {
             gid: cmd.gid,
         })?;
         Ok(id)
+    }
+
+    /// Requests for the parent (scripts of other users) since the last call.
+    pub fn take_parent_requests(&self) -> Vec<FromChild> {
+        std::mem::take(&mut self.shared.borrow_mut().to_parent)
+    }
+
+    /// The parent reports how one of its runs ended; the engine token to
+    /// wake, if the engine is waiting for it.
+    pub fn parent_ended(&self, id: u64, end: ScriptEnd) -> Option<Token> {
+        let mut s = self.shared.borrow_mut();
+        if !s.by_parent.remove(&id) {
+            return None;
+        }
+        let exit = match end {
+            ScriptEnd::Exited(c) => ScriptExit::Exited(c),
+            ScriptEnd::Signaled(sig) => ScriptExit::Signaled(sig),
+            ScriptEnd::Refused => ScriptExit::Exited(127),
+        };
+        s.exits.insert(id, exit);
+        s.tokens.remove(&id)
     }
 
     /// Take the exit of a fired script, if it has ended.
@@ -182,6 +221,16 @@ impl ScriptRunner for Launcher {
     }
 
     fn signal(&mut self, h: ScriptHandle, sig: Signal) {
+        {
+            let mut s = self.shared.borrow_mut();
+            if s.by_parent.contains(&h) {
+                s.to_parent.push(FromChild::SignalScript {
+                    id: h,
+                    signal: sig as i32,
+                });
+                return;
+            }
+        }
         let _ = self.send(&Request::Signal {
             id: h,
             sig: sig as i32,

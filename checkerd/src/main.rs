@@ -245,6 +245,9 @@ impl Checkerd {
         }
         if let Some(l) = self.launcher.as_ref() {
             self.notify.reap(l);
+            for m in l.take_parent_requests() {
+                ctx.send(m);
+            }
         }
     }
 }
@@ -324,6 +327,11 @@ impl Daemon for Checkerd {
     }
 
     fn message(&mut self, msg: ToChild, ctx: &mut Ctx) {
+        if let (ToChild::ScriptEnded { id, end }, Some(l)) = (&msg, self.launcher.as_ref()) {
+            if let (Some(t), Some(e)) = (l.parent_ended(*id, *end), self.engine.as_mut()) {
+                e.on_event(t, ctx.registry, ctx.now);
+            }
+        }
         if let ToChild::VrrpState(s) = msg {
             self.notify.vrrp(&self.config, &s, self.launcher.as_ref());
             if smtp::vrrp_enabled(&self.config, &s.instance) {

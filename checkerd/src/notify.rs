@@ -17,9 +17,10 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    fn run(&mut self, line: &str, extra: &[String], launcher: Option<&Launcher>) {
+    fn run(&mut self, config: &Config, line: &str, extra: &[String], launcher: Option<&Launcher>) {
         let Some(l) = launcher else { return };
         let mut cmd = ScriptCommand::parse(line);
+        crate::specs::run_as(config, None, &mut cmd);
         cmd.argv.extend(extra.iter().cloned());
         match l.fire(&cmd) {
             Ok(id) => {
@@ -42,7 +43,7 @@ impl Notifier {
             VrrpState::Init => &None,
         };
         if let Some(line) = specific.clone() {
-            self.run(&line, &[], launcher);
+            self.run(config, &line, &[], launcher);
         }
         if let Some(line) = inst.notify.clone() {
             let args = [
@@ -51,7 +52,7 @@ impl Notifier {
                 s.state.as_str().to_string(),
                 s.priority.to_string(),
             ];
-            self.run(&line, &args, launcher);
+            self.run(config, &line, &args, launcher);
         }
     }
 
@@ -81,7 +82,7 @@ impl Notifier {
                 if let Some(line) = wanted(r, up) {
                     if r.key(v) == rs {
                         let line = line.clone();
-                        self.run(&line, &[], launcher);
+                        self.run(config, &line, &[], launcher);
                     }
                 }
             }
@@ -106,7 +107,7 @@ impl Notifier {
             ) {
                 (Some(line), Some(path)) => {
                     info!("Starting {script_kw} {line} for {path}");
-                    self.run(line, std::slice::from_ref(path), launcher);
+                    self.run(config, line, std::slice::from_ref(path), launcher);
                 }
                 (Some(_), None) => warn!("{script_kw} without {fifo_kw}: not started"),
                 _ => {}
@@ -175,7 +176,7 @@ pub fn warn_root_scripts(config: &Config) {
         warn!(
             "{what}: keepalived would run '{script}' as root; keepalived-rs runs it as {me}'s unprivileged user \
              without capabilities. If it really needs root, 'script_user root' in global_defs is the escape \
-             hatch (scripts for another user are started by the parent; not yet available in this version); \
+             hatch (scripts of another user are started by the parent, which checks them against the configuration); \
              to track a process, 'vrrp_track_process' needs no script at all"
         );
     }

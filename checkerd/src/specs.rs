@@ -155,7 +155,7 @@ pub fn real_servers(config: &Config) -> (Vec<(String, String, RealServerSpec)>, 
             let mut checks = Vec::new();
             for c in &rs.checkers {
                 match kind(c, vs, rs) {
-                    Ok(Some(kind)) => checks.push(CheckSpec {
+                    Ok(Some(mut kind)) => checks.push(CheckSpec {
                         timing: Timing {
                             delay_loop: secs(c.delay_loop),
                             connect_timeout: secs(c.connect_timeout),
@@ -165,7 +165,12 @@ pub fn real_servers(config: &Config) -> (Vec<(String, String, RealServerSpec)>, 
                             bootstrap: Duration::from_secs(1),
                         },
                         alpha: c.alpha.unwrap_or(rs.alpha || vs.alpha),
-                        kind,
+                        kind: {
+                            if let CheckKind::Misc(m) = &mut kind {
+                                run_as(config, c.user.as_deref(), &mut m.command);
+                            }
+                            kind
+                        },
                     }),
                     Ok(None) => {}
                     Err(e) => errors.push(format!("{rk} of {vk}: {e}")),
@@ -184,13 +189,52 @@ pub fn real_servers(config: &Config) -> (Vec<(String, String, RealServerSpec)>, 
     (out, errors)
 }
 
+/// Give `cmd` the identity it must run as when that is not checkerd's own:
+/// `user NAME [GROUP]` on the script, else `script_user`. Such a command
+/// is started by the parent (see the launcher).
+pub fn run_as(config: &Config, user: Option<&str>, cmd: &mut ScriptCommand) {
+    let g = &config.global_defs;
+    let spec = match (user, g.script_user.as_deref()) {
+        (Some(u), _) => u.to_string(),
+        (None, Some(u)) => match g.script_group.as_deref() {
+            Some(gr) => format!("{u} {gr}"),
+            None => u.to_string(),
+        },
+        (None, None) => return,
+    };
+    let mut w = spec.split_whitespace();
+    let Some(Ok(Some(u))) = w.next().map(nix::unistd::User::from_name) else {
+        log::warn!(
+            "script user '{spec}' does not exist: running '{}' as checkerd's user",
+            cmd.argv.join(" ")
+        );
+        return;
+    };
+    let gid = match w.next().map(nix::unistd::Group::from_name) {
+        Some(Ok(Some(gr))) => gr.gid,
+        _ => u.gid,
+    };
+    if (u.uid, gid) != (nix::unistd::getuid(), nix::unistd::getgid()) {
+        cmd.uid = Some(u.uid.as_raw());
+        cmd.gid = Some(gid.as_raw());
+    }
+}
+
 pub fn scripts(config: &Config) -> Vec<ScriptSpec> {
     config
         .vrrp_scripts
         .iter()
         .map(|s| ScriptSpec {
             name: s.name.clone(),
-            command: ScriptCommand::parse(&s.script),
+            command: {
+                let mut cmd = ScriptCommand::parse(&s.script);
+                let who = s.user.as_ref().map(|u| match &s.group {
+                    Some(g) => format!("{u} {g}"),
+                    None => u.clone(),
+                });
+                run_as(config, who.as_deref(), &mut cmd);
+                cmd
+            },
             interval: secs(s.interval),
             timeout: s.timeout.map(secs),
             rise: s.rise,

@@ -14,6 +14,7 @@ mod slices;
 mod spawn;
 mod state;
 mod supervisor;
+mod user_scripts;
 
 use clap::Parser;
 use cli::Cli;

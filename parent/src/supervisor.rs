@@ -13,9 +13,11 @@ use crate::pidfile::PidFiles;
 use crate::slices::slice;
 use crate::spawn::{spawn, ChildOptions};
 use crate::state::KnownState;
+use crate::user_scripts::UserScripts;
 use keepalived_config::{Config, LoadOptions};
 use keepalived_ipc::{
-    decode_from_child, Channel, DumpKind, FromChild, RecvError, Subsystem, ToChild, MAX_FROM_CHILD,
+    decode_from_child, Channel, DumpKind, FromChild, RecvError, ScriptEnd, Subsystem, ToChild,
+    MAX_FROM_CHILD,
 };
 use keepalived_sandbox::privileges::unprivileged_user;
 use keepalived_sandbox::privileges_for;
@@ -97,6 +99,7 @@ pub struct Supervisor {
     stop_queue: VecDeque<Subsystem>,
     dump: Option<PendingDump>,
     fifos: NotifyFifos,
+    user_scripts: UserScripts,
 }
 
 fn token(i: usize) -> Token {
@@ -151,7 +154,9 @@ impl Supervisor {
                     .map(|(_, p)| p.clone()),
             })
             .collect();
+        let user_scripts = UserScripts::new(&config, unprivileged_user());
         Ok(Supervisor {
+            user_scripts,
             fifos,
             poll,
             sfd,
@@ -215,6 +220,7 @@ impl Supervisor {
                 && self.stop_queue.is_empty()
                 && self.slots.iter().all(|s| s.pid.is_none())
             {
+                self.user_scripts.terminate_all();
                 info!("Stopped keepalived-rs");
                 self.pid_files.remove_all();
                 keepalived_log::flush();
@@ -390,6 +396,18 @@ impl Supervisor {
                 self.known.record_track(&t);
                 self.route(&[Subsystem::Vrrp], ToChild::Track(t));
             }
+            FromChild::RunScript(r) => {
+                if self.user_scripts.start(&r).is_err() {
+                    self.route(
+                        &[Subsystem::Checker],
+                        ToChild::ScriptEnded {
+                            id: r.id,
+                            end: ScriptEnd::Refused,
+                        },
+                    );
+                }
+            }
+            FromChild::SignalScript { id, signal } => self.user_scripts.signal(id, signal),
             FromChild::Dump { kind, text } => self.dump_part(sub, kind, text),
         }
     }
@@ -470,7 +488,9 @@ impl Supervisor {
             match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::StillAlive) | Err(_) => return,
                 Ok(status) => {
-                    if let Some(pid) = status.pid() {
+                    if let Some((id, end)) = self.user_scripts.reaped(status) {
+                        self.route(&[Subsystem::Checker], ToChild::ScriptEnded { id, end });
+                    } else if let Some(pid) = status.pid() {
                         self.child_died(pid, status);
                     }
                 }
@@ -623,6 +643,8 @@ impl Supervisor {
         self.generation += 1;
         self.config = loaded.config;
         crate::script_security::apply(&mut self.config, unprivileged_user());
+        self.user_scripts
+            .reconfigure(&self.config, unprivileged_user());
         let names: Vec<String> = self
             .config
             .vrrp_instances

@@ -283,3 +283,45 @@ fn enable_script_security_refuses_a_script_others_could_alter() {
     );
     na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
 }
+
+/// `script_user root`: checkerd cannot change identity, so the parent
+/// starts these scripts (after checking them against the configuration):
+/// a notify script sees uid 0, and a track script's verdict still moves
+/// the instance.
+#[test]
+fn scripts_of_another_user_are_started_by_the_parent() {
+    let dir = shared_dir();
+    let flag = dir.path().join("healthy");
+    std::fs::write(&flag, "").unwrap();
+    let out = dir.path().join("notify.out");
+    let bin = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(bin.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = bin.path().join("notify.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$* uid=$(id -u)\" >> {}\n", out.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let global = format!(
+        "global_defs {{\n    script_user root\n    enable_script_security\n}}\n\
+         vrrp_script chk {{\n    script \"/usr/bin/test -f {}\"\n    interval 1\n    weight -60\n}}\n",
+        flag.display()
+    );
+    let extra = format!(
+        "    notify {}\n    track_script {{\n        chk\n    }}\n",
+        script.display()
+    );
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let mut na = Suite::spawn_in(a.clone(), &conf(150, &global, &extra), &[]).wait_started();
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    let text = wait_file(&out, "INSTANCE VI_1 MASTER 150 uid=0");
+    assert!(!text.contains("uid=65534"), "{text}");
+    // The root track script fails: 150 - 60.
+    std::fs::remove_file(&flag).unwrap();
+    na.log.wait_for_text("VRRP_Script(chk) failed", PROMPT);
+    na.log
+        .wait_for_text("(VI_1) Changing effective priority from 150 to 90", PROMPT);
+    assert_eq!(na.log.count("refused"), 0, "{:#?}", na.log.lines);
+}

@@ -22,42 +22,10 @@ pub struct ScriptCommand {
 }
 
 impl ScriptCommand {
-    /// Split a keepalived script line into words: whitespace separates,
-    /// single or double quotes group, a backslash escapes.
+    /// Split a keepalived script line into words (see
+    /// `keepalived_config::script_line`).
     pub fn parse(line: &str) -> Self {
-        let mut argv = Vec::new();
-        let mut cur = String::new();
-        let mut in_word = false;
-        let mut quote: Option<char> = None;
-        let mut chars = line.chars();
-        while let Some(c) = chars.next() {
-            match (quote, c) {
-                (Some(q), c) if c == q => quote = None,
-                (None, '"' | '\'') => {
-                    quote = Some(c);
-                    in_word = true;
-                }
-                (_, '\\') => {
-                    if let Some(n) = chars.next() {
-                        cur.push(n);
-                    }
-                    in_word = true;
-                }
-                (None, c) if c.is_whitespace() => {
-                    if in_word {
-                        argv.push(std::mem::take(&mut cur));
-                        in_word = false;
-                    }
-                }
-                (_, c) => {
-                    cur.push(c);
-                    in_word = true;
-                }
-            }
-        }
-        if in_word {
-            argv.push(cur);
-        }
+        let argv = keepalived_config::script_line::split(line);
         ScriptCommand {
             argv,
             uid: None,

@@ -316,10 +316,19 @@ fn drain_ipc<D: Daemon>(
             }
             (ToChild::Shutdown, _) => return Ok(true),
             (
-                m @ (ToChild::VrrpState(_) | ToChild::Health(_) | ToChild::Track(_)),
+                m @ (ToChild::VrrpState(_)
+                | ToChild::Health(_)
+                | ToChild::Track(_)
+                | ToChild::ScriptEnded { .. }),
                 Phase::Running,
             ) => daemon.message(m, ctx),
-            (m @ (ToChild::VrrpState(_) | ToChild::Health(_) | ToChild::Track(_)), _) => {
+            (
+                m @ (ToChild::VrrpState(_)
+                | ToChild::Health(_)
+                | ToChild::Track(_)
+                | ToChild::ScriptEnded { .. }),
+                _,
+            ) => {
                 // Before Start: state arrives in the replay instead.
                 log::debug!("ignoring early routed message {m:?}");
             }

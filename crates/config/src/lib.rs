@@ -43,6 +43,7 @@ mod lexer;
 pub mod model;
 mod print;
 pub mod route;
+pub mod script_line;
 mod suggest;
 mod toml;
 mod tree;

@@ -99,6 +99,26 @@ pub struct TrackResult {
     pub status: TrackStatus,
 }
 
+/// A script that must run as another user than checkerd's (`script_user
+/// root`, a `user` on a script): checkerd → parent, which starts it only if
+/// the configuration has that script line for that user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptRequest {
+    pub id: u64,
+    pub argv: Vec<String>,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// How a script started by the parent ended: parent → checkerd.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScriptEnd {
+    Exited(i32),
+    Signaled(i32),
+    /// The parent would not (unconfigured) or could not start it.
+    Refused,
+}
+
 /// Everything the parent replays to a restarted child besides its config.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReplayState {
@@ -132,6 +152,10 @@ pub enum ToChild {
     VrrpState(VrrpStateChange),
     Health(RealServerHealth),
     Track(TrackResult),
+    ScriptEnded {
+        id: u64,
+        end: ScriptEnd,
+    },
     Dump(DumpKind),
     /// Stop cleanly (vrrpd: priority-0 adverts, VIPs removed; ipvsd: remove
     /// what it created) and exit.
@@ -154,6 +178,12 @@ pub enum FromChild {
     VrrpState(VrrpStateChange),
     Health(RealServerHealth),
     Track(TrackResult),
+    RunScript(ScriptRequest),
+    /// TERM or KILL a script the parent started (its timeout).
+    SignalScript {
+        id: u64,
+        signal: i32,
+    },
     /// Text for `/tmp/keepalived.data` or `.stats`.
     Dump {
         kind: DumpKind,
@@ -170,6 +200,8 @@ impl FromChild {
             FromChild::VrrpState(_) => "VrrpState",
             FromChild::Health(_) => "Health",
             FromChild::Track(_) => "Track",
+            FromChild::RunScript(_) => "RunScript",
+            FromChild::SignalScript { .. } => "SignalScript",
             FromChild::Dump { .. } => "Dump",
         }
     }
@@ -180,7 +212,10 @@ impl FromChild {
         match self {
             FromChild::Ready { .. } | FromChild::Rejected { .. } | FromChild::Dump { .. } => true,
             FromChild::VrrpState(_) => from == Subsystem::Vrrp,
-            FromChild::Health(_) | FromChild::Track(_) => from == Subsystem::Checker,
+            FromChild::Health(_)
+            | FromChild::Track(_)
+            | FromChild::RunScript(_)
+            | FromChild::SignalScript { .. } => from == Subsystem::Checker,
         }
     }
 }

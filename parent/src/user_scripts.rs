@@ -1,0 +1,302 @@
+//! Scripts that must run as another user than checkerd's (`script_user
+//! root`, `user` on a vrrp_script or MISC_CHECK): only the parent can change
+//! identity, so checkerd asks it. A request is untrusted input: the parent
+//! starts only a script line the configuration has for exactly that user,
+//! with at most keepalived's extra arguments (notify: type, name, state,
+//! priority), and never more than a handful at once.
+
+use keepalived_config::{script_line, Config};
+use keepalived_ipc::{ScriptEnd, ScriptRequest};
+use log::{debug, error};
+use nix::sys::signal::{killpg, Signal};
+use nix::sys::wait::WaitStatus;
+use nix::unistd::{Pid, User};
+use std::collections::HashMap;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+
+/// Extra arguments a configured line may get (notify: 4; FIFO scripts: 1).
+const MAX_EXTRA_ARGS: usize = 4;
+const MAX_ARG_LEN: usize = 256;
+/// Scripts of other users running at once.
+const MAX_RUNNING: usize = 64;
+
+/// A script line allowed to run as uid:gid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Allowed {
+    argv: Vec<String>,
+    uid: u32,
+    gid: u32,
+}
+
+#[derive(Default)]
+pub struct UserScripts {
+    allowed: Vec<Allowed>,
+    /// Running scripts: pid → checkerd's id.
+    running: HashMap<i32, u64>,
+    pub started: u64,
+    pub refused: u64,
+}
+
+/// uid:gid of a user name (and optional group name).
+pub fn resolve(user: &str, group: Option<&str>) -> Option<(u32, u32)> {
+    let u = User::from_name(user).ok().flatten()?;
+    let gid = match group {
+        Some(g) => nix::unistd::Group::from_name(g).ok().flatten()?.gid,
+        None => u.gid,
+    };
+    Some((u.uid.as_raw(), gid.as_raw()))
+}
+
+/// Every script line of `config` with the user it runs as, when that is
+/// not `runner` (checkerd's own user): what checkerd may ask for.
+fn allowed(config: &Config, runner: (u32, u32)) -> Vec<Allowed> {
+    let g = &config.global_defs;
+    let default = g
+        .script_user
+        .as_deref()
+        .and_then(|u| resolve(u, g.script_group.as_deref()));
+    let mut out = Vec::new();
+    let mut add = |line: &str, who: Option<(u32, u32)>| {
+        if let Some((uid, gid)) = who.or(default) {
+            if (uid, gid) != runner {
+                out.push(Allowed {
+                    argv: script_line::split(line),
+                    uid,
+                    gid,
+                });
+            }
+        }
+    };
+    for s in &config.vrrp_scripts {
+        let who = s
+            .user
+            .as_deref()
+            .and_then(|u| resolve(u, s.group.as_deref()));
+        add(&s.script, who);
+    }
+    let notify =
+        |i: [&Option<String>; 6]| i.into_iter().flatten().cloned().collect::<Vec<String>>();
+    for i in &config.vrrp_instances {
+        for l in notify([
+            &i.notify_master,
+            &i.notify_backup,
+            &i.notify_fault,
+            &i.notify_stop,
+            &i.notify,
+            &i.notify_master_rx_lower_pri,
+        ]) {
+            add(&l, None);
+        }
+    }
+    for sg in &config.vrrp_sync_groups {
+        for l in notify([
+            &sg.notify_master,
+            &sg.notify_backup,
+            &sg.notify_fault,
+            &sg.notify_stop,
+            &sg.notify,
+            &None,
+        ]) {
+            add(&l, None);
+        }
+    }
+    for vs in &config.virtual_servers {
+        for l in [&vs.quorum_up, &vs.quorum_down].into_iter().flatten() {
+            add(l, None);
+        }
+        for rs in &vs.real_servers {
+            for l in [&rs.notify_up, &rs.notify_down].into_iter().flatten() {
+                add(l, None);
+            }
+            for c in &rs.checkers {
+                if let Some(p) = &c.misc_path {
+                    // `user NAME [GROUP]`, kept as written.
+                    let who = c.user.as_deref().and_then(|u| {
+                        let mut w = u.split_whitespace();
+                        resolve(w.next()?, w.next())
+                    });
+                    add(p, who);
+                }
+            }
+        }
+    }
+    out
+}
+
+impl UserScripts {
+    pub fn new(config: &Config, runner: (u32, u32)) -> UserScripts {
+        UserScripts {
+            allowed: allowed(config, runner),
+            ..Default::default()
+        }
+    }
+
+    /// A reloaded configuration: running scripts keep running.
+    pub fn reconfigure(&mut self, config: &Config, runner: (u32, u32)) {
+        self.allowed = allowed(config, runner);
+    }
+
+    fn permitted(&self, r: &ScriptRequest) -> Result<(), String> {
+        if self.running.len() >= MAX_RUNNING {
+            return Err(format!("{MAX_RUNNING} scripts already running"));
+        }
+        let fits = |a: &Allowed| {
+            a.uid == r.uid
+                && a.gid == r.gid
+                && !a.argv.is_empty()
+                && r.argv.len() >= a.argv.len()
+                && r.argv.len() <= a.argv.len() + MAX_EXTRA_ARGS
+                && r.argv[..a.argv.len()] == a.argv[..]
+                && r.argv[a.argv.len()..]
+                    .iter()
+                    .all(|x| x.len() <= MAX_ARG_LEN)
+        };
+        if self.allowed.iter().any(fits) {
+            Ok(())
+        } else {
+            Err("not a script the configuration runs as that user".into())
+        }
+    }
+
+    /// Start a requested script, or say why not (the caller tells checkerd
+    /// it ended as `Refused`).
+    pub fn start(&mut self, r: &ScriptRequest) -> Result<(), String> {
+        if let Err(e) = self.permitted(r) {
+            self.refused += 1;
+            error!(
+                "checkerd asked to run {:?} as uid {}:{}: refused ({e})",
+                r.argv, r.uid, r.gid
+            );
+            return Err(e);
+        }
+        let mut cmd = Command::new(&r.argv[0]);
+        cmd.args(&r.argv[1..])
+            .env_clear()
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .current_dir("/")
+            .process_group(0)
+            .uid(r.uid)
+            .gid(r.gid);
+        match cmd.spawn() {
+            Ok(child) => {
+                // The supervisor's waitpid reaps it; the handle is not kept.
+                self.running.insert(child.id() as i32, r.id);
+                self.started += 1;
+                debug!(
+                    "Started script {:?} as uid {}:{} (pid {})",
+                    r.argv,
+                    r.uid,
+                    r.gid,
+                    child.id()
+                );
+                Ok(())
+            }
+            Err(e) => {
+                error!("cannot run script {:?} as uid {}: {e}", r.argv, r.uid);
+                Err(e.to_string())
+            }
+        }
+    }
+
+    /// TERM or KILL one of our scripts' process group (its timeout).
+    pub fn signal(&self, id: u64, sig: i32) {
+        let Ok(sig @ (Signal::SIGTERM | Signal::SIGKILL)) = Signal::try_from(sig) else {
+            return;
+        };
+        if let Some((&pid, _)) = self.running.iter().find(|(_, &i)| i == id) {
+            let _ = killpg(Pid::from_raw(pid), sig);
+        }
+    }
+
+    /// A reaped process: checkerd's id and how it ended, if it was ours.
+    pub fn reaped(&mut self, status: WaitStatus) -> Option<(u64, ScriptEnd)> {
+        let (pid, end) = match status {
+            WaitStatus::Exited(p, c) => (p, ScriptEnd::Exited(c)),
+            WaitStatus::Signaled(p, s, _) => (p, ScriptEnd::Signaled(s as i32)),
+            _ => return None,
+        };
+        self.running.remove(&pid.as_raw()).map(|id| (id, end))
+    }
+
+    /// Stop: our scripts get TERM.
+    pub fn terminate_all(&self) {
+        for &pid in self.running.keys() {
+            let _ = killpg(Pid::from_raw(pid), Signal::SIGTERM);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k.conf");
+        std::fs::write(&p, text).unwrap();
+        keepalived_config::load_file(&p, &Default::default())
+            .unwrap()
+            .config
+    }
+
+    fn req(argv: &[&str], uid: u32) -> ScriptRequest {
+        ScriptRequest {
+            id: 1,
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            uid,
+            gid: 0,
+        }
+    }
+
+    #[test]
+    fn only_configured_lines_for_their_user() {
+        let c = config(
+            "global_defs {\n script_user root\n}\n\
+             vrrp_script chk {\n script \"/bin/true --x\"\n}\n\
+             vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n \
+             virtual_ipaddress {\n 10.0.0.1\n }\n notify \"/usr/bin/logger -t ka\"\n}\n",
+        );
+        let s = UserScripts::new(&c, (65534, 65534));
+        assert_eq!(s.permitted(&req(&["/bin/true", "--x"], 0)), Ok(()));
+        // keepalived's notify arguments may follow.
+        assert_eq!(
+            s.permitted(&req(
+                &[
+                    "/usr/bin/logger",
+                    "-t",
+                    "ka",
+                    "INSTANCE",
+                    "VI_1",
+                    "MASTER",
+                    "100"
+                ],
+                0
+            )),
+            Ok(())
+        );
+        // Anything else is refused: another program, another user, too
+        // many arguments, a changed argument.
+        assert!(s.permitted(&req(&["/bin/sh", "-c", "id"], 0)).is_err());
+        assert!(s.permitted(&req(&["/bin/true", "--x"], 1000)).is_err());
+        assert!(s
+            .permitted(&req(&["/bin/true", "--x", "1", "2", "3", "4", "5"], 0))
+            .is_err());
+        assert!(s.permitted(&req(&["/bin/true", "--y"], 0)).is_err());
+        assert!(s.permitted(&req(&[], 0)).is_err());
+    }
+
+    #[test]
+    fn scripts_of_checkerds_own_user_are_not_the_parents() {
+        let c = config("vrrp_script chk {\n script /bin/true\n user nobody\n}\n");
+        let nobody = resolve("nobody", None).unwrap();
+        let s = UserScripts::new(&c, nobody);
+        assert!(s.permitted(&req(&["/bin/true"], nobody.0)).is_err());
+    }
+}
