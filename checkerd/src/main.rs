@@ -19,8 +19,8 @@ use keepalived_check::{Engine, Event};
 use keepalived_child::{Ctx, Daemon};
 use keepalived_config::Config;
 use keepalived_ipc::{
-    ConfigSlice, DumpKind, FromChild, RealServerHealth, ReplayState, Subsystem, ToChild, TrackKind,
-    TrackResult, TrackStatus,
+    ConfigSlice, DumpKind, FromChild, RealServerHealth, ReplayState, SocketRequest, Subsystem,
+    ToChild, TrackKind, TrackResult, TrackStatus,
 };
 use launcher::{Launcher, LAUNCHER_TOKEN};
 use log::{error, info, warn};
@@ -104,6 +104,7 @@ impl Checkerd {
         notify::warn_root_scripts(&config);
         self.engine = Some(engine);
         self.mailer.configure(&config);
+        stock_sockets(&config);
         self.config = config;
         Ok(())
     }
@@ -249,6 +250,15 @@ impl Checkerd {
                 ctx.send(m);
             }
         }
+        for (k, count) in keepalived_check::sockets::wants() {
+            ctx.send(FromChild::WantSockets(SocketRequest {
+                v6: k.v6,
+                udp: k.udp,
+                mark: k.mark,
+                bind_if: k.bind_if,
+                count,
+            }));
+        }
     }
 }
 
@@ -324,6 +334,34 @@ impl Daemon for Checkerd {
         self.report_trackers(ctx);
         self.pump(ctx);
         Ok(())
+    }
+
+    fn sockets(
+        &mut self,
+        r: SocketRequest,
+        given: u32,
+        fds: Vec<std::os::fd::OwnedFd>,
+        ctx: &mut Ctx,
+    ) {
+        let key = keepalived_check::sockets::SocketKey {
+            v6: r.v6,
+            udp: r.udp,
+            mark: r.mark,
+            bind_if: r.bind_if.clone(),
+        };
+        if (fds.len() as u32) < r.count {
+            warn!(
+                "the parent gave {} of {} sockets with fwmark {:?} / bind_if {:?}",
+                fds.len(),
+                r.count,
+                r.mark,
+                r.bind_if
+            );
+            keepalived_check::sockets::cancel(&key, r.count - fds.len() as u32);
+        }
+        let _ = given;
+        keepalived_check::sockets::supply(&key, fds);
+        self.pump(ctx);
     }
 
     fn message(&mut self, msg: ToChild, ctx: &mut Ctx) {
@@ -462,6 +500,35 @@ impl Daemon for Checkerd {
         if self.notify.started() > 0 {
             warn!("stopping with notify scripts possibly still running");
         }
+    }
+}
+
+/// Stock sockets from the parent for the checks that need a privileged
+/// option (`fwmark`, `bind_if`): two per checker, topped up as used.
+fn stock_sockets(config: &Config) {
+    use keepalived_check::sockets::{clear, set_target, SocketKey};
+    use keepalived_config::CheckerKind;
+    clear();
+    let mut targets: std::collections::BTreeMap<SocketKey, u32> = Default::default();
+    for vs in &config.virtual_servers {
+        for rs in &vs.real_servers {
+            for c in &rs.checkers {
+                if c.fwmark.is_none() && c.bind_if.is_none() {
+                    continue;
+                }
+                let ip = c.connect_ip.unwrap_or(rs.ip);
+                let key = SocketKey {
+                    v6: ip.is_ipv6(),
+                    udp: matches!(c.kind, CheckerKind::Udp | CheckerKind::Dns),
+                    mark: c.fwmark,
+                    bind_if: c.bind_if.clone(),
+                };
+                *targets.entry(key).or_default() += 2;
+            }
+        }
+    }
+    for (k, n) in targets {
+        set_target(k, n.min(64));
     }
 }
 

@@ -23,6 +23,8 @@ fn endpoint(c: &Checker, vs: &VirtualServer, rs: &RealServer) -> Endpoint {
     Endpoint {
         dst: SocketAddr::new(ip, port),
         bind,
+        mark: c.fwmark,
+        bind_if: c.bind_if.clone(),
     }
 }
 

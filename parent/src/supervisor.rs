@@ -408,6 +408,14 @@ impl Supervisor {
                 }
             }
             FromChild::SignalScript { id, signal } => self.user_scripts.signal(id, signal),
+            FromChild::WantSockets(request) => {
+                let fds = crate::check_sockets::make(&self.config, &request);
+                let msg = ToChild::Sockets {
+                    given: fds.len() as u32,
+                    request,
+                };
+                self.send_with(i, &msg, fds);
+            }
             FromChild::Dump { kind, text } => self.dump_part(sub, kind, text),
         }
     }
@@ -421,10 +429,18 @@ impl Supervisor {
     }
 
     fn send(&mut self, i: usize, msg: &ToChild) {
+        self.send_with(i, msg, Vec::new());
+    }
+
+    /// Send a message with descriptors (closed here once queued).
+    fn send_with(&mut self, i: usize, msg: &ToChild, fds: Vec<std::os::fd::OwnedFd>) {
         let Some(chan) = self.slots[i].chan.as_mut() else {
             return;
         };
-        if let Err(e) = chan.send(msg) {
+        let r = keepalived_ipc::encode(msg)
+            .map_err(|_| nix::errno::Errno::EINVAL)
+            .and_then(|b| chan.send_bytes(&b, fds));
+        if let Err(e) = r {
             let why = format!("is not reading its messages ({e})");
             self.misbehaved(i, why);
         }

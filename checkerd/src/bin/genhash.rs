@@ -59,10 +59,7 @@ fn main() {
             sni: a.virtualhost.clone(),
         }),
     };
-    let ep = Endpoint {
-        dst: SocketAddr::new(a.server, port),
-        bind: None,
-    };
+    let ep = Endpoint::to(SocketAddr::new(a.server, port));
     match genhash(&ep, &spec, Duration::from_secs(a.timeout)) {
         Ok(d) => {
             let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();

@@ -637,10 +637,8 @@ impl Engine {
                 token,
             )),
             CheckKind::Smtp(ep, helo) => Box::new(SmtpProbe::start(ep, helo, registry, token)),
-            CheckKind::Dns(ep, d) => {
-                Box::new(DnsProbe::start(ep.dst, ep.bind, d, id, registry, token))
-            }
-            CheckKind::Udp(ep, u) => Box::new(UdpProbe::start(ep.dst, ep.bind, u, registry, token)),
+            CheckKind::Dns(ep, d) => Box::new(DnsProbe::start(ep, d, id, registry, token)),
+            CheckKind::Udp(ep, u) => Box::new(UdpProbe::start(ep, u, registry, token)),
             CheckKind::Ping(ip) => Box::new(PingProbe::start(
                 SocketAddr::new(*ip, 0),
                 seq,

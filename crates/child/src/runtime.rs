@@ -3,8 +3,8 @@
 use crate::ChildArgs;
 use clap::Parser;
 use keepalived_ipc::{
-    decode_to_child, Channel, ConfigSlice, DumpKind, FromChild, RecvError, ReplayState, Subsystem,
-    ToChild, MAX_TO_CHILD,
+    decode_to_child, Channel, ConfigSlice, DumpKind, FromChild, RecvError, ReplayState,
+    SocketRequest, Subsystem, ToChild, MAX_TO_CHILD,
 };
 use keepalived_log::LogSettings;
 use log::{error, info, warn};
@@ -57,6 +57,17 @@ pub trait Daemon {
 
     /// A message routed from another child.
     fn message(&mut self, _msg: ToChild, _ctx: &mut Ctx) {}
+
+    /// Sockets the parent made for this child (`fds`, `given` of them as
+    /// announced; dropped, i.e. closed, by default).
+    fn sockets(
+        &mut self,
+        _request: SocketRequest,
+        _given: u32,
+        _fds: Vec<std::os::fd::OwnedFd>,
+        _ctx: &mut Ctx,
+    ) {
+    }
 
     fn dump(&mut self, kind: DumpKind) -> String;
 
@@ -264,8 +275,8 @@ fn drain_ipc<D: Daemon>(
 ) -> Result<bool, String> {
     let sub = D::SUBSYSTEM;
     loop {
-        let bytes = match chan.recv_bytes() {
-            Ok(Some((b, _fds))) => b,
+        let (bytes, fds) = match chan.recv_bytes() {
+            Ok(Some((b, fds))) => (b, fds),
             Ok(None) => return Ok(false),
             Err(RecvError::Closed) => {
                 warn!("Parent closed the IPC channel; stopping");
@@ -315,6 +326,9 @@ fn drain_ipc<D: Daemon>(
                 ctx.send(FromChild::Dump { kind, text });
             }
             (ToChild::Shutdown, _) => return Ok(true),
+            (ToChild::Sockets { request, given }, Phase::Configured | Phase::Running) => {
+                daemon.sockets(request, given, fds, ctx);
+            }
             (
                 m @ (ToChild::VrrpState(_)
                 | ToChild::Health(_)

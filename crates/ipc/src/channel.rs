@@ -20,7 +20,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 /// Largest datagram we ever receive (header + one fragment).
 const RECV_BUF: usize = frame::HEADER_LEN + frame::FRAGMENT_PAYLOAD;
 /// Most file descriptors accepted with one datagram.
-const MAX_FDS: usize = 4;
+const MAX_FDS: usize = 16;
 
 #[derive(Debug)]
 pub enum RecvError {

@@ -110,6 +110,19 @@ pub struct ScriptRequest {
     pub gid: u32,
 }
 
+/// Sockets checkerd cannot make itself (`fwmark` needs CAP_NET_ADMIN,
+/// `bind_if` may): checkerd → parent, which checks that a checker of the
+/// configuration uses that mark / interface and answers with `Sockets`,
+/// the descriptors attached (SCM_RIGHTS).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SocketRequest {
+    pub v6: bool,
+    pub udp: bool,
+    pub mark: Option<u32>,
+    pub bind_if: Option<String>,
+    pub count: u32,
+}
+
 /// How a script started by the parent ended: parent → checkerd.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ScriptEnd {
@@ -156,6 +169,12 @@ pub enum ToChild {
         id: u64,
         end: ScriptEnd,
     },
+    /// The answer to `WantSockets`: `given` descriptors come with it
+    /// (fewer than asked, even none, when the parent refused or failed).
+    Sockets {
+        request: SocketRequest,
+        given: u32,
+    },
     Dump(DumpKind),
     /// Stop cleanly (vrrpd: priority-0 adverts, VIPs removed; ipvsd: remove
     /// what it created) and exit.
@@ -179,6 +198,7 @@ pub enum FromChild {
     Health(RealServerHealth),
     Track(TrackResult),
     RunScript(ScriptRequest),
+    WantSockets(SocketRequest),
     /// TERM or KILL a script the parent started (its timeout).
     SignalScript {
         id: u64,
@@ -201,6 +221,7 @@ impl FromChild {
             FromChild::Health(_) => "Health",
             FromChild::Track(_) => "Track",
             FromChild::RunScript(_) => "RunScript",
+            FromChild::WantSockets(_) => "WantSockets",
             FromChild::SignalScript { .. } => "SignalScript",
             FromChild::Dump { .. } => "Dump",
         }
@@ -215,6 +236,7 @@ impl FromChild {
             FromChild::Health(_)
             | FromChild::Track(_)
             | FromChild::RunScript(_)
+            | FromChild::WantSockets(_)
             | FromChild::SignalScript { .. } => from == Subsystem::Checker,
         }
     }

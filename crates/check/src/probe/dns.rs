@@ -4,7 +4,6 @@
 use super::{would_block, Probe, Step};
 use mio::net::UdpSocket;
 use mio::{Interest, Registry, Token};
-use std::net::SocketAddr;
 
 /// Query type names keepalived accepts, with their codes.
 pub const TYPES: [(&str, u16); 10] = [
@@ -87,14 +86,13 @@ pub struct DnsProbe {
 
 impl DnsProbe {
     pub fn start(
-        dst: SocketAddr,
-        bind: Option<SocketAddr>,
+        ep: &super::stream::Endpoint,
         spec: &DnsSpec,
         id: u16,
         registry: &Registry,
         token: Token,
     ) -> Self {
-        let r = super::udp::open(dst, bind).and_then(|mut s| {
+        let r = super::udp::open(ep).and_then(|mut s| {
             registry.register(&mut s, token, Interest::READABLE | Interest::WRITABLE)?;
             Ok(s)
         });

@@ -5,7 +5,7 @@ use super::would_block;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use rustls::ClientConnection;
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use socket2::SockAddr;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 
@@ -15,15 +15,27 @@ pub struct Endpoint {
     pub dst: SocketAddr,
     /// `bindto` / `bind_port`.
     pub bind: Option<SocketAddr>,
+    /// `fwmark`: SO_MARK on the check's socket.
+    pub mark: Option<u32>,
+    /// `bind_if`: the interface the check's socket is bound to.
+    pub bind_if: Option<String>,
+}
+
+impl Endpoint {
+    /// A plain endpoint: no source address, mark or interface.
+    pub fn to(dst: SocketAddr) -> Endpoint {
+        Endpoint {
+            dst,
+            bind: None,
+            mark: None,
+            bind_if: None,
+        }
+    }
 }
 
 /// Start a non-blocking connect and register it for read and write.
 pub fn connect(ep: &Endpoint, registry: &Registry, token: Token) -> io::Result<TcpStream> {
-    let sock = Socket::new(
-        Domain::for_address(ep.dst),
-        Type::STREAM.nonblocking().cloexec(),
-        Some(Protocol::TCP),
-    )?;
+    let sock = crate::sockets::open(ep.dst, false, ep.mark, ep.bind_if.as_deref())?;
     if let Some(b) = ep.bind {
         if b.port() != 0 {
             sock.set_reuse_address(true)?;

@@ -2,12 +2,12 @@
 //! (ECONNREFUSED) fails; silence until the timeout passes unless a reply
 //! is required (check_udp.c).
 
+use super::stream::Endpoint;
 use super::{would_block, Probe, Step};
 use mio::net::UdpSocket;
 use mio::{Interest, Registry, Token};
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use socket2::SockAddr;
 use std::io;
-use std::net::SocketAddr;
 
 /// UDP_CHECK options.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -66,16 +66,12 @@ pub fn reply_ok(spec: &UdpSpec, got: &[u8]) -> bool {
     }
 }
 
-pub(crate) fn open(dst: SocketAddr, bind: Option<SocketAddr>) -> io::Result<UdpSocket> {
-    let sock = Socket::new(
-        Domain::for_address(dst),
-        Type::DGRAM.nonblocking().cloexec(),
-        Some(Protocol::UDP),
-    )?;
-    if let Some(b) = bind {
+pub(crate) fn open(ep: &Endpoint) -> io::Result<UdpSocket> {
+    let sock = crate::sockets::open(ep.dst, true, ep.mark, ep.bind_if.as_deref())?;
+    if let Some(b) = ep.bind {
         sock.bind(&SockAddr::from(b))?;
     }
-    sock.connect(&SockAddr::from(dst))?;
+    sock.connect(&SockAddr::from(ep.dst))?;
     Ok(UdpSocket::from_std(sock.into()))
 }
 
@@ -87,14 +83,8 @@ pub struct UdpProbe {
 }
 
 impl UdpProbe {
-    pub fn start(
-        dst: SocketAddr,
-        bind: Option<SocketAddr>,
-        spec: &UdpSpec,
-        registry: &Registry,
-        token: Token,
-    ) -> Self {
-        let r = open(dst, bind).and_then(|mut s| {
+    pub fn start(ep: &Endpoint, spec: &UdpSpec, registry: &Registry, token: Token) -> Self {
+        let r = open(ep).and_then(|mut s| {
             registry.register(&mut s, token, Interest::READABLE | Interest::WRITABLE)?;
             Ok(s)
         });

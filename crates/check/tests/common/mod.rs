@@ -163,8 +163,5 @@ pub fn near(got: u64, want: u64, tol: u64) {
 }
 
 pub fn ep(addr: &str) -> Endpoint {
-    Endpoint {
-        dst: addr.parse::<SocketAddr>().unwrap(),
-        bind: None,
-    }
+    Endpoint::to(addr.parse::<SocketAddr>().unwrap())
 }
