@@ -225,13 +225,10 @@ impl Checkerd {
                     }));
                 }
                 Event::Script { name, ok } => {
+                    // The engine logged the change (keepalived's phrase).
                     if self.scripts.insert(name.clone(), ok) == Some(ok) {
                         continue;
                     }
-                    info!(
-                        "VRRP_Script({name}) {}",
-                        if ok { "succeeded" } else { "failed" }
-                    );
                     ctx.send(FromChild::Track(TrackResult {
                         kind: TrackKind::Script,
                         name,
