@@ -367,6 +367,17 @@ impl Daemon for Checkerd {
                 e.on_event(t, ctx.registry, ctx.now);
             }
         }
+        if let ToChild::Quorum(q) = &msg {
+            self.notify.quorum(
+                &self.config,
+                &q.virtual_server,
+                q.up,
+                self.launcher.as_ref(),
+            );
+            if let Some(a) = quorum_alert(&self.config, &self.mailer, q) {
+                self.mailer.send(a, ctx.registry, ctx.now);
+            }
+        }
         if let ToChild::VrrpState(s) = msg {
             self.notify.vrrp(&self.config, &s, self.launcher.as_ref());
             if smtp::vrrp_enabled(&self.config, &s.instance) {
@@ -527,6 +538,26 @@ fn stock_sockets(config: &Config) {
     for (k, n) in targets {
         set_target(k, n.min(64));
     }
+}
+
+/// keepalived's alert for a virtual server's quorum change.
+fn quorum_alert(
+    config: &Config,
+    mailer: &smtp::Mailer,
+    q: &keepalived_ipc::QuorumChange,
+) -> Option<smtp::Alert> {
+    let router_id = mailer.router_id()?;
+    let vs = config
+        .virtual_servers
+        .iter()
+        .find(|v| v.key() == q.virtual_server)?;
+    let g = &config.global_defs;
+    let on = vs
+        .smtp_alert
+        .or(g.smtp_alert_checker)
+        .or(g.smtp_alert)
+        .unwrap_or(false);
+    on.then(|| smtp::quorum_alert(router_id, &q.virtual_server, q, vs.quorum, vs.hysteresis))
 }
 
 /// The alert for a real server's change, if it (or its virtual server,

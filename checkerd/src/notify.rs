@@ -115,6 +115,16 @@ impl Notifier {
         }
     }
 
+    /// `quorum_up` / `quorum_down` of a virtual server.
+    pub fn quorum(&mut self, config: &Config, vs: &str, up: bool, launcher: Option<&Launcher>) {
+        for v in config.virtual_servers.iter().filter(|v| v.key() == vs) {
+            let line = if up { &v.quorum_up } else { &v.quorum_down };
+            if let Some(line) = line.clone() {
+                self.run(config, &line, &[], launcher);
+            }
+        }
+    }
+
     /// Log the ends of notify scripts.
     pub fn reap(&mut self, launcher: &Launcher) {
         self.pending

@@ -130,6 +130,39 @@ pub fn vrrp_alert(router_id: &str, s: &VrrpStateChange) -> Option<Alert> {
     })
 }
 
+/// keepalived's subject and body for a virtual server's quorum change.
+pub fn quorum_alert(
+    router_id: &str,
+    vs_key: &str,
+    q: &keepalived_ipc::QuorumChange,
+    quorum: u32,
+    hysteresis: u32,
+) -> Alert {
+    let what = match (q.up, q.initial) {
+        (true, false) => "Gained quorum",
+        (true, true) => "Starting with quorum up",
+        (false, false) => "Lost quorum",
+        (false, true) => "Starting with quorum down",
+    };
+    // The threshold just crossed: up from below needs quorum + hysteresis,
+    // down from above quorum - hysteresis.
+    let threshold = if q.up {
+        i64::from(quorum) + i64::from(hysteresis)
+    } else {
+        i64::from(quorum) - i64::from(hysteresis)
+    };
+    Alert {
+        subject: format!(
+            "[{router_id}] Virtualserver {vs_key} - {}",
+            if q.up { "UP" } else { "DOWN" }
+        ),
+        body: format!(
+            "=> {what} {quorum}+{hysteresis}={threshold} <= {} <=",
+            q.weight_sum
+        ),
+    }
+}
+
 /// keepalived's subject and body for a real server going up or down.
 pub fn rs_alert(router_id: &str, vs_key: &str, rs: &RealServer, rs_key: &str, up: bool) -> Alert {
     let kind = match rs.checkers.first().map(|c| c.kind) {

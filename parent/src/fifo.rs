@@ -11,7 +11,7 @@
 //! counts it.
 
 use keepalived_config::{Config, Stmt};
-use keepalived_ipc::{RealServerHealth, VrrpStateChange};
+use keepalived_ipc::{QuorumChange, RealServerHealth, VrrpStateChange};
 use log::{info, warn};
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::{Mode, SFlag};
@@ -182,6 +182,16 @@ impl NotifyFifos {
 
     pub fn real_server(&mut self, h: &RealServerHealth) {
         self.write(&rs_line(h), false);
+    }
+
+    /// `VS [10.0.0.1]:tcp:80 UP|DOWN`, as keepalived writes a quorum change.
+    pub fn quorum(&mut self, q: &QuorumChange) {
+        let line = format!(
+            "VS {} {}\n",
+            q.virtual_server,
+            if q.up { "UP" } else { "DOWN" }
+        );
+        self.write(&line, false);
     }
 }
 

@@ -396,6 +396,10 @@ impl Supervisor {
                 self.known.record_track(&t);
                 self.route(&[Subsystem::Vrrp], ToChild::Track(t));
             }
+            FromChild::Quorum(q) => {
+                self.fifos.quorum(&q);
+                self.route(&[Subsystem::Checker], ToChild::Quorum(q));
+            }
             FromChild::RunScript(r) => {
                 if self.user_scripts.start(&r).is_err() {
                     self.route(

@@ -333,6 +333,7 @@ fn drain_ipc<D: Daemon>(
                 m @ (ToChild::VrrpState(_)
                 | ToChild::Health(_)
                 | ToChild::Track(_)
+                | ToChild::Quorum(_)
                 | ToChild::ScriptEnded { .. }),
                 Phase::Running,
             ) => daemon.message(m, ctx),
@@ -340,6 +341,7 @@ fn drain_ipc<D: Daemon>(
                 m @ (ToChild::VrrpState(_)
                 | ToChild::Health(_)
                 | ToChild::Track(_)
+                | ToChild::Quorum(_)
                 | ToChild::ScriptEnded { .. }),
                 _,
             ) => {

@@ -82,6 +82,19 @@ impl TrackKind {
     }
 }
 
+/// A virtual server gained or lost its quorum: ipvsd → parent (notify
+/// FIFO) → checkerd (`quorum_up` / `quorum_down` scripts, SMTP alert).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuorumChange {
+    /// Virtual server key as printed by keepalived, e.g. `[10.0.0.1]:tcp:80`.
+    pub virtual_server: String,
+    pub up: bool,
+    /// Sum of the alive real servers' weights.
+    pub weight_sum: u64,
+    /// The state at start (or after a reload), not a change.
+    pub initial: bool,
+}
+
 /// A tracked object's verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TrackStatus {
@@ -165,6 +178,7 @@ pub enum ToChild {
     VrrpState(VrrpStateChange),
     Health(RealServerHealth),
     Track(TrackResult),
+    Quorum(QuorumChange),
     ScriptEnded {
         id: u64,
         end: ScriptEnd,
@@ -197,6 +211,7 @@ pub enum FromChild {
     VrrpState(VrrpStateChange),
     Health(RealServerHealth),
     Track(TrackResult),
+    Quorum(QuorumChange),
     RunScript(ScriptRequest),
     WantSockets(SocketRequest),
     /// TERM or KILL a script the parent started (its timeout).
@@ -220,6 +235,7 @@ impl FromChild {
             FromChild::VrrpState(_) => "VrrpState",
             FromChild::Health(_) => "Health",
             FromChild::Track(_) => "Track",
+            FromChild::Quorum(_) => "Quorum",
             FromChild::RunScript(_) => "RunScript",
             FromChild::WantSockets(_) => "WantSockets",
             FromChild::SignalScript { .. } => "SignalScript",
@@ -233,6 +249,7 @@ impl FromChild {
         match self {
             FromChild::Ready { .. } | FromChild::Rejected { .. } | FromChild::Dump { .. } => true,
             FromChild::VrrpState(_) => from == Subsystem::Vrrp,
+            FromChild::Quorum(_) => from == Subsystem::Ipvs,
             FromChild::Health(_)
             | FromChild::Track(_)
             | FromChild::RunScript(_)
