@@ -51,5 +51,9 @@ if [ -x tests/vm/run-ipvs-tests.sh ]; then
     tests/vm/run-ipvs-vm.sh tests/vm/ipvs-compare.sh target/debug
     echo "== traffic through a NAT virtual service (rr, then wrr 3:1 after a reload)"
     tests/vm/run-ipvs-vm.sh tests/vm/ipvs-traffic.sh target/debug
+    echo "== real servers down and up side by side with keepalived 2.2.7 (inhibit, sorry server, quorum)"
+    tests/vm/run-ipvs-vm.sh tests/vm/ipvs-health.sh target/debug
+    echo "== lvs_sync_daemon following a VRRP instance, side by side with keepalived 2.2.7"
+    tests/vm/run-ipvs-vm.sh tests/vm/ipvs-syncd.sh target/debug
 fi
 echo "== all tests passed"

@@ -3,10 +3,14 @@
 
 use keepalived_config::{Config, LbKind, Protocol as CfgProto, VirtualServer};
 use keepalived_ipvs::desired::{
-    GroupEntry, RealServerInput, SorryServerInput, VirtualServerInput, VsTarget,
+    GroupEntry, RealServerInput, SorryServerInput, Tunnel, VirtualServerInput, VsTarget,
 };
-use keepalived_ipvs::{Family, FwdMethod, Health, Protocol, Scheduler, ServiceKey};
-use std::collections::BTreeMap;
+use keepalived_ipvs::diff::SyncDaemonInput;
+use keepalived_ipvs::{
+    Family, FwdMethod, Health, Protocol, Scheduler, ServiceFlags, ServiceKey, TunType,
+    TUN_FLAG_CSUM, TUN_FLAG_REMCSUM,
+};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 /// Health by (virtual server key, real server key), as checkerd names them.
@@ -25,6 +29,93 @@ fn proto(p: Option<CfgProto>) -> Protocol {
         Some(CfgProto::Udp) => Protocol::Udp,
         Some(CfgProto::Sctp) => Protocol::Sctp,
         _ => Protocol::Tcp,
+    }
+}
+
+/// `lvs_method`/`sorry_server_lvs_method` as written.
+fn fwd_name(s: &str) -> Option<FwdMethod> {
+    match s.to_ascii_uppercase().as_str() {
+        "NAT" => Some(FwdMethod::Masq),
+        "DR" => Some(FwdMethod::Route),
+        "TUN" => Some(FwdMethod::Tunnel),
+        _ => None,
+    }
+}
+
+/// The tunnel options of `lvs_method TUN type ipip|gue|gre [port N]
+/// [nocsum|csum|remcsum]` as written (keepalived's `svr_forwarding_handler`):
+/// `None` for another method or an option keepalived rejects.
+fn tunnel(args: &[String]) -> Option<Tunnel> {
+    if !args.first()?.eq_ignore_ascii_case("TUN") {
+        return None;
+    }
+    let mut t = Tunnel::default();
+    let mut it = args[1..].iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "type" => {
+                t.tun_type = match it.next()?.as_str() {
+                    "ipip" => TunType::Ipip,
+                    "gue" => TunType::Gue,
+                    "gre" => TunType::Gre,
+                    _ => return None,
+                }
+            }
+            "port" => t.port = it.next()?.parse().ok().filter(|p| *p > 0)?,
+            "nocsum" => t.flags = 0,
+            "csum" => t.flags = TUN_FLAG_CSUM,
+            "remcsum" => t.flags = TUN_FLAG_REMCSUM,
+            _ => return None,
+        }
+    }
+    let ok = (t.tun_type == TunType::Gue) == (t.port != 0)
+        && !(t.tun_type == TunType::Ipip && t.flags != 0)
+        && !(t.tun_type == TunType::Gre && t.flags == TUN_FLAG_REMCSUM);
+    ok.then_some(t)
+}
+
+/// Tunnel options of the last `lb_kind`/`lvs_method` written with options
+/// (the configuration keeps those statements as written in `extra`).
+fn tunnel_of(extra: &[keepalived_config::Stmt]) -> Tunnel {
+    extra
+        .iter()
+        .rev()
+        .filter(|s| s.keyword == "lb_kind" || s.keyword == "lvs_method")
+        .find_map(|s| tunnel(&s.args))
+        .unwrap_or_default()
+}
+
+/// The virtual server options the configuration keeps as written
+/// (keepalived's `lbflags_handler`, `pengine_handler`,
+/// `ss_forwarding_handler`): `ops`, `flag-1..3`, `sh-port`/`sh-fallback`
+/// (only with `sh`), `mh-port`/`mh-fallback` (only with `mh`),
+/// `persistence_engine NAME`, `sorry_server_lvs_method NAT|DR|TUN`.
+fn raw_options(vs: &VirtualServer, i: &mut VirtualServerInput) {
+    for st in &vs.extra {
+        let flag = match (st.keyword.as_str(), &i.sched) {
+            ("ops", _) => ServiceFlags::ONEPACKET,
+            ("flag-1", _) => ServiceFlags::SCHED_FALLBACK,
+            ("flag-2", _) => ServiceFlags::SCHED_PORT,
+            ("flag-3", _) => ServiceFlags::SCHED3,
+            ("sh-fallback", Scheduler::Sh) | ("mh-fallback", Scheduler::Mh) => {
+                ServiceFlags::SCHED_FALLBACK
+            }
+            ("sh-port", Scheduler::Sh) | ("mh-port", Scheduler::Mh) => ServiceFlags::SCHED_PORT,
+            ("persistence_engine", _) => {
+                i.persistence_engine = st.args.first().cloned();
+                continue;
+            }
+            ("sorry_server_lvs_method", _) => {
+                let m = st.args.first().and_then(|a| fwd_name(a));
+                if let Some(ss) = i.sorry_server.as_mut() {
+                    ss.lvs_method = m.or(ss.lvs_method);
+                    i.sorry_server_tunnel = tunnel(&st.args).unwrap_or_default();
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        i.flags = i.flags | flag;
     }
 }
 
@@ -99,8 +190,22 @@ fn target(config: &Config, vs: &VirtualServer) -> Option<VsTarget> {
     })
 }
 
-/// The reconciler's view of every virtual server.
-pub fn inputs(config: &Config, health: &HealthMap) -> Vec<VirtualServerInput> {
+/// Whether `ha_suspend` needs the host's addresses (`inputs`' `local`).
+pub fn uses_ha_suspend(config: &Config) -> bool {
+    config
+        .virtual_servers
+        .iter()
+        .any(|v| v.ha_suspend && v.ip.is_some())
+}
+
+/// The reconciler's view of every virtual server. `local`: the host's
+/// addresses, for `ha_suspend` (a virtual server address that is not local
+/// suspends its checkers); `None` counts every address as present.
+pub fn inputs(
+    config: &Config,
+    health: &HealthMap,
+    local: Option<&BTreeSet<IpAddr>>,
+) -> Vec<VirtualServerInput> {
     let mut out = Vec::new();
     for vs in &config.virtual_servers {
         let Some(t) = target(config, vs) else {
@@ -120,6 +225,11 @@ pub fn inputs(config: &Config, health: &HealthMap) -> Vec<VirtualServerInput> {
         i.alpha = vs.alpha;
         i.omega = vs.omega;
         i.ha_suspend = vs.ha_suspend;
+        // keepalived clears ha_suspend for fwmark services; groups: not tracked.
+        i.vip_present = match (vs.ip, local) {
+            (Some(ip), Some(l)) => l.contains(&ip),
+            _ => true,
+        };
         i.sorry_server = vs.sorry_server.as_ref().map(|s| SorryServerInput {
             addr: s.ip,
             port: s.port.or(vs.port).unwrap_or(0),
@@ -127,6 +237,11 @@ pub fn inputs(config: &Config, health: &HealthMap) -> Vec<VirtualServerInput> {
             lvs_method: None,
             inhibit: vs.sorry_server_inhibit,
         });
+        // Real servers and the sorry server start from the virtual
+        // server's tunnel settings (keepalived's alloc_rs/alloc_ssvr).
+        let vs_tunnel = tunnel_of(&vs.extra);
+        i.sorry_server_tunnel = vs_tunnel;
+        raw_options(vs, &mut i);
         for rs in &vs.real_servers {
             let (h, dynamic) = match health.get(&(vs.key(), rs.key(vs))) {
                 Some((true, w)) => (Health::Up, *w),
@@ -136,6 +251,12 @@ pub fn inputs(config: &Config, health: &HealthMap) -> Vec<VirtualServerInput> {
             let weight = dynamic.unwrap_or(rs.weight).max(0) as u32;
             let mut r = RealServerInput::new(rs.ip, rs.port.or(vs.port).unwrap_or(0), weight, h);
             r.fwd = fwd(rs.lb_kind);
+            let t = if rs.lb_kind.is_some() {
+                tunnel_of(&rs.extra)
+            } else {
+                vs_tunnel
+            };
+            (r.tun_type, r.tun_port, r.tun_flags) = (t.tun_type, t.port, t.flags);
             r.inhibit_on_failure = rs.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure);
             r.u_thresh = rs.uthreshold.unwrap_or(0);
             r.l_thresh = rs.lthreshold.unwrap_or(0);
@@ -144,4 +265,159 @@ pub fn inputs(config: &Config, health: &HealthMap) -> Vec<VirtualServerInput> {
         out.push(i);
     }
     out
+}
+
+/// `lvs_sync_daemon INTERFACE [VRRP_INSTANCE | inst NAME] [id N] [maxlen N]
+/// [port N] [ttl N] [group IP]` resolved against the configuration:
+/// the settings, and the VRRP instance it follows. `None` when absent, or
+/// when the named instance does not exist (keepalived then clears the
+/// setting). The sync id defaults to the instance's virtual_router_id, 0
+/// without an instance.
+pub fn sync_daemon(config: &Config) -> Option<(SyncDaemonInput, Option<String>)> {
+    let s = config.global_defs.lvs_sync_daemon.as_ref()?;
+    let mut instance = s.vrrp_instance.clone();
+    let mut opts: Vec<&str> = s.options.iter().map(String::as_str).collect();
+    if instance.as_deref() == Some("inst") && !opts.is_empty() {
+        instance = Some(opts.remove(0).to_string());
+    }
+    let mut d = SyncDaemonInput {
+        interface: s.interface.clone(),
+        sync_id: 0,
+        maxlen: None,
+        mcast_group: None,
+        port: None,
+        ttl: None,
+        vrrp_master: false,
+    };
+    let mut id = None;
+    let mut i = 0;
+    while i < opts.len() {
+        let (k, v) = (opts[i], opts.get(i + 1).copied());
+        i += 2;
+        match (k, v) {
+            ("inst", Some(v)) if instance.is_none() => instance = Some(v.to_string()),
+            ("id", Some(v)) => id = v.parse::<u8>().ok().map(u32::from),
+            ("maxlen", Some(v)) => d.maxlen = v.parse().ok().filter(|n| (1..=65507).contains(n)),
+            ("port", Some(v)) => d.port = v.parse().ok().filter(|n| *n >= 1),
+            ("ttl", Some(v)) => d.ttl = v.parse().ok().filter(|n| *n >= 1),
+            ("group", Some(v)) => {
+                d.mcast_group = v.parse::<IpAddr>().ok().filter(IpAddr::is_multicast)
+            }
+            _ => {
+                i -= 1;
+                match k.parse::<u8>() {
+                    // The old form `IF INSTANCE SYNCID`.
+                    Ok(n) if i == 1 && instance.is_some() => id = Some(u32::from(n)),
+                    _ => log::warn!("lvs_sync_daemon: ignoring option {k}"),
+                }
+            }
+        }
+    }
+    if let Some(name) = &instance {
+        let Some(vi) = config.vrrp_instances.iter().find(|v| &v.name == name) else {
+            log::error!("No VRRP instance {name} for lvs_syncd - clearing lvs_syncd config");
+            return None;
+        };
+        d.sync_id = id.unwrap_or(u32::from(vi.virtual_router_id));
+    } else {
+        d.sync_id = id.unwrap_or(0);
+    }
+    Some((d, instance))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keepalived_config::{load_str, LoadOptions};
+    use std::path::Path;
+
+    fn load(text: &str) -> Config {
+        load_str(
+            text,
+            Path::new("/t/keepalived.conf"),
+            &LoadOptions::default(),
+        )
+        .expect("valid")
+        .config
+    }
+
+    const VI: &str = "vrrp_instance VI_1 {\n interface lo\n virtual_router_id 51\n priority 100\n virtual_ipaddress {\n 10.9.0.1\n }\n}\n";
+
+    #[test]
+    fn sync_daemon_options_and_default_id() {
+        let c = load(&format!(
+            "global_defs {{\n lvs_sync_daemon lo VI_1 maxlen 1400 port 8849 ttl 2 group 224.0.0.99\n}}\n{VI}"
+        ));
+        let (d, inst) = sync_daemon(&c).expect("configured");
+        assert_eq!(inst.as_deref(), Some("VI_1"));
+        assert_eq!(d.interface, "lo");
+        assert_eq!(
+            d.sync_id, 51,
+            "defaults to the instance's virtual_router_id"
+        );
+        assert_eq!(d.maxlen, Some(1400));
+        assert_eq!(d.port, Some(8849));
+        assert_eq!(d.ttl, Some(2));
+        assert_eq!(d.mcast_group, Some("224.0.0.99".parse().unwrap()));
+
+        let c = load(&format!(
+            "global_defs {{\n lvs_sync_daemon lo VI_1 id 9\n}}\n{VI}"
+        ));
+        assert_eq!(sync_daemon(&c).unwrap().0.sync_id, 9);
+        // The old positional sync id.
+        let c = load(&format!(
+            "global_defs {{\n lvs_sync_daemon lo VI_1 12\n}}\n{VI}"
+        ));
+        assert_eq!(sync_daemon(&c).unwrap().0.sync_id, 12);
+        // No instance: id 0, followed by nobody.
+        let c = load("global_defs {\n lvs_sync_daemon lo\n}\n");
+        let (d, inst) = sync_daemon(&c).unwrap();
+        assert_eq!((d.sync_id, inst), (0, None));
+        // Unknown instance: cleared, as keepalived does.
+        let c = load(&format!(
+            "global_defs {{\n lvs_sync_daemon lo VI_9\n}}\n{VI}"
+        ));
+        assert!(sync_daemon(&c).is_none());
+        assert!(sync_daemon(&load(VI)).is_none());
+    }
+
+    #[test]
+    fn tunnel_options() {
+        let t = |s: &str| tunnel(&s.split(' ').map(String::from).collect::<Vec<_>>());
+        assert_eq!(t("TUN"), Some(Tunnel::default()));
+        assert_eq!(
+            t("TUN type gue port 6080 csum"),
+            Some(Tunnel {
+                tun_type: TunType::Gue,
+                port: 6080,
+                flags: TUN_FLAG_CSUM
+            })
+        );
+        assert_eq!(t("TUN type gre").map(|t| t.tun_type), Some(TunType::Gre));
+        assert_eq!(t("TUN type gue"), None, "gue needs a port");
+        assert_eq!(t("TUN type ipip port 5"), None, "only gue has a port");
+        assert_eq!(t("TUN type ipip csum"), None);
+        assert_eq!(t("TUN type gre remcsum"), None);
+        assert_eq!(t("DR"), None);
+    }
+
+    #[test]
+    fn raw_virtual_server_options() {
+        let c = load(
+            "virtual_server 10.0.0.1 53 {\n lb_algo sh\n sh-port\n sh-fallback\n mh-port\n ops\n protocol UDP\n \
+             persistence_timeout 30\n persistence_engine sip\n sorry_server 10.0.9.9 53\n sorry_server_lvs_method DR\n \
+             real_server 10.0.1.1 53 {\n }\n}\n",
+        );
+        let i = inputs(&c, &HealthMap::new(), None);
+        let vs = &i[0];
+        assert_eq!(
+            vs.flags,
+            ServiceFlags::ONEPACKET | ServiceFlags::SCHED_PORT | ServiceFlags::SCHED_FALLBACK
+        );
+        assert_eq!(vs.persistence_engine.as_deref(), Some("sip"));
+        assert_eq!(
+            vs.sorry_server.as_ref().unwrap().lvs_method,
+            Some(FwdMethod::Route)
+        );
+    }
 }

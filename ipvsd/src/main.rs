@@ -7,16 +7,22 @@
 //! entries we never created are left alone; on stop, what we created goes.
 //! On a kernel without IPVS it says so once, keeps running, and retries.
 
+mod addrs;
 mod inputs;
 
 use inputs::HealthMap;
 use keepalived_child::{Ctx, Daemon};
 use keepalived_config::Config;
-use keepalived_ipc::{ConfigSlice, DumpKind, ReplayState, Subsystem, ToChild};
+use keepalived_ipc::{
+    ConfigSlice, DumpKind, FromChild, QuorumChange, ReplayState, Subsystem, ToChild, VrrpState,
+};
+use keepalived_ipvs::diff::{desired_daemons, diff_daemon_set, teardown_daemons};
 use keepalived_ipvs::{
-    compute, diff, teardown, Event, IpvsError, IpvsSocket, Owned, ReconcileState,
+    compute, diff, teardown, Daemon as SyncDaemon, DaemonState, Event, IpvsError, IpvsSocket, Op,
+    Owned, ReconcileState, SyncFollow,
 };
 use log::{debug, error, info, warn};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 /// How often a missing IPVS is looked for again.
@@ -27,6 +33,8 @@ const DRIFT_CHECK: Duration = Duration::from_secs(5);
 
 #[derive(Default)]
 struct Ipvsd {
+    /// Messages for the parent, sent at the end of each callback.
+    out: Vec<FromChild>,
     config: Config,
     health: HealthMap,
     sock: Option<IpvsSocket>,
@@ -37,6 +45,11 @@ struct Ipvsd {
     warned: bool,
     passes: u64,
     health_updates: u64,
+    /// Last known state of every VRRP instance (from vrrpd via the parent).
+    vrrp: BTreeMap<String, VrrpState>,
+    /// Instances seen MASTER since we started (keepalived starts the backup
+    /// sync daemon only when its instance leaves MASTER).
+    was_master: BTreeSet<String>,
     /// Health changed since the last pass: reconcile once per wake-up, not
     /// once per message (a start reports thousands at once).
     dirty: bool,
@@ -66,20 +79,99 @@ impl Ipvsd {
         }
     }
 
+    fn vrrp_state(&mut self, instance: &str, state: VrrpState) {
+        if state == VrrpState::Master {
+            self.was_master.insert(instance.to_string());
+        }
+        self.vrrp.insert(instance.to_string(), state);
+    }
+
+    /// The sync daemons `lvs_sync_daemon` wants now.
+    fn desired_daemons(&self) -> Vec<SyncDaemon> {
+        let Some((cfg, instance)) = inputs::sync_daemon(&self.config) else {
+            return Vec::new();
+        };
+        desired_daemons(
+            &cfg,
+            follow(instance.as_deref(), &self.vrrp, &self.was_master),
+        )
+    }
+
+    /// Sync daemon ops for this pass (empty when nothing changed).
+    fn daemon_ops(&mut self, want: &[SyncDaemon]) -> Vec<Op> {
+        let Some(sock) = self.sock.as_mut() else {
+            return Vec::new();
+        };
+        if want.is_empty() && self.owned.daemons.is_empty() {
+            return Vec::new();
+        }
+        match sock.daemons() {
+            Ok(actual) => diff_daemon_set(want, &actual, &self.owned),
+            Err(e) => {
+                error!("IPVS: cannot read the sync daemons: {e}");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Messages for the parent (quorum changes) since the last call.
+    fn flush(&mut self, ctx: &mut Ctx) {
+        for m in self.out.drain(..) {
+            ctx.send(m);
+        }
+    }
+
     /// One pass: desired table, kernel table, difference applied.
     fn reconcile(&mut self, now: Instant) {
         self.next_drift = Some(now + DRIFT_CHECK);
+        let local = if inputs::uses_ha_suspend(&self.config) {
+            match addrs::local_addresses() {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    error!("ha_suspend: cannot list the local addresses: {e}");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let d = compute(
+            &inputs::inputs(&self.config, &self.health, local.as_ref()),
+            &self.state,
+        );
+        self.state = d.state;
+        // Quorum follows health even where the kernel has no IPVS: the
+        // notify scripts, FIFO lines and alerts still go out.
+        for ev in d.events {
+            let q = match ev {
+                Event::QuorumUp { vs, weight_sum } => {
+                    info!("Gained quorum for {vs}");
+                    QuorumChange {
+                        virtual_server: vs,
+                        up: true,
+                        weight_sum,
+                        initial: false,
+                    }
+                }
+                Event::QuorumDown {
+                    vs,
+                    weight_sum,
+                    initial,
+                } => {
+                    warn!("Lost quorum for {vs}");
+                    QuorumChange {
+                        virtual_server: vs,
+                        up: false,
+                        weight_sum,
+                        initial,
+                    }
+                }
+            };
+            self.out.push(FromChild::Quorum(q));
+        }
         let Some(sock) = self.sock.as_mut() else {
             return;
         };
-        let d = compute(&inputs::inputs(&self.config, &self.health), &self.state);
-        self.state = d.state;
-        for ev in d.events {
-            match ev {
-                Event::QuorumUp { vs, .. } => info!("Gained quorum for {vs}"),
-                Event::QuorumDown { vs, .. } => warn!("Lost quorum for {vs}"),
-            }
-        }
         let actual = match sock.table() {
             Ok(t) => t,
             Err(e) => {
@@ -87,7 +179,24 @@ impl Ipvsd {
                 return;
             }
         };
-        let ops = diff(&d.table, &actual, &self.owned);
+        let mut ops = diff(&d.table, &actual, &self.owned);
+        let daemons = self.desired_daemons();
+        ops.extend(self.daemon_ops(&daemons));
+        let Some(sock) = self.sock.as_mut() else {
+            return;
+        };
+        for op in &ops {
+            match op {
+                Op::StartDaemon(dm) => info!(
+                    "IPVS: starting the {} sync daemon on {} (syncid {})",
+                    state_name(dm.state),
+                    dm.mcast_ifn,
+                    dm.sync_id
+                ),
+                Op::StopDaemon(st) => info!("IPVS: stopping the {} sync daemon", state_name(*st)),
+                _ => {}
+            }
+        }
         self.passes += 1;
         if !ops.is_empty() {
             info!("IPVS: applying {} change(s)", ops.len());
@@ -96,6 +205,7 @@ impl Ipvsd {
             error!("IPVS: {op:?}: {e}");
         }
         self.owned.claim(&d.table);
+        self.owned.claim_daemons(&daemons);
         let took = now.elapsed();
         if ops.is_empty() {
             debug!(
@@ -126,6 +236,9 @@ impl Daemon for Ipvsd {
             slice.config.virtual_servers.len()
         );
         self.config = slice.config;
+        for v in replay.vrrp {
+            self.vrrp_state(&v.instance, v.state);
+        }
         self.health = replay
             .health
             .into_iter()
@@ -137,21 +250,32 @@ impl Daemon for Ipvsd {
 
     fn start(&mut self, ctx: &mut Ctx) {
         self.reconcile(ctx.now);
+        self.flush(ctx);
     }
 
     fn reload(&mut self, slice: ConfigSlice, ctx: &mut Ctx) -> Result<(), String> {
-        info!("Reloaded configuration {}", slice.generation);
+        let generation = slice.generation;
         self.config = slice.config;
         self.reconcile(ctx.now);
+        self.flush(ctx);
+        // After the pass: tests wait for this line before reading the table.
+        info!("Reloaded configuration {generation}");
         Ok(())
     }
 
     fn message(&mut self, msg: ToChild, _ctx: &mut Ctx) {
-        if let ToChild::Health(h) = msg {
-            self.health_updates += 1;
-            self.health
-                .insert((h.virtual_server, h.real_server), (h.up, h.weight));
-            self.dirty = true;
+        match msg {
+            ToChild::Health(h) => {
+                self.health_updates += 1;
+                self.health
+                    .insert((h.virtual_server, h.real_server), (h.up, h.weight));
+                self.dirty = true;
+            }
+            ToChild::VrrpState(v) => {
+                self.vrrp_state(&v.instance, v.state);
+                self.dirty = true;
+            }
+            _ => {}
         }
     }
 
@@ -189,6 +313,7 @@ impl Daemon for Ipvsd {
             self.dirty = false;
             self.reconcile(ctx.now);
         }
+        self.flush(ctx);
     }
 
     fn next_deadline(&self) -> Option<Instant> {
@@ -204,7 +329,11 @@ impl Daemon for Ipvsd {
         };
         match sock.table() {
             Ok(actual) => {
-                let ops = teardown(&actual, &self.owned);
+                let mut ops = teardown(&actual, &self.owned);
+                match sock.daemons() {
+                    Ok(d) => ops.extend(teardown_daemons(&d, &self.owned)),
+                    Err(e) => error!("IPVS: cannot read the sync daemons at stop: {e}"),
+                }
                 info!("IPVS: removing the {} entr(ies) we created", ops.len());
                 for (op, e) in sock.apply(&ops, &mut self.owned) {
                     error!("IPVS: {op:?}: {e}");
@@ -215,6 +344,59 @@ impl Daemon for Ipvsd {
     }
 }
 
+fn state_name(s: DaemonState) -> &'static str {
+    match s {
+        DaemonState::Master => "master",
+        DaemonState::Backup => "backup",
+    }
+}
+
+/// How the VRRP instance `lvs_sync_daemon` follows (if any) stands.
+fn follow(
+    instance: Option<&str>,
+    vrrp: &BTreeMap<String, VrrpState>,
+    was_master: &BTreeSet<String>,
+) -> SyncFollow {
+    match instance {
+        None => SyncFollow::NoInstance,
+        // A stopping instance takes its daemon with it (keepalived's VRRP
+        // process stops the running one at exit, starting nothing).
+        Some(i) => SyncFollow::Instance {
+            master: vrrp.get(i) == Some(&VrrpState::Master),
+            was_master: was_master.contains(i) && vrrp.get(i) != Some(&VrrpState::Stop),
+        },
+    }
+}
+
 fn main() {
     keepalived_child::run(Ipvsd::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vrrp_state_to_sync_daemons() {
+        use keepalived_ipvs::diff::sync_daemon_states;
+        let mut d = Ipvsd::default();
+        let states = |d: &Ipvsd| sync_daemon_states(follow(Some("VI_1"), &d.vrrp, &d.was_master));
+        assert!(states(&d).is_empty(), "nothing before the instance reports");
+        d.vrrp_state("VI_1", VrrpState::Backup);
+        assert!(states(&d).is_empty(), "BACKUP that never was MASTER: none");
+        d.vrrp_state("VI_2", VrrpState::Master);
+        assert!(states(&d).is_empty(), "another instance does not count");
+        d.vrrp_state("VI_1", VrrpState::Master);
+        assert_eq!(states(&d), vec![DaemonState::Master]);
+        d.vrrp_state("VI_1", VrrpState::Fault);
+        assert_eq!(states(&d), vec![DaemonState::Backup]);
+        d.vrrp_state("VI_1", VrrpState::Backup);
+        assert_eq!(states(&d), vec![DaemonState::Backup]);
+        d.vrrp_state("VI_1", VrrpState::Stop);
+        assert!(states(&d).is_empty(), "stopping: none");
+        assert_eq!(
+            sync_daemon_states(follow(None, &d.vrrp, &d.was_master)),
+            vec![DaemonState::Master, DaemonState::Backup]
+        );
+    }
 }

@@ -325,3 +325,41 @@ fn scripts_of_another_user_are_started_by_the_parent() {
         .wait_for_text("(VI_1) Changing effective priority from 150 to 90", PROMPT);
     assert_eq!(na.log.count("refused"), 0, "{:#?}", na.log.lines);
 }
+
+/// `quorum_up` / `quorum_down`: ipvsd decides the quorum from the real
+/// servers' health (even on this kernel, which has no IPVS), checkerd runs
+/// the scripts.
+#[test]
+fn quorum_scripts_follow_the_virtual_servers_quorum() {
+    let dir = shared_dir();
+    let out = dir.path().join("quorum.out");
+    let flags: Vec<_> = (1..=2).map(|i| dir.path().join(format!("rs{i}"))).collect();
+    for f in &flags {
+        std::fs::write(f, "").unwrap();
+    }
+    let rs = |i: usize| {
+        format!(
+            "    real_server 10.99.0.5{i} 80 {{\n        weight 1\n        MISC_CHECK {{\n            misc_path \"/usr/bin/test -f {}\"\n        }}\n    }}\n",
+            flags[i - 1].display()
+        )
+    };
+    let conf = format!(
+        "virtual_server 10.99.0.100 80 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    quorum 2\n    \
+         quorum_up \"/bin/sh -c 'echo up >> {o}'\"\n    quorum_down \"/bin/sh -c 'echo down >> {o}'\"\n{}{}}}\n",
+        rs(1),
+        rs(2),
+        o = out.display()
+    );
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let mut na = Suite::spawn_in(a.clone(), &conf, &[]).wait_started();
+    std::fs::remove_file(&flags[0]).unwrap();
+    na.log
+        .wait_for_text("Lost quorum for [10.99.0.100]:tcp:80", PROMPT);
+    wait_file(&out, "down\n");
+    std::fs::write(&flags[0], "").unwrap();
+    na.log
+        .wait_for_text("Gained quorum for [10.99.0.100]:tcp:80", PROMPT);
+    let text = wait_file(&out, "down\nup\n");
+    assert_eq!(text, "down\nup\n");
+}

@@ -1,7 +1,9 @@
 #!/bin/bash
 # Inside the IPVS VM: the whole suite programs the kernel's IPVS table from
 # a keepalived.conf, follows health, puts back what ipvsadm removes behind
-# its back, and removes what it created on stop.
+# its back, issues no netlink write on a reload that changes nothing (the
+# "Netlink writes" counter of the SIGUSR2 stats dump), applies a changed
+# weight on reload, and removes what it created on stop.
 # Usage (host): tests/vm/run-ipvs-vm.sh tests/vm/ipvsd-e2e.sh [BINDIR]
 set -eu
 BIN=${1:-target/debug}
@@ -44,6 +46,34 @@ echo "programmed:"; ipvsadm -Ln
 # Drift: someone deletes our destination; it comes back.
 ipvsadm -d -t 10.0.0.1:80 -r 10.0.1.1:80
 wait_for "drift put back" "ipvsadm -Ln | grep -q '10.0.1.1:80 *Masq *3'"
+# No-op reload: zero netlink writes. The counter is read from the SIGUSR2
+# stats dump (/tmp/keepalived.stats, written by the parent).
+writes() {
+    rm -f /tmp/keepalived.stats
+    kill -USR2 "$(cat "$dir/p")"
+    wait_for "stats dump" "grep -q 'Netlink writes' /tmp/keepalived.stats"
+    sed -n 's/^ *Netlink writes: *\([0-9]*\).*/\1/p' /tmp/keepalived.stats | head -1
+}
+reloaded() { # generation
+    wait_for "reload $1 applied" "grep -q 'Keepalived_ipvs.*Reloaded configuration $1' '$dir/log'"
+}
+w0=$(writes)
+[ -n "$w0" ] || fail "no 'Netlink writes' in the stats dump: $(cat /tmp/keepalived.stats)"
+kill -HUP "$(cat "$dir/p")"
+reloaded 2
+w1=$(writes)
+echo "netlink writes before/after a no-op reload: $w0 / $w1"
+[ "$w0" = "$w1" ] || fail "a no-op reload wrote to netlink ($w0 -> $w1)"
+ipvsadm -Ln | grep -q '10.0.1.1:80 *Masq *3' || fail "table changed by a no-op reload"
+# A changed weight: applied in place, and counted.
+sed -i 's/weight 3/weight 5/' "$dir/k.conf"
+kill -HUP "$(cat "$dir/p")"
+reloaded 3
+wait_for "new weight" "ipvsadm -Ln | grep -q '10.0.1.1:80 *Masq *5'"
+w2=$(writes)
+echo "netlink writes after a weight change: $w2"
+[ "$w2" -gt "$w1" ] || fail "a weight change was not written ($w1 -> $w2)"
+echo "after reload:"; ipvsadm -Ln
 # Foreign service: left alone.
 ipvsadm -A -t 10.9.9.9:80 -s rr
 kill -TERM "$(cat "$dir/p")"

@@ -12,7 +12,8 @@
 //!   sorry server losing quorum only notifies;
 //! - `alpha`: a server with no check result yet counts as down, otherwise up;
 //! - `ha_suspend` without the VIP freezes health at its last known value
-//!   (checkers are suspended; the table stays);
+//!   (checkers are suspended; the table stays), or at the starting verdict
+//!   (up unless `alpha`) when the VIP was never there;
 //! - `virtual_server_group` expands to one kernel service per address of
 //!   each range and per fwmark, all with the same destinations.
 
@@ -136,6 +137,16 @@ pub struct VirtualServerInput {
     pub ha_suspend: bool,
     /// Whether the VIP is currently on this host (only read with `ha_suspend`).
     pub vip_present: bool,
+    /// Tunnel parameters of the sorry server (used when it forwards by TUN).
+    pub sorry_server_tunnel: Tunnel,
+}
+
+/// `TUN type ipip|gue|gre [port N] [nocsum|csum|remcsum]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tunnel {
+    pub tun_type: TunType,
+    pub port: u16,
+    pub flags: u16,
 }
 
 impl VirtualServerInput {
@@ -158,6 +169,7 @@ impl VirtualServerInput {
             omega: false,
             ha_suspend: false,
             vip_present: true,
+            sorry_server_tunnel: Tunnel::default(),
         }
     }
 }
@@ -312,8 +324,12 @@ fn compute_vs(vs: &VirtualServerInput, prev: Option<&VsState>, out: &mut Desired
     let suspended = vs.ha_suspend && !vs.vip_present;
     let mut alive = BTreeMap::new();
     for rs in &vs.real_servers {
+        // Suspended checkers never ran: the starting verdict (up unless alpha).
         let frozen = if suspended {
-            prev.and_then(|p| p.alive.get(&rs.key()).copied())
+            Some(
+                prev.and_then(|p| p.alive.get(&rs.key()).copied())
+                    .unwrap_or(!vs.alpha),
+            )
         } else {
             None
         };
@@ -372,6 +388,11 @@ fn compute_vs(vs: &VirtualServerInput, prev: Option<&VsState>, out: &mut Desired
             ss.lvs_method.unwrap_or(vs.lvs_method),
             ss.weight,
         );
+        if d.fwd == FwdMethod::Tunnel {
+            d.tun_type = vs.sorry_server_tunnel.tun_type;
+            d.tun_port = vs.sorry_server_tunnel.port;
+            d.tun_flags = vs.sorry_server_tunnel.flags;
+        }
         if sorry_active {
             dests.insert(key, d);
         } else if ss.inhibit && !dests.contains_key(&key) {

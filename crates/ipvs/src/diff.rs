@@ -87,6 +87,14 @@ impl Owned {
     }
 }
 
+impl Owned {
+    /// The sync daemons we want are ours once applied, even those found
+    /// already running (a restarted ipvsd), so that stop removes them.
+    pub fn claim_daemons(&mut self, desired: &[Daemon]) {
+        self.daemons.extend(desired.iter().map(|d| d.state));
+    }
+}
+
 /// Operations turning `actual` into `desired`, ordered: removals of
 /// services, then per service add/edit, dest deletions, edits, additions.
 pub fn diff(desired: &Table, actual: &Table, owned: &Owned) -> Vec<Op> {
@@ -194,30 +202,79 @@ pub fn desired_daemon(cfg: &SyncDaemonInput) -> Daemon {
 /// the kernel has no "edit daemon"), then start what is missing. Daemons
 /// we never started are left alone unless they occupy the wanted role.
 pub fn diff_daemons(desired: Option<&Daemon>, actual: &[Daemon], owned: &Owned) -> Vec<Op> {
+    diff_daemon_set(
+        desired.map(std::slice::from_ref).unwrap_or(&[]),
+        actual,
+        owned,
+    )
+}
+
+/// [`diff_daemons`] for any number of wanted daemons (at most one per
+/// state: keepalived runs both a master and a backup when `lvs_sync_daemon`
+/// follows no VRRP instance).
+pub fn diff_daemon_set(desired: &[Daemon], actual: &[Daemon], owned: &Owned) -> Vec<Op> {
     let mut ops = Vec::new();
-    let mut running_ok = false;
+    let mut running_ok = BTreeSet::new();
     for a in actual {
-        match desired {
-            Some(d) if d.state == a.state => {
-                if d.matches(a) {
-                    running_ok = true;
-                } else {
-                    ops.push(Op::StopDaemon(a.state));
-                }
+        match desired.iter().find(|d| d.state == a.state) {
+            Some(d) if d.matches(a) => {
+                running_ok.insert(a.state);
             }
-            _ => {
+            Some(_) => ops.push(Op::StopDaemon(a.state)),
+            None => {
                 if owned.daemons.contains(&a.state) {
                     ops.push(Op::StopDaemon(a.state));
                 }
             }
         }
     }
-    if let Some(d) = desired {
-        if !running_ok {
+    for d in desired {
+        if !running_ok.contains(&d.state) {
             ops.push(Op::StartDaemon(d.clone()));
         }
     }
     ops
+}
+
+/// What the VRRP instance followed by `lvs_sync_daemon` says about the
+/// sync daemons, per keepalived 2.2.7.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SyncFollow {
+    /// `lvs_sync_daemon IF` with no VRRP instance: the checker process
+    /// runs a master and a backup daemon for as long as it runs.
+    NoInstance,
+    /// Following a VRRP instance: the VRRP process starts the master
+    /// daemon (stopping the backup) when the instance becomes MASTER
+    /// (`vrrp_state_become_master`), and the backup daemon (stopping the
+    /// master) when it leaves MASTER (`vrrp_state_leave_master`). Before
+    /// the instance has ever been MASTER, no daemon runs.
+    Instance { master: bool, was_master: bool },
+}
+
+/// The daemon states keepalived would run: see [`SyncFollow`].
+pub fn sync_daemon_states(follow: SyncFollow) -> Vec<DaemonState> {
+    match follow {
+        SyncFollow::NoInstance => vec![DaemonState::Master, DaemonState::Backup],
+        SyncFollow::Instance { master: true, .. } => vec![DaemonState::Master],
+        SyncFollow::Instance {
+            master: false,
+            was_master: true,
+        } => vec![DaemonState::Backup],
+        SyncFollow::Instance { .. } => Vec::new(),
+    }
+}
+
+/// The daemons to run for `cfg` (its `vrrp_master` is ignored) given the
+/// followed instance's role.
+pub fn desired_daemons(cfg: &SyncDaemonInput, follow: SyncFollow) -> Vec<Daemon> {
+    sync_daemon_states(follow)
+        .into_iter()
+        .map(|state| {
+            let mut d = desired_daemon(cfg);
+            d.state = state;
+            d
+        })
+        .collect()
 }
 
 /// Apply an op to an in-memory table the way the kernel would; lets tests

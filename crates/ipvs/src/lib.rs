@@ -33,7 +33,7 @@ pub mod table;
 
 pub use decode::Reply;
 pub use desired::{compute, Desired, Event, Health, ReconcileState};
-pub use diff::{diff, teardown, Op, Owned};
+pub use diff::{diff, teardown, Op, Owned, SyncFollow};
 pub use encode::Request;
 pub use error::{IpvsError, Result};
 pub use model::*;

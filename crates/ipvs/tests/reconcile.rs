@@ -395,6 +395,31 @@ fn ha_suspend_freezes_health_without_vip() {
 }
 
 #[test]
+fn ha_suspend_from_the_start_keeps_the_starting_verdict() {
+    // keepalived 2.2.7 never runs the checkers of a virtual server whose
+    // address is not local: its real servers keep their starting state,
+    // up (or down with alpha), whatever a check would say.
+    let mut input = vec![vs(vec![
+        rs("10.0.1.1", 3, Health::Up),
+        rs("10.0.1.2", 1, Health::Down),
+    ])];
+    input[0].ha_suspend = true;
+    input[0].vip_present = false;
+    let d = compute(&input, &ReconcileState::default());
+    assert_eq!(d.table.len_dests(), 2, "both in: {:?}", d.table);
+    input[0].alpha = true;
+    let d = compute(&input, &ReconcileState::default());
+    assert_eq!(d.table.len_dests(), 0, "alpha: both down");
+    // The VIP arrives: health counts again.
+    input[0].alpha = false;
+    let d1 = compute(&input, &ReconcileState::default());
+    input[0].vip_present = true;
+    let d2 = compute(&input, &d1.state);
+    assert!(d2.table.dest(&vip(), &dk("10.0.1.1")).is_some());
+    assert!(d2.table.dest(&vip(), &dk("10.0.1.2")).is_none());
+}
+
+#[test]
 fn virtual_server_group_expansion() {
     let target = VsTarget::Group {
         name: "G".into(),
@@ -575,4 +600,110 @@ fn ops_map_to_requests() {
     assert!(matches!(op.to_request(), Request::SetDest(..)));
     assert!(op.to_request().is_write());
     assert!(!Request::GetServices.is_write());
+}
+
+#[test]
+fn sync_daemon_states_follow_keepalived() {
+    use keepalived_ipvs::diff::sync_daemon_states;
+    // No VRRP instance: the checker runs both, all the time.
+    assert_eq!(
+        sync_daemon_states(SyncFollow::NoInstance),
+        vec![DaemonState::Master, DaemonState::Backup]
+    );
+    // Never MASTER yet (INIT, BACKUP, FAULT at start): nothing runs.
+    assert!(sync_daemon_states(SyncFollow::Instance {
+        master: false,
+        was_master: false
+    })
+    .is_empty());
+    // MASTER: master only.
+    for was_master in [false, true] {
+        assert_eq!(
+            sync_daemon_states(SyncFollow::Instance {
+                master: true,
+                was_master
+            }),
+            vec![DaemonState::Master]
+        );
+    }
+    // Left MASTER: backup only.
+    assert_eq!(
+        sync_daemon_states(SyncFollow::Instance {
+            master: false,
+            was_master: true
+        }),
+        vec![DaemonState::Backup]
+    );
+}
+
+#[test]
+fn sync_daemon_set_transitions() {
+    use keepalived_ipvs::diff::{desired_daemons, diff_daemon_set};
+    let cfg = SyncDaemonInput {
+        interface: "veth0".into(),
+        sync_id: 7,
+        maxlen: Some(1400),
+        mcast_group: None,
+        port: None,
+        ttl: None,
+        vrrp_master: false,
+    };
+    let mut owned = Owned::default();
+    let mut kernel: Vec<Daemon> = Vec::new();
+    let step = |follow: SyncFollow, owned: &mut Owned, kernel: &mut Vec<Daemon>| {
+        let want = desired_daemons(&cfg, follow);
+        let ops = diff_daemon_set(&want, kernel, owned);
+        for op in &ops {
+            owned.record(op);
+            match op {
+                Op::StartDaemon(d) => kernel.push(d.clone()),
+                Op::StopDaemon(s) => kernel.retain(|d| d.state != *s),
+                _ => unreachable!(),
+            }
+        }
+        owned.claim_daemons(&want);
+        // Converged: a second pass is a no-op.
+        assert!(diff_daemon_set(&want, kernel, owned).is_empty());
+        ops
+    };
+    let init = SyncFollow::Instance {
+        master: false,
+        was_master: false,
+    };
+    assert!(step(init, &mut owned, &mut kernel).is_empty());
+    let master = SyncFollow::Instance {
+        master: true,
+        was_master: true,
+    };
+    let mut m = Daemon::new(DaemonState::Master, "veth0", 7);
+    m.sync_maxlen = Some(1400);
+    assert_eq!(
+        step(master, &mut owned, &mut kernel),
+        vec![Op::StartDaemon(m.clone())]
+    );
+    let backup = SyncFollow::Instance {
+        master: false,
+        was_master: true,
+    };
+    let mut b = m.clone();
+    b.state = DaemonState::Backup;
+    assert_eq!(
+        step(backup, &mut owned, &mut kernel),
+        vec![
+            Op::StopDaemon(DaemonState::Master),
+            Op::StartDaemon(b.clone())
+        ]
+    );
+    // Configuration removed: what we started goes.
+    assert_eq!(
+        diff_daemon_set(&[], &kernel, &owned),
+        vec![Op::StopDaemon(DaemonState::Backup)]
+    );
+    // Both at once without an instance.
+    let ops = diff_daemon_set(
+        &desired_daemons(&cfg, SyncFollow::NoInstance),
+        &[],
+        &Owned::default(),
+    );
+    assert_eq!(ops, vec![Op::StartDaemon(m), Op::StartDaemon(b)]);
 }

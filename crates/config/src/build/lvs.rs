@@ -109,15 +109,9 @@ fn lb_kind(cx: &mut Cx, k: &Node) -> Option<LbKind> {
     match k.args[0].text.to_ascii_uppercase().as_str() {
         "NAT" => Some(LbKind::Nat),
         "DR" => Some(LbKind::Dr),
-        "TUN" => {
-            if k.args.len() > 1 {
-                cx.warn(
-                    &k.args[1].pos,
-                    "tunnel options after 'TUN' are not supported by keepalived-rs (ignored)",
-                );
-            }
-            Some(LbKind::Tun)
-        }
+        // Tunnel options (`TUN type gue port N csum`) are kept as written in
+        // `extra` by the callers, for ipvsd.
+        "TUN" => Some(LbKind::Tun),
         other => {
             cx.error(
                 &k.args[0].pos,
@@ -177,7 +171,12 @@ pub(crate) fn virtual_server(cx: &mut Cx, n: &Node) -> Option<VirtualServer> {
                 }
             }
             "lb_algo" | "lvs_sched" => v.lb_algo = lb_algo(cx, k),
-            "lb_kind" | "lvs_method" => v.lb_kind = lb_kind(cx, k),
+            "lb_kind" | "lvs_method" => {
+                v.lb_kind = lb_kind(cx, k);
+                if v.lb_kind == Some(LbKind::Tun) && k.args.len() > 1 {
+                    v.extra.push(raw(k));
+                }
+            }
             "persistence_timeout" => {
                 v.persistence_timeout = if k.args.is_empty() {
                     Some(360)
@@ -292,7 +291,12 @@ fn real_server(cx: &mut Cx, n: &Node, vs: &VirtualServer) -> Option<RealServer> 
         cx.check_inline(k, RS_KEYWORDS);
         match k.kw.text.as_str() {
             "weight" => r.weight = cx.num(k, 0i32, 65535).unwrap_or(r.weight),
-            "lvs_method" => r.lb_kind = lb_kind(cx, k),
+            "lvs_method" => {
+                r.lb_kind = lb_kind(cx, k);
+                if r.lb_kind == Some(LbKind::Tun) && k.args.len() > 1 {
+                    r.extra.push(raw(k));
+                }
+            }
             "inhibit_on_failure" => r.inhibit_on_failure = Some(cx.flag(k)),
             "notify_up" => r.notify_up = cx.rest_string(k),
             "notify_down" => r.notify_down = cx.rest_string(k),
