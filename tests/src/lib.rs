@@ -39,6 +39,15 @@ pub fn bin(name: &str) -> PathBuf {
     bin_dir().join(name)
 }
 
+/// A directory every user may write, with the sticky bit as /tmp has
+/// (scripts and checkerd run unprivileged and write or read there).
+pub fn shared_dir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o1777)).expect("chmod");
+    d
+}
+
 /// Whether we can build namespaces (tests run as root; fail loudly if not).
 pub fn require_root() {
     assert!(

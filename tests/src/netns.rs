@@ -33,6 +33,17 @@ impl Netns {
         ns
     }
 
+    /// Run `f` on a new thread that has entered the namespace (only that
+    /// thread: servers of a test listen inside a host this way).
+    pub fn thread<F: FnOnce() + Send + 'static>(&self, f: F) -> std::thread::JoinHandle<()> {
+        let path = format!("/run/netns/{}", self.name);
+        std::thread::spawn(move || {
+            let ns = std::fs::File::open(&path).expect("netns file");
+            nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+            f()
+        })
+    }
+
     /// Run a command inside the namespace; panics if it fails.
     pub fn exec(&self, args: &[&str]) -> Output {
         let out = Command::new("ip")

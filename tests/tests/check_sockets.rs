@@ -13,11 +13,8 @@ use std::sync::Arc;
 /// Accept (and drop) connections on `ports` inside `ns`, until the test ends.
 fn listen_in(ns: &Netns, ports: &[u16]) {
     for &port in ports {
-        let path = format!("/var/run/netns/{}", ns.name);
         let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            let f = std::fs::File::open(&path).expect("netns file");
-            nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+        ns.thread(move || {
             let l = TcpListener::bind(("0.0.0.0", port)).expect("bind");
             tx.send(()).unwrap();
             for c in l.incoming() {
@@ -53,12 +50,15 @@ fn an_fwmark_check_gets_a_marked_socket_from_the_parent() {
          real_server 10.99.0.12 81 {\n        TCP_CHECK {\n            connect_timeout 1\n            retry 0\n        }\n    }\n}\n";
     let mut na = Suite::spawn_in(a.clone(), conf, &[]).wait_started();
     // The marked check starts down (alpha) and comes up: its connection
-    // went through table 77.
-    na.log
-        .wait_for_text("Adding service [10.99.0.12]:tcp:80", PROMPT);
-    // The same server without the mark is blackholed.
-    na.log
-        .wait_for_text("Removing service [10.99.0.12]:tcp:81", PROMPT);
+    // went through table 77. The same server without the mark is
+    // blackholed. (The two checks run concurrently: either line first.)
+    na.log.wait_for_all(
+        &[
+            "Adding service [10.99.0.12]:tcp:80",
+            "Removing service [10.99.0.12]:tcp:81",
+        ],
+        PROMPT,
+    );
     assert_eq!(
         na.log.count("Removing service [10.99.0.12]:tcp:80"),
         0,

@@ -4,17 +4,11 @@
 //! arguments; a hung script is killed at its timeout.
 
 use keepalived_rs_tests::lan::{holds, Lan};
+use keepalived_rs_tests::shared_dir;
 use keepalived_rs_tests::suite::PROMPT;
 use keepalived_rs_tests::{proc, Suite};
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
-
-/// A directory every user may write (scripts run unprivileged).
-fn shared_dir() -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
-    d
-}
 
 fn conf(prio: u8, extra_global: &str, extra: &str) -> String {
     format!(

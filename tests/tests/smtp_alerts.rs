@@ -4,23 +4,20 @@
 //! delays nothing else.
 
 use keepalived_rs_tests::lan::Lan;
+use keepalived_rs_tests::shared_dir;
 use keepalived_rs_tests::suite::PROMPT;
 use keepalived_rs_tests::{Netns, Suite};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::os::unix::fs::PermissionsExt;
 use std::sync::mpsc::{channel, Receiver};
 use std::sync::Arc;
 
 /// An SMTP listener on 127.0.0.1:`port` inside `ns`; each accepted message
 /// (its DATA, dot-terminated) arrives on the channel with its envelope.
 fn smtp_listener(ns: &Netns, port: u16) -> Receiver<String> {
-    let path = format!("/var/run/netns/{}", ns.name);
     let (ready_tx, ready_rx) = channel();
     let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        let f = std::fs::File::open(&path).expect("netns file");
-        nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+    ns.thread(move || {
         let l = TcpListener::bind(("127.0.0.1", port)).expect("bind SMTP");
         ready_tx.send(()).unwrap();
         for conn in l.incoming() {
@@ -73,12 +70,6 @@ fn mail_with(rx: &Receiver<String>, needle: &str) -> String {
             return m;
         }
     }
-}
-
-fn shared_dir() -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
-    d
 }
 
 fn conf(smtp: &str, flag: &std::path::Path) -> String {

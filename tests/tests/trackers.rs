@@ -5,21 +5,15 @@
 //! and back.
 
 use keepalived_rs_tests::lan::{holds, Lan};
+use keepalived_rs_tests::shared_dir;
 use keepalived_rs_tests::suite::PROMPT;
 use keepalived_rs_tests::Suite;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 const VIP: &str = "10.99.0.100/24";
-
-/// A directory every user may write (checkerd creates the track file).
-fn shared_dir() -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
-    d
-}
 
 fn conf(prio: u8, extra_global: &str, extra: &str) -> String {
     format!(
