@@ -367,6 +367,26 @@ impl Daemon for Checkerd {
                 e.on_event(t, ctx.registry, ctx.now);
             }
         }
+        if let ToChild::GroupState(g) = &msg {
+            self.notify.group(&self.config, g, self.launcher.as_ref());
+            let on = self
+                .config
+                .vrrp_sync_groups
+                .iter()
+                .find(|s| s.name == g.group)
+                .and_then(|s| s.smtp_alert)
+                .or(self.config.global_defs.smtp_alert_vrrp)
+                .or(self.config.global_defs.smtp_alert)
+                .unwrap_or(false);
+            if let Some(a) = self
+                .mailer
+                .router_id()
+                .filter(|_| on)
+                .and_then(|id| smtp::group_alert(id, g))
+            {
+                self.mailer.send(a, ctx.registry, ctx.now);
+            }
+        }
         if let ToChild::Quorum(q) = &msg {
             self.notify.quorum(
                 &self.config,

@@ -7,7 +7,7 @@
 use crate::launcher::Launcher;
 use keepalived_check::{ScriptCommand, ScriptExit};
 use keepalived_config::Config;
-use keepalived_ipc::{VrrpState, VrrpStateChange};
+use keepalived_ipc::{GroupStateChange, VrrpState, VrrpStateChange};
 use log::{info, warn};
 
 #[derive(Default)]
@@ -112,6 +112,32 @@ impl Notifier {
                 (Some(_), None) => warn!("{script_kw} without {fifo_kw}: not started"),
                 _ => {}
             }
+        }
+    }
+
+    /// A sync group's notify scripts (`notify` gets `GROUP name state 0`).
+    pub fn group(&mut self, config: &Config, g: &GroupStateChange, launcher: Option<&Launcher>) {
+        let Some(sg) = config.vrrp_sync_groups.iter().find(|s| s.name == g.group) else {
+            return;
+        };
+        let specific = match g.state {
+            VrrpState::Master => &sg.notify_master,
+            VrrpState::Backup => &sg.notify_backup,
+            VrrpState::Fault => &sg.notify_fault,
+            VrrpState::Stop => &sg.notify_stop,
+            VrrpState::Init => &None,
+        };
+        if let Some(line) = specific.clone() {
+            self.run(config, &line, &[], launcher);
+        }
+        if let Some(line) = sg.notify.clone() {
+            let args = [
+                "GROUP".to_string(),
+                g.group.clone(),
+                g.state.as_str().to_string(),
+                "0".to_string(),
+            ];
+            self.run(config, &line, &args, launcher);
         }
     }
 

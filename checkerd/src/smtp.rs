@@ -130,6 +130,33 @@ pub fn vrrp_alert(router_id: &str, s: &VrrpStateChange) -> Option<Alert> {
     })
 }
 
+/// keepalived's subject and body for a sync group's transition.
+pub fn group_alert(router_id: &str, g: &keepalived_ipc::GroupStateChange) -> Option<Alert> {
+    let (what, body) = match g.state {
+        VrrpState::Master => (
+            "Entering MASTER state",
+            "=> All VRRP group instances are now in MASTER state <=",
+        ),
+        VrrpState::Backup => (
+            "Entering BACKUP state",
+            "=> All VRRP group instances are now in BACKUP state <=",
+        ),
+        VrrpState::Fault => (
+            "Entering FAULT state",
+            "=> All VRRP group instances are now in FAULT state <=",
+        ),
+        VrrpState::Stop => (
+            "Stopping",
+            "=> All VRRP group instances are now stopping <=",
+        ),
+        VrrpState::Init => return None,
+    };
+    Some(Alert {
+        subject: format!("[{router_id}] VRRP Group {} - {what}", g.group),
+        body: body.to_string(),
+    })
+}
+
 /// keepalived's subject and body for a virtual server's quorum change.
 pub fn quorum_alert(
     router_id: &str,

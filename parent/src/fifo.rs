@@ -11,7 +11,7 @@
 //! counts it.
 
 use keepalived_config::{Config, Stmt};
-use keepalived_ipc::{QuorumChange, RealServerHealth, VrrpStateChange};
+use keepalived_ipc::{GroupStateChange, QuorumChange, RealServerHealth, VrrpStateChange};
 use log::{info, warn};
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::{Mode, SFlag};
@@ -178,6 +178,12 @@ impl NotifyFifos {
 
     pub fn vrrp_state(&mut self, s: &VrrpStateChange) {
         self.write(&vrrp_line(s), true);
+    }
+
+    /// `GROUP "G" MASTER 0`: a sync group's line has priority 0.
+    pub fn group_state(&mut self, g: &GroupStateChange) {
+        let line = format!("GROUP \"{}\" {} 0\n", g.group, g.state.as_str());
+        self.write(&line, true);
     }
 
     pub fn real_server(&mut self, h: &RealServerHealth) {

@@ -387,6 +387,10 @@ impl Supervisor {
                     ToChild::VrrpState(s),
                 );
             }
+            FromChild::GroupState(g) => {
+                self.fifos.group_state(&g);
+                self.route(&[Subsystem::Checker], ToChild::GroupState(g));
+            }
             FromChild::Health(h) => {
                 self.known.record_health(&h);
                 self.fifos.real_server(&h);

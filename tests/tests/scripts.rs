@@ -357,3 +357,46 @@ fn quorum_scripts_follow_the_virtual_servers_quorum() {
     let text = wait_file(&out, "down\nup\n");
     assert_eq!(text, "down\nup\n");
 }
+
+/// A sync group's own notify scripts run with `GROUP name state 0` when all
+/// its members have moved, and the notify FIFO gets the `GROUP` line.
+#[test]
+fn sync_group_notifies_follow_the_group() {
+    let dir = shared_dir();
+    let out = dir.path().join("group.out");
+    let fifo = dir.path().join("fifo");
+    let fifo_out = dir.path().join("fifo.out");
+    let reader = dir.path().join("reader.sh");
+    std::fs::write(
+        &reader,
+        format!(
+            "#!/bin/sh\nwhile read -r line; do echo \"$line\" >> {}; done < \"$1\"\n",
+            fifo_out.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&reader, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let inst = |name: &str, vrid: u8, vip: &str| {
+        format!(
+            "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    \
+             priority 150\n    advert_int 1\n    virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n"
+        )
+    };
+    let conf = format!(
+        "global_defs {{\n    vrrp_notify_fifo {}\n    vrrp_notify_fifo_script {}\n}}\n\
+         vrrp_sync_group G {{\n    group {{\n        VI_1\n        VI_2\n    }}\n    \
+         notify \"/bin/sh -c 'echo $* >> {}' x\"\n}}\n{}{}",
+        fifo.display(),
+        reader.display(),
+        out.display(),
+        inst("VI_1", 51, "10.99.0.100"),
+        inst("VI_2", 52, "10.99.0.101"),
+    );
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let mut na = Suite::spawn_in(a.clone(), &conf, &[]).wait_started();
+    na.log.wait_for_text("(VI_2) Entering MASTER STATE", PROMPT);
+    let text = wait_file(&out, "GROUP G MASTER 0");
+    assert!(text.starts_with("GROUP G BACKUP 0\n"), "{text}");
+    wait_file(&fifo_out, "GROUP \"G\" MASTER 0");
+}

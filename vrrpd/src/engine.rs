@@ -9,7 +9,9 @@ use crate::net::rtnl::{Addr, AddrSpec, Link, Monitor, NetEvent, Rtnl};
 use crate::net::vmac;
 use crate::plan::{plan, Planned};
 use keepalived_config::Config;
-use keepalived_ipc::{FromChild, TrackKind as Watched, TrackResult, VrrpState, VrrpStateChange};
+use keepalived_ipc::{
+    FromChild, GroupStateChange, TrackKind as Watched, TrackResult, VrrpState, VrrpStateChange,
+};
 use keepalived_vrrp::action::{Action, Input, LogLevel, ResumeState, RxPacket, State};
 use keepalived_vrrp::counters::DropCause;
 use keepalived_vrrp::instance::Instance;
@@ -79,6 +81,8 @@ pub struct Engine {
     lower_saved: BTreeMap<u32, Vec<(u16, u32)>>,
     /// Send sockets on VMACs, by VMAC ifindex.
     vmac_tx: BTreeMap<u32, Tx4>,
+    /// Last state reported for each sync group.
+    group_states: BTreeMap<String, VrrpState>,
 }
 
 fn state_of(s: State) -> VrrpState {
@@ -132,6 +136,7 @@ impl Engine {
             vmacs: BTreeMap::new(),
             lower_saved: BTreeMap::new(),
             vmac_tx: BTreeMap::new(),
+            group_states: BTreeMap::new(),
         };
         e.build(config, &addrs, registry, &BTreeMap::new())?;
         Ok(e)
@@ -474,7 +479,44 @@ impl Engine {
 
     /// Messages for the parent produced since the last call.
     pub fn take_messages(&mut self) -> Vec<FromChild> {
+        self.check_groups();
         std::mem::take(&mut self.out)
+    }
+
+    /// A sync group is in a state once all its members are: report each
+    /// change (keepalived's group notifies, FIFO lines, alerts).
+    fn check_groups(&mut self) {
+        let mut now: BTreeMap<String, Option<VrrpState>> = BTreeMap::new();
+        for m in 0..self.plans.len() {
+            let Some(g) = self.plans[m].group.clone() else {
+                continue;
+            };
+            let st = match self.instance(m).state() {
+                State::Init => VrrpState::Stop,
+                s => state_of(s),
+            };
+            now.entry(g)
+                .and_modify(|v| {
+                    if *v != Some(st) {
+                        *v = None;
+                    }
+                })
+                .or_insert(Some(st));
+        }
+        for (g, st) in now {
+            let Some(st) = st else { continue };
+            // A group that never started has nothing to report.
+            if st == VrrpState::Stop && !self.group_states.contains_key(&g) {
+                continue;
+            }
+            if self.group_states.get(&g) != Some(&st) {
+                self.group_states.insert(g.clone(), st);
+                self.out.push(FromChild::GroupState(GroupStateChange {
+                    group: g,
+                    state: st,
+                }));
+            }
+        }
     }
 
     /// A receive socket is readable.

@@ -331,6 +331,7 @@ fn drain_ipc<D: Daemon>(
             }
             (
                 m @ (ToChild::VrrpState(_)
+                | ToChild::GroupState(_)
                 | ToChild::Health(_)
                 | ToChild::Track(_)
                 | ToChild::Quorum(_)
@@ -339,6 +340,7 @@ fn drain_ipc<D: Daemon>(
             ) => daemon.message(m, ctx),
             (
                 m @ (ToChild::VrrpState(_)
+                | ToChild::GroupState(_)
                 | ToChild::Health(_)
                 | ToChild::Track(_)
                 | ToChild::Quorum(_)

@@ -47,6 +47,15 @@ pub struct VrrpStateChange {
     pub priority: u8,
 }
 
+/// A sync group's state changed (all its members moved together):
+/// vrrpd → parent (notify FIFO `GROUP` lines) → checkerd (the group's
+/// notify scripts, SMTP alerts).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupStateChange {
+    pub group: String,
+    pub state: VrrpState,
+}
+
 /// A real server's health: checkerd → parent → ipvsd.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RealServerHealth {
@@ -176,6 +185,7 @@ pub enum ToChild {
         slice: Box<ConfigSlice>,
     },
     VrrpState(VrrpStateChange),
+    GroupState(GroupStateChange),
     Health(RealServerHealth),
     Track(TrackResult),
     Quorum(QuorumChange),
@@ -209,6 +219,7 @@ pub enum FromChild {
         reason: String,
     },
     VrrpState(VrrpStateChange),
+    GroupState(GroupStateChange),
     Health(RealServerHealth),
     Track(TrackResult),
     Quorum(QuorumChange),
@@ -233,6 +244,7 @@ impl FromChild {
             FromChild::Ready { .. } => "Ready",
             FromChild::Rejected { .. } => "Rejected",
             FromChild::VrrpState(_) => "VrrpState",
+            FromChild::GroupState(_) => "GroupState",
             FromChild::Health(_) => "Health",
             FromChild::Track(_) => "Track",
             FromChild::Quorum(_) => "Quorum",
@@ -248,7 +260,7 @@ impl FromChild {
     pub fn allowed_from(&self, from: Subsystem) -> bool {
         match self {
             FromChild::Ready { .. } | FromChild::Rejected { .. } | FromChild::Dump { .. } => true,
-            FromChild::VrrpState(_) => from == Subsystem::Vrrp,
+            FromChild::VrrpState(_) | FromChild::GroupState(_) => from == Subsystem::Vrrp,
             FromChild::Quorum(_) => from == Subsystem::Ipvs,
             FromChild::Health(_)
             | FromChild::Track(_)
