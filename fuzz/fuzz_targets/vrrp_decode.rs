@@ -22,25 +22,54 @@ fuzz_target!(|data: &[u8]| {
     }
     // Bare payload with a chosen family and destination.
     let (src, dst) = match sel & 3 {
-        0 => (IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), IpAddr::V4(MCAST_GROUP_V4)),
-        1 => (IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2))),
-        2 => (IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)), IpAddr::V6(MCAST_GROUP_V6)),
-        _ => (IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), IpAddr::V6(MCAST_GROUP_V6)),
+        0 => (
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            IpAddr::V4(MCAST_GROUP_V4),
+        ),
+        1 => (
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+        ),
+        2 => (
+            IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)),
+            IpAddr::V6(MCAST_GROUP_V6),
+        ),
+        _ => (
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            IpAddr::V6(MCAST_GROUP_V6),
+        ),
     };
-    check(rest, &RxMeta { src, dst, ttl: sel | 0x80 }, sel);
+    check(
+        rest,
+        &RxMeta {
+            src,
+            dst,
+            ttl: sel | 0x80,
+        },
+        sel,
+    );
 });
 
 fn check(payload: &[u8], meta: &RxMeta, sel: u8) {
     if let Ok(d) = decode(payload, meta) {
-        let again = encode(&d.advert, meta.src, meta.dst, d.checksum).expect("decoded advert encodes");
+        let again =
+            encode(&d.advert, meta.src, meta.dst, d.checksum).expect("decoded advert encodes");
         let d2 = decode(&again, meta).expect("re-encoded advert decodes");
         assert_eq!(d.advert, d2.advert);
         assert_eq!(d.checksum, d2.checksum);
     }
     // Feed it to a backup (sel bit 2: v3) and check drops change nothing.
     let v6 = meta.src.is_ipv6();
-    let own: IpAddr = if v6 { "fe80::99".parse().unwrap() } else { "10.0.0.99".parse().unwrap() };
-    let vip: IpAddr = if v6 { "2001:db8::1".parse().unwrap() } else { "10.0.0.100".parse().unwrap() };
+    let own: IpAddr = if v6 {
+        "fe80::99".parse().unwrap()
+    } else {
+        "10.0.0.99".parse().unwrap()
+    };
+    let vip: IpAddr = if v6 {
+        "2001:db8::1".parse().unwrap()
+    } else {
+        "10.0.0.100".parse().unwrap()
+    };
     let mut cfg = InstanceConfig::new("VI_F", 51, own, vec![vip]);
     if sel & 4 != 0 {
         cfg.version = Version::V3;
@@ -52,7 +81,12 @@ fn check(payload: &[u8], meta: &RxMeta, sel: u8) {
     inst.handle(Input::Startup, t0);
     let before = inst.next_deadline();
     let dropped = inst.counters().total_dropped();
-    let p = RxPacket { src: meta.src, dst: meta.dst, ttl: meta.ttl, data: payload.to_vec() };
+    let p = RxPacket {
+        src: meta.src,
+        dst: meta.dst,
+        ttl: meta.ttl,
+        data: payload.to_vec(),
+    };
     inst.handle(Input::Packet(p), t0 + Duration::from_millis(10));
     if inst.counters().total_dropped() > dropped {
         assert_eq!(inst.next_deadline(), before);

@@ -8,6 +8,7 @@ pub mod file;
 pub mod genhash;
 pub mod probe;
 pub mod script;
+pub mod smtp_alert;
 pub mod sockets;
 
 pub use crate::core::{CheckerCore, Flavor, ScriptTracker, Timing};

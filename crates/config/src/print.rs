@@ -10,7 +10,10 @@ use std::fmt::Write;
 
 /// Quote a word if keepalived's reader would otherwise split or eat it.
 fn q(s: &str) -> String {
+    // A word leading with '@', '$' or '~' would be read as a conditional,
+    // a definition or a sequence at the start of a line.
     let plain = !s.is_empty()
+        && !s.starts_with(['@', '$', '~'])
         && !s
             .chars()
             .any(|c| c.is_whitespace() || matches!(c, '"' | '{' | '}' | '!' | '#' | '\\'));
@@ -75,7 +78,7 @@ impl P {
     }
     fn stmts(&mut self, l: &[Stmt]) {
         for s in l {
-            let mut t = s.keyword.clone();
+            let mut t = q(&s.keyword);
             for a in &s.args {
                 t.push(' ');
                 t.push_str(&q(a));
@@ -731,4 +734,20 @@ fn checker(p: &mut P, c: &Checker) {
     }
     p.stmts(&c.extra);
     p.close();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::q;
+
+    #[test]
+    fn words_the_reader_would_reinterpret_are_quoted() {
+        // Found by fuzzing: a raw statement "@x" printed at the start of a
+        // line became a config-id conditional and vanished on re-reading.
+        assert_eq!(q("@x"), "\"@x\"");
+        assert_eq!(q("$X"), "\"$X\"");
+        assert_eq!(q("~SEQ"), "\"~SEQ\"");
+        assert_eq!(q("a@b"), "a@b");
+        assert_eq!(q("two words"), "\"two words\"");
+    }
 }
