@@ -7,6 +7,21 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// The console for a child: a description of our stderr of its own, in
+/// append mode. A child that cannot reopen its stderr itself (checkerd's
+/// user may not open a root-owned log file) writes through this one, and
+/// with O_APPEND its lines land at the end of a shared log file instead of
+/// overwriting the other processes' lines from offset 0.
+fn console_for_child() -> Stdio {
+    use nix::fcntl::{open, OFlag};
+    use nix::sys::stat::Mode;
+    let flags = OFlag::O_WRONLY | OFlag::O_APPEND | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    match open("/proc/self/fd/2", flags, Mode::empty()) {
+        Ok(fd) => Stdio::from(fd),
+        Err(_) => Stdio::inherit(),
+    }
+}
+
 pub const LIBEXEC_DIR: &str = "/usr/libexec/keepalived-rs";
 
 /// Where the child binaries live: the override, else beside this binary,
@@ -61,7 +76,7 @@ pub fn spawn(
         .stdin(Stdio::null())
         .stdout(Stdio::null());
     if opts.console {
-        cmd.stderr(Stdio::inherit());
+        cmd.stderr(console_for_child());
     } else {
         cmd.stderr(Stdio::null());
     }

@@ -195,3 +195,31 @@ fn a_syslog_that_never_reads_blocks_nobody() {
     assert!(child.wait().unwrap().success());
     drop(hung);
 }
+
+/// `-l` with stderr redirected to a plain file (`> log`, no O_APPEND):
+/// every process's lines land whole, none overwrites another's. checkerd
+/// cannot reopen a root-owned file as its own user, so it writes through
+/// an append-mode description the parent opened for it.
+#[test]
+fn console_lines_of_every_process_share_a_redirected_file() {
+    let conf = "virtual_server 10.0.0.1 80 {\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    \
+         real_server 10.0.1.1 80 {\n        MISC_CHECK {\n            misc_path /bin/false\n        }\n    }\n}\n";
+    let mut s = Suite::start(conf, &["-l"]);
+    s.log
+        .wait_for_text("Removing service [10.0.1.1]:tcp:80", PROMPT);
+    assert!(s.stop().success());
+    let text = s.stderr();
+    for ident in [
+        "Keepalived[",
+        "Keepalived_vrrp[",
+        "Keepalived_healthcheckers[",
+        "Keepalived_ipvs[",
+    ] {
+        assert!(text.contains(ident), "no {ident} line:\n{text}");
+    }
+    for l in text.lines() {
+        let ok = l.len() > 26 && l.as_bytes()[3] == b' ' && l[..26].ends_with(": ");
+        assert!(ok, "a broken console line {l:?} in:\n{text}");
+    }
+    assert!(text.contains("Starting keepalived-rs"), "{text}");
+}

@@ -32,7 +32,7 @@ virtual_server 10.0.0.1 80 {
     }
 }
 CONF
-"$BIN/keepalived-rs" -n -l -G -f "$dir/k.conf" -p "$dir/p" -r "$dir/r" -c "$dir/c" --ipvs_pid "$dir/i" >"$dir/log" 2>&1 &
+"$BIN/keepalived-rs" -n -l -G -g "$dir/kl" -f "$dir/k.conf" -p "$dir/p" -r "$dir/r" -c "$dir/c" --ipvs_pid "$dir/i" >"$dir/log" 2>&1 &
 fail() { echo "FAIL: $*"; cat "$dir/log"; ipvsadm -Ln; exit 1; }
 wait_for() { # what command
     for _ in $(seq 1 150); do eval "$2" >/dev/null 2>&1 && return 0; sleep 0.1; done
@@ -55,7 +55,9 @@ writes() {
     sed -n 's/^ *Netlink writes: *\([0-9]*\).*/\1/p' /tmp/keepalived.stats | head -1
 }
 reloaded() { # generation
-    wait_for "reload $1 applied" "grep -q 'Keepalived_ipvs.*Reloaded configuration $1' '$dir/log'"
+    # ipvsd's own log file: on the shared console, lines of several
+    # processes may interleave on some file systems.
+    wait_for "reload $1 applied" "grep -q 'Reloaded configuration $1' '$dir/kl_ipvs'"
 }
 w0=$(writes)
 [ -n "$w0" ] || fail "no 'Netlink writes' in the stats dump: $(cat /tmp/keepalived.stats)"
