@@ -10,6 +10,15 @@ use keepalived_config::Config;
 use keepalived_ipc::{GroupStateChange, VrrpState, VrrpStateChange};
 use log::{info, warn};
 
+/// The notify scripts of an instance or a sync group.
+struct StateScripts<'a> {
+    master: &'a Option<String>,
+    backup: &'a Option<String>,
+    fault: &'a Option<String>,
+    stop: &'a Option<String>,
+    notify: &'a Option<String>,
+}
+
 #[derive(Default)]
 pub struct Notifier {
     pending: Vec<(u64, String)>,
@@ -35,22 +44,53 @@ impl Notifier {
         let Some(inst) = config.vrrp_instances.iter().find(|i| i.name == s.instance) else {
             return;
         };
-        let specific = match s.state {
-            VrrpState::Master => &inst.notify_master,
-            VrrpState::Backup => &inst.notify_backup,
-            VrrpState::Fault => &inst.notify_fault,
-            VrrpState::Stop => &inst.notify_stop,
+        let scripts = StateScripts {
+            master: &inst.notify_master,
+            backup: &inst.notify_backup,
+            fault: &inst.notify_fault,
+            stop: &inst.notify_stop,
+            notify: &inst.notify,
+        };
+        self.state_scripts(
+            config,
+            &scripts,
+            "INSTANCE",
+            &s.instance,
+            s.state,
+            s.priority,
+            launcher,
+        );
+    }
+
+    /// The state's own script, then `notify` with keepalived's four
+    /// arguments (`INSTANCE|GROUP name state priority`).
+    #[allow(clippy::too_many_arguments)]
+    fn state_scripts(
+        &mut self,
+        config: &Config,
+        scripts: &StateScripts,
+        kind: &str,
+        name: &str,
+        state: VrrpState,
+        priority: u8,
+        launcher: Option<&Launcher>,
+    ) {
+        let specific = match state {
+            VrrpState::Master => scripts.master,
+            VrrpState::Backup => scripts.backup,
+            VrrpState::Fault => scripts.fault,
+            VrrpState::Stop => scripts.stop,
             VrrpState::Init => &None,
         };
         if let Some(line) = specific.clone() {
             self.run(config, &line, &[], launcher);
         }
-        if let Some(line) = inst.notify.clone() {
+        if let Some(line) = scripts.notify.clone() {
             let args = [
-                "INSTANCE".to_string(),
-                s.instance.clone(),
-                s.state.as_str().to_string(),
-                s.priority.to_string(),
+                kind.to_string(),
+                name.to_string(),
+                state.as_str().to_string(),
+                priority.to_string(),
             ];
             self.run(config, &line, &args, launcher);
         }
@@ -120,25 +160,14 @@ impl Notifier {
         let Some(sg) = config.vrrp_sync_groups.iter().find(|s| s.name == g.group) else {
             return;
         };
-        let specific = match g.state {
-            VrrpState::Master => &sg.notify_master,
-            VrrpState::Backup => &sg.notify_backup,
-            VrrpState::Fault => &sg.notify_fault,
-            VrrpState::Stop => &sg.notify_stop,
-            VrrpState::Init => &None,
+        let scripts = StateScripts {
+            master: &sg.notify_master,
+            backup: &sg.notify_backup,
+            fault: &sg.notify_fault,
+            stop: &sg.notify_stop,
+            notify: &sg.notify,
         };
-        if let Some(line) = specific.clone() {
-            self.run(config, &line, &[], launcher);
-        }
-        if let Some(line) = sg.notify.clone() {
-            let args = [
-                "GROUP".to_string(),
-                g.group.clone(),
-                g.state.as_str().to_string(),
-                "0".to_string(),
-            ];
-            self.run(config, &line, &args, launcher);
-        }
+        self.state_scripts(config, &scripts, "GROUP", &g.group, g.state, 0, launcher);
     }
 
     /// `quorum_up` / `quorum_down` of a virtual server.

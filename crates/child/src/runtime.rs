@@ -264,6 +264,19 @@ fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String>
     }
 }
 
+/// Messages another child's events produce, routed by the parent.
+fn routed(m: &ToChild) -> bool {
+    matches!(
+        m,
+        ToChild::VrrpState(_)
+            | ToChild::GroupState(_)
+            | ToChild::Health(_)
+            | ToChild::Track(_)
+            | ToChild::Quorum(_)
+            | ToChild::ScriptEnded { .. }
+    )
+}
+
 /// Read every whole message waiting on the IPC socket. Returns true when the
 /// child must stop.
 fn drain_ipc<D: Daemon>(
@@ -329,24 +342,8 @@ fn drain_ipc<D: Daemon>(
             (ToChild::Sockets { request, given }, Phase::Configured | Phase::Running) => {
                 daemon.sockets(request, given, fds, ctx);
             }
-            (
-                m @ (ToChild::VrrpState(_)
-                | ToChild::GroupState(_)
-                | ToChild::Health(_)
-                | ToChild::Track(_)
-                | ToChild::Quorum(_)
-                | ToChild::ScriptEnded { .. }),
-                Phase::Running,
-            ) => daemon.message(m, ctx),
-            (
-                m @ (ToChild::VrrpState(_)
-                | ToChild::GroupState(_)
-                | ToChild::Health(_)
-                | ToChild::Track(_)
-                | ToChild::Quorum(_)
-                | ToChild::ScriptEnded { .. }),
-                _,
-            ) => {
+            (m, Phase::Running) if routed(&m) => daemon.message(m, ctx),
+            (m, _) if routed(&m) => {
                 // Before Start: state arrives in the replay instead.
                 log::debug!("ignoring early routed message {m:?}");
             }
