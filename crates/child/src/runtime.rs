@@ -19,6 +19,10 @@ use std::time::{Duration, Instant};
 pub const IPC_TOKEN: Token = Token(0);
 const SIGNAL_TOKEN: Token = Token(1);
 
+/// How late a timer may fire before it is reported.
+const LATE_TIMER: Duration = Duration::from_millis(250);
+const LATE_WARN_EVERY: Duration = Duration::from_secs(10);
+
 /// Bytes a child may have queued towards the parent before it is stuck.
 const MAX_QUEUED_UP: usize = 64 << 20;
 
@@ -191,15 +195,15 @@ fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String>
     let mut out: Vec<FromChild> = Vec::new();
     let mut stopping = false;
 
+    let mut late_warned: Option<Instant> = None;
     loop {
         let now = Instant::now();
-        let timeout = if phase == Phase::Running {
-            daemon
-                .next_deadline()
-                .map(|d| d.saturating_duration_since(now))
+        let deadline = if phase == Phase::Running {
+            daemon.next_deadline()
         } else {
             None
         };
+        let timeout = deadline.map(|d| d.saturating_duration_since(now));
         // Never sleep more than a second once running: the daemon's timers
         // are re-checked at least that often whatever the deadline said,
         // and queued log lines are retried.
@@ -216,6 +220,18 @@ fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String>
             Err(e) => return Err(format!("poll: {e}")),
         }
         let now = Instant::now();
+        // keepalived's "A thread timer expired N seconds ago": a process
+        // not scheduled in time (overloaded host) delays adverts and can
+        // cause false failovers; say so, at most every 10 s.
+        if let Some(late) = deadline.and_then(|d| now.checked_duration_since(d)) {
+            if late >= LATE_TIMER && late_warned.is_none_or(|t| now >= t + LATE_WARN_EVERY) {
+                warn!(
+                    "A timer expired {} ms ago: this process was not scheduled in time",
+                    late.as_millis()
+                );
+                late_warned = Some(now);
+            }
+        }
         let mut ctx = Ctx {
             registry: poll.registry(),
             now,
