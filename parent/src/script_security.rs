@@ -150,6 +150,16 @@ pub fn apply(config: &mut Config, runner: (u32, u32)) {
             }
         }
     };
+    config.global_defs.extra.retain(|s| {
+        let fifo_script = matches!(
+            s.keyword.as_str(),
+            "notify_fifo_script" | "vrrp_notify_fifo_script" | "lvs_notify_fifo_script"
+        );
+        match s.args.first() {
+            Some(line) if fifo_script => verdict(&s.keyword, line, root_default),
+            _ => true,
+        }
+    });
     config.vrrp_scripts.retain(|s| {
         let root = s.user.as_deref().map_or(root_default, |u| u == "root");
         verdict(&format!("vrrp_script {}", s.name), &s.script, root)

@@ -528,6 +528,9 @@ impl Supervisor {
             return;
         };
         self.close_channel(i);
+        if self.slots[i].sub == Subsystem::Checker {
+            self.user_scripts.checker_gone();
+        }
         let now = Instant::now();
         let stopping = self.phase == Phase::Stopping;
         let slot = &mut self.slots[i];

@@ -15,11 +15,21 @@ use std::collections::HashMap;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-/// Extra arguments a configured line may get (notify: 4; FIFO scripts: 1).
-const MAX_EXTRA_ARGS: usize = 4;
-const MAX_ARG_LEN: usize = 256;
 /// Scripts of other users running at once.
 const MAX_RUNNING: usize = 64;
+
+/// The arguments keepalived adds to a script line, and so the only ones
+/// checkerd may add.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Extras {
+    /// Track scripts, MISC_CHECK, notify_master and the like: none.
+    None,
+    /// `notify`: `INSTANCE|GROUP name state priority`, with a configured
+    /// instance or group name.
+    Notify,
+    /// A FIFO script: the configured FIFO's path.
+    Path(String),
+}
 
 /// A script line allowed to run as uid:gid.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,11 +37,14 @@ struct Allowed {
     argv: Vec<String>,
     uid: u32,
     gid: u32,
+    extras: Extras,
 }
 
 #[derive(Default)]
 pub struct UserScripts {
     allowed: Vec<Allowed>,
+    /// Instance and group names, for `notify`'s arguments.
+    config: Config,
     /// Running scripts: pid → checkerd's id.
     running: HashMap<i32, u64>,
     pub started: u64,
@@ -48,6 +61,13 @@ pub fn resolve(user: &str, group: Option<&str>) -> Option<(u32, u32)> {
     Some((u.uid.as_raw(), gid.as_raw()))
 }
 
+/// `user NAME [GROUP]` as written: Some(None) when given but unknown.
+fn user_of(spec: Option<&str>) -> Option<Option<(u32, u32)>> {
+    let spec = spec?;
+    let mut w = spec.split_whitespace();
+    Some(w.next().and_then(|u| resolve(u, w.next())))
+}
+
 /// Every script line of `config` with the user it runs as, when that is
 /// not `runner` (checkerd's own user): what checkerd may ask for.
 fn allowed(config: &Config, runner: (u32, u32)) -> Vec<Allowed> {
@@ -57,77 +77,121 @@ fn allowed(config: &Config, runner: (u32, u32)) -> Vec<Allowed> {
         .as_deref()
         .and_then(|u| resolve(u, g.script_group.as_deref()));
     let mut out = Vec::new();
-    let mut add = |line: &str, who: Option<(u32, u32)>| {
-        if let Some((uid, gid)) = who.or(default) {
-            if (uid, gid) != runner {
-                out.push(Allowed {
-                    argv: script_line::split(line),
-                    uid,
-                    gid,
-                });
-            }
+    // `who`: None = the default user; Some(None) = a user that does not
+    // exist, so never run (keepalived ignores such a script).
+    let mut add = |line: &str, who: Option<Option<(u32, u32)>>, extras: Extras| {
+        let id = match who {
+            Some(Some(id)) => id,
+            Some(None) => return,
+            None => match default {
+                Some(id) => id,
+                None => return,
+            },
+        };
+        if id != runner {
+            out.push(Allowed {
+                argv: script_line::split(line),
+                uid: id.0,
+                gid: id.1,
+                extras,
+            });
         }
     };
     for s in &config.vrrp_scripts {
-        let who = s
-            .user
-            .as_deref()
-            .and_then(|u| resolve(u, s.group.as_deref()));
-        add(&s.script, who);
+        let who = s.user.as_ref().map(|u| match &s.group {
+            Some(gr) => format!("{u} {gr}"),
+            None => u.clone(),
+        });
+        add(&s.script, user_of(who.as_deref()), Extras::None);
     }
-    let notify =
-        |i: [&Option<String>; 6]| i.into_iter().flatten().cloned().collect::<Vec<String>>();
+    let states = |n: [&Option<String>; 5]| n.into_iter().flatten().cloned().collect::<Vec<_>>();
     for i in &config.vrrp_instances {
-        for l in notify([
+        for l in states([
             &i.notify_master,
             &i.notify_backup,
             &i.notify_fault,
             &i.notify_stop,
-            &i.notify,
             &i.notify_master_rx_lower_pri,
         ]) {
-            add(&l, None);
+            add(&l, None, Extras::None);
+        }
+        if let Some(l) = &i.notify {
+            add(l, None, Extras::Notify);
         }
     }
     for sg in &config.vrrp_sync_groups {
-        for l in notify([
+        for l in states([
             &sg.notify_master,
             &sg.notify_backup,
             &sg.notify_fault,
             &sg.notify_stop,
-            &sg.notify,
             &None,
         ]) {
-            add(&l, None);
+            add(&l, None, Extras::None);
+        }
+        if let Some(l) = &sg.notify {
+            add(l, None, Extras::Notify);
         }
     }
     for vs in &config.virtual_servers {
         for l in [&vs.quorum_up, &vs.quorum_down].into_iter().flatten() {
-            add(l, None);
+            add(l, None, Extras::None);
         }
         for rs in &vs.real_servers {
             for l in [&rs.notify_up, &rs.notify_down].into_iter().flatten() {
-                add(l, None);
+                add(l, None, Extras::None);
             }
             for c in &rs.checkers {
                 if let Some(p) = &c.misc_path {
-                    // `user NAME [GROUP]`, kept as written.
-                    let who = c.user.as_deref().and_then(|u| {
-                        let mut w = u.split_whitespace();
-                        resolve(w.next()?, w.next())
-                    });
-                    add(p, who);
+                    add(p, user_of(c.user.as_deref()), Extras::None);
                 }
             }
         }
     }
+    let extra = &g.extra;
+    for (script_kw, fifo_kw) in [
+        ("notify_fifo_script", "notify_fifo"),
+        ("vrrp_notify_fifo_script", "vrrp_notify_fifo"),
+        ("lvs_notify_fifo_script", "lvs_notify_fifo"),
+    ] {
+        let script = extra.iter().find(|s| s.keyword == script_kw);
+        let fifo = extra.iter().find(|s| s.keyword == fifo_kw);
+        if let (Some(line), Some(path)) = (
+            script.and_then(|s| s.args.first()),
+            fifo.and_then(|f| f.args.first()),
+        ) {
+            add(line, None, Extras::Path(path.clone()));
+        }
+    }
     out
+}
+
+/// Whether `extra` is what keepalived adds for `kind` of line.
+fn extras_fit(kind: &Extras, extra: &[String], config: &Config) -> bool {
+    match kind {
+        Extras::None => extra.is_empty(),
+        Extras::Path(p) => extra.len() == 1 && &extra[0] == p,
+        Extras::Notify => {
+            let [what, name, state, prio] = extra else {
+                return false;
+            };
+            let named = match what.as_str() {
+                "INSTANCE" => config.vrrp_instances.iter().any(|i| &i.name == name),
+                "GROUP" => config.vrrp_sync_groups.iter().any(|g| &g.name == name),
+                _ => false,
+            };
+            named
+                && matches!(state.as_str(), "MASTER" | "BACKUP" | "FAULT" | "STOP")
+                && prio.parse::<u8>().is_ok()
+        }
+    }
 }
 
 impl UserScripts {
     pub fn new(config: &Config, runner: (u32, u32)) -> UserScripts {
         UserScripts {
             allowed: allowed(config, runner),
+            config: config.clone(),
             ..Default::default()
         }
     }
@@ -135,22 +199,23 @@ impl UserScripts {
     /// A reloaded configuration: running scripts keep running.
     pub fn reconfigure(&mut self, config: &Config, runner: (u32, u32)) {
         self.allowed = allowed(config, runner);
+        self.config = config.clone();
     }
 
     fn permitted(&self, r: &ScriptRequest) -> Result<(), String> {
         if self.running.len() >= MAX_RUNNING {
             return Err(format!("{MAX_RUNNING} scripts already running"));
         }
+        if self.running.values().any(|&id| id == r.id) {
+            return Err(format!("script id {} is already running", r.id));
+        }
         let fits = |a: &Allowed| {
             a.uid == r.uid
                 && a.gid == r.gid
                 && !a.argv.is_empty()
                 && r.argv.len() >= a.argv.len()
-                && r.argv.len() <= a.argv.len() + MAX_EXTRA_ARGS
                 && r.argv[..a.argv.len()] == a.argv[..]
-                && r.argv[a.argv.len()..]
-                    .iter()
-                    .all(|x| x.len() <= MAX_ARG_LEN)
+                && extras_fit(&a.extras, &r.argv[a.argv.len()..], &self.config)
         };
         if self.allowed.iter().any(fits) {
             Ok(())
@@ -164,9 +229,11 @@ impl UserScripts {
     pub fn start(&mut self, r: &ScriptRequest) -> Result<(), String> {
         if let Err(e) = self.permitted(r) {
             self.refused += 1;
+            let mut what = format!("{:?}", r.argv);
+            what.truncate(200);
             error!(
-                "checkerd asked to run {:?} as uid {}:{}: refused ({e})",
-                r.argv, r.uid, r.gid
+                "checkerd asked to run {what} as uid {}:{}: refused ({e})",
+                r.uid, r.gid
             );
             return Err(e);
         }
@@ -223,6 +290,15 @@ impl UserScripts {
             _ => return None,
         };
         self.running.remove(&pid.as_raw()).map(|id| (id, end))
+    }
+
+    /// checkerd died: nobody owns these runs any more (its successor counts
+    /// ids from 1 again), so they are killed and forgotten.
+    pub fn checker_gone(&mut self) {
+        for &pid in self.running.keys() {
+            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        self.running.clear();
     }
 
     /// Stop: our scripts get TERM.
@@ -289,6 +365,21 @@ mod tests {
             .permitted(&req(&["/bin/true", "--x", "1", "2", "3", "4", "5"], 0))
             .is_err());
         assert!(s.permitted(&req(&["/bin/true", "--y"], 0)).is_err());
+        // A track script takes no argument at all, and notify takes exactly
+        // keepalived's four, naming a configured instance.
+        assert!(s
+            .permitted(&req(&["/bin/true", "--x", "-o", "/etc/cron.d/x"], 0))
+            .is_err());
+        for bad in [
+            ["INSTANCE", "VI_9", "MASTER", "100"],
+            ["INSTANCE", "VI_1", "PWNED", "100"],
+            ["INSTANCE", "VI_1", "MASTER", "-f"],
+            ["-f", "/etc/shadow", "MASTER", "100"],
+        ] {
+            let mut argv = vec!["/usr/bin/logger", "-t", "ka"];
+            argv.extend(bad);
+            assert!(s.permitted(&req(&argv, 0)).is_err(), "{bad:?}");
+        }
         assert!(s.permitted(&req(&[], 0)).is_err());
     }
 
