@@ -247,7 +247,7 @@ impl Checkerd {
                 ctx.send(m);
             }
         }
-        for (k, count) in keepalived_check::sockets::wants() {
+        for (k, count) in keepalived_check::sockets::wants(ctx.now) {
             ctx.send(FromChild::WantSockets(SocketRequest {
                 v6: k.v6,
                 udp: k.udp,
@@ -348,16 +348,15 @@ impl Daemon for Checkerd {
         };
         if (fds.len() as u32) < r.count {
             warn!(
-                "the parent gave {} of {} sockets with fwmark {:?} / bind_if {:?}",
+                "the parent gave {} of {} sockets with fwmark {:?} / bind_if {:?}; asking again later",
                 fds.len(),
                 r.count,
                 r.mark,
                 r.bind_if
             );
-            keepalived_check::sockets::cancel(&key, r.count - fds.len() as u32);
         }
         let _ = given;
-        keepalived_check::sockets::supply(&key, fds);
+        keepalived_check::sockets::supply(&key, r.count, fds, ctx.now);
         self.pump(ctx);
     }
 
@@ -513,6 +512,7 @@ impl Daemon for Checkerd {
             self.engine.as_ref().and_then(Engine::next_deadline),
             self.processes.next_deadline(),
             self.mailer.next_deadline(),
+            keepalived_check::sockets::next_retry(),
         ]
         .into_iter()
         .flatten()
@@ -541,7 +541,9 @@ fn stock_sockets(config: &Config) {
     for vs in &config.virtual_servers {
         for rs in &vs.real_servers {
             for c in &rs.checkers {
-                if c.fwmark.is_none() && c.bind_if.is_none() {
+                // bind_if alone works unprivileged on current kernels; its
+                // stock starts only once the kernel says EPERM.
+                if c.fwmark.is_none() {
                     continue;
                 }
                 let ip = c.connect_ip.unwrap_or(rs.ip);

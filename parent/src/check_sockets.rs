@@ -16,6 +16,40 @@ use std::os::fd::OwnedFd;
 /// Sockets per request, at most.
 const MAX_PER_REQUEST: u32 = 16;
 
+/// Sockets handed to checkerd per 10 s, at most: a checkerd that asks for
+/// more (compromised, or looping) gets none until the window ends, so it
+/// cannot make the parent run out of descriptors or socket memory.
+const BUDGET: u32 = 512;
+const WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
+#[derive(Default)]
+pub struct Budget {
+    window: Option<std::time::Instant>,
+    given: u32,
+    warned: bool,
+}
+
+impl Budget {
+    /// Whether `count` more sockets may be given now (counted if so).
+    pub fn grant(&mut self, count: u32, now: std::time::Instant) -> bool {
+        if self.window.is_none_or(|w| now >= w + WINDOW) {
+            self.window = Some(now);
+            self.given = 0;
+            self.warned = false;
+        }
+        let count = count.min(MAX_PER_REQUEST);
+        if self.given + count > BUDGET {
+            if !self.warned {
+                warn!("checkerd asked for more than {BUDGET} check sockets in {WINDOW:?}: refused until the window ends");
+                self.warned = true;
+            }
+            return false;
+        }
+        self.given += count;
+        true
+    }
+}
+
 /// Whether a checker of `config` uses this mark and interface.
 pub fn configured(config: &Config, r: &SocketRequest) -> bool {
     (r.mark.is_some() || r.bind_if.is_some())
@@ -83,6 +117,15 @@ pub fn make(config: &Config, r: &SocketRequest) -> Vec<OwnedFd> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_budget_per_window() {
+        let t0 = std::time::Instant::now();
+        let mut b = Budget::default();
+        let granted = (0..100).filter(|_| b.grant(16, t0)).count();
+        assert_eq!(granted, (BUDGET / MAX_PER_REQUEST) as usize);
+        assert!(b.grant(16, t0 + WINDOW), "a new window");
+    }
 
     #[test]
     fn only_what_a_checker_uses() {

@@ -100,6 +100,7 @@ pub struct Supervisor {
     dump: Option<PendingDump>,
     fifos: NotifyFifos,
     user_scripts: UserScripts,
+    socket_budget: crate::check_sockets::Budget,
 }
 
 fn token(i: usize) -> Token {
@@ -156,6 +157,7 @@ impl Supervisor {
             .collect();
         let user_scripts = UserScripts::new(&config, unprivileged_user());
         Ok(Supervisor {
+            socket_budget: Default::default(),
             user_scripts,
             fifos,
             poll,
@@ -417,7 +419,11 @@ impl Supervisor {
             }
             FromChild::SignalScript { id, signal } => self.user_scripts.signal(id, signal),
             FromChild::WantSockets(request) => {
-                let fds = crate::check_sockets::make(&self.config, &request);
+                let fds = self
+                    .socket_budget
+                    .grant(request.count, Instant::now())
+                    .then(|| crate::check_sockets::make(&self.config, &request))
+                    .unwrap_or_default();
                 let msg = ToChild::Sockets {
                     given: fds.len() as u32,
                     request,

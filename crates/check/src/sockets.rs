@@ -14,6 +14,12 @@ use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
+use std::time::{Duration, Instant};
+
+/// Most sockets asked for at once (the parent hands out no more per reply).
+pub const MAX_REQUEST: u32 = 16;
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// What kind of socket a check needs.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -31,6 +37,9 @@ struct Stock {
     target: u32,
     /// Asked for, not yet arrived.
     pending: u32,
+    /// After a short supply: wait before asking again, doubling.
+    retry_at: Option<Instant>,
+    backoff: Duration,
 }
 
 thread_local! {
@@ -54,27 +63,46 @@ pub fn clear() {
     STOCK.with(|s| s.borrow_mut().clear());
 }
 
-/// Sockets that arrived from the parent.
-pub fn supply(key: &SocketKey, fds: Vec<OwnedFd>) {
+/// Sockets that arrived from the parent for a request of `asked`: fewer
+/// than asked (the parent refused, or the kernel did: an interface not
+/// there yet) puts the key on a doubling backoff instead of asking again
+/// at once.
+pub fn supply(key: &SocketKey, asked: u32, fds: Vec<OwnedFd>, now: Instant) {
     STOCK.with(|s| {
         let mut s = s.borrow_mut();
         // Sockets for a key no longer wanted are simply closed.
         if let Some(st) = s.get_mut(key) {
-            st.pending = st.pending.saturating_sub(fds.len() as u32);
+            let got = fds.len() as u32;
+            st.pending = st.pending.saturating_sub(asked);
             st.ready.extend(fds);
+            if got < asked {
+                st.backoff = if st.backoff.is_zero() {
+                    FIRST_BACKOFF
+                } else {
+                    (st.backoff * 2).min(MAX_BACKOFF)
+                };
+                st.retry_at = Some(now + st.backoff);
+            } else {
+                st.backoff = Duration::ZERO;
+                st.retry_at = None;
+            }
         }
     });
 }
 
-/// What to ask the parent for now: (key, count) below target.
-pub fn wants() -> Vec<(SocketKey, u32)> {
+/// What to ask the parent for now: (key, count) below target, at most
+/// [`MAX_REQUEST`] a request, none while a key backs off.
+pub fn wants(now: Instant) -> Vec<(SocketKey, u32)> {
     STOCK.with(|s| {
         let mut s = s.borrow_mut();
         let mut out = Vec::new();
         for (k, st) in s.iter_mut() {
+            if st.retry_at.is_some_and(|t| t > now) {
+                continue;
+            }
             let have = st.ready.len() as u32 + st.pending;
             if have < st.target {
-                let n = st.target - have;
+                let n = (st.target - have).min(MAX_REQUEST);
                 st.pending += n;
                 out.push((k.clone(), n));
             }
@@ -83,12 +111,18 @@ pub fn wants() -> Vec<(SocketKey, u32)> {
     })
 }
 
-/// The parent refused or failed: stop waiting for those.
-pub fn cancel(key: &SocketKey, count: u32) {
+/// When a key backing off may ask again.
+pub fn next_retry() -> Option<Instant> {
+    STOCK.with(|s| s.borrow().values().filter_map(|st| st.retry_at).min())
+}
+
+/// A `bind_if` the kernel refused us: from now on such sockets come from
+/// the parent.
+fn want_stock(key: &SocketKey) {
     STOCK.with(|s| {
-        if let Some(st) = s.borrow_mut().get_mut(key) {
-            st.pending = st.pending.saturating_sub(count);
-        }
+        let mut s = s.borrow_mut();
+        let st = s.entry(key.clone()).or_default();
+        st.target = st.target.max(2);
     });
 }
 
@@ -132,6 +166,9 @@ pub fn open(
         mark,
         bind_if: bind_if.map(str::to_string),
     };
+    if mark.is_none() {
+        want_stock(&key);
+    }
     let fd = take(&key).ok_or_else(|| {
         io::Error::other(format!(
             "no socket with fwmark {} / bind_if {} from the parent yet",
@@ -159,10 +196,11 @@ mod tests {
 
     #[test]
     fn stock_is_topped_up_and_used() {
+        let t0 = Instant::now();
         set_target(key(), 2);
-        assert_eq!(wants(), vec![(key(), 2)]);
+        assert_eq!(wants(t0), vec![(key(), 2)]);
         // Asked already: nothing more until they arrive or are used.
-        assert!(wants().is_empty());
+        assert!(wants(t0).is_empty());
         let dst: SocketAddr = "127.0.0.1:9".parse().unwrap();
         assert!(open(dst, false, Some(7), None).is_err(), "none yet");
         let fds: Vec<OwnedFd> = (0..2)
@@ -172,14 +210,21 @@ mod tests {
                     .into()
             })
             .collect();
-        supply(&key(), fds);
+        supply(&key(), 2, fds, t0);
         assert!(open(dst, false, Some(7), None).is_ok());
-        assert_eq!(wants(), vec![(key(), 1)]);
-        cancel(&key(), 1);
-        assert_eq!(wants(), vec![(key(), 1)]);
+        assert_eq!(wants(t0), vec![(key(), 1)]);
+        // The parent gives none (say the interface is missing): no asking
+        // again before a second, then two seconds.
+        supply(&key(), 1, Vec::new(), t0);
+        assert!(wants(t0).is_empty());
+        assert_eq!(next_retry(), Some(t0 + Duration::from_secs(1)));
+        let t1 = t0 + Duration::from_secs(1);
+        assert_eq!(wants(t1), vec![(key(), 1)]);
+        supply(&key(), 1, Vec::new(), t1);
+        assert_eq!(next_retry(), Some(t1 + Duration::from_secs(2)));
         // Ordinary sockets never touch the stock.
         assert!(open(dst, false, None, None).is_ok());
         clear();
-        assert!(wants().is_empty());
+        assert!(wants(t1).is_empty());
     }
 }
