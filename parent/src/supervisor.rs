@@ -419,11 +419,11 @@ impl Supervisor {
             }
             FromChild::SignalScript { id, signal } => self.user_scripts.signal(id, signal),
             FromChild::WantSockets(request) => {
-                let fds = self
-                    .socket_budget
-                    .grant(request.count, Instant::now())
-                    .then(|| crate::check_sockets::make(&self.config, &request))
-                    .unwrap_or_default();
+                let fds = if self.socket_budget.grant(request.count, Instant::now()) {
+                    crate::check_sockets::make(&self.config, &request)
+                } else {
+                    Vec::new()
+                };
                 let msg = ToChild::Sockets {
                     given: fds.len() as u32,
                     request,
