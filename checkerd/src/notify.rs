@@ -29,7 +29,8 @@ impl Notifier {
     fn run(&mut self, config: &Config, line: &str, extra: &[String], launcher: Option<&Launcher>) {
         let Some(l) = launcher else { return };
         let mut cmd = ScriptCommand::parse(line);
-        crate::specs::run_as(config, None, &mut cmd);
+        let who = config.script_users.get(line).map(String::as_str);
+        crate::specs::run_as(config, who, &mut cmd);
         cmd.argv.extend(extra.iter().cloned());
         match l.fire(&cmd) {
             Ok(id) => {

@@ -143,8 +143,30 @@ pub fn apply(config: &mut Config, runner: (u32, u32)) {
             }
         }
     };
+    // A notify script may name its user after it (`script_users`): one that
+    // does not exist disables it, as keepalived does.
+    let users = config.script_users.clone();
     let slot = |what: String, s: &mut Option<String>, root: bool| {
         if let Some(line) = s.as_deref() {
+            let root = match users.get(line) {
+                None => root,
+                Some(who) => {
+                    let mut w = who.split_whitespace();
+                    match w
+                        .next()
+                        .and_then(|u| crate::user_scripts::resolve(u, w.next()))
+                    {
+                        Some((uid, _)) => uid == 0,
+                        None => {
+                            warn!(
+                                "{what}: Invalid user/group '{who}' for script {line} - ignoring"
+                            );
+                            *s = None;
+                            return;
+                        }
+                    }
+                }
+            };
             if !verdict(&what, line, root) {
                 *s = None;
             }

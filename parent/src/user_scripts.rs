@@ -78,8 +78,10 @@ fn allowed(config: &Config, runner: (u32, u32)) -> Vec<Allowed> {
         .and_then(|u| resolve(u, g.script_group.as_deref()));
     let mut out = Vec::new();
     // `who`: None = the default user; Some(None) = a user that does not
-    // exist, so never run (keepalived ignores such a script).
+    // exist, so never run (keepalived ignores such a script). A notify
+    // script may name its user after it (`Config::script_users`).
     let mut add = |line: &str, who: Option<Option<(u32, u32)>>, extras: Extras| {
+        let who = who.or_else(|| user_of(config.script_users.get(line).map(String::as_str)));
         let id = match who {
             Some(Some(id)) => id,
             Some(None) => return,

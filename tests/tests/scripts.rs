@@ -278,7 +278,8 @@ fn enable_script_security_refuses_a_script_others_could_alter() {
     na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
 }
 
-/// `script_user root`: checkerd cannot change identity, so the parent
+/// Scripts of root (`user root` on a vrrp_script, `notify SCRIPT root`):
+/// checkerd cannot change identity, so the parent
 /// starts these scripts (after checking them against the configuration):
 /// a notify script sees uid 0, and a track script's verdict still moves
 /// the instance.
@@ -298,12 +299,13 @@ fn scripts_of_another_user_are_started_by_the_parent() {
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     let global = format!(
-        "global_defs {{\n    script_user root\n    enable_script_security\n}}\n\
-         vrrp_script chk {{\n    script \"/usr/bin/test -f {}\"\n    interval 1\n    weight -60\n}}\n",
+        "global_defs {{\n    enable_script_security\n}}\n\
+         vrrp_script chk {{\n    script \"/usr/bin/test -f {}\"\n    interval 1\n    weight -60\n    user root\n}}\n",
         flag.display()
     );
+    // The notify script names its user after it, as keepalived reads it.
     let extra = format!(
-        "    notify {}\n    track_script {{\n        chk\n    }}\n",
+        "    notify {} root\n    track_script {{\n        chk\n    }}\n",
         script.display()
     );
     let mut lan = Lan::new();

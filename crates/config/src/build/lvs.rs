@@ -207,8 +207,8 @@ pub(crate) fn virtual_server(cx: &mut Cx, n: &Node) -> Option<VirtualServer> {
             "omega" => v.omega = cx.flag(k),
             "quorum" => v.quorum = cx.num(k, 1u32, u32::MAX).unwrap_or(v.quorum),
             "hysteresis" => v.hysteresis = cx.num(k, 0u32, u32::MAX).unwrap_or(v.hysteresis),
-            "quorum_up" => v.quorum_up = cx.rest_string(k),
-            "quorum_down" => v.quorum_down = cx.rest_string(k),
+            "quorum_up" => v.quorum_up = cx.notify_script(k),
+            "quorum_down" => v.quorum_down = cx.notify_script(k),
             "sorry_server" => {
                 if cx.need(k, 1) {
                     cx.at_most(k, 2);
@@ -298,8 +298,8 @@ fn real_server(cx: &mut Cx, n: &Node, vs: &VirtualServer) -> Option<RealServer> 
                 }
             }
             "inhibit_on_failure" => r.inhibit_on_failure = Some(cx.flag(k)),
-            "notify_up" => r.notify_up = cx.rest_string(k),
-            "notify_down" => r.notify_down = cx.rest_string(k),
+            "notify_up" => r.notify_up = cx.notify_script(k),
+            "notify_down" => r.notify_down = cx.notify_script(k),
             "uthreshold" => r.uthreshold = cx.num(k, 0u32, u32::MAX),
             "lthreshold" => r.lthreshold = cx.num(k, 0u32, u32::MAX),
             "smtp_alert" => r.smtp_alert = Some(cx.flag(k)),

@@ -79,11 +79,16 @@ pub(crate) const TOP_KEYWORDS: &[&str] = &[
 /// Reading context: where diagnostics go.
 pub(crate) struct Cx<'a> {
     pub diags: &'a mut Diags,
+    /// Users written after notify scripts, for `Config::script_users`.
+    pub script_users: Vec<(String, String)>,
 }
 
 /// Build the model from the tree.
 pub(crate) fn config(nodes: &[Node], diags: &mut Diags) -> Config {
-    let mut cx = Cx { diags };
+    let mut cx = Cx {
+        diags,
+        script_users: Vec::new(),
+    };
     let mut c = Config::default();
     let mut global_nodes: Vec<&Node> = Vec::new();
     // global_defs first: instances inherit from it wherever it is written.
@@ -148,6 +153,7 @@ pub(crate) fn config(nodes: &[Node], diags: &mut Diags) -> Config {
         }
     }
     crate::validate::config(&mut cx, nodes, &mut c);
+    c.script_users = std::mem::take(&mut cx.script_users).into_iter().collect();
     c
 }
 
@@ -300,6 +306,26 @@ impl Cx<'_> {
     }
 
     /// All arguments joined by spaces (script command lines).
+    /// A notify script: `SCRIPT [USER [GROUP]]` as keepalived reads it —
+    /// words after the script name its user, not its arguments (quote a
+    /// script that takes arguments).
+    pub fn notify_script(&mut self, n: &Node) -> Option<String> {
+        if !self.need(n, 1) {
+            return None;
+        }
+        self.at_most(n, 3);
+        let script = n.args[0].text.clone();
+        if n.args.len() > 1 {
+            let who = n.args[1..n.args.len().min(3)]
+                .iter()
+                .map(|t| t.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            self.script_users.push((script.clone(), who));
+        }
+        Some(script)
+    }
+
     pub fn rest_string(&mut self, n: &Node) -> Option<String> {
         if !self.need(n, 1) {
             return None;

@@ -43,6 +43,10 @@ pub struct Config {
     pub virtual_servers: Vec<VirtualServer>,
     /// `net_namespace NAME` (top level).
     pub net_namespace: Option<String>,
+    /// `notify*` / `quorum_*` scripts written with a user after the script
+    /// (`notify_master SCRIPT [USER [GROUP]]`, as keepalived reads it):
+    /// script line → "USER [GROUP]".
+    pub script_users: std::collections::BTreeMap<String, String>,
     /// Other top-level blocks keepalived knows (`linkbeat_interfaces`,
     /// `bfd_instance`, `garp_group`, `track_group`, `SSL`, ...), kept raw.
     pub extra: Vec<Stmt>,
