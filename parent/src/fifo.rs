@@ -81,30 +81,47 @@ fn owner(s: &Stmt, default: (u32, u32)) -> (Uid, Gid) {
 
 fn open_fifo(path: &str, owner: (Uid, Gid)) -> Result<File, String> {
     let p = Path::new(path);
-    match std::fs::symlink_metadata(p) {
-        Ok(m) if m.file_type().is_fifo() => {}
+    let created = match std::fs::symlink_metadata(p) {
+        Ok(m) if m.file_type().is_fifo() => false,
         Ok(_) => return Err(format!("{path} exists and is not a FIFO")),
         Err(_) => {
             nix::unistd::mkfifo(p, Mode::from_bits_truncate(0o600))
                 .map_err(|e| format!("cannot create FIFO {path}: {e}"))?;
-            nix::unistd::chown(p, Some(owner.0), Some(owner.1))
-                .map_err(|e| format!("cannot give FIFO {path} to its reader: {e}"))?;
-            info!("Created notify FIFO {path}");
+            true
         }
-    }
+    };
+    // Never through a symlink swapped in meanwhile (it could name a device
+    // that reacts to being opened); what was opened is checked on the
+    // descriptor, and ownership is given through it.
     let fd = open(
         p,
-        OFlag::O_RDWR | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        OFlag::O_RDWR | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
         Mode::empty(),
     )
     .map_err(|e| format!("cannot open FIFO {path}: {e}"))?;
     let file = File::from(fd);
-    // Someone may have swapped the path between the check and the open.
     let st = nix::sys::stat::fstat(&file).map_err(|e| format!("{path}: {e}"))?;
     if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFIFO {
         return Err(format!("{path} is not a FIFO"));
     }
+    if created {
+        nix::unistd::fchown(&file, Some(owner.0), Some(owner.1))
+            .map_err(|e| format!("cannot give FIFO {path} to its reader: {e}"))?;
+        info!("Created notify FIFO {path}");
+    } else if st.st_uid != 0 && st.st_uid != owner.0.as_raw() {
+        // Someone else's FIFO: its owner could read what we write or feed
+        // the script; keepalived's FIFO is ours or the reader's.
+        return Err(format!(
+            "{path} belongs to uid {}, neither root nor its reader",
+            st.st_uid
+        ));
+    }
     Ok(file)
+}
+
+/// A name a child sent, fit for a FIFO line (no line breaks or quotes).
+fn clean(name: &str) -> bool {
+    !name.is_empty() && !name.contains(['\n', '\r', '"'])
 }
 
 impl NotifyFifos {
@@ -177,21 +194,31 @@ impl NotifyFifos {
     }
 
     pub fn vrrp_state(&mut self, s: &VrrpStateChange) {
-        self.write(&vrrp_line(s), true);
+        if clean(&s.instance) {
+            self.write(&vrrp_line(s), true);
+        }
     }
 
     /// `GROUP "G" MASTER 0`: a sync group's line has priority 0.
     pub fn group_state(&mut self, g: &GroupStateChange) {
+        if !clean(&g.group) {
+            return;
+        }
         let line = format!("GROUP \"{}\" {} 0\n", g.group, g.state.as_str());
         self.write(&line, true);
     }
 
     pub fn real_server(&mut self, h: &RealServerHealth) {
-        self.write(&rs_line(h), false);
+        if clean(&h.real_server) && clean(&h.virtual_server) {
+            self.write(&rs_line(h), false);
+        }
     }
 
     /// `VS [10.0.0.1]:tcp:80 UP|DOWN`, as keepalived writes a quorum change.
     pub fn quorum(&mut self, q: &QuorumChange) {
+        if !clean(&q.virtual_server) {
+            return;
+        }
         let line = format!(
             "VS {} {}\n",
             q.virtual_server,

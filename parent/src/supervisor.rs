@@ -17,7 +17,7 @@ use crate::user_scripts::UserScripts;
 use keepalived_config::{Config, LoadOptions};
 use keepalived_ipc::{
     decode_from_child, Channel, DumpKind, FromChild, RecvError, ScriptEnd, Subsystem, ToChild,
-    MAX_FROM_CHILD,
+    TrackKind, MAX_FROM_CHILD,
 };
 use keepalived_sandbox::privileges::unprivileged_user;
 use keepalived_sandbox::privileges_for;
@@ -399,6 +399,19 @@ impl Supervisor {
                 self.route(&[Subsystem::Ipvs], ToChild::Health(h));
             }
             FromChild::Track(t) => {
+                // Only trackers of the configuration: anything else would
+                // grow the state the parent replays without bound.
+                let c = &self.config;
+                let known = match t.kind {
+                    TrackKind::Script => c.vrrp_scripts.iter().any(|s| s.name == t.name),
+                    TrackKind::File => c.track_files.iter().any(|f| f.name == t.name),
+                    TrackKind::Process => c.vrrp_track_processes.iter().any(|p| p.name == t.name),
+                };
+                if !known {
+                    // (A reload may have just removed it: not misbehaviour.)
+                    debug!("dropping a verdict for unknown tracker {:.64}", t.name);
+                    return;
+                }
                 self.known.record_track(&t);
                 self.route(&[Subsystem::Vrrp], ToChild::Track(t));
             }
