@@ -376,7 +376,9 @@ impl Daemon for Checkerd {
                 .and_then(|s| s.smtp_alert)
                 .or(self.config.global_defs.smtp_alert_vrrp)
                 .or(self.config.global_defs.smtp_alert)
-                .unwrap_or(false);
+                .unwrap_or(false)
+                && !(g.state == keepalived_ipc::VrrpState::Fault
+                    && smtp::fault_alerts_off(&self.config));
             if let Some(a) = self
                 .mailer
                 .router_id()
@@ -399,7 +401,9 @@ impl Daemon for Checkerd {
         }
         if let ToChild::VrrpState(s) = msg {
             self.notify.vrrp(&self.config, &s, self.launcher.as_ref());
-            if smtp::vrrp_enabled(&self.config, &s.instance) {
+            let fault_off =
+                s.state == keepalived_ipc::VrrpState::Fault && smtp::fault_alerts_off(&self.config);
+            if smtp::vrrp_enabled(&self.config, &s.instance) && !fault_off {
                 if let Some(a) = self
                     .mailer
                     .router_id()

@@ -74,6 +74,15 @@ impl Settings {
     }
 }
 
+/// `no_email_faults`: no alert for entering FAULT.
+pub fn fault_alerts_off(config: &Config) -> bool {
+    config
+        .global_defs
+        .extra
+        .iter()
+        .any(|s| s.keyword == "no_email_faults")
+}
+
 /// Whether a VRRP instance alerts (instance, then `smtp_alert_vrrp`, then
 /// `smtp_alert`; off by default, as keepalived).
 pub fn vrrp_enabled(config: &Config, instance: &str) -> bool {
@@ -209,6 +218,9 @@ pub fn rs_alert(router_id: &str, vs_key: &str, rs: &RealServer, rs_key: &str, up
 
 struct Session {
     id: usize,
+    /// A session may take at most a few timeouts in all, however slowly
+    /// the server trickles its replies.
+    give_up: Instant,
     stream: TcpStream,
     dialogue: Dialogue,
     out: Vec<u8>,
@@ -284,6 +296,7 @@ impl Mailer {
                 dialogue: Dialogue::new(&s.helo, &s.from, &s.to, &alert, &rfc5322_now()),
                 out: Vec::new(),
                 deadline: now + s.timeout,
+                give_up: now + s.timeout * 4,
                 subject: alert.subject,
                 sent: false,
             });
@@ -309,7 +322,8 @@ impl Mailer {
             .map_or(Duration::from_secs(30), |s| s.timeout);
         let done = match drive(&mut self.sessions[i]) {
             Ok(false) => {
-                self.sessions[i].deadline = now + timeout;
+                let give_up = self.sessions[i].give_up;
+                self.sessions[i].deadline = (now + timeout).min(give_up);
                 None
             }
             Ok(true) => Some(None),

@@ -27,16 +27,19 @@ pub enum Problem {
 
 /// The executable a script line starts with (quotes removed).
 fn program(line: &str) -> Option<String> {
-    let line = line.trim_start();
-    let (q, rest) = match line.chars().next()? {
-        c @ ('"' | '\'') => (Some(c), &line[1..]),
-        _ => (None, line),
-    };
-    let end = match q {
-        Some(q) => rest.find(q).unwrap_or(rest.len()),
-        None => rest.find(char::is_whitespace).unwrap_or(rest.len()),
-    };
-    Some(rest[..end].to_string()).filter(|p| !p.is_empty())
+    // As checkerd will split it (quotes, backslashes).
+    keepalived_config::script_line::split(line)
+        .into_iter()
+        .next()
+        .filter(|p| !p.is_empty())
+}
+
+/// Whether a `user NAME [GROUP]` (as written) is uid 0.
+fn is_root(spec: &str) -> bool {
+    let mut w = spec.split_whitespace();
+    w.next()
+        .and_then(|u| crate::user_scripts::resolve(u, w.next()))
+        .is_some_and(|(uid, _)| uid == 0)
 }
 
 fn resolve(prog: &str) -> Option<PathBuf> {
@@ -119,7 +122,11 @@ pub fn check(line: &str, uid: u32, gid: u32, protect: bool) -> Result<(), Proble
 /// logging keepalived's phrases. `runner` is the uid:gid scripts run as.
 pub fn apply(config: &mut Config, runner: (u32, u32)) {
     let security = config.global_defs.enable_script_security;
-    let root_default = config.global_defs.script_user.as_deref() == Some("root");
+    let root_default = config
+        .global_defs
+        .script_user
+        .as_deref()
+        .is_some_and(is_root);
     let verdict = |what: &str, line: &str, root: bool| -> bool {
         let (uid, gid) = if root { (0, 0) } else { runner };
         match check(line, uid, gid, security || root) {
@@ -183,7 +190,7 @@ pub fn apply(config: &mut Config, runner: (u32, u32)) {
         }
     });
     config.vrrp_scripts.retain(|s| {
-        let root = s.user.as_deref().map_or(root_default, |u| u == "root");
+        let root = s.user.as_deref().map_or(root_default, is_root);
         verdict(&format!("vrrp_script {}", s.name), &s.script, root)
     });
     for i in &mut config.vrrp_instances {
@@ -232,7 +239,7 @@ pub fn apply(config: &mut Config, runner: (u32, u32)) {
                 root_default,
             );
             for c in &mut rs.checkers {
-                let root = c.user.as_deref().map_or(root_default, |u| u == "root");
+                let root = c.user.as_deref().map_or(root_default, is_root);
                 slot(format!("MISC_CHECK of {rk}"), &mut c.misc_path, root);
             }
         }

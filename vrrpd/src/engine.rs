@@ -336,6 +336,11 @@ impl Engine {
                 }
             }
         }
+        // Resumed (a restarted vrrpd, or a reload): the groups are where
+        // they were, and their notifies ran already.
+        if !resume.is_empty() {
+            self.check_groups(false);
+        }
     }
 
     fn holds_all_vips(&self, m: usize, present: &[Addr]) -> bool {
@@ -479,13 +484,13 @@ impl Engine {
 
     /// Messages for the parent produced since the last call.
     pub fn take_messages(&mut self) -> Vec<FromChild> {
-        self.check_groups();
+        self.check_groups(true);
         std::mem::take(&mut self.out)
     }
 
     /// A sync group is in a state once all its members are: report each
     /// change (keepalived's group notifies, FIFO lines, alerts).
-    fn check_groups(&mut self) {
+    fn check_groups(&mut self, report: bool) {
         let mut now: BTreeMap<String, Option<VrrpState>> = BTreeMap::new();
         for m in 0..self.plans.len() {
             let Some(g) = self.plans[m].group.clone() else {
@@ -511,10 +516,12 @@ impl Engine {
             }
             if self.group_states.get(&g) != Some(&st) {
                 self.group_states.insert(g.clone(), st);
-                self.out.push(FromChild::GroupState(GroupStateChange {
-                    group: g,
-                    state: st,
-                }));
+                if report {
+                    self.out.push(FromChild::GroupState(GroupStateChange {
+                        group: g,
+                        state: st,
+                    }));
+                }
             }
         }
     }
