@@ -134,23 +134,13 @@ impl Notifier {
     /// argument (the parent writes the FIFOs). They run until checkerd
     /// stops, when the launcher ends them.
     pub fn fifo_scripts(&mut self, config: &Config, launcher: Option<&Launcher>) {
-        let extra = &config.global_defs.extra;
-        for (script_kw, fifo_kw) in [
-            ("notify_fifo_script", "notify_fifo"),
-            ("vrrp_notify_fifo_script", "vrrp_notify_fifo"),
-            ("lvs_notify_fifo_script", "lvs_notify_fifo"),
-        ] {
-            let script = extra.iter().find(|s| s.keyword == script_kw);
-            let fifo = extra.iter().find(|s| s.keyword == fifo_kw);
-            match (
-                script.and_then(|s| s.args.first()),
-                fifo.and_then(|f| f.args.first()),
-            ) {
+        for f in config.global_defs.fifo_scripts() {
+            match (&f.script, &f.fifo) {
                 (Some(line), Some(path)) => {
-                    info!("Starting {script_kw} {line} for {path}");
+                    info!("Starting {} {line} for {path}", f.keyword);
                     self.run(config, line, std::slice::from_ref(path), launcher);
                 }
-                (Some(_), None) => warn!("{script_kw} without {fifo_kw}: not started"),
+                (Some(_), None) => warn!("{} without its FIFO: not started", f.keyword),
                 _ => {}
             }
         }

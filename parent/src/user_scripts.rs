@@ -150,19 +150,9 @@ fn allowed(config: &Config, runner: (u32, u32)) -> Vec<Allowed> {
             }
         }
     }
-    let extra = &g.extra;
-    for (script_kw, fifo_kw) in [
-        ("notify_fifo_script", "notify_fifo"),
-        ("vrrp_notify_fifo_script", "vrrp_notify_fifo"),
-        ("lvs_notify_fifo_script", "lvs_notify_fifo"),
-    ] {
-        let script = extra.iter().find(|s| s.keyword == script_kw);
-        let fifo = extra.iter().find(|s| s.keyword == fifo_kw);
-        if let (Some(line), Some(path)) = (
-            script.and_then(|s| s.args.first()),
-            fifo.and_then(|f| f.args.first()),
-        ) {
-            add(line, None, Extras::Path(path.clone()));
+    for f in g.fifo_scripts() {
+        if let (Some(line), Some(path)) = (&f.script, f.fifo) {
+            add(line, None, Extras::Path(path));
         }
     }
     out

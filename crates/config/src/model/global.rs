@@ -65,6 +65,39 @@ pub struct GlobalDefs {
     pub extra: Vec<Stmt>,
 }
 
+/// A `*_notify_fifo_script` and the FIFO it reads, as configured.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FifoScript {
+    /// `notify_fifo_script`, `vrrp_notify_fifo_script` or `lvs_notify_fifo_script`.
+    pub keyword: &'static str,
+    pub script: Option<String>,
+    pub fifo: Option<String>,
+}
+
+impl GlobalDefs {
+    /// The three notify FIFO scripts (kept raw in `extra`).
+    pub fn fifo_scripts(&self) -> Vec<FifoScript> {
+        let arg = |kw: &str| {
+            self.extra
+                .iter()
+                .find(|s| s.keyword == kw)
+                .and_then(|s| s.args.first().cloned())
+        };
+        [
+            ("notify_fifo_script", "notify_fifo"),
+            ("vrrp_notify_fifo_script", "vrrp_notify_fifo"),
+            ("lvs_notify_fifo_script", "lvs_notify_fifo"),
+        ]
+        .into_iter()
+        .map(|(s, f)| FifoScript {
+            keyword: s,
+            script: arg(s),
+            fifo: arg(f),
+        })
+        .collect()
+    }
+}
+
 impl Default for GlobalDefs {
     fn default() -> Self {
         GlobalDefs {
