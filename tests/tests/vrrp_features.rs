@@ -213,3 +213,36 @@ fn vmac_xmit_base_sends_adverts_from_the_lower_device() {
         nb.log.lines
     );
 }
+
+/// A vrrpd killed while its VMAC exists comes back, adopts the VMAC, and at
+/// stop still restores the lower device's original ARP settings (the VMAC's
+/// alias recorded them).
+#[test]
+fn a_restarted_vrrpd_restores_the_original_arp_settings() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let mut na = start(&a, &instance(150, "    use_vmac\n"));
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    let arp_ignore = || {
+        text(&a, &["cat", "/proc/sys/net/ipv4/conf/eth0/arp_ignore"])
+            .trim()
+            .to_string()
+    };
+    assert_eq!(arp_ignore(), "1");
+    let vrrpd = na.child_pid("vrrpd");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(vrrpd),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    na.log
+        .wait_for_text("(VI_1) Resuming in MASTER STATE", PROMPT);
+    assert_ne!(na.child_pid("vrrpd"), vrrpd);
+    assert!(na.stop().success());
+    assert_eq!(
+        arp_ignore(),
+        "0",
+        "eth0's original arp_ignore was not restored"
+    );
+    assert!(!ip_soft(&a, &["link", "show", "vrrp.51"]).status.success());
+}

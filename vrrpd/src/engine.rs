@@ -795,13 +795,31 @@ impl Engine {
             if let std::collections::btree_map::Entry::Vacant(slot) =
                 self.lower_saved.entry(base.index)
             {
-                let before: Vec<(u16, u32)> = vmac::LOWER_CONF
-                    .iter()
-                    .filter_map(|&(k, _)| base.inet_conf.get(usize::from(k) - 1).map(|&v| (k, v)))
-                    .collect();
+                // A VMAC left by a vrrpd that crashed recorded the lower
+                // device's settings from before they were changed.
+                let before = l
+                    .alias
+                    .as_deref()
+                    .and_then(vmac::parse_saved_alias)
+                    .unwrap_or_else(|| {
+                        vmac::LOWER_CONF
+                            .iter()
+                            .filter_map(|&(k, _)| {
+                                base.inet_conf.get(usize::from(k) - 1).map(|&v| (k, v))
+                            })
+                            .collect()
+                    });
                 slot.insert(before);
                 if let Err(e) = self.rtnl.set_inet_conf(base.index, vmac::LOWER_CONF) {
                     warn!("cannot set ARP settings of {}: {e}", base.name);
+                }
+            }
+            if let Some(saved) = self.lower_saved.get(&base.index) {
+                let alias = vmac::saved_alias(saved);
+                if l.alias.as_deref() != Some(alias.as_str()) {
+                    if let Err(e) = self.rtnl.set_alias(l.index, &alias) {
+                        warn!("cannot record {}'s ARP settings on {name}: {e}", base.name);
+                    }
                 }
             }
         }

@@ -35,6 +35,8 @@ pub struct Link {
     pub kind: Option<String>,
     /// IPv4 devconf values (IFLA_INET_CONF), indexed by IPV4_DEVCONF_* - 1.
     pub inet_conf: Vec<u32>,
+    /// IFLA_IFALIAS (`ip link set X alias ...`).
+    pub alias: Option<String>,
 }
 
 /// An address configured on an interface.
@@ -294,12 +296,18 @@ fn link_from(m: &Ifinfomsg) -> Link {
                 })
         })
         .unwrap_or_default();
+    let alias = h
+        .get_attr_payload_as_with_len::<String>(Ifla::Ifalias)
+        .ok()
+        .map(|a| a.trim_end_matches('\0').to_string())
+        .filter(|a| !a.is_empty());
     Link {
         index: *m.ifi_index() as u32,
         name,
         lower,
         kind,
         inet_conf,
+        alias,
         up: m.ifi_flags().contains(Iff::UP),
         running: m.ifi_flags().contains(Iff::RUNNING),
         mac,

@@ -111,6 +111,23 @@ impl Rtnl {
         self.ack::<Ifinfomsg>(seq)
     }
 
+    /// Set a link's alias (where a VMAC keeps its lower device's original
+    /// ARP settings, so a vrrpd restarted after a crash restores those).
+    pub fn set_alias(&mut self, index: u32, alias: &str) -> io::Result<()> {
+        let mut text = alias.as_bytes().to_vec();
+        text.push(0);
+        let mut attrs = RtBuffer::new();
+        attrs.push(attr(Ifla::Ifalias, text)?);
+        let msg = IfinfomsgBuilder::default()
+            .ifi_family(RtAddrFamily::Unspecified)
+            .ifi_index(index as libc::c_int)
+            .rtattrs(attrs)
+            .build()
+            .map_err(err("ifinfomsg"))?;
+        let seq = self.send(Rtm::Setlink, NlmF::ACK, msg)?;
+        self.ack::<Ifinfomsg>(seq)
+    }
+
     /// Delete a link; one already gone is fine.
     pub fn delete_link(&mut self, index: u32) -> io::Result<()> {
         let msg = IfinfomsgBuilder::default()
@@ -148,9 +165,39 @@ impl Rtnl {
     }
 }
 
+const ALIAS_PREFIX: &str = "keepalived-rs lower";
+
+/// The alias recording the lower device's original settings.
+pub fn saved_alias(values: &[(u16, u32)]) -> String {
+    let mut s = String::from(ALIAS_PREFIX);
+    for (k, v) in values {
+        s.push_str(&format!(" {k}={v}"));
+    }
+    s
+}
+
+/// The settings an alias recorded, if it is ours and well formed.
+pub fn parse_saved_alias(alias: &str) -> Option<Vec<(u16, u32)>> {
+    let rest = alias.strip_prefix(ALIAS_PREFIX)?;
+    rest.split_whitespace()
+        .map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            Some((k.parse().ok()?, v.parse().ok()?))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn saved_settings_round_trip_through_the_alias() {
+        let v = vec![(DEVCONF_ARP_IGNORE, 0), (DEVCONF_ARPFILTER, 2)];
+        assert_eq!(parse_saved_alias(&saved_alias(&v)), Some(v));
+        assert_eq!(parse_saved_alias("somebody's alias"), None);
+        assert_eq!(parse_saved_alias("keepalived-rs lower 19=x"), None);
+    }
 
     #[test]
     fn virtual_macs_and_names() {
