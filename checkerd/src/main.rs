@@ -368,17 +368,13 @@ impl Daemon for Checkerd {
         }
         if let ToChild::GroupState(g) = &msg {
             self.notify.group(&self.config, g, self.launcher.as_ref());
-            let on = self
+            let own = self
                 .config
                 .vrrp_sync_groups
                 .iter()
                 .find(|s| s.name == g.group)
-                .and_then(|s| s.smtp_alert)
-                .or(self.config.global_defs.smtp_alert_vrrp)
-                .or(self.config.global_defs.smtp_alert)
-                .unwrap_or(false)
-                && !(g.state == keepalived_ipc::VrrpState::Fault
-                    && smtp::fault_alerts_off(&self.config));
+                .and_then(|s| s.smtp_alert);
+            let on = smtp::vrrp_alerts(&self.config, own, g.state);
             if let Some(a) = self
                 .mailer
                 .router_id()
@@ -401,9 +397,13 @@ impl Daemon for Checkerd {
         }
         if let ToChild::VrrpState(s) = msg {
             self.notify.vrrp(&self.config, &s, self.launcher.as_ref());
-            let fault_off =
-                s.state == keepalived_ipc::VrrpState::Fault && smtp::fault_alerts_off(&self.config);
-            if smtp::vrrp_enabled(&self.config, &s.instance) && !fault_off {
+            let own = self
+                .config
+                .vrrp_instances
+                .iter()
+                .find(|i| i.name == s.instance)
+                .and_then(|i| i.smtp_alert);
+            if smtp::vrrp_alerts(&self.config, own, s.state) {
                 if let Some(a) = self
                     .mailer
                     .router_id()
@@ -577,12 +577,7 @@ fn quorum_alert(
         .virtual_servers
         .iter()
         .find(|v| v.key() == q.virtual_server)?;
-    let g = &config.global_defs;
-    let on = vs
-        .smtp_alert
-        .or(g.smtp_alert_checker)
-        .or(g.smtp_alert)
-        .unwrap_or(false);
+    let on = smtp::checker_alerts(config, vs.smtp_alert);
     on.then(|| smtp::quorum_alert(router_id, &q.virtual_server, q, vs.quorum, vs.hysteresis))
 }
 
@@ -598,7 +593,8 @@ fn rs_alert(
     let router_id = mailer.router_id()?;
     let vs = config.virtual_servers.iter().find(|v| v.key() == vk)?;
     let rs = vs.real_servers.iter().find(|r| r.key(vs) == rk)?;
-    smtp::checker_enabled(config, vs, rs).then(|| smtp::rs_alert(router_id, vk, rs, rk, up))
+    smtp::checker_alerts(config, rs.smtp_alert.or(vs.smtp_alert))
+        .then(|| smtp::rs_alert(router_id, vk, rs, rk, up))
 }
 
 fn main() {

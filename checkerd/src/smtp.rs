@@ -9,7 +9,7 @@
 
 pub use keepalived_check::smtp_alert::Alert;
 use keepalived_check::smtp_alert::{rfc5322_now, Dialogue, Step};
-use keepalived_config::{CheckerKind, Config, RealServer, VirtualServer};
+use keepalived_config::{CheckerKind, Config, RealServer};
 use keepalived_ipc::{VrrpState, VrrpStateChange};
 use log::{info, warn};
 use mio::net::TcpStream;
@@ -74,36 +74,21 @@ impl Settings {
     }
 }
 
-/// `no_email_faults`: no alert for entering FAULT.
-pub fn fault_alerts_off(config: &Config) -> bool {
-    config
-        .global_defs
-        .extra
-        .iter()
-        .any(|s| s.keyword == "no_email_faults")
+/// Whether a VRRP instance or sync group alerts for entering `state`: its
+/// own `smtp_alert`, then `smtp_alert_vrrp`, then `smtp_alert` (off by
+/// default, as keepalived), and never for FAULT under `no_email_faults`.
+pub fn vrrp_alerts(config: &Config, own: Option<bool>, state: VrrpState) -> bool {
+    let g = &config.global_defs;
+    let no_faults = || g.extra.iter().any(|s| s.keyword == "no_email_faults");
+    own.or(g.smtp_alert_vrrp).or(g.smtp_alert).unwrap_or(false)
+        && !(state == VrrpState::Fault && no_faults())
 }
 
-/// Whether a VRRP instance alerts (instance, then `smtp_alert_vrrp`, then
-/// `smtp_alert`; off by default, as keepalived).
-pub fn vrrp_enabled(config: &Config, instance: &str) -> bool {
+/// Whether a checker-side event alerts: its own setting (real server, else
+/// virtual server), then `smtp_alert_checker`, then `smtp_alert`.
+pub fn checker_alerts(config: &Config, own: Option<bool>) -> bool {
     let g = &config.global_defs;
-    config
-        .vrrp_instances
-        .iter()
-        .find(|i| i.name == instance)
-        .and_then(|i| i.smtp_alert)
-        .or(g.smtp_alert_vrrp)
-        .or(g.smtp_alert)
-        .unwrap_or(false)
-}
-
-/// Whether a real server alerts (real server, virtual server, then
-/// `smtp_alert_checker`, then `smtp_alert`).
-pub fn checker_enabled(config: &Config, vs: &VirtualServer, rs: &RealServer) -> bool {
-    let g = &config.global_defs;
-    rs.smtp_alert
-        .or(vs.smtp_alert)
-        .or(g.smtp_alert_checker)
+    own.or(g.smtp_alert_checker)
         .or(g.smtp_alert)
         .unwrap_or(false)
 }

@@ -128,28 +128,20 @@ impl NotifyFifos {
     /// Open every configured FIFO, creating it (mode 0600, owned by its
     /// reader) when missing. Problems are logged; the rest still work.
     pub fn open(config: &Config, reader: (u32, u32)) -> NotifyFifos {
-        let mut fifos = Vec::new();
-        for (carries, s) in configured(config) {
-            let path = &s.args[0];
-            match open_fifo(path, owner(s, reader)) {
-                Ok(file) => fifos.push(Fifo {
-                    path: path.clone(),
-                    carries,
-                    file,
-                }),
-                Err(e) => warn!("{}: {e}; not writing it", s.keyword),
-            }
-        }
-        NotifyFifos {
-            fifos,
-            ..Default::default()
-        }
+        let mut f = NotifyFifos::default();
+        f.adopt(config, reader, "");
+        f
     }
 
     /// The FIFOs of a reloaded configuration: those already open stay open
     /// (the parent, without CAP_DAC_OVERRIDE, could not reopen a FIFO
     /// owned by its reader); new ones are created if the parent still can.
     pub fn reopen(&mut self, config: &Config, reader: (u32, u32)) {
+        self.adopt(config, reader, " (a restart creates it)");
+    }
+
+    /// Keep the configured FIFOs already open, open the others.
+    fn adopt(&mut self, config: &Config, reader: (u32, u32), hint: &str) {
         let mut old = std::mem::take(&mut self.fifos);
         for (carries, s) in configured(config) {
             let path = &s.args[0];
@@ -165,7 +157,7 @@ impl NotifyFifos {
                     carries,
                     file,
                 }),
-                Err(e) => warn!("{}: {e}; not writing it (a restart creates it)", s.keyword),
+                Err(e) => warn!("{}: {e}; not writing it{hint}", s.keyword),
             }
         }
     }

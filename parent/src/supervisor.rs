@@ -420,7 +420,7 @@ impl Supervisor {
                 self.route(&[Subsystem::Checker], ToChild::Quorum(q));
             }
             FromChild::RunScript(r) => {
-                if self.user_scripts.start(&r).is_err() {
+                if self.user_scripts.start(&r, &self.config).is_err() {
                     self.route(
                         &[Subsystem::Checker],
                         ToChild::ScriptEnded {

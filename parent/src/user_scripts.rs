@@ -43,8 +43,6 @@ struct Allowed {
 #[derive(Default)]
 pub struct UserScripts {
     allowed: Vec<Allowed>,
-    /// Instance and group names, for `notify`'s arguments.
-    config: Config,
     /// Running scripts: pid → checkerd's id.
     running: HashMap<i32, u64>,
     pub started: u64,
@@ -183,7 +181,6 @@ impl UserScripts {
     pub fn new(config: &Config, runner: (u32, u32)) -> UserScripts {
         UserScripts {
             allowed: allowed(config, runner),
-            config: config.clone(),
             ..Default::default()
         }
     }
@@ -191,10 +188,10 @@ impl UserScripts {
     /// A reloaded configuration: running scripts keep running.
     pub fn reconfigure(&mut self, config: &Config, runner: (u32, u32)) {
         self.allowed = allowed(config, runner);
-        self.config = config.clone();
     }
 
-    fn permitted(&self, r: &ScriptRequest) -> Result<(), String> {
+    /// `config`: the running one (instance and group names for notify).
+    fn permitted(&self, r: &ScriptRequest, config: &Config) -> Result<(), String> {
         if self.running.len() >= MAX_RUNNING {
             return Err(format!("{MAX_RUNNING} scripts already running"));
         }
@@ -207,7 +204,7 @@ impl UserScripts {
                 && !a.argv.is_empty()
                 && r.argv.len() >= a.argv.len()
                 && r.argv[..a.argv.len()] == a.argv[..]
-                && extras_fit(&a.extras, &r.argv[a.argv.len()..], &self.config)
+                && extras_fit(&a.extras, &r.argv[a.argv.len()..], config)
         };
         if self.allowed.iter().any(fits) {
             Ok(())
@@ -218,8 +215,8 @@ impl UserScripts {
 
     /// Start a requested script, or say why not (the caller tells checkerd
     /// it ended as `Refused`).
-    pub fn start(&mut self, r: &ScriptRequest) -> Result<(), String> {
-        if let Err(e) = self.permitted(r) {
+    pub fn start(&mut self, r: &ScriptRequest, config: &Config) -> Result<(), String> {
+        if let Err(e) = self.permitted(r, config) {
             self.refused += 1;
             let mut what = format!("{:?}", r.argv);
             what.truncate(200);
@@ -332,35 +329,38 @@ mod tests {
              virtual_ipaddress {\n 10.0.0.1\n }\n notify \"/usr/bin/logger -t ka\"\n}\n",
         );
         let s = UserScripts::new(&c, (65534, 65534));
-        assert_eq!(s.permitted(&req(&["/bin/true", "--x"], 0)), Ok(()));
+        assert_eq!(s.permitted(&req(&["/bin/true", "--x"], 0), &c), Ok(()));
         // keepalived's notify arguments may follow.
         assert_eq!(
-            s.permitted(&req(
-                &[
-                    "/usr/bin/logger",
-                    "-t",
-                    "ka",
-                    "INSTANCE",
-                    "VI_1",
-                    "MASTER",
-                    "100"
-                ],
-                0
-            )),
+            s.permitted(
+                &req(
+                    &[
+                        "/usr/bin/logger",
+                        "-t",
+                        "ka",
+                        "INSTANCE",
+                        "VI_1",
+                        "MASTER",
+                        "100"
+                    ],
+                    0
+                ),
+                &c
+            ),
             Ok(())
         );
         // Anything else is refused: another program, another user, too
         // many arguments, a changed argument.
-        assert!(s.permitted(&req(&["/bin/sh", "-c", "id"], 0)).is_err());
-        assert!(s.permitted(&req(&["/bin/true", "--x"], 1000)).is_err());
+        assert!(s.permitted(&req(&["/bin/sh", "-c", "id"], 0), &c).is_err());
+        assert!(s.permitted(&req(&["/bin/true", "--x"], 1000), &c).is_err());
         assert!(s
-            .permitted(&req(&["/bin/true", "--x", "1", "2", "3", "4", "5"], 0))
+            .permitted(&req(&["/bin/true", "--x", "1", "2", "3", "4", "5"], 0), &c)
             .is_err());
-        assert!(s.permitted(&req(&["/bin/true", "--y"], 0)).is_err());
+        assert!(s.permitted(&req(&["/bin/true", "--y"], 0), &c).is_err());
         // A track script takes no argument at all, and notify takes exactly
         // keepalived's four, naming a configured instance.
         assert!(s
-            .permitted(&req(&["/bin/true", "--x", "-o", "/etc/cron.d/x"], 0))
+            .permitted(&req(&["/bin/true", "--x", "-o", "/etc/cron.d/x"], 0), &c)
             .is_err());
         for bad in [
             ["INSTANCE", "VI_9", "MASTER", "100"],
@@ -370,9 +370,9 @@ mod tests {
         ] {
             let mut argv = vec!["/usr/bin/logger", "-t", "ka"];
             argv.extend(bad);
-            assert!(s.permitted(&req(&argv, 0)).is_err(), "{bad:?}");
+            assert!(s.permitted(&req(&argv, 0), &c).is_err(), "{bad:?}");
         }
-        assert!(s.permitted(&req(&[], 0)).is_err());
+        assert!(s.permitted(&req(&[], 0), &c).is_err());
     }
 
     #[test]
@@ -380,6 +380,6 @@ mod tests {
         let c = config("vrrp_script chk {\n script /bin/true\n user nobody\n}\n");
         let nobody = resolve("nobody", None).unwrap();
         let s = UserScripts::new(&c, nobody);
-        assert!(s.permitted(&req(&["/bin/true"], nobody.0)).is_err());
+        assert!(s.permitted(&req(&["/bin/true"], nobody.0), &c).is_err());
     }
 }

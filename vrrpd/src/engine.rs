@@ -83,6 +83,8 @@ pub struct Engine {
     vmac_tx: BTreeMap<u32, Tx4>,
     /// Last state reported for each sync group.
     group_states: BTreeMap<String, VrrpState>,
+    /// An instance changed state since the groups were last looked at.
+    groups_dirty: bool,
 }
 
 fn state_of(s: State) -> VrrpState {
@@ -137,6 +139,7 @@ impl Engine {
             lower_saved: BTreeMap::new(),
             vmac_tx: BTreeMap::new(),
             group_states: BTreeMap::new(),
+            groups_dirty: false,
         };
         e.build(config, &addrs, registry, &BTreeMap::new())?;
         Ok(e)
@@ -456,6 +459,7 @@ impl Engine {
                 }
             }
             Action::StateChanged { to, .. } => {
+                self.groups_dirty = true;
                 let priority = self.instance(m).effective_priority();
                 let p = &self.plans[m];
                 // An instance only goes back to Init when it stops (shutdown,
@@ -484,7 +488,10 @@ impl Engine {
 
     /// Messages for the parent produced since the last call.
     pub fn take_messages(&mut self) -> Vec<FromChild> {
-        self.check_groups(true);
+        // Only after a state change: this runs after every packet.
+        if std::mem::take(&mut self.groups_dirty) {
+            self.check_groups(true);
+        }
         std::mem::take(&mut self.out)
     }
 

@@ -98,17 +98,30 @@ impl Rtnl {
         self.ack::<Ifinfomsg>(seq)
     }
 
-    /// Bring a link up (a VMAC left down by someone else).
-    pub fn set_up(&mut self, index: u32) -> io::Result<()> {
+    /// One request about an existing link: `attrs`, and `up` to set IFF_UP.
+    fn link_request(
+        &mut self,
+        ty: Rtm,
+        index: u32,
+        up: bool,
+        attrs: RtBuffer<Ifla, Buffer>,
+    ) -> io::Result<()> {
+        let flags = if up { Iff::UP } else { Iff::empty() };
         let msg = IfinfomsgBuilder::default()
             .ifi_family(RtAddrFamily::Unspecified)
             .ifi_index(index as libc::c_int)
-            .ifi_flags(Iff::UP)
-            .ifi_change(Iff::UP)
+            .ifi_flags(flags)
+            .ifi_change(flags)
+            .rtattrs(attrs)
             .build()
             .map_err(err("ifinfomsg"))?;
-        let seq = self.send(Rtm::Newlink, NlmF::ACK, msg)?;
+        let seq = self.send(ty, NlmF::ACK, msg)?;
         self.ack::<Ifinfomsg>(seq)
+    }
+
+    /// Bring a link up (a VMAC left down by someone else).
+    pub fn set_up(&mut self, index: u32) -> io::Result<()> {
+        self.link_request(Rtm::Newlink, index, true, RtBuffer::new())
     }
 
     /// Set a link's alias (where a VMAC keeps its lower device's original
@@ -118,25 +131,12 @@ impl Rtnl {
         text.push(0);
         let mut attrs = RtBuffer::new();
         attrs.push(attr(Ifla::Ifalias, text)?);
-        let msg = IfinfomsgBuilder::default()
-            .ifi_family(RtAddrFamily::Unspecified)
-            .ifi_index(index as libc::c_int)
-            .rtattrs(attrs)
-            .build()
-            .map_err(err("ifinfomsg"))?;
-        let seq = self.send(Rtm::Setlink, NlmF::ACK, msg)?;
-        self.ack::<Ifinfomsg>(seq)
+        self.link_request(Rtm::Setlink, index, false, attrs)
     }
 
     /// Delete a link; one already gone is fine.
     pub fn delete_link(&mut self, index: u32) -> io::Result<()> {
-        let msg = IfinfomsgBuilder::default()
-            .ifi_family(RtAddrFamily::Unspecified)
-            .ifi_index(index as libc::c_int)
-            .build()
-            .map_err(err("ifinfomsg"))?;
-        let seq = self.send(Rtm::Dellink, NlmF::ACK, msg)?;
-        match self.ack::<Ifinfomsg>(seq) {
+        match self.link_request(Rtm::Dellink, index, false, RtBuffer::new()) {
             Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(()),
             r => r,
         }
@@ -154,14 +154,7 @@ impl Rtnl {
         af = af.nest(&inet).map_err(err("af_spec"))?;
         let mut attrs = RtBuffer::new();
         attrs.push(af);
-        let msg = IfinfomsgBuilder::default()
-            .ifi_family(RtAddrFamily::Unspecified)
-            .ifi_index(index as libc::c_int)
-            .rtattrs(attrs)
-            .build()
-            .map_err(err("ifinfomsg"))?;
-        let seq = self.send(Rtm::Setlink, NlmF::ACK, msg)?;
-        self.ack::<Ifinfomsg>(seq)
+        self.link_request(Rtm::Setlink, index, false, attrs)
     }
 }
 
