@@ -8,6 +8,7 @@ use keepalived_rs_tests::shared_dir;
 use keepalived_rs_tests::suite::PROMPT;
 use keepalived_rs_tests::{proc, Suite};
 use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 fn conf(prio: u8, extra_global: &str, extra: &str) -> String {
@@ -15,6 +16,27 @@ fn conf(prio: u8, extra_global: &str, extra: &str) -> String {
         "global_defs {{\n    router_id N{prio}\n}}\n{extra_global}\
          vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
          priority {prio}\n    advert_int 1\n    virtual_ipaddress {{\n        10.99.0.100/24\n    }}\n{extra}}}\n"
+    )
+}
+
+/// An executable script `name` in `dir` with `body` and `mode`.
+fn script_file(dir: &Path, name: &str, body: &str, mode: u32) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+    p
+}
+
+/// A FIFO script appending each line it reads from its FIFO (`$1`) to `out`.
+fn fifo_reader(dir: &Path, out: &Path) -> PathBuf {
+    script_file(
+        dir,
+        "reader.sh",
+        &format!(
+            "#!/bin/sh\nwhile read -r line; do echo \"$line\" >> {}; done < \"$1\"\n",
+            out.display()
+        ),
+        0o755,
     )
 }
 
@@ -59,16 +81,15 @@ fn a_failing_track_script_hands_mastership_over_by_its_weight() {
 fn notify_scripts_run_unprivileged_with_keepalived_arguments() {
     let dir = shared_dir();
     let out = dir.path().join("notify.out");
-    let script = dir.path().join("notify.sh");
-    std::fs::write(
-        &script,
-        format!(
+    let script = script_file(
+        dir.path(),
+        "notify.sh",
+        &format!(
             "#!/bin/sh\necho \"args: $*\" >> {o}\nid -u >> {o}\ngrep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs)' /proc/self/status >> {o}\n",
             o = out.display()
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        0o755,
+    );
     let mut lan = Lan::new();
     let a = Arc::new(lan.host(1));
     let extra = format!("    notify {}\n", script.display());
@@ -160,16 +181,7 @@ fn notify_fifo_lines_reach_the_fifo_script() {
     let dir = shared_dir();
     let fifo = dir.path().join("vrrp.fifo");
     let out = dir.path().join("fifo.out");
-    let script = dir.path().join("reader.sh");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nwhile read -r line; do echo \"$line\" >> {}; done < \"$1\"\n",
-            out.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = fifo_reader(dir.path(), &out);
     let global = format!(
         "global_defs {{\n    vrrp_notify_fifo {}\n    vrrp_notify_fifo_script {}\n}}\n",
         fifo.display(),
@@ -229,17 +241,11 @@ fn enable_script_security_refuses_a_script_others_could_alter() {
     let bin = tempfile::tempdir().unwrap();
     std::fs::set_permissions(bin.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let mk = |name: &str, mode: u32| {
-        let p = bin.path().join(name);
-        std::fs::write(
-            &p,
-            format!(
-                "#!/bin/sh\necho ran >> {}/{name}.out\n",
-                out.path().display()
-            ),
-        )
-        .unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
-        p
+        let body = format!(
+            "#!/bin/sh\necho ran >> {}/{name}.out\n",
+            out.path().display()
+        );
+        script_file(bin.path(), name, &body, mode)
     };
     let good = mk("good", 0o755);
     let bad = mk("bad", 0o777);
@@ -291,13 +297,12 @@ fn scripts_of_another_user_are_started_by_the_parent() {
     let out = dir.path().join("notify.out");
     let bin = tempfile::tempdir().unwrap();
     std::fs::set_permissions(bin.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let script = bin.path().join("notify.sh");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\necho \"$* uid=$(id -u)\" >> {}\n", out.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = script_file(
+        bin.path(),
+        "notify.sh",
+        &format!("#!/bin/sh\necho \"$* uid=$(id -u)\" >> {}\n", out.display()),
+        0o755,
+    );
     let global = format!(
         "global_defs {{\n    enable_script_security\n}}\n\
          vrrp_script chk {{\n    script \"/usr/bin/test -f {}\"\n    interval 1\n    weight -60\n    user root\n}}\n",
@@ -368,16 +373,7 @@ fn sync_group_notifies_follow_the_group() {
     let out = dir.path().join("group.out");
     let fifo = dir.path().join("fifo");
     let fifo_out = dir.path().join("fifo.out");
-    let reader = dir.path().join("reader.sh");
-    std::fs::write(
-        &reader,
-        format!(
-            "#!/bin/sh\nwhile read -r line; do echo \"$line\" >> {}; done < \"$1\"\n",
-            fifo_out.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&reader, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let reader = fifo_reader(dir.path(), &fifo_out);
     let inst = |name: &str, vrid: u8, vip: &str| {
         format!(
             "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    \
