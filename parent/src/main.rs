@@ -8,6 +8,7 @@ mod backoff;
 mod check_sockets;
 mod cli;
 mod fifo;
+mod lifecycle;
 mod logfiles;
 mod pidfile;
 mod script_security;

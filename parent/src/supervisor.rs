@@ -1,13 +1,17 @@
 //! The parent's event loop: spawns the children, routes their messages,
 //! restarts the ones that die, reloads, dumps and stops.
 //!
-//! Start-up follows relayd: every child gets its typed configuration, the
-//! parent waits until each has acked (`Ready`), then tells all to `Start`.
-//! A child restarted later gets its configuration plus the state the parent
-//! recorded, and starts as soon as it acks.
+//! The decisions (start-up barrier, restarts, reload barrier, generations,
+//! ordered stop) are `lifecycle.rs`'s, without I/O; this shell turns
+//! processes, sockets and signals into its events and carries out its
+//! commands. It keeps the plan of every generation some child still runs.
+//! A child restarted gets its configuration plus the state the parent
+//! recorded at spawn; what is routed to it before its `Start` is queued and
+//! delivered right after, so nothing is lost in the window.
 
-use crate::backoff::{self, Backoff, Death};
+use crate::backoff::Death;
 use crate::fifo::NotifyFifos;
+use crate::lifecycle::{Command, Event, Lifecycle, Phase};
 use crate::logfiles;
 use crate::pidfile::PidFiles;
 use crate::slices::slice;
@@ -28,23 +32,19 @@ use nix::sys::signal::{kill, SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
-use std::collections::VecDeque;
+use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 const SIGNAL_TOKEN: Token = Token(1);
 const CHILD_TOKEN_BASE: usize = 10;
-/// A child that has not acked its configuration by then is stuck.
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long start-up waits for every child before starting those ready.
-const STARTUP_WAIT: Duration = Duration::from_secs(10);
-/// How long a child may take to stop before it is killed.
-const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a dump waits for the children's parts.
 const DUMP_TIMEOUT: Duration = Duration::from_secs(2);
 /// Bytes queued towards one child before it counts as not reading.
 const MAX_QUEUED_DOWN: usize = 512 << 20;
+/// Routed messages held for a child between its spawn and its start.
+const MAX_HELD: usize = 65_536;
 
 /// Everything the supervisor needs from the command line.
 pub struct Settings {
@@ -57,26 +57,13 @@ pub struct Settings {
     pub respawn: bool,
 }
 
+/// The I/O side of one child.
 struct Slot {
     sub: Subsystem,
-    pid: Option<Pid>,
     chan: Option<Channel>,
-    spawned_at: Option<Instant>,
-    ready_at: Option<Instant>,
-    started: bool,
-    restart_at: Option<Instant>,
-    backoff: Backoff,
-    killed_for: Option<Death>,
-    restarts: u64,
-    stop_deadline: Option<Instant>,
     pid_file: Option<PathBuf>,
-}
-
-#[derive(PartialEq, Eq, Debug)]
-enum Phase {
-    Starting { until: Instant },
-    Running,
-    Stopping,
+    /// Routed while it was starting: sent after its `Start`.
+    held: Vec<ToChild>,
 }
 
 struct PendingDump {
@@ -91,16 +78,21 @@ pub struct Supervisor {
     sfd: SignalFd,
     slots: Vec<Slot>,
     settings: Settings,
-    config: Config,
-    generation: u64,
+    life: Lifecycle,
+    /// The validated configuration of each generation some child runs,
+    /// applies or will get.
+    plans: BTreeMap<u64, Config>,
+    /// The generation `user_scripts` was built from (checkerd's).
+    scripts_generation: u64,
+    /// How the last reload ended, for the dumps.
+    last_reload: Option<String>,
     known: KnownState,
     pid_files: PidFiles,
-    phase: Phase,
-    stop_queue: VecDeque<Subsystem>,
     dump: Option<PendingDump>,
     fifos: NotifyFifos,
     user_scripts: UserScripts,
     socket_budget: crate::check_sockets::Budget,
+    stopped: bool,
 }
 
 fn token(i: usize) -> Token {
@@ -138,16 +130,8 @@ impl Supervisor {
             .iter()
             .map(|&sub| Slot {
                 sub,
-                pid: None,
                 chan: None,
-                spawned_at: None,
-                ready_at: None,
-                started: false,
-                restart_at: None,
-                backoff: Backoff::default(),
-                killed_for: None,
-                restarts: 0,
-                stop_deadline: None,
+                held: Vec::new(),
                 pid_file: settings
                     .pid_files
                     .iter()
@@ -156,31 +140,29 @@ impl Supervisor {
             })
             .collect();
         let user_scripts = UserScripts::new(&config, unprivileged_user());
+        let life = Lifecycle::new(&settings.enabled, 1, settings.respawn, Instant::now());
         Ok(Supervisor {
             socket_budget: Default::default(),
             user_scripts,
+            scripts_generation: 1,
             fifos,
             poll,
             sfd,
             slots,
             settings,
-            config,
-            generation: 1,
+            life,
+            plans: BTreeMap::from([(1, config)]),
+            last_reload: None,
             known: KnownState::default(),
             pid_files,
-            phase: Phase::Starting {
-                until: Instant::now() + STARTUP_WAIT,
-            },
-            stop_queue: VecDeque::new(),
             dump: None,
+            stopped: false,
         })
     }
 
     /// Run until stopped; returns the exit status.
     pub fn run(mut self) -> i32 {
-        for i in 0..self.slots.len() {
-            self.spawn_slot(i);
-        }
+        self.event(Event::Tick);
         let mut events = Events::with_capacity(64);
         loop {
             let now = Instant::now();
@@ -215,13 +197,17 @@ impl Supervisor {
                     }
                 }
             }
-            self.fire_timers(Instant::now());
+            self.event(Event::Tick);
+            if self
+                .dump
+                .as_ref()
+                .is_some_and(|d| d.deadline <= Instant::now())
+            {
+                self.finish_dump();
+            }
             self.flush_all();
             keepalived_log::flush();
-            if self.phase == Phase::Stopping
-                && self.stop_queue.is_empty()
-                && self.slots.iter().all(|s| s.pid.is_none())
-            {
+            if self.stopped {
                 self.user_scripts.terminate_all();
                 info!("Stopped keepalived-rs");
                 self.pid_files.remove_all();
@@ -232,27 +218,125 @@ impl Supervisor {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        let mut ds: Vec<Instant> = Vec::new();
-        for s in &self.slots {
-            ds.extend(s.restart_at);
-            ds.extend(s.stop_deadline);
-            if s.pid.is_some() && s.ready_at.is_none() {
-                ds.extend(s.spawned_at.map(|t| t + READY_TIMEOUT));
-            }
-        }
-        if let Phase::Starting { until } = self.phase {
-            ds.push(until);
-        }
-        ds.extend(self.dump.as_ref().map(|d| d.deadline));
-        ds.into_iter().min()
+        [
+            self.life.next_deadline(),
+            self.dump.as_ref().map(|d| d.deadline),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
-    fn spawn_slot(&mut self, i: usize) {
-        let sub = self.slots[i].sub;
-        self.slots[i].restart_at = None;
+    fn slot_of(&self, sub: Subsystem) -> usize {
+        self.slots
+            .iter()
+            .position(|s| s.sub == sub)
+            .expect("the lifecycle only names enabled children")
+    }
+
+    /// Feed the lifecycle one event and carry out what it decides (which
+    /// may feed it more events: a spawn's outcome).
+    fn event(&mut self, first: Event) {
+        let mut pending = vec![first];
+        while let Some(ev) = pending.pop() {
+            let cmds = self.life.handle(ev, Instant::now());
+            for c in cmds {
+                if let Some(next) = self.execute(c) {
+                    pending.push(next);
+                }
+            }
+        }
+    }
+
+    fn execute(&mut self, c: Command) -> Option<Event> {
+        match c {
+            Command::Spawn(sub) => return Some(self.spawn_child(sub)),
+            Command::Configure { sub, generation } => {
+                let i = self.slot_of(sub);
+                self.slots[i].held.clear();
+                let msg = ToChild::Configure {
+                    slice: Box::new(slice(&self.plans[&generation], sub, generation)),
+                    replay: self.known.replay_for(sub),
+                };
+                self.send(i, &msg);
+            }
+            Command::Start(sub) => {
+                let i = self.slot_of(sub);
+                self.send(i, &ToChild::Start);
+                for m in std::mem::take(&mut self.slots[i].held) {
+                    self.send(i, &m);
+                }
+            }
+            Command::Reload { sub, generation } => {
+                let i = self.slot_of(sub);
+                let msg = ToChild::Reload {
+                    slice: Box::new(slice(&self.plans[&generation], sub, generation)),
+                };
+                self.send(i, &msg);
+            }
+            Command::Kill { sub, pid } => {
+                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+                let i = self.slot_of(sub);
+                self.close_channel(i);
+            }
+            Command::Shutdown { sub, pid } => {
+                let i = self.slot_of(sub);
+                if self.slots[i].chan.is_some() {
+                    self.send(i, &ToChild::Shutdown);
+                } else {
+                    let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+                }
+            }
+            Command::Log { level, text } => log::log!(level, "{text}"),
+            Command::ReloadDone { generation, failed } => {
+                let text = if failed.is_empty() {
+                    info!("Configuration {generation} applied by every child");
+                    format!("configuration {generation}: applied")
+                } else {
+                    let why: Vec<String> =
+                        failed.iter().map(|(s, r)| format!("{s}: {r}")).collect();
+                    error!(
+                        "Reload of configuration {generation} failed ({})",
+                        why.join("; ")
+                    );
+                    format!("configuration {generation}: failed ({})", why.join("; "))
+                };
+                self.last_reload = Some(text);
+                let keep = self.life.generations_in_use();
+                self.plans.retain(|g, _| keep.contains(g));
+            }
+            Command::Stopped => self.stopped = true,
+        }
+        None
+    }
+
+    /// The configuration of the generation checkerd runs (or is moving
+    /// to): what its script and socket requests are checked against.
+    fn checker_config(&mut self) -> &Config {
+        let g = self
+            .life
+            .applying(Subsystem::Checker)
+            .or(self.life.accepted(Subsystem::Checker))
+            .filter(|g| self.plans.contains_key(g))
+            .unwrap_or(self.life.current());
+        if g != self.scripts_generation {
+            self.scripts_generation = g;
+            self.user_scripts
+                .reconfigure(&self.plans[&g], unprivileged_user());
+        }
+        &self.plans[&g]
+    }
+
+    fn spawn_child(&mut self, sub: Subsystem) -> Event {
+        let i = self.slot_of(sub);
         let (mine, theirs) = match Channel::pair() {
             Ok(p) => p,
-            Err(e) => return self.retry_later(i, format!("socketpair: {e}")),
+            Err(e) => {
+                return Event::SpawnFailed {
+                    sub,
+                    why: format!("socketpair: {e}"),
+                }
+            }
         };
         let log_fd = match &self.settings.log_file {
             Some(base) => {
@@ -275,53 +359,38 @@ impl Supervisor {
             log_fd.as_ref(),
         ) {
             Ok(pid) => pid,
-            Err(e) => return self.retry_later(i, format!("cannot start {sub}: {e}")),
+            Err(e) => {
+                return Event::SpawnFailed {
+                    sub,
+                    why: format!("cannot start {sub}: {e}"),
+                }
+            }
         };
         drop(theirs);
         drop(log_fd);
-        let mut chan = match Channel::new(mine, MAX_FROM_CHILD, MAX_QUEUED_DOWN) {
-            Ok(c) => c,
-            Err(e) => return self.retry_later(i, format!("IPC socket: {e}")),
-        };
-        let raw = chan.raw_fd();
-        if let Err(e) = self.poll.registry().register(
-            &mut SourceFd(&raw),
-            token(i),
-            Interest::READABLE | Interest::WRITABLE,
-        ) {
-            error!("cannot watch {sub}'s IPC socket: {e}");
+        match Channel::new(mine, MAX_FROM_CHILD, MAX_QUEUED_DOWN) {
+            Ok(chan) => {
+                let raw = chan.raw_fd();
+                if let Err(e) = self.poll.registry().register(
+                    &mut SourceFd(&raw),
+                    token(i),
+                    Interest::READABLE | Interest::WRITABLE,
+                ) {
+                    error!("cannot watch {sub}'s IPC socket: {e}");
+                }
+                self.slots[i].chan = Some(chan);
+            }
+            // The child finds no channel and exits; SIGCHLD restarts it.
+            Err(e) => error!("IPC socket for {sub}: {e}"),
         }
-        let msg = ToChild::Configure {
-            slice: Box::new(slice(&self.config, sub, self.generation)),
-            replay: self.known.replay_for(sub),
-        };
-        if let Err(e) = chan.send(&msg) {
-            error!("cannot send configuration to {sub}: {e}");
-        }
-        let now = Instant::now();
-        let slot = &mut self.slots[i];
-        slot.pid = Some(Pid::from_raw(pid as i32));
-        slot.chan = Some(chan);
-        slot.spawned_at = Some(now);
-        slot.ready_at = None;
-        slot.started = false;
-        slot.killed_for = None;
-        if let Some(p) = slot.pid_file.clone() {
+        if let Some(p) = self.slots[i].pid_file.clone() {
             self.pid_files.write(&p, pid);
         }
-        info!("Starting {} child process, pid={pid}", sub.syslog_ident());
-    }
-
-    /// Spawning itself failed (no binary, no fds): try again with backoff.
-    fn retry_later(&mut self, i: usize, why: String) {
-        let now = Instant::now();
-        let slot = &mut self.slots[i];
-        let delay = slot.backoff.on_death(now, None, Death::OnItsOwn);
-        error!("{why}; retrying in {} ms", delay.as_millis());
-        slot.restart_at = Some(now + delay);
+        Event::Spawned { sub, pid }
     }
 
     fn drain_child(&mut self, i: usize) {
+        let sub = self.slots[i].sub;
         loop {
             let Some(chan) = self.slots[i].chan.as_mut() else {
                 return;
@@ -343,7 +412,6 @@ impl Supervisor {
             };
             match decode_from_child(&bytes) {
                 Ok(m) => {
-                    let sub = self.slots[i].sub;
                     if !m.allowed_from(sub) {
                         return self.misbehaved(
                             i,
@@ -360,27 +428,12 @@ impl Supervisor {
     fn handle_message(&mut self, i: usize, m: FromChild) {
         let sub = self.slots[i].sub;
         match m {
-            FromChild::Ready { generation } => {
-                if self.slots[i].ready_at.is_none() {
-                    self.slots[i].ready_at = Some(Instant::now());
-                    let pid = self.slots[i].pid.map_or(0, Pid::as_raw);
-                    info!("{sub} (pid {pid}) ready (configuration {generation})");
-                    match self.phase {
-                        Phase::Running => self.start_slot(i),
-                        Phase::Starting { .. } => {
-                            if self.slots.iter().all(|s| s.ready_at.is_some()) {
-                                self.start_all();
-                            }
-                        }
-                        Phase::Stopping => {}
-                    }
-                } else {
-                    info!("{sub} applied configuration {generation}");
-                }
-            }
-            FromChild::Rejected { generation, reason } => {
-                error!("{sub} refused configuration {generation}: {reason}");
-            }
+            FromChild::Ready { generation } => self.event(Event::Ready { sub, generation }),
+            FromChild::Rejected { generation, reason } => self.event(Event::Rejected {
+                sub,
+                generation,
+                reason,
+            }),
             FromChild::VrrpState(s) => {
                 self.known.record_vrrp(&s);
                 self.fifos.vrrp_state(&s);
@@ -401,7 +454,7 @@ impl Supervisor {
             FromChild::Track(t) => {
                 // Only trackers of the configuration: anything else would
                 // grow the state the parent replays without bound.
-                let c = &self.config;
+                let c = self.checker_config();
                 let known = match t.kind {
                     TrackKind::Script => c.vrrp_scripts.iter().any(|s| s.name == t.name),
                     TrackKind::File => c.track_files.iter().any(|f| f.name == t.name),
@@ -420,7 +473,9 @@ impl Supervisor {
                 self.route(&[Subsystem::Checker], ToChild::Quorum(q));
             }
             FromChild::RunScript(r) => {
-                if self.user_scripts.start(&r, &self.config).is_err() {
+                self.checker_config();
+                let g = self.scripts_generation;
+                if self.user_scripts.start(&r, &self.plans[&g]).is_err() {
                     self.route(
                         &[Subsystem::Checker],
                         ToChild::ScriptEnded {
@@ -433,7 +488,7 @@ impl Supervisor {
             FromChild::SignalScript { id, signal } => self.user_scripts.signal(id, signal),
             FromChild::WantSockets(request) => {
                 let fds = if self.socket_budget.grant(request.count, Instant::now()) {
-                    crate::check_sockets::make(&self.config, &request)
+                    crate::check_sockets::make(self.checker_config(), &request)
                 } else {
                     Vec::new()
                 };
@@ -447,10 +502,23 @@ impl Supervisor {
         }
     }
 
+    /// Deliver to the started children of `to`; a child still starting
+    /// gets it right after its `Start` (its replay was taken at spawn).
     fn route(&mut self, to: &[Subsystem], msg: ToChild) {
         for i in 0..self.slots.len() {
-            if to.contains(&self.slots[i].sub) && self.slots[i].started {
+            let sub = self.slots[i].sub;
+            if !to.contains(&sub) {
+                continue;
+            }
+            if self.life.started(sub) {
                 self.send(i, &msg);
+            } else if self.life.starting(sub) {
+                if self.slots[i].held.len() >= MAX_HELD {
+                    self.slots[i].held.clear();
+                    self.misbehaved(i, "is too slow to start".into());
+                } else {
+                    self.slots[i].held.push(msg.clone());
+                }
             }
         }
     }
@@ -473,34 +541,11 @@ impl Supervisor {
         }
     }
 
-    fn start_all(&mut self) {
-        info!("All children configured; starting");
-        self.phase = Phase::Running;
-        for i in 0..self.slots.len() {
-            if self.slots[i].ready_at.is_some() {
-                self.start_slot(i);
-            }
-        }
-    }
-
-    fn start_slot(&mut self, i: usize) {
-        self.slots[i].started = true;
-        self.send(i, &ToChild::Start);
-    }
-
-    /// A child broke the protocol: log it, kill it; SIGCHLD restarts it.
+    /// A child broke the protocol: the lifecycle kills it (and restarts it).
     fn misbehaved(&mut self, i: usize, why: String) {
-        let slot = &mut self.slots[i];
-        error!(
-            "{} (pid {:?}) {why}; restarting it",
-            slot.sub,
-            slot.pid.map(Pid::as_raw)
-        );
-        slot.killed_for = Some(Death::Misbehaved);
-        if let Some(pid) = slot.pid {
-            let _ = kill(pid, Signal::SIGKILL);
-        }
+        let sub = self.slots[i].sub;
         self.close_channel(i);
+        self.event(Event::Misbehaved { sub, why });
     }
 
     fn close_channel(&mut self, i: usize) {
@@ -508,7 +553,6 @@ impl Supervisor {
             let raw = chan.raw_fd();
             let _ = self.poll.registry().deregister(&mut SourceFd(&raw));
         }
-        self.slots[i].started = false;
     }
 
     fn handle_signals(&mut self) {
@@ -516,7 +560,7 @@ impl Supervisor {
             match si.ssi_signo as i32 {
                 libc::SIGCHLD => self.reap(),
                 libc::SIGHUP => self.reload(),
-                libc::SIGTERM | libc::SIGINT => self.begin_stop(),
+                libc::SIGTERM | libc::SIGINT => self.event(Event::Stop),
                 libc::SIGUSR1 => self.begin_dump(DumpKind::Data),
                 libc::SIGUSR2 => self.begin_dump(DumpKind::Stats),
                 s => debug!("ignoring signal {s}"),
@@ -542,26 +586,24 @@ impl Supervisor {
     }
 
     fn child_died(&mut self, pid: Pid, status: WaitStatus) {
-        let Some(i) = self.slots.iter().position(|s| s.pid == Some(pid)) else {
+        let Some(i) = self
+            .slots
+            .iter()
+            .position(|s| self.life.pid(s.sub) == Some(pid.as_raw() as u32))
+        else {
             debug!("reaped unknown pid {pid}");
             return;
         };
         self.close_channel(i);
-        if self.slots[i].sub == Subsystem::Checker {
+        self.slots[i].held.clear();
+        let sub = self.slots[i].sub;
+        if sub == Subsystem::Checker {
             self.user_scripts.checker_gone();
         }
-        let now = Instant::now();
-        let stopping = self.phase == Phase::Stopping;
-        let slot = &mut self.slots[i];
-        let sub = slot.sub;
-        slot.pid = None;
-        slot.stop_deadline = None;
-        let how = match (slot.killed_for.take(), status) {
-            (Some(d), _) => d,
-            (
-                None,
-                WaitStatus::Signaled(_, Signal::SIGKILL | Signal::SIGTERM | Signal::SIGINT, _),
-            ) => Death::External,
+        let how = match status {
+            WaitStatus::Signaled(_, Signal::SIGKILL | Signal::SIGTERM | Signal::SIGINT, _) => {
+                Death::External
+            }
             _ => Death::OnItsOwn,
         };
         let what = match status {
@@ -572,83 +614,10 @@ impl Supervisor {
             WaitStatus::Signaled(_, sig, _) => format!("was killed by {sig}"),
             other => format!("ended ({other:?})"),
         };
-        if let Some(p) = slot.pid_file.clone() {
+        if let Some(p) = self.slots[i].pid_file.clone() {
             self.pid_files.remove(&p);
         }
-        let slot = &mut self.slots[i];
-        if stopping {
-            info!("{} (pid {pid}) {what}", sub.syslog_ident());
-            if self.stop_queue.front() == Some(&sub) {
-                self.stop_queue.pop_front();
-                self.stop_next();
-            }
-            return;
-        }
-        if !self.settings.respawn {
-            error!(
-                "{} (pid {pid}) {what}; not restarting it (--dont-respawn)",
-                sub.syslog_ident()
-            );
-            return;
-        }
-        let delay = slot.backoff.on_death(now, slot.ready_at, how);
-        slot.restart_at = Some(now + delay);
-        slot.restarts += 1;
-        if slot.backoff.failures() >= backoff::LOUD_AFTER {
-            error!(
-                "{} (pid {pid}) {what}; it keeps failing ({} times in a row), next restart in {} ms",
-                sub.syslog_ident(),
-                slot.backoff.failures(),
-                delay.as_millis()
-            );
-        } else {
-            warn!(
-                "{} (pid {pid}) {what}; restarting in {} ms",
-                sub.syslog_ident(),
-                delay.as_millis()
-            );
-        }
-    }
-
-    fn fire_timers(&mut self, now: Instant) {
-        for i in 0..self.slots.len() {
-            if self.phase != Phase::Stopping && self.slots[i].restart_at.is_some_and(|t| t <= now) {
-                self.spawn_slot(i);
-            }
-            let s = &self.slots[i];
-            if s.pid.is_some()
-                && s.ready_at.is_none()
-                && s.spawned_at.is_some_and(|t| now >= t + READY_TIMEOUT)
-            {
-                self.misbehaved(
-                    i,
-                    format!("did not become ready within {} s", READY_TIMEOUT.as_secs()),
-                );
-            }
-            let s = &mut self.slots[i];
-            if s.stop_deadline.is_some_and(|t| t <= now) {
-                s.stop_deadline = None;
-                if let Some(pid) = s.pid {
-                    warn!("{} did not stop in time; killing it", s.sub);
-                    let _ = kill(pid, Signal::SIGKILL);
-                }
-            }
-        }
-        if let Phase::Starting { until } = self.phase {
-            if now >= until {
-                let late: Vec<String> = self
-                    .slots
-                    .iter()
-                    .filter(|s| s.ready_at.is_none())
-                    .map(|s| s.sub.to_string())
-                    .collect();
-                warn!("starting without {} (not ready yet)", late.join(", "));
-                self.start_all();
-            }
-        }
-        if self.dump.as_ref().is_some_and(|d| d.deadline <= now) {
-            self.finish_dump();
-        }
+        self.event(Event::Died { sub, how, what });
     }
 
     fn flush_all(&mut self) {
@@ -661,8 +630,10 @@ impl Supervisor {
         }
     }
 
+    /// SIGHUP: a new generation, if the file can run; the lifecycle brings
+    /// each child to it and reports when all have answered.
     fn reload(&mut self) {
-        if self.phase == Phase::Stopping {
+        if self.life.phase() == Phase::Stopping {
             return;
         }
         info!(
@@ -686,64 +657,18 @@ impl Supervisor {
         for n in &loaded.notes {
             info!("{n}");
         }
-        self.generation += 1;
-        self.config = loaded.config;
-        crate::script_security::apply(&mut self.config, unprivileged_user());
-        self.user_scripts
-            .reconfigure(&self.config, unprivileged_user());
-        let names: Vec<String> = self
-            .config
+        let generation = self.life.current() + 1;
+        let mut config = loaded.config;
+        crate::script_security::apply(&mut config, unprivileged_user());
+        let names: Vec<String> = config
             .vrrp_instances
             .iter()
             .map(|v| v.name.clone())
             .collect();
         self.known.retain_instances(&names);
-        self.fifos.reopen(&self.config, unprivileged_user());
-        for i in 0..self.slots.len() {
-            if self.slots[i].ready_at.is_some() {
-                let msg = ToChild::Reload {
-                    slice: Box::new(slice(&self.config, self.slots[i].sub, self.generation)),
-                };
-                self.send(i, &msg);
-            }
-        }
-    }
-
-    fn begin_stop(&mut self) {
-        if self.phase == Phase::Stopping {
-            return;
-        }
-        info!("Stopping");
-        self.phase = Phase::Stopping;
-        self.stop_queue = Subsystem::stop_order()
-            .into_iter()
-            .filter(|s| self.settings.enabled.contains(s))
-            .collect();
-        for s in &mut self.slots {
-            s.restart_at = None;
-        }
-        self.stop_next();
-    }
-
-    /// Stop the children one at a time, in order.
-    fn stop_next(&mut self) {
-        while let Some(&sub) = self.stop_queue.front() {
-            let Some(i) = self.slots.iter().position(|s| s.sub == sub) else {
-                self.stop_queue.pop_front();
-                continue;
-            };
-            let Some(pid) = self.slots[i].pid else {
-                self.stop_queue.pop_front();
-                continue;
-            };
-            if self.slots[i].chan.is_some() {
-                self.send(i, &ToChild::Shutdown);
-            } else {
-                let _ = kill(pid, Signal::SIGTERM);
-            }
-            self.slots[i].stop_deadline = Some(Instant::now() + STOP_TIMEOUT);
-            return;
-        }
+        self.fifos.reopen(&config, unprivileged_user());
+        self.plans.insert(generation, config);
+        self.event(Event::Reload { generation });
     }
 
     fn begin_dump(&mut self, kind: DumpKind) {
@@ -752,7 +677,7 @@ impl Supervisor {
         }
         let mut waiting = Vec::new();
         for i in 0..self.slots.len() {
-            if self.slots[i].ready_at.is_some() && self.slots[i].chan.is_some() {
+            if self.life.started(self.slots[i].sub) && self.slots[i].chan.is_some() {
                 waiting.push(self.slots[i].sub);
                 self.send(i, &ToChild::Dump(kind));
             }
@@ -787,7 +712,13 @@ impl Supervisor {
             DumpKind::Stats => "/tmp/keepalived.stats",
         };
         let mut text = String::from("------< Parent >------\n");
-        text.push_str(&format!(" Configuration generation: {}\n", self.generation));
+        text.push_str(&format!(
+            " Configuration generation: {}\n",
+            self.life.current()
+        ));
+        if let Some(r) = &self.last_reload {
+            text.push_str(&format!(" Last reload: {r}\n"));
+        }
         text.push_str(&format!(
             " Log lines dropped: {}\n",
             keepalived_log::dropped()
@@ -798,10 +729,15 @@ impl Supervisor {
         ));
         for s in &self.slots {
             text.push_str(&format!(
-                " {}: pid {}, restarts {}\n",
+                " {}: pid {}, restarts {}, configuration {}\n",
                 s.sub,
-                s.pid.map_or("-".to_string(), |p| p.to_string()),
-                s.restarts
+                self.life
+                    .pid(s.sub)
+                    .map_or("-".to_string(), |p| p.to_string()),
+                self.life.restarts(s.sub),
+                self.life
+                    .accepted(s.sub)
+                    .map_or("-".to_string(), |g| g.to_string()),
             ));
         }
         for (_, part) in d.parts {
