@@ -15,7 +15,8 @@ mod specs;
 mod track_file;
 mod track_process;
 
-use keepalived_check::{Engine, Event};
+use keepalived_check::engine::RealServerSpec;
+use keepalived_check::{Engine, Event, RsId};
 use keepalived_child::{Ctx, Daemon};
 use keepalived_config::Config;
 use keepalived_ipc::{
@@ -34,13 +35,24 @@ use track_process::ProcessTracker;
 /// the track_file inotify descriptor 9).
 const ENGINE_TOKEN_BASE: usize = 16;
 
+/// A real server the engine checks.
+struct Server {
+    vk: String,
+    rk: String,
+    /// As planned (before any resume state): a reload that plans the same
+    /// leaves it alone.
+    spec: RealServerSpec,
+    /// Last state reported.
+    last: Option<bool>,
+}
+
 #[derive(Default)]
 struct Checkerd {
     config: Config,
     engine: Option<Engine>,
     launcher: Option<Launcher>,
-    /// (virtual server key, real server key, last state) by engine id.
-    servers: Vec<(String, String, Option<bool>)>,
+    /// One entry per engine id; `None` once a reload removed it.
+    servers: Vec<Option<Server>>,
     notify: notify::Notifier,
     mailer: smtp::Mailer,
     health_sent: u64,
@@ -87,25 +99,91 @@ impl Checkerd {
             error!("{e}; checker disabled");
         }
         self.servers.clear();
-        for (vk, rk, mut spec) in servers {
-            spec.resume_up = replay
+        for (vk, rk, spec) in servers {
+            let resume = replay
                 .health
                 .iter()
                 .find(|h| h.virtual_server == vk && h.real_server == rk)
                 .map(|h| h.up);
-            engine
-                .add_real_server(spec, ctx.registry, ctx.now)
-                .map_err(|e| format!("{rk} of {vk}: {e}"))?;
-            self.servers.push((vk, rk, None));
+            add_server(&mut engine, &mut self.servers, vk, rk, spec, resume, ctx)?;
         }
         for s in specs::scripts(&config) {
             engine.add_script(s, ctx.now);
         }
-        notify::warn_root_scripts(&config);
         self.engine = Some(engine);
+        self.configured(config);
+        Ok(())
+    }
+
+    fn configured(&mut self, config: Config) {
+        notify::warn_root_scripts(&config);
         self.mailer.configure(&config);
         stock_sockets(&config);
         self.config = config;
+    }
+
+    /// A reload: real servers and track scripts planned exactly as before
+    /// are left alone (their checks keep their schedule, their state and
+    /// their rise/fall history); the others are removed, and new or changed
+    /// ones added, resuming the state their key last had.
+    fn reconcile(&mut self, config: Config, ctx: &mut Ctx) -> Result<(), String> {
+        let engine = self.engine.as_mut().ok_or("not configured")?;
+        let (planned, errors) = specs::real_servers(&config);
+        for e in errors {
+            error!("{e}; checker disabled");
+        }
+        let mut wanted: Vec<Option<(String, String, RealServerSpec)>> =
+            planned.into_iter().map(Some).collect();
+        let mut gone = Vec::new();
+        for (id, slot) in self.servers.iter().enumerate() {
+            let Some(s) = slot else { continue };
+            let same = wanted.iter().position(|w| {
+                w.as_ref()
+                    .is_some_and(|(vk, rk, spec)| *vk == s.vk && *rk == s.rk && *spec == s.spec)
+            });
+            match same {
+                Some(i) => wanted[i] = None,
+                None => gone.push(id),
+            }
+        }
+        // Add first: a server that cannot be added fails the reload with
+        // nothing removed (what this reload added is taken out again).
+        let mut last: BTreeMap<(String, String), bool> = BTreeMap::new();
+        for &id in &gone {
+            if let Some(Some(s)) = self.servers.get(id) {
+                if let Some(up) = s.last {
+                    last.insert((s.vk.clone(), s.rk.clone()), up);
+                }
+            }
+        }
+        let first_new = self.servers.len();
+        for (vk, rk, spec) in wanted.into_iter().flatten() {
+            let resume = last.get(&(vk.clone(), rk.clone())).copied();
+            if let Err(e) = add_server(engine, &mut self.servers, vk, rk, spec, resume, ctx) {
+                for id in first_new..self.servers.len() {
+                    engine.remove_real_server(RsId(id), ctx.registry);
+                    self.servers[id] = None;
+                }
+                engine.drain_events();
+                return Err(e);
+            }
+            // Its state is the one reported before the reload: no notify
+            // script or alert unless it changes.
+            if let Some(Some(s)) = self.servers.last_mut() {
+                s.last = resume;
+            }
+        }
+        for id in gone {
+            engine.remove_real_server(RsId(id), ctx.registry);
+            self.servers[id] = None;
+        }
+        let added = self.servers.len() - first_new;
+        let kept_scripts = engine.reconcile_scripts(specs::scripts(&config), ctx.registry, ctx.now);
+        info!(
+            "Reload: {added} real server(s) added or changed, {} kept; {kept_scripts} track script(s) kept",
+            self.servers[..first_new].iter().flatten().count()
+        );
+        self.configured(config);
         Ok(())
     }
 
@@ -193,7 +271,7 @@ impl Checkerd {
         for ev in engine.drain_events() {
             match ev {
                 Event::RealServer { id, up, weight } => {
-                    let Some((vk, rk, last)) = self.servers.get_mut(id.0) else {
+                    let Some(Some(Server { vk, rk, last, .. })) = self.servers.get_mut(id.0) else {
                         continue;
                     };
                     if *last != Some(up) {
@@ -305,28 +383,7 @@ impl Daemon for Checkerd {
 
     fn reload(&mut self, slice: ConfigSlice, ctx: &mut Ctx) -> Result<(), String> {
         info!("Reloaded configuration {}", slice.generation);
-        // Keep what each real server was, so a reload changes nothing that
-        // did not change.
-        let replay = ReplayState {
-            health: self
-                .servers
-                .iter()
-                .filter_map(|(vk, rk, up)| {
-                    up.map(|up| RealServerHealth {
-                        virtual_server: vk.clone(),
-                        real_server: rk.clone(),
-                        up,
-                        weight: None,
-                    })
-                })
-                .collect(),
-            ..Default::default()
-        };
-        if let Some(e) = self.engine.as_mut() {
-            e.shutdown(ctx.registry);
-            e.drain_events();
-        }
-        self.build(slice.config, &replay, ctx)?;
+        self.reconcile(slice.config, ctx)?;
         self.build_trackers(true, ctx);
         self.report_trackers(ctx);
         self.pump(ctx);
@@ -421,8 +478,8 @@ impl Daemon for Checkerd {
         match kind {
             DumpKind::Data => {
                 s.push_str("------< Health checkers >------\n");
-                for (vk, rk, up) in &self.servers {
-                    let st = match up {
+                for Server { vk, rk, last, .. } in self.servers.iter().flatten() {
+                    let st = match last {
                         Some(true) => "UP",
                         Some(false) => "DOWN",
                         None => "UNKNOWN",
@@ -446,7 +503,7 @@ impl Daemon for Checkerd {
                 s.push_str("------< Health checker statistics >------\n");
                 s.push_str(&format!(
                     " Real servers: {}\n Health reports sent: {}\n",
-                    self.servers.len(),
+                    self.servers.iter().flatten().count(),
                     self.health_sent
                 ));
                 s.push_str(&format!(" Scripts started: {}\n", self.notify.started()));
@@ -537,6 +594,31 @@ impl Daemon for Checkerd {
 
 /// Stock sockets from the parent for the checks that need a privileged
 /// option (`fwmark`, `bind_if`): two per checker, topped up as used.
+/// Add one real server to the engine and to `servers` (same index).
+fn add_server(
+    engine: &mut Engine,
+    servers: &mut Vec<Option<Server>>,
+    vk: String,
+    rk: String,
+    spec: RealServerSpec,
+    resume: Option<bool>,
+    ctx: &mut Ctx,
+) -> Result<(), String> {
+    let mut run = spec.clone();
+    run.resume_up = resume;
+    let id = engine
+        .add_real_server(run, ctx.registry, ctx.now)
+        .map_err(|e| format!("{rk} of {vk}: {e}"))?;
+    debug_assert_eq!(id.0, servers.len());
+    servers.push(Some(Server {
+        vk,
+        rk,
+        spec,
+        last: None,
+    }));
+    Ok(())
+}
+
 fn stock_sockets(config: &Config) {
     use keepalived_check::sockets::{clear, set_target, SocketKey};
     use keepalived_config::CheckerKind;

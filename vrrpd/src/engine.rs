@@ -4,7 +4,6 @@
 
 use crate::net::garp::PacketSocket;
 use crate::net::raw::{Received, Tx4, Vrrp4, Vrrp6};
-use crate::net::routes::{Route, Rule};
 use crate::net::rtnl::{Addr, AddrSpec, Link, Monitor, NetEvent, Rtnl};
 use crate::net::vmac;
 use crate::plan::{plan, Planned};
@@ -39,6 +38,14 @@ struct SockEntry {
     ifindex: u32,
     v6: bool,
     sock: Sock,
+}
+
+/// A running unit and what it was planned from, between the two halves
+/// of a reload.
+struct Running {
+    plans: Vec<Planned>,
+    group: Option<String>,
+    unit: Unit,
 }
 
 /// Where a member lives: its own unit, or a slot in a sync group.
@@ -141,18 +148,22 @@ impl Engine {
             group_states: BTreeMap::new(),
             groups_dirty: false,
         };
-        e.build(config, &addrs, registry, &BTreeMap::new())?;
+        e.build(config, &addrs, registry, &BTreeMap::new(), Vec::new())?;
         Ok(e)
     }
 
     /// (Re)build instances from `config`; `resume` gives recorded states.
+    /// A unit (an instance, or a sync group with its members) planned
+    /// exactly as one of `reuse` is taken over as it runs. Returns, per
+    /// planned instance, whether it is new (and must be started).
     fn build(
         &mut self,
         config: &Config,
         addrs: &[Addr],
         registry: &Registry,
         resume: &BTreeMap<String, State>,
-    ) -> Result<(), String> {
+        mut reuse: Vec<Option<Running>>,
+    ) -> Result<Vec<bool>, String> {
         self.ensure_vmacs(config);
         let links: Vec<Link> = self.links.values().cloned().collect();
         let (plans, errors) = plan(config, &links, addrs);
@@ -221,6 +232,16 @@ impl Engine {
             plans.len()
         ];
         let mut units = Vec::new();
+        let mut fresh = vec![true; plans.len()];
+        let mut take = |members: &[usize], group: Option<&str>| -> Option<Unit> {
+            let want: Vec<&Planned> = members.iter().map(|&i| &plans[i]).collect();
+            let hit = reuse.iter().position(|r| {
+                r.as_ref().is_some_and(|r| {
+                    r.group.as_deref() == group && r.plans.iter().eq(want.iter().copied())
+                })
+            })?;
+            reuse[hit].take().map(|r| r.unit)
+        };
         for g in &config.vrrp_sync_groups {
             let members: Vec<usize> = plans
                 .iter()
@@ -229,6 +250,17 @@ impl Engine {
                 .map(|(i, _)| i)
                 .collect();
             if members.is_empty() {
+                continue;
+            }
+            if let Some(unit) = take(&members, Some(&g.name)) {
+                for (slot, &i) in members.iter().enumerate() {
+                    fresh[i] = false;
+                    places[i] = Place {
+                        unit: units.len(),
+                        slot: Some(slot),
+                    };
+                }
+                units.push(unit);
                 continue;
             }
             let mut insts = Vec::new();
@@ -248,13 +280,50 @@ impl Engine {
                     unit: units.len(),
                     slot: None,
                 };
-                units.push(Unit::Single(Box::new(new_instance(p, resume)?)));
+                match take(&[i], None) {
+                    Some(unit) => {
+                        fresh[i] = false;
+                        units.push(unit);
+                    }
+                    None => units.push(Unit::Single(Box::new(new_instance(p, resume)?))),
+                }
             }
         }
         self.plans = plans;
         self.places = places;
         self.units = units;
-        Ok(())
+        Ok(fresh)
+    }
+
+    /// Take the running units apart with what each was planned from (for
+    /// a reload to keep those planned the same).
+    fn take_units(&mut self) -> Vec<Option<Running>> {
+        let units = std::mem::take(&mut self.units);
+        units
+            .into_iter()
+            .enumerate()
+            .map(|(u, unit)| {
+                let mut members: Vec<(Option<usize>, usize)> = (0..self.plans.len())
+                    .filter(|&m| self.places[m].unit == u)
+                    .map(|m| (self.places[m].slot, m))
+                    .collect();
+                members.sort_unstable();
+                let group = match &unit {
+                    Unit::Group(_) => members
+                        .first()
+                        .and_then(|&(_, m)| self.plans[m].group.clone()),
+                    Unit::Single(_) => None,
+                };
+                Some(Running {
+                    plans: members
+                        .into_iter()
+                        .map(|(_, m)| self.plans[m].clone())
+                        .collect(),
+                    group,
+                    unit,
+                })
+            })
+            .collect()
     }
 
     /// Tell each instance what is true now (links, trackers), then start it,
@@ -264,6 +333,19 @@ impl Engine {
         now: Instant,
         resume: &BTreeMap<String, State>,
         tracks: &[TrackResult],
+    ) {
+        let all = vec![true; self.plans.len()];
+        self.start_fresh(now, resume, tracks, &all);
+    }
+
+    /// [`Engine::start`] for the instances marked in `fresh` only (a
+    /// reload leaves the others running as they were).
+    fn start_fresh(
+        &mut self,
+        now: Instant,
+        resume: &BTreeMap<String, State>,
+        tracks: &[TrackResult],
+        fresh: &[bool],
     ) {
         for t in tracks {
             self.tracks
@@ -275,7 +357,7 @@ impl Engine {
         } else {
             self.rtnl.addresses().unwrap_or_default()
         };
-        for m in 0..self.plans.len() {
+        for m in (0..self.plans.len()).filter(|&m| fresh[m]) {
             let up = self
                 .links
                 .get(&self.plans[m].ifindex)
@@ -305,7 +387,7 @@ impl Engine {
             }
         }
         let mut started_groups = Vec::new();
-        for m in 0..self.plans.len() {
+        for m in (0..self.plans.len()).filter(|&m| fresh[m]) {
             let name = self.plans[m].cfg.name.clone();
             let place = self.places[m];
             // The kernel is the witness the parent may have missed: a vrrpd
@@ -846,8 +928,12 @@ impl Engine {
             .collect()
     }
 
-    /// Apply a new configuration: instances keep their state (a master stays
-    /// master, its addresses untouched), removed ones stop, new ones start.
+    /// Apply a new configuration. An instance (or sync group) planned
+    /// exactly as before is not touched: same state, timers, counters and
+    /// addresses, no advert or gratuitous ARP out of turn. A changed one is
+    /// rebuilt and resumes its state (a master keeps the addresses it still
+    /// has and gains or loses only the difference); removed ones stop, new
+    /// ones start.
     pub fn reload(
         &mut self,
         config: &Config,
@@ -867,51 +953,72 @@ impl Engine {
                 self.input(m, Input::Shutdown, now);
             }
         }
-        let old_vips: BTreeMap<String, Vec<AddrSpec>> = self
+        let old_plans: BTreeMap<String, Planned> = self
             .plans
             .iter()
-            .map(|p| (p.cfg.name.clone(), p.vips.values().cloned().collect()))
-            .collect();
-        let old_routes: BTreeMap<String, (Vec<Route>, Vec<Rule>)> = self
-            .plans
-            .iter()
-            .map(|p| (p.cfg.name.clone(), (p.routes.clone(), p.rules.clone())))
+            .map(|p| (p.cfg.name.clone(), p.clone()))
             .collect();
         let addrs = self.rtnl.addresses().map_err(|e| e.to_string())?;
         let keep: BTreeMap<String, State> = before
             .into_iter()
             .filter(|(n, s)| new_names.contains(n) && *s != State::Init)
             .collect();
-        self.build(config, &addrs, registry, &keep)?;
-        self.start(now, &keep, &[]);
-        // A master keeps its addresses across the reload; reconcile the ones
-        // the new configuration added or dropped.
-        for m in 0..self.plans.len() {
+        let reuse = self.take_units();
+        let fresh = self.build(config, &addrs, registry, &keep, reuse)?;
+        let kept = fresh.iter().filter(|f| !**f).count();
+        // (Tracker verdicts: the engine's own record, kept across reloads.)
+        self.start_fresh(now, &keep, &[], &fresh);
+        info!(
+            "Reload: {kept} instance(s) unchanged, {} new or changed",
+            fresh.len() - kept
+        );
+        // A changed master keeps its addresses across the reload: remove
+        // what the new plan dropped, add only what it added.
+        for m in (0..self.plans.len()).filter(|&m| fresh[m]) {
             let name = self.plans[m].cfg.name.clone();
             if keep.get(&name) != Some(&State::Master) {
                 continue;
             }
-            let new: Vec<AddrSpec> = self.plans[m].vips.values().cloned().collect();
-            for gone in old_vips
-                .get(&name)
-                .into_iter()
-                .flatten()
-                .filter(|o| !new.contains(o))
+            let Some(old) = old_plans.get(&name) else {
+                continue;
+            };
+            let new = &self.plans[m];
+            let old_vips: Vec<&AddrSpec> = old.vips.values().chain(&old.excluded).collect();
+            let new_vips: Vec<AddrSpec> = new.vips.values().chain(&new.excluded).cloned().collect();
+            let gone: Vec<AddrSpec> = old_vips
+                .iter()
+                .filter(|o| !new_vips.contains(o))
+                .map(|o| (*o).clone())
+                .collect();
+            let added: Vec<AddrSpec> = new_vips
+                .iter()
+                .filter(|n| !old_vips.contains(n))
+                .cloned()
+                .collect();
+            let (old_rules, old_routes) = (old.rules.clone(), old.routes.clone());
+            for r in old_rules
+                .iter()
+                .filter(|r| !self.plans[m].rules.contains(r))
             {
-                let _ = self.rtnl.del_address(gone);
+                let _ = self.rtnl.del_rule(r);
             }
-            for spec in new {
-                let _ = self.rtnl.add_address(&spec);
+            for r in old_routes
+                .iter()
+                .filter(|r| !self.plans[m].routes.contains(r))
+            {
+                let _ = self.rtnl.del_route(r);
             }
-            if let Some((routes, rules)) = old_routes.get(&name) {
-                for r in rules.iter().filter(|r| !self.plans[m].rules.contains(r)) {
-                    let _ = self.rtnl.del_rule(r);
-                }
-                for r in routes.iter().filter(|r| !self.plans[m].routes.contains(r)) {
-                    let _ = self.rtnl.del_route(r);
-                }
+            for spec in &gone {
+                let _ = self.rtnl.del_address(spec);
             }
-            self.set_routes(m, true);
+            for spec in &added {
+                let _ = self.rtnl.add_address(spec);
+            }
+            let new_routes = self.plans[m].routes.iter().any(|r| !old_routes.contains(r))
+                || self.plans[m].rules.iter().any(|r| !old_rules.contains(r));
+            if new_routes {
+                self.set_routes(m, true);
+            }
         }
         Ok(())
     }

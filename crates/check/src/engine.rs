@@ -53,7 +53,7 @@ pub enum Event {
 }
 
 /// A real server and its checkers.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RealServerSpec {
     /// Label for the log, e.g. `[10.0.0.2]:tcp:80`.
     pub name: String,
@@ -67,7 +67,7 @@ pub struct RealServerSpec {
 }
 
 /// One checker of a real server.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CheckSpec {
     pub timing: Timing,
     /// Start down until the first success.
@@ -76,7 +76,7 @@ pub struct CheckSpec {
 }
 
 /// The checker kinds and their targets (connect_ip/port already applied).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum CheckKind {
     Tcp(Endpoint),
     /// HTTP_GET, or SSL_GET when `HttpSpec::tls` is set.
@@ -90,7 +90,7 @@ pub enum CheckKind {
 }
 
 /// MISC_CHECK.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MiscSpec {
     pub command: ScriptCommand,
     /// `misc_timeout` (unset: delay_loop).
@@ -100,7 +100,7 @@ pub struct MiscSpec {
 }
 
 /// FILE_CHECK.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FileSpec {
     pub path: PathBuf,
     pub weight: i32,
@@ -108,7 +108,7 @@ pub struct FileSpec {
 }
 
 /// A `vrrp_script`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ScriptSpec {
     pub name: String,
     pub command: ScriptCommand,
@@ -183,7 +183,9 @@ pub struct Engine {
     free: Vec<usize>,
     servers: Vec<Option<Server>>,
     checks: Vec<Option<Check>>,
-    scripts: Vec<Script>,
+    /// `None` once a reload removed it (indices stay stable: tokens and
+    /// timer entries name scripts by index).
+    scripts: Vec<Option<Script>>,
     inotify: Option<Inotify>,
     runner: Box<dyn ScriptRunner>,
     events: Vec<Event>,
@@ -335,15 +337,46 @@ impl Engine {
     /// Add a track script; its first run is due at once.
     pub fn add_script(&mut self, spec: ScriptSpec, now: Instant) {
         let tracker = ScriptTracker::new(spec.rise, spec.fall, spec.init_fail);
-        self.scripts.push(Script {
+        self.scripts.push(Some(Script {
             spec,
             tracker,
             next: now,
             run: Run::Idle,
             armed: None,
-        });
+        }));
         self.sync(Owner::Script(self.scripts.len() - 1));
         self.prune();
+    }
+
+    /// A reload: scripts whose spec did not change keep their rise/fall
+    /// history, schedule and any run in progress; the others are stopped
+    /// and the new ones start (their first run due at once). Returns how
+    /// many were kept.
+    pub fn reconcile_scripts(
+        &mut self,
+        mut specs: Vec<ScriptSpec>,
+        registry: &Registry,
+        now: Instant,
+    ) -> usize {
+        let mut kept = 0;
+        for si in 0..self.scripts.len() {
+            let Some(s) = self.scripts[si].as_ref() else {
+                continue;
+            };
+            if let Some(i) = specs.iter().position(|n| *n == s.spec) {
+                specs.remove(i);
+                kept += 1;
+                continue;
+            }
+            if let Some(mut gone) = self.scripts[si].take() {
+                self.stop_run(&mut gone.run, registry);
+            }
+        }
+        for spec in specs {
+            self.add_script(spec, now);
+        }
+        self.prune();
+        kept
     }
 
     /// Whether a real server is up now.
@@ -376,7 +409,7 @@ impl Engine {
                 self.stop_run(&mut c.run, registry);
             }
         }
-        for s in &mut self.scripts {
+        for s in self.scripts.iter_mut().flatten() {
             if let Run::Script { h, .. } = s.run {
                 self.runner.signal(h, Signal::SIGKILL);
             }
@@ -481,7 +514,9 @@ impl Engine {
     }
 
     fn fire_script(&mut self, si: usize, registry: &Registry, now: Instant) {
-        let s = &mut self.scripts[si];
+        let Some(s) = self.scripts[si].as_mut() else {
+            return;
+        };
         match s.run {
             Run::Idle if s.next <= now => self.begin_script(si, registry, now),
             Run::Script { .. } => self.drive_script(si, registry, now),
@@ -493,7 +528,7 @@ impl Engine {
     fn armed_mut(&mut self, owner: Owner) -> Option<&mut Option<(Instant, u64)>> {
         match owner {
             Owner::Check(ci) => self.checks.get_mut(ci)?.as_mut().map(|c| &mut c.armed),
-            Owner::Script(si) => self.scripts.get_mut(si).map(|s| &mut s.armed),
+            Owner::Script(si) => self.scripts.get_mut(si)?.as_mut().map(|s| &mut s.armed),
         }
     }
 
@@ -504,7 +539,11 @@ impl Engine {
                 .get(ci)
                 .and_then(|c| c.as_ref())
                 .map(|c| c.armed),
-            Owner::Script(si) => self.scripts.get(si).map(|s| s.armed),
+            Owner::Script(si) => self
+                .scripts
+                .get(si)
+                .and_then(|s| s.as_ref())
+                .map(|s| s.armed),
         };
         armed.flatten().is_some_and(|(_, g)| g == gen)
     }
@@ -521,7 +560,9 @@ impl Engine {
                 (run_deadline(&c.run).or(c.core.next_attempt()), &mut c.armed)
             }
             Owner::Script(si) => {
-                let s = &mut self.scripts[si];
+                let Some(s) = self.scripts[si].as_mut() else {
+                    return;
+                };
                 (Some(run_deadline(&s.run).unwrap_or(s.next)), &mut s.armed)
             }
         };
@@ -743,7 +784,7 @@ impl Engine {
     fn begin_script(&mut self, si: usize, registry: &Registry, now: Instant) {
         let slot = self.alloc(Owner::Script(si));
         let token = self.token(slot);
-        let s = &mut self.scripts[si];
+        let s = self.scripts[si].as_mut().expect("live script");
         // Runs are spaced by the interval from their start, as keepalived.
         s.next = now + s.spec.interval;
         let timeout = s.spec.timeout.unwrap_or(s.spec.interval);
@@ -765,7 +806,9 @@ impl Engine {
     }
 
     fn drive_script(&mut self, si: usize, registry: &Registry, now: Instant) {
-        let s = &mut self.scripts[si];
+        let Some(s) = self.scripts[si].as_mut() else {
+            return;
+        };
         let Run::Script {
             h,
             slot,
@@ -790,7 +833,9 @@ impl Engine {
     }
 
     fn script_result(&mut self, si: usize, ok: bool) {
-        let s = &mut self.scripts[si];
+        let Some(s) = self.scripts[si].as_mut() else {
+            return;
+        };
         if let Some(v) = s.tracker.on_exit(ok) {
             info!(
                 "VRRP_Script({}) {}",
@@ -953,6 +998,8 @@ mod tests {
         spawns: Vec<(String, Token)>,
         running: HashMap<ScriptHandle, (String, Option<Signal>)>,
         signals: Vec<(String, Signal)>,
+        /// Names whose runs exit 1.
+        failing: Vec<String>,
         next: ScriptHandle,
     }
 
@@ -973,6 +1020,7 @@ mod tests {
             let exit = match sig {
                 Some(s) => ScriptExit::Signaled(s as i32),
                 None if name.starts_with("hang") => return None,
+                None if f.failing.contains(&name) => ScriptExit::Exited(1),
                 None => ScriptExit::Exited(0),
             };
             f.running.remove(&h);
@@ -999,6 +1047,7 @@ mod tests {
             let scripts = self
                 .scripts
                 .iter()
+                .flatten()
                 .map(|s| run_deadline(&s.run).unwrap_or(s.next));
             checks.chain(scripts).min()
         }
@@ -1154,5 +1203,71 @@ mod tests {
                 }
             )]
         );
+    }
+
+    fn track_script(name: &str, fall: u32) -> ScriptSpec {
+        ScriptSpec {
+            name: name.into(),
+            command: ScriptCommand {
+                argv: vec![name.into()],
+                ..Default::default()
+            },
+            interval: ms(100),
+            timeout: None,
+            rise: 1,
+            fall,
+            init_fail: false,
+        }
+    }
+
+    #[test]
+    fn a_reload_keeps_an_unchanged_scripts_history() {
+        let poll = mio::Poll::new().unwrap();
+        let reg = poll.registry();
+        let fake = Rc::new(RefCell::new(Fake::default()));
+        let mut e = Engine::new(16, Box::new(Runner(fake.clone())));
+        let t0 = Instant::now();
+        e.add_script(track_script("chk", 3), t0);
+        e.add_script(track_script("other", 3), t0);
+        let up = |name: &str| Event::Script {
+            name: name.into(),
+            ok: true,
+        };
+        let (_, events) = drive(&mut e, &fake, reg, t0, 250);
+        assert_eq!(events, vec![(0, up("chk")), (0, up("other"))]);
+        // The same chk, and `other` changed (fall 2): chk keeps its
+        // schedule and history; `other` starts over (first run at once).
+        let kept = e.reconcile_scripts(
+            vec![track_script("chk", 3), track_script("other", 2)],
+            reg,
+            t0 + ms(250),
+        );
+        assert_eq!(kept, 1);
+        fake.borrow_mut().failing.push("chk".into());
+        let (starts, events) = drive(&mut e, &fake, reg, t0, 350);
+        assert_eq!(
+            starts,
+            vec![
+                (250, "other".to_string()),
+                (300, "chk".to_string()),
+                (350, "other".to_string())
+            ]
+        );
+        // One failure after the reload: still up (fall 3 counts on).
+        assert_eq!(events, vec![(250, up("other"))]);
+        let (_, events) = drive(&mut e, &fake, reg, t0, 550);
+        assert_eq!(
+            events,
+            vec![(
+                500,
+                Event::Script {
+                    name: "chk".into(),
+                    ok: false
+                }
+            )]
+        );
+        // Removed: never runs again, and leaves no timer behind.
+        assert_eq!(e.reconcile_scripts(vec![], reg, t0 + ms(550)), 0);
+        assert_eq!(e.next_deadline(), None);
     }
 }

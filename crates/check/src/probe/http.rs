@@ -78,7 +78,7 @@ pub enum HttpProtocol {
 }
 
 /// Everything HTTP_GET / SSL_GET needs beyond the endpoint.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct HttpSpec {
     pub urls: Vec<UrlSpec>,
     /// Checker-level `virtualhost` (already falling back to the real and
@@ -91,7 +91,7 @@ pub struct HttpSpec {
 }
 
 /// SSL_GET's TLS options.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TlsSpec {
     /// Verify the server's certificate against these roots; empty means no
     /// verification (keepalived's default).
