@@ -15,12 +15,11 @@ mod specs;
 mod track_file;
 mod track_process;
 
-use keepalived_check::engine::RealServerSpec;
 use keepalived_check::{Engine, Event, RsId};
 use keepalived_child::{Ctx, Daemon};
 use keepalived_config::Config;
 use keepalived_ipc::{
-    ConfigSlice, DumpKind, FromChild, RealServerHealth, ReplayState, SocketRequest, Subsystem,
+    ConfigSlice, DumpKind, FromChild, Ids, RealServerHealth, ReplayState, SocketRequest, Subsystem,
     ToChild, TrackKind, TrackResult, TrackStatus,
 };
 use launcher::{Launcher, LAUNCHER_TOKEN};
@@ -37,11 +36,9 @@ const ENGINE_TOKEN_BASE: usize = 16;
 
 /// A real server the engine checks.
 struct Server {
-    vk: String,
-    rk: String,
     /// As planned (before any resume state): a reload that plans the same
     /// leaves it alone.
-    spec: RealServerSpec,
+    plan: specs::PlannedServer,
     /// Last state reported.
     last: Option<bool>,
 }
@@ -49,6 +46,9 @@ struct Server {
 #[derive(Default)]
 struct Checkerd {
     config: Config,
+    /// The plan's object ids: messages name servers, trackers, instances
+    /// and groups by these.
+    ids: Ids,
     engine: Option<Engine>,
     launcher: Option<Launcher>,
     /// One entry per engine id; `None` once a reload removed it.
@@ -94,18 +94,18 @@ impl Checkerd {
     fn build(&mut self, config: Config, replay: &ReplayState, ctx: &mut Ctx) -> Result<(), String> {
         let launcher = self.launcher.clone().ok_or("no script launcher")?;
         let mut engine = Engine::new(ENGINE_TOKEN_BASE, Box::new(launcher));
-        let (servers, errors) = specs::real_servers(&config);
+        let (servers, errors) = specs::real_servers(&config, &self.ids);
         for e in errors {
             error!("{e}; checker disabled");
         }
         self.servers.clear();
-        for (vk, rk, spec) in servers {
+        for planned in servers {
             let resume = replay
                 .health
                 .iter()
-                .find(|h| h.virtual_server == vk && h.real_server == rk)
+                .find(|h| h.real_server == planned.rs)
                 .map(|h| h.up);
-            add_server(&mut engine, &mut self.servers, vk, rk, spec, resume, ctx)?;
+            add_server(&mut engine, &mut self.servers, planned, resume, ctx)?;
         }
         for s in specs::scripts(&config) {
             engine.add_script(s, ctx.now);
@@ -128,19 +128,15 @@ impl Checkerd {
     /// ones added, resuming the state their key last had.
     fn reconcile(&mut self, config: Config, ctx: &mut Ctx) -> Result<(), String> {
         let engine = self.engine.as_mut().ok_or("not configured")?;
-        let (planned, errors) = specs::real_servers(&config);
+        let (planned, errors) = specs::real_servers(&config, &self.ids);
         for e in errors {
             error!("{e}; checker disabled");
         }
-        let mut wanted: Vec<Option<(String, String, RealServerSpec)>> =
-            planned.into_iter().map(Some).collect();
+        let mut wanted: Vec<Option<specs::PlannedServer>> = planned.into_iter().map(Some).collect();
         let mut gone = Vec::new();
         for (id, slot) in self.servers.iter().enumerate() {
             let Some(s) = slot else { continue };
-            let same = wanted.iter().position(|w| {
-                w.as_ref()
-                    .is_some_and(|(vk, rk, spec)| *vk == s.vk && *rk == s.rk && *spec == s.spec)
-            });
+            let same = wanted.iter().position(|w| w.as_ref() == Some(&s.plan));
             match same {
                 Some(i) => wanted[i] = None,
                 None => gone.push(id),
@@ -148,18 +144,18 @@ impl Checkerd {
         }
         // Add first: a server that cannot be added fails the reload with
         // nothing removed (what this reload added is taken out again).
-        let mut last: BTreeMap<(String, String), bool> = BTreeMap::new();
+        let mut last: BTreeMap<keepalived_ipc::RsId, bool> = BTreeMap::new();
         for &id in &gone {
             if let Some(Some(s)) = self.servers.get(id) {
                 if let Some(up) = s.last {
-                    last.insert((s.vk.clone(), s.rk.clone()), up);
+                    last.insert(s.plan.rs, up);
                 }
             }
         }
         let first_new = self.servers.len();
-        for (vk, rk, spec) in wanted.into_iter().flatten() {
-            let resume = last.get(&(vk.clone(), rk.clone())).copied();
-            if let Err(e) = add_server(engine, &mut self.servers, vk, rk, spec, resume, ctx) {
+        for planned in wanted.into_iter().flatten() {
+            let resume = last.get(&planned.rs).copied();
+            if let Err(e) = add_server(engine, &mut self.servers, planned, resume, ctx) {
                 for id in first_new..self.servers.len() {
                     engine.remove_real_server(RsId(id), ctx.registry);
                     self.servers[id] = None;
@@ -199,6 +195,7 @@ impl Checkerd {
             TrackKind::File => f.values().any(|(n, _)| n == name),
             TrackKind::Process => p.states().any(|(n, ..)| n == name),
             TrackKind::Script => true,
+            TrackKind::Interface | TrackKind::Bfd => false,
         });
     }
 
@@ -261,7 +258,9 @@ impl Checkerd {
             ),
         }
         self.track_reports += 1;
-        ctx.send(FromChild::Track(TrackResult { kind, name, status }));
+        if let Some(tracker) = self.ids.tracker(kind, &name) {
+            ctx.send(FromChild::Track(TrackResult { tracker, status }));
+        }
     }
 
     fn pump(&mut self, ctx: &mut Ctx) {
@@ -271,9 +270,10 @@ impl Checkerd {
         for ev in engine.drain_events() {
             match ev {
                 Event::RealServer { id, up, weight } => {
-                    let Some(Some(Server { vk, rk, last, .. })) = self.servers.get_mut(id.0) else {
+                    let Some(Some(Server { plan, last })) = self.servers.get_mut(id.0) else {
                         continue;
                     };
+                    let (vk, rk) = (&plan.vk, &plan.rk);
                     if *last != Some(up) {
                         if last.is_some() {
                             info!(
@@ -296,8 +296,8 @@ impl Checkerd {
                     *last = Some(up);
                     self.health_sent += 1;
                     ctx.send(FromChild::Health(RealServerHealth {
-                        virtual_server: vk.clone(),
-                        real_server: rk.clone(),
+                        virtual_server: plan.vs,
+                        real_server: plan.rs,
                         up,
                         weight,
                     }));
@@ -307,9 +307,11 @@ impl Checkerd {
                     if self.scripts.insert(name.clone(), ok) == Some(ok) {
                         continue;
                     }
+                    let Some(tracker) = self.ids.tracker(TrackKind::Script, &name) else {
+                        continue;
+                    };
                     ctx.send(FromChild::Track(TrackResult {
-                        kind: TrackKind::Script,
-                        name,
+                        tracker,
                         status: if ok {
                             TrackStatus::Up
                         } else {
@@ -366,6 +368,7 @@ impl Daemon for Checkerd {
             .map_err(|e| format!("cannot start the script launcher: {e}"))?;
         info!("Script launcher started, pid={}", l.pid());
         self.launcher = Some(l);
+        self.ids = slice.ids;
         self.build(slice.config, &replay, ctx)?;
         // Before the filter: init_file may create files, the first watches.
         self.build_trackers(false, ctx);
@@ -383,7 +386,11 @@ impl Daemon for Checkerd {
 
     fn reload(&mut self, slice: ConfigSlice, ctx: &mut Ctx) -> Result<(), String> {
         info!("Reloaded configuration {}", slice.generation);
-        self.reconcile(slice.config, ctx)?;
+        let previous = std::mem::replace(&mut self.ids, slice.ids);
+        if let Err(e) = self.reconcile(slice.config, ctx) {
+            self.ids = previous;
+            return Err(e);
+        }
         self.build_trackers(true, ctx);
         self.report_trackers(ctx);
         self.pump(ctx);
@@ -424,49 +431,64 @@ impl Daemon for Checkerd {
             }
         }
         if let ToChild::GroupState(g) = &msg {
-            self.notify.group(&self.config, g, self.launcher.as_ref());
-            let own = self
-                .config
-                .vrrp_sync_groups
-                .iter()
-                .find(|s| s.name == g.group)
-                .and_then(|s| s.smtp_alert);
-            let on = smtp::vrrp_alerts(&self.config, own, g.state);
-            if let Some(a) = self
-                .mailer
-                .router_id()
-                .filter(|_| on)
-                .and_then(|id| smtp::group_alert(id, g))
-            {
-                self.mailer.send(a, ctx.registry, ctx.now);
-            }
-        }
-        if let ToChild::Quorum(q) = &msg {
-            self.notify.quorum(
-                &self.config,
-                &q.virtual_server,
-                q.up,
-                self.launcher.as_ref(),
-            );
-            if let Some(a) = quorum_alert(&self.config, &self.mailer, q) {
-                self.mailer.send(a, ctx.registry, ctx.now);
-            }
-        }
-        if let ToChild::VrrpState(s) = msg {
-            self.notify.vrrp(&self.config, &s, self.launcher.as_ref());
-            let own = self
-                .config
-                .vrrp_instances
-                .iter()
-                .find(|i| i.name == s.instance)
-                .and_then(|i| i.smtp_alert);
-            if smtp::vrrp_alerts(&self.config, own, s.state) {
+            if let Some(name) = self.ids.group_name(g.group) {
+                self.notify
+                    .group(&self.config, name, g.state, self.launcher.as_ref());
+                let own = self
+                    .config
+                    .vrrp_sync_groups
+                    .iter()
+                    .find(|s| s.name == name)
+                    .and_then(|s| s.smtp_alert);
+                let on = smtp::vrrp_alerts(&self.config, own, g.state);
                 if let Some(a) = self
                     .mailer
                     .router_id()
-                    .and_then(|id| smtp::vrrp_alert(id, &s))
+                    .filter(|_| on)
+                    .and_then(|id| smtp::group_alert(id, name, g.state))
                 {
                     self.mailer.send(a, ctx.registry, ctx.now);
+                }
+            }
+        }
+        if let ToChild::Quorum(q) = &msg {
+            let key = self.ids.virtual_server_key(q.virtual_server);
+            let vs = self
+                .config
+                .virtual_servers
+                .iter()
+                .find(|v| key == Some(v.id_key().as_str()));
+            if let Some(vs) = vs {
+                self.notify
+                    .quorum(&self.config, &vs.key(), q.up, self.launcher.as_ref());
+                if let Some(a) = quorum_alert(&self.config, vs, &self.mailer, q) {
+                    self.mailer.send(a, ctx.registry, ctx.now);
+                }
+            }
+        }
+        if let ToChild::VrrpState(s) = msg {
+            if let Some(name) = self.ids.instance_name(s.instance) {
+                self.notify.vrrp(
+                    &self.config,
+                    name,
+                    s.state,
+                    s.priority,
+                    self.launcher.as_ref(),
+                );
+                let own = self
+                    .config
+                    .vrrp_instances
+                    .iter()
+                    .find(|i| i.name == name)
+                    .and_then(|i| i.smtp_alert);
+                if smtp::vrrp_alerts(&self.config, own, s.state) {
+                    if let Some(a) = self
+                        .mailer
+                        .router_id()
+                        .and_then(|id| smtp::vrrp_alert(id, name, s.state))
+                    {
+                        self.mailer.send(a, ctx.registry, ctx.now);
+                    }
                 }
             }
         }
@@ -478,7 +500,8 @@ impl Daemon for Checkerd {
         match kind {
             DumpKind::Data => {
                 s.push_str("------< Health checkers >------\n");
-                for Server { vk, rk, last, .. } in self.servers.iter().flatten() {
+                for Server { plan, last } in self.servers.iter().flatten() {
+                    let (vk, rk) = (&plan.vk, &plan.rk);
                     let st = match last {
                         Some(true) => "UP",
                         Some(false) => "DOWN",
@@ -598,24 +621,17 @@ impl Daemon for Checkerd {
 fn add_server(
     engine: &mut Engine,
     servers: &mut Vec<Option<Server>>,
-    vk: String,
-    rk: String,
-    spec: RealServerSpec,
+    plan: specs::PlannedServer,
     resume: Option<bool>,
     ctx: &mut Ctx,
 ) -> Result<(), String> {
-    let mut run = spec.clone();
+    let mut run = plan.spec.clone();
     run.resume_up = resume;
     let id = engine
         .add_real_server(run, ctx.registry, ctx.now)
-        .map_err(|e| format!("{rk} of {vk}: {e}"))?;
+        .map_err(|e| format!("{} of {}: {e}", plan.rk, plan.vk))?;
     debug_assert_eq!(id.0, servers.len());
-    servers.push(Some(Server {
-        vk,
-        rk,
-        spec,
-        last: None,
-    }));
+    servers.push(Some(Server { plan, last: None }));
     Ok(())
 }
 
@@ -651,16 +667,13 @@ fn stock_sockets(config: &Config) {
 /// keepalived's alert for a virtual server's quorum change.
 fn quorum_alert(
     config: &Config,
+    vs: &keepalived_config::VirtualServer,
     mailer: &smtp::Mailer,
     q: &keepalived_ipc::QuorumChange,
 ) -> Option<smtp::Alert> {
     let router_id = mailer.router_id()?;
-    let vs = config
-        .virtual_servers
-        .iter()
-        .find(|v| v.key() == q.virtual_server)?;
     let on = smtp::checker_alerts(config, vs.smtp_alert);
-    on.then(|| smtp::quorum_alert(router_id, &q.virtual_server, q, vs.quorum, vs.hysteresis))
+    on.then(|| smtp::quorum_alert(router_id, &vs.key(), q, vs.quorum, vs.hysteresis))
 }
 
 /// The alert for a real server's change, if it (or its virtual server,

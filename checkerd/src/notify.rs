@@ -7,7 +7,7 @@
 use crate::launcher::Launcher;
 use keepalived_check::{ScriptCommand, ScriptExit};
 use keepalived_config::Config;
-use keepalived_ipc::{GroupStateChange, VrrpState, VrrpStateChange};
+use keepalived_ipc::VrrpState;
 use log::{info, warn};
 
 /// The notify scripts of an instance or a sync group.
@@ -41,8 +41,15 @@ impl Notifier {
         }
     }
 
-    pub fn vrrp(&mut self, config: &Config, s: &VrrpStateChange, launcher: Option<&Launcher>) {
-        let Some(inst) = config.vrrp_instances.iter().find(|i| i.name == s.instance) else {
+    pub fn vrrp(
+        &mut self,
+        config: &Config,
+        instance: &str,
+        state: VrrpState,
+        priority: u8,
+        launcher: Option<&Launcher>,
+    ) {
+        let Some(inst) = config.vrrp_instances.iter().find(|i| i.name == instance) else {
             return;
         };
         let scripts = StateScripts {
@@ -53,13 +60,7 @@ impl Notifier {
             notify: &inst.notify,
         };
         self.state_scripts(
-            config,
-            &scripts,
-            "INSTANCE",
-            &s.instance,
-            s.state,
-            s.priority,
-            launcher,
+            config, &scripts, "INSTANCE", instance, state, priority, launcher,
         );
     }
 
@@ -147,8 +148,14 @@ impl Notifier {
     }
 
     /// A sync group's notify scripts (`notify` gets `GROUP name state 0`).
-    pub fn group(&mut self, config: &Config, g: &GroupStateChange, launcher: Option<&Launcher>) {
-        let Some(sg) = config.vrrp_sync_groups.iter().find(|s| s.name == g.group) else {
+    pub fn group(
+        &mut self,
+        config: &Config,
+        group: &str,
+        state: VrrpState,
+        launcher: Option<&Launcher>,
+    ) {
+        let Some(sg) = config.vrrp_sync_groups.iter().find(|s| s.name == group) else {
             return;
         };
         let scripts = StateScripts {
@@ -158,7 +165,7 @@ impl Notifier {
             stop: &sg.notify_stop,
             notify: &sg.notify,
         };
-        self.state_scripts(config, &scripts, "GROUP", &g.group, g.state, 0, launcher);
+        self.state_scripts(config, &scripts, "GROUP", group, state, 0, launcher);
     }
 
     /// `quorum_up` / `quorum_down` of a virtual server.

@@ -10,7 +10,7 @@
 pub use keepalived_check::smtp_alert::Alert;
 use keepalived_check::smtp_alert::{rfc5322_now, Dialogue, Step};
 use keepalived_config::{CheckerKind, Config, RealServer};
-use keepalived_ipc::{VrrpState, VrrpStateChange};
+use keepalived_ipc::VrrpState;
 use log::{info, warn};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
@@ -94,8 +94,8 @@ pub fn checker_alerts(config: &Config, own: Option<bool>) -> bool {
 }
 
 /// keepalived's subject and body for a VRRP transition.
-pub fn vrrp_alert(router_id: &str, s: &VrrpStateChange) -> Option<Alert> {
-    let (what, body) = match s.state {
+pub fn vrrp_alert(router_id: &str, instance: &str, state: VrrpState) -> Option<Alert> {
+    let (what, body) = match state {
         VrrpState::Master => (
             "Entering MASTER state",
             "=> VRRP Instance is now owning VRRP VIPs <=",
@@ -112,14 +112,14 @@ pub fn vrrp_alert(router_id: &str, s: &VrrpStateChange) -> Option<Alert> {
         VrrpState::Init => return None,
     };
     Some(Alert {
-        subject: format!("[{router_id}] VRRP Instance {} - {what}", s.instance),
+        subject: format!("[{router_id}] VRRP Instance {instance} - {what}"),
         body: body.to_string(),
     })
 }
 
 /// keepalived's subject and body for a sync group's transition.
-pub fn group_alert(router_id: &str, g: &keepalived_ipc::GroupStateChange) -> Option<Alert> {
-    let (what, body) = match g.state {
+pub fn group_alert(router_id: &str, group: &str, state: VrrpState) -> Option<Alert> {
+    let (what, body) = match state {
         VrrpState::Master => (
             "Entering MASTER state",
             "=> All VRRP group instances are now in MASTER state <=",
@@ -139,7 +139,7 @@ pub fn group_alert(router_id: &str, g: &keepalived_ipc::GroupStateChange) -> Opt
         VrrpState::Init => return None,
     };
     Some(Alert {
-        subject: format!("[{router_id}] VRRP Group {} - {what}", g.group),
+        subject: format!("[{router_id}] VRRP Group {group} - {what}"),
         body: body.to_string(),
     })
 }
@@ -413,13 +413,7 @@ mod tests {
 
     #[test]
     fn subjects_and_bodies() {
-        let s = VrrpStateChange {
-            instance: "VI_1".into(),
-            group: None,
-            state: VrrpState::Backup,
-            priority: 100,
-        };
-        let a = vrrp_alert("lb01", &s).unwrap();
+        let a = vrrp_alert("lb01", "VI_1", VrrpState::Backup).unwrap();
         assert_eq!(
             a.subject,
             "[lb01] VRRP Instance VI_1 - Entering BACKUP state"

@@ -7,6 +7,7 @@ use keepalived_check::{
     RealServerSpec, ScriptCommand, ScriptSpec, StatusCodes, Timing, TlsSpec, UdpSpec, UrlSpec,
 };
 use keepalived_config::{Checker, CheckerKind, Config, RealServer, VirtualServer};
+use keepalived_ipc::{Ids, RsId, VsId};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -146,14 +147,31 @@ fn kind(c: &Checker, vs: &VirtualServer, rs: &RealServer) -> Result<Option<Check
     }))
 }
 
-/// Every real server to check, keyed as keepalived names them.
-pub fn real_servers(config: &Config) -> (Vec<(String, String, RealServerSpec)>, Vec<String>) {
+/// A real server to check: its ids, the keys keepalived names it by (in
+/// logs, scripts and alerts) and its checkers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannedServer {
+    pub vs: VsId,
+    pub rs: RsId,
+    pub vk: String,
+    pub rk: String,
+    pub spec: RealServerSpec,
+}
+
+/// Every real server to check.
+pub fn real_servers(config: &Config, ids: &Ids) -> (Vec<PlannedServer>, Vec<String>) {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for vs in &config.virtual_servers {
         let vk = vs.key();
+        let vs_id = ids.virtual_server(&vs.id_key());
         for rs in &vs.real_servers {
             let rk = rs.key(vs);
+            let Some((vs_id, rs_id)) = vs_id.and_then(|v| Some((v, ids.real_server(v, &rk)?)))
+            else {
+                errors.push(format!("{rk} of {vk}: no id in the plan"));
+                continue;
+            };
             let mut checks = Vec::new();
             for c in &rs.checkers {
                 match kind(c, vs, rs) {
@@ -185,7 +203,13 @@ pub fn real_servers(config: &Config) -> (Vec<(String, String, RealServerSpec)>, 
                 resume_up: None,
                 omega: vs.omega,
             };
-            out.push((vk.clone(), rk, spec));
+            out.push(PlannedServer {
+                vs: vs_id,
+                rs: rs_id,
+                vk: vk.clone(),
+                rk,
+                spec,
+            });
         }
     }
     (out, errors)

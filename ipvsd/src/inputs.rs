@@ -2,6 +2,7 @@
 //! reconciler's inputs (`keepalived_ipvs::desired`).
 
 use keepalived_config::{Config, LbKind, Protocol as CfgProto, VirtualServer};
+use keepalived_ipc::{Ids, RsId};
 use keepalived_ipvs::desired::{
     GroupEntry, RealServerInput, SorryServerInput, Tunnel, VirtualServerInput, VsTarget,
 };
@@ -13,8 +14,8 @@ use keepalived_ipvs::{
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-/// Health by (virtual server key, real server key), as checkerd names them.
-pub type HealthMap = BTreeMap<(String, String), (bool, Option<i32>)>;
+/// Health (and a dynamic weight) by real server id.
+pub type HealthMap = BTreeMap<RsId, (bool, Option<i32>)>;
 
 fn fwd(k: Option<LbKind>) -> Option<FwdMethod> {
     k.map(|k| match k {
@@ -203,6 +204,7 @@ pub fn uses_ha_suspend(config: &Config) -> bool {
 /// suspends its checkers); `None` counts every address as present.
 pub fn inputs(
     config: &Config,
+    ids: &Ids,
     health: &HealthMap,
     local: Option<&BTreeSet<IpAddr>>,
 ) -> Vec<VirtualServerInput> {
@@ -242,8 +244,10 @@ pub fn inputs(
         let vs_tunnel = tunnel_of(&vs.extra);
         i.sorry_server_tunnel = vs_tunnel;
         raw_options(vs, &mut i);
+        let vs_id = ids.virtual_server(&vs.id_key());
         for rs in &vs.real_servers {
-            let (h, dynamic) = match health.get(&(vs.key(), rs.key(vs))) {
+            let rs_id = vs_id.and_then(|v| ids.real_server(v, &rs.key(vs)));
+            let (h, dynamic) = match rs_id.and_then(|id| health.get(&id)) {
                 Some((true, w)) => (Health::Up, *w),
                 Some((false, w)) => (Health::Down, *w),
                 None => (Health::Unknown, None),
@@ -408,7 +412,7 @@ mod tests {
              persistence_timeout 30\n persistence_engine sip\n sorry_server 10.0.9.9 53\n sorry_server_lvs_method DR\n \
              real_server 10.0.1.1 53 {\n }\n}\n",
         );
-        let i = inputs(&c, &HealthMap::new(), None);
+        let i = inputs(&c, &Ids::default(), &HealthMap::new(), None);
         let vs = &i[0];
         assert_eq!(
             vs.flags,

@@ -37,6 +37,9 @@ struct Ipvsd {
     out: Vec<FromChild>,
     config: Config,
     health: HealthMap,
+    /// The plan's object ids: messages name real servers, virtual servers
+    /// and instances by these.
+    ids: keepalived_ipc::Ids,
     sock: Option<IpvsSocket>,
     owned: Owned,
     state: ReconcileState,
@@ -136,18 +139,30 @@ impl Ipvsd {
             None
         };
         let d = compute(
-            &inputs::inputs(&self.config, &self.health, local.as_ref()),
+            &inputs::inputs(&self.config, &self.ids, &self.health, local.as_ref()),
             &self.state,
         );
         self.state = d.state;
         // Quorum follows health even where the kernel has no IPVS: the
         // notify scripts, FIFO lines and alerts still go out.
         for ev in d.events {
+            let vs_name = match &ev {
+                Event::QuorumUp { vs, .. } | Event::QuorumDown { vs, .. } => vs.clone(),
+            };
+            let Some(virtual_server) = self
+                .config
+                .virtual_servers
+                .iter()
+                .find(|v| v.key() == vs_name)
+                .and_then(|v| self.ids.virtual_server(&v.id_key()))
+            else {
+                continue;
+            };
             let q = match ev {
                 Event::QuorumUp { vs, weight_sum } => {
                     info!("Gained quorum for {vs}");
                     QuorumChange {
-                        virtual_server: vs,
+                        virtual_server,
                         up: true,
                         weight_sum,
                         initial: false,
@@ -160,7 +175,7 @@ impl Ipvsd {
                 } => {
                     warn!("Lost quorum for {vs}");
                     QuorumChange {
-                        virtual_server: vs,
+                        virtual_server,
                         up: false,
                         weight_sum,
                         initial,
@@ -236,13 +251,16 @@ impl Daemon for Ipvsd {
             slice.config.virtual_servers.len()
         );
         self.config = slice.config;
+        self.ids = slice.ids;
         for v in replay.vrrp {
-            self.vrrp_state(&v.instance, v.state);
+            if let Some(name) = self.ids.instance_name(v.instance).map(str::to_string) {
+                self.vrrp_state(&name, v.state);
+            }
         }
         self.health = replay
             .health
             .into_iter()
-            .map(|h| ((h.virtual_server, h.real_server), (h.up, h.weight)))
+            .map(|h| (h.real_server, (h.up, h.weight)))
             .collect();
         self.connect(ctx.now);
         Ok(())
@@ -256,6 +274,7 @@ impl Daemon for Ipvsd {
     fn reload(&mut self, slice: ConfigSlice, ctx: &mut Ctx) -> Result<(), String> {
         let generation = slice.generation;
         self.config = slice.config;
+        self.ids = slice.ids;
         self.reconcile(ctx.now);
         self.flush(ctx);
         // After the pass: tests wait for this line before reading the table.
@@ -267,13 +286,14 @@ impl Daemon for Ipvsd {
         match msg {
             ToChild::Health(h) => {
                 self.health_updates += 1;
-                self.health
-                    .insert((h.virtual_server, h.real_server), (h.up, h.weight));
+                self.health.insert(h.real_server, (h.up, h.weight));
                 self.dirty = true;
             }
             ToChild::VrrpState(v) => {
-                self.vrrp_state(&v.instance, v.state);
-                self.dirty = true;
+                if let Some(name) = self.ids.instance_name(v.instance).map(str::to_string) {
+                    self.vrrp_state(&name, v.state);
+                    self.dirty = true;
+                }
             }
             _ => {}
         }

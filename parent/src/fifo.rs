@@ -11,7 +11,7 @@
 //! counts it.
 
 use keepalived_config::{Config, Stmt};
-use keepalived_ipc::{GroupStateChange, QuorumChange, RealServerHealth, VrrpStateChange};
+use keepalived_ipc::VrrpState;
 use log::{info, warn};
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::{Mode, SFlag};
@@ -185,83 +185,61 @@ impl NotifyFifos {
         }
     }
 
-    pub fn vrrp_state(&mut self, s: &VrrpStateChange) {
-        if clean(&s.instance) {
-            self.write(&vrrp_line(s), true);
+    /// `INSTANCE "VI_1" MASTER 150`.
+    pub fn vrrp_state(&mut self, instance: &str, state: VrrpState, priority: u8) {
+        if clean(instance) {
+            self.write(&vrrp_line(instance, state, priority), true);
         }
     }
 
     /// `GROUP "G" MASTER 0`: a sync group's line has priority 0.
-    pub fn group_state(&mut self, g: &GroupStateChange) {
-        if !clean(&g.group) {
+    pub fn group_state(&mut self, group: &str, state: VrrpState) {
+        if !clean(group) {
             return;
         }
-        let line = format!("GROUP \"{}\" {} 0\n", g.group, g.state.as_str());
+        let line = format!("GROUP \"{group}\" {} 0\n", state.as_str());
         self.write(&line, true);
     }
 
-    pub fn real_server(&mut self, h: &RealServerHealth) {
-        if clean(&h.real_server) && clean(&h.virtual_server) {
-            self.write(&rs_line(h), false);
+    /// `RS [192.168.1.2]:tcp:80 [10.0.0.1]:tcp:80 DOWN`.
+    pub fn real_server(&mut self, vs: &str, rs: &str, up: bool) {
+        if clean(rs) && clean(vs) {
+            self.write(&rs_line(vs, rs, up), false);
         }
     }
 
     /// `VS [10.0.0.1]:tcp:80 UP|DOWN`, as keepalived writes a quorum change.
-    pub fn quorum(&mut self, q: &QuorumChange) {
-        if !clean(&q.virtual_server) {
+    pub fn quorum(&mut self, vs: &str, up: bool) {
+        if !clean(vs) {
             return;
         }
-        let line = format!(
-            "VS {} {}\n",
-            q.virtual_server,
-            if q.up { "UP" } else { "DOWN" }
-        );
+        let line = format!("VS {vs} {}\n", if up { "UP" } else { "DOWN" });
         self.write(&line, false);
     }
 }
 
-fn vrrp_line(s: &VrrpStateChange) -> String {
-    format!(
-        "INSTANCE \"{}\" {} {}\n",
-        s.instance,
-        s.state.as_str(),
-        s.priority
-    )
+fn vrrp_line(instance: &str, state: VrrpState, priority: u8) -> String {
+    format!("INSTANCE \"{instance}\" {} {priority}\n", state.as_str())
 }
 
-fn rs_line(h: &RealServerHealth) -> String {
-    format!(
-        "RS {} {} {}\n",
-        h.real_server,
-        h.virtual_server,
-        if h.up { "UP" } else { "DOWN" }
-    )
+fn rs_line(vs: &str, rs: &str, up: bool) -> String {
+    format!("RS {rs} {vs} {}\n", if up { "UP" } else { "DOWN" })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keepalived_ipc::VrrpState;
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
 
     #[test]
     fn lines_as_keepalived_writes_them() {
-        let s = VrrpStateChange {
-            instance: "VI_1".into(),
-            group: None,
-            state: VrrpState::Master,
-            priority: 150,
-        };
-        assert_eq!(vrrp_line(&s), "INSTANCE \"VI_1\" MASTER 150\n");
-        let h = RealServerHealth {
-            virtual_server: "[10.0.0.1]:tcp:80".into(),
-            real_server: "[192.168.1.2]:tcp:80".into(),
-            up: false,
-            weight: None,
-        };
         assert_eq!(
-            rs_line(&h),
+            vrrp_line("VI_1", VrrpState::Master, 150),
+            "INSTANCE \"VI_1\" MASTER 150\n"
+        );
+        assert_eq!(
+            rs_line("[10.0.0.1]:tcp:80", "[192.168.1.2]:tcp:80", false),
             "RS [192.168.1.2]:tcp:80 [10.0.0.1]:tcp:80 DOWN\n"
         );
     }
@@ -293,19 +271,13 @@ mod tests {
             .custom_flags(libc::O_NONBLOCK)
             .open(&path)
             .unwrap();
-        let s = VrrpStateChange {
-            instance: "VI_1".into(),
-            group: None,
-            state: VrrpState::Backup,
-            priority: 100,
-        };
-        f.vrrp_state(&s);
+        f.vrrp_state("VI_1", VrrpState::Backup, 100);
         let mut got = String::new();
         let _ = reader.read_to_string(&mut got);
         assert_eq!(got, "INSTANCE \"VI_1\" BACKUP 100\n");
         // Nobody reads: the pipe fills, lines are dropped, nothing blocks.
         for _ in 0..10_000 {
-            f.vrrp_state(&s);
+            f.vrrp_state("VI_1", VrrpState::Backup, 100);
         }
         assert!(f.dropped > 0 && f.written > 1);
     }

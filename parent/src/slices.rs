@@ -4,9 +4,9 @@
 //! acts on, so a compromised child learns as little as possible.
 
 use keepalived_config::Config;
-use keepalived_ipc::{ConfigSlice, Subsystem};
+use keepalived_ipc::{ConfigSlice, Ids, Subsystem};
 
-pub fn slice(config: &Config, sub: Subsystem, generation: u64) -> ConfigSlice {
+pub fn slice(config: &Config, ids: &Ids, sub: Subsystem, generation: u64) -> ConfigSlice {
     let mut c = config.clone();
     match sub {
         // VRRP needs no load-balancer blocks.
@@ -27,5 +27,6 @@ pub fn slice(config: &Config, sub: Subsystem, generation: u64) -> ConfigSlice {
         subsystem: sub,
         generation,
         config: c,
+        ids: ids.clone(),
     }
 }

@@ -1,30 +1,32 @@
 //! The last known state of every subsystem, kept by the parent so a
-//! restarted child resumes instead of starting over.
+//! restarted child resumes instead of starting over. Keyed by the ids of
+//! the plan, and only for ids the plan has (the parent checks every id a
+//! child names before recording it), so it cannot grow without bound.
 
 use keepalived_ipc::{
-    RealServerHealth, ReplayState, Subsystem, TrackKind, TrackResult, VrrpStateChange,
+    Ids, InstanceId, RealServerHealth, ReplayState, RsId, Subsystem, TrackResult, TrackerId,
+    VrrpStateChange,
 };
 use std::collections::BTreeMap;
 
 #[derive(Default, Debug)]
 pub struct KnownState {
-    vrrp: BTreeMap<String, VrrpStateChange>,
-    health: BTreeMap<(String, String), RealServerHealth>,
-    tracks: BTreeMap<(TrackKind, String), TrackResult>,
+    vrrp: BTreeMap<InstanceId, VrrpStateChange>,
+    health: BTreeMap<RsId, RealServerHealth>,
+    tracks: BTreeMap<TrackerId, TrackResult>,
 }
 
 impl KnownState {
     pub fn record_vrrp(&mut self, s: &VrrpStateChange) {
-        self.vrrp.insert(s.instance.clone(), s.clone());
+        self.vrrp.insert(s.instance, s.clone());
     }
 
     pub fn record_health(&mut self, h: &RealServerHealth) {
-        self.health
-            .insert((h.virtual_server.clone(), h.real_server.clone()), h.clone());
+        self.health.insert(h.real_server, h.clone());
     }
 
     pub fn record_track(&mut self, t: &TrackResult) {
-        self.tracks.insert((t.kind, t.name.clone()), t.clone());
+        self.tracks.insert(t.tracker, t.clone());
     }
 
     /// What `sub` needs to resume: vrrpd its own instance states and the
@@ -54,9 +56,12 @@ impl KnownState {
         }
     }
 
-    /// Forget entries the new configuration no longer has.
-    pub fn retain_instances(&mut self, names: &[String]) {
-        self.vrrp.retain(|k, _| names.contains(k));
+    /// Forget what the new plan no longer has (ids are never reused, so
+    /// what it still has is the same object).
+    pub fn retain(&mut self, ids: &Ids) {
+        self.vrrp.retain(|k, _| ids.instance_name(*k).is_some());
+        self.health.retain(|k, _| ids.real_server_key(*k).is_some());
+        self.tracks.retain(|k, _| ids.tracker_key(*k).is_some());
     }
 }
 
@@ -64,13 +69,21 @@ impl KnownState {
 mod tests {
     use super::*;
     use keepalived_ipc::VrrpState;
+    use keepalived_types::Keys;
 
     #[test]
-    fn latest_state_wins_and_is_replayed() {
+    fn latest_state_wins_and_is_replayed_until_the_plan_drops_it() {
+        let mut next = 0;
+        let keys = Keys {
+            instances: vec!["VI_1".into()],
+            ..Default::default()
+        };
+        let ids = Ids::assign(&keys, &Ids::default(), &mut next);
+        let vi = ids.instance("VI_1").unwrap();
         let mut k = KnownState::default();
         for st in [VrrpState::Backup, VrrpState::Master] {
             k.record_vrrp(&VrrpStateChange {
-                instance: "VI_1".into(),
+                instance: vi,
                 group: None,
                 state: st,
                 priority: 100,
@@ -80,5 +93,10 @@ mod tests {
         assert_eq!(r.vrrp.len(), 1);
         assert_eq!(r.vrrp[0].state, VrrpState::Master);
         assert!(r.health.is_empty());
+        k.retain(&ids);
+        assert_eq!(k.replay_for(Subsystem::Vrrp).vrrp.len(), 1);
+        let gone = Ids::assign(&Keys::default(), &ids, &mut next);
+        k.retain(&gone);
+        assert!(k.replay_for(Subsystem::Vrrp).vrrp.is_empty());
     }
 }

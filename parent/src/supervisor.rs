@@ -20,7 +20,7 @@ use crate::state::KnownState;
 use crate::user_scripts::UserScripts;
 use keepalived_config::{Config, LoadOptions};
 use keepalived_ipc::{
-    decode_from_child, Channel, DumpKind, FromChild, RecvError, ScriptEnd, Subsystem, ToChild,
+    decode_from_child, Channel, DumpKind, FromChild, Ids, RecvError, ScriptEnd, Subsystem, ToChild,
     TrackKind, MAX_FROM_CHILD,
 };
 use keepalived_sandbox::privileges::unprivileged_user;
@@ -66,6 +66,12 @@ struct Slot {
     held: Vec<ToChild>,
 }
 
+/// One validated configuration and the ids of its objects.
+struct Plan {
+    config: Config,
+    ids: Ids,
+}
+
 struct PendingDump {
     kind: DumpKind,
     waiting: Vec<Subsystem>,
@@ -81,7 +87,11 @@ pub struct Supervisor {
     life: Lifecycle,
     /// The validated configuration of each generation some child runs,
     /// applies or will get.
-    plans: BTreeMap<u64, Config>,
+    plans: BTreeMap<u64, Plan>,
+    /// Above every object id given so far (ids are never reused).
+    next_id: u32,
+    /// Messages naming an object their sender's plan does not have.
+    unknown_ids: u64,
     /// The generation `user_scripts` was built from (checkerd's).
     scripts_generation: u64,
     /// How the last reload ended, for the dumps.
@@ -141,6 +151,8 @@ impl Supervisor {
             .collect();
         let user_scripts = UserScripts::new(&config, unprivileged_user());
         let life = Lifecycle::new(&settings.enabled, 1, settings.respawn, Instant::now());
+        let mut next_id = 0;
+        let ids = Ids::assign(&config.object_keys(), &Ids::default(), &mut next_id);
         Ok(Supervisor {
             socket_budget: Default::default(),
             user_scripts,
@@ -151,7 +163,9 @@ impl Supervisor {
             slots,
             settings,
             life,
-            plans: BTreeMap::from([(1, config)]),
+            plans: BTreeMap::from([(1, Plan { config, ids })]),
+            next_id,
+            unknown_ids: 0,
             last_reload: None,
             known: KnownState::default(),
             pid_files,
@@ -254,8 +268,9 @@ impl Supervisor {
             Command::Configure { sub, generation } => {
                 let i = self.slot_of(sub);
                 self.slots[i].held.clear();
+                let plan = &self.plans[&generation];
                 let msg = ToChild::Configure {
-                    slice: Box::new(slice(&self.plans[&generation], sub, generation)),
+                    slice: Box::new(slice(&plan.config, &plan.ids, sub, generation)),
                     replay: self.known.replay_for(sub),
                 };
                 self.send(i, &msg);
@@ -269,8 +284,9 @@ impl Supervisor {
             }
             Command::Reload { sub, generation } => {
                 let i = self.slot_of(sub);
+                let plan = &self.plans[&generation];
                 let msg = ToChild::Reload {
-                    slice: Box::new(slice(&self.plans[&generation], sub, generation)),
+                    slice: Box::new(slice(&plan.config, &plan.ids, sub, generation)),
                 };
                 self.send(i, &msg);
             }
@@ -322,9 +338,25 @@ impl Supervisor {
         if g != self.scripts_generation {
             self.scripts_generation = g;
             self.user_scripts
-                .reconfigure(&self.plans[&g], unprivileged_user());
+                .reconfigure(&self.plans[&g].config, unprivileged_user());
         }
-        &self.plans[&g]
+        &self.plans[&g].config
+    }
+
+    /// Look an id up in the plans `sub` runs or applies: a child may name
+    /// only objects of its own plan (anything else is dropped and counted,
+    /// never recorded or routed).
+    fn lookup<T>(&mut self, sub: Subsystem, f: impl Fn(&Ids) -> Option<T>) -> Option<T> {
+        let found = [self.life.accepted(sub), self.life.applying(sub)]
+            .into_iter()
+            .flatten()
+            .filter_map(|g| self.plans.get(&g))
+            .find_map(|p| f(&p.ids));
+        if found.is_none() {
+            self.unknown_ids += 1;
+            debug!("{sub} named an object its plan does not have");
+        }
+        found
     }
 
     fn spawn_child(&mut self, sub: Subsystem) -> Event {
@@ -435,47 +467,75 @@ impl Supervisor {
                 reason,
             }),
             FromChild::VrrpState(s) => {
+                let Some(name) = self.lookup(sub, |ids| {
+                    let group_known = s.group.is_none_or(|g| ids.group_name(g).is_some());
+                    ids.instance_name(s.instance)
+                        .filter(|_| group_known)
+                        .map(str::to_string)
+                }) else {
+                    return;
+                };
                 self.known.record_vrrp(&s);
-                self.fifos.vrrp_state(&s);
+                self.fifos.vrrp_state(&name, s.state, s.priority);
                 self.route(
                     &[Subsystem::Checker, Subsystem::Ipvs],
                     ToChild::VrrpState(s),
                 );
             }
             FromChild::GroupState(g) => {
-                self.fifos.group_state(&g);
+                let Some(name) =
+                    self.lookup(sub, |ids| ids.group_name(g.group).map(str::to_string))
+                else {
+                    return;
+                };
+                self.fifos.group_state(&name, g.state);
                 self.route(&[Subsystem::Checker], ToChild::GroupState(g));
             }
             FromChild::Health(h) => {
+                let Some((vk, rk)) = self.lookup(sub, |ids| {
+                    let (vs, rk) = ids.real_server_key(h.real_server)?;
+                    let vk = ids
+                        .virtual_server_key(vs)
+                        .filter(|_| vs == h.virtual_server)?;
+                    Some((vk.to_string(), rk.to_string()))
+                }) else {
+                    return;
+                };
                 self.known.record_health(&h);
-                self.fifos.real_server(&h);
+                self.fifos.real_server(&vk, &rk, h.up);
                 self.route(&[Subsystem::Ipvs], ToChild::Health(h));
             }
             FromChild::Track(t) => {
-                // Only trackers of the configuration: anything else would
-                // grow the state the parent replays without bound.
-                let c = self.checker_config();
-                let known = match t.kind {
-                    TrackKind::Script => c.vrrp_scripts.iter().any(|s| s.name == t.name),
-                    TrackKind::File => c.track_files.iter().any(|f| f.name == t.name),
-                    TrackKind::Process => c.vrrp_track_processes.iter().any(|p| p.name == t.name),
+                // Only trackers of its plan, of the kinds checkerd watches.
+                let watched = |k: TrackKind| {
+                    matches!(k, TrackKind::Script | TrackKind::File | TrackKind::Process)
                 };
-                if !known {
-                    // (A reload may have just removed it: not misbehaviour.)
-                    debug!("dropping a verdict for unknown tracker {:.64}", t.name);
+                if self
+                    .lookup(sub, |ids| {
+                        ids.tracker_key(t.tracker)
+                            .map(|(k, _)| k)
+                            .filter(|k| watched(*k))
+                    })
+                    .is_none()
+                {
                     return;
                 }
                 self.known.record_track(&t);
                 self.route(&[Subsystem::Vrrp], ToChild::Track(t));
             }
             FromChild::Quorum(q) => {
-                self.fifos.quorum(&q);
+                let Some(vk) = self.lookup(sub, |ids| {
+                    ids.virtual_server_key(q.virtual_server).map(str::to_string)
+                }) else {
+                    return;
+                };
+                self.fifos.quorum(&vk, q.up);
                 self.route(&[Subsystem::Checker], ToChild::Quorum(q));
             }
             FromChild::RunScript(r) => {
                 self.checker_config();
                 let g = self.scripts_generation;
-                if self.user_scripts.start(&r, &self.plans[&g]).is_err() {
+                if self.user_scripts.start(&r, &self.plans[&g].config).is_err() {
                     self.route(
                         &[Subsystem::Checker],
                         ToChild::ScriptEnded {
@@ -660,14 +720,11 @@ impl Supervisor {
         let generation = self.life.current() + 1;
         let mut config = loaded.config;
         crate::script_security::apply(&mut config, unprivileged_user());
-        let names: Vec<String> = config
-            .vrrp_instances
-            .iter()
-            .map(|v| v.name.clone())
-            .collect();
-        self.known.retain_instances(&names);
+        let previous = &self.plans[&self.life.current()].ids;
+        let ids = Ids::assign(&config.object_keys(), previous, &mut self.next_id);
+        self.known.retain(&ids);
         self.fifos.reopen(&config, unprivileged_user());
-        self.plans.insert(generation, config);
+        self.plans.insert(generation, Plan { config, ids });
         self.event(Event::Reload { generation });
     }
 
@@ -726,6 +783,10 @@ impl Supervisor {
         text.push_str(&format!(
             " Notify FIFO lines written: {}, dropped: {}\n",
             self.fifos.written, self.fifos.dropped
+        ));
+        text.push_str(&format!(
+            " Messages naming unknown objects: {}\n",
+            self.unknown_ids
         ));
         for s in &self.slots {
             text.push_str(&format!(

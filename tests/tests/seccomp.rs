@@ -47,6 +47,7 @@ fn spawn_child(sub: Subsystem, mode: &str) -> (std::process::Child, Channel) {
         subsystem: sub,
         generation: 1,
         config: Config::default(),
+        ids: Default::default(),
     };
     chan.send(&ToChild::Configure {
         slice: Box::new(slice),

@@ -9,7 +9,7 @@ use crate::net::vmac;
 use crate::plan::{plan, Planned};
 use keepalived_config::Config;
 use keepalived_ipc::{
-    FromChild, GroupStateChange, TrackKind as Watched, TrackResult, VrrpState, VrrpStateChange,
+    FromChild, GroupStateChange, Ids, TrackKind as Watched, TrackResult, VrrpState, VrrpStateChange,
 };
 use keepalived_vrrp::action::{Action, Input, LogLevel, ResumeState, RxPacket, State};
 use keepalived_vrrp::counters::DropCause;
@@ -82,6 +82,9 @@ pub struct Engine {
     out: Vec<FromChild>,
     /// Last verdict of each object checkerd watches, kept across reloads.
     tracks: BTreeMap<(Watched, String), TrackStatus>,
+    /// The plan's object ids: messages name instances, groups and
+    /// trackers by these.
+    ids: Ids,
     /// VMAC interfaces we created or adopted, by name: deleted at stop.
     vmacs: BTreeMap<String, u32>,
     /// Lower devices' devconf values before we changed them, restored at stop.
@@ -115,7 +118,7 @@ fn state_from(s: VrrpState) -> Option<State> {
 impl Engine {
     /// Open the kernel-facing sockets and plan the instances (nothing runs
     /// until [`Engine::start`]).
-    pub fn new(config: &Config, registry: &Registry) -> Result<Engine, String> {
+    pub fn new(config: &Config, ids: Ids, registry: &Registry) -> Result<Engine, String> {
         let mut rtnl = Rtnl::open().map_err(|e| e.to_string())?;
         let monitor = Monitor::open().map_err(|e| e.to_string())?;
         let mfd = monitor.fd();
@@ -142,6 +145,7 @@ impl Engine {
             unknown_vrid: 0,
             out: Vec::new(),
             tracks: BTreeMap::new(),
+            ids,
             vmacs: BTreeMap::new(),
             lower_saved: BTreeMap::new(),
             vmac_tx: BTreeMap::new(),
@@ -348,8 +352,9 @@ impl Engine {
         fresh: &[bool],
     ) {
         for t in tracks {
-            self.tracks
-                .insert((t.kind, t.name.clone()), status_of(t.status));
+            if let Some((kind, name)) = self.ids.tracker_key(t.tracker) {
+                self.tracks.insert((kind, name.to_string()), t.status);
+            }
         }
         let known = self.tracks.clone();
         let present = if resume.is_empty() {
@@ -551,12 +556,16 @@ impl Engine {
                     State::Init => VrrpState::Stop,
                     s => state_of(s),
                 };
-                self.out.push(FromChild::VrrpState(VrrpStateChange {
-                    instance: p.cfg.name.clone(),
-                    group: p.group.clone(),
-                    state,
-                    priority,
-                }));
+                let group = p.group.as_deref().and_then(|g| self.ids.group(g));
+                match self.ids.instance(&p.cfg.name) {
+                    Some(instance) => self.out.push(FromChild::VrrpState(VrrpStateChange {
+                        instance,
+                        group,
+                        state,
+                        priority,
+                    })),
+                    None => error!("({}) has no id in the plan", p.cfg.name),
+                }
             }
             Action::PriorityChanged { .. } | Action::MasterRxLowerPriority { .. } => {}
             Action::Log { level, message } => match level {
@@ -605,11 +614,9 @@ impl Engine {
             }
             if self.group_states.get(&g) != Some(&st) {
                 self.group_states.insert(g.clone(), st);
-                if report {
-                    self.out.push(FromChild::GroupState(GroupStateChange {
-                        group: g,
-                        state: st,
-                    }));
+                if let Some(group) = self.ids.group(&g).filter(|_| report) {
+                    self.out
+                        .push(FromChild::GroupState(GroupStateChange { group, state: st }));
                 }
             }
         }
@@ -716,11 +723,14 @@ impl Engine {
 
     /// A tracker's verdict from checkerd (script, file or process).
     pub fn on_track(&mut self, t: &TrackResult, now: Instant) {
-        let status = status_of(t.status);
-        self.tracks.insert((t.kind, t.name.clone()), status);
+        let Some((kind, name)) = self.ids.tracker_key(t.tracker) else {
+            return;
+        };
+        let (kind, name, status) = (kind, name.to_string(), t.status);
+        self.tracks.insert((kind, name.clone()), status);
         for m in 0..self.plans.len() {
-            for (idx, kind, name) in self.plans[m].tracked.clone() {
-                if kind == t.kind && name == t.name {
+            for (idx, k, n) in self.plans[m].tracked.clone() {
+                if k == kind && n == name {
                     self.input(m, Input::Track { index: idx, status }, now);
                 }
             }
@@ -937,9 +947,11 @@ impl Engine {
     pub fn reload(
         &mut self,
         config: &Config,
+        ids: Ids,
         registry: &Registry,
         now: Instant,
     ) -> Result<(), String> {
+        self.ids = ids;
         let before = self.states();
         let old_names: Vec<String> = self.plans.iter().map(|p| p.cfg.name.clone()).collect();
         let new_names: Vec<String> = config
@@ -1087,17 +1099,12 @@ fn new_instance(p: &Planned, resume: &BTreeMap<String, State>) -> Result<Instanc
 }
 
 /// The states the parent recorded, keyed by instance name.
-fn status_of(s: keepalived_ipc::TrackStatus) -> TrackStatus {
-    match s {
-        keepalived_ipc::TrackStatus::Up => TrackStatus::Up,
-        keepalived_ipc::TrackStatus::Down => TrackStatus::Down,
-        keepalived_ipc::TrackStatus::Value(v) => TrackStatus::Value(v),
-    }
-}
-
-pub fn recorded(states: &[VrrpStateChange]) -> BTreeMap<String, State> {
+pub fn recorded(states: &[VrrpStateChange], ids: &Ids) -> BTreeMap<String, State> {
     states
         .iter()
-        .filter_map(|s| state_from(s.state).map(|st| (s.instance.clone(), st)))
+        .filter_map(|s| {
+            let name = ids.instance_name(s.instance)?;
+            state_from(s.state).map(|st| (name.to_string(), st))
+        })
         .collect()
 }

@@ -21,6 +21,8 @@ use std::time::Instant;
 struct Vrrpd {
     engine: Option<Engine>,
     replay: ReplayState,
+    /// The plan's ids (the replay names instances by them).
+    ids: keepalived_ipc::Ids,
 }
 
 impl Vrrpd {
@@ -47,13 +49,14 @@ impl Daemon for Vrrpd {
             slice.generation,
             slice.config.vrrp_instances.len()
         );
-        self.engine = Some(Engine::new(&slice.config, ctx.registry)?);
+        self.ids = slice.ids.clone();
+        self.engine = Some(Engine::new(&slice.config, slice.ids, ctx.registry)?);
         self.replay = replay;
         Ok(())
     }
 
     fn start(&mut self, ctx: &mut Ctx) {
-        let resume = engine::recorded(&self.replay.vrrp);
+        let resume = engine::recorded(&self.replay.vrrp, &self.ids);
         if let Some(e) = self.engine.as_mut() {
             e.start(ctx.now, &resume, &self.replay.tracks);
         }
@@ -63,7 +66,7 @@ impl Daemon for Vrrpd {
     fn reload(&mut self, slice: ConfigSlice, ctx: &mut Ctx) -> Result<(), String> {
         info!("Reloading configuration {}", slice.generation);
         if let Some(e) = self.engine.as_mut() {
-            e.reload(&slice.config, ctx.registry, ctx.now)?;
+            e.reload(&slice.config, slice.ids, ctx.registry, ctx.now)?;
         }
         self.forward(ctx);
         Ok(())

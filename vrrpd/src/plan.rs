@@ -8,7 +8,7 @@ use crate::net::vmac;
 use keepalived_config::route::{parse_route, parse_rule};
 use keepalived_config::{Config, VirtualIp, VrrpInstance};
 use keepalived_ipc::TrackKind as Watched;
-use keepalived_vrrp::config::{Auth, GarpConfig, InitialState, InstanceConfig};
+use keepalived_vrrp::config::{Auth, GarpConfig, InstanceConfig};
 use keepalived_vrrp::track::{TrackConfig, TrackKind, TrackStatus};
 use keepalived_vrrp::Version;
 use log::warn;
@@ -195,10 +195,7 @@ fn plan_one(
     };
     cfg.priority = inst.priority;
     cfg.advert_int = secs(inst.advert_int);
-    cfg.initial_state = inst.state.map(|s| match s {
-        keepalived_config::VrrpState::Master => InitialState::Master,
-        keepalived_config::VrrpState::Backup => InitialState::Backup,
-    });
+    cfg.initial_state = inst.state;
     cfg.preempt = !inst.nopreempt;
     cfg.preempt_delay = secs(inst.preempt_delay);
     cfg.accept = inst.accept;

@@ -449,8 +449,8 @@ fn global(p: &mut P, g: &GlobalDefs) {
 fn instance(p: &mut P, v: &VrrpInstance, g: &GlobalDefs) {
     p.open(&format!("vrrp_instance {}", q(&v.name)));
     match v.state {
-        Some(VrrpState::Master) => p.line("state MASTER"),
-        Some(VrrpState::Backup) => p.line("state BACKUP"),
+        Some(InitialState::Master) => p.line("state MASTER"),
+        Some(InitialState::Backup) => p.line("state BACKUP"),
         None => {}
     }
     p.opt_q("interface", &v.interface);

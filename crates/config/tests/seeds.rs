@@ -39,7 +39,7 @@ fn lvs_http_get_seed() {
     assert!(g.vrrp_strict && g.vrrp_skip_check_adv_addr);
     let vi = &c.vrrp_instances[0];
     assert_eq!(vi.name, "VI_1");
-    assert_eq!(vi.state, Some(VrrpState::Master));
+    assert_eq!(vi.state, Some(InitialState::Master));
     assert_eq!(vi.interface.as_deref(), Some("eth0"));
     assert_eq!((vi.virtual_router_id, vi.priority), (51, 100));
     assert!(vi.strict_mode, "inherited from vrrp_strict");
@@ -93,7 +93,7 @@ fn lvs_http_get_seed() {
 fn dr_tcp_check_seed() {
     let l = load("000_lvs_dr_tcp_check.conf");
     let vi = &l.config.vrrp_instances[0];
-    assert_eq!((vi.priority, vi.state), (150, Some(VrrpState::Backup)));
+    assert_eq!((vi.priority, vi.state), (150, Some(InitialState::Backup)));
     assert!(vi.nopreempt);
     assert_eq!(
         vi.authentication

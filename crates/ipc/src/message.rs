@@ -3,6 +3,9 @@
 
 use crate::Subsystem;
 use keepalived_config::Config;
+pub use keepalived_types::{
+    GroupId, Ids, InstanceId, RsId, TrackKind, TrackStatus, TrackerId, VrrpState, VsId,
+};
 use serde::{Deserialize, Serialize};
 
 /// What a child is told to run: its subsystem and its part of the
@@ -13,36 +16,17 @@ pub struct ConfigSlice {
     /// Increases with every reload; acks name the generation they apply to.
     pub generation: u64,
     pub config: Config,
-}
-
-/// VRRP instance states as keepalived names them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum VrrpState {
-    Init,
-    Backup,
-    Master,
-    Fault,
-    Stop,
-}
-
-impl VrrpState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VrrpState::Init => "INIT",
-            VrrpState::Backup => "BACKUP",
-            VrrpState::Master => "MASTER",
-            VrrpState::Fault => "FAULT",
-            VrrpState::Stop => "STOP",
-        }
-    }
+    /// The id of every object of this configuration: messages name objects
+    /// by these.
+    pub ids: Ids,
 }
 
 /// A VRRP instance (or sync group) changed state: vrrpd → parent → checkerd
 /// (notify scripts, SMTP alerts) and ipvsd (`lvs_sync_daemon`, `ha_suspend`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VrrpStateChange {
-    pub instance: String,
-    pub group: Option<String>,
+    pub instance: InstanceId,
+    pub group: Option<GroupId>,
     pub state: VrrpState,
     pub priority: u8,
 }
@@ -52,51 +36,25 @@ pub struct VrrpStateChange {
 /// notify scripts, SMTP alerts).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupStateChange {
-    pub group: String,
+    pub group: GroupId,
     pub state: VrrpState,
 }
 
 /// A real server's health: checkerd → parent → ipvsd.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RealServerHealth {
-    /// Virtual server key as printed by keepalived, e.g. `[10.0.0.1]:tcp:80`.
-    pub virtual_server: String,
-    /// Real server key, e.g. `[192.168.1.10]:tcp:80`.
-    pub real_server: String,
+    pub virtual_server: VsId,
+    pub real_server: RsId,
     pub up: bool,
     /// A weight set by a dynamic checker (MISC_CHECK `misc_dynamic`).
     pub weight: Option<i32>,
-}
-
-/// What a tracker watches. checkerd watches all of them (it runs the
-/// scripts, reads the files and scans the processes) so vrrpd needs no
-/// access to either.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum TrackKind {
-    /// `vrrp_script`, after rise/fall.
-    Script,
-    /// `track_file`: the number the file holds.
-    File,
-    /// `vrrp_track_process`: whether the quorum of processes runs.
-    Process,
-}
-
-impl TrackKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TrackKind::Script => "script",
-            TrackKind::File => "file",
-            TrackKind::Process => "process",
-        }
-    }
 }
 
 /// A virtual server gained or lost its quorum: ipvsd → parent (notify
 /// FIFO) → checkerd (`quorum_up` / `quorum_down` scripts, SMTP alert).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuorumChange {
-    /// Virtual server key as printed by keepalived, e.g. `[10.0.0.1]:tcp:80`.
-    pub virtual_server: String,
+    pub virtual_server: VsId,
     pub up: bool,
     /// Sum of the alive real servers' weights.
     pub weight_sum: u64,
@@ -104,20 +62,10 @@ pub struct QuorumChange {
     pub initial: bool,
 }
 
-/// A tracked object's verdict.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TrackStatus {
-    Up,
-    Down,
-    /// A `track_file` value.
-    Value(i64),
-}
-
 /// A tracker's verdict: checkerd → parent → vrrpd.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrackResult {
-    pub kind: TrackKind,
-    pub name: String,
+    pub tracker: TrackerId,
     pub status: TrackStatus,
 }
 
@@ -315,8 +263,8 @@ mod tests {
     #[test]
     fn roundtrip_both_directions() {
         let up = FromChild::Health(RealServerHealth {
-            virtual_server: "[10.0.0.1]:tcp:80".into(),
-            real_server: "[192.168.1.2]:tcp:80".into(),
+            virtual_server: VsId(1),
+            real_server: RsId(2),
             up: false,
             weight: Some(3),
         });
@@ -326,6 +274,7 @@ mod tests {
                 subsystem: Subsystem::Ipvs,
                 generation: 7,
                 config: Config::default(),
+                ids: Ids::default(),
             }),
             replay: ReplayState::default(),
         };
@@ -356,8 +305,7 @@ mod tests {
     #[test]
     fn who_may_send_what() {
         let h = FromChild::Track(TrackResult {
-            kind: TrackKind::Script,
-            name: "chk".into(),
+            tracker: TrackerId(3),
             status: TrackStatus::Up,
         });
         assert!(h.allowed_from(Subsystem::Checker));

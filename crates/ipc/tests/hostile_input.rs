@@ -4,8 +4,8 @@
 
 use keepalived_ipc::frame::{fragment, Reassembler};
 use keepalived_ipc::{
-    decode_from_child, encode, DumpKind, FromChild, RealServerHealth, TrackKind, TrackResult,
-    TrackStatus, VrrpState, VrrpStateChange, MAX_FROM_CHILD,
+    decode_from_child, encode, DumpKind, FromChild, GroupId, InstanceId, RealServerHealth, RsId,
+    TrackResult, TrackStatus, TrackerId, VrrpState, VrrpStateChange, VsId, MAX_FROM_CHILD,
 };
 
 /// xorshift64*: reproducible without a dependency.
@@ -30,25 +30,23 @@ fn samples() -> Vec<FromChild> {
             reason: "no".into(),
         },
         FromChild::VrrpState(VrrpStateChange {
-            instance: "VI_1".into(),
-            group: Some("G".into()),
+            instance: InstanceId(1),
+            group: Some(GroupId(2)),
             state: VrrpState::Master,
             priority: 150,
         }),
         FromChild::Health(RealServerHealth {
-            virtual_server: "[10.0.0.1]:tcp:80".into(),
-            real_server: "[10.0.0.2]:tcp:80".into(),
+            virtual_server: VsId(3),
+            real_server: RsId(4),
             up: true,
             weight: Some(5),
         }),
         FromChild::Track(TrackResult {
-            kind: TrackKind::Script,
-            name: "chk".into(),
+            tracker: TrackerId(5),
             status: TrackStatus::Down,
         }),
         FromChild::Track(TrackResult {
-            kind: TrackKind::File,
-            name: "weights".into(),
+            tracker: TrackerId(6),
             status: TrackStatus::Value(-7),
         }),
         FromChild::Dump {

@@ -12,12 +12,8 @@ use crate::track::TrackConfig;
 /// Priority of the address owner.
 pub const PRIO_OWNER: u8 = 255;
 
-/// `state` keyword of a vrrp_instance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum InitialState {
-    Master,
-    Backup,
-}
+/// `state` keyword of a vrrp_instance (the shared vocabulary's).
+pub use keepalived_types::InitialState;
 
 /// VRRPv2 authentication (v3 has none).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,24 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What is tracked; only used in logs, the arithmetic is the same.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TrackKind {
-    Interface,
-    Script,
-    File,
-    Process,
-    Bfd,
-}
-
-/// Last reported state of a tracked object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TrackStatus {
-    Up,
-    Down,
-    /// A track_file value (the number read from the file).
-    Value(i64),
-}
+/// What is tracked (only used in logs: the arithmetic is the same) and
+/// its verdict: the shared vocabulary's.
+pub use keepalived_types::{TrackKind, TrackStatus};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrackConfig {

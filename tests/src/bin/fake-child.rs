@@ -42,8 +42,8 @@ fn main() {
         }
         "wrong-kind" => {
             let m = FromChild::Health(RealServerHealth {
-                virtual_server: "[10.0.0.1]:tcp:80".into(),
-                real_server: "[10.0.0.2]:tcp:80".into(),
+                virtual_server: keepalived_ipc::VsId(1),
+                real_server: keepalived_ipc::RsId(2),
                 up: false,
                 weight: None,
             });

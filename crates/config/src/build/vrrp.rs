@@ -3,8 +3,8 @@
 
 use super::{join, raw, Cx};
 use crate::model::{
-    AuthType, Authentication, GlobalDefs, TrackFile, UnicastPeer, VrrpInstance, VrrpScript,
-    VrrpState, VrrpSyncGroup, VrrpTrackProcess,
+    AuthType, Authentication, GlobalDefs, InitialState, TrackFile, UnicastPeer, VrrpInstance,
+    VrrpScript, VrrpSyncGroup, VrrpTrackProcess,
 };
 use crate::tree::Node;
 
@@ -321,8 +321,8 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
                 if cx.need(k, 1) {
                     cx.at_most(k, 1);
                     match k.args[0].text.as_str() {
-                        "MASTER" => v.state = Some(VrrpState::Master),
-                        "BACKUP" => v.state = Some(VrrpState::Backup),
+                        "MASTER" => v.state = Some(InitialState::Master),
+                        "BACKUP" => v.state = Some(InitialState::Backup),
                         other => cx.error(
                             &k.args[0].pos,
                             format!("unknown state '{other}': expected MASTER or BACKUP"),
@@ -507,7 +507,7 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
             v.unicast_ttl = None;
         }
     }
-    if v.nopreempt && v.state == Some(VrrpState::Master) {
+    if v.nopreempt && v.state == Some(InitialState::Master) {
         cx.warn(n.pos(), format!("vrrp_instance {}: nopreempt does not work with initial state MASTER - cleared, as keepalived does", v.name));
         v.nopreempt = false;
     }
@@ -519,7 +519,7 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
         cx.warn(n.pos(), format!("vrrp_instance {}: strict mode does not support authentication - ignored, as keepalived does", v.name));
         v.authentication = None;
     }
-    if v.strict_mode && v.state == Some(VrrpState::Master) && priority_set && v.priority != 255 {
+    if v.strict_mode && v.state == Some(InitialState::Master) && priority_set && v.priority != 255 {
         cx.warn(n.pos(), format!("vrrp_instance {}: in strict mode, state MASTER needs priority 255 (the address owner)", v.name));
     }
     for k in n.block.as_deref().unwrap_or(&[]) {
@@ -542,7 +542,7 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
             _ => {}
         }
     }
-    if !priority_set && v.state == Some(VrrpState::Master) {
+    if !priority_set && v.state == Some(InitialState::Master) {
         // keepalived 2.2.7: an initial MASTER with no priority is the owner.
         v.priority = 255;
     }

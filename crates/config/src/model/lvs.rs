@@ -427,6 +427,21 @@ impl VirtualServer {
     }
 }
 
+impl VirtualServer {
+    /// What its id is given for: its key, with the family for fwmark and
+    /// group services (`FWM 5` may exist once per family).
+    pub fn id_key(&self) -> String {
+        match self.ip {
+            Some(_) => self.key(),
+            None => format!(
+                "{} {}",
+                self.key(),
+                self.ip_family.as_deref().unwrap_or("inet")
+            ),
+        }
+    }
+}
+
 impl RealServer {
     /// keepalived's name for a real server of `vs`: `[192.168.1.10]:tcp:80`.
     pub fn key(&self, vs: &VirtualServer) -> String {

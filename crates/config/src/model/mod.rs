@@ -52,6 +52,42 @@ pub struct Config {
     pub extra: Vec<Stmt>,
 }
 
+impl Config {
+    /// The key of every object that gets an id (see `keepalived_types::ids`).
+    pub fn object_keys(&self) -> keepalived_types::ids::Keys {
+        use keepalived_types::TrackKind;
+        keepalived_types::ids::Keys {
+            instances: self.vrrp_instances.iter().map(|i| i.name.clone()).collect(),
+            groups: self
+                .vrrp_sync_groups
+                .iter()
+                .map(|g| g.name.clone())
+                .collect(),
+            virtual_servers: self.virtual_servers.iter().map(|v| v.id_key()).collect(),
+            real_servers: self
+                .virtual_servers
+                .iter()
+                .flat_map(|v| v.real_servers.iter().map(move |r| (v.id_key(), r.key(v))))
+                .collect(),
+            trackers: self
+                .vrrp_scripts
+                .iter()
+                .map(|s| (TrackKind::Script, s.name.clone()))
+                .chain(
+                    self.track_files
+                        .iter()
+                        .map(|f| (TrackKind::File, f.name.clone())),
+                )
+                .chain(
+                    self.vrrp_track_processes
+                        .iter()
+                        .map(|p| (TrackKind::Process, p.name.clone())),
+                )
+                .collect(),
+        }
+    }
+}
+
 /// A keyword with its arguments and optional body, kept as written.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

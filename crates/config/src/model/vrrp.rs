@@ -135,14 +135,8 @@ pub struct VrrpSyncGroup {
     pub extra: Vec<Stmt>,
 }
 
-/// `state`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum VrrpState {
-    #[serde(rename = "MASTER")]
-    Master,
-    #[serde(rename = "BACKUP")]
-    Backup,
-}
+/// `state`: shared with the VRRP core.
+pub use keepalived_types::InitialState;
 
 /// `auth_type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,7 +172,7 @@ pub struct UnicastPeer {
 pub struct VrrpInstance {
     pub name: String,
     /// Initial state as written (unset = BACKUP).
-    pub state: Option<VrrpState>,
+    pub state: Option<InitialState>,
     pub interface: Option<String>,
     /// 1..=255 (0 only in a model that failed validation).
     pub virtual_router_id: u8,

@@ -1,0 +1,78 @@
+//! The vocabulary shared by the parent, the children, the IPC messages and
+//! the sans-IO cores, defined once: VRRP states as keepalived reports them,
+//! what a tracker watches and its verdict, and the ids the parent gives
+//! every object that crosses a socket.
+
+pub mod ids;
+
+pub use ids::{GroupId, Ids, InstanceId, Keys, RsId, TrackerId, VsId};
+
+use serde::{Deserialize, Serialize};
+
+/// VRRP instance (and sync group) states as keepalived names them in
+/// notify scripts, FIFO lines, alerts and dumps. `Stop` is an instance
+/// leaving (shutdown, or removed by a reload).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum VrrpState {
+    Init,
+    Backup,
+    Master,
+    Fault,
+    Stop,
+}
+
+impl VrrpState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VrrpState::Init => "INIT",
+            VrrpState::Backup => "BACKUP",
+            VrrpState::Master => "MASTER",
+            VrrpState::Fault => "FAULT",
+            VrrpState::Stop => "STOP",
+        }
+    }
+}
+
+/// `state MASTER|BACKUP` of a vrrp_instance: where it starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum InitialState {
+    #[serde(rename = "MASTER")]
+    Master,
+    #[serde(rename = "BACKUP")]
+    Backup,
+}
+
+/// What a tracked object is. checkerd watches scripts, files and processes
+/// (so vrrpd needs no access to either); vrrpd watches interfaces itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum TrackKind {
+    Interface,
+    /// `vrrp_script`, after rise/fall.
+    Script,
+    /// `track_file`: the number the file holds.
+    File,
+    /// `vrrp_track_process`: whether the quorum of processes runs.
+    Process,
+    Bfd,
+}
+
+impl TrackKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrackKind::Interface => "interface",
+            TrackKind::Script => "script",
+            TrackKind::File => "file",
+            TrackKind::Process => "process",
+            TrackKind::Bfd => "bfd",
+        }
+    }
+}
+
+/// A tracked object's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TrackStatus {
+    Up,
+    Down,
+    /// A `track_file` value (the number read from the file).
+    Value(i64),
+}
