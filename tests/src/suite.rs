@@ -150,6 +150,18 @@ impl Suite {
 
 impl Drop for Suite {
     fn drop(&mut self) {
+        if !std::thread::panicking() {
+            // Every test doubles as a check of the children's timers: the
+            // once-a-second safety net never catches an unannounced timer.
+            self.log.drain_for(Duration::ZERO);
+            let caught = self.log.count(keepalived_child::SAFETY_NET_PHRASE);
+            assert_eq!(
+                caught,
+                0,
+                "a child's safety net caught a timer no deadline announced:\n{}",
+                self.log.lines.join("\n")
+            );
+        }
         if std::thread::panicking() {
             let status = self.parent.try_wait();
             eprintln!(

@@ -10,4 +10,4 @@ mod args;
 mod runtime;
 
 pub use args::ChildArgs;
-pub use runtime::{run, Ctx, Daemon, IPC_TOKEN};
+pub use runtime::{run, Ctx, Daemon, IPC_TOKEN, SAFETY_NET_PHRASE};

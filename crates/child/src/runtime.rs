@@ -22,6 +22,14 @@ const SIGNAL_TOKEN: Token = Token(1);
 /// How late a timer may fire before it is reported.
 const LATE_TIMER: Duration = Duration::from_millis(250);
 const LATE_WARN_EVERY: Duration = Duration::from_secs(10);
+/// Longest sleep once running, whatever the daemon's deadline: a safety
+/// net, not a scheduler. A wake-up through it that finds a timer due which
+/// no deadline announced is a bug (a wrong `next_deadline`): it is logged
+/// with [`SAFETY_NET_PHRASE`] and counted, and the namespace tests fail on
+/// that phrase, so it never fires in normal operation unnoticed.
+const SAFETY_NET: Duration = Duration::from_secs(1);
+/// Logged when the safety net catches an unannounced timer.
+pub const SAFETY_NET_PHRASE: &str = "A timer fired that no deadline announced";
 
 /// Bytes a child may have queued towards the parent before it is stuck.
 const MAX_QUEUED_UP: usize = 64 << 20;
@@ -196,6 +204,7 @@ fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String>
     let mut stopping = false;
 
     let mut late_warned: Option<Instant> = None;
+    let mut safety_net_fired: u64 = 0;
     loop {
         let now = Instant::now();
         let deadline = if phase == Phase::Running {
@@ -204,14 +213,14 @@ fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String>
             None
         };
         let timeout = deadline.map(|d| d.saturating_duration_since(now));
-        // Never sleep more than a second once running: the daemon's timers
-        // are re-checked at least that often whatever the deadline said,
-        // and queued log lines are retried.
+        // Never sleep more than a second once running (the safety net, see
+        // SAFETY_NET) or while log lines wait to be retried.
+        let capped = timeout.is_none_or(|t| t > SAFETY_NET);
         let timeout = match (
             timeout,
             phase == Phase::Running || keepalived_log::queued() > 0,
         ) {
-            (t, true) => Some(t.map_or(Duration::from_secs(1), |t| t.min(Duration::from_secs(1)))),
+            (t, true) => Some(t.map_or(SAFETY_NET, |t| t.min(SAFETY_NET))),
             (t, false) => t,
         };
         match poll.poll(&mut events, timeout) {
@@ -257,7 +266,21 @@ fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String>
             }
         }
         if phase == Phase::Running && !stopping {
+            // Woken by the safety net alone: nothing is due by the deadline
+            // the daemon announced, so its timers must change nothing.
+            let net_only = capped && events.is_empty() && deadline.is_none_or(|d| d > now);
+            let before = daemon.next_deadline();
             daemon.timer(&mut ctx);
+            if net_only && daemon.next_deadline() != before {
+                safety_net_fired += 1;
+                error!(
+                    "{SAFETY_NET_PHRASE} (deadline {:?}, then {:?}; {safety_net_fired} so far)",
+                    before.map(|d| d.saturating_duration_since(now)),
+                    daemon
+                        .next_deadline()
+                        .map(|d| d.saturating_duration_since(now))
+                );
+            }
         }
         if stopping {
             daemon.shutdown(&mut ctx);
