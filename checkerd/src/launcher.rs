@@ -4,8 +4,17 @@
 //! from checkerd itself. The launcher has checkerd's identity (its user, no
 //! capabilities, `no_new_privs`) but no filter; it starts scripts on
 //! request and reports how they ended, over a SEQPACKET socketpair.
+//!
+//! It runs only what the configuration runs: the parent sends it the
+//! allowlist of every generation (command lines with their user and the
+//! arguments keepalived adds, `keepalived_ipc::script_allow`) on a socket
+//! checkerd hands over at fork and closes on its side, so a compromised
+//! checkerd can ask for anything but gets only configured scripts run. The
+//! launcher is not dumpable: checkerd (same uid) cannot reach that socket
+//! through /proc or ptrace either.
 
 use keepalived_check::{LocalRunner, ScriptCommand, ScriptExit, ScriptHandle, ScriptRunner};
+use keepalived_ipc::script_allow::Allowlist;
 use keepalived_ipc::{Channel, FromChild, ScriptEnd, ScriptRequest};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
@@ -13,7 +22,9 @@ use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::io;
+use std::os::fd::FromRawFd;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::rc::Rc;
 
@@ -39,6 +50,28 @@ enum Reply {
 }
 
 const MAX_MSG: usize = 1 << 20;
+/// Largest allowlist (from the parent, trusted: a 10,000-real-server
+/// configuration with a MISC_CHECK each is about a megabyte).
+const MAX_ALLOWLIST: usize = 64 << 20;
+/// The allowlist socket's token in the launcher's loop.
+const ALLOW_TOKEN: Token = Token(usize::MAX / 2);
+
+/// Take every allowlist the parent sent, keeping the newest two.
+fn read_allowlists(chan: Option<&mut Channel>, lists: &mut VecDeque<Allowlist>) {
+    let Some(chan) = chan else { return };
+    while let Ok(Some((b, _))) = chan.recv_bytes() {
+        let list = bincode::serde::decode_from_slice::<Allowlist, _>(
+            &b,
+            bincode::config::standard().with_limit::<MAX_ALLOWLIST>(),
+        );
+        if let Ok((list, _)) = list {
+            lists.push_back(list);
+            while lists.len() > 2 {
+                lists.pop_front();
+            }
+        }
+    }
+}
 
 fn decode<T: for<'de> Deserialize<'de>>(b: &[u8]) -> Option<T> {
     bincode::serde::decode_from_slice(b, bincode::config::standard().with_limit::<MAX_MSG>())
@@ -69,20 +102,25 @@ pub struct Launcher {
 pub const LAUNCHER_TOKEN: Token = Token(8);
 
 impl Launcher {
-    /// Fork the launcher. Call while checkerd is single-threaded and before
-    /// its seccomp filter exists.
-    pub fn start(registry: &Registry) -> io::Result<Launcher> {
+    /// Fork the launcher, handing it `allow_fd` (the parent's allowlist
+    /// socket), which checkerd then closes. Call while checkerd is
+    /// single-threaded and before its seccomp filter exists.
+    pub fn start(registry: &Registry, allow_fd: Option<i32>) -> io::Result<Launcher> {
+        // SAFETY: the parent passed this descriptor for this purpose; it is
+        // owned from here on (and closed in checkerd below).
+        let allow = allow_fd.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
         let (mine, theirs) = Channel::pair()?;
         // SAFETY: checkerd is single-threaded here; the child only runs
         // `launcher_main` and exits.
         match unsafe { nix::unistd::fork() }? {
             nix::unistd::ForkResult::Child => {
                 drop(mine);
-                let code = launcher_main(theirs);
+                let code = launcher_main(theirs, allow);
                 std::process::exit(code)
             }
             nix::unistd::ForkResult::Parent { child } => {
                 drop(theirs);
+                drop(allow);
                 let chan = Channel::new(mine, MAX_MSG, 64 << 20)?;
                 let fd = chan.raw_fd();
                 registry.register(&mut SourceFd(&fd), LAUNCHER_TOKEN, Interest::READABLE)?;
@@ -240,7 +278,7 @@ impl ScriptRunner for Launcher {
 
 /// The launcher process: run requested scripts with a `LocalRunner`,
 /// report each exit, and stop (killing running scripts) when checkerd goes.
-fn launcher_main(sock: OwnedFd) -> i32 {
+fn launcher_main(sock: OwnedFd, allow: Option<OwnedFd>) -> i32 {
     // SAFETY: prctl with integer arguments; then restore what scripts expect
     // (no blocked signals, default SIGPIPE) and drop checkerd's descriptors.
     unsafe {
@@ -251,18 +289,24 @@ fn launcher_main(sock: OwnedFd) -> i32 {
             0,
             0,
         );
+        // checkerd runs as the same user: without this it could open our
+        // allowlist socket through /proc/<pid>/fd or trace us.
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
         let empty: libc::sigset_t = std::mem::zeroed();
         libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let keep = sock.as_raw_fd();
+    let keep = [
+        Some(sock.as_raw_fd()),
+        allow.as_ref().map(|a| a.as_raw_fd()),
+    ];
     // List first, close after: the listing holds a descriptor of its own.
     let inherited: Vec<i32> = std::fs::read_dir("/proc/self/fd")
         .into_iter()
         .flatten()
         .flatten()
         .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
-        .filter(|fd| *fd > 2 && *fd != keep)
+        .filter(|fd| *fd > 2 && !keep.contains(&Some(*fd)))
         .collect();
     for fd in inherited {
         // SAFETY: descriptors inherited from checkerd that this process never
@@ -281,6 +325,18 @@ fn launcher_main(sock: OwnedFd) -> i32 {
     {
         return 1;
     }
+    // The allowlists of the newest two generations (a reload's requests
+    // may come from either side of it).
+    let mut allow = allow.and_then(|fd| Channel::new(fd, MAX_ALLOWLIST, 1 << 16).ok());
+    if let Some(a) = &allow {
+        let raw = a.raw_fd();
+        let _ = poll
+            .registry()
+            .register(&mut SourceFd(&raw), ALLOW_TOKEN, Interest::READABLE);
+    }
+    let mut lists: VecDeque<Allowlist> = VecDeque::new();
+    // SAFETY: trivial getters.
+    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
     let mut runner = LocalRunner::new();
     let mut runs: HashMap<Token, (u64, ScriptHandle)> = HashMap::new();
     let mut ids: HashMap<u64, ScriptHandle> = HashMap::new();
@@ -295,14 +351,43 @@ fn launcher_main(sock: OwnedFd) -> i32 {
         }
         let mut replies = Vec::new();
         for ev in events.iter() {
+            if ev.token() == ALLOW_TOKEN {
+                read_allowlists(allow.as_mut(), &mut lists);
+            }
             if ev.token() == Token(0) {
                 loop {
                     match chan.recv_bytes() {
                         Ok(Some((b, _))) => match decode::<Request>(&b) {
-                            Some(Request::Run { id, argv, uid, gid }) => {
+                            Some(Request::Run {
+                                id,
+                                argv,
+                                uid: want_uid,
+                                gid: want_gid,
+                            }) => {
+                                read_allowlists(allow.as_mut(), &mut lists);
+                                // Its own user's scripts only (the parent
+                                // runs the others), and configured ones.
+                                let permitted = want_uid.is_none()
+                                    && want_gid.is_none()
+                                    && lists.iter().any(|l| l.permits(&argv, uid, gid));
+                                if !permitted {
+                                    let mut what = format!("{argv:?}");
+                                    what.truncate(200);
+                                    replies.push(Reply::Failed {
+                                        id,
+                                        error: format!(
+                                            "{what}: refused, not a script of the configuration"
+                                        ),
+                                    });
+                                    continue;
+                                }
                                 let token = Token(next_token);
                                 next_token += 1;
-                                let cmd = ScriptCommand { argv, uid, gid };
+                                let cmd = ScriptCommand {
+                                    argv,
+                                    uid: None,
+                                    gid: None,
+                                };
                                 match runner.spawn(&cmd, poll.registry(), token) {
                                     Ok(h) => {
                                         runs.insert(token, (id, h));

@@ -364,7 +364,7 @@ impl Daemon for Checkerd {
             slice.config.vrrp_track_processes.len()
         );
         // Before the seccomp filter: the launcher must be able to exec.
-        let l = Launcher::start(ctx.registry)
+        let l = Launcher::start(ctx.registry, ctx.launcher_fd)
             .map_err(|e| format!("cannot start the script launcher: {e}"))?;
         info!("Script launcher started, pid={}", l.pid());
         self.launcher = Some(l);
@@ -377,6 +377,19 @@ impl Daemon for Checkerd {
 
     fn start(&mut self, ctx: &mut Ctx) {
         self.started = true;
+        // Tests: behave as a compromised checkerd would, asking the
+        // launcher for whatever a file says (see the launcher test).
+        if let (Some(path), Some(l)) = (ctx.launcher_selftest, self.launcher.as_ref()) {
+            for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
+                let argv = line.split(' ').map(String::from).collect();
+                let r = l.fire(&keepalived_check::ScriptCommand {
+                    argv,
+                    uid: None,
+                    gid: None,
+                });
+                error!("launcher self-test: asked to run {line:?}: {r:?}");
+            }
+        }
         self.notify
             .fifo_scripts(&self.config, self.launcher.as_ref());
         self.files.reread();

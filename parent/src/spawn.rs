@@ -53,13 +53,15 @@ pub struct ChildOptions {
     pub libexec_dir: Option<PathBuf>,
 }
 
-/// Start `sub` with `ipc` on fd 3 and, when given, its log file on fd 4.
+/// Start `sub` with `ipc` on fd 3 and, when given, its log file and the
+/// launcher's allowlist socket (checkerd) on the next descriptors.
 pub fn spawn(
     sub: Subsystem,
     opts: &ChildOptions,
     privs: ChildPrivileges,
     ipc: &OwnedFd,
     log_file: Option<&OwnedFd>,
+    launcher: Option<&OwnedFd>,
 ) -> std::io::Result<u32> {
     let bin = find_binary(sub, opts.libexec_dir.as_deref());
     let mut cmd = Command::new(&bin);
@@ -103,14 +105,22 @@ pub fn spawn(
         cmd.arg("--log-file-fd")
             .arg(keepalived_ipc::CHILD_LOG_FD.to_string());
     }
-    let sources = [Some(ipc.as_raw_fd()), log_file.map(|f| f.as_raw_fd())];
+    if launcher.is_some() {
+        let fd = CHILD_IPC_FD + 1 + i32::from(log_file.is_some());
+        cmd.arg("--launcher-fd").arg(fd.to_string());
+    }
+    let sources = [
+        Some(ipc.as_raw_fd()),
+        log_file.map(|f| f.as_raw_fd()),
+        launcher.map(|f| f.as_raw_fd()),
+    ];
     // SAFETY: the closure only issues syscalls (fcntl, dup2, prctl, capset,
     // set*id, close_range); the parent is single-threaded when it forks.
     unsafe {
         cmd.pre_exec(move || {
             let mut next = CHILD_IPC_FD;
             // Move the sources out of the way first so dup2 cannot clobber one.
-            let mut high = [-1; 2];
+            let mut high = [-1; 3];
             for (i, s) in sources.iter().enumerate() {
                 if let Some(fd) = s {
                     high[i] = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, 64);

@@ -19,6 +19,7 @@ use crate::spawn::{spawn, ChildOptions};
 use crate::state::KnownState;
 use crate::user_scripts::UserScripts;
 use keepalived_config::{Config, LoadOptions};
+use keepalived_ipc::script_allow::Allowlist;
 use keepalived_ipc::{
     decode_from_child, Channel, DumpKind, FromChild, Ids, RecvError, ScriptEnd, Subsystem, ToChild,
     TrackKind, MAX_FROM_CHILD,
@@ -39,6 +40,9 @@ use std::time::{Duration, Instant};
 
 const SIGNAL_TOKEN: Token = Token(1);
 const CHILD_TOKEN_BASE: usize = 10;
+/// checkerd's launcher sockets: registered for writability only, so a
+/// large allowlist queued behind a full socket is flushed as room appears.
+const LAUNCHER_TOKEN_BASE: usize = 40;
 /// How long a dump waits for the children's parts.
 const DUMP_TIMEOUT: Duration = Duration::from_secs(2);
 /// Bytes queued towards one child before it counts as not reading.
@@ -61,6 +65,9 @@ pub struct Settings {
 struct Slot {
     sub: Subsystem,
     chan: Option<Channel>,
+    /// checkerd: the socket its script launcher reads the allowlist from
+    /// (the parent only writes; checkerd keeps no copy).
+    launcher: Option<Channel>,
     pid_file: Option<PathBuf>,
     /// Routed while it was starting: sent after its `Start`.
     held: Vec<ToChild>,
@@ -141,6 +148,7 @@ impl Supervisor {
             .map(|&sub| Slot {
                 sub,
                 chan: None,
+                launcher: None,
                 held: Vec::new(),
                 pid_file: settings
                     .pid_files
@@ -268,6 +276,7 @@ impl Supervisor {
             Command::Configure { sub, generation } => {
                 let i = self.slot_of(sub);
                 self.slots[i].held.clear();
+                self.send_allowlist(i, generation);
                 let plan = &self.plans[&generation];
                 let msg = ToChild::Configure {
                     slice: Box::new(slice(&plan.config, &plan.ids, sub, generation)),
@@ -284,6 +293,7 @@ impl Supervisor {
             }
             Command::Reload { sub, generation } => {
                 let i = self.slot_of(sub);
+                self.send_allowlist(i, generation);
                 let plan = &self.plans[&generation];
                 let msg = ToChild::Reload {
                     slice: Box::new(slice(&plan.config, &plan.ids, sub, generation)),
@@ -324,6 +334,25 @@ impl Supervisor {
             Command::Stopped => self.stopped = true,
         }
         None
+    }
+
+    /// Give checkerd's launcher the scripts of `generation` (sent before
+    /// the plan itself: the launcher refuses what no list it has names).
+    fn send_allowlist(&mut self, i: usize, generation: u64) {
+        let Some(l) = self.slots[i].launcher.as_mut() else {
+            return;
+        };
+        let list = Allowlist::of(
+            &self.plans[&generation].config,
+            unprivileged_user(),
+            generation,
+        );
+        let r = keepalived_ipc::encode(&list)
+            .map_err(|_| nix::errno::Errno::EINVAL)
+            .and_then(|b| l.send_bytes(&b, Vec::new()));
+        if let Err(e) = r {
+            error!("cannot give checkerd's script launcher its allowlist: {e}");
+        }
     }
 
     /// The configuration of the generation checkerd runs (or is moving
@@ -383,12 +412,27 @@ impl Supervisor {
             }
             None => None,
         };
+        // checkerd's launcher learns which scripts it may run from us.
+        let launcher = if sub == Subsystem::Checker {
+            match Channel::pair() {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    return Event::SpawnFailed {
+                        sub,
+                        why: format!("socketpair: {e}"),
+                    }
+                }
+            }
+        } else {
+            None
+        };
         let pid = match spawn(
             sub,
             &self.settings.child,
             privileges_for(sub),
             &theirs,
             log_fd.as_ref(),
+            launcher.as_ref().map(|(_, theirs)| theirs),
         ) {
             Ok(pid) => pid,
             Err(e) => {
@@ -400,6 +444,21 @@ impl Supervisor {
         };
         drop(theirs);
         drop(log_fd);
+        self.slots[i].launcher = launcher.and_then(|(mine, _)| {
+            let chan = Channel::new(mine, 1 << 16, MAX_QUEUED_DOWN)
+                .map_err(|e| error!("launcher socket for {sub}: {e}"))
+                .ok()?;
+            let raw = chan.raw_fd();
+            let t = Token(LAUNCHER_TOKEN_BASE + i);
+            if let Err(e) =
+                self.poll
+                    .registry()
+                    .register(&mut SourceFd(&raw), t, Interest::WRITABLE)
+            {
+                error!("cannot watch the launcher socket: {e}");
+            }
+            Some(chan)
+        });
         match Channel::new(mine, MAX_FROM_CHILD, MAX_QUEUED_DOWN) {
             Ok(chan) => {
                 let raw = chan.raw_fd();
@@ -461,11 +520,17 @@ impl Supervisor {
         let sub = self.slots[i].sub;
         match m {
             FromChild::Ready { generation } => self.event(Event::Ready { sub, generation }),
-            FromChild::Rejected { generation, reason } => self.event(Event::Rejected {
-                sub,
-                generation,
-                reason,
-            }),
+            FromChild::Rejected { generation, reason } => {
+                self.event(Event::Rejected {
+                    sub,
+                    generation,
+                    reason,
+                });
+                // Its launcher goes back to the scripts it runs.
+                if let Some(g) = self.life.accepted(sub) {
+                    self.send_allowlist(i, g);
+                }
+            }
             FromChild::VrrpState(s) => {
                 let Some(name) = self.lookup(sub, |ids| {
                     let group_known = s.group.is_none_or(|g| ids.group_name(g).is_some());
@@ -534,8 +599,7 @@ impl Supervisor {
             }
             FromChild::RunScript(r) => {
                 self.checker_config();
-                let g = self.scripts_generation;
-                if self.user_scripts.start(&r, &self.plans[&g].config).is_err() {
+                if self.user_scripts.start(&r).is_err() {
                     self.route(
                         &[Subsystem::Checker],
                         ToChild::ScriptEnded {
@@ -609,6 +673,10 @@ impl Supervisor {
     }
 
     fn close_channel(&mut self, i: usize) {
+        if let Some(l) = self.slots[i].launcher.take() {
+            let raw = l.raw_fd();
+            let _ = self.poll.registry().deregister(&mut SourceFd(&raw));
+        }
         if let Some(chan) = self.slots[i].chan.take() {
             let raw = chan.raw_fd();
             let _ = self.poll.registry().deregister(&mut SourceFd(&raw));
@@ -686,6 +754,9 @@ impl Supervisor {
                 if let Err(e) = chan.flush() {
                     debug!("{}: send failed: {e}", self.slots[i].sub);
                 }
+            }
+            if let Some(l) = self.slots[i].launcher.as_mut() {
+                let _ = l.flush();
             }
         }
     }

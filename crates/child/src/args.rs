@@ -31,7 +31,17 @@ pub struct ChildArgs {
     /// Descriptor of this child's log file (`-g`).
     #[arg(long)]
     pub log_file_fd: Option<i32>,
+    /// checkerd: descriptor of the socket the parent sends its script
+    /// launcher the allowlist on (checkerd hands it to the launcher and
+    /// closes its own copy before its sandbox is installed).
+    #[arg(long)]
+    pub launcher_fd: Option<i32>,
     /// After initialising, make a syscall the filter forbids (tests).
     #[arg(long, hide = true)]
     pub seccomp_selftest: bool,
+    /// checkerd, tests: once started, ask the script launcher to run each
+    /// line of this file (one command, words split on spaces), as a
+    /// compromised checkerd could, and log how each request ended.
+    #[arg(long, hide = true)]
+    pub launcher_selftest: Option<PathBuf>,
 }

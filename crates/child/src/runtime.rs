@@ -38,6 +38,10 @@ const MAX_QUEUED_UP: usize = 64 << 20;
 pub struct Ctx<'a> {
     pub registry: &'a Registry,
     pub now: Instant,
+    /// `--launcher-fd` (checkerd): see [`crate::ChildArgs::launcher_fd`].
+    pub launcher_fd: Option<i32>,
+    /// `--launcher-selftest` (checkerd, tests).
+    pub launcher_selftest: Option<&'a std::path::Path>,
     out: &'a mut Vec<FromChild>,
 }
 
@@ -244,6 +248,8 @@ fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String>
         let mut ctx = Ctx {
             registry: poll.registry(),
             now,
+            launcher_fd: args.launcher_fd,
+            launcher_selftest: args.launcher_selftest.as_deref(),
             out: &mut out,
         };
         for ev in events.iter() {

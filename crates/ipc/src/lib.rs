@@ -10,6 +10,7 @@
 pub mod channel;
 pub mod frame;
 pub mod message;
+pub mod script_allow;
 pub mod subsystem;
 
 pub use channel::{Channel, RecvError};

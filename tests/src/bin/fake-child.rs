@@ -8,9 +8,11 @@
 //!
 //! Modes: `garbage` (random bytes), `oversized` (a frame announcing 2 GiB),
 //! `wrong-kind` (a valid frame carrying a message this child may not send),
-//! `good` (acks its configuration like a real child).
+//! `good` (acks its configuration like a real child), `run-scripts` (acks,
+//! then asks the parent to run, as root, each line of the file
+//! `fake-scripts` beside it: a compromised checkerd's requests).
 
-use keepalived_ipc::{encode, frame, FromChild, RealServerHealth};
+use keepalived_ipc::{encode, frame, FromChild, RealServerHealth, ScriptRequest};
 use std::io::Read;
 use std::os::fd::FromRawFd;
 use std::os::unix::net::UnixDatagram;
@@ -49,6 +51,24 @@ fn main() {
             });
             for d in frame::fragment(&encode(&m).expect("encode")) {
                 let _ = sock.send(&d);
+            }
+        }
+        "run-scripts" => {
+            let lines =
+                std::fs::read_to_string(exe.with_file_name("fake-scripts")).unwrap_or_default();
+            let mut msgs = vec![FromChild::Ready { generation: 1 }];
+            for (i, line) in lines.lines().enumerate() {
+                msgs.push(FromChild::RunScript(ScriptRequest {
+                    id: i as u64 + 1,
+                    argv: line.split(' ').map(String::from).collect(),
+                    uid: 0,
+                    gid: 0,
+                }));
+            }
+            for m in msgs {
+                for d in frame::fragment(&encode(&m).expect("encode")) {
+                    let _ = sock.send(&d);
+                }
             }
         }
         _ => {
