@@ -1,22 +1,20 @@
 //! ipvsd: programs the kernel IPVS table (CAP_NET_ADMIN only).
 //!
-//! Reconcile, don't replay: the desired table is computed from the
-//! configuration and the real servers' health (from checkerd through the
-//! parent), the kernel's table is dumped, and only the difference is
-//! written. Entries changed behind our back are put back at the next pass;
+//! Reconcile, don't replay: the desired table is computed from the typed
+//! plan the parent compiled (ipvsd never sees configuration text) and the
+//! real servers' health (from checkerd through the parent), the kernel's
+//! table is dumped, and only the difference is written. Entries changed behind our back are put back at the next pass;
 //! entries we never created are left alone; on stop, what we created goes.
 //! On a kernel without IPVS it says so once, keeps running, and retries.
 
 mod addrs;
-mod inputs;
 
-use inputs::HealthMap;
 use keepalived_child::{Ctx, Daemon};
-use keepalived_config::Config;
 use keepalived_ipc::{
     ConfigSlice, DumpKind, FromChild, QuorumChange, ReplayState, Subsystem, ToChild, VrrpState,
 };
 use keepalived_ipvs::diff::{desired_daemons, diff_daemon_set, teardown_daemons};
+use keepalived_ipvs::plan::{HealthById, IpvsPlan};
 use keepalived_ipvs::{
     compute, diff, teardown, Daemon as SyncDaemon, DaemonState, Event, IpvsError, IpvsSocket, Op,
     Owned, ReconcileState, SyncFollow,
@@ -35,8 +33,9 @@ const DRIFT_CHECK: Duration = Duration::from_secs(5);
 struct Ipvsd {
     /// Messages for the parent, sent at the end of each callback.
     out: Vec<FromChild>,
-    config: Config,
-    health: HealthMap,
+    plan: IpvsPlan,
+    /// Health by real server id.
+    health: HealthById,
     /// The plan's object ids: messages name real servers, virtual servers
     /// and instances by these.
     ids: keepalived_ipc::Ids,
@@ -91,13 +90,13 @@ impl Ipvsd {
 
     /// The sync daemons `lvs_sync_daemon` wants now.
     fn desired_daemons(&self) -> Vec<SyncDaemon> {
-        let Some((cfg, instance)) = inputs::sync_daemon(&self.config) else {
+        let Some(d) = &self.plan.sync_daemon else {
             return Vec::new();
         };
-        desired_daemons(
-            &cfg,
-            follow(instance.as_deref(), &self.vrrp, &self.was_master),
-        )
+        let instance = d
+            .instance
+            .and_then(|i| self.ids.instance_name(keepalived_ipc::InstanceId(i)));
+        desired_daemons(&d.daemon, follow(instance, &self.vrrp, &self.was_master))
     }
 
     /// Sync daemon ops for this pass (empty when nothing changed).
@@ -127,7 +126,7 @@ impl Ipvsd {
     /// One pass: desired table, kernel table, difference applied.
     fn reconcile(&mut self, now: Instant) {
         self.next_drift = Some(now + DRIFT_CHECK);
-        let local = if inputs::uses_ha_suspend(&self.config) {
+        let local = if self.plan.uses_ha_suspend() {
             match addrs::local_addresses() {
                 Ok(a) => Some(a),
                 Err(e) => {
@@ -138,28 +137,20 @@ impl Ipvsd {
         } else {
             None
         };
-        let d = compute(
-            &inputs::inputs(&self.config, &self.ids, &self.health, local.as_ref()),
-            &self.state,
-        );
+        let d = compute(&self.plan.inputs(&self.health, local.as_ref()), &self.state);
         self.state = d.state;
         // Quorum follows health even where the kernel has no IPVS: the
         // notify scripts, FIFO lines and alerts still go out.
         for ev in d.events {
-            let vs_name = match &ev {
+            let input_id = match &ev {
                 Event::QuorumUp { vs, .. } | Event::QuorumDown { vs, .. } => vs.clone(),
             };
-            let Some(virtual_server) = self
-                .config
-                .virtual_servers
-                .iter()
-                .find(|v| v.key() == vs_name)
-                .and_then(|v| self.ids.virtual_server(&v.id_key()))
-            else {
+            let Some(svc) = self.plan.service(&input_id) else {
                 continue;
             };
+            let (virtual_server, vs) = (keepalived_ipc::VsId(svc.id), svc.name.clone());
             let q = match ev {
-                Event::QuorumUp { vs, weight_sum } => {
+                Event::QuorumUp { weight_sum, .. } => {
                     info!("Gained quorum for {vs}");
                     QuorumChange {
                         virtual_server,
@@ -169,9 +160,9 @@ impl Ipvsd {
                     }
                 }
                 Event::QuorumDown {
-                    vs,
                     weight_sum,
                     initial,
+                    ..
                 } => {
                     warn!("Lost quorum for {vs}");
                     QuorumChange {
@@ -248,9 +239,9 @@ impl Daemon for Ipvsd {
         info!(
             "Configuration {}: {} virtual server(s)",
             slice.generation,
-            slice.config.virtual_servers.len()
+            slice.ipvs.as_ref().map_or(0, |p| p.services.len())
         );
-        self.config = slice.config;
+        self.plan = slice.ipvs.ok_or("no IPVS plan in the configuration")?;
         self.ids = slice.ids;
         for v in replay.vrrp {
             if let Some(name) = self.ids.instance_name(v.instance).map(str::to_string) {
@@ -260,7 +251,7 @@ impl Daemon for Ipvsd {
         self.health = replay
             .health
             .into_iter()
-            .map(|h| (h.real_server, (h.up, h.weight)))
+            .map(|h| (h.real_server.0, (h.up, h.weight)))
             .collect();
         self.connect(ctx.now);
         Ok(())
@@ -273,7 +264,7 @@ impl Daemon for Ipvsd {
 
     fn reload(&mut self, slice: ConfigSlice, ctx: &mut Ctx) -> Result<(), String> {
         let generation = slice.generation;
-        self.config = slice.config;
+        self.plan = slice.ipvs.ok_or("no IPVS plan in the configuration")?;
         self.ids = slice.ids;
         self.reconcile(ctx.now);
         self.flush(ctx);
@@ -286,7 +277,7 @@ impl Daemon for Ipvsd {
         match msg {
             ToChild::Health(h) => {
                 self.health_updates += 1;
-                self.health.insert(h.real_server, (h.up, h.weight));
+                self.health.insert(h.real_server.0, (h.up, h.weight));
                 self.dirty = true;
             }
             ToChild::VrrpState(v) => {

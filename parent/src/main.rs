@@ -7,7 +7,9 @@
 mod backoff;
 mod check_sockets;
 mod cli;
+mod dumpfile;
 mod fifo;
+mod ipvs_plan;
 mod lifecycle;
 mod logfiles;
 mod pidfile;

@@ -17,10 +17,15 @@ pub fn slice(config: &Config, ids: &Ids, sub: Subsystem, generation: u64) -> Con
         // The checker runs health checks and every script, including the
         // VRRP notify and track scripts: it keeps both sides.
         Subsystem::Checker => {}
-        // IPVS needs the load-balancer blocks (instances stay for
-        // lvs_sync_daemon and ha_suspend); no scripts.
+        // IPVS gets its typed plan only: no configuration text at all.
         Subsystem::Ipvs => {
-            c.vrrp_scripts.clear();
+            return ConfigSlice {
+                subsystem: sub,
+                generation,
+                config: Config::default(),
+                ids: ids.clone(),
+                ipvs: Some(crate::ipvs_plan::compile(config, ids)),
+            };
         }
     }
     ConfigSlice {
@@ -28,5 +33,6 @@ pub fn slice(config: &Config, ids: &Ids, sub: Subsystem, generation: u64) -> Con
         generation,
         config: c,
         ids: ids.clone(),
+        ipvs: None,
     }
 }

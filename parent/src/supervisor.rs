@@ -47,6 +47,8 @@ const LAUNCHER_TOKEN_BASE: usize = 40;
 const DUMP_TIMEOUT: Duration = Duration::from_secs(2);
 /// Bytes queued towards one child before it counts as not reading.
 const MAX_QUEUED_DOWN: usize = 512 << 20;
+/// Messages read from one child per turn of the loop.
+const DRAIN_BUDGET: usize = 256;
 /// Routed messages held for a child between its spawn and its start.
 const MAX_HELD: usize = 65_536;
 
@@ -71,6 +73,8 @@ struct Slot {
     pid_file: Option<PathBuf>,
     /// Routed while it was starting: sent after its `Start`.
     held: Vec<ToChild>,
+    /// Its budget ran out with messages left to read.
+    more: bool,
 }
 
 /// One validated configuration and the ids of its objects.
@@ -150,6 +154,7 @@ impl Supervisor {
                 chan: None,
                 launcher: None,
                 held: Vec::new(),
+                more: false,
                 pid_file: settings
                     .pid_files
                     .iter()
@@ -191,6 +196,12 @@ impl Supervisor {
             let timeout = self
                 .next_deadline()
                 .map(|d| d.saturating_duration_since(now));
+            // Messages left over from a budget: look, don't sleep.
+            let timeout = if self.slots.iter().any(|s| s.more) {
+                Some(Duration::ZERO)
+            } else {
+                timeout
+            };
             let timeout = if keepalived_log::queued() > 0 {
                 Some(timeout.map_or(Duration::from_secs(1), |t| t.min(Duration::from_secs(1))))
             } else {
@@ -207,16 +218,24 @@ impl Supervisor {
                 .iter()
                 .map(|e| (e.token(), e.is_readable() || e.is_read_closed()))
                 .collect();
+            // Signals first: a stop must get through whatever the children
+            // send.
+            if tokens.iter().any(|(t, _)| *t == SIGNAL_TOKEN) {
+                self.handle_signals();
+            }
             for (t, readable) in tokens {
-                if t == SIGNAL_TOKEN {
-                    self.handle_signals();
-                } else if let Some(i) =
+                if let Some(i) =
                     t.0.checked_sub(CHILD_TOKEN_BASE)
                         .filter(|i| *i < self.slots.len())
                 {
                     if readable {
                         self.drain_child(i);
                     }
+                }
+            }
+            for i in 0..self.slots.len() {
+                if self.slots[i].more {
+                    self.drain_child(i);
                 }
             }
             self.event(Event::Tick);
@@ -480,9 +499,14 @@ impl Supervisor {
         Event::Spawned { sub, pid }
     }
 
+    /// Read at most [`DRAIN_BUDGET`] messages from child `i`: a child that
+    /// floods valid messages cannot keep the parent from its signals
+    /// (SIGTERM), its timers or the other children; the rest is read on the
+    /// next turn of the loop, which does not sleep while some is left.
     fn drain_child(&mut self, i: usize) {
         let sub = self.slots[i].sub;
-        loop {
+        self.slots[i].more = false;
+        for _ in 0..DRAIN_BUDGET {
             let Some(chan) = self.slots[i].chan.as_mut() else {
                 return;
             };
@@ -514,6 +538,8 @@ impl Supervisor {
                 Err(e) => return self.misbehaved(i, format!("undecodable message: {e}")),
             }
         }
+        // Budget spent: the rest on the next turn.
+        self.slots[i].more = self.slots[i].chan.is_some();
     }
 
     fn handle_message(&mut self, i: usize, m: FromChild) {
@@ -878,7 +904,7 @@ impl Supervisor {
         for sub in d.waiting {
             text.push_str(&format!("------< {sub} >------\n (no answer)\n"));
         }
-        match std::fs::write(path, text) {
+        match crate::dumpfile::write(std::path::Path::new(path), text.as_bytes()) {
             Ok(()) => info!("Wrote {path}"),
             Err(e) => error!("cannot write {path}: {e}"),
         }

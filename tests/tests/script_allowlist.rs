@@ -91,6 +91,7 @@ fn the_launcher_runs_only_configured_lines() {
             generation: 1,
             config,
             ids: Default::default(),
+            ipvs: None,
         }),
         replay: ReplayState::default(),
     })

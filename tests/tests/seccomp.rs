@@ -48,6 +48,7 @@ fn spawn_child(sub: Subsystem, mode: &str) -> (std::process::Child, Channel) {
         generation: 1,
         config: Config::default(),
         ids: Default::default(),
+        ipvs: (sub == Subsystem::Ipvs).then(Default::default),
     };
     chan.send(&ToChild::Configure {
         slice: Box::new(slice),

@@ -134,6 +134,38 @@ fn hostile_child_is_restarted_and_the_parent_survives() {
     assert!(suite.stop().success());
 }
 
+/// A compromised vrrpd sending valid messages as fast as the parent reads
+/// them (naming objects no plan has): the parent drops them, keeps serving
+/// the other children, and still stops on SIGTERM.
+#[test]
+fn a_flooding_child_cannot_hold_the_parent() {
+    let dir = tempfile::tempdir().unwrap();
+    for b in ["checkerd", "ipvsd"] {
+        std::os::unix::fs::symlink(bin(b), dir.path().join(b)).unwrap();
+    }
+    std::fs::copy(bin("fake-child"), dir.path().join("vrrpd")).unwrap();
+    std::fs::write(dir.path().join("fake-mode"), "flood").unwrap();
+    let libexec = dir.path().to_string_lossy().to_string();
+    let mut suite = Suite::start(MINIMAL, &["--libexec-dir", &libexec]);
+    let checkerd = suite.child_pid("checkerd");
+    let ipvsd = suite.child_pid("ipvsd");
+    // Other work still gets done while the flood goes on: a dump needs
+    // every real child to answer through the parent.
+    suite.signal(Signal::SIGUSR1);
+    suite
+        .log
+        .wait_for_text("Wrote /tmp/keepalived.data", PROMPT);
+    assert_eq!(suite.child_pid("checkerd"), checkerd);
+    assert_eq!(suite.child_pid("ipvsd"), ipvsd);
+    let began = std::time::Instant::now();
+    assert!(suite.stop().success(), "the parent did not stop cleanly");
+    assert!(
+        began.elapsed() < PROMPT,
+        "stopping took {:?} under the flood",
+        began.elapsed()
+    );
+}
+
 #[test]
 fn children_die_with_the_parent() {
     let suite = Suite::start(MINIMAL, &[]);

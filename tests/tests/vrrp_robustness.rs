@@ -259,3 +259,65 @@ fn killing_vrrpd_on_the_master_is_invisible() {
     );
     assert!(holds(&a, VIP));
 }
+
+/// Floods at a master for longer than the backup's Master_Down_Interval,
+/// as fast as one sender thread goes: junk VRIDs, the right VRID with a
+/// broken checksum, and well-formed lower priority adverts. The master
+/// keeps its rhythm (its receive loop has a budget, timers come first), the
+/// backup never takes over, and the lower priority adverts get at most one
+/// answer per advert interval (before: one per packet, an amplifier).
+#[test]
+fn floods_neither_silence_nor_amplify_the_master() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    let obs = lan.host(3);
+    let mut na = start(&a, 150);
+    let mut nb = start(&b, 100);
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    let mut vrrp = tcpdump(&obs, "ip proto 112 and src host 10.99.0.11");
+    let fd = raw_socket_in(&obs);
+    let src = Ipv4Addr::new(10, 99, 0, 13);
+    let group = Ipv4Addr::new(224, 0, 0, 18);
+    let pass = *b"kars\0\0\0\0";
+    let v2 = |a: &Advert| {
+        encode(a, IpAddr::V4(src), IpAddr::V4(group), ChecksumVariant::V2).expect("encode")
+    };
+    let mut junk_vrid = advert(200, &pass);
+    junk_vrid.vrid = 77;
+    let mut bad_sum = v2(&advert(200, &pass));
+    bad_sum[6] ^= 0xff;
+    let flood = [
+        wrap_ipv4(src, group, &v2(&junk_vrid)),
+        wrap_ipv4(src, group, &bad_sum),
+        wrap_ipv4(src, group, &v2(&advert(50, &pass))),
+    ];
+    let began = Instant::now();
+    let mut sent = 0u64;
+    while began.elapsed() < Duration::from_secs(5) {
+        for p in &flood {
+            send(&fd, p, group);
+        }
+        sent += 3;
+    }
+    vrrp.collect_for(Duration::from_millis(10));
+    let ours = vrrp.lines.iter().filter(|l| l.contains("prio 150")).count();
+    eprintln!("flood: {sent} packets in 5 s; the master sent {ours} adverts");
+    assert!(ours >= 4, "the master went quiet: {ours} adverts in 5 s");
+    // 5 regular adverts and at most 5 answers, whatever the flood.
+    assert!(
+        ours <= 12,
+        "the master answered the flood: {ours} adverts in 5 s for {sent} packets"
+    );
+    for (n, s) in [("a", &na), ("b", &nb)] {
+        let changes: Vec<&String> = s
+            .log
+            .pending_lines()
+            .iter()
+            .filter(|l| l.contains("Entering"))
+            .collect();
+        assert!(changes.is_empty(), "{n} changed state: {changes:?}");
+    }
+    assert!(holds(&a, VIP) && !holds(&b, VIP));
+}

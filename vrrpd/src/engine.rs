@@ -3,7 +3,7 @@
 //! out against the kernel. The daemon shell (main.rs) only feeds it events.
 
 use crate::net::garp::PacketSocket;
-use crate::net::raw::{Received, Tx4, Vrrp4, Vrrp6};
+use crate::net::raw::{Received, Rx, Tx4, Vrrp4, Vrrp6};
 use crate::net::rtnl::{Addr, AddrSpec, Link, Monitor, NetEvent, Rtnl};
 use crate::net::vmac;
 use crate::plan::{plan, Planned};
@@ -24,6 +24,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::Instant;
+
+/// Datagrams read from one socket per wake-up before timers run again.
+const RX_BUDGET: usize = 64;
 
 /// Token of the rtnetlink monitor; VRRP receive sockets follow.
 pub const MONITOR_TOKEN: Token = Token(16);
@@ -79,6 +82,12 @@ pub struct Engine {
     monitor: Monitor,
     links: BTreeMap<u32, Link>,
     unknown_vrid: u64,
+    /// One receive buffer for every socket (VRRP packets are small; a
+    /// datagram is never zeroed or allocated per packet here).
+    rx_buf: Vec<u8>,
+    /// Sockets whose budget ran out with datagrams left, and since when.
+    rx_pending: std::collections::BTreeSet<usize>,
+    rx_pending_since: Option<Instant>,
     out: Vec<FromChild>,
     /// Last verdict of each object checkerd watches, kept across reloads.
     tracks: BTreeMap<(Watched, String), TrackStatus>,
@@ -143,6 +152,9 @@ impl Engine {
             monitor,
             links,
             unknown_vrid: 0,
+            rx_buf: vec![0; 65536],
+            rx_pending: Default::default(),
+            rx_pending_since: None,
             out: Vec::new(),
             tracks: BTreeMap::new(),
             ids,
@@ -631,14 +643,24 @@ impl Engine {
         else {
             return;
         };
-        loop {
+        self.drain_socket(si, now);
+    }
+
+    /// Read at most [`RX_BUDGET`] datagrams from socket `si`. A flood must
+    /// not keep the loop from its timers (a silent master is a failover):
+    /// what is left is read after the next timers, at once
+    /// ([`Engine::next_deadline`] says so), a budget at a time.
+    fn drain_socket(&mut self, si: usize, now: Instant) {
+        self.rx_pending.remove(&si);
+        for _ in 0..RX_BUDGET {
             let r = match &self.sockets[si].sock {
-                Sock::V4(s) => s.recv(),
-                Sock::V6(s) => s.recv(),
+                Sock::V4(s) => s.recv(&mut self.rx_buf),
+                Sock::V6(s) => s.recv(&mut self.rx_buf),
             };
             let pkt: Received = match r {
-                Ok(Some(p)) => p,
-                Ok(None) => return,
+                Ok(Rx::Packet(p)) => p,
+                Ok(Rx::Junk) => continue,
+                Ok(Rx::Empty) => return,
                 Err(e) => {
                     warn!("VRRP receive: {e}");
                     return;
@@ -668,6 +690,9 @@ impl Engine {
                 self.input(m, Input::Packet(rx), now);
             }
         }
+        // Budget spent: come back right after the timers.
+        self.rx_pending.insert(si);
+        self.rx_pending_since.get_or_insert(now);
     }
 
     /// Links went up or down.
@@ -738,6 +763,16 @@ impl Engine {
     }
 
     pub fn on_timer(&mut self, now: Instant) {
+        self.timers(now);
+        // Then what a flood left unread (a budget each).
+        let pending: Vec<usize> = std::mem::take(&mut self.rx_pending).into_iter().collect();
+        self.rx_pending_since = None;
+        for si in pending {
+            self.drain_socket(si, now);
+        }
+    }
+
+    fn timers(&mut self, now: Instant) {
         for u in 0..self.units.len() {
             if self.units[u].next_deadline().is_none_or(|d| d > now) {
                 continue;
@@ -760,7 +795,11 @@ impl Engine {
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.units.iter().filter_map(Unit::next_deadline).min()
+        self.units
+            .iter()
+            .filter_map(Unit::next_deadline)
+            .chain(self.rx_pending_since)
+            .min()
     }
 
     /// Priority-0 adverts, virtual addresses and routes removed, VMACs
@@ -1069,6 +1108,11 @@ impl Engine {
                     s,
                     "   Priority 0 sent {}, received {}",
                     c.pri_zero_sent, c.pri_zero_received
+                );
+                let _ = writeln!(
+                    s,
+                    "   Lower priority adverts not answered (rate limit) {}",
+                    c.lower_prio_unanswered
                 );
                 let _ = writeln!(s, "   Packets dropped {}", c.total_dropped());
                 for cause in DropCause::ALL {

@@ -19,6 +19,9 @@ pub struct ConfigSlice {
     /// The id of every object of this configuration: messages name objects
     /// by these.
     pub ids: Ids,
+    /// ipvsd's typed plan (ipvsd gets no `config`: it never parses
+    /// configuration text).
+    pub ipvs: Option<keepalived_ipvs::plan::IpvsPlan>,
 }
 
 /// A VRRP instance (or sync group) changed state: vrrpd → parent → checkerd
@@ -275,6 +278,7 @@ mod tests {
                 generation: 7,
                 config: Config::default(),
                 ids: Ids::default(),
+                ipvs: None,
             }),
             replay: ReplayState::default(),
         };

@@ -28,6 +28,7 @@ pub mod diff;
 pub mod encode;
 pub mod error;
 pub mod model;
+pub mod plan;
 pub mod socket;
 pub mod table;
 

@@ -117,6 +117,8 @@ pub struct Counters {
     pub pri_zero_sent: u64,
     pub become_master: u64,
     pub release_master: u64,
+    /// Lower priority adverts not answered (one answer per advert interval).
+    pub lower_prio_unanswered: u64,
     /// Indexed by `DropCause::index`.
     pub drops: [u64; DropCause::COUNT],
     /// Valid adverts per source, indexed by `ChecksumVariant::index`.

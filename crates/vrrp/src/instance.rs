@@ -68,6 +68,9 @@ pub struct Instance {
     preempt_deadline: Option<Instant>,
     garp_delay_deadline: Option<Instant>,
     lower_prio_garp_deadline: Option<Instant>,
+    /// When a lower priority advert was last answered: at most one answer
+    /// per advert interval, so a flood of them is not amplified.
+    lower_prio_answered: Option<Instant>,
     refresh_deadline: Option<Instant>,
     /// The down timer expired but the sync group held us in BACKUP.
     wants_master: bool,
@@ -104,6 +107,7 @@ impl Instance {
             preempt_deadline: None,
             garp_delay_deadline: None,
             lower_prio_garp_deadline: None,
+            lower_prio_answered: None,
             refresh_deadline: None,
             wants_master: false,
             master: None,
@@ -956,6 +960,18 @@ impl Instance {
             ours = self.effective_priority;
         }
         if a.priority < ours || (a.priority == ours && !higher_addr) {
+            // One answer per advert interval: a stranger flooding lower
+            // priority adverts must not make us send one per packet (the
+            // regular adverts go on meanwhile).
+            if self
+                .lower_prio_answered
+                .is_some_and(|t| now < t + self.cfg.advert_int)
+            {
+                // (Not logged: a flood would turn into a log flood.)
+                self.counters.lower_prio_unanswered += 1;
+                return;
+            }
+            self.lower_prio_answered = Some(now);
             let no_advert = self.cfg.lower_prio_no_advert();
             self.log(
                 out,

@@ -955,10 +955,11 @@ fn virtual_macs() {
     assert_eq!(virtual_mac(true, 51), [0x00, 0x00, 0x5e, 0x00, 0x02, 51]);
 }
 
-/// A stream of lower priority adverts gets an advert answer each, but
-/// GARP bursts only once per garp_lower_prio_delay.
+/// A stream of lower priority adverts (a stranger's flood) gets at most one
+/// answer per advert interval, not one per packet, and GARP bursts only
+/// once per garp_lower_prio_delay: the master does not amplify it.
 #[test]
-fn lower_priority_stream_does_not_storm_garps() {
+fn lower_priority_stream_is_answered_once_per_interval() {
     let mut sim = Sim::new(vec![cfg(1, 200)]);
     sim.start_all();
     for k in 0..20u32 {
@@ -977,18 +978,21 @@ fn lower_priority_stream_does_not_storm_garps() {
     };
     assert_eq!(garps(10 * SEC, 12 * SEC), 5);
     assert_eq!(garps(15 * SEC, 16 * SEC), 5);
-    let answers = sim
+    let adverts: Vec<Duration> = sim
         .adverts(0)
         .iter()
-        .filter(|(t, _)| *t >= 10 * SEC && *t < 12 * SEC)
+        .map(|(t, _)| *t)
+        .filter(|t| *t >= 10 * SEC && *t < 13 * SEC)
+        .collect();
+    // An answer at 10 s re-arms the advert timer; the packets of the next
+    // second are not answered; at 11 s the interval has passed (the
+    // timer's advert and the answer are one send); then the rhythm goes on.
+    assert_eq!(adverts, [10 * SEC, 11 * SEC, 12 * SEC]);
+    let answered = acts
+        .iter()
+        .filter(|(_, a)| matches!(a, Action::MasterRxLowerPriority { .. }))
         .count();
-    // Each answer re-arms the advert timer (as the RFC's priority-0 case),
-    // so the answers replace the regular adverts: 20, next regular at 12.9 s.
-    assert_eq!(answers, 20);
-    assert!(sim
-        .adverts(0)
-        .iter()
-        .any(|(t, _)| *t == 12 * SEC + 900 * MS));
+    assert_eq!(answered, 2, "20 lower priority adverts, 2 answers");
 }
 
 /// higher_prio_send_advert: one last advert before stepping down.

@@ -10,9 +10,14 @@
 //! `wrong-kind` (a valid frame carrying a message this child may not send),
 //! `good` (acks its configuration like a real child), `run-scripts` (acks,
 //! then asks the parent to run, as root, each line of the file
-//! `fake-scripts` beside it: a compromised checkerd's requests).
+//! `fake-scripts` beside it: a compromised checkerd's requests), `flood`
+//! (acks, then sends well-formed VRRP state messages naming objects no
+//! plan has, as fast as the parent reads them, for ever).
 
-use keepalived_ipc::{encode, frame, FromChild, RealServerHealth, ScriptRequest};
+use keepalived_ipc::{
+    encode, frame, FromChild, InstanceId, RealServerHealth, ScriptRequest, VrrpState,
+    VrrpStateChange,
+};
 use std::io::Read;
 use std::os::fd::FromRawFd;
 use std::os::unix::net::UnixDatagram;
@@ -51,6 +56,25 @@ fn main() {
             });
             for d in frame::fragment(&encode(&m).expect("encode")) {
                 let _ = sock.send(&d);
+            }
+        }
+        "flood" => {
+            for d in frame::fragment(&encode(&FromChild::Ready { generation: 1 }).expect("encode"))
+            {
+                let _ = sock.send(&d);
+            }
+            for n in 0u32.. {
+                let m = FromChild::VrrpState(VrrpStateChange {
+                    instance: InstanceId(1_000_000 + n),
+                    group: None,
+                    state: VrrpState::Master,
+                    priority: 100,
+                });
+                for d in frame::fragment(&encode(&m).expect("encode")) {
+                    if sock.send(&d).is_err() {
+                        return;
+                    }
+                }
             }
         }
         "run-scripts" => {

@@ -23,6 +23,16 @@ pub struct Received {
     pub payload: Vec<u8>,
 }
 
+/// One receive attempt.
+pub enum Rx {
+    /// Nothing queued (EAGAIN).
+    Empty,
+    /// A datagram that is not even a usable IP packet: read and dropped
+    /// (the next one may be fine, so reading goes on).
+    Junk,
+    Packet(Received),
+}
+
 fn check(r: libc::c_int) -> io::Result<libc::c_int> {
     if r < 0 {
         Err(io::Error::last_os_error())
@@ -143,8 +153,8 @@ impl Vrrp4 {
     }
 
     /// Next packet, or `None` when drained.
-    pub fn recv(&self) -> io::Result<Option<Received>> {
-        let mut buf = [0u8; 65536];
+    /// Read one datagram into `buf` (reused: no per-packet zeroing).
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Rx> {
         // SAFETY: recv into a live buffer of the given length.
         let n = unsafe {
             libc::recv(
@@ -157,12 +167,12 @@ impl Vrrp4 {
         if n < 0 {
             let e = io::Error::last_os_error();
             return if e.kind() == io::ErrorKind::WouldBlock {
-                Ok(None)
+                Ok(Rx::Empty)
             } else {
                 Err(e)
             };
         }
-        Ok(parse_ipv4(&buf[..n as usize]))
+        Ok(parse_ipv4(&buf[..n as usize]).map_or(Rx::Junk, Rx::Packet))
     }
 
     pub fn rx_fd(&self) -> RawFd {
@@ -266,10 +276,10 @@ impl Vrrp6 {
         Ok(())
     }
 
-    pub fn recv(&self) -> io::Result<Option<Received>> {
-        let mut buf = [0u8; 65536];
+    /// Read one datagram into `buf` (reused: no per-packet zeroing).
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Rx> {
         let mut cmsg = nix::cmsg_space!(libc::c_int, libc::in6_pktinfo);
-        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+        let mut iov = [std::io::IoSliceMut::new(buf)];
         let msg = match recvmsg::<SockaddrStorage>(
             self.rx.as_raw_fd(),
             &mut iov,
@@ -277,7 +287,7 @@ impl Vrrp6 {
             MsgFlags::MSG_DONTWAIT,
         ) {
             Ok(m) => m,
-            Err(nix::errno::Errno::EAGAIN) => return Ok(None),
+            Err(nix::errno::Errno::EAGAIN) => return Ok(Rx::Empty),
             Err(e) => return Err(e.into()),
         };
         let n = msg.bytes;
@@ -298,9 +308,9 @@ impl Vrrp6 {
             }
         }
         let (Some(src), Some(dst)) = (src, dst) else {
-            return Ok(None);
+            return Ok(Rx::Junk);
         };
-        Ok(Some(Received {
+        Ok(Rx::Packet(Received {
             src: IpAddr::V6(src),
             dst: IpAddr::V6(dst),
             ttl,

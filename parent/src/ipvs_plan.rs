@@ -1,21 +1,21 @@
-//! From the configuration slice and the real servers' health to the
-//! reconciler's inputs (`keepalived_ipvs::desired`).
+//! ipvsd's plan, compiled once by the parent from the configuration:
+//! every virtual server resolved into the reconciler's inputs
+//! (`keepalived_ipvs::plan`), so ipvsd — root, with CAP_NET_ADMIN — never
+//! parses configuration text. Only health and the host's addresses are
+//! laid over it at run time.
 
 use keepalived_config::{Config, LbKind, Protocol as CfgProto, VirtualServer};
-use keepalived_ipc::{Ids, RsId};
+use keepalived_ipc::Ids;
 use keepalived_ipvs::desired::{
     GroupEntry, RealServerInput, SorryServerInput, Tunnel, VirtualServerInput, VsTarget,
 };
 use keepalived_ipvs::diff::SyncDaemonInput;
+use keepalived_ipvs::plan::{IpvsPlan, PlannedService, PlannedSyncDaemon};
 use keepalived_ipvs::{
     Family, FwdMethod, Health, Protocol, Scheduler, ServiceFlags, ServiceKey, TunType,
     TUN_FLAG_CSUM, TUN_FLAG_REMCSUM,
 };
-use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-
-/// Health (and a dynamic weight) by real server id.
-pub type HealthMap = BTreeMap<RsId, (bool, Option<i32>)>;
 
 fn fwd(k: Option<LbKind>) -> Option<FwdMethod> {
     k.map(|k| match k {
@@ -191,34 +191,24 @@ fn target(config: &Config, vs: &VirtualServer) -> Option<VsTarget> {
     })
 }
 
-/// Whether `ha_suspend` needs the host's addresses (`inputs`' `local`).
-pub fn uses_ha_suspend(config: &Config) -> bool {
-    config
-        .virtual_servers
-        .iter()
-        .any(|v| v.ha_suspend && v.ip.is_some())
-}
-
-/// The reconciler's view of every virtual server. `local`: the host's
-/// addresses, for `ha_suspend` (a virtual server address that is not local
-/// suspends its checkers); `None` counts every address as present.
-pub fn inputs(
-    config: &Config,
-    ids: &Ids,
-    health: &HealthMap,
-    local: Option<&BTreeSet<IpAddr>>,
-) -> Vec<VirtualServerInput> {
-    let mut out = Vec::new();
+/// ipvsd's plan for `config`, its objects named by `ids`.
+pub fn compile(config: &Config, ids: &Ids) -> IpvsPlan {
+    let mut services = Vec::new();
     for vs in &config.virtual_servers {
         let Some(t) = target(config, vs) else {
             log::error!(
-                "virtual server {}: cannot resolve its address, fwmark or group",
+                "virtual server {}: cannot resolve its address, fwmark or group; left out",
                 vs.key()
             );
             continue;
         };
+        let Some(vs_id) = ids.virtual_server(&vs.id_key()) else {
+            continue;
+        };
         let sched = Scheduler::from_name(vs.lb_algo.map_or("wlc", |a| a.as_str()));
-        let mut i = VirtualServerInput::new(&vs.key(), t, sched);
+        // The reconciler keys its quorum state by this: the id key, so two
+        // fwmark services of different families stay apart.
+        let mut i = VirtualServerInput::new(&vs.id_key(), t, sched);
         i.persistence_timeout = vs.persistence_timeout;
         i.persistence_granularity = vs.persistence_granularity.as_deref().and_then(granularity);
         i.lvs_method = fwd(vs.lb_kind).unwrap_or(FwdMethod::Masq);
@@ -227,11 +217,6 @@ pub fn inputs(
         i.alpha = vs.alpha;
         i.omega = vs.omega;
         i.ha_suspend = vs.ha_suspend;
-        // keepalived clears ha_suspend for fwmark services; groups: not tracked.
-        i.vip_present = match (vs.ip, local) {
-            (Some(ip), Some(l)) => l.contains(&ip),
-            _ => true,
-        };
         i.sorry_server = vs.sorry_server.as_ref().map(|s| SorryServerInput {
             addr: s.ip,
             port: s.port.or(vs.port).unwrap_or(0),
@@ -244,16 +229,18 @@ pub fn inputs(
         let vs_tunnel = tunnel_of(&vs.extra);
         i.sorry_server_tunnel = vs_tunnel;
         raw_options(vs, &mut i);
-        let vs_id = ids.virtual_server(&vs.id_key());
+        let mut rs_ids = Vec::new();
         for rs in &vs.real_servers {
-            let rs_id = vs_id.and_then(|v| ids.real_server(v, &rs.key(vs)));
-            let (h, dynamic) = match rs_id.and_then(|id| health.get(&id)) {
-                Some((true, w)) => (Health::Up, *w),
-                Some((false, w)) => (Health::Down, *w),
-                None => (Health::Unknown, None),
+            let Some(rs_id) = ids.real_server(vs_id, &rs.key(vs)) else {
+                continue;
             };
-            let weight = dynamic.unwrap_or(rs.weight).max(0) as u32;
-            let mut r = RealServerInput::new(rs.ip, rs.port.or(vs.port).unwrap_or(0), weight, h);
+            let weight = rs.weight.max(0) as u32;
+            let mut r = RealServerInput::new(
+                rs.ip,
+                rs.port.or(vs.port).unwrap_or(0),
+                weight,
+                Health::Unknown,
+            );
             r.fwd = fwd(rs.lb_kind);
             let t = if rs.lb_kind.is_some() {
                 tunnel_of(&rs.extra)
@@ -265,10 +252,25 @@ pub fn inputs(
             r.u_thresh = rs.uthreshold.unwrap_or(0);
             r.l_thresh = rs.lthreshold.unwrap_or(0);
             i.real_servers.push(r);
+            rs_ids.push(rs_id.0);
         }
-        out.push(i);
+        services.push(PlannedService {
+            id: vs_id.0,
+            name: vs.key(),
+            input: i,
+            real_servers: rs_ids,
+            // keepalived clears ha_suspend for fwmark services; groups: not tracked.
+            vip: vs.ip,
+        });
     }
-    out
+    let sync_daemon = sync_daemon(config).map(|(daemon, instance)| PlannedSyncDaemon {
+        daemon,
+        instance: instance.and_then(|n| ids.instance(&n)).map(|i| i.0),
+    });
+    IpvsPlan {
+        services,
+        sync_daemon,
+    }
 }
 
 /// `lvs_sync_daemon INTERFACE [VRRP_INSTANCE | inst NAME] [id N] [maxlen N]
@@ -277,7 +279,7 @@ pub fn inputs(
 /// when the named instance does not exist (keepalived then clears the
 /// setting). The sync id defaults to the instance's virtual_router_id, 0
 /// without an instance.
-pub fn sync_daemon(config: &Config) -> Option<(SyncDaemonInput, Option<String>)> {
+fn sync_daemon(config: &Config) -> Option<(SyncDaemonInput, Option<String>)> {
     let s = config.global_defs.lvs_sync_daemon.as_ref()?;
     let mut instance = s.vrrp_instance.clone();
     let mut opts: Vec<&str> = s.options.iter().map(String::as_str).collect();
@@ -412,8 +414,10 @@ mod tests {
              persistence_timeout 30\n persistence_engine sip\n sorry_server 10.0.9.9 53\n sorry_server_lvs_method DR\n \
              real_server 10.0.1.1 53 {\n }\n}\n",
         );
-        let i = inputs(&c, &Ids::default(), &HealthMap::new(), None);
-        let vs = &i[0];
+        let mut next = 0;
+        let ids = Ids::assign(&c.object_keys(), &Ids::default(), &mut next);
+        let plan = compile(&c, &ids);
+        let vs = &plan.services[0].input;
         assert_eq!(
             vs.flags,
             ServiceFlags::ONEPACKET | ServiceFlags::SCHED_PORT | ServiceFlags::SCHED_FALLBACK
