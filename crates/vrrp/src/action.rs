@@ -33,6 +33,21 @@ pub struct ResumeState {
     pub state: State,
 }
 
+impl ResumeState {
+    /// The state to resume in, given what the kernel shows. The kernel is
+    /// the witness the parent may have missed: a vrrpd that died just after
+    /// becoming master (before the parent heard of it) left all its VIPs in
+    /// place, and only a master has them — so a recorded BACKUP holding
+    /// every one of its (non-empty) VIPs resumes as MASTER.
+    pub fn decide(recorded: State, has_vips: bool, holds_all_vips: bool) -> State {
+        if recorded == State::Backup && has_vips && holds_all_vips {
+            State::Master
+        } else {
+            recorded
+        }
+    }
+}
+
 /// A received IP packet carrying (maybe) VRRP.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RxPacket {

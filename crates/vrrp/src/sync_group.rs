@@ -11,12 +11,15 @@ use std::time::Instant;
 
 use crate::action::{Action, Input, LogLevel, State};
 use crate::instance::{Instance, SyncGate};
+use keepalived_types::VrrpState;
 
 #[derive(Debug)]
 pub struct SyncGroup {
     name: String,
     members: Vec<Instance>,
     state: State,
+    /// The group state last reported (notify scripts, FIFO lines, alerts).
+    reported: Option<VrrpState>,
 }
 
 impl SyncGroup {
@@ -33,7 +36,33 @@ impl SyncGroup {
             } else {
                 State::Backup
             },
+            reported: None,
         }
+    }
+
+    /// keepalived reports a sync group's state once every member is in it
+    /// (a member back in Init is stopping: STOP). Returns the group's new
+    /// state when that changed since the last call; a group that never
+    /// started has no STOP to report.
+    pub fn state_change(&mut self) -> Option<VrrpState> {
+        let of = |m: &Instance| match m.state() {
+            State::Init => VrrpState::Stop,
+            State::Backup => VrrpState::Backup,
+            State::Master => VrrpState::Master,
+            State::Fault => VrrpState::Fault,
+        };
+        let first = of(self.members.first()?);
+        if self.members.iter().any(|m| of(m) != first) {
+            return None;
+        }
+        if first == VrrpState::Stop && self.reported.is_none() {
+            return None;
+        }
+        if self.reported == Some(first) {
+            return None;
+        }
+        self.reported = Some(first);
+        Some(first)
     }
 
     pub fn name(&self) -> &str {

@@ -205,3 +205,47 @@ fn lower_priority_advert_regarps_every_member() {
     assert_eq!(garps(0), 5);
     assert_eq!(garps(1), 5);
 }
+
+/// The group's own state (keepalived's GROUP notifies, FIFO lines and
+/// alerts) is reported once all members are in it, once per change; a
+/// group that never started reports no STOP.
+#[test]
+fn the_group_state_is_reported_once_all_members_moved() {
+    use keepalived_types::VrrpState;
+    let t0 = Instant::now();
+    let mut idle = SyncGroup::new("G0", vec![member("VI_8", 58, 100)]);
+    assert_eq!(idle.state_change(), None, "never started: nothing to report");
+    let mut g = SyncGroup::new("G1", vec![member("VI_1", 51, 200), member("VI_2", 52, 100)]);
+    g.startup(t0);
+    assert_eq!(g.state_change(), Some(VrrpState::Backup));
+    assert_eq!(g.state_change(), None, "reported once");
+    // VI_1 times out first but is held until VI_2 wants MASTER too.
+    run_timers(&mut g, t0 + 3_300 * MS);
+    assert_eq!(g.state_change(), None);
+    run_timers(&mut g, t0 + 4 * SEC);
+    assert_eq!(g.state_change(), Some(VrrpState::Master));
+    g.handle(0, Input::Shutdown, t0 + 5 * SEC);
+    assert_eq!(g.state_change(), None, "one member still master");
+    g.handle(1, Input::Shutdown, t0 + 5 * SEC);
+    assert_eq!(g.state_change(), Some(VrrpState::Stop));
+}
+
+/// A restarted vrrpd resumes where the parent recorded it, unless the
+/// kernel shows it was master after all (it holds every VIP).
+#[test]
+fn resume_trusts_the_kernel_over_a_stale_backup() {
+    assert_eq!(
+        ResumeState::decide(State::Backup, true, true),
+        State::Master
+    );
+    assert_eq!(
+        ResumeState::decide(State::Backup, true, false),
+        State::Backup
+    );
+    assert_eq!(
+        ResumeState::decide(State::Backup, false, true),
+        State::Backup,
+        "no VIPs: nothing to witness"
+    );
+    assert_eq!(ResumeState::decide(State::Fault, true, true), State::Fault);
+}

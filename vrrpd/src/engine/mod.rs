@@ -1,0 +1,580 @@
+//! The VRRP engine: the sans-IO instances and sync groups of
+//! `keepalived-vrrp`, their sockets, and the actions they ask for carried
+//! out against the kernel. The daemon shell (main.rs) only feeds it events.
+
+mod dump;
+mod perform;
+mod reload;
+mod rx;
+mod vmacs;
+
+use crate::net::garp::PacketSocket;
+use crate::net::raw::{Received, Rx, Tx4, Vrrp4, Vrrp6};
+use crate::net::rtnl::{Addr, AddrSpec, Link, Monitor, NetEvent, Rtnl};
+use crate::net::vmac;
+use crate::plan::{plan, Planned};
+use keepalived_config::Config;
+use keepalived_ipc::{
+    FromChild, GroupStateChange, Ids, TrackKind as Watched, TrackResult, VrrpState, VrrpStateChange,
+};
+use keepalived_vrrp::action::{Action, Input, LogLevel, ResumeState, RxPacket, State};
+use keepalived_vrrp::counters::DropCause;
+use keepalived_vrrp::instance::Instance;
+use keepalived_vrrp::sync_group::SyncGroup;
+use keepalived_vrrp::track::TrackStatus;
+use keepalived_vrrp::{frames, packet, ChecksumVariant};
+use log::{debug, error, info, warn};
+use mio::unix::SourceFd;
+use mio::{Interest, Registry, Token};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::time::Instant;
+
+/// Datagrams read from one socket per wake-up before timers run again.
+const RX_BUDGET: usize = 64;
+
+/// Token of the rtnetlink monitor; VRRP receive sockets follow.
+pub const MONITOR_TOKEN: Token = Token(16);
+const SOCKET_TOKEN_BASE: usize = 32;
+
+enum Sock {
+    V4(Vrrp4),
+    V6(Vrrp6),
+}
+
+struct SockEntry {
+    ifindex: u32,
+    v6: bool,
+    sock: Sock,
+}
+
+/// A running unit and what it was planned from, between the two halves
+/// of a reload.
+struct Running {
+    plans: Vec<Planned>,
+    group: Option<String>,
+    unit: Unit,
+}
+
+/// Where a member lives: its own unit, or a slot in a sync group.
+#[derive(Clone, Copy)]
+struct Place {
+    unit: usize,
+    slot: Option<usize>,
+}
+
+enum Unit {
+    Single(Box<Instance>),
+    Group(SyncGroup),
+}
+
+impl Unit {
+    fn next_deadline(&self) -> Option<Instant> {
+        match self {
+            Unit::Single(i) => i.next_deadline(),
+            Unit::Group(g) => g.next_deadline(),
+        }
+    }
+}
+
+pub struct Engine {
+    plans: Vec<Planned>,
+    places: Vec<Place>,
+    units: Vec<Unit>,
+    sockets: Vec<SockEntry>,
+    packet: PacketSocket,
+    rtnl: Rtnl,
+    monitor: Monitor,
+    links: BTreeMap<u32, Link>,
+    unknown_vrid: u64,
+    /// One receive buffer for every socket (VRRP packets are small; a
+    /// datagram is never zeroed or allocated per packet here).
+    rx_buf: Vec<u8>,
+    /// Sockets whose budget ran out with datagrams left, and since when.
+    rx_pending: std::collections::BTreeSet<usize>,
+    rx_pending_since: Option<Instant>,
+    out: Vec<FromChild>,
+    /// Last verdict of each object checkerd watches, kept across reloads.
+    tracks: BTreeMap<(Watched, String), TrackStatus>,
+    /// The plan's object ids: messages name instances, groups and
+    /// trackers by these.
+    ids: Ids,
+    /// VMAC interfaces we created or adopted, by name: deleted at stop.
+    vmacs: BTreeMap<String, u32>,
+    /// Lower devices' devconf values before we changed them, restored at stop.
+    lower_saved: BTreeMap<u32, Vec<(u16, u32)>>,
+    /// Send sockets on VMACs, by VMAC ifindex.
+    vmac_tx: BTreeMap<u32, Tx4>,
+    /// Last state reported for each sync group.
+    /// An instance changed state since the groups were last looked at.
+    groups_dirty: bool,
+}
+
+fn state_of(s: State) -> VrrpState {
+    match s {
+        State::Init => VrrpState::Init,
+        State::Backup => VrrpState::Backup,
+        State::Master => VrrpState::Master,
+        State::Fault => VrrpState::Fault,
+    }
+}
+
+fn state_from(s: VrrpState) -> Option<State> {
+    match s {
+        VrrpState::Backup => Some(State::Backup),
+        VrrpState::Master => Some(State::Master),
+        VrrpState::Fault => Some(State::Fault),
+        VrrpState::Init | VrrpState::Stop => None,
+    }
+}
+
+impl Engine {
+    /// Open the kernel-facing sockets and plan the instances (nothing runs
+    /// until [`Engine::start`]).
+    pub fn new(config: &Config, ids: Ids, registry: &Registry) -> Result<Engine, String> {
+        let mut rtnl = Rtnl::open().map_err(|e| e.to_string())?;
+        let monitor = Monitor::open().map_err(|e| e.to_string())?;
+        let mfd = monitor.fd();
+        registry
+            .register(&mut SourceFd(&mfd), MONITOR_TOKEN, Interest::READABLE)
+            .map_err(|e| e.to_string())?;
+        let packet = PacketSocket::open().map_err(|e| format!("packet socket: {e}"))?;
+        let links: BTreeMap<u32, Link> = rtnl
+            .links()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|l| (l.index, l))
+            .collect();
+        let addrs = rtnl.addresses().map_err(|e| e.to_string())?;
+        let mut e = Engine {
+            plans: Vec::new(),
+            places: Vec::new(),
+            units: Vec::new(),
+            sockets: Vec::new(),
+            packet,
+            rtnl,
+            monitor,
+            links,
+            unknown_vrid: 0,
+            rx_buf: vec![0; 65536],
+            rx_pending: Default::default(),
+            rx_pending_since: None,
+            out: Vec::new(),
+            tracks: BTreeMap::new(),
+            ids,
+            vmacs: BTreeMap::new(),
+            lower_saved: BTreeMap::new(),
+            vmac_tx: BTreeMap::new(),
+            groups_dirty: false,
+        };
+        e.build(config, &addrs, registry, &BTreeMap::new(), Vec::new())?;
+        Ok(e)
+    }
+
+    /// (Re)build instances from `config`; `resume` gives recorded states.
+    /// A unit (an instance, or a sync group with its members) planned
+    /// exactly as one of `reuse` is taken over as it runs. Returns, per
+    /// planned instance, whether it is new (and must be started).
+    fn build(
+        &mut self,
+        config: &Config,
+        addrs: &[Addr],
+        registry: &Registry,
+        resume: &BTreeMap<String, State>,
+        mut reuse: Vec<Option<Running>>,
+    ) -> Result<Vec<bool>, String> {
+        self.ensure_vmacs(config);
+        let links: Vec<Link> = self.links.values().cloned().collect();
+        let (plans, errors) = plan(config, &links, addrs);
+        for e in errors {
+            error!("{e}; instance disabled");
+        }
+        for p in &plans {
+            if let Some((name, index)) = &p.xmit {
+                if !self.vmac_tx.contains_key(index) {
+                    match Tx4::open(name, *index) {
+                        Ok(t) => {
+                            self.vmac_tx.insert(*index, t);
+                        }
+                        Err(e) => error!("({}) cannot send on {name}: {e}", p.cfg.name),
+                    }
+                }
+            }
+        }
+        // Sockets: one pair per (interface, family) in use.
+        for p in &plans {
+            let v6 = p.cfg.src_addr.is_ipv6();
+            if self
+                .sockets
+                .iter()
+                .any(|s| s.ifindex == p.sock_if.1 && s.v6 == v6)
+            {
+                continue;
+            }
+            let sock = match (p.cfg.src_addr, p.cfg.mcast_group) {
+                (IpAddr::V4(_), Some(IpAddr::V4(group))) => {
+                    Vrrp4::open(&p.sock_if.0, p.sock_if.1, Some(group)).map(Sock::V4)
+                }
+                (IpAddr::V4(_), _) => {
+                    let group = config.global_defs.vrrp_mcast_group4;
+                    Vrrp4::open(&p.sock_if.0, p.sock_if.1, Some(group)).map(Sock::V4)
+                }
+                (IpAddr::V6(src), Some(IpAddr::V6(group))) => {
+                    Vrrp6::open(&p.sock_if.0, p.sock_if.1, Some(group), src).map(Sock::V6)
+                }
+                (IpAddr::V6(src), _) => {
+                    let group = config.global_defs.vrrp_mcast_group6;
+                    Vrrp6::open(&p.sock_if.0, p.sock_if.1, Some(group), src).map(Sock::V6)
+                }
+            }
+            .map_err(|e| format!("VRRP socket on {}: {e}", p.sock_if.0))?;
+            let token = Token(SOCKET_TOKEN_BASE + self.sockets.len());
+            let fd = match &sock {
+                Sock::V4(s) => s.rx_fd(),
+                Sock::V6(s) => s.rx_fd(),
+            };
+            registry
+                .register(&mut SourceFd(&fd), token, Interest::READABLE)
+                .map_err(|e| e.to_string())?;
+            self.sockets.push(SockEntry {
+                ifindex: p.sock_if.1,
+                v6,
+                sock,
+            });
+        }
+        // Units: sync groups first, then the instances in no group.
+        let mut places = vec![
+            Place {
+                unit: 0,
+                slot: None
+            };
+            plans.len()
+        ];
+        let mut units = Vec::new();
+        let mut fresh = vec![true; plans.len()];
+        let mut take = |members: &[usize], group: Option<&str>| -> Option<Unit> {
+            let want: Vec<&Planned> = members.iter().map(|&i| &plans[i]).collect();
+            let hit = reuse.iter().position(|r| {
+                r.as_ref().is_some_and(|r| {
+                    r.group.as_deref() == group && r.plans.iter().eq(want.iter().copied())
+                })
+            })?;
+            reuse[hit].take().map(|r| r.unit)
+        };
+        for g in &config.vrrp_sync_groups {
+            let members: Vec<usize> = plans
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.group.as_deref() == Some(&g.name))
+                .map(|(i, _)| i)
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            if let Some(unit) = take(&members, Some(&g.name)) {
+                for (slot, &i) in members.iter().enumerate() {
+                    fresh[i] = false;
+                    places[i] = Place {
+                        unit: units.len(),
+                        slot: Some(slot),
+                    };
+                }
+                units.push(unit);
+                continue;
+            }
+            let mut insts = Vec::new();
+            for (slot, &i) in members.iter().enumerate() {
+                let inst = new_instance(&plans[i], resume)?;
+                insts.push(inst);
+                places[i] = Place {
+                    unit: units.len(),
+                    slot: Some(slot),
+                };
+            }
+            units.push(Unit::Group(SyncGroup::new(&g.name, insts)));
+        }
+        for (i, p) in plans.iter().enumerate() {
+            if p.group.is_none() {
+                places[i] = Place {
+                    unit: units.len(),
+                    slot: None,
+                };
+                match take(&[i], None) {
+                    Some(unit) => {
+                        fresh[i] = false;
+                        units.push(unit);
+                    }
+                    None => units.push(Unit::Single(Box::new(new_instance(p, resume)?))),
+                }
+            }
+        }
+        self.plans = plans;
+        self.places = places;
+        self.units = units;
+        Ok(fresh)
+    }
+
+    /// Tell each instance what is true now (links, trackers), then start it,
+    /// or resume it in the state the parent recorded.
+    pub fn start(
+        &mut self,
+        now: Instant,
+        resume: &BTreeMap<String, State>,
+        tracks: &[TrackResult],
+    ) {
+        let all = vec![true; self.plans.len()];
+        self.start_fresh(now, resume, tracks, &all);
+    }
+
+    /// [`Engine::start`] for the instances marked in `fresh` only (a
+    /// reload leaves the others running as they were).
+    fn start_fresh(
+        &mut self,
+        now: Instant,
+        resume: &BTreeMap<String, State>,
+        tracks: &[TrackResult],
+        fresh: &[bool],
+    ) {
+        for t in tracks {
+            if let Some((kind, name)) = self.ids.tracker_key(t.tracker) {
+                self.tracks.insert((kind, name.to_string()), t.status);
+            }
+        }
+        let known = self.tracks.clone();
+        let present = if resume.is_empty() {
+            Vec::new()
+        } else {
+            self.rtnl.addresses().unwrap_or_default()
+        };
+        for m in (0..self.plans.len()).filter(|&m| fresh[m]) {
+            let up = self
+                .links
+                .get(&self.plans[m].ifindex)
+                .is_some_and(|l| l.up && l.running);
+            if !up {
+                self.input(m, Input::InterfaceDown, now);
+            }
+            for (idx, ifindex) in self.plans[m].track_ifaces.clone() {
+                let up = self.links.get(&ifindex).is_some_and(|l| l.up && l.running);
+                self.input(
+                    m,
+                    Input::Track {
+                        index: idx,
+                        status: if up {
+                            TrackStatus::Up
+                        } else {
+                            TrackStatus::Down
+                        },
+                    },
+                    now,
+                );
+            }
+            for (idx, kind, name) in self.plans[m].tracked.clone() {
+                if let Some(&status) = known.get(&(kind, name)) {
+                    self.input(m, Input::Track { index: idx, status }, now);
+                }
+            }
+        }
+        let mut started_groups = Vec::new();
+        for m in (0..self.plans.len()).filter(|&m| fresh[m]) {
+            let name = self.plans[m].cfg.name.clone();
+            let place = self.places[m];
+            // The kernel is the witness the parent may have missed (see
+            // ResumeState::decide).
+            let recorded = resume.get(&name).map(|&st| {
+                let has_vips = !self.plans[m].vips.is_empty();
+                let decided = ResumeState::decide(st, has_vips, self.holds_all_vips(m, &present));
+                if decided != st {
+                    info!("({name}) recorded as BACKUP but holds all its VIPs: it was master");
+                }
+                decided
+            });
+            match recorded {
+                Some(state) => {
+                    info!("({name}) resuming in {} state", state.as_str());
+                    self.input(m, Input::Resume(ResumeState { state }), now);
+                }
+                None if place.slot.is_none() => self.input(m, Input::Startup, now),
+                None => {
+                    if !started_groups.contains(&place.unit) {
+                        started_groups.push(place.unit);
+                        if let Unit::Group(g) = &mut self.units[place.unit] {
+                            let acts = g.startup(now);
+                            self.perform_group(place.unit, acts);
+                        }
+                    }
+                }
+            }
+        }
+        // Resumed (a restarted vrrpd, or a reload): the groups are where
+        // they were, and their notifies ran already.
+        if !resume.is_empty() {
+            self.check_groups(false);
+        }
+    }
+
+    fn holds_all_vips(&self, m: usize, present: &[Addr]) -> bool {
+        self.plans[m].vips.values().all(|v| {
+            present
+                .iter()
+                .any(|a| a.index == v.index && a.addr == v.addr)
+        })
+    }
+
+    fn input(&mut self, m: usize, input: Input, now: Instant) {
+        let place = self.places[m];
+        match (&mut self.units[place.unit], place.slot) {
+            (Unit::Single(inst), _) => {
+                let acts = inst.handle(input, now);
+                for a in acts {
+                    self.perform(m, a);
+                }
+            }
+            (Unit::Group(g), Some(slot)) => {
+                let acts = g.handle(slot, input, now);
+                self.perform_group(place.unit, acts);
+            }
+            (Unit::Group(_), None) => {}
+        }
+    }
+
+    fn instance(&self, m: usize) -> &Instance {
+        let place = self.places[m];
+        match (&self.units[place.unit], place.slot) {
+            (Unit::Single(i), _) => i,
+            (Unit::Group(g), Some(s)) => g.member(s),
+            (Unit::Group(g), None) => g.member(0),
+        }
+    }
+
+    /// Messages for the parent produced since the last call.
+    pub fn take_messages(&mut self) -> Vec<FromChild> {
+        // Only after a state change: this runs after every packet.
+        if std::mem::take(&mut self.groups_dirty) {
+            self.check_groups(true);
+        }
+        std::mem::take(&mut self.out)
+    }
+
+    /// A sync group is in a state once all its members are: report each
+    /// change (keepalived's group notifies, FIFO lines, alerts).
+    fn check_groups(&mut self, report: bool) {
+        for unit in &mut self.units {
+            let Unit::Group(g) = unit else { continue };
+            let Some(state) = g.state_change() else {
+                continue;
+            };
+            if let Some(group) = self.ids.group(g.name()).filter(|_| report) {
+                self.out
+                    .push(FromChild::GroupState(GroupStateChange { group, state }));
+            }
+        }
+    }
+
+    /// A tracker's verdict from checkerd (script, file or process).
+    pub fn on_track(&mut self, t: &TrackResult, now: Instant) {
+        let Some((kind, name)) = self.ids.tracker_key(t.tracker) else {
+            return;
+        };
+        let (kind, name, status) = (kind, name.to_string(), t.status);
+        self.tracks.insert((kind, name.clone()), status);
+        for m in 0..self.plans.len() {
+            for (idx, k, n) in self.plans[m].tracked.clone() {
+                if k == kind && n == name {
+                    self.input(m, Input::Track { index: idx, status }, now);
+                }
+            }
+        }
+    }
+
+    pub fn on_timer(&mut self, now: Instant) {
+        self.timers(now);
+        // Then what a flood left unread (a budget each).
+        let pending: Vec<usize> = std::mem::take(&mut self.rx_pending).into_iter().collect();
+        self.rx_pending_since = None;
+        for si in pending {
+            self.drain_socket(si, now);
+        }
+    }
+
+    fn timers(&mut self, now: Instant) {
+        for u in 0..self.units.len() {
+            if self.units[u].next_deadline().is_none_or(|d| d > now) {
+                continue;
+            }
+            match &mut self.units[u] {
+                Unit::Single(inst) => {
+                    let acts = inst.handle(Input::Timer, now);
+                    if let Some(m) = self.places.iter().position(|p| p.unit == u) {
+                        for a in acts {
+                            self.perform(m, a);
+                        }
+                    }
+                }
+                Unit::Group(g) => {
+                    let acts = g.handle_timer(now);
+                    self.perform_group(u, acts);
+                }
+            }
+        }
+    }
+
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.units
+            .iter()
+            .filter_map(Unit::next_deadline)
+            .chain(self.rx_pending_since)
+            .min()
+    }
+
+    /// Priority-0 adverts, virtual addresses and routes removed, VMACs
+    /// deleted.
+    pub fn shutdown(&mut self, now: Instant) {
+        for m in 0..self.plans.len() {
+            self.input(m, Input::Shutdown, now);
+        }
+        self.vmac_tx.clear();
+        for (name, index) in std::mem::take(&mut self.vmacs) {
+            match self.rtnl.delete_link(index) {
+                Ok(()) => info!("Removed VMAC interface {name}"),
+                Err(e) => warn!("cannot remove VMAC interface {name}: {e}"),
+            }
+        }
+        for (index, values) in std::mem::take(&mut self.lower_saved) {
+            if let Err(e) = self.rtnl.set_inet_conf(index, &values) {
+                warn!("cannot restore ARP settings of interface {index}: {e}");
+            }
+        }
+    }
+
+    fn refresh_links(&mut self) {
+        match self.rtnl.links() {
+            Ok(ls) => self.links = ls.into_iter().map(|l| (l.index, l)).collect(),
+            Err(e) => warn!("cannot re-read links: {e}"),
+        }
+    }
+
+    /// Current state of every instance, to resume from after a reload.
+    pub fn states(&self) -> BTreeMap<String, State> {
+        (0..self.plans.len())
+            .map(|m| (self.plans[m].cfg.name.clone(), self.instance(m).state()))
+            .collect()
+    }
+}
+
+fn new_instance(p: &Planned, resume: &BTreeMap<String, State>) -> Result<Instance, String> {
+    let _ = resume;
+    Instance::new(p.cfg.clone()).map_err(|e| format!("({}) {e}", p.cfg.name))
+}
+
+/// The states the parent recorded, keyed by instance name.
+pub fn recorded(states: &[VrrpStateChange], ids: &Ids) -> BTreeMap<String, State> {
+    states
+        .iter()
+        .filter_map(|s| {
+            let name = ids.instance_name(s.instance)?;
+            state_from(s.state).map(|st| (name.to_string(), st))
+        })
+        .collect()
+}

@@ -1,0 +1,146 @@
+//! Carrying out what the instances ask for: adverts, addresses, routes
+//! and rules, gratuitous ARPs and NAs, state reports.
+
+use super::*;
+
+impl Engine {
+    pub(super) fn perform_group(&mut self, unit: usize, acts: Vec<(usize, Action)>) {
+        for (slot, a) in acts {
+            if let Some(m) = self
+                .places
+                .iter()
+                .position(|p| p.unit == unit && p.slot == Some(slot))
+            {
+                self.perform(m, a);
+            }
+        }
+    }
+
+    pub(super) fn perform(&mut self, m: usize, a: Action) {
+        let p = &self.plans[m];
+        match a {
+            Action::SendAdvert { dst, payload, .. } => {
+                let Some(s) = self
+                    .sockets
+                    .iter()
+                    .find(|s| s.ifindex == p.sock_if.1 && s.v6 == dst.is_ipv6())
+                else {
+                    return;
+                };
+                let vmac_tx = p.xmit.as_ref().and_then(|(_, i)| self.vmac_tx.get(i));
+                let r = match (&s.sock, p.cfg.src_addr, dst) {
+                    (Sock::V4(s4), IpAddr::V4(src), IpAddr::V4(d)) => {
+                        let frame = packet::wrap_ipv4(src, d, &payload);
+                        match vmac_tx {
+                            Some(t) => t.send(&frame, d),
+                            None => s4.send(&frame, d),
+                        }
+                    }
+                    (Sock::V6(s6), _, IpAddr::V6(d)) => s6.send(&payload, d),
+                    _ => Ok(()),
+                };
+                if let Err(e) = r {
+                    warn!("({}) cannot send advert to {dst}: {e}", p.cfg.name);
+                }
+            }
+            Action::AddVips { addrs, .. } => {
+                let specs = p.specs(&addrs);
+                for spec in specs {
+                    if let Err(e) = self.rtnl.add_address(&spec) {
+                        error!(
+                            "({}) cannot add {}/{}: {e}",
+                            self.plans[m].cfg.name, spec.addr, spec.prefix
+                        );
+                    }
+                }
+                self.set_routes(m, true);
+            }
+            Action::RemoveVips { addrs } => {
+                self.set_routes(m, false);
+                let specs = self.plans[m].specs(&addrs);
+                for spec in specs {
+                    if let Err(e) = self.rtnl.del_address(&spec) {
+                        error!(
+                            "({}) cannot remove {}/{}: {e}",
+                            self.plans[m].cfg.name, spec.addr, spec.prefix
+                        );
+                    }
+                }
+            }
+            Action::SendGarp(ip) => {
+                let ifindex = p.vips.get(&IpAddr::V4(ip)).map_or(p.ifindex, |s| s.index);
+                if let Err(e) = self.packet.send(ifindex, &frames::garp(p.mac, ip)) {
+                    debug!("({}) gratuitous ARP for {ip}: {e}", p.cfg.name);
+                }
+            }
+            Action::SendNa(ip) => {
+                let ifindex = p.vips.get(&IpAddr::V6(ip)).map_or(p.ifindex, |s| s.index);
+                if let Err(e) = self
+                    .packet
+                    .send(ifindex, &frames::unsolicited_na(p.mac, ip, false))
+                {
+                    debug!("({}) unsolicited NA for {ip}: {e}", p.cfg.name);
+                }
+            }
+            Action::StateChanged { to, .. } => {
+                self.groups_dirty = true;
+                let priority = self.instance(m).effective_priority();
+                let p = &self.plans[m];
+                // An instance only goes back to Init when it stops (shutdown,
+                // or removed by a reload): keepalived reports that as STOP
+                // (notify_stop, FIFO lines, SMTP alerts).
+                let state = match to {
+                    State::Init => VrrpState::Stop,
+                    s => state_of(s),
+                };
+                let group = p.group.as_deref().and_then(|g| self.ids.group(g));
+                match self.ids.instance(&p.cfg.name) {
+                    Some(instance) => self.out.push(FromChild::VrrpState(VrrpStateChange {
+                        instance,
+                        group,
+                        state,
+                        priority,
+                    })),
+                    None => error!("({}) has no id in the plan", p.cfg.name),
+                }
+            }
+            Action::PriorityChanged { .. } | Action::MasterRxLowerPriority { .. } => {}
+            Action::Log { level, message } => match level {
+                LogLevel::Error => error!("{message}"),
+                LogLevel::Warning => warn!("{message}"),
+                LogLevel::Info => info!("{message}"),
+                LogLevel::Debug => debug!("{message}"),
+            },
+        }
+    }
+
+    /// Add (`on`) or remove an instance's virtual routes and rules.
+    pub(super) fn set_routes(&mut self, m: usize, on: bool) {
+        let name = self.plans[m].cfg.name.clone();
+        let routes = self.plans[m].routes.clone();
+        let rules = self.plans[m].rules.clone();
+        if on {
+            for r in &routes {
+                if let Err(e) = self.rtnl.add_route(r) {
+                    error!("({name}) cannot add route {}: {e}", r.spec.dst);
+                }
+            }
+            for r in &rules {
+                if let Err(e) = self.rtnl.add_rule(r) {
+                    error!("({name}) cannot add rule {r:?}: {e}");
+                }
+            }
+        } else {
+            for r in &rules {
+                if let Err(e) = self.rtnl.del_rule(r) {
+                    warn!("({name}) cannot remove rule {r:?}: {e}");
+                }
+            }
+            for r in &routes {
+                if let Err(e) = self.rtnl.del_route(r) {
+                    warn!("({name}) cannot remove route {}: {e}", r.spec.dst);
+                }
+            }
+        }
+    }
+}

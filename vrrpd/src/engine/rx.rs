@@ -1,0 +1,118 @@
+//! What the kernel tells vrrpd: VRRP datagrams (read on a budget) and
+//! link changes.
+
+use super::*;
+
+impl Engine {
+    /// A receive socket is readable.
+    pub fn on_socket(&mut self, token: Token, now: Instant) {
+        let Some(si) = token
+            .0
+            .checked_sub(SOCKET_TOKEN_BASE)
+            .filter(|i| *i < self.sockets.len())
+        else {
+            return;
+        };
+        self.drain_socket(si, now);
+    }
+
+    /// Read at most [`RX_BUDGET`] datagrams from socket `si`. A flood must
+    /// not keep the loop from its timers (a silent master is a failover):
+    /// what is left is read after the next timers, at once
+    /// ([`Engine::next_deadline`] says so), a budget at a time.
+    pub(super) fn drain_socket(&mut self, si: usize, now: Instant) {
+        self.rx_pending.remove(&si);
+        for _ in 0..RX_BUDGET {
+            let r = match &self.sockets[si].sock {
+                Sock::V4(s) => s.recv(&mut self.rx_buf),
+                Sock::V6(s) => s.recv(&mut self.rx_buf),
+            };
+            let pkt: Received = match r {
+                Ok(Rx::Packet(p)) => p,
+                Ok(Rx::Junk) => continue,
+                Ok(Rx::Empty) => return,
+                Err(e) => {
+                    warn!("VRRP receive: {e}");
+                    return;
+                }
+            };
+            let (ifindex, v6) = (self.sockets[si].ifindex, self.sockets[si].v6);
+            let vrid = pkt.payload.get(1).copied();
+            let targets: Vec<usize> = (0..self.plans.len())
+                .filter(|&m| {
+                    let p = &self.plans[m];
+                    p.sock_if.1 == ifindex
+                        && p.cfg.src_addr.is_ipv6() == v6
+                        && Some(p.cfg.vrid) == vrid
+                })
+                .collect();
+            if targets.is_empty() {
+                self.unknown_vrid += 1;
+                continue;
+            }
+            for m in targets {
+                let rx = RxPacket {
+                    src: pkt.src,
+                    dst: pkt.dst,
+                    ttl: pkt.ttl,
+                    data: pkt.payload.clone(),
+                };
+                self.input(m, Input::Packet(rx), now);
+            }
+        }
+        // Budget spent: come back right after the timers.
+        self.rx_pending.insert(si);
+        self.rx_pending_since.get_or_insert(now);
+    }
+
+    /// Links went up or down.
+    pub fn on_monitor(&mut self, now: Instant) {
+        let events = match self.monitor.drain() {
+            Ok(e) => e,
+            Err(e) => {
+                warn!("rtnetlink monitor: {e}; re-reading links");
+                self.rtnl
+                    .links()
+                    .map(|ls| ls.into_iter().map(NetEvent::Link).collect())
+                    .unwrap_or_default()
+            }
+        };
+        for ev in events {
+            let NetEvent::Link(l) = ev else { continue };
+            let was = self.links.get(&l.index).map(|o| o.up && o.running);
+            let is = l.up && l.running;
+            self.links.insert(l.index, l.clone());
+            if was == Some(is) {
+                continue;
+            }
+            info!(
+                "Netlink reports {} {}",
+                l.name,
+                if is { "up" } else { "down" }
+            );
+            for m in 0..self.plans.len() {
+                if self.plans[m].ifindex == l.index {
+                    self.input(
+                        m,
+                        if is {
+                            Input::InterfaceUp
+                        } else {
+                            Input::InterfaceDown
+                        },
+                        now,
+                    );
+                }
+                for (idx, ifindex) in self.plans[m].track_ifaces.clone() {
+                    if ifindex == l.index {
+                        let status = if is {
+                            TrackStatus::Up
+                        } else {
+                            TrackStatus::Down
+                        };
+                        self.input(m, Input::Track { index: idx, status }, now);
+                    }
+                }
+            }
+        }
+    }
+}
