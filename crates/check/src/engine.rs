@@ -29,6 +29,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// An attempt lasts at most this many `connect_timeout`s in all, however
+/// often the server sends a byte.
+const ATTEMPT_TIMEOUTS: u32 = 4;
+
 /// Grace between SIGTERM and SIGKILL for a script past its timeout.
 const KILL_GRACE: Duration = Duration::from_secs(2);
 
@@ -125,7 +129,12 @@ enum Run {
     Probe {
         probe: Box<dyn Probe>,
         slot: usize,
+        /// Inactivity deadline: `connect_timeout` after the last progress,
+        /// but never past `limit`.
         deadline: Instant,
+        /// The attempt's absolute end: a server trickling a byte now and
+        /// then (slowloris) cannot hold a probe for ever.
+        limit: Instant,
     },
     Script {
         h: ScriptHandle,
@@ -692,6 +701,7 @@ impl Engine {
             probe,
             slot,
             deadline: now + t,
+            limit: now + t * ATTEMPT_TIMEOUTS,
         };
         self.drive_check(ci, registry, now);
     }
@@ -706,10 +716,11 @@ impl Engine {
                 probe,
                 slot,
                 deadline,
+                limit,
             } => match probe.ready() {
                 Step::Pending { progress } => {
                     if progress {
-                        *deadline = now + t;
+                        *deadline = (now + t).min(*limit);
                     }
                 }
                 Step::Done { ok, why } => {

@@ -218,3 +218,36 @@ fn genhash_matches_what_http_get_compares() {
     assert_eq!(genhash(&ep("127.0.0.2:443"), &tls, t).ok(), body_digest());
     assert!(genhash(&ep("127.0.0.2:81"), &tls, t).is_err());
 }
+
+/// A server that trickles its answer a byte at a time (slowloris): each
+/// byte is progress, yet the attempt ends at 4 × connect_timeout (here
+/// 800 ms), not when the server chooses to stop (4 s).
+#[test]
+fn a_trickling_server_cannot_hold_a_check() {
+    use std::io::Write;
+    netns();
+    let mode = Mode::new();
+    tcp_server("127.0.0.3:80", mode.clone(), |mut s, _| {
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\n");
+        for _ in 0..200 {
+            if s.write_all(b"X").is_err() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    });
+    let mut h = Harness::new();
+    h.add(vec![CheckSpec {
+        timing: timing(10_000, 200, 0, 100),
+        alpha: false,
+        kind: CheckKind::Http(
+            ep("127.0.0.3:80"),
+            HttpSpec {
+                urls: urls(),
+                ..Default::default()
+            },
+        ),
+    }]);
+    let down = h.wait_rs(5000, false);
+    assert!(down <= 1000, "the trickle held the check for {down} ms");
+}

@@ -14,6 +14,8 @@ use std::sync::Arc;
 
 /// Largest response kept; a health page is small.
 const MAX_RESPONSE: usize = 4 << 20;
+/// Longest status line and headers accepted.
+const MAX_HEADERS: usize = 64 << 10;
 
 /// `status_code` values: inclusive ranges; empty means 200-299.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -200,6 +202,33 @@ pub struct Response {
     pub digest: [u8; 16],
 }
 
+/// Whether the response is complete (headers, and a body as long as its
+/// Content-Length), without hashing anything: called on every readiness
+/// event, so a trickled body costs one header parse per event, not an MD5
+/// of everything so far. `Err` when the headers are over [`MAX_HEADERS`]
+/// bytes without an end.
+fn response_complete(buf: &[u8]) -> Result<bool, ()> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut r = httparse::Response::new(&mut headers);
+    let body_at = match r.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        _ if buf.len() > MAX_HEADERS => return Err(()),
+        _ => return Ok(false),
+    };
+    let clen = r
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+        .and_then(|h| {
+            std::str::from_utf8(h.value)
+                .ok()?
+                .trim()
+                .parse::<usize>()
+                .ok()
+        });
+    Ok(clen.is_some_and(|l| buf.len() - body_at >= l))
+}
+
 /// Parse a whole response; `None` when no status line and headers came.
 pub fn parse_response(buf: &[u8]) -> Option<(Response, Option<usize>, usize)> {
     let mut headers = [httparse::EMPTY_HEADER; 64];
@@ -343,8 +372,9 @@ impl Probe for HttpProbe {
             State::Exchange(conn) => match conn.pump(&mut self.inbuf) {
                 Err(e) => Step::fail(format!("{e}")),
                 Ok(p) => {
-                    let complete = parse_response(&self.inbuf)
-                        .is_some_and(|(_, clen, got)| clen.is_some_and(|l| got >= l));
+                    let Ok(complete) = response_complete(&self.inbuf) else {
+                        return Step::fail("response headers too long");
+                    };
                     if p.eof || complete || self.inbuf.len() > MAX_RESPONSE {
                         judge(&self.inbuf, &self.url)
                     } else {
@@ -383,6 +413,25 @@ mod tests {
         assert!(StatusCodes::default().accepts(299));
         assert!(!StatusCodes::default().accepts(301));
         assert!(StatusCodes::parse(&["300-200"]).is_err());
+    }
+
+    #[test]
+    fn completeness_needs_no_digest_and_headers_are_bounded() {
+        assert_eq!(
+            response_complete(b"HTTP/1.1 200 OK\r\nContent-Le"),
+            Ok(false)
+        );
+        assert_eq!(
+            response_complete(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel"),
+            Ok(false)
+        );
+        assert_eq!(
+            response_complete(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"),
+            Ok(true)
+        );
+        let mut endless = b"HTTP/1.1 200 OK\r\nX: ".to_vec();
+        endless.resize(MAX_HEADERS + 1, b'a');
+        assert_eq!(response_complete(&endless), Err(()));
     }
 
     #[test]

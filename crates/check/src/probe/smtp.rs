@@ -25,6 +25,9 @@ pub struct SmtpProbe {
     inbuf: Vec<u8>,
 }
 
+/// Longest reply (all its lines) an SMTP server may send.
+const MAX_REPLY: usize = 64 << 10;
+
 /// The status of the last line of a (possibly multi-line) reply, once a
 /// whole reply is in `buf`; the reply is removed.
 fn take_reply(buf: &mut Vec<u8>) -> Option<Option<u16>> {
@@ -87,6 +90,9 @@ impl Probe for SmtpProbe {
             };
             progress |= p.progress;
             match take_reply(&mut self.inbuf) {
+                // An endless reply (a `220-` banner that never ends) must
+                // not grow without bound.
+                None if self.inbuf.len() > MAX_REPLY => return Step::fail("reply too long"),
                 None if p.eof => return Step::fail("connection closed"),
                 None => return Step::Pending { progress },
                 Some(code) => match (*phase, code) {
