@@ -47,6 +47,8 @@ const LAUNCHER_TOKEN_BASE: usize = 40;
 const DUMP_TIMEOUT: Duration = Duration::from_secs(2);
 /// Bytes queued towards one child before it counts as not reading.
 const MAX_QUEUED_DOWN: usize = 512 << 20;
+/// How long a child that closed its channel may take to exit.
+const CLOSED_GRACE: Duration = Duration::from_secs(1);
 /// Messages read from one child per turn of the loop.
 const DRAIN_BUDGET: usize = 256;
 /// Routed messages held for a child between its spawn and its start.
@@ -75,6 +77,9 @@ struct Slot {
     held: Vec<ToChild>,
     /// Its budget ran out with messages left to read.
     more: bool,
+    /// When it closed its channel while running: if it is still alive
+    /// [`CLOSED_GRACE`] later, it is killed (and restarted).
+    closed_at: Option<Instant>,
 }
 
 /// One validated configuration and the ids of its objects.
@@ -155,6 +160,7 @@ impl Supervisor {
                 launcher: None,
                 held: Vec::new(),
                 more: false,
+                closed_at: None,
                 pid_file: settings
                     .pid_files
                     .iter()
@@ -239,6 +245,17 @@ impl Supervisor {
                 }
             }
             self.event(Event::Tick);
+            for i in 0..self.slots.len() {
+                let late = self.slots[i]
+                    .closed_at
+                    .is_some_and(|t| Instant::now() >= t + CLOSED_GRACE);
+                if late {
+                    self.slots[i].closed_at = None;
+                    if self.life.pid(self.slots[i].sub).is_some() {
+                        self.misbehaved(i, "closed its channel but did not exit".into());
+                    }
+                }
+            }
             if self
                 .dump
                 .as_ref()
@@ -264,6 +281,11 @@ impl Supervisor {
             self.dump.as_ref().map(|d| d.deadline),
         ]
         .into_iter()
+        .chain(
+            self.slots
+                .iter()
+                .map(|s| s.closed_at.map(|t| t + CLOSED_GRACE)),
+        )
         .flatten()
         .min()
     }
@@ -519,8 +541,14 @@ impl Supervisor {
                 }
                 Ok(None) => return,
                 Err(RecvError::Closed) => {
-                    // It is exiting; SIGCHLD will tell how.
+                    // On a SEQPACKET socket an empty datagram reads like the
+                    // end: a child that is not stopping either is exiting
+                    // (SIGCHLD will tell how) or is trying to leave
+                    // supervision. Give it a moment to die before deciding.
                     self.close_channel(i);
+                    if self.life.phase() != Phase::Stopping {
+                        self.slots[i].closed_at = Some(Instant::now());
+                    }
                     return;
                 }
                 Err(e) => return self.misbehaved(i, e.to_string()),
@@ -750,6 +778,7 @@ impl Supervisor {
         };
         self.close_channel(i);
         self.slots[i].held.clear();
+        self.slots[i].closed_at = None;
         let sub = self.slots[i].sub;
         if sub == Subsystem::Checker {
             self.user_scripts.checker_gone();

@@ -114,6 +114,7 @@ fn hostile_child_is_restarted_and_the_parent_survives() {
         ("garbage", "bad frame"),
         ("oversized", "exceeds the limit"),
         ("wrong-kind", "sent a Health message, which it may not send"),
+        ("empty", "closed its channel but did not exit"),
     ] {
         // The next incarnation of the fake ipvsd misbehaves once.
         std::fs::write(&mode, m).unwrap();

@@ -207,7 +207,12 @@ fn plan_one(
         (_, true) => IpAddr::V6(config.global_defs.vrrp_mcast_group6),
         (_, false) => IpAddr::V4(config.global_defs.vrrp_mcast_group4),
     });
-    cfg.check_unicast_src = inst.check_unicast_src;
+    // Unicast adverts may be routed (keepalived waives the TTL check for
+    // them), so anyone who can route a packet here could force a failover
+    // with priority 255 or a split brain with 0. keepalived accepts them
+    // from anywhere unless `check_unicast_src`; we only from the configured
+    // peers whenever there are peers (a deliberate difference, documented).
+    cfg.check_unicast_src = inst.check_unicast_src || !inst.unicast_peer.is_empty();
     cfg.auth = match &inst.authentication {
         Some(a) if a.auth_type == keepalived_config::AuthType::Ah => Auth::Ah,
         Some(a) => Auth::pass(a.auth_pass.as_deref().unwrap_or("")),
@@ -363,4 +368,48 @@ fn routes_and_rules(inst: &VrrpInstance, links: &[Link]) -> (Vec<Route>, Vec<Rul
         }
     }
     (routes, rules)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keepalived_config::{load_str, LoadOptions};
+    use std::path::Path;
+
+    fn planned(extra: &str) -> Planned {
+        let text = format!(
+            "vrrp_instance VI_1 {{\n interface eth9\n virtual_router_id 1\n priority 100\n \
+             virtual_ipaddress {{\n 10.0.0.100\n }}\n{extra}}}\n"
+        );
+        let c = load_str(&text, Path::new("/t/k.conf"), &LoadOptions::default())
+            .expect("valid")
+            .config;
+        let link = Link {
+            index: 9,
+            name: "eth9".into(),
+            up: true,
+            running: true,
+            mac: vec![2, 0, 0, 0, 0, 9],
+            ..Default::default()
+        };
+        let addr = Addr {
+            index: 9,
+            addr: "10.0.0.1".parse().unwrap(),
+            prefix: 24,
+            scope: 0,
+        };
+        let (mut p, errors) = plan(&c, &[link], &[addr]);
+        assert!(errors.is_empty(), "{errors:?}");
+        p.remove(0)
+    }
+
+    #[test]
+    fn unicast_adverts_only_from_the_peers() {
+        assert!(
+            !planned("").cfg.check_unicast_src,
+            "multicast: no peers to check"
+        );
+        let p = planned(" unicast_src_ip 10.0.0.1\n unicast_peer {\n 10.0.0.2\n }\n");
+        assert!(p.cfg.check_unicast_src, "peers configured: only they count");
+    }
 }

@@ -29,6 +29,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Two unpredictable bytes from the kernel (`getrandom`, never blocking).
+fn random_u16() -> Option<u16> {
+    let mut b = [0u8; 2];
+    // SAFETY: writes at most 2 bytes into `b`.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), 2, libc::GRND_NONBLOCK) };
+    (n == 2).then(|| u16::from_ne_bytes(b))
+}
+
 /// An attempt lasts at most this many `connect_timeout`s in all, however
 /// often the server sends a byte.
 const ATTEMPT_TIMEOUTS: u32 = 4;
@@ -673,7 +681,9 @@ impl Engine {
         }
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
-        let id = self.random() as u16;
+        // A DNS query id an off-path attacker must not predict (the jitter
+        // generator is seeded from the clock): from the kernel.
+        let id = random_u16().unwrap_or_else(|| self.random() as u16);
         let c = self.checks[ci].as_mut().expect("check");
         let t = c.core.timing().connect_timeout;
         let probe: Box<dyn Probe> = match &c.kind {

@@ -12,7 +12,9 @@
 //! then asks the parent to run, as root, each line of the file
 //! `fake-scripts` beside it: a compromised checkerd's requests), `flood`
 //! (acks, then sends well-formed VRRP state messages naming objects no
-//! plan has, as fast as the parent reads them, for ever).
+//! plan has, as fast as the parent reads them, for ever), `empty` (acks,
+//! sends an empty datagram — which reads like a closed channel — and
+//! lingers).
 
 use keepalived_ipc::{
     encode, frame, FromChild, InstanceId, RealServerHealth, ScriptRequest, VrrpState,
@@ -56,6 +58,16 @@ fn main() {
             });
             for d in frame::fragment(&encode(&m).expect("encode")) {
                 let _ = sock.send(&d);
+            }
+        }
+        "empty" => {
+            for d in frame::fragment(&encode(&FromChild::Ready { generation: 1 }).expect("encode"))
+            {
+                let _ = sock.send(&d);
+            }
+            let _ = sock.send(&[]);
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
             }
         }
         "flood" => {

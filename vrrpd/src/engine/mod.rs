@@ -186,7 +186,7 @@ impl Engine {
     ) -> Result<Vec<bool>, String> {
         self.ensure_vmacs(config);
         let links: Vec<Link> = self.links.values().cloned().collect();
-        let (plans, errors) = plan(config, &links, addrs);
+        let (mut plans, errors) = plan(config, &links, addrs);
         for e in errors {
             error!("{e}; instance disabled");
         }
@@ -202,13 +202,16 @@ impl Engine {
                 }
             }
         }
-        // Sockets: one pair per (interface, family) in use.
+        // Sockets: one pair per (interface, family) in use. One that cannot
+        // be opened disables the instances on it, not all of vrrpd.
+        let mut failed: Vec<(u32, bool)> = Vec::new();
         for p in &plans {
             let v6 = p.cfg.src_addr.is_ipv6();
-            if self
-                .sockets
-                .iter()
-                .any(|s| s.ifindex == p.sock_if.1 && s.v6 == v6)
+            if failed.contains(&(p.sock_if.1, v6))
+                || self
+                    .sockets
+                    .iter()
+                    .any(|s| s.ifindex == p.sock_if.1 && s.v6 == v6)
             {
                 continue;
             }
@@ -228,21 +231,37 @@ impl Engine {
                     Vrrp6::open(&p.sock_if.0, p.sock_if.1, Some(group), src).map(Sock::V6)
                 }
             }
-            .map_err(|e| format!("VRRP socket on {}: {e}", p.sock_if.0))?;
-            let token = Token(SOCKET_TOKEN_BASE + self.sockets.len());
-            let fd = match &sock {
-                Sock::V4(s) => s.rx_fd(),
-                Sock::V6(s) => s.rx_fd(),
-            };
-            registry
-                .register(&mut SourceFd(&fd), token, Interest::READABLE)
-                .map_err(|e| e.to_string())?;
-            self.sockets.push(SockEntry {
-                ifindex: p.sock_if.1,
-                v6,
-                sock,
+            .and_then(|sock| {
+                let token = Token(SOCKET_TOKEN_BASE + self.sockets.len());
+                let fd = match &sock {
+                    Sock::V4(s) => s.rx_fd(),
+                    Sock::V6(s) => s.rx_fd(),
+                };
+                registry.register(&mut SourceFd(&fd), token, Interest::READABLE)?;
+                Ok(sock)
             });
+            match sock {
+                Ok(sock) => self.sockets.push(SockEntry {
+                    ifindex: p.sock_if.1,
+                    v6,
+                    sock,
+                }),
+                Err(e) => {
+                    error!("VRRP socket on {}: {e}", p.sock_if.0);
+                    failed.push((p.sock_if.1, v6));
+                }
+            }
         }
+        plans.retain(|p| {
+            let lost = failed.contains(&(p.sock_if.1, p.cfg.src_addr.is_ipv6()));
+            if lost {
+                error!(
+                    "({}) no VRRP socket on {}; instance disabled",
+                    p.cfg.name, p.sock_if.0
+                );
+            }
+            !lost
+        });
         // Units: sync groups first, then the instances in no group.
         let mut places = vec![
             Place {

@@ -22,7 +22,7 @@ use std::os::fd::AsRawFd;
 pub(super) const IFLA_INET_CONF: u16 = 1;
 
 /// An interface as vrrpd needs to know it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Link {
     pub index: u32,
     pub name: String,
