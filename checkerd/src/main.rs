@@ -542,7 +542,11 @@ impl Daemon for Checkerd {
                     self.servers.iter().flatten().count(),
                     self.health_sent
                 ));
-                s.push_str(&format!(" Scripts started: {}\n", self.notify.started()));
+                s.push_str(&format!(
+                    " Scripts started: {}, notify scripts dropped (too many at once): {}\n",
+                    self.notify.started(),
+                    self.notify.dropped
+                ));
                 s.push_str(&format!(
                     " SMTP alerts sent: {}, failed: {}, in flight: {}\n",
                     self.mailer.sent,

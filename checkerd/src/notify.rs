@@ -19,25 +19,58 @@ struct StateScripts<'a> {
     notify: &'a Option<String>,
 }
 
+/// Notify scripts running at once; more wait, in order, in a queue.
+const MAX_RUNNING: usize = 32;
+/// Notify scripts waiting to start; beyond, they are dropped and counted
+/// (a flapping link must not become a fork storm, nor a memory one).
+const MAX_QUEUED: usize = 1024;
+
 #[derive(Default)]
 pub struct Notifier {
+    /// Notify scripts running (FIFO scripts, which run for ever, are not
+    /// counted against the limit).
     pending: Vec<(u64, String)>,
+    queued: std::collections::VecDeque<ScriptCommand>,
     started: u64,
+    pub dropped: u64,
 }
 
 impl Notifier {
-    fn run(&mut self, config: &Config, line: &str, extra: &[String], launcher: Option<&Launcher>) {
-        let Some(l) = launcher else { return };
+    fn command(config: &Config, line: &str, extra: &[String]) -> ScriptCommand {
         let mut cmd = ScriptCommand::parse(line);
         let who = config.script_users.get(line).map(String::as_str);
         crate::specs::run_as(config, who, &mut cmd);
         cmd.argv.extend(extra.iter().cloned());
+        cmd
+    }
+
+    fn run(&mut self, config: &Config, line: &str, extra: &[String], launcher: Option<&Launcher>) {
+        let Some(l) = launcher else { return };
+        let cmd = Self::command(config, line, extra);
+        if self.pending.len() >= MAX_RUNNING || !self.queued.is_empty() {
+            if self.queued.len() >= MAX_QUEUED {
+                self.dropped += 1;
+                if self.dropped.is_power_of_two() {
+                    warn!(
+                        "{} notify scripts dropped: {MAX_RUNNING} running and {MAX_QUEUED} waiting",
+                        self.dropped
+                    );
+                }
+            } else {
+                self.queued.push_back(cmd);
+            }
+            return;
+        }
+        self.fire(cmd, l);
+    }
+
+    fn fire(&mut self, cmd: ScriptCommand, l: &Launcher) {
         match l.fire(&cmd) {
             Ok(id) => {
                 self.started += 1;
                 self.pending.push((id, cmd.argv.join(" ")));
             }
-            Err(e) => warn!("cannot start notify script {line}: {e}"),
+            Err(e) => warn!("cannot start notify script {}: {e}", cmd.argv.join(" ")),
         }
     }
 
@@ -139,7 +172,14 @@ impl Notifier {
             match (&f.script, &f.fifo) {
                 (Some(line), Some(path)) => {
                     info!("Starting {} {line} for {path}", f.keyword);
-                    self.run(config, line, std::slice::from_ref(path), launcher);
+                    // Runs for ever: not one of the MAX_RUNNING.
+                    if let Some(l) = launcher {
+                        let cmd = Self::command(config, line, std::slice::from_ref(path));
+                        if let Err(e) = l.fire(&cmd) {
+                            warn!("cannot start {} {line}: {e}", f.keyword);
+                        }
+                        self.started += 1;
+                    }
                 }
                 (Some(_), None) => warn!("{} without its FIFO: not started", f.keyword),
                 _ => {}
@@ -193,6 +233,12 @@ impl Notifier {
                 }
                 None => true,
             });
+        while self.pending.len() < MAX_RUNNING {
+            let Some(cmd) = self.queued.pop_front() else {
+                break;
+            };
+            self.fire(cmd, launcher);
+        }
     }
 
     pub fn started(&self) -> u64 {

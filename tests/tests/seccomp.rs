@@ -16,6 +16,12 @@ use std::time::{Duration, Instant};
 /// Start `sub`'s binary directly on a socketpair, configure it, and return
 /// (child, our end).
 fn spawn_child(sub: Subsystem, mode: &str) -> (std::process::Child, Channel) {
+    spawn_selftest(sub, mode, "exec")
+}
+
+/// `spawn_child` with the forbidden call `which` (see
+/// `keepalived_sandbox::seccomp::SELFTESTS`).
+fn spawn_selftest(sub: Subsystem, mode: &str, which: &str) -> (std::process::Child, Channel) {
     require_root();
     let (mine, theirs) = Channel::pair().unwrap();
     let raw = theirs.as_raw_fd();
@@ -26,7 +32,7 @@ fn spawn_child(sub: Subsystem, mode: &str) -> (std::process::Child, Channel) {
         "--no-syslog",
         "--seccomp",
         mode,
-        "--seccomp-selftest",
+        &format!("--seccomp-selftest={which}"),
     ])
     .stdin(Stdio::null())
     .stdout(Stdio::null())
@@ -91,6 +97,27 @@ fn forbidden_syscall_kills_each_child() {
         assert_eq!(m, None, "{sub} survived its forbidden syscall");
         let status = child.wait().unwrap();
         assert_eq!(status.signal(), Some(libc::SIGSYS), "{sub}: {status:?}");
+    }
+}
+
+/// The gaps a root child could use against the host are closed: a stream
+/// Unix socket (D-Bus, docker.sock and systemd trust uid 0), another
+/// process's resource limits, a netlink protocol the child does not speak.
+/// Each call kills the child that makes it.
+#[test]
+fn root_children_cannot_reach_the_host() {
+    for sub in [Subsystem::Vrrp, Subsystem::Ipvs] {
+        for which in ["unix-stream", "prlimit-other", "netlink-other"] {
+            let (mut child, mut chan) = spawn_selftest(sub, "kill", which);
+            let m = next_message(&mut chan, Duration::from_secs(20));
+            assert_eq!(m, None, "{sub} survived {which}");
+            let status = child.wait().unwrap();
+            assert_eq!(
+                status.signal(),
+                Some(libc::SIGSYS),
+                "{sub} {which}: {status:?}"
+            );
+        }
     }
 }
 

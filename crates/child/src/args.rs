@@ -36,9 +36,10 @@ pub struct ChildArgs {
     /// closes its own copy before its sandbox is installed).
     #[arg(long)]
     pub launcher_fd: Option<i32>,
-    /// After initialising, make a syscall the filter forbids (tests).
-    #[arg(long, hide = true)]
-    pub seccomp_selftest: bool,
+    /// After initialising, make a syscall the filter forbids (tests): one
+    /// of `keepalived_sandbox::seccomp::SELFTESTS`, `exec` when bare.
+    #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "exec")]
+    pub seccomp_selftest: Option<String>,
     /// checkerd, tests: once started, ask the script launcher to run each
     /// line of this file (one command, words split on spaces), as a
     /// compromised checkerd could, and log how each request ended.

@@ -355,8 +355,8 @@ fn drain_ipc<D: Daemon>(
                 daemon.configure(*slice, replay, ctx)?;
                 keepalived_sandbox::seccomp::install(sub, args.seccomp)
                     .map_err(|e| format!("cannot install seccomp filter: {e}"))?;
-                if args.seccomp_selftest {
-                    let r = keepalived_sandbox::seccomp::violate(sub);
+                if let Some(which) = &args.seccomp_selftest {
+                    let r = keepalived_sandbox::seccomp::violate(sub, which);
                     error!(
                         "seccomp self-test: the forbidden syscall returned {r:?} (filter mode {})",
                         args.seccomp

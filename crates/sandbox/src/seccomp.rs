@@ -105,7 +105,6 @@ const COMMON: &[i64] = &[
     libc::SYS_dup,
     libc::SYS_dup3,
     libc::SYS_uname,
-    libc::SYS_prlimit64,
     libc::SYS_getsockopt,
     libc::SYS_setsockopt,
     libc::SYS_getsockname,
@@ -114,7 +113,8 @@ const COMMON: &[i64] = &[
     libc::SYS_connect,
 ];
 
-/// Socket families each child may open (syslog reconnects need AF_UNIX).
+/// Socket families each child may open (syslog reconnects need AF_UNIX,
+/// but only datagram sockets: see [`socket_rules`]).
 fn families(sub: Subsystem) -> &'static [i32] {
     match sub {
         Subsystem::Vrrp => &[
@@ -155,9 +155,52 @@ fn extras(sub: Subsystem) -> &'static [i64] {
     }
 }
 
+/// Netlink protocols each child may open: rtnetlink for vrrpd (addresses,
+/// routes, links) and ipvsd (`ha_suspend`'s address dump), generic netlink
+/// for ipvsd (IPVS) — nothing else (no netfilter, audit, uevents...).
+fn netlink_protocols(sub: Subsystem) -> &'static [i32] {
+    match sub {
+        Subsystem::Vrrp => &[libc::NETLINK_ROUTE],
+        Subsystem::Ipvs => &[libc::NETLINK_ROUTE, libc::NETLINK_GENERIC],
+        Subsystem::Checker => &[],
+    }
+}
+
 fn eq(arg: u8, val: u64) -> SeccompCondition {
     SeccompCondition::new(arg, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, val)
         .expect("valid condition")
+}
+
+/// `socket(2)` as `sub` may call it. AF_UNIX only as a datagram socket:
+/// the syslog socket needs nothing else, and vrrpd and ipvsd run as uid 0,
+/// which D-Bus, docker.sock and systemd's private socket (all stream
+/// sockets) trust. AF_NETLINK only for the protocols the child speaks.
+fn socket_rules(sub: Subsystem) -> Result<Vec<SeccompRule>, String> {
+    let mut rules = Vec::new();
+    for &f in families(sub) {
+        let family = eq(0, f as u64);
+        let rule = match f {
+            libc::AF_UNIX => {
+                let dgram = SeccompCondition::new(
+                    1,
+                    SeccompCmpArgLen::Dword,
+                    SeccompCmpOp::MaskedEq(0xf),
+                    libc::SOCK_DGRAM as u64,
+                )
+                .map_err(|e| e.to_string())?;
+                vec![SeccompRule::new(vec![family, dgram])]
+            }
+            libc::AF_NETLINK => netlink_protocols(sub)
+                .iter()
+                .map(|&p| SeccompRule::new(vec![eq(0, f as u64), eq(2, p as u64)]))
+                .collect(),
+            _ => vec![SeccompRule::new(vec![family])],
+        };
+        for r in rule {
+            rules.push(r.map_err(|e| e.to_string())?);
+        }
+    }
+    Ok(rules)
 }
 
 /// The filter for `sub`, as a BPF program.
@@ -166,17 +209,22 @@ pub fn program(sub: Subsystem, mode: SeccompMode) -> Result<BpfProgram, String> 
     for &nr in COMMON.iter().chain(extras(sub)) {
         rules.insert(nr, vec![]);
     }
-    let sock: Result<Vec<SeccompRule>, _> = families(sub)
-        .iter()
-        .map(|&f| SeccompRule::new(vec![eq(0, f as u64)]))
-        .collect();
-    rules.insert(libc::SYS_socket, sock.map_err(|e| e.to_string())?);
+    rules.insert(libc::SYS_socket, socket_rules(sub)?);
     // Signals only to itself (abort, panics): a root child must not signal
     // other root processes.
     let me = std::process::id() as u64;
     rules.insert(
         libc::SYS_tgkill,
         vec![SeccompRule::new(vec![eq(0, me)]).map_err(|e| e.to_string())?],
+    );
+    // Resource limits of itself only (pid 0 or its own): a root child must
+    // not change another process's.
+    rules.insert(
+        libc::SYS_prlimit64,
+        vec![
+            SeccompRule::new(vec![eq(0, 0)]).map_err(|e| e.to_string())?,
+            SeccompRule::new(vec![eq(0, me)]).map_err(|e| e.to_string())?,
+        ],
     );
     let mismatch = match mode {
         SeccompMode::Kill => SeccompAction::KillProcess,
@@ -205,10 +253,40 @@ pub fn install(sub: Subsystem, mode: SeccompMode) -> Result<(), String> {
     apply_filter(&prog).map_err(|e| e.to_string())
 }
 
-/// A call each child's filter forbids, for the self-test that proves the
-/// filter is live: vrrpd and checkerd may not exec, ipvsd may not open an
-/// IPv4 stream socket.
-pub fn violate(sub: Subsystem) -> std::io::Result<()> {
+/// The calls the self-test can make (`--seccomp-selftest=NAME`), each one
+/// a filter forbids: `exec` (the default: vrrpd and checkerd may not exec,
+/// ipvsd may not open an IPv4 stream socket), `unix-stream` (a stream Unix
+/// socket: D-Bus, docker.sock), `prlimit-other` (another process's limits),
+/// `netlink-other` (a netlink protocol the child does not speak).
+pub const SELFTESTS: &[&str] = &["exec", "unix-stream", "prlimit-other", "netlink-other"];
+
+/// Make the forbidden call `which` (see [`SELFTESTS`]), for the self-test
+/// that proves the filter is live.
+pub fn violate(sub: Subsystem, which: &str) -> std::io::Result<()> {
+    // SAFETY (each arm): plain syscalls with valid or null pointers.
+    let r = match which {
+        "unix-stream" => unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0) },
+        "prlimit-other" => {
+            let mut old: libc::rlimit = unsafe { std::mem::zeroed() };
+            unsafe { libc::prlimit(1, libc::RLIMIT_NOFILE, std::ptr::null(), &mut old) }
+        }
+        "netlink-other" => unsafe {
+            libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                libc::NETLINK_NETFILTER,
+            )
+        },
+        _ => return violate_default(sub),
+    };
+    if r < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+fn violate_default(sub: Subsystem) -> std::io::Result<()> {
     let r = match sub {
         Subsystem::Vrrp | Subsystem::Checker => {
             // A path that does not exist: under `log` the call fails
