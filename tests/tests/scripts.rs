@@ -398,3 +398,51 @@ fn sync_group_notifies_follow_the_group() {
     assert!(text.starts_with("GROUP G BACKUP 0\n"), "{text}");
     wait_file(&fifo_out, "GROUP \"G\" MASTER 0");
 }
+
+/// A burst of state changes (40 instances becoming master at once) starts
+/// at most 32 notify scripts at a time; the others wait their turn, and
+/// every one runs.
+#[test]
+fn notify_scripts_run_at_most_32_at_once() {
+    let dir = shared_dir();
+    let d = dir.path();
+    let script = script_file(
+        d,
+        "slow.sh",
+        &format!(
+            "#!/bin/sh\ntouch {d}/r.$$\nls {d} | grep -c '^r\\.' >> {d}/counts\nsleep 2\nrm -f {d}/r.$$\n",
+            d = d.display()
+        ),
+        0o755,
+    );
+    let mut text = String::from("global_defs {\n    router_id R\n}\n");
+    for n in 1..=40u8 {
+        text.push_str(&format!(
+            "vrrp_instance VI_{n} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {n}\n    \
+             priority 150\n    advert_int 1\n    virtual_ipaddress {{\n        10.99.1.{n}/24\n    }}\n    \
+             notify_master {}\n}}\n",
+            script.display()
+        ));
+    }
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let mut s = Suite::spawn_in(a.clone(), &text, &[]).wait_started();
+    s.log.wait_for_text("(VI_40) Entering MASTER STATE", PROMPT);
+    let counts = || std::fs::read_to_string(d.join("counts")).unwrap_or_default();
+    let until = std::time::Instant::now() + PROMPT;
+    while counts().lines().count() < 40 {
+        assert!(
+            std::time::Instant::now() < until,
+            "not every notify script ran: {}",
+            counts()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let max = counts()
+        .lines()
+        .filter_map(|l| l.trim().parse::<u32>().ok())
+        .max()
+        .unwrap_or(0);
+    assert!(max <= 32, "{max} notify scripts ran at once");
+    assert!(max > 1, "the scripts did not overlap at all: {}", counts());
+}
