@@ -49,6 +49,10 @@ const DUMP_TIMEOUT: Duration = Duration::from_secs(2);
 const MAX_QUEUED_DOWN: usize = 512 << 20;
 /// How long a child that closed its channel may take to exit.
 const CLOSED_GRACE: Duration = Duration::from_secs(1);
+/// Largest part of a dump one child may contribute.
+const MAX_DUMP_PART: usize = 64 << 20;
+/// Where a part was cut at that size.
+const DUMP_CUT: &str = "\n (cut: this part is over 64 MiB)\n";
 /// Messages read from one child per turn of the loop.
 const DRAIN_BUDGET: usize = 256;
 /// Routed messages held for a child between its spawn and its start.
@@ -676,7 +680,7 @@ impl Supervisor {
                 };
                 self.send_with(i, &msg, fds);
             }
-            FromChild::Dump { kind, text } => self.dump_part(sub, kind, text),
+            FromChild::Dump { kind, text, last } => self.dump_part(sub, kind, text, last),
         }
     }
 
@@ -876,13 +880,29 @@ impl Supervisor {
         }
     }
 
-    fn dump_part(&mut self, sub: Subsystem, kind: DumpKind, text: String) {
+    /// A piece of `sub`'s part of the dump (its last when `last`). A part
+    /// is capped (a child cannot grow the parent's memory without bound);
+    /// past the cap the rest is dropped and said so.
+    fn dump_part(&mut self, sub: Subsystem, kind: DumpKind, text: String, last: bool) {
         let Some(d) = self.dump.as_mut() else { return };
         if d.kind != kind || !d.waiting.contains(&sub) {
             return;
         }
-        d.waiting.retain(|s| *s != sub);
-        d.parts.push((sub, text));
+        let part = match d.parts.iter_mut().find(|(s, _)| *s == sub) {
+            Some((_, p)) => p,
+            None => {
+                d.parts.push((sub, String::new()));
+                &mut d.parts.last_mut().expect("just pushed").1
+            }
+        };
+        if part.len() + text.len() <= MAX_DUMP_PART {
+            part.push_str(&text);
+        } else if !part.ends_with(DUMP_CUT) {
+            part.push_str(DUMP_CUT);
+        }
+        if last {
+            d.waiting.retain(|s| *s != sub);
+        }
         if d.waiting.is_empty() {
             self.finish_dump();
         }

@@ -268,3 +268,46 @@ fn without_dash_n_it_daemonizes_and_cleans_its_pid_files() {
         assert!(!dir.path().join(f).exists(), "pid file {f} left behind");
     }
 }
+
+/// A data dump larger than one child message (15,000 real servers: about
+/// 1.3 MB from checkerd) crosses in pieces: checkerd is not killed for it
+/// and the file holds every real server.
+#[test]
+fn a_dump_larger_than_a_message_crosses_in_pieces() {
+    let mut text = String::from("virtual_server 10.99.0.100 80 {\n    protocol TCP\n");
+    for n in 0..15_000u32 {
+        text.push_str(&format!(
+            "    real_server 10.{}.{}.{} 8080 {{\n    }}\n",
+            100 + n / 65_536,
+            (n / 256) % 256,
+            n % 256
+        ));
+    }
+    text.push_str("}\n");
+    let mut suite = Suite::start(&text, &[]);
+    let checkerd = suite.child_pid("checkerd");
+    // checkerd is busy reporting 15,000 first verdicts at start: ask again
+    // until its part comes within the dump's deadline.
+    let until = std::time::Instant::now() + PROMPT;
+    let data = loop {
+        suite.signal(Signal::SIGUSR1);
+        suite
+            .log
+            .wait_for_text("Wrote /tmp/keepalived.data", PROMPT);
+        let data = std::fs::read_to_string("/tmp/keepalived.data").unwrap();
+        if !data.contains("(no answer)") || std::time::Instant::now() > until {
+            break data;
+        }
+    };
+    let servers = data
+        .lines()
+        .filter(|l| l.contains(", real server "))
+        .count();
+    assert_eq!(servers, 15_000, "the dump lost real servers");
+    assert!(
+        data.len() > 1 << 20,
+        "the dump is not larger than a message"
+    );
+    assert_eq!(suite.child_pid("checkerd"), checkerd, "checkerd was killed");
+    assert!(suite.stop().success());
+}

@@ -381,7 +381,9 @@ fn drain_ipc<D: Daemon>(
             }
             (ToChild::Dump(kind), _) => {
                 let text = daemon.dump(kind);
-                ctx.send(FromChild::Dump { kind, text });
+                for m in keepalived_ipc::dump_messages(kind, &text) {
+                    ctx.send(m);
+                }
             }
             (ToChild::Shutdown, _) => return Ok(true),
             (ToChild::Sockets { request, given }, Phase::Configured | Phase::Running) => {

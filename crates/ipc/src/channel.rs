@@ -238,6 +238,7 @@ mod tests {
         a.send(&FromChild::Dump {
             kind: crate::DumpKind::Data,
             text: text.clone(),
+            last: true,
         })
         .unwrap();
         let mut got = None;
@@ -254,7 +255,8 @@ mod tests {
             m,
             FromChild::Dump {
                 kind: crate::DumpKind::Data,
-                text
+                text,
+                last: true
             }
         );
     }

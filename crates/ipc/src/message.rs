@@ -114,6 +114,32 @@ pub struct ReplayState {
     pub tracks: Vec<TrackResult>,
 }
 
+/// Largest piece of dump text in one message.
+pub const DUMP_CHUNK: usize = 256 << 10;
+
+/// Split dump text into `Dump` messages of at most [`DUMP_CHUNK`] bytes
+/// (on character boundaries), the last one marked.
+pub fn dump_messages(kind: DumpKind, text: &str) -> Vec<FromChild> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    loop {
+        let mut cut = rest.len().min(DUMP_CHUNK);
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let (piece, tail) = rest.split_at(cut);
+        rest = tail;
+        out.push(FromChild::Dump {
+            kind,
+            text: piece.to_string(),
+            last: rest.is_empty(),
+        });
+        if rest.is_empty() {
+            return out;
+        }
+    }
+}
+
 /// Which dump a signal asked for (USR1 = data, USR2 = stats, as keepalived).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DumpKind {
@@ -181,10 +207,13 @@ pub enum FromChild {
         id: u64,
         signal: i32,
     },
-    /// Text for `/tmp/keepalived.data` or `.stats`.
+    /// Text for `/tmp/keepalived.data` or `.stats`, in pieces of at most
+    /// [`DUMP_CHUNK`] bytes (a 14,000-real-server dump is over a message's
+    /// limit); `last` ends the child's part.
     Dump {
         kind: DumpKind,
         text: String,
+        last: bool,
     },
 }
 
@@ -299,11 +328,31 @@ mod tests {
         let mut b = encode(&FromChild::Dump {
             kind: DumpKind::Data,
             text: String::new(),
+            last: true,
         })
         .unwrap();
         b.pop();
         b.extend_from_slice(&[0xfd, 0, 0, 0, 0, 0, 1, 0, 0]);
         assert!(decode_from_child(&b).is_err());
+    }
+
+    #[test]
+    fn dumps_cross_in_pieces_under_the_limit() {
+        let text = "é".repeat(DUMP_CHUNK); // 2 bytes each: cut mid-way
+        let msgs = dump_messages(DumpKind::Data, &text);
+        assert_eq!(msgs.len(), 2);
+        let mut back = String::new();
+        for (i, m) in msgs.iter().enumerate() {
+            let b = encode(m).unwrap();
+            assert!(b.len() < crate::MAX_FROM_CHILD);
+            let FromChild::Dump { text, last, .. } = decode_from_child(&b).unwrap() else {
+                panic!("not a dump");
+            };
+            assert_eq!(last, i == 1);
+            back.push_str(&text);
+        }
+        assert_eq!(back, text);
+        assert_eq!(dump_messages(DumpKind::Stats, "").len(), 1);
     }
 
     #[test]

@@ -52,6 +52,7 @@ fn samples() -> Vec<FromChild> {
         FromChild::Dump {
             kind: DumpKind::Stats,
             text: "x".repeat(200_000),
+            last: true,
         },
     ]
 }
