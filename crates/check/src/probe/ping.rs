@@ -52,6 +52,13 @@ pub struct PingProbe {
 impl PingProbe {
     pub fn start(dst: SocketAddr, seq: u16, registry: &Registry, token: Token) -> Self {
         let r = open(dst).and_then(|s| {
+            // Connected: the kernel hands us only replies from the real
+            // server (an unconnected ICMP socket takes an echo reply with
+            // our id from anyone).
+            let mut to = dst;
+            to.set_port(0);
+            s.connect(&SockAddr::from(to))
+                .map_err(|e| format!("ICMP connect: {e}"))?;
             let fd = s.as_raw_fd();
             registry
                 .register(
@@ -84,9 +91,7 @@ impl Probe for PingProbe {
         let v6 = self.dst.is_ipv6();
         let mut progress = false;
         if !self.sent {
-            let mut dst = self.dst;
-            dst.set_port(0);
-            match s.send_to(&echo_request(v6, self.seq), &SockAddr::from(dst)) {
+            match s.send(&echo_request(v6, self.seq)) {
                 Ok(_) => {
                     self.sent = true;
                     progress = true;
