@@ -110,6 +110,17 @@ fn main() {
         }
         info!("Running in network namespace {ns}");
     }
+    // The main pid file is the single-instance guard, taken before forking
+    // as keepalived checks: a second instance stops here, untouched.
+    let mut pid_files = PidFiles::default();
+    if let Err(e) = pid_files.claim(&cli.pid, std::process::id()) {
+        info!("daemon is already running ({e})");
+        if !cli.log_console {
+            eprintln!("{e}");
+        }
+        keepalived_log::flush();
+        exit(0);
+    }
     if !cli.dont_fork {
         if let Err(e) = nix::unistd::daemon(false, false) {
             error!("cannot fork into the background: {e}");
@@ -119,8 +130,8 @@ fn main() {
         init_logging(&cli);
     }
     raise_fd_limit();
-    let mut pid_files = PidFiles::default();
-    pid_files.write(&cli.pid, std::process::id());
+    // The daemon's pid (the lock came through the fork).
+    pid_files.update_main(std::process::id());
     // Creating a FIFO for its unprivileged reader needs CAP_CHOWN, which
     // the parent does not keep.
     let fifos =

@@ -311,3 +311,35 @@ fn a_dump_larger_than_a_message_crosses_in_pieces() {
     assert_eq!(suite.child_pid("checkerd"), checkerd, "checkerd was killed");
     assert!(suite.stop().success());
 }
+
+/// A second keepalived-rs on the same pid file refuses to start (as
+/// keepalived: "daemon is already running", status 0), before it forks or
+/// spawns anything, and the running one keeps its children and pid files.
+#[test]
+fn a_second_instance_refuses_and_leaves_the_first_alone() {
+    let mut suite = Suite::start(MINIMAL, &[]);
+    let children: Vec<i32> = CHILDREN.iter().map(|c| suite.child_pid(c)).collect();
+    let p = |n: &str| suite.path(n).to_string_lossy().to_string();
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", &suite.ns.name])
+        .arg(bin("keepalived-rs"))
+        .args(["-n", "-l", "-f"])
+        .arg(&suite.config)
+        .args(["-p", &p("parent.pid"), "-r", &p("vrrp2.pid")])
+        .args(["-c", &p("checker2.pid"), "--ipvs_pid", &p("ipvs2.pid")])
+        .output()
+        .expect("run a second keepalived-rs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "status {:?}: {err}", out.status);
+    assert!(err.contains("already running"), "{err}");
+    assert!(
+        !suite.path("vrrp2.pid").exists(),
+        "the second one spawned children"
+    );
+    let now: Vec<i32> = CHILDREN.iter().map(|c| suite.child_pid(c)).collect();
+    assert_eq!(children, now);
+    for f in ["parent.pid", "vrrp.pid", "checker.pid", "ipvs.pid"] {
+        assert!(suite.path(f).exists(), "{f} was removed");
+    }
+    assert!(suite.stop().success());
+}

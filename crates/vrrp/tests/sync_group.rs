@@ -214,7 +214,11 @@ fn the_group_state_is_reported_once_all_members_moved() {
     use keepalived_types::VrrpState;
     let t0 = Instant::now();
     let mut idle = SyncGroup::new("G0", vec![member("VI_8", 58, 100)]);
-    assert_eq!(idle.state_change(), None, "never started: nothing to report");
+    assert_eq!(
+        idle.state_change(),
+        None,
+        "never started: nothing to report"
+    );
     let mut g = SyncGroup::new("G1", vec![member("VI_1", 51, 200), member("VI_2", 52, 100)]);
     g.startup(t0);
     assert_eq!(g.state_change(), Some(VrrpState::Backup));
