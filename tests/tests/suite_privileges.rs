@@ -74,9 +74,10 @@ fn children_hold_only_their_ipc_and_loop_descriptors() {
         let pid = suite.child_pid(name);
         // stdin/out/err on /dev/null, then only sockets (IPC, syslog, and
         // vrrpd's rtnetlink and packet sockets) and the event loop's epoll
-        // and signalfd: no file, pipe or other descriptor from the parent.
+        // signalfd and deadline timerfd: no file, pipe or other descriptor
+        // from the parent.
         let n = proc::fd_count(pid);
-        assert!(n <= 10, "{name} has {n} descriptors open");
+        assert!(n <= 11, "{name} has {n} descriptors open");
         for e in std::fs::read_dir(format!("/proc/{pid}/fd"))
             .unwrap()
             .flatten()
@@ -92,6 +93,7 @@ fn children_hold_only_their_ipc_and_loop_descriptors() {
                 t.starts_with("socket:")
                     || t == "anon_inode:[eventpoll]"
                     || t == "anon_inode:[signalfd]"
+                    || t == "anon_inode:[timerfd]"
             };
             assert!(ok, "{name} fd {fd} -> {t}");
         }

@@ -12,12 +12,19 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::time::TimeSpec;
+use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
+use std::os::fd::AsFd;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 /// Token of the IPC socket; daemons use tokens from 16 up.
 pub const IPC_TOKEN: Token = Token(0);
 const SIGNAL_TOKEN: Token = Token(1);
+/// The deadline timer: epoll_wait's timeout counts in milliseconds (mio
+/// rounds up), a timerfd in nanoseconds, so a down timer or an advert fires
+/// at its instant, not up to a millisecond late.
+const TIMER_TOKEN: Token = Token(2);
 
 /// How late a timer may fire before it is reported.
 const LATE_TIMER: Duration = Duration::from_millis(250);
@@ -28,6 +35,9 @@ const LATE_WARN_EVERY: Duration = Duration::from_secs(10);
 /// with [`SAFETY_NET_PHRASE`] and counted, and the namespace tests fail on
 /// that phrase, so it never fires in normal operation unnoticed.
 const SAFETY_NET: Duration = Duration::from_secs(1);
+/// How much later than the timerfd the poll's own timeout falls (the
+/// timerfd is what wakes us; this only bounds the wait if it did not).
+const TIMERFD_SLACK: Duration = Duration::from_millis(5);
 /// Logged when the safety net catches an unannounced timer.
 pub const SAFETY_NET_PHRASE: &str = "A timer fired that no deadline announced";
 
@@ -202,6 +212,15 @@ fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String>
         sub.syslog_ident(),
         std::process::id()
     );
+    let timer = TimerFd::new(
+        ClockId::CLOCK_MONOTONIC,
+        TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
+    )
+    .map_err(|e| format!("timerfd: {e}"))?;
+    let traw = timer.as_fd().as_raw_fd();
+    poll.registry()
+        .register(&mut SourceFd(&traw), TIMER_TOKEN, Interest::READABLE)
+        .map_err(|e| e.to_string())?;
     let mut events = Events::with_capacity(256);
     let mut phase = Phase::AwaitConfig;
     let mut out: Vec<FromChild> = Vec::new();
@@ -226,6 +245,23 @@ fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String>
         ) {
             (t, true) => Some(t.map_or(SAFETY_NET, |t| t.min(SAFETY_NET))),
             (t, false) => t,
+        };
+        // A deadline inside the poll's timeout is left to the timerfd, to
+        // the nanosecond; the poll's own timeout (rounded up to a
+        // millisecond) stays as the fallback.
+        let timeout = match timeout {
+            Some(t) if !t.is_zero() && deadline.is_some() && !capped => {
+                let armed = timer.set(
+                    Expiration::OneShot(TimeSpec::from_duration(t)),
+                    TimerSetTimeFlags::empty(),
+                );
+                if armed.is_ok() {
+                    Some(t + TIMERFD_SLACK)
+                } else {
+                    Some(t)
+                }
+            }
+            t => t,
         };
         match poll.poll(&mut events, timeout) {
             Ok(()) => {}
@@ -258,6 +294,9 @@ fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String>
                     stopping |= drain_ipc(daemon, &mut chan, &mut phase, &mut ctx, args)?;
                 }
                 IPC_TOKEN => {}
+                TIMER_TOKEN => {
+                    let _ = timer.wait();
+                }
                 SIGNAL_TOKEN => {
                     while let Ok(Some(si)) = sfd.read_signal() {
                         let signo = si.ssi_signo as i32;

@@ -85,6 +85,8 @@ const COMMON: &[i64] = &[
     libc::SYS_epoll_ctl,
     libc::SYS_epoll_wait,
     libc::SYS_epoll_pwait,
+    // The runtime's deadline timer (created before the filter).
+    libc::SYS_timerfd_settime,
     libc::SYS_poll,
     libc::SYS_ppoll,
     libc::SYS_sendmsg,
