@@ -228,6 +228,7 @@ fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String>
 
     let mut late_warned: Option<Instant> = None;
     let mut safety_net_fired: u64 = 0;
+    let mut loop_stats = LoopStats::default();
     loop {
         let now = Instant::now();
         let deadline = if phase == Phase::Running {
@@ -263,12 +264,15 @@ fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String>
             }
             t => t,
         };
+        loop_stats.last_timeout = timeout;
+        loop_stats.last_deadline_in = deadline.map(|d| d.saturating_duration_since(now));
         match poll.poll(&mut events, timeout) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(format!("poll: {e}")),
         }
         let now = Instant::now();
+        loop_stats.wakeups += 1;
         // keepalived's "A thread timer expired N seconds ago": a process
         // not scheduled in time (overloaded host) delays adverts and can
         // cause false failovers; say so, at most every 10 s.
@@ -291,10 +295,12 @@ fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String>
         for ev in events.iter() {
             match ev.token() {
                 IPC_TOKEN if ev.is_readable() || ev.is_read_closed() => {
-                    stopping |= drain_ipc(daemon, &mut chan, &mut phase, &mut ctx, args)?;
+                    stopping |=
+                        drain_ipc(daemon, &mut chan, &mut phase, &mut ctx, args, &loop_stats)?;
                 }
                 IPC_TOKEN => {}
                 TIMER_TOKEN => {
+                    loop_stats.by_timerfd += 1;
                     let _ = timer.wait();
                 }
                 SIGNAL_TOKEN => {
@@ -314,6 +320,7 @@ fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String>
             // Woken by the safety net alone: nothing is due by the deadline
             // the daemon announced, so its timers must change nothing.
             let net_only = capped && events.is_empty() && deadline.is_none_or(|d| d > now);
+            loop_stats.by_safety_net += u64::from(net_only);
             let before = daemon.next_deadline();
             daemon.timer(&mut ctx);
             if net_only && daemon.next_deadline() != before {
@@ -363,12 +370,24 @@ fn routed(m: &ToChild) -> bool {
 
 /// Read every whole message waiting on the IPC socket. Returns true when the
 /// child must stop.
+/// How the event loop has been waking (shown in the stats dump: a timer
+/// that does not fire shows up here first).
+#[derive(Default)]
+struct LoopStats {
+    wakeups: u64,
+    by_timerfd: u64,
+    by_safety_net: u64,
+    last_timeout: Option<Duration>,
+    last_deadline_in: Option<Duration>,
+}
+
 fn drain_ipc<D: Daemon>(
     daemon: &mut D,
     chan: &mut Channel,
     phase: &mut Phase,
     ctx: &mut Ctx,
     args: &ChildArgs,
+    stats: &LoopStats,
 ) -> Result<bool, String> {
     let sub = D::SUBSYSTEM;
     loop {
@@ -419,7 +438,18 @@ fn drain_ipc<D: Daemon>(
                 }
             }
             (ToChild::Dump(kind), _) => {
-                let text = daemon.dump(kind);
+                let mut text = daemon.dump(kind);
+                if kind == keepalived_ipc::DumpKind::Stats {
+                    text.push_str(&format!(
+                        " Loop: {} wake-ups, {} by the deadline timer, {} by the safety net; \
+                         last poll timeout {:?}, deadline then in {:?}\n",
+                        stats.wakeups,
+                        stats.by_timerfd,
+                        stats.by_safety_net,
+                        stats.last_timeout,
+                        stats.last_deadline_in
+                    ));
+                }
                 for m in keepalived_ipc::dump_messages(kind, &text) {
                     ctx.send(m);
                 }

@@ -22,6 +22,16 @@ impl Engine {
                 let _ = writeln!(s, "   Master = {addr} priority {prio}");
             }
             if stats {
+                // Where its timers stand (a timer that never fires shows
+                // here: a deadline long past, or none where one is due).
+                let now = std::time::Instant::now();
+                let _ = match inst.next_deadline() {
+                    Some(d) if d >= now => {
+                        writeln!(s, "   Next timer in {} ms", (d - now).as_millis())
+                    }
+                    Some(d) => writeln!(s, "   Next timer {} ms ago", (now - d).as_millis()),
+                    None => writeln!(s, "   No timer"),
+                };
                 let c = inst.counters();
                 let _ = writeln!(
                     s,
