@@ -27,12 +27,53 @@ pub enum Severity {
     Error,
 }
 
+/// Which of keepalived 2.2.7's `-t` exit statuses a diagnostic stands
+/// for (its `config_err` levels, `core/main.c config_test_exit()`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Class {
+    /// Any reported problem: exit 5.
+    #[default]
+    Config,
+    /// Only interface-existence (`BAD_IF`) or `FATAL` reports: exit 4
+    /// when nothing of a higher class was reported.
+    Fatal,
+    /// A keyword lacks the word a handler reads: keepalived exits 2 at once.
+    MissingWord,
+    /// A SECURITY VIOLATION (scripts run as root without
+    /// `enable_script_security`): exit 6 whatever else was reported.
+    Security,
+    /// A checked include (`includer`/`includem`/.../`include_check`)
+    /// failed: keepalived exits 6 right after reading the files.
+    IncludeCheck,
+}
+
 /// One message about the configuration, with its location when known.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {
     pub severity: Severity,
     pub location: Option<Location>,
     pub message: String,
+    /// The `-t` exit status class (see [`config_test_exit`]).
+    #[serde(default)]
+    pub class: Class,
+}
+
+/// keepalived 2.2.7's `-t` exit status for these diagnostics (notes
+/// excluded): 0 none; 2 a missing word; 6 a checked include failure or a
+/// security violation; 4 only interface/fatal problems; 5 otherwise.
+pub fn config_test_exit(diags: &[Diagnostic]) -> i32 {
+    let has = |c: Class| diags.iter().any(|d| d.class == c);
+    if diags.is_empty() {
+        0
+    } else if has(Class::MissingWord) {
+        2
+    } else if has(Class::IncludeCheck) || has(Class::Security) {
+        6
+    } else if diags.iter().all(|d| d.class == Class::Fatal) {
+        4
+    } else {
+        5
+    }
 }
 
 impl fmt::Display for Diagnostic {
@@ -91,6 +132,14 @@ impl Diags {
     pub fn warn(&mut self, pos: &Pos, msg: impl Into<String>) {
         self.push(Severity::Warning, Some(pos), msg.into());
     }
+    /// A warning of a given `-t` class (the daemon still runs the file).
+    pub fn warn_class(&mut self, pos: Option<&Pos>, class: Class, msg: impl Into<String>) {
+        self.push_class(Severity::Warning, pos, msg.into(), class);
+    }
+    /// An error of a given `-t` class.
+    pub fn error_class(&mut self, pos: Option<&Pos>, class: Class, msg: impl Into<String>) {
+        self.push_class(Severity::Error, pos, msg.into(), class);
+    }
     pub fn error(&mut self, pos: &Pos, msg: impl Into<String>) {
         self.push(Severity::Error, Some(pos), msg.into());
     }
@@ -100,12 +149,13 @@ impl Diags {
             severity: Severity::Warning,
             location: Some(pos.to_location()),
             message: msg.into(),
+            class: Class::Config,
         });
     }
-    pub fn error_noloc(&mut self, msg: impl Into<String>) {
-        self.push(Severity::Error, None, msg.into());
-    }
     fn push(&mut self, severity: Severity, pos: Option<&Pos>, message: String) {
+        self.push_class(severity, pos, message, Class::Config)
+    }
+    fn push_class(&mut self, severity: Severity, pos: Option<&Pos>, message: String, class: Class) {
         if self.list.len() >= MAX_DIAGNOSTICS {
             if severity == Severity::Error {
                 self.dropped_error = true;
@@ -117,6 +167,7 @@ impl Diags {
                     message: format!(
                         "too many problems: only the first {MAX_DIAGNOSTICS} are shown"
                     ),
+                    class,
                 });
             }
             return;
@@ -155,6 +206,7 @@ impl Diags {
             severity,
             location,
             message,
+            class,
         });
     }
     /// Is there already an error on the line of `pos`?

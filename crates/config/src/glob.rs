@@ -147,6 +147,25 @@ fn has_magic(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
 
+/// A pattern that matched nothing because a literal part of it is
+/// missing (glob(3)'s "missing files/directories"), rather than a
+/// wildcard matching no name.
+pub(crate) fn is_missing(pattern: &Path) -> bool {
+    let mut prefix = PathBuf::new();
+    let comps: Vec<_> = pattern.components().collect();
+    for (i, comp) in comps.iter().enumerate() {
+        let s = comp.as_os_str().to_string_lossy();
+        if has_magic(&s) {
+            // A literal last component after a wildcard directory.
+            return !prefix.as_os_str().is_empty() && !prefix.exists()
+                || (i + 1 < comps.len()
+                    && !has_magic(&comps[comps.len() - 1].as_os_str().to_string_lossy()));
+        }
+        prefix.push(comp.as_os_str());
+    }
+    true
+}
+
 /// Files matching `pattern` (already brace-expanded), sorted like glob(3).
 pub(crate) fn glob(pattern: &Path) -> Vec<PathBuf> {
     let mut current: Vec<PathBuf> = vec![PathBuf::new()];

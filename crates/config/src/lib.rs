@@ -2,12 +2,14 @@
 //!
 //! Pipeline (one module per concern):
 //! 1. `include` reads files line by line, applying `defs` (`$NAME=`,
-//!    `@id` / `@^id`, `~SEQ`) and expanding `include` globs, and
-//!    `lexer` splits each line into located tokens;
+//!    `@id` / `@^id`, `~SEQ`, `~LST`, built-ins) and expanding `include`
+//!    globs (and their checked variants), and `lexer` splits each line
+//!    into located tokens;
 //! 2. `tree` groups the statements into `{ }` blocks the way
 //!    keepalived's line reader does, refusing what it would mangle;
 //! 3. `build` reads each block into the typed `model`, applying
-//!    keepalived 2.2.7's defaults, ranges and inheritance;
+//!    keepalived 2.2.7's defaults, ranges and inheritance; its `kchecks`
+//!    pass first reports what keepalived's keyword handlers report;
 //! 4. `validate` checks cross references and whole-config rules.
 //!
 //! [`print::to_keepalived_conf`] and [`to_toml`]/[`from_toml`] write the
@@ -25,13 +27,17 @@
 //! - the model, [`Config`] and its parts in [`model`].
 //!
 //! Severity policy: a [`Severity::Warning`] is something keepalived
-//! reports and runs with (unknown keyword, deprecated spelling, truncated
-//! `auth_pass`, a tracked script that does not exist); a
-//! [`Severity::Error`] is a value keepalived-rs cannot use as written (an
-//! out-of-range number, a bad address, an include loop, a nested block on
-//! one line that keepalived would silently mangle): [`load_file`] refuses
-//! the configuration. keepalived 2.2.7's `-t` fails on either; so does
-//! [`Loaded::config_test_passed`].
+//! reports and runs without (an unknown keyword, a value its number
+//! reader rejects, a duplicate, an address or route it skips, a
+//! deprecated spelling): the daemon runs the rest, as keepalived does. A
+//! [`Severity::Error`] is a file keepalived-rs cannot run as written (a
+//! missing word where keepalived itself exits, a failed checked include,
+//! an include loop, a value the model cannot hold): [`load_file`] refuses
+//! it. keepalived 2.2.7's `-t` fails on either; so does
+//! [`Loaded::config_test_passed`]. Each diagnostic also carries the
+//! [`Class`] of keepalived's `-t` exit status it stands for, combined by
+//! [`config_test_exit`] (`Loaded::config_test_exit`,
+//! `LoadError::config_test_exit`). See docs/config-test.md.
 
 mod build;
 mod defs;
@@ -49,7 +55,7 @@ mod toml;
 mod tree;
 mod validate;
 
-pub use diag::{Diagnostic, Location, Severity};
+pub use diag::{config_test_exit, Class, Diagnostic, Location, Severity};
 pub use host::set_interface_check;
 pub use model::*;
 pub use print::to_keepalived_conf;
@@ -83,6 +89,11 @@ impl Loaded {
     pub fn config_test_passed(&self) -> bool {
         self.diagnostics.is_empty()
     }
+
+    /// keepalived 2.2.7's `-t` exit status for this file (0 when passed).
+    pub fn config_test_exit(&self) -> i32 {
+        config_test_exit(&self.diagnostics)
+    }
 }
 
 /// A configuration that cannot run: at least one diagnostic is an error.
@@ -90,6 +101,8 @@ impl Loaded {
 pub struct LoadError {
     /// Every diagnostic (errors and warnings), in reading order, then the notes.
     pub diagnostics: Vec<Diagnostic>,
+    /// keepalived 2.2.7's `-t` exit status (notes excluded).
+    pub(crate) exit: i32,
 }
 
 impl fmt::Display for LoadError {
@@ -102,6 +115,13 @@ impl fmt::Display for LoadError {
 }
 
 impl std::error::Error for LoadError {}
+
+impl LoadError {
+    /// keepalived 2.2.7's `-t` exit status for this file (never 0).
+    pub fn config_test_exit(&self) -> i32 {
+        self.exit.max(2)
+    }
+}
 
 /// Every keyword the reader accepts, grouped by the block it belongs to
 /// (`"top level"`, `"global_defs"`, `"vrrp_instance"`, `"checkers"`, ...).
@@ -120,9 +140,10 @@ fn default_config_id() -> String {
 
 fn finish(config: Config, diags: diag::Diags) -> Result<Loaded, LoadError> {
     if diags.has_errors() {
+        let exit = config_test_exit(&diags.list);
         let mut diagnostics = diags.list;
         diagnostics.extend(diags.notes);
-        Err(LoadError { diagnostics })
+        Err(LoadError { diagnostics, exit })
     } else {
         Ok(Loaded {
             config,
@@ -140,7 +161,9 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
                 severity: Severity::Error,
                 location: None,
                 message: format!("cannot read configuration file {}: {e}", path.display()),
+                class: Class::Fatal,
             }],
+            exit: 4,
         })?;
         let config = toml::from_toml_at(&text, path)?;
         // Validate exactly as a keepalived.conf: through its printed form.

@@ -40,7 +40,9 @@ pub(crate) fn from_toml_at(text: &str, path: &Path) -> Result<Config, crate::Loa
                 severity: Severity::Error,
                 location,
                 message: e.message().to_string(),
+                class: crate::Class::Config,
             }],
+            exit: 5,
         }
     })
 }

@@ -8,9 +8,8 @@
 //!   `auth_type` the arguments `PASS auth_pass 1`). Such statements are
 //!   marked [`Node::inline`] so later stages can say what went wrong.
 //!
-//! What keepalived mangles silently (a second `{` on a line whose first
-//! block is still open: `real_server ... { weight 1 TCP_CHECK { ... } }`)
-//! is an error here, with its location, instead of a guess.
+//! keepalived splits lines at every unquoted brace, so blocks nest on one
+//! line as written: `real_server ... { TCP_CHECK { connect_timeout 3 } }`.
 
 use crate::diag::{Diags, Pos};
 use crate::lexer::Token;
@@ -48,7 +47,6 @@ pub(crate) fn build(lines: Vec<Vec<Token>>, diags: &mut Diags) -> Vec<Node> {
     let mut last_was_statement_without_block = false;
     for line in lines {
         let mut cur: Vec<Token> = Vec::new();
-        let mut opened_on_line: Option<Pos> = None;
         let mut inline = false;
         let mut first_token = true;
         for tok in line {
@@ -60,17 +58,6 @@ pub(crate) fn build(lines: Vec<Vec<Token>>, diags: &mut Diags) -> Vec<Node> {
                     diags.error(&tok.pos, "unexpected '{' with no keyword before it");
                     first_token = false;
                     continue;
-                }
-                if let Some(first) = &opened_on_line {
-                    diags.error(
-                        &tok.pos,
-                        format!(
-                            "a block opened inside another block opened on the same line \
-                             (line {}, column {}): keepalived 2.2.7 drops the inner keywords \
-                             (\"Unexpected '{{'\"); put each nested block on its own lines",
-                            first.line, first.col
-                        ),
-                    );
                 }
                 if stack.len() > MAX_NESTING {
                     diags.error(&tok.pos, format!("blocks nested deeper than {MAX_NESTING}"));
@@ -84,7 +71,6 @@ pub(crate) fn build(lines: Vec<Vec<Token>>, diags: &mut Diags) -> Vec<Node> {
                     }
                 }
                 stack.push(Frame { nodes: Vec::new() });
-                opened_on_line = Some(tok.pos.clone());
                 inline = true;
                 last_was_statement_without_block = false;
             } else if tok.is_close() {
@@ -94,7 +80,6 @@ pub(crate) fn build(lines: Vec<Vec<Token>>, diags: &mut Diags) -> Vec<Node> {
                 } else {
                     close(&mut stack);
                 }
-                opened_on_line = None;
                 last_was_statement_without_block = false;
             } else {
                 cur.push(tok);

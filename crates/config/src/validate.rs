@@ -59,6 +59,7 @@ fn report_missing(
             severity: crate::Severity::Warning,
             location: None,
             message: msg,
+            class: crate::Class::Config,
         }),
     }
 }
@@ -214,8 +215,13 @@ pub(crate) fn config(cx: &mut Cx, nodes: &[Node], c: &mut Config) {
     }
 
     lvs_ports(cx, nodes, c);
+    // keepalived stops its VRRP checks at a missing interface
+    // ("Non-existent interface specified in configuration"): the script
+    // security check after them is not made.
+    let before = cx.diags.list.len();
     check_interfaces(cx, nodes, c);
-    check_scripts(cx, nodes, c);
+    let missing_if = cx.diags.list.len() > before;
+    check_scripts(cx, nodes, c, missing_if);
     let groups: Vec<&str> = c
         .virtual_server_groups
         .iter()
@@ -229,7 +235,11 @@ pub(crate) fn config(cx: &mut Cx, nodes: &[Node], c: &mut Config) {
             .map(|n| n.pos().clone());
         if let Some(g) = &v.group {
             if !groups.contains(&g.as_str()) {
-                report_missing(cx, vpos.as_ref(), "virtual_server_group", g, &groups, "");
+                // keepalived 2.2.7 says nothing (the virtual server has no
+                // addresses): a note.
+                if let Some(p) = &vpos {
+                    cx.diags.note(p, format!("virtual_server_group '{g}' is not defined: this virtual server has no addresses"));
+                }
             }
         }
         if let (Some(ip), Some(p)) = (v.ip, &vpos) {
@@ -260,6 +270,11 @@ fn lvs_ports(cx: &mut Cx, nodes: &[Node], c: &mut Config) {
     for (i, v) in c.virtual_servers.iter_mut().enumerate() {
         if let Some(p) = vs_nodes.get(i).map(|n| n.pos().clone()) {
             use crate::model::{LbAlgo, Protocol};
+            let fwmark_group = v.group.as_ref().is_some_and(|g| fwmark_groups.contains(g));
+            if v.protocol.is_none() && v.fwmark.is_none() && fwmark_group {
+                // A group of fwmarks needs no protocol: keepalived is silent.
+                v.protocol = Some(Protocol::Udp);
+            }
             if v.protocol.is_none() && v.fwmark.is_none() {
                 cx.warn(
                     &p,
@@ -291,8 +306,11 @@ fn lvs_ports(cx: &mut Cx, nodes: &[Node], c: &mut Config) {
             };
             let kind = rs.lb_kind.or(v.lb_kind);
             if fwmark {
-                if rs.port.is_some() {
-                    cx.warn(&pos, format!("real_server {}: a fwmark virtual server takes no real server port - ignored, as keepalived does", rs.ip));
+                // NAT keeps the real server's port; other methods cannot
+                // use one with a fwmark service (keepalived reports it and
+                // clears it).
+                if rs.port.is_some() && !matches!(kind, None | Some(LbKind::Nat)) {
+                    cx.warn(&pos, format!("real_server {}: a fwmark virtual server takes no real server port with DR/TUN - ignored, as keepalived does", rs.ip));
                     rs.port = None;
                 }
             } else if let (Some(vp), Some(rp)) = (v.port, rs.port) {
@@ -309,8 +327,16 @@ fn lvs_ports(cx: &mut Cx, nodes: &[Node], c: &mut Config) {
 /// (keepalived checks the same when it reads the configuration.)
 fn program_found(cmd: &str) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    let Some(prog) = cmd.split_whitespace().next() else {
+    // The program as keepalived reads it (quotes group, backslashes
+    // escape); a quoted whole command line (`'/bin/echo hello'`) names
+    // its first word.
+    let argv = crate::script_line::split(cmd);
+    let Some(first) = argv.first() else {
         return false;
+    };
+    let prog = match first.split_whitespace().next() {
+        Some(w) if first.contains(char::is_whitespace) => w,
+        _ => first.as_str(),
     };
     let ok = |p: &std::path::Path| {
         std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
@@ -334,7 +360,7 @@ fn user_exists(name: &str) -> bool {
 /// as root without `enable_script_security` is a "SECURITY VIOLATION"
 /// (reported, scripts still run); `enable_script_security` with no
 /// `script_user` needs a `keepalived_script` user.
-fn check_scripts(cx: &mut Cx, nodes: &[Node], c: &mut Config) {
+fn check_scripts(cx: &mut Cx, nodes: &[Node], c: &mut Config, missing_if: bool) {
     let g = &c.global_defs;
     let mut first_run: Option<Pos> = None;
     let mut disabled = Vec::new();
@@ -408,14 +434,29 @@ fn check_scripts(cx: &mut Cx, nodes: &[Node], c: &mut Config) {
             }
         }
     }
+    for g in nodes.iter().filter(|n| n.kw.text == "global_defs") {
+        for k in g.block.as_deref().unwrap_or(&[]) {
+            if matches!(k.kw.text.as_str(), "startup_script" | "shutdown_script") {
+                if let Some(a) = k.args.first() {
+                    if program_found(&a.text) {
+                        first_run.get_or_insert(k.pos().clone());
+                    }
+                }
+            }
+        }
+    }
     for (p, s) in others {
         if program_found(s) {
             first_run.get_or_insert(p);
         }
     }
-    if let Some(p) = first_run {
+    if let Some(p) = first_run.filter(|_| !missing_if) {
         if !g.enable_script_security {
-            cx.warn(&p, "SECURITY VIOLATION - scripts are run as root but enable_script_security is not set");
+            cx.diags.warn_class(
+                Some(&p),
+                crate::Class::Security,
+                "SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
+            );
         } else if g.script_user.is_none() && !user_exists("keepalived_script") {
             cx.warn(&p, "enable_script_security is set without script_user, and there is no 'keepalived_script' user to run scripts as");
         }

@@ -79,9 +79,18 @@ fn out_of_range_numbers() {
     let (ok, d) = load(&VI.replace("interface eth0", "interface eth0\n    priority 300"));
     assert!(!ok);
     find(&d, "'priority' value 300");
-    let (ok, d) = load(&VI.replace("interface eth0", "interface eth0\n    advert_int x"));
-    assert!(!ok);
-    find(&d, "expects a time in seconds");
+    // keepalived reports a value its number reader rejects and runs with
+    // the default: -t fails (a warning), the daemon still starts.
+    let text = VI.replace("interface eth0", "interface eth0\n    advert_int x");
+    let (ok, d) = load(&text);
+    assert!(ok);
+    assert_eq!(
+        find(&d, "advert_int: invalid number 'x'"),
+        (Severity::Warning, 3, 16)
+    );
+    let l = load_str(&text, Path::new("t.conf"), &common::opts()).unwrap();
+    assert_eq!(l.config.vrrp_instances[0].advert_int, 1.0);
+    assert_eq!(l.config_test_exit(), 5);
 }
 
 #[test]
@@ -239,12 +248,20 @@ fn includes_glob_relative_and_braces() {
 fn unreadable_include_and_missing_file() {
     let d = tmpdir("unreadable");
     std::fs::create_dir_all(d.join("sub")).unwrap();
+    // keepalived 2.2.7 skips a directory named by a plain include and
+    // says so without failing -t ...
     std::fs::write(d.join("main.conf"), "global_defs {\n}\ninclude sub\n").unwrap();
+    let l = load_file(&d.join("main.conf"), &common::opts()).unwrap();
+    assert!(l.config_test_passed(), "{:?}", l.diagnostics);
+    assert!(l.notes.iter().any(|n| n.message.contains("is a directory")));
+    // ... but `includer` (checked reads) refuses it, exit status 6.
+    std::fs::write(d.join("main.conf"), "global_defs {\n}\nincluder sub\n").unwrap();
     let e = load_file(&d.join("main.conf"), &common::opts()).unwrap_err();
     assert_eq!(
-        find(&e.diagnostics, "cannot read included file"),
-        (Severity::Error, 3, 9)
+        find(&e.diagnostics, "is a directory"),
+        (Severity::Error, 3, 10)
     );
+    assert_eq!(e.config_test_exit(), 6);
     let e = load_file(&d.join("absent.conf"), &common::opts()).unwrap_err();
     assert!(e.diagnostics[0].message.contains("absent.conf"));
     std::fs::remove_dir_all(&d).ok();

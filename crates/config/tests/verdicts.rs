@@ -11,7 +11,7 @@
 
 mod common;
 
-use keepalived_config::{load_file, set_interface_check, to_keepalived_conf, LoadOptions};
+use keepalived_config::{load_file, to_keepalived_conf, LoadOptions};
 use std::path::Path;
 use std::process::Command;
 
@@ -39,28 +39,6 @@ fn header(p: &Path) -> Option<&'static str> {
         "! expect: reject" => Some("reject"),
         _ => None,
     }
-}
-
-/// Run `f` on a thread inside a fresh network namespace holding the
-/// interfaces the fixtures name (eth0, eth1, ens33, mgnt, eno16777736), so
-/// that keepalived's and our interface checks see the same machine.
-fn in_netns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    std::thread::spawn(move || {
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
-            .expect("unshare(CLONE_NEWNET): the verdict tests need root");
-        let setup = "ip link add eth0 type veth peer name eth1 && \
-                     ip link add ens33 type veth peer name mgnt && \
-                     ip link add eno16777736 type veth peer name kp0 && ip link set lo up";
-        let st = Command::new("sh")
-            .args(["-c", setup])
-            .status()
-            .expect("run ip(8)");
-        assert!(st.success(), "cannot create the test interfaces");
-        set_interface_check(true);
-        f()
-    })
-    .join()
-    .expect("netns thread")
 }
 
 /// keepalived -t (from a thread already in the test namespace).
@@ -103,7 +81,7 @@ fn corpus_is_large_and_varied() {
 
 #[test]
 fn corpus_verdicts_match_headers() {
-    in_netns(corpus_verdicts_match_headers_here);
+    common::in_netns(corpus_verdicts_match_headers_here);
 }
 
 fn corpus_verdicts_match_headers_here() {
@@ -135,7 +113,7 @@ fn verdicts_match_keepalived_2_2_7() {
     if !keepalived_available() {
         return;
     }
-    in_netns(verdicts_match_keepalived_here);
+    common::in_netns(verdicts_match_keepalived_here);
 }
 
 fn verdicts_match_keepalived_here() {
@@ -167,7 +145,7 @@ fn printed_form_is_accepted_by_keepalived_2_2_7() {
     if !keepalived_available() {
         return;
     }
-    in_netns(printed_form_accepted_here);
+    common::in_netns(printed_form_accepted_here);
 }
 
 fn printed_form_accepted_here() {

@@ -71,6 +71,8 @@ pub(crate) const GLOBAL_KEYWORDS: &[&str] = &[
     "disable_local_igmp",
     "lvs_timeouts",
     "lvs_flush_on_stop",
+    "lvs_flush_onstop",
+    "lvs_process_name",
     "max_auto_priority",
     "min_auto_priority_delay",
     "vrrp_priority",
@@ -272,9 +274,10 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
                 match k.args.first().map(|t| t.text.as_str()) {
                     None => {}
                     Some("allow_if_changes") => g.dynamic_interfaces_allow_if_changes = true,
-                    Some(_) => {
-                        g.dynamic_interfaces = cx.flag(k);
-                    }
+                    Some(_) => cx.warn(
+                        &k.args[0].pos,
+                        format!("Unknown dynamic_interfaces option '{}'", k.args[0].text),
+                    ),
                 }
             }
             "vrrp_iptables" => {

@@ -207,8 +207,11 @@ pub(crate) fn virtual_server(cx: &mut Cx, n: &Node) -> Option<VirtualServer> {
             "omega" => v.omega = cx.flag(k),
             "quorum" => v.quorum = cx.num(k, 1u32, u32::MAX).unwrap_or(v.quorum),
             "hysteresis" => v.hysteresis = cx.num(k, 0u32, u32::MAX).unwrap_or(v.hysteresis),
-            "quorum_up" => v.quorum_up = cx.notify_script(k),
-            "quorum_down" => v.quorum_down = cx.notify_script(k),
+            // A script given twice: keepalived keeps the first (and reports it).
+            "quorum_up" if v.quorum_up.is_none() => v.quorum_up = cx.notify_script(k),
+            "quorum_up" => {}
+            "quorum_down" if v.quorum_down.is_none() => v.quorum_down = cx.notify_script(k),
+            "quorum_down" => {}
             "sorry_server" => {
                 if cx.need(k, 1) {
                     cx.at_most(k, 2);
@@ -290,7 +293,7 @@ fn real_server(cx: &mut Cx, n: &Node, vs: &VirtualServer) -> Option<RealServer> 
     for k in cx.block(n) {
         cx.check_inline(k, RS_KEYWORDS);
         match k.kw.text.as_str() {
-            "weight" => r.weight = cx.num(k, 0i32, 65535).unwrap_or(r.weight),
+            "weight" => r.weight = cx.num(k, 0i32, i32::MAX).unwrap_or(r.weight),
             "lvs_method" => {
                 r.lb_kind = lb_kind(cx, k);
                 if r.lb_kind == Some(LbKind::Tun) && k.args.len() > 1 {
@@ -298,8 +301,11 @@ fn real_server(cx: &mut Cx, n: &Node, vs: &VirtualServer) -> Option<RealServer> 
                 }
             }
             "inhibit_on_failure" => r.inhibit_on_failure = Some(cx.flag(k)),
-            "notify_up" => r.notify_up = cx.notify_script(k),
-            "notify_down" => r.notify_down = cx.notify_script(k),
+            // A script given twice: keepalived keeps the first (and reports it).
+            "notify_up" if r.notify_up.is_none() => r.notify_up = cx.notify_script(k),
+            "notify_up" => {}
+            "notify_down" if r.notify_down.is_none() => r.notify_down = cx.notify_script(k),
+            "notify_down" => {}
             "uthreshold" => r.uthreshold = cx.num(k, 0u32, u32::MAX),
             "lthreshold" => r.lthreshold = cx.num(k, 0u32, u32::MAX),
             "smtp_alert" => r.smtp_alert = Some(cx.flag(k)),
@@ -358,7 +364,7 @@ pub(crate) fn checker_keywords(kind: CheckerKind) -> Vec<&'static str> {
             "enable_sni",
             "fast_recovery",
         ],
-        CheckerKind::Smtp => &["helo_name"],
+        CheckerKind::Smtp => &["helo_name", "host"],
         CheckerKind::Dns => &["type", "name"],
         CheckerKind::Udp => &[
             "payload",
@@ -487,7 +493,7 @@ fn checker(cx: &mut Cx, n: &Node, vs: &VirtualServer, rs: &RealServer) -> Option
             "track_file" => c.track_file = cx.one_string(k),
             "weight" => {
                 if cx.need(k, 1) {
-                    c.weight = cx.num_tok("weight", &k.args[0], -254, 254);
+                    c.weight = cx.num_tok("weight", &k.args[0], -i32::MAX, i32::MAX);
                     c.weight_reverse = k.args.get(1).is_some_and(|t| t.text == "reverse");
                 }
             }
@@ -535,4 +541,9 @@ fn checker(cx: &mut Cx, n: &Node, vs: &VirtualServer, rs: &RealServer) -> Option
         _ => {}
     }
     Some(c)
+}
+
+/// Is `kw` a checker block keyword (`TCP_CHECK`, `HTTP_GET`, ...)?
+pub(crate) fn is_checker(kw: &str) -> bool {
+    CheckerKind::ALL.iter().any(|(s, _)| *s == kw)
 }

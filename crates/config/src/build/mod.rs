@@ -8,6 +8,7 @@
 //! nearest known keyword as a suggestion.
 
 mod global;
+mod kchecks;
 mod lvs;
 pub(crate) use lvs::checker_keywords;
 
@@ -81,6 +82,23 @@ pub(crate) struct Cx<'a> {
     pub diags: &'a mut Diags,
     /// Users written after notify scripts, for `Config::script_users`.
     pub script_users: Vec<(String, String)>,
+    /// Values keepalived's number readers reject (reported by `kchecks`):
+    /// the model keeps its default for them, as keepalived does.
+    pub rejected: std::collections::HashSet<(std::path::PathBuf, u32, u32)>,
+    /// The keyword each value token belongs to (for messages).
+    pub keyword_of: std::collections::HashMap<(std::path::PathBuf, u32, u32), String>,
+}
+
+impl Cx<'_> {
+    /// Was the value at `t` rejected by keepalived's reader rules?
+    pub(crate) fn is_rejected(&self, t: &Token) -> bool {
+        self.rejected
+            .contains(&((*t.pos.file).clone(), t.pos.line, t.pos.col))
+    }
+    pub(crate) fn reject(&mut self, t: &Token) {
+        self.rejected
+            .insert(((*t.pos.file).clone(), t.pos.line, t.pos.col));
+    }
 }
 
 /// Build the model from the tree.
@@ -88,8 +106,11 @@ pub(crate) fn config(nodes: &[Node], diags: &mut Diags) -> Config {
     let mut cx = Cx {
         diags,
         script_users: Vec::new(),
+        rejected: Default::default(),
+        keyword_of: Default::default(),
     };
     let mut c = Config::default();
+    kchecks::check(&mut cx, nodes);
     let mut global_nodes: Vec<&Node> = Vec::new();
     // global_defs first: instances inherit from it wherever it is written.
     for n in nodes.iter().filter(|n| n.kw.text == "global_defs") {
@@ -167,8 +188,70 @@ pub(crate) fn check_rules(cx: &mut Cx, n: &Node) {
         if !has_pref {
             cx.warn(l.pos(), "rule has no preference: keepalived picks one counting down from 16384 (add 'preference N')");
         }
+        let words: Vec<&Token> = std::iter::once(&l.kw).chain(&l.args).collect();
+        let actions = words
+            .iter()
+            .filter(|t| {
+                matches!(
+                    t.text.as_str(),
+                    "table"
+                        | "lookup"
+                        | "nop"
+                        | "goto"
+                        | "blackhole"
+                        | "prohibit"
+                        | "unreachable"
+                        | "l3mdev"
+                )
+            })
+            .count();
+        if actions > 1 {
+            cx.warn(l.pos(), "Cannot specify more than one of table/nop/goto/blackhole/prohibit/unreachable/l3mdev for rule");
+        }
+        let num_after = |w: &str| {
+            words
+                .windows(2)
+                .find(|x| x[0].text == w)
+                .and_then(|x| x[1].text.parse::<u64>().ok())
+        };
+        let pref = num_after("preference")
+            .or(num_after("priority"))
+            .or(num_after("pref"))
+            .or(num_after("order"));
+        if let (Some(p), Some(g)) = (pref, num_after("goto")) {
+            if p >= g {
+                cx.warn(
+                    l.pos(),
+                    format!("Invalid rule - preference {p} >= goto target {g}"),
+                );
+            }
+        }
+        for w in words.windows(2) {
+            if matches!(w[0].text.as_str(), "table" | "lookup") && w[1].text == "0" {
+                cx.warn(&w[1].pos, "Table 0 is not valid");
+            }
+            if matches!(w[0].text.as_str(), "iif" | "oif" | "dev")
+                && crate::host::interfaces().is_some_and(|ifs| !ifs.iter().any(|i| *i == w[1].text))
+            {
+                cx.warn(
+                    &w[1].pos,
+                    format!("WARNING - interface {} for rule doesn't exist", w[1].text),
+                );
+            }
+        }
         if let Err(e) = crate::route::parse_rule(&line_text(l)) {
-            cx.warn(l.pos(), format!("virtual_rules: {e}; the rule is ignored"));
+            if words
+                .iter()
+                .any(|t| matches!(t.text.as_str(), "goto" | "nop"))
+            {
+                // Valid for keepalived; keepalived-rs cannot install it.
+                cx.diags.note(
+                    l.pos(),
+                    "rule actions goto/nop are not supported by keepalived-rs: the rule is not installed",
+                );
+            } else {
+                cx.warn(l.pos(), format!("virtual_rules: {e}; the rule is ignored"));
+            }
         }
     }
 }
@@ -191,13 +274,75 @@ pub(crate) fn raw(n: &Node) -> Stmt {
     }
 }
 
-const BOOL_WORDS: &[(&str, bool)] = &[
-    ("on", true),
-    ("true", true),
-    ("yes", true),
-    ("off", false),
-    ("false", false),
-    ("no", false),
+/// Keywords whose keepalived handler checks that its word is there (and
+/// reports it missing); most read it unchecked, and keepalived exits
+/// (status 2) when it is not.
+pub(crate) const WORD_CHECKED: &[&str] = &[
+    "dbus_service_name",
+    "default_interface",
+    "file",
+    "helo_name",
+    "http_protocol",
+    "kernel_rx_buf_size",
+    "instance",
+    "lvs_sync_daemon",
+    "lvs_timeouts",
+    "max_auto_priority",
+    "min_auto_priority_delay",
+    "name",
+    "net_namespace",
+    "nftables",
+    "notification_email_from",
+    "old_unicast_checksum",
+    "param_match",
+    "payload",
+    "persistence_timeout",
+    "reload_check_config",
+    "reload_file",
+    "reload_time_file",
+    "require_reply",
+    "router_id",
+    "script",
+    "script_user",
+    "smtp_helo_name",
+    "snmp_name",
+    "snmp_socket",
+    "tmp_config_directory",
+    "user",
+    "virtualhost",
+    "vrrp_rx_bufs_multiplier",
+    "vrrp_rx_bufs_policy",
+];
+
+/// Flags whose keepalived handler reads a true/false word
+/// (`check_true_false()`); the other flags ignore any word after them.
+const TRUE_FALSE_KEYWORDS: &[&str] = &[
+    "alpha",
+    "checker_log_all_failures",
+    "data_use_instance",
+    "enable_sni",
+    "fast_recovery",
+    "higher_prio_send_advert",
+    "inhibit_on_failure",
+    "log_all_failures",
+    "lower_prio_no_advert",
+    "lvs_netlink_cmd_rcv_bufs_force",
+    "lvs_netlink_monitor_rcv_bufs_force",
+    "no_checker_emails",
+    "notify_priority_changes",
+    "process_monitor_rcv_bufs_force",
+    "rs_init_notifies",
+    "skip_check_adv_addr",
+    "smtp_alert",
+    "smtp_alert_checker",
+    "smtp_alert_vrrp",
+    "strict_mode",
+    "vrrp_higher_prio_send_advert",
+    "vrrp_lower_prio_no_advert",
+    "vrrp_min_garp",
+    "vrrp_netlink_cmd_rcv_bufs_force",
+    "vrrp_netlink_monitor_rcv_bufs_force",
+    "vrrp_notify_priority_changes",
 ];
 
 impl Cx<'_> {
@@ -268,7 +413,28 @@ impl Cx<'_> {
 
     /// Require at least `min` arguments.
     pub fn need(&mut self, n: &Node, min: usize) -> bool {
+        // `weight` depends on the block: a tracker's weight handler checks
+        // its word (the real server's reads it unchecked, through `num`).
+        let kw = n.kw.text.as_str();
+        self.need_class(n, min, !(WORD_CHECKED.contains(&kw) || kw == "weight"))
+    }
+
+    /// [`Cx::need`]; `exits`: keepalived's handler reads the word without
+    /// checking it is there, so a missing one makes it exit (status 2).
+    pub fn need_class(&mut self, n: &Node, min: usize, exits: bool) -> bool {
         self.no_block(n);
+        if n.args.is_empty() && min > 0 && exits {
+            // keepalived reads the missing word and exits at once (status 2).
+            self.diags.error_class(
+                Some(n.pos()),
+                crate::Class::MissingWord,
+                format!(
+                    "'{}' is missing a parameter after keyword '{}' (keepalived exits here)",
+                    n.kw.text, n.kw.text
+                ),
+            );
+            return false;
+        }
         if n.args.len() < min {
             self.error(
                 n.pos(),
@@ -284,9 +450,11 @@ impl Cx<'_> {
     }
 
     /// Warn about arguments beyond `max`.
+    /// keepalived reads the words a handler needs and ignores the rest
+    /// without a report: a note, which does not fail `-t`.
     pub fn at_most(&mut self, n: &Node, max: usize) {
         if let Some(t) = n.args.get(max) {
-            self.warn(
+            self.diags.note(
                 &t.pos,
                 format!(
                     "'{}' takes at most {max} argument(s): '{}' and what follows are ignored",
@@ -301,7 +469,7 @@ impl Cx<'_> {
         if !self.need(n, 1) {
             return None;
         }
-        self.at_most(n, 1);
+        // keepalived reads the first word and ignores the rest.
         Some(n.args[0].text.clone())
     }
 
@@ -310,7 +478,8 @@ impl Cx<'_> {
     /// words after the script name its user, not its arguments (quote a
     /// script that takes arguments).
     pub fn notify_script(&mut self, n: &Node) -> Option<String> {
-        if !self.need(n, 1) {
+        // keepalived reads the script word unchecked: none makes it exit.
+        if !self.need_class(n, 1, true) {
             return None;
         }
         self.at_most(n, 3);
@@ -336,23 +505,33 @@ impl Cx<'_> {
     /// A flag keyword, optionally followed by a boolean word.
     pub fn flag(&mut self, n: &Node) -> bool {
         self.no_block(n);
+        let kw = n.kw.text.as_str();
         match n.args.first() {
             None => true,
-            Some(t) => {
-                self.at_most(n, 1);
-                match parse_bool(&t.text) {
-                    Some(b) => b,
-                    None => {
-                        self.error(
-                            &t.pos,
-                            format!(
-                                "'{}' expects on/off, true/false or yes/no, not '{}'",
-                                n.kw.text, t.text
-                            ),
-                        );
-                        true
-                    }
+            // keepalived reads a true/false word after these (exactly:
+            // `true`/`on`/`yes`, `false`/`off`/`no`) and reports others,
+            // leaving the setting alone.
+            Some(t) if TRUE_FALSE_KEYWORDS.contains(&kw) => match t.text.as_str() {
+                "true" | "on" | "yes" => true,
+                "false" | "off" | "no" => false,
+                _ => {
+                    self.warn(
+                        &t.pos,
+                        format!("Invalid value '{}' for {kw} specified", t.text),
+                    );
+                    false
                 }
+            },
+            // The others ignore what follows: the flag is set.
+            Some(t) => {
+                self.diags.note(
+                    &t.pos,
+                    format!(
+                        "'{kw}' takes no value: keepalived ignores '{}' and sets it",
+                        t.text
+                    ),
+                );
+                true
             }
         }
     }
@@ -362,6 +541,9 @@ impl Cx<'_> {
     where
         T: FromStr + PartialOrd + std::fmt::Display + Copy,
     {
+        if self.is_rejected(t) {
+            return None;
+        }
         match t.text.parse::<T>() {
             Ok(v) if v >= min && v <= max => Some(v),
             Ok(_) => {
@@ -396,7 +578,7 @@ impl Cx<'_> {
     where
         T: FromStr + PartialOrd + std::fmt::Display + Copy,
     {
-        if !self.need(n, 1) {
+        if !self.need_class(n, 1, !WORD_CHECKED.contains(&n.kw.text.as_str())) {
             return None;
         }
         self.at_most(n, 1);
@@ -405,7 +587,7 @@ impl Cx<'_> {
 
     /// The single argument as a timer in seconds (fractions allowed).
     pub fn timer(&mut self, n: &Node, max: f64) -> Option<f64> {
-        if !self.need(n, 1) {
+        if !self.need_class(n, 1, !WORD_CHECKED.contains(&n.kw.text.as_str())) {
             return None;
         }
         self.at_most(n, 1);
@@ -413,6 +595,9 @@ impl Cx<'_> {
     }
 
     pub fn timer_tok(&mut self, kw: &str, t: &Token, max: f64) -> Option<f64> {
+        if self.is_rejected(t) {
+            return None;
+        }
         match t.text.parse::<f64>() {
             Ok(v) if v.is_finite() && (0.0..=max).contains(&v) => {
                 // keepalived keeps microseconds.
@@ -538,6 +723,8 @@ impl Cx<'_> {
             None => None,
             Some(p) => {
                 let max = if address.is_ipv4() { 32 } else { 128 };
+                // keepalived's number reader takes an empty string as 0.
+                let p = if p.is_empty() { "0" } else { p };
                 match p.parse::<u8>() {
                     Ok(v) if v <= max => Some(v),
                     _ => {
@@ -591,13 +778,6 @@ impl Cx<'_> {
         }
         Some(v)
     }
-}
-
-pub(crate) fn parse_bool(s: &str) -> Option<bool> {
-    BOOL_WORDS
-        .iter()
-        .find(|(w, _)| w.eq_ignore_ascii_case(s))
-        .map(|(_, b)| *b)
 }
 
 pub(crate) fn join(toks: &[Token]) -> String {

@@ -15,6 +15,15 @@ fn name(cx: &mut Cx, n: &Node) -> Option<String> {
             cx.at_most(n, 1);
             Some(t.text.clone())
         }
+        None if n.kw.text == "vrrp_script" => {
+            // keepalived reads the missing name and exits (status 2).
+            cx.diags.error_class(
+                Some(n.pos()),
+                crate::Class::MissingWord,
+                "'vrrp_script' is missing a parameter after keyword 'vrrp_script' (keepalived exits here)",
+            );
+            None
+        }
         None => {
             cx.error(n.pos(), format!("'{}' needs a name", n.kw.text));
             None
@@ -23,8 +32,11 @@ fn name(cx: &mut Cx, n: &Node) -> Option<String> {
 }
 
 /// `weight W [reverse]`.
-fn weight(cx: &mut Cx, k: &Node, min: i32, max: i32) -> Option<(i32, bool)> {
-    if !cx.need(k, 1) {
+/// `unchecked`: keepalived's handler reads the weight without checking it
+/// is there (vrrp_script's), so a missing one makes keepalived exit; the
+/// trackers' handlers check it.
+fn weight(cx: &mut Cx, k: &Node, min: i32, max: i32, unchecked: bool) -> Option<(i32, bool)> {
+    if !cx.need_class(k, 1, unchecked) {
         return None;
     }
     let w = cx.num_tok("weight", &k.args[0], min, max)?;
@@ -71,7 +83,7 @@ pub(crate) fn script(cx: &mut Cx, n: &Node) -> Option<VrrpScript> {
             }
             "timeout" => s.timeout = cx.timer(k, 1e6),
             "weight" => {
-                if let Some((w, r)) = weight(cx, k, -253, 253) {
+                if let Some((w, r)) = weight(cx, k, -253, 253, true) {
                     s.weight = w;
                     s.weight_reverse = r;
                 }
@@ -121,7 +133,7 @@ pub(crate) fn track_process(cx: &mut Cx, n: &Node) -> Option<VrrpTrackProcess> {
             "process" => s.process = cx.rest_string(k).unwrap_or_default(),
             "param_match" => s.param_match = cx.one_string(k),
             "weight" => {
-                if let Some((w, r)) = weight(cx, k, -254, 254) {
+                if let Some((w, r)) = weight(cx, k, -254, 254, false) {
                     s.weight = w;
                     s.weight_reverse = r;
                 }
@@ -156,7 +168,7 @@ pub(crate) fn track_file(cx: &mut Cx, n: &Node) -> Option<TrackFile> {
         match k.kw.text.as_str() {
             "file" => s.file = cx.one_string(k).unwrap_or_default(),
             "weight" => {
-                if let Some((w, r)) = weight(cx, k, -254, 254) {
+                if let Some((w, r)) = weight(cx, k, -254, 254, false) {
                     s.weight = w;
                     s.weight_reverse = r;
                 }
@@ -197,12 +209,32 @@ pub(crate) fn sync_group(cx: &mut Cx, n: &Node) -> Option<VrrpSyncGroup> {
     for k in cx.block(n) {
         cx.check_inline(k, SYNC_KEYWORDS);
         match k.kw.text.as_str() {
-            "group" => s.group.extend(cx.words(k)),
-            "notify_master" => s.notify_master = cx.notify_script(k),
-            "notify_backup" => s.notify_backup = cx.notify_script(k),
-            "notify_fault" => s.notify_fault = cx.notify_script(k),
-            "notify_stop" => s.notify_stop = cx.notify_script(k),
-            "notify" => s.notify = cx.notify_script(k),
+            "group" => {
+                // Every word of every line is a member; a second list is
+                // ignored (keepalived reports it).
+                let mut names = Vec::new();
+                for l in cx.block(k) {
+                    names.extend(
+                        std::iter::once(&l.kw)
+                            .chain(&l.args)
+                            .map(|t| t.text.clone()),
+                    );
+                }
+                if s.group.is_empty() {
+                    s.group = names;
+                }
+            }
+            // A script given twice: keepalived keeps the first (and reports it).
+            "notify_master" if s.notify_master.is_none() => s.notify_master = cx.notify_script(k),
+            "notify_master" => {}
+            "notify_backup" if s.notify_backup.is_none() => s.notify_backup = cx.notify_script(k),
+            "notify_backup" => {}
+            "notify_fault" if s.notify_fault.is_none() => s.notify_fault = cx.notify_script(k),
+            "notify_fault" => {}
+            "notify_stop" if s.notify_stop.is_none() => s.notify_stop = cx.notify_script(k),
+            "notify_stop" => {}
+            "notify" if s.notify.is_none() => s.notify = cx.notify_script(k),
+            "notify" => {}
             "smtp_alert" => s.smtp_alert = Some(cx.flag(k)),
             "global_tracking" => {
                 cx.warn(k.pos(), "'global_tracking' is deprecated - use track scripts with weight 0 or 'sync_group_tracking_weight'");
@@ -272,6 +304,7 @@ pub(crate) const INSTANCE_KEYWORDS: &[&str] = &[
     "garp_lower_prio_delay",
     "garp_lower_prio_repeat",
     // known, kept raw
+    "notify_deleted",
     "use_vmac_addr",
     "use_ipvlan",
     "track_src_ip",
@@ -427,12 +460,21 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
             "track_process" => v.track_process.extend(cx.track_refs(k, -254, 254)),
             "track_bfd" => v.track_bfd.extend(cx.track_refs(k, -253, 253)),
             "dont_track_primary" => v.dont_track_primary = cx.flag(k),
-            "notify_master" => v.notify_master = cx.notify_script(k),
-            "notify_backup" => v.notify_backup = cx.notify_script(k),
-            "notify_fault" => v.notify_fault = cx.notify_script(k),
-            "notify_stop" => v.notify_stop = cx.notify_script(k),
-            "notify" => v.notify = cx.notify_script(k),
-            "notify_master_rx_lower_pri" => v.notify_master_rx_lower_pri = cx.notify_script(k),
+            // A script given twice: keepalived keeps the first (and reports it).
+            "notify_master" if v.notify_master.is_none() => v.notify_master = cx.notify_script(k),
+            "notify_master" => {}
+            "notify_backup" if v.notify_backup.is_none() => v.notify_backup = cx.notify_script(k),
+            "notify_backup" => {}
+            "notify_fault" if v.notify_fault.is_none() => v.notify_fault = cx.notify_script(k),
+            "notify_fault" => {}
+            "notify_stop" if v.notify_stop.is_none() => v.notify_stop = cx.notify_script(k),
+            "notify_stop" => {}
+            "notify" if v.notify.is_none() => v.notify = cx.notify_script(k),
+            "notify" => {}
+            "notify_master_rx_lower_pri" if v.notify_master_rx_lower_pri.is_none() => {
+                v.notify_master_rx_lower_pri = cx.notify_script(k)
+            }
+            "notify_master_rx_lower_pri" => {}
             "smtp_alert" => v.smtp_alert = Some(cx.flag(k)),
             "use_vmac" => v.use_vmac = Some(join(&k.args)),
             "vmac_xmit_base" => v.vmac_xmit_base = cx.flag(k),

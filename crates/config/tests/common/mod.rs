@@ -33,3 +33,25 @@ pub fn opts() -> keepalived_config::LoadOptions {
         config_id: Some("keepalived-rs-test".into()),
     }
 }
+
+/// Run `f` on a thread inside a fresh network namespace holding the
+/// interfaces the fixtures name (eth0, eth1, ens33, mgnt, eno16777736), so
+/// that keepalived's and our interface checks see the same machine.
+pub fn in_netns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::spawn(move || {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
+            .expect("unshare(CLONE_NEWNET): the verdict tests need root");
+        let setup = "ip link add eth0 type veth peer name eth1 && \
+                     ip link add ens33 type veth peer name mgnt && \
+                     ip link add eno16777736 type veth peer name kp0 && ip link set lo up";
+        let st = std::process::Command::new("sh")
+            .args(["-c", setup])
+            .status()
+            .expect("run ip(8)");
+        assert!(st.success(), "cannot create the test interfaces");
+        keepalived_config::set_interface_check(true);
+        f()
+    })
+    .join()
+    .expect("netns thread")
+}
