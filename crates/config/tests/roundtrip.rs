@@ -7,8 +7,21 @@ use keepalived_config::*;
 
 #[test]
 fn print_and_toml_round_trips_over_the_corpus() {
+    let checked = round_trip(common::all_confs());
+    assert!(checked >= 40, "only {checked} fixtures round-tripped");
+}
+
+/// The same over the 1,004 parity cases (every one the daemon would run).
+#[test]
+fn print_and_toml_round_trips_over_the_parity_corpus() {
+    let checked = round_trip(common::confs("config/parity"));
+    assert!(checked >= 300, "only {checked} parity cases round-tripped");
+}
+
+/// Round-trip every file of `files` the daemon would run; how many.
+fn round_trip(files: Vec<std::path::PathBuf>) -> usize {
     let mut checked = 0;
-    for p in common::all_confs() {
+    for p in files {
         let Ok(l) = load_file(&p, &common::opts()) else {
             continue;
         };
@@ -29,7 +42,7 @@ fn print_and_toml_round_trips_over_the_corpus() {
         }
         checked += 1;
     }
-    assert!(checked >= 40, "only {checked} fixtures round-tripped");
+    checked
 }
 
 #[test]
