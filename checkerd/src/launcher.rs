@@ -279,16 +279,13 @@ impl ScriptRunner for Launcher {
 /// The launcher process: run requested scripts with a `LocalRunner`,
 /// report each exit, and stop (killing running scripts) when checkerd goes.
 fn launcher_main(sock: OwnedFd, allow: Option<OwnedFd>) -> i32 {
+    // No parent-death signal: a launcher killed with checkerd would leave
+    // its running scripts behind (each in its own process group). It sees
+    // checkerd go as the end of its socket instead, and kills them first
+    // (LocalRunner's drop).
     // SAFETY: prctl with integer arguments; then restore what scripts expect
     // (no blocked signals, default SIGPIPE) and drop checkerd's descriptors.
     unsafe {
-        libc::prctl(
-            libc::PR_SET_PDEATHSIG,
-            libc::SIGKILL as libc::c_ulong,
-            0,
-            0,
-            0,
-        );
         // checkerd runs as the same user: without this it could open our
         // allowlist socket through /proc/<pid>/fd or trace us.
         libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);

@@ -446,3 +446,56 @@ fn notify_scripts_run_at_most_32_at_once() {
     assert!(max <= 32, "{max} notify scripts ran at once");
     assert!(max > 1, "the scripts did not overlap at all: {}", counts());
 }
+
+/// A script still running when checkerd dies does not outlive it: the
+/// launcher sees checkerd go and kills its scripts before it exits.
+#[test]
+fn a_running_script_dies_with_checkerd() {
+    let marker = format!("{}", 900_000 + std::process::id() % 99_999);
+    let conf = conf(
+        150,
+        &format!("vrrp_script hang {{\n    script \"/bin/sleep {marker}\"\n    interval 1\n    timeout 300\n}}\n"),
+        "    track_script {\n        hang\n    }\n",
+    );
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let mut s = Suite::spawn_in(a.clone(), &conf, &[]).wait_started();
+    let sleeping = || -> Vec<i32> {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| {
+                let pid = e.file_name().to_string_lossy().parse::<i32>().ok()?;
+                let c = std::fs::read(e.path().join("cmdline")).ok()?;
+                String::from_utf8_lossy(&c).contains(&marker).then_some(pid)
+            })
+            .collect()
+    };
+    let until = std::time::Instant::now() + PROMPT;
+    let first = loop {
+        let p = sleeping();
+        if !p.is_empty() {
+            break p;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "the script never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let checkerd = s.child_pid("checkerd");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(checkerd),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    s.log.wait_for_text("checkerd (pid", PROMPT);
+    let until = std::time::Instant::now() + PROMPT;
+    while first.iter().any(|p| proc::alive(*p)) {
+        assert!(
+            std::time::Instant::now() < until,
+            "the script {first:?} outlived checkerd"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
