@@ -44,6 +44,33 @@ fn smtp_check() {
     near(h.wait_rs(4000, false), 1400, 40);
 }
 
+/// An SMTP server whose greeting never ends (`220-` lines for ever): the
+/// reply is cut off at 64 KiB and the check fails at once, long before the
+/// attempt's limit (4 x connect_timeout = 8 s here), with memory bounded.
+#[test]
+fn an_endless_smtp_banner_is_cut_off() {
+    use std::io::Write;
+    netns();
+    let mode = Mode::new();
+    tcp_server("127.0.0.3:25", mode.clone(), |mut s, _| {
+        while s
+            .write_all(b"220-still greeting you, please wait\r\n")
+            .is_ok()
+        {}
+    });
+    let mut h = Harness::new();
+    h.add(vec![CheckSpec {
+        timing: timing(10_000, 2_000, 0, 100),
+        alpha: false,
+        kind: CheckKind::Smtp(ep("127.0.0.3:25"), "checker.test".into()),
+    }]);
+    let down = h.wait_rs(8_000, false);
+    assert!(
+        down < 1_000,
+        "the endless banner held the check for {down} ms"
+    );
+}
+
 #[test]
 fn dns_check() {
     netns();
