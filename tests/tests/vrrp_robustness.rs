@@ -29,6 +29,38 @@ fn start(ns: &Arc<Netns>, prio: u8) -> Suite {
     Suite::spawn_in(ns.clone(), &conf(prio), &[]).wait_started()
 }
 
+/// A master (a, 150) and a backup (b, 100) on one LAN, settled, and an
+/// observer host.
+struct Pair {
+    _lan: Lan,
+    a: Arc<Netns>,
+    b: Arc<Netns>,
+    obs: Netns,
+    na: Suite,
+    nb: Suite,
+}
+
+impl Pair {
+    fn start(master: &str, backup: &str) -> Pair {
+        let mut lan = Lan::new();
+        let a = Arc::new(lan.host(1));
+        let b = Arc::new(lan.host(2));
+        let obs = lan.host(3);
+        let mut na = Suite::spawn_in(a.clone(), master, &[]).wait_started();
+        let mut nb = Suite::spawn_in(b.clone(), backup, &[]).wait_started();
+        na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+        nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+        Pair {
+            _lan: lan,
+            a,
+            b,
+            obs,
+            na,
+            nb,
+        }
+    }
+}
+
 /// A raw IP socket opened inside `ns` (from a thread that entered it).
 fn raw_socket_in(ns: &Netns) -> OwnedFd {
     let path = format!("/run/netns/{}", ns.name);
@@ -154,14 +186,14 @@ fn bad_packets(src: Ipv4Addr) -> Vec<(&'static str, Vec<u8>)> {
 /// the master advertising, and is counted by cause.
 #[test]
 fn invalid_adverts_change_nothing_and_are_counted() {
-    let mut lan = Lan::new();
-    let a = Arc::new(lan.host(1));
-    let b = Arc::new(lan.host(2));
-    let obs = lan.host(3);
-    let mut na = start(&a, 150);
-    let mut nb = start(&b, 100);
-    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
-    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    let Pair {
+        _lan,
+        a,
+        b,
+        obs,
+        mut na,
+        mut nb,
+    } = Pair::start(&conf(150), &conf(100));
     let mut vrrp = tcpdump(&obs, "ip proto 112 and src host 10.99.0.11");
     let fd = raw_socket_in(&obs);
     let bad = bad_packets(Ipv4Addr::new(10, 99, 0, 13));
@@ -268,14 +300,14 @@ fn killing_vrrpd_on_the_master_is_invisible() {
 /// answer per advert interval (before: one per packet, an amplifier).
 #[test]
 fn floods_neither_silence_nor_amplify_the_master() {
-    let mut lan = Lan::new();
-    let a = Arc::new(lan.host(1));
-    let b = Arc::new(lan.host(2));
-    let obs = lan.host(3);
-    let mut na = start(&a, 150);
-    let mut nb = start(&b, 100);
-    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
-    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    let Pair {
+        _lan,
+        a,
+        b,
+        obs,
+        na,
+        nb,
+    } = Pair::start(&conf(150), &conf(100));
     let mut vrrp = tcpdump(&obs, "ip proto 112 and src host 10.99.0.11");
     let fd = raw_socket_in(&obs);
     let src = Ipv4Addr::new(10, 99, 0, 13);
@@ -410,10 +442,6 @@ fn send6(fd: &OwnedFd, ifindex: u32, payload: &[u8]) {
 /// is printed) holds.
 #[test]
 fn ipv6_floods_neither_silence_nor_amplify_the_master() {
-    let mut lan = Lan::new();
-    let a = Arc::new(lan.host(1));
-    let b = Arc::new(lan.host(2));
-    let obs = lan.host(3);
     let c = |p: u8| {
         conf(p)
             .replace("    advert_int 1\n", "    advert_int 1\n    version 3\n")
@@ -423,10 +451,14 @@ fn ipv6_floods_neither_silence_nor_amplify_the_master() {
                 "",
             )
     };
-    let mut na = Suite::spawn_in(a.clone(), &c(150), &[]).wait_started();
-    let mut nb = Suite::spawn_in(b.clone(), &c(100), &[]).wait_started();
-    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
-    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    let Pair {
+        _lan,
+        a,
+        b,
+        obs,
+        na,
+        nb,
+    } = Pair::start(&c(150), &c(100));
     let mut vrrp = tcpdump(&obs, "ip6 proto 112");
     let (good, ifindex) = raw6_socket_in(&obs, true);
     let (bad, _) = raw6_socket_in(&obs, false);

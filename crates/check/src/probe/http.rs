@@ -202,6 +202,14 @@ pub struct Response {
     pub digest: [u8; 16],
 }
 
+/// The Content-Length header's value, when there is a valid one.
+fn content_length(headers: &[httparse::Header]) -> Option<usize> {
+    headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+        .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse().ok())
+}
+
 /// Whether the response is complete (headers, and a body as long as its
 /// Content-Length), without hashing anything: called on every readiness
 /// event, so a trickled body costs one header parse per event, not an MD5
@@ -215,17 +223,7 @@ fn response_complete(buf: &[u8]) -> Result<bool, ()> {
         _ if buf.len() > MAX_HEADERS => return Err(()),
         _ => return Ok(false),
     };
-    let clen = r
-        .headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-        .and_then(|h| {
-            std::str::from_utf8(h.value)
-                .ok()?
-                .trim()
-                .parse::<usize>()
-                .ok()
-        });
+    let clen = content_length(r.headers);
     Ok(clen.is_some_and(|l| buf.len() - body_at >= l))
 }
 
@@ -238,17 +236,7 @@ pub fn parse_response(buf: &[u8]) -> Option<(Response, Option<usize>, usize)> {
         _ => return None,
     };
     let status = r.code?;
-    let clen = r
-        .headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-        .and_then(|h| {
-            std::str::from_utf8(h.value)
-                .ok()?
-                .trim()
-                .parse::<usize>()
-                .ok()
-        });
+    let clen = content_length(r.headers);
     let body = &buf[body_at..];
     let body = &body[..clen.map_or(body.len(), |l| l.min(body.len()))];
     let digest: [u8; 16] = Md5::digest(body).into();
