@@ -128,30 +128,83 @@ fn granularity(s: &str) -> Option<u32> {
     s.parse().ok()
 }
 
-/// `10.0.0.1-5` (last octet or hextet range) or a single address.
-fn range(s: &str) -> Option<(IpAddr, IpAddr)> {
-    match s.rsplit_once('-') {
-        Some((first, last)) => {
-            let first: IpAddr = first.parse().ok()?;
-            let last = match first {
-                IpAddr::V4(f) => {
-                    let mut o = f.octets();
-                    o[3] = last.parse().ok()?;
-                    IpAddr::from(o)
-                }
-                IpAddr::V6(f) => {
-                    let mut seg = f.segments();
-                    seg[7] = u16::from_str_radix(last, 16).ok()?;
-                    IpAddr::from(seg)
-                }
-            };
-            Some((first, last))
+/// A `virtual_server_group` address as keepalived 2.2.7 reads it: a
+/// single address, `10.0.0.1-5` (the last octet, or hextet in hex),
+/// `10.0.0.1-10.0.0.9` (two full addresses), or `10.0.0.0/30` (the whole
+/// prefix, host bits empty). `Err` says why keepalived skips it.
+fn range(s: &str) -> Result<(IpAddr, IpAddr), String> {
+    if let Some((net, len)) = s.split_once('/') {
+        let net: IpAddr = net.parse().map_err(|_| format!("invalid address {net}"))?;
+        let len: u32 = len.parse().map_err(|_| format!("invalid prefix {len}"))?;
+        let (bits, n) = match net {
+            IpAddr::V4(a) => (32, u128::from(u32::from(a))),
+            IpAddr::V6(a) => (128, u128::from(a)),
+        };
+        if len > bits {
+            return Err(format!("prefix /{len} too long"));
         }
-        None => {
-            let a: IpAddr = s.parse().ok()?;
-            Some((a, a))
+        let host: u128 = if len == bits {
+            0
+        } else {
+            (1u128 << (bits - len)) - 1
+        };
+        if n & host != 0 {
+            return Err("Address mask bits not empty".into());
         }
+        let last = match net {
+            IpAddr::V4(_) => IpAddr::from(std::net::Ipv4Addr::from((n | host) as u32)),
+            IpAddr::V6(_) => IpAddr::from(std::net::Ipv6Addr::from(n | host)),
+        };
+        return checked(net, last);
     }
+    let Some((first, end)) = s.split_once('-') else {
+        let a: IpAddr = s.parse().map_err(|_| format!("invalid address {s}"))?;
+        return Ok((a, a));
+    };
+    let first: IpAddr = first
+        .parse()
+        .map_err(|_| format!("invalid address {first}"))?;
+    let full = match first {
+        IpAddr::V4(_) => end.contains('.'),
+        IpAddr::V6(_) => end.contains(':'),
+    };
+    let last: IpAddr = if full {
+        let last: IpAddr = end
+            .parse()
+            .map_err(|_| format!("Invalid range end {end}"))?;
+        if last.is_ipv4() != first.is_ipv4() {
+            return Err("Range address families do not match".into());
+        }
+        last
+    } else {
+        match first {
+            IpAddr::V4(f) => {
+                let mut o = f.octets();
+                o[3] = end
+                    .parse()
+                    .map_err(|_| format!("range end {end} too large"))?;
+                IpAddr::from(o)
+            }
+            IpAddr::V6(f) => {
+                let mut seg = f.segments();
+                seg[7] = u16::from_str_radix(end, 16)
+                    .map_err(|_| format!("range end {end} too large"))?;
+                IpAddr::from(seg)
+            }
+        }
+    };
+    checked(first, last)
+}
+
+/// A range ipvsd can expand: in order, and at most `MAX_RANGE` services.
+fn checked(first: IpAddr, last: IpAddr) -> Result<(IpAddr, IpAddr), String> {
+    if keepalived_ipvs::desired::expand_range(first, last).is_none() {
+        return Err(format!(
+            "Address range end is less than its start, or over {} addresses",
+            keepalived_ipvs::desired::MAX_RANGE
+        ));
+    }
+    Ok((first, last))
 }
 
 fn target(config: &Config, vs: &VirtualServer) -> Option<VsTarget> {
@@ -175,12 +228,19 @@ fn target(config: &Config, vs: &VirtualServer) -> Option<VsTarget> {
         .find(|g| &g.name == name)?;
     let mut entries = Vec::new();
     for a in &g.addresses {
-        let (first, last) = range(&a.address)?;
-        entries.push(GroupEntry::Range {
-            first,
-            last,
-            port: a.port.unwrap_or(0),
-        });
+        // As keepalived: a bad entry is skipped (-t reports it), not the
+        // whole virtual server.
+        match range(&a.address) {
+            Ok((first, last)) => entries.push(GroupEntry::Range {
+                first,
+                last,
+                port: a.port.unwrap_or(0),
+            }),
+            Err(e) => log::error!(
+                "virtual_server_group {name}: {} - {e}; skipping it",
+                a.address
+            ),
+        }
     }
     entries.extend(g.fwmarks.iter().map(|m| GroupEntry::Fwmark(*m)));
     Some(VsTarget::Group {
@@ -385,6 +445,46 @@ mod tests {
         ));
         assert!(sync_daemon(&c).is_none());
         assert!(sync_daemon(&load(VI)).is_none());
+    }
+
+    #[test]
+    fn group_ranges_in_every_form_keepalived_reads() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let r = |s: &str| range(s).map(|(a, b)| (a.to_string(), b.to_string()));
+        assert_eq!(r("10.0.0.1"), Ok(("10.0.0.1".into(), "10.0.0.1".into())));
+        assert_eq!(r("10.0.0.1-5"), Ok(("10.0.0.1".into(), "10.0.0.5".into())));
+        assert_eq!(
+            r("10.0.0.250-10.0.1.3"),
+            Ok(("10.0.0.250".into(), "10.0.1.3".into()))
+        );
+        assert_eq!(r("10.0.0.0/30"), Ok(("10.0.0.0".into(), "10.0.0.3".into())));
+        assert_eq!(r("10.0.0.7/32"), Ok(("10.0.0.7".into(), "10.0.0.7".into())));
+        assert_eq!(
+            r("2001:db8::/126"),
+            Ok(("2001:db8::".into(), "2001:db8::3".into()))
+        );
+        assert_eq!(
+            r("2001:db8::1-a"),
+            Ok(("2001:db8::1".into(), "2001:db8::a".into()))
+        );
+        assert!(r("10.0.0.1/30").is_err(), "host bits set");
+        assert!(r("10.0.0.5-3").is_err(), "reversed");
+        assert!(r("10.0.0.5-10.0.0.1").is_err(), "reversed");
+        assert!(r("10.0.0.1-2001:db8::1").is_err(), "families differ");
+        assert!(r("10.0.0.0/8").is_err(), "too many services");
+        assert!(r("10.0.0.1-300").is_err());
+        // A bad entry is skipped, the group's others stay.
+        let c = load(
+            "virtual_server_group G {\n 10.0.0.1-3 80\n 10.0.0.9/30 80\n 10.0.1.0/31 80\n}\n\
+             virtual_server group G {\n protocol TCP\n real_server 10.0.2.1 80 {\n }\n}\n",
+        );
+        let mut next = 0;
+        let ids = Ids::assign(&c.object_keys(), &Ids::default(), &mut next);
+        let plan = compile(&c, &ids);
+        let keys = keepalived_ipvs::desired::service_keys(&plan.services[0].input.target);
+        assert_eq!(keys.len(), 5, "{keys:?}");
+        assert!(keys.iter().any(|k| matches!(k,
+            keepalived_ipvs::ServiceKey::Addr { addr, .. } if *addr == ip("10.0.1.1"))));
     }
 
     #[test]

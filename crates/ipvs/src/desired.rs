@@ -208,38 +208,34 @@ pub struct Desired {
     pub events: Vec<Event>,
 }
 
-/// Expand an address range; `None` when the ends differ outside the last
-/// octet/hextet or are reversed/mixed families.
+/// Most addresses one group range may stand for (one kernel service each).
+pub const MAX_RANGE: u128 = 65_536;
+
+/// Expand an address range (as `virtual_server_group` writes it: the last
+/// octet, a prefix, or two full addresses); `None` when reversed, of mixed
+/// families, or over [`MAX_RANGE`] addresses.
 pub fn expand_range(first: IpAddr, last: IpAddr) -> Option<Vec<IpAddr>> {
-    match (first, last) {
+    let (a, b, v4) = match (first, last) {
         (IpAddr::V4(a), IpAddr::V4(b)) => {
-            let (a, b) = (a.octets(), b.octets());
-            if a[..3] != b[..3] || a[3] > b[3] {
-                return None;
-            }
-            Some(
-                (a[3]..=b[3])
-                    .map(|o| IpAddr::from([a[0], a[1], a[2], o]))
-                    .collect(),
-            )
+            (u128::from(u32::from(a)), u128::from(u32::from(b)), true)
         }
-        (IpAddr::V6(a), IpAddr::V6(b)) => {
-            let (a, b) = (a.segments(), b.segments());
-            if a[..7] != b[..7] || a[7] > b[7] {
-                return None;
-            }
-            Some(
-                (a[7]..=b[7])
-                    .map(|h| {
-                        let mut s = a;
-                        s[7] = h;
-                        IpAddr::from(s)
-                    })
-                    .collect(),
-            )
-        }
-        _ => None,
+        (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b), false),
+        _ => return None,
+    };
+    if a > b || b - a >= MAX_RANGE {
+        return None;
     }
+    Some(
+        (a..=b)
+            .map(|n| {
+                if v4 {
+                    IpAddr::from(std::net::Ipv4Addr::from(n as u32))
+                } else {
+                    IpAddr::from(std::net::Ipv6Addr::from(n))
+                }
+            })
+            .collect(),
+    )
 }
 
 /// Kernel service identities a virtual server stands for.

@@ -459,8 +459,25 @@ fn virtual_server_group_expansion() {
         .table
         .service(&ServiceKey::fwmark(Family::Inet, 7))
         .is_some());
-    assert_eq!(expand_range(ip("10.0.0.5"), ip("10.0.1.1")), None);
+    // Across octets (keepalived's `a.b.c.d-e.f.g.h` and `/len` forms).
+    let r = expand_range(ip("10.0.0.254"), ip("10.0.1.1")).unwrap();
+    assert_eq!(
+        r,
+        ["10.0.0.254", "10.0.0.255", "10.0.1.0", "10.0.1.1"]
+            .map(ip)
+            .to_vec()
+    );
     assert_eq!(expand_range(ip("10.0.0.5"), ip("10.0.0.4")), None);
+    assert_eq!(expand_range(ip("10.0.0.5"), ip("2001:db8::1")), None);
+    assert_eq!(
+        expand_range(ip("10.0.0.0"), ip("10.1.0.0")),
+        None,
+        "too many"
+    );
+    assert_eq!(
+        expand_range(ip("2001:db8::fffe"), ip("2001:db8::1:1")).map(|v| v.len()),
+        Some(4)
+    );
 }
 
 #[test]
