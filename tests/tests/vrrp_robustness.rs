@@ -61,6 +61,19 @@ impl Pair {
     }
 }
 
+/// Neither node logged a state change since the pair settled.
+fn assert_no_state_change(na: &Suite, nb: &Suite) {
+    for (n, s) in [("a", na), ("b", nb)] {
+        let changes: Vec<&String> = s
+            .log
+            .pending_lines()
+            .iter()
+            .filter(|l| l.contains("Entering"))
+            .collect();
+        assert!(changes.is_empty(), "{n} changed state: {changes:?}");
+    }
+}
+
 /// A raw IP socket opened inside `ns` (from a thread that entered it).
 fn raw_socket_in(ns: &Netns) -> OwnedFd {
     let path = format!("/run/netns/{}", ns.name);
@@ -213,15 +226,7 @@ fn invalid_adverts_change_nothing_and_are_counted() {
         "the master's adverts stopped: {adverts} in 6 s\n{:#?}",
         vrrp.lines
     );
-    for (n, s) in [("a", &na), ("b", &nb)] {
-        let changes: Vec<&String> = s
-            .log
-            .pending_lines()
-            .iter()
-            .filter(|l| l.contains("Entering"))
-            .collect();
-        assert!(changes.is_empty(), "{n} changed state: {changes:?}");
-    }
+    assert_no_state_change(&na, &nb);
     assert!(holds(&a, VIP) && !holds(&b, VIP));
     // Both count every cause.
     for (n, s) in [("a", &mut na), ("b", &mut nb)] {
@@ -348,15 +353,7 @@ fn floods_neither_silence_nor_amplify_the_master() {
         ours <= 12,
         "the master answered the flood: {ours} adverts in 5 s for {sent} packets"
     );
-    for (n, s) in [("a", &na), ("b", &nb)] {
-        let changes: Vec<&String> = s
-            .log
-            .pending_lines()
-            .iter()
-            .filter(|l| l.contains("Entering"))
-            .collect();
-        assert!(changes.is_empty(), "{n} changed state: {changes:?}");
-    }
+    assert_no_state_change(&na, &nb);
     assert!(holds(&a, VIP) && !holds(&b, VIP));
 }
 
@@ -502,14 +499,6 @@ fn ipv6_floods_neither_silence_nor_amplify_the_master() {
     assert!(gap < 1_500.0, "the master fell silent for {gap:.0} ms");
     assert!(ours >= 4, "the master went quiet: {ours} adverts in 5 s");
     assert!(ours <= 12, "the master answered the flood: {ours} adverts");
-    for (n, s) in [("a", &na), ("b", &nb)] {
-        let changes: Vec<&String> = s
-            .log
-            .pending_lines()
-            .iter()
-            .filter(|l| l.contains("Entering"))
-            .collect();
-        assert!(changes.is_empty(), "{n} changed state: {changes:?}");
-    }
+    assert_no_state_change(&na, &nb);
     assert!(holds(&a, "fd99::100/64") && !holds(&b, "fd99::100/64"));
 }
