@@ -243,7 +243,7 @@ impl Lifecycle {
         self.current
     }
 
-    pub fn run(&self, sub: Subsystem) -> Option<Run> {
+    fn run(&self, sub: Subsystem) -> Option<Run> {
         self.child(sub).map(|c| c.run)
     }
 

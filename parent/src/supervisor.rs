@@ -86,10 +86,23 @@ struct Slot {
     closed_at: Option<Instant>,
 }
 
-/// One validated configuration and the ids of its objects.
+/// One validated configuration, the ids of its objects and its scripts
+/// (what checkerd's launcher and the parent may run), each made once.
 struct Plan {
     config: Config,
     ids: Ids,
+    scripts: Allowlist,
+}
+
+impl Plan {
+    fn new(config: Config, ids: Ids) -> Plan {
+        let scripts = Allowlist::of(&config, unprivileged_user());
+        Plan {
+            config,
+            ids,
+            scripts,
+        }
+    }
 }
 
 struct PendingDump {
@@ -112,8 +125,6 @@ pub struct Supervisor {
     next_id: u32,
     /// Messages naming an object their sender's plan does not have.
     unknown_ids: u64,
-    /// The generation `user_scripts` was built from (checkerd's).
-    scripts_generation: u64,
     /// How the last reload ended, for the dumps.
     last_reload: Option<String>,
     known: KnownState,
@@ -172,21 +183,20 @@ impl Supervisor {
                     .map(|(_, p)| p.clone()),
             })
             .collect();
-        let user_scripts = UserScripts::new(&config, unprivileged_user());
+        let user_scripts = UserScripts::new(unprivileged_user());
         let life = Lifecycle::new(&settings.enabled, 1, settings.respawn, Instant::now());
         let mut next_id = 0;
         let ids = Ids::assign(&config.object_keys(), &Ids::default(), &mut next_id);
         Ok(Supervisor {
             socket_budget: Default::default(),
             user_scripts,
-            scripts_generation: 1,
             fifos,
             poll,
             sfd,
             slots,
             settings,
             life,
-            plans: BTreeMap::from([(1, Plan { config, ids })]),
+            plans: BTreeMap::from([(1, Plan::new(config, ids))]),
             next_id,
             unknown_ids: 0,
             last_reload: None,
@@ -387,12 +397,7 @@ impl Supervisor {
         let Some(l) = self.slots[i].launcher.as_mut() else {
             return;
         };
-        let list = Allowlist::of(
-            &self.plans[&generation].config,
-            unprivileged_user(),
-            generation,
-        );
-        let r = keepalived_ipc::encode(&list)
+        let r = keepalived_ipc::encode(&self.plans[&generation].scripts)
             .map_err(|_| nix::errno::Errno::EINVAL)
             .and_then(|b| l.send_bytes(&b, Vec::new()));
         if let Err(e) = r {
@@ -400,21 +405,14 @@ impl Supervisor {
         }
     }
 
-    /// The configuration of the generation checkerd runs (or is moving
-    /// to): what its script and socket requests are checked against.
-    fn checker_config(&mut self) -> &Config {
-        let g = self
-            .life
+    /// The generation checkerd runs (or is moving to): what its script and
+    /// socket requests are checked against.
+    fn checker_generation(&self) -> u64 {
+        self.life
             .applying(Subsystem::Checker)
             .or(self.life.accepted(Subsystem::Checker))
             .filter(|g| self.plans.contains_key(g))
-            .unwrap_or(self.life.current());
-        if g != self.scripts_generation {
-            self.scripts_generation = g;
-            self.user_scripts
-                .reconfigure(&self.plans[&g].config, unprivileged_user());
-        }
-        &self.plans[&g].config
+            .unwrap_or(self.life.current())
     }
 
     /// Look an id up in the plans `sub` runs or applies: a child may name
@@ -656,8 +654,12 @@ impl Supervisor {
                 self.route(&[Subsystem::Checker], ToChild::Quorum(q));
             }
             FromChild::RunScript(r) => {
-                self.checker_config();
-                if self.user_scripts.start(&r).is_err() {
+                let g = self.checker_generation();
+                if self
+                    .user_scripts
+                    .start(&r, &self.plans[&g].scripts)
+                    .is_err()
+                {
                     self.route(
                         &[Subsystem::Checker],
                         ToChild::ScriptEnded {
@@ -670,7 +672,10 @@ impl Supervisor {
             FromChild::SignalScript { id, signal } => self.user_scripts.signal(id, signal),
             FromChild::WantSockets(request) => {
                 let fds = if self.socket_budget.grant(request.count, Instant::now()) {
-                    crate::check_sockets::make(self.checker_config(), &request)
+                    crate::check_sockets::make(
+                        &self.plans[&self.checker_generation()].config,
+                        &request,
+                    )
                 } else {
                     Vec::new()
                 };
@@ -854,7 +859,7 @@ impl Supervisor {
         let ids = Ids::assign(&config.object_keys(), previous, &mut self.next_id);
         self.known.retain(&ids);
         self.fifos.reopen(&config, unprivileged_user());
-        self.plans.insert(generation, Plan { config, ids });
+        self.plans.insert(generation, Plan::new(config, ids));
         self.event(Event::Reload { generation });
     }
 

@@ -5,7 +5,6 @@
 //! with at most keepalived's extra arguments (notify: type, name, state,
 //! priority), and never more than a handful at once.
 
-use keepalived_config::Config;
 use keepalived_ipc::script_allow::Allowlist;
 use keepalived_ipc::{ScriptEnd, ScriptRequest};
 use log::{debug, error};
@@ -21,9 +20,7 @@ const MAX_RUNNING: usize = 64;
 
 #[derive(Default)]
 pub struct UserScripts {
-    /// The configuration's scripts (only those of another user than
-    /// checkerd's may be asked for here).
-    allowed: Allowlist,
+    /// checkerd's own user (its scripts run in its launcher, not here).
     runner: (u32, u32),
     /// Running scripts: pid → checkerd's id.
     running: HashMap<i32, u64>,
@@ -34,21 +31,15 @@ pub struct UserScripts {
 pub use keepalived_ipc::script_allow::resolve;
 
 impl UserScripts {
-    pub fn new(config: &Config, runner: (u32, u32)) -> UserScripts {
+    pub fn new(runner: (u32, u32)) -> UserScripts {
         UserScripts {
-            allowed: Allowlist::of(config, runner, 0),
             runner,
             ..Default::default()
         }
     }
 
-    /// A reloaded configuration: running scripts keep running.
-    pub fn reconfigure(&mut self, config: &Config, runner: (u32, u32)) {
-        self.allowed = Allowlist::of(config, runner, 0);
-        self.runner = runner;
-    }
-
-    fn permitted(&self, r: &ScriptRequest) -> Result<(), String> {
+    /// `allowed`: the scripts of the configuration checkerd runs.
+    fn permitted(&self, r: &ScriptRequest, allowed: &Allowlist) -> Result<(), String> {
         if self.running.len() >= MAX_RUNNING {
             return Err(format!("{MAX_RUNNING} scripts already running"));
         }
@@ -56,7 +47,7 @@ impl UserScripts {
             return Err(format!("script id {} is already running", r.id));
         }
         // checkerd's own user's scripts run in its launcher, not here.
-        if (r.uid, r.gid) != self.runner && self.allowed.permits(&r.argv, r.uid, r.gid) {
+        if (r.uid, r.gid) != self.runner && allowed.permits(&r.argv, r.uid, r.gid) {
             Ok(())
         } else {
             Err("not a script the configuration runs as that user".into())
@@ -65,8 +56,8 @@ impl UserScripts {
 
     /// Start a requested script, or say why not (the caller tells checkerd
     /// it ended as `Refused`).
-    pub fn start(&mut self, r: &ScriptRequest) -> Result<(), String> {
-        if let Err(e) = self.permitted(r) {
+    pub fn start(&mut self, r: &ScriptRequest, allowed: &Allowlist) -> Result<(), String> {
+        if let Err(e) = self.permitted(r, allowed) {
             self.refused += 1;
             let mut what = format!("{:?}", r.argv);
             what.truncate(200);
@@ -151,6 +142,19 @@ impl UserScripts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use keepalived_config::Config;
+
+    /// The parent's starter with the allowlist of `config`.
+    struct With(UserScripts, Allowlist);
+
+    impl With {
+        fn new(config: &Config, runner: (u32, u32)) -> With {
+            With(UserScripts::new(runner), Allowlist::of(config, runner))
+        }
+        fn permitted(&self, r: &ScriptRequest) -> Result<(), String> {
+            self.0.permitted(r, &self.1)
+        }
+    }
 
     fn config(text: &str) -> Config {
         let dir = tempfile::tempdir().unwrap();
@@ -178,7 +182,7 @@ mod tests {
              vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n \
              virtual_ipaddress {\n 10.0.0.1\n }\n notify \"/usr/bin/logger -t ka\"\n}\n",
         );
-        let s = UserScripts::new(&c, (65534, 65534));
+        let s = With::new(&c, (65534, 65534));
         assert_eq!(s.permitted(&req(&["/bin/true", "--x"], 0)), Ok(()));
         // keepalived's notify arguments may follow.
         assert_eq!(
@@ -226,7 +230,7 @@ mod tests {
     fn scripts_of_checkerds_own_user_are_not_the_parents() {
         let c = config("vrrp_script chk {\n script /bin/true\n user nobody\n}\n");
         let nobody = resolve("nobody", None).unwrap();
-        let s = UserScripts::new(&c, nobody);
+        let s = With::new(&c, nobody);
         assert!(s.permitted(&req(&["/bin/true"], nobody.0)).is_err());
     }
 }

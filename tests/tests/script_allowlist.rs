@@ -79,7 +79,7 @@ fn the_launcher_runs_only_configured_lines() {
     drop((theirs, allow_theirs));
     // The parent's part: the allowlist first, then the plan.
     let mut allow = Channel::new(allow_mine, 1 << 16, 1 << 20).unwrap();
-    let list = Allowlist::of(&config, (0, 0), 1);
+    let list = Allowlist::of(&config, (0, 0));
     allow
         .send_bytes(&encode(&list).unwrap(), Vec::new())
         .unwrap();

@@ -31,10 +31,9 @@ pub struct Allowed {
     pub extras: Extras,
 }
 
-/// Every script of one configuration generation.
+/// Every script of one configuration.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Allowlist {
-    pub generation: u64,
     pub scripts: Vec<Allowed>,
     /// Names a `notify` script may be given.
     pub instances: Vec<String>,
@@ -63,7 +62,7 @@ impl Allowlist {
     /// (`user` on the script, or words after a notify line), else
     /// `script_user`, else `runner` (checkerd's user). A line naming a user
     /// that does not exist is left out (keepalived does not run it).
-    pub fn of(config: &Config, runner: (u32, u32), generation: u64) -> Allowlist {
+    pub fn of(config: &Config, runner: (u32, u32)) -> Allowlist {
         let g = &config.global_defs;
         let default = match g.script_user.as_deref() {
             Some(u) => resolve(u, g.script_group.as_deref()),
@@ -142,7 +141,6 @@ impl Allowlist {
             }
         }
         Allowlist {
-            generation,
             scripts,
             instances: config
                 .vrrp_instances
@@ -210,8 +208,7 @@ mod tests {
             .unwrap()
             .config;
         let me = (4242, 4243);
-        let a = Allowlist::of(&c, me, 7);
-        assert_eq!(a.generation, 7);
+        let a = Allowlist::of(&c, me);
         assert!(a.permits(&words("/bin/check --deep"), 4242, 4243));
         assert!(!a.permits(&words("/bin/check --deep"), 0, 0), "not as root");
         assert!(!a.permits(&words("/bin/check"), 4242, 4243), "a prefix");

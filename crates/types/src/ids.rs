@@ -209,15 +209,6 @@ impl Ids {
     pub fn tracker_key(&self, id: TrackerId) -> Option<(TrackKind, &str)> {
         self.rev.trackers.get(&id).map(|(k, n)| (*k, n.as_str()))
     }
-    pub fn instance_ids(&self) -> impl Iterator<Item = InstanceId> + '_ {
-        self.instances.values().copied()
-    }
-    pub fn real_server_ids(&self) -> impl Iterator<Item = RsId> + '_ {
-        self.real_servers.values().copied()
-    }
-    pub fn tracker_ids(&self) -> impl Iterator<Item = TrackerId> + '_ {
-        self.trackers.values().copied()
-    }
 }
 
 #[cfg(test)]
