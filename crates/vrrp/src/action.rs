@@ -16,6 +16,19 @@ pub enum State {
 }
 
 impl State {
+    /// The state as reported (notify scripts, FIFO lines, alerts): an
+    /// instance only goes back to Init when it stops (shutdown, or removed
+    /// by a reload), which keepalived reports as STOP.
+    pub fn reported(self) -> keepalived_types::VrrpState {
+        use keepalived_types::VrrpState;
+        match self {
+            State::Init => VrrpState::Stop,
+            State::Backup => VrrpState::Backup,
+            State::Master => VrrpState::Master,
+            State::Fault => VrrpState::Fault,
+        }
+    }
+
     /// keepalived's notify word for the state.
     pub fn as_str(self) -> &'static str {
         match self {

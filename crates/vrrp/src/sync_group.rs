@@ -45,12 +45,7 @@ impl SyncGroup {
     /// state when that changed since the last call; a group that never
     /// started has no STOP to report.
     pub fn state_change(&mut self) -> Option<VrrpState> {
-        let of = |m: &Instance| match m.state() {
-            State::Init => VrrpState::Stop,
-            State::Backup => VrrpState::Backup,
-            State::Master => VrrpState::Master,
-            State::Fault => VrrpState::Fault,
-        };
+        let of = |m: &Instance| m.state().reported();
         let first = of(self.members.first()?);
         if self.members.iter().any(|m| of(m) != first) {
             return None;

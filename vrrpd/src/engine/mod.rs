@@ -111,15 +111,6 @@ pub struct Engine {
     groups_dirty: bool,
 }
 
-fn state_of(s: State) -> VrrpState {
-    match s {
-        State::Init => VrrpState::Init,
-        State::Backup => VrrpState::Backup,
-        State::Master => VrrpState::Master,
-        State::Fault => VrrpState::Fault,
-    }
-}
-
 fn state_from(s: VrrpState) -> Option<State> {
     match s {
         VrrpState::Backup => Some(State::Backup),

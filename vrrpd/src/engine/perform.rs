@@ -86,13 +86,7 @@ impl Engine {
                 self.groups_dirty = true;
                 let priority = self.instance(m).effective_priority();
                 let p = &self.plans[m];
-                // An instance only goes back to Init when it stops (shutdown,
-                // or removed by a reload): keepalived reports that as STOP
-                // (notify_stop, FIFO lines, SMTP alerts).
-                let state = match to {
-                    State::Init => VrrpState::Stop,
-                    s => state_of(s),
-                };
+                let state = to.reported();
                 let group = p.group.as_deref().and_then(|g| self.ids.group(g));
                 match self.ids.instance(&p.cfg.name) {
                     Some(instance) => self.out.push(FromChild::VrrpState(VrrpStateChange {
