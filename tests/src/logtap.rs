@@ -41,23 +41,37 @@ impl LogTap {
         }
     }
 
+    /// Take one line, waiting until `until` at most. False only once the
+    /// deadline has passed: a receive cut short (EINTR: on Linux a socket
+    /// with a receive timeout returns it after the process was stopped and
+    /// resumed, or frozen and thawed, even without a signal handler) is
+    /// retried, so a test never fails before its timeout.
     fn receive(&mut self, until: Instant) -> bool {
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return false;
-        }
-        self.sock.set_read_timeout(Some(left)).expect("timeout");
         let mut buf = vec![0u8; 65536];
-        match self.sock.recv(&mut buf) {
-            Ok(n) => {
-                let line = String::from_utf8_lossy(&buf[..n]).to_string();
-                if std::env::var_os("KARS_TEST_VERBOSE").is_some() {
-                    eprintln!("log: {line}");
-                }
-                self.lines.push(line);
-                true
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
             }
-            Err(_) => false,
+            self.sock.set_read_timeout(Some(left)).expect("timeout");
+            match self.sock.recv(&mut buf) {
+                Ok(n) => {
+                    let line = String::from_utf8_lossy(&buf[..n]).to_string();
+                    if std::env::var_os("KARS_TEST_VERBOSE").is_some() {
+                        eprintln!("log: {line}");
+                    }
+                    self.lines.push(line);
+                    return true;
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::Interrupted
+                            | std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(e) => panic!("log socket {}: {e}", self.path.display()),
+            }
         }
     }
 
@@ -68,7 +82,8 @@ impl LogTap {
         timeout: Duration,
         pred: impl Fn(&str) -> bool,
     ) -> String {
-        let until = Instant::now() + timeout;
+        let start = Instant::now();
+        let until = start + timeout;
         loop {
             while self.cursor < self.lines.len() {
                 let l = &self.lines[self.cursor];
@@ -79,7 +94,8 @@ impl LogTap {
             }
             if !self.receive(until) {
                 panic!(
-                    "timed out after {timeout:?} waiting for {what}; log so far:\n{}",
+                    "timed out after {:?} (of {timeout:?}) waiting for {what}; log so far:\n{}",
+                    start.elapsed(),
                     self.lines.join("\n")
                 );
             }

@@ -110,6 +110,28 @@ impl Rtnl {
         Ok(self.seq)
     }
 
+    /// One batch of the kernel's answer. A receive cut short by a signal
+    /// (EINTR: a socket with a receive timeout returns it after the process
+    /// was stopped and resumed, or frozen and thawed) is retried, a bounded
+    /// number of times, so a host's pause does not fail a VIP change.
+    fn recv_answer<'a, P>(
+        &'a self,
+    ) -> io::Result<impl Iterator<Item = Result<Nlmsghdr<Rtm, P>, SocketError>> + 'a>
+    where
+        P: 'a + Size + FromBytesWithInput<Input = usize> + Debug,
+    {
+        let mut tries = 0;
+        loop {
+            match self.sock.recv::<Rtm, P>() {
+                Ok((msgs, _)) => return Ok(msgs),
+                Err(SocketError::Io(e)) if e.kind() == io::ErrorKind::Interrupted && tries < 8 => {
+                    tries += 1;
+                }
+                Err(e) => return Err(err("netlink receive")(e)),
+            }
+        }
+    }
+
     /// Collect a dump's payloads (mapped by `f`) until NLMSG_DONE.
     fn dump<P, R>(&mut self, seq: u32, f: impl Fn(&P) -> Option<R>) -> io::Result<Vec<R>>
     where
@@ -117,7 +139,7 @@ impl Rtnl {
     {
         let mut out = Vec::new();
         loop {
-            let (msgs, _) = self.sock.recv::<Rtm, P>().map_err(err("netlink receive"))?;
+            let msgs = self.recv_answer::<P>()?;
             for m in msgs {
                 let m: Nlmsghdr<Rtm, P> = m.map_err(err("netlink decode"))?;
                 if *m.nl_seq() != seq {
@@ -139,7 +161,7 @@ impl Rtnl {
         P: Size + FromBytesWithInput<Input = usize> + Debug,
     {
         loop {
-            let (msgs, _) = self.sock.recv::<Rtm, P>().map_err(err("netlink receive"))?;
+            let msgs = self.recv_answer::<P>()?;
             for m in msgs {
                 let m: Nlmsghdr<Rtm, P> = m.map_err(err("netlink decode"))?;
                 if *m.nl_seq() != seq {
