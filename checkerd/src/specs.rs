@@ -2,6 +2,7 @@
 //! `RealServerSpec` per real server (with its checkers, timings resolved by
 //! the configuration library), one `ScriptSpec` per `vrrp_script`.
 
+use keepalived_check::probe::http::BodyRegex;
 use keepalived_check::{
     CheckKind, CheckSpec, DnsSpec, Endpoint, FileSpec, HttpProtocol, HttpSpec, MiscSpec,
     RealServerSpec, ScriptCommand, ScriptSpec, StatusCodes, Timing, TlsSpec, UdpSpec, UrlSpec,
@@ -51,6 +52,15 @@ fn http(c: &Checker, vs: &VirtualServer, rs: &RealServer) -> Result<HttpSpec, St
                 digest,
                 status,
                 virtualhost: u.virtualhost.clone(),
+                regex: u.regex.as_ref().map(|r| {
+                    BodyRegex::new(
+                        r,
+                        &u.regex_options,
+                        u.regex_no_match,
+                        u.regex_min_offset.unwrap_or(0),
+                        u.regex_max_offset,
+                    )
+                }),
             })
         })
         .collect::<Result<Vec<_>, String>>()?;

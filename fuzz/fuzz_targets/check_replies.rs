@@ -15,6 +15,7 @@ fuzz_target!(|data: &[u8]| {
     match which % 4 {
         0 => {
             let url = UrlSpec {
+            regex: None,
                 path: "/".into(),
                 digest: http::parse_digest("5d41402abc4b2a76b9719d911017c592"),
                 ..Default::default()

@@ -19,6 +19,7 @@ mod spawn;
 mod state;
 mod supervisor;
 mod user_scripts;
+mod vrrp_plan;
 
 use clap::Parser;
 use cli::Cli;

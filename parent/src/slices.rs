@@ -9,10 +9,22 @@ use keepalived_ipc::{ConfigSlice, Ids, Subsystem};
 pub fn slice(config: &Config, ids: &Ids, sub: Subsystem, generation: u64) -> ConfigSlice {
     let mut c = config.clone();
     match sub {
-        // VRRP needs no load-balancer blocks.
+        // VRRP gets its typed plan only (an instance that cannot be
+        // planned is left out: vrrpd logs nothing about a block it never
+        // sees, so the parent does).
         Subsystem::Vrrp => {
-            c.virtual_servers.clear();
-            c.virtual_server_groups.clear();
+            let (plan, errors) = crate::vrrp_plan::compile(config);
+            for e in errors {
+                log::error!("{e}; instance disabled");
+            }
+            return ConfigSlice {
+                subsystem: sub,
+                generation,
+                config: Config::default(),
+                ids: ids.clone(),
+                ipvs: None,
+                vrrp: Some(plan),
+            };
         }
         // The checker runs health checks and every script, including the
         // VRRP notify and track scripts: it keeps both sides, but never
@@ -30,6 +42,7 @@ pub fn slice(config: &Config, ids: &Ids, sub: Subsystem, generation: u64) -> Con
                 config: Config::default(),
                 ids: ids.clone(),
                 ipvs: Some(crate::ipvs_plan::compile(config, ids)),
+                vrrp: None,
             };
         }
     }
@@ -39,6 +52,7 @@ pub fn slice(config: &Config, ids: &Ids, sub: Subsystem, generation: u64) -> Con
         config: c,
         ids: ids.clone(),
         ipvs: None,
+        vrrp: None,
     }
 }
 
@@ -60,15 +74,25 @@ mod tests {
         let mut next = 0;
         let ids = Ids::assign(&c.object_keys(), &Ids::default(), &mut next);
         let v = slice(&c, &ids, Subsystem::Vrrp, 1);
-        assert!(v.config.virtual_servers.is_empty());
-        assert!(v.config.vrrp_instances[0].authentication.is_some());
+        assert_eq!(v.config, Config::default(), "vrrpd got configuration text");
+        let plan = v.vrrp.expect("a plan");
+        assert_eq!(plan.instances.len(), 1);
+        assert!(v.ipvs.is_none());
         let k = slice(&c, &ids, Subsystem::Checker, 1);
+        assert!(
+            k.vrrp.is_none(),
+            "checkerd got the VRRP plan (and its passwords)"
+        );
         assert!(
             k.config.vrrp_instances[0].authentication.is_none(),
             "a password reached checkerd"
         );
         let i = slice(&c, &ids, Subsystem::Ipvs, 1);
         assert_eq!(i.config, Config::default(), "ipvsd got configuration text");
+        assert!(
+            i.vrrp.is_none(),
+            "ipvsd got the VRRP plan (and its passwords)"
+        );
         assert_eq!(i.ipvs.expect("a plan").services.len(), 1);
     }
 }

@@ -92,6 +92,7 @@ fn the_launcher_runs_only_configured_lines() {
             config,
             ids: Default::default(),
             ipvs: None,
+            vrrp: None,
         }),
         replay: ReplayState::default(),
     })

@@ -499,3 +499,71 @@ fn a_running_script_dies_with_checkerd() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// A sync group's `track_script` moves every member (keepalived's
+/// sync_group_tracking_init): unweighted, its failure puts the whole
+/// group in FAULT; a member's own weighted script is dropped (it is in a
+/// group without sync_group_tracking_weight), so its failure changes no
+/// priority.
+#[test]
+fn a_sync_group_track_script_fails_every_member() {
+    let dir = shared_dir();
+    let group_flag = dir.path().join("group-ok");
+    let own_flag = dir.path().join("own-ok");
+    std::fs::write(&group_flag, "").unwrap();
+    std::fs::write(&own_flag, "").unwrap();
+    let inst = |name: &str, vrid: u8, vip: &str, extra: &str| {
+        format!(
+            "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    \
+             priority 150\n    advert_int 1\n    virtual_ipaddress {{\n        {vip}/24\n    }}\n{extra}}}\n"
+        )
+    };
+    let conf = format!(
+        "vrrp_script grp {{\n    script \"/usr/bin/test -f {}\"\n    interval 1\n    fall 1\n    rise 1\n}}\n\
+         vrrp_script own {{\n    script \"/usr/bin/test -f {}\"\n    interval 1\n    weight -60\n    fall 1\n}}\n\
+         vrrp_sync_group G {{\n    group {{\n        VI_1\n        VI_2\n    }}\n    \
+         track_script {{\n        grp\n    }}\n}}\n{}{}",
+        group_flag.display(),
+        own_flag.display(),
+        inst("VI_1", 51, "10.99.0.100", "    track_script {\n        own\n    }\n"),
+        inst("VI_2", 52, "10.99.0.101", ""),
+    );
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let mut na = Suite::spawn_in(a.clone(), &conf, &[]).wait_started();
+    na.log.wait_for_all(
+        &[
+            "(VI_1) Entering MASTER STATE",
+            "(VI_2) Entering MASTER STATE",
+        ],
+        PROMPT,
+    );
+    // The member's own weighted script fails: keepalived dropped it.
+    std::fs::remove_file(&own_flag).unwrap();
+    na.log.wait_for_text("VRRP_Script(own) failed", PROMPT);
+    // The group's script fails: both members go to FAULT and drop their
+    // addresses.
+    std::fs::remove_file(&group_flag).unwrap();
+    na.log.wait_for_text("VRRP_Script(grp) failed", PROMPT);
+    na.log.wait_for_all(
+        &["(VI_1) Entering FAULT STATE", "(VI_2) Entering FAULT STATE"],
+        PROMPT,
+    );
+    assert_eq!(
+        na.log.count("Changing effective priority"),
+        0,
+        "the member's own weighted script moved its priority: {:#?}",
+        na.log.lines
+    );
+    assert!(!holds(&a, "10.99.0.100/24") && !holds(&a, "10.99.0.101/24"));
+    // It recovers: both back.
+    std::fs::write(&group_flag, "").unwrap();
+    na.log.wait_for_all(
+        &[
+            "(VI_1) Entering MASTER STATE",
+            "(VI_2) Entering MASTER STATE",
+        ],
+        PROMPT,
+    );
+    assert!(holds(&a, "10.99.0.100/24") && holds(&a, "10.99.0.101/24"));
+}

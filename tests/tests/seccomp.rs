@@ -55,6 +55,7 @@ fn spawn_selftest(sub: Subsystem, mode: &str, which: &str) -> (std::process::Chi
         config: Config::default(),
         ids: Default::default(),
         ipvs: (sub == Subsystem::Ipvs).then(Default::default),
+        vrrp: (sub == Subsystem::Vrrp).then(Default::default),
     };
     chan.send(&ToChild::Configure {
         slice: Box::new(slice),

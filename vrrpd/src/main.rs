@@ -13,6 +13,7 @@ mod plan;
 use engine::Engine;
 use keepalived_child::{Ctx, Daemon};
 use keepalived_ipc::{ConfigSlice, DumpKind, ReplayState, Subsystem, ToChild};
+use keepalived_vrrp::plan::VrrpPlan;
 use log::info;
 use mio::Token;
 use std::time::Instant;
@@ -35,6 +36,14 @@ impl Vrrpd {
     }
 }
 
+/// vrrpd's typed plan from the parent (it never gets configuration text).
+fn plan_of(slice: &ConfigSlice) -> Result<VrrpPlan, String> {
+    slice
+        .vrrp
+        .clone()
+        .ok_or_else(|| format!("configuration {} carries no VRRP plan", slice.generation))
+}
+
 impl Daemon for Vrrpd {
     const SUBSYSTEM: Subsystem = Subsystem::Vrrp;
 
@@ -44,13 +53,14 @@ impl Daemon for Vrrpd {
         replay: ReplayState,
         ctx: &mut Ctx,
     ) -> Result<(), String> {
+        let vrrp = plan_of(&slice)?;
         info!(
             "Configuration {}: {} VRRP instance(s)",
             slice.generation,
-            slice.config.vrrp_instances.len()
+            vrrp.instances.len()
         );
         self.ids = slice.ids.clone();
-        self.engine = Some(Engine::new(&slice.config, slice.ids, ctx.registry)?);
+        self.engine = Some(Engine::new(&vrrp, slice.ids, ctx.registry)?);
         self.replay = replay;
         Ok(())
     }
@@ -66,7 +76,7 @@ impl Daemon for Vrrpd {
     fn reload(&mut self, slice: ConfigSlice, ctx: &mut Ctx) -> Result<(), String> {
         info!("Reloading configuration {}", slice.generation);
         if let Some(e) = self.engine.as_mut() {
-            e.reload(&slice.config, slice.ids, ctx.registry, ctx.now)?;
+            e.reload(&plan_of(&slice)?, slice.ids, ctx.registry, ctx.now)?;
         }
         self.forward(ctx);
         Ok(())

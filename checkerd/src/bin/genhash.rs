@@ -42,6 +42,7 @@ fn main() {
     let port = a.port.unwrap_or(if a.ssl { 443 } else { 80 });
     let spec = HttpSpec {
         urls: vec![UrlSpec {
+            regex: None,
             path: a.url.clone(),
             digest: None,
             status: StatusCodes::parse(&["100-599"]).unwrap_or_default(),

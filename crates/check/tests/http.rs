@@ -3,6 +3,7 @@
 mod common;
 use common::servers::*;
 use common::*;
+use keepalived_check::probe::http::BodyRegex;
 use keepalived_check::*;
 use md5::{Digest, Md5};
 use rustls::pki_types::pem::PemObject;
@@ -110,6 +111,53 @@ fn http_wrong_digest_and_status_fail() {
         ),
     }]);
     near(h.wait_rs(2000, false), 0, 30);
+}
+
+/// `regex` (keepalived's HTTP_GET body match): a body that matches passes,
+/// one that does not fails the check ("Regex match failed"), and
+/// `regex_no_match` turns that round. Without the regex the same server
+/// passes every case, so each verdict below comes from the match.
+#[test]
+fn http_regex_decides_on_the_body() {
+    netns();
+    let mode = Mode::new();
+    tcp_server("127.0.0.2:80", mode, |mut s, m| http_reply(&mut s, m));
+    let verdict = |pattern: &str, options: &[&str], no_match: bool, min: u64, max: Option<u64>| {
+        let mut h = Harness::new();
+        let options: Vec<String> = options.iter().map(|o| o.to_string()).collect();
+        h.add(vec![CheckSpec {
+            timing: timing(300, 200, 0, 100),
+            alpha: true,
+            kind: CheckKind::Http(
+                ep("127.0.0.2:80"),
+                HttpSpec {
+                    urls: vec![UrlSpec {
+                        path: "/".into(),
+                        regex: Some(BodyRegex::new(pattern, &options, no_match, min, max)),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                },
+            ),
+        }]);
+        // alpha: down until the first check says otherwise.
+        h.run_until(700);
+        h.rs_log().last().map(|e| e.1).unwrap_or(false)
+    };
+    // BODY is "hello keepalived\n".
+    assert!(verdict("keep.*ved", &[], false, 0, None));
+    assert!(!verdict("haproxy", &[], false, 0, None));
+    assert!(!verdict("KEEPALIVED", &[], false, 0, None));
+    assert!(verdict("KEEPALIVED", &["caseless"], false, 0, None));
+    assert!(!verdict("keepalived", &[], true, 0, None), "regex_no_match");
+    assert!(verdict("haproxy", &[], true, 0, None), "regex_no_match");
+    // A match must start within [min, max]: "keepalived" starts at 6.
+    assert!(verdict("keepalived", &[], false, 6, Some(6)));
+    assert!(!verdict("keepalived", &[], false, 7, None));
+    assert!(!verdict("keepalived", &[], false, 0, Some(5)));
+    // What the linear-time engine cannot run fails the check, never
+    // passes it unmatched.
+    assert!(!verdict("(?<=hello )keepalived", &[], false, 0, None));
 }
 
 fn tls_server(addr: &'static str, mode: Mode) {

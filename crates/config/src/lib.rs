@@ -48,6 +48,7 @@ mod include;
 mod lexer;
 pub mod model;
 mod print;
+pub mod regex;
 pub mod route;
 pub mod script_line;
 mod suggest;

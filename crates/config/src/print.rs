@@ -726,6 +726,15 @@ fn checker(p: &mut P, c: &Checker) {
         p.opt_q("virtualhost", &u.virtualhost);
         p.opt_q("regex", &u.regex);
         p.flag("regex_no_match", u.regex_no_match);
+        if !u.regex_options.is_empty() {
+            p.kv("regex_options", u.regex_options.join(" "));
+        }
+        if let Some(v) = u.regex_min_offset {
+            p.kv("regex_min_offset", v.to_string());
+        }
+        if let Some(v) = u.regex_max_offset {
+            p.kv("regex_max_offset", v.to_string());
+        }
         p.stmts(&u.extra);
         p.close();
     }

@@ -22,6 +22,8 @@ pub struct ConfigSlice {
     /// ipvsd's typed plan (ipvsd gets no `config`: it never parses
     /// configuration text).
     pub ipvs: Option<keepalived_ipvs::plan::IpvsPlan>,
+    /// vrrpd's typed plan (vrrpd gets no `config` either).
+    pub vrrp: Option<keepalived_vrrp::plan::VrrpPlan>,
 }
 
 /// A VRRP instance (or sync group) changed state: vrrpd → parent → checkerd
@@ -308,6 +310,7 @@ mod tests {
                 config: Config::default(),
                 ids: Ids::default(),
                 ipvs: None,
+                vrrp: None,
             }),
             replay: ReplayState::default(),
         };

@@ -4,6 +4,7 @@
 //! every object that crosses a socket.
 
 pub mod ids;
+pub mod route;
 
 pub use ids::{GroupId, Ids, InstanceId, Keys, RsId, TrackerId, VsId};
 

@@ -55,6 +55,7 @@ mod garp;
 pub mod instance;
 pub mod mac;
 pub mod packet;
+pub mod plan;
 pub mod sync_group;
 pub mod timers;
 pub mod track;

@@ -13,13 +13,13 @@ use crate::net::raw::{Received, Rx, Tx4, Vrrp4, Vrrp6};
 use crate::net::rtnl::{Addr, AddrSpec, Link, Monitor, NetEvent, Rtnl};
 use crate::net::vmac;
 use crate::plan::{plan, Planned};
-use keepalived_config::Config;
 use keepalived_ipc::{
     FromChild, GroupStateChange, Ids, TrackKind as Watched, TrackResult, VrrpState, VrrpStateChange,
 };
 use keepalived_vrrp::action::{Action, Input, LogLevel, ResumeState, RxPacket, State};
 use keepalived_vrrp::counters::DropCause;
 use keepalived_vrrp::instance::Instance;
+use keepalived_vrrp::plan::VrrpPlan;
 use keepalived_vrrp::sync_group::SyncGroup;
 use keepalived_vrrp::track::TrackStatus;
 use keepalived_vrrp::{frames, packet, ChecksumVariant};
@@ -123,7 +123,7 @@ fn state_from(s: VrrpState) -> Option<State> {
 impl Engine {
     /// Open the kernel-facing sockets and plan the instances (nothing runs
     /// until [`Engine::start`]).
-    pub fn new(config: &Config, ids: Ids, registry: &Registry) -> Result<Engine, String> {
+    pub fn new(vrrp: &VrrpPlan, ids: Ids, registry: &Registry) -> Result<Engine, String> {
         let mut rtnl = Rtnl::open().map_err(|e| e.to_string())?;
         let monitor = Monitor::open().map_err(|e| e.to_string())?;
         let mfd = monitor.fd();
@@ -159,25 +159,25 @@ impl Engine {
             vmac_tx: BTreeMap::new(),
             groups_dirty: false,
         };
-        e.build(config, &addrs, registry, &BTreeMap::new(), Vec::new())?;
+        e.build(vrrp, &addrs, registry, &BTreeMap::new(), Vec::new())?;
         Ok(e)
     }
 
-    /// (Re)build instances from `config`; `resume` gives recorded states.
+    /// (Re)build instances from the plan; `resume` gives recorded states.
     /// A unit (an instance, or a sync group with its members) planned
     /// exactly as one of `reuse` is taken over as it runs. Returns, per
     /// planned instance, whether it is new (and must be started).
     fn build(
         &mut self,
-        config: &Config,
+        vrrp: &VrrpPlan,
         addrs: &[Addr],
         registry: &Registry,
         resume: &BTreeMap<String, State>,
         mut reuse: Vec<Option<Running>>,
     ) -> Result<Vec<bool>, String> {
-        self.ensure_vmacs(config);
+        self.ensure_vmacs(vrrp);
         let links: Vec<Link> = self.links.values().cloned().collect();
-        let (mut plans, errors) = plan(config, &links, addrs);
+        let (mut plans, errors) = plan(vrrp, &links, addrs);
         for e in errors {
             error!("{e}; instance disabled");
         }
@@ -211,14 +211,14 @@ impl Engine {
                     Vrrp4::open(&p.sock_if.0, p.sock_if.1, Some(group)).map(Sock::V4)
                 }
                 (IpAddr::V4(_), _) => {
-                    let group = config.global_defs.vrrp_mcast_group4;
+                    let group = vrrp.mcast_group4;
                     Vrrp4::open(&p.sock_if.0, p.sock_if.1, Some(group)).map(Sock::V4)
                 }
                 (IpAddr::V6(src), Some(IpAddr::V6(group))) => {
                     Vrrp6::open(&p.sock_if.0, p.sock_if.1, Some(group), src).map(Sock::V6)
                 }
                 (IpAddr::V6(src), _) => {
-                    let group = config.global_defs.vrrp_mcast_group6;
+                    let group = vrrp.mcast_group6;
                     Vrrp6::open(&p.sock_if.0, p.sock_if.1, Some(group), src).map(Sock::V6)
                 }
             }
@@ -272,17 +272,17 @@ impl Engine {
             })?;
             reuse[hit].take().map(|r| r.unit)
         };
-        for g in &config.vrrp_sync_groups {
+        for name in &vrrp.groups {
             let members: Vec<usize> = plans
                 .iter()
                 .enumerate()
-                .filter(|(_, p)| p.group.as_deref() == Some(&g.name))
+                .filter(|(_, p)| p.group.as_ref() == Some(name))
                 .map(|(i, _)| i)
                 .collect();
             if members.is_empty() {
                 continue;
             }
-            if let Some(unit) = take(&members, Some(&g.name)) {
+            if let Some(unit) = take(&members, Some(name)) {
                 for (slot, &i) in members.iter().enumerate() {
                     fresh[i] = false;
                     places[i] = Place {
@@ -302,7 +302,7 @@ impl Engine {
                     slot: Some(slot),
                 };
             }
-            units.push(Unit::Group(SyncGroup::new(&g.name, insts)));
+            units.push(Unit::Group(SyncGroup::new(name, insts)));
         }
         for (i, p) in plans.iter().enumerate() {
             if p.group.is_none() {

@@ -42,7 +42,7 @@ impl Engine {
     /// ones start.
     pub fn reload(
         &mut self,
-        config: &Config,
+        vrrp: &VrrpPlan,
         ids: Ids,
         registry: &Registry,
         now: Instant,
@@ -50,11 +50,7 @@ impl Engine {
         self.ids = ids;
         let before = self.states();
         let old_names: Vec<String> = self.plans.iter().map(|p| p.cfg.name.clone()).collect();
-        let new_names: Vec<String> = config
-            .vrrp_instances
-            .iter()
-            .map(|i| i.name.clone())
-            .collect();
+        let new_names: Vec<String> = vrrp.instances.iter().map(|i| i.cfg.name.clone()).collect();
         for (m, name) in old_names.iter().enumerate() {
             if !new_names.contains(name) {
                 info!("({name}) removed from the configuration; stopping it");
@@ -72,7 +68,7 @@ impl Engine {
             .filter(|(n, s)| new_names.contains(n) && *s != State::Init)
             .collect();
         let reuse = self.take_units();
-        let fresh = self.build(config, &addrs, registry, &keep, reuse)?;
+        let fresh = self.build(vrrp, &addrs, registry, &keep, reuse)?;
         let kept = fresh.iter().filter(|f| !**f).count();
         // (Tracker verdicts: the engine's own record, kept across reloads.)
         self.start_fresh(now, &keep, &[], &fresh);

@@ -5,29 +5,22 @@ use super::*;
 impl Engine {
     /// Create (or adopt) the VMAC of every `use_vmac` instance, delete the
     /// ones no longer configured, and re-read the links.
-    pub(super) fn ensure_vmacs(&mut self, config: &Config) {
+    pub(super) fn ensure_vmacs(&mut self, vrrp: &VrrpPlan) {
         let mut wanted = BTreeMap::new();
-        for inst in &config.vrrp_instances {
-            let Some(name) = crate::plan::vmac_name(inst) else {
+        for inst in &vrrp.instances {
+            let Some(name) = inst.vmac.clone() else {
                 continue;
             };
-            let base_name = inst
-                .interface
-                .clone()
-                .or_else(|| config.global_defs.default_interface.clone());
             let Some(base) = self
                 .links
                 .values()
-                .find(|l| Some(&l.name) == base_name.as_ref())
+                .find(|l| l.name == inst.interface)
                 .cloned()
             else {
                 continue;
             };
-            let v6 = inst
-                .virtual_ipaddress
-                .first()
-                .is_some_and(|v| v.address.is_ipv6());
-            let mac = vmac::virtual_mac(inst.virtual_router_id, v6);
+            let v6 = inst.v6;
+            let mac = vmac::virtual_mac(inst.cfg.vrid, v6);
             match self.links.values().find(|l| l.name == name).cloned() {
                 Some(l) if l.lower == Some(base.index) && l.mac == mac => {
                     if !l.up {
@@ -37,7 +30,7 @@ impl Engine {
                 Some(_) => {
                     error!(
                         "({}) interface {name} exists and is not a VMAC of {} with {}",
-                        inst.name,
+                        inst.cfg.name,
                         base.name,
                         mac.map(|b| format!("{b:02x}")).join(":")
                     );
@@ -45,12 +38,15 @@ impl Engine {
                 }
                 None => {
                     if let Err(e) = self.rtnl.create_macvlan(&name, base.index, mac) {
-                        error!("({}) cannot create VMAC interface {name}: {e}", inst.name);
+                        error!(
+                            "({}) cannot create VMAC interface {name}: {e}",
+                            inst.cfg.name
+                        );
                         continue;
                     }
                     info!(
                         "({}) Created VMAC interface {name} on {}",
-                        inst.name, base.name
+                        inst.cfg.name, base.name
                     );
                 }
             }

@@ -2,7 +2,7 @@
 //! instance becomes master, removed when it leaves MASTER, as keepalived does.
 
 use super::rtnl::{attr, Rtnl};
-use keepalived_config::route::{RouteSpec, RouteType, RuleAction, RuleSpec};
+use keepalived_types::route::{RouteSpec, RouteType, RuleAction, RuleSpec};
 use neli::consts::nl::NlmF;
 use neli::consts::rtnl::{
     FrAct, Frattr, Frf, RtAddrFamily, RtScope, RtTable, Rta, Rtm, RtmF, Rtn, Rtprot,

@@ -29,15 +29,6 @@ pub fn virtual_mac(vrid: u8, v6: bool) -> [u8; 6] {
     [0x00, 0x00, 0x5e, 0x00, if v6 { 0x02 } else { 0x01 }, vrid]
 }
 
-/// keepalived's default name for the interface.
-pub fn default_name(vrid: u8, v6: bool) -> String {
-    if v6 {
-        format!("vrrp6.{vrid}")
-    } else {
-        format!("vrrp.{vrid}")
-    }
-}
-
 /// Settings on the macvlan: answer ARP only for its own addresses (the
 /// VIPs) and only on the interface the route points to; accept packets
 /// with a local source (the lower device's own adverts may come back);
@@ -193,10 +184,8 @@ mod tests {
     }
 
     #[test]
-    fn virtual_macs_and_names() {
+    fn virtual_macs() {
         assert_eq!(virtual_mac(51, false), [0, 0, 0x5e, 0, 1, 51]);
         assert_eq!(virtual_mac(7, true), [0, 0, 0x5e, 0, 2, 7]);
-        assert_eq!(default_name(51, false), "vrrp.51");
-        assert_eq!(default_name(51, true), "vrrp6.51");
     }
 }

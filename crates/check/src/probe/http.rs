@@ -55,6 +55,79 @@ pub struct UrlSpec {
     pub digest: Option<[u8; 16]>,
     pub status: StatusCodes,
     pub virtualhost: Option<String>,
+    /// `regex`: the body must match (or, `regex_no_match`, must not).
+    pub regex: Option<BodyRegex>,
+}
+
+/// A url's `regex` with its options, compiled once.
+#[derive(Clone, Debug)]
+pub struct BodyRegex {
+    pub pattern: String,
+    pub options: Vec<String>,
+    /// `None`: the engine cannot run this pattern (refused at load): the
+    /// check fails rather than pass without matching.
+    re: Option<regex::bytes::Regex>,
+    pub no_match: bool,
+    /// Where a match may start: `min..=max` bytes into the body.
+    pub min_offset: usize,
+    pub max_offset: Option<usize>,
+}
+
+impl PartialEq for BodyRegex {
+    fn eq(&self, o: &Self) -> bool {
+        (
+            &self.pattern,
+            &self.options,
+            self.no_match,
+            self.min_offset,
+            self.max_offset,
+        ) == (
+            &o.pattern,
+            &o.options,
+            o.no_match,
+            o.min_offset,
+            o.max_offset,
+        )
+    }
+}
+impl Eq for BodyRegex {}
+
+impl BodyRegex {
+    /// keepalived ignores offsets where min is not below max.
+    pub fn new(
+        pattern: &str,
+        options: &[String],
+        no_match: bool,
+        min_offset: u64,
+        max_offset: Option<u64>,
+    ) -> BodyRegex {
+        let (min, max) = match max_offset {
+            Some(max) if min_offset > max => (0, None),
+            m => (min_offset, m),
+        };
+        let usize_of = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        BodyRegex {
+            pattern: pattern.to_string(),
+            options: options.to_vec(),
+            re: keepalived_config::regex::compile(pattern, options).ok(),
+            no_match,
+            min_offset: usize_of(min),
+            max_offset: max.map(usize_of),
+        }
+    }
+
+    /// Whether the check passes on `body` (keepalived: the regex matched
+    /// differs from `regex_no_match`); `Err` when the pattern cannot run.
+    pub fn passes(&self, body: &[u8]) -> Result<bool, String> {
+        let Some(re) = &self.re else {
+            return Err(format!("regex '{}' is not supported", self.pattern));
+        };
+        let matched = self.min_offset <= body.len()
+            && re
+                .find_at(body, self.min_offset)
+                .is_some_and(|m| self.max_offset.is_none_or(|max| m.start() <= max));
+        Ok(matched != self.no_match)
+    }
 }
 
 /// Parse a 32-hex-digit digest as written by genhash.
@@ -200,6 +273,8 @@ pub struct Response {
     pub status: u16,
     /// MD5 of the body, limited to Content-Length.
     pub digest: [u8; 16],
+    /// Where that body is in the buffer.
+    pub body: std::ops::Range<usize>,
 }
 
 /// The Content-Length header's value, when there is a valid one.
@@ -237,10 +312,18 @@ pub fn parse_response(buf: &[u8]) -> Option<(Response, Option<usize>, usize)> {
     };
     let status = r.code?;
     let clen = content_length(r.headers);
-    let body = &buf[body_at..];
-    let body = &body[..clen.map_or(body.len(), |l| l.min(body.len()))];
-    let digest: [u8; 16] = Md5::digest(body).into();
-    Some((Response { status, digest }, clen, buf.len() - body_at))
+    let len = clen.map_or(buf.len() - body_at, |l| l.min(buf.len() - body_at));
+    let body = body_at..body_at + len;
+    let digest: [u8; 16] = Md5::digest(&buf[body.clone()]).into();
+    Some((
+        Response {
+            status,
+            digest,
+            body,
+        },
+        clen,
+        buf.len() - body_at,
+    ))
 }
 
 /// Judge a response against one url, as http_handle_response does.
@@ -257,6 +340,13 @@ pub fn judge(buf: &[u8], url: &UrlSpec) -> Step {
     if let Some(d) = url.digest {
         if d != resp.digest {
             return Step::fail(format!("MD5 digest error ({})", hex(&resp.digest)));
+        }
+    }
+    if let Some(re) = &url.regex {
+        match re.passes(&buf[resp.body.clone()]) {
+            Ok(true) => {}
+            Ok(false) => return Step::fail("Regex match failed"),
+            Err(e) => return Step::fail(e),
         }
     }
     Step::pass()
@@ -295,6 +385,7 @@ impl HttpProbe {
             .get(url_index)
             .cloned()
             .unwrap_or_else(|| UrlSpec {
+                regex: None,
                 path: "/".into(),
                 ..UrlSpec::default()
             });
@@ -429,6 +520,7 @@ mod tests {
         assert_eq!((resp.status, clen, got), (200, Some(5), 11));
         assert_eq!(hex(&resp.digest), "5d41402abc4b2a76b9719d911017c592");
         let url = UrlSpec {
+            regex: None,
             path: "/".into(),
             digest: parse_digest("5d41402abc4b2a76b9719d911017c592"),
             ..Default::default()
@@ -441,6 +533,7 @@ mod tests {
     fn request_template() {
         let spec = HttpSpec::default();
         let url = UrlSpec {
+            regex: None,
             path: "/health".into(),
             ..Default::default()
         };

@@ -467,12 +467,41 @@ fn checker(cx: &mut Cx, n: &Node, vs: &VirtualServer, rs: &RealServer) -> Option
                         "virtualhost" => u.virtualhost = cx.one_string(l),
                         "regex" => u.regex = cx.rest_string(l),
                         "regex_no_match" => u.regex_no_match = cx.flag(l),
+                        "regex_options" => u
+                            .regex_options
+                            .extend(l.args.iter().map(|t| t.text.clone())),
+                        "regex_min_offset" | "regex_max_offset" => {
+                            // keepalived logs a bad value and takes 0.
+                            let v = match l.args.as_slice() {
+                                [t] => t.text.parse::<u64>().ok(),
+                                _ => None,
+                            };
+                            if v.is_none() {
+                                cx.diags.note(
+                                    l.pos(),
+                                    format!("invalid or missing {} - taken as 0", l.kw.text),
+                                );
+                            }
+                            let v = Some(v.unwrap_or(0));
+                            if l.kw.text == "regex_min_offset" {
+                                u.regex_min_offset = v;
+                            } else {
+                                u.regex_max_offset = v;
+                            }
+                        }
                         kw if URL_KEYWORDS.contains(&kw) => u.extra.push(raw(l)),
                         _ => cx.unknown(l, URL_KEYWORDS, "url"),
                     }
                 }
                 if u.path.is_empty() {
                     cx.error(k.pos(), "url has no 'path'");
+                }
+                // keepalived logs these (its -t passes); the check then
+                // fails rather than pass without matching.
+                if let Some(re) = &u.regex {
+                    if let Err(e) = crate::regex::compile(re, &u.regex_options) {
+                        cx.diags.note(k.pos(), e);
+                    }
                 }
                 c.url.push(u);
             }

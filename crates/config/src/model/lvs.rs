@@ -308,6 +308,12 @@ pub struct Url {
     pub virtualhost: Option<String>,
     pub regex: Option<String>,
     pub regex_no_match: bool,
+    /// keepalived's PCRE2 option names (`caseless`, `multiline`...).
+    pub regex_options: Vec<String>,
+    /// Where a match may start in the body: from `regex_min_offset` to
+    /// `regex_max_offset` (inclusive).
+    pub regex_min_offset: Option<u64>,
+    pub regex_max_offset: Option<u64>,
     pub extra: Vec<Stmt>,
 }
 

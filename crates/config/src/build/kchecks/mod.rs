@@ -372,13 +372,8 @@ pub(crate) fn check(cx: &mut Cx, nodes: &[Node]) {
             "vrrp_script" => {
                 if let Some(a) = n.args.first() {
                     st.scripts.insert(a.text.clone());
-                    let w = body
-                        .iter()
-                        .find(|k| k.kw.text == "weight")
-                        .and_then(|k| k.args.first())
-                        .and_then(|t| t.text.parse().ok())
-                        .unwrap_or(0);
-                    st.script_weights.insert(a.text.clone(), w);
+                    st.script_weights
+                        .insert(a.text.clone(), block_weight(body).unwrap_or(0));
                 }
                 script(cx, body);
             }
@@ -391,6 +386,8 @@ pub(crate) fn check(cx: &mut Cx, nodes: &[Node]) {
             "track_file" | "vrrp_track_file" => {
                 if let Some(a) = n.args.first() {
                     st.files.insert(a.text.clone());
+                    st.file_weights
+                        .insert(a.text.clone(), block_weight(body).unwrap_or(1));
                 }
                 track_file(cx, body);
             }
@@ -466,6 +463,14 @@ pub(crate) fn check(cx: &mut Cx, nodes: &[Node]) {
     }
 }
 
+/// The `weight` a vrrp_script or track_file block sets, if it sets one.
+fn block_weight(body: &[Node]) -> Option<i64> {
+    body.iter()
+        .find(|k| k.kw.text == "weight")
+        .and_then(|k| k.args.first())
+        .and_then(|t| t.text.parse().ok())
+}
+
 #[derive(Default)]
 pub(super) struct State {
     scripts: HashSet<String>,
@@ -484,6 +489,11 @@ pub(super) struct State {
     version: Option<i64>,
     /// vrrp_script name -> its weight.
     script_weights: std::collections::HashMap<String, i64>,
+    /// track_file name -> its weight (1 when unset).
+    file_weights: std::collections::HashMap<String, i64>,
+    /// vrrp_instance name -> its weighted trackers (keyword, name, weight,
+    /// position), for the sync-group rule checked once groups are known.
+    weighted_trackers: std::collections::HashMap<String, Vec<(String, String, i64, Pos)>>,
     /// vrrp_instance name -> (priority, tracked interfaces).
     instances: std::collections::HashMap<String, (u64, Vec<String>)>,
     /// Interfaces that have a garp_group, and the default interface.

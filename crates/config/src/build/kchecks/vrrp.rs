@@ -21,6 +21,36 @@ pub(super) fn sync_group_complete(cx: &mut Cx, n: &Node, st: &State) {
         .filter_map(|m| st.instances.get(&m.text).map(|i| i.0))
         .collect();
     let owners = prios.iter().filter(|p| **p == 255).count();
+    // vrrp_complete_instance(): a member of a group without
+    // sync_group_tracking_weight cannot use weights on its own trackers.
+    if !body
+        .iter()
+        .any(|k| k.kw.text == "sync_group_tracking_weight")
+    {
+        for m in &members {
+            for (kw, what, weight, pos) in st.weighted_trackers.get(&m.text).into_iter().flatten() {
+                let msg = match kw.as_str() {
+                    "track_interface" => format!(
+                        "({}) ignoring {what} tracked interface weight due to SYNC group",
+                        m.text
+                    ),
+                    "track_script" => format!(
+                        "({}) ignoring tracked script {what} with weights due to SYNC group",
+                        m.text
+                    ),
+                    _ if *weight == 1 => format!(
+                        "({}) ignoring weight from tracked file {what} due to SYNC group. specify weight 0",
+                        m.text
+                    ),
+                    _ => format!(
+                        "({}) ignoring tracked file {what} with weight {weight} due to SYNC group",
+                        m.text
+                    ),
+                };
+                cx.warn(pos, msg);
+            }
+        }
+    }
     if owners > 0 && owners < prios.len() {
         cx.warn(n.pos(), format!("Sync group {name} has some member(s) as address owner and some not as address owner. This won't work."));
     }
@@ -376,9 +406,20 @@ pub(super) fn instance_complete(cx: &mut Cx, n: &Node, body: &[Node], st: &mut S
                 .and_then(|x| x[1].text.parse::<i64>().ok());
             let weight = match kw {
                 "track_script" => w.or_else(|| st.script_weights.get(&l.kw.text).copied()),
+                "track_file" => {
+                    w.or_else(|| Some(st.file_weights.get(&l.kw.text).copied().unwrap_or(1)))
+                }
                 _ => w,
             }
             .unwrap_or(0);
+            if weight != 0 && matches!(kw, "track_interface" | "track_script" | "track_file") {
+                st.weighted_trackers.entry(name.clone()).or_default().push((
+                    kw.to_string(),
+                    l.kw.text.clone(),
+                    weight,
+                    l.pos().clone(),
+                ));
+            }
             if kw == "track_interface" {
                 if own_if.as_deref() == Some(l.kw.text.as_str()) {
                     cx.warn(

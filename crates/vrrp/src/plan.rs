@@ -1,0 +1,91 @@
+//! vrrpd's typed plan: every instance compiled by the parent from the
+//! validated configuration (timers, authentication, addresses, routes,
+//! rules, trackers with their weights), so vrrpd never sees configuration
+//! text. What only the host can tell — interface indexes, the MAC, the
+//! source address when none is configured — vrrpd resolves against the
+//! kernel when it runs the plan.
+
+use crate::config::InstanceConfig;
+use keepalived_types::route::{RouteSpec, RuleSpec};
+use keepalived_types::TrackKind;
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// How to add one virtual address, short of the device's index.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VipPlan {
+    pub addr: IpAddr,
+    pub prefix: u8,
+    /// `dev X`: the interface it goes on (else the instance's, or its VMAC).
+    pub dev: Option<String>,
+    pub broadcast: Option<Ipv4Addr>,
+    /// RT_SCOPE_* value (0 universe, 253 link, 254 host).
+    pub scope: u8,
+    pub label: Option<String>,
+}
+
+/// A tracker checkerd watches for this instance: its index in
+/// `cfg.tracks`, its kind and name (the parent's tracker id follows from
+/// these).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Watched {
+    pub track: usize,
+    pub kind: TrackKind,
+    pub name: String,
+}
+
+/// One `vrrp_instance`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstancePlan {
+    /// What the core runs. `cfg.src_addr` is the configured source
+    /// (`unicast_src_ip` / `mcast_src_ip`) when `src_configured`, else the
+    /// unspecified address of the family, to be taken from the interface.
+    pub cfg: InstanceConfig,
+    pub src_configured: bool,
+    /// The interface (`interface`, else `default_interface`).
+    pub interface: String,
+    /// The address family (that of the first virtual address).
+    pub v6: bool,
+    pub vips: Vec<VipPlan>,
+    /// `virtual_ipaddress_excluded`.
+    pub excluded: Vec<VipPlan>,
+    /// Trackers checkerd watches (scripts, files, processes).
+    pub watched: Vec<Watched>,
+    /// Tracked interfaces: index in `cfg.tracks` and interface name.
+    pub track_interfaces: Vec<(usize, String)>,
+    /// The sync group it belongs to.
+    pub group: Option<String>,
+    /// `use_vmac`: the macvlan's name.
+    pub vmac: Option<String>,
+    /// `vmac_xmit_base`.
+    pub vmac_xmit_base: bool,
+    /// `virtual_routes` / `virtual_rules`, each parsed once by the parent
+    /// (a line that did not parse was reported with its file:line there
+    /// and is not in the plan).
+    pub routes: Vec<RouteSpec>,
+    pub rules: Vec<RuleSpec>,
+}
+
+/// What vrrpd runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VrrpPlan {
+    pub instances: Vec<InstancePlan>,
+    /// Sync groups by name, in configuration order (members name their
+    /// group in `InstancePlan::group`).
+    pub groups: Vec<String>,
+    /// `vrrp_mcast_group4` / `vrrp_mcast_group6`: the groups the receive
+    /// sockets join when an instance names none.
+    pub mcast_group4: Ipv4Addr,
+    pub mcast_group6: Ipv6Addr,
+}
+
+impl Default for VrrpPlan {
+    fn default() -> Self {
+        VrrpPlan {
+            instances: Vec::new(),
+            groups: Vec::new(),
+            mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
+            mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
+        }
+    }
+}

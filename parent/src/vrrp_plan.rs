@@ -1,0 +1,461 @@
+//! vrrpd's typed plan, compiled once from the validated configuration:
+//! vrrpd gets instances ready to run (timers, authentication, addresses,
+//! routes, rules, tracker weights), never configuration text.
+
+use keepalived_config::route::{parse_route, parse_rule};
+use keepalived_config::{Config, TrackRef, VirtualIp, VrrpInstance};
+use keepalived_types::TrackKind;
+use keepalived_vrrp::config::{Auth, GarpConfig, InstanceConfig};
+use keepalived_vrrp::plan::{InstancePlan, VipPlan, VrrpPlan, Watched};
+use keepalived_vrrp::track::{TrackConfig, TrackStatus};
+use keepalived_vrrp::Version;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s.max(0.0))
+}
+
+/// keepalived's address options after the address: `brd`, `scope`
+/// (the others are not acted on here).
+fn vip(v: &VirtualIp) -> VipPlan {
+    let mut broadcast = None;
+    let mut scope = 0u8;
+    let mut it = v.options.iter();
+    while let Some(o) = it.next() {
+        match o.as_str() {
+            "brd" | "broadcast" => broadcast = it.next().and_then(|b| b.parse().ok()),
+            "scope" => {
+                scope = match it.next().map(String::as_str) {
+                    Some("host") => 254,
+                    Some("link") => 253,
+                    Some("site") => 200,
+                    Some("nowhere") => 255,
+                    Some(n) => n.parse().unwrap_or(0),
+                    None => 0,
+                }
+            }
+            _ => {}
+        }
+    }
+    VipPlan {
+        addr: v.address,
+        prefix: v
+            .prefix
+            .unwrap_or(if v.address.is_ipv4() { 32 } else { 128 }),
+        dev: v.dev.clone(),
+        broadcast,
+        scope,
+        label: v.label.clone(),
+    }
+}
+
+/// The whole plan. An instance without an interface cannot run: it is
+/// left out and named in the returned errors (validation already refused
+/// such a file, so this only guards a model built some other way).
+pub fn compile(config: &Config) -> (VrrpPlan, Vec<String>) {
+    let g = &config.global_defs;
+    let mut plan = VrrpPlan {
+        instances: Vec::new(),
+        groups: config
+            .vrrp_sync_groups
+            .iter()
+            .map(|g| g.name.clone())
+            .collect(),
+        mcast_group4: g.vrrp_mcast_group4,
+        mcast_group6: g.vrrp_mcast_group6,
+    };
+    let mut errors = Vec::new();
+    for inst in &config.vrrp_instances {
+        match instance(config, inst) {
+            Ok(p) => plan.instances.push(p),
+            Err(e) => errors.push(format!("({}) {e}", inst.name)),
+        }
+    }
+    (plan, errors)
+}
+
+fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String> {
+    let g = &config.global_defs;
+    let interface = inst
+        .interface
+        .clone()
+        .or_else(|| g.default_interface.clone())
+        .ok_or("no interface")?;
+    let v6 = inst
+        .virtual_ipaddress
+        .first()
+        .is_some_and(|v| v.address.is_ipv6());
+    let configured = inst.unicast_src_ip.or(inst.mcast_src_ip);
+    let unspecified = if v6 {
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    };
+    let vips: Vec<VipPlan> = inst.virtual_ipaddress.iter().map(vip).collect();
+    let excluded = inst.virtual_ipaddress_excluded.iter().map(vip).collect();
+    let mut cfg = InstanceConfig::new(
+        &inst.name,
+        inst.virtual_router_id,
+        configured.unwrap_or(unspecified),
+        // One entry per address, as keepalived advertises them.
+        {
+            let mut seen = Vec::new();
+            for v in &vips {
+                if !seen.contains(&v.addr) {
+                    seen.push(v.addr);
+                }
+            }
+            seen.sort();
+            seen
+        },
+    );
+    cfg.version = if inst.version == 3 {
+        Version::V3
+    } else {
+        Version::V2
+    };
+    cfg.priority = inst.priority;
+    cfg.advert_int = secs(inst.advert_int);
+    cfg.initial_state = inst.state;
+    cfg.preempt = !inst.nopreempt;
+    cfg.preempt_delay = secs(inst.preempt_delay);
+    cfg.accept = inst.accept;
+    cfg.strict = inst.strict_mode;
+    cfg.skip_check_adv_addr = inst.skip_check_adv_addr;
+    cfg.unicast_peers = inst.unicast_peer.iter().map(|p| p.address).collect();
+    cfg.mcast_group = Some(match (inst.mcast_dst_ip, v6) {
+        (Some(d), _) if d.is_ipv6() == v6 => d,
+        (_, true) => IpAddr::V6(g.vrrp_mcast_group6),
+        (_, false) => IpAddr::V4(g.vrrp_mcast_group4),
+    });
+    // Unicast adverts may be routed (keepalived waives the TTL check for
+    // them), so anyone who can route a packet here could force a failover
+    // with priority 255 or a split brain with 0. keepalived accepts them
+    // from anywhere unless `check_unicast_src`; we only from the configured
+    // peers whenever there are peers (a deliberate difference, documented).
+    cfg.check_unicast_src = inst.check_unicast_src || !inst.unicast_peer.is_empty();
+    cfg.auth = match &inst.authentication {
+        Some(a) if a.auth_type == keepalived_config::AuthType::Ah => Auth::Ah,
+        Some(a) => Auth::pass(a.auth_pass.as_deref().unwrap_or("")),
+        None => Auth::None,
+    };
+    cfg.lower_prio_no_advert = Some(inst.lower_prio_no_advert);
+    cfg.higher_prio_send_advert = inst.higher_prio_send_advert;
+    cfg.garp = GarpConfig {
+        master_delay: secs(inst.garp_master_delay),
+        master_repeat: inst.garp_master_repeat,
+        master_refresh: secs(inst.garp_master_refresh),
+        master_refresh_repeat: inst.garp_master_refresh_repeat,
+        lower_prio_delay: secs(inst.garp_lower_prio_delay),
+        lower_prio_repeat: inst.garp_lower_prio_repeat,
+        arp_interval: secs(g.vrrp_garp_interval),
+        na_interval: secs(g.vrrp_gna_interval),
+    };
+    let mut watched = Vec::new();
+    let mut track_interfaces = Vec::new();
+    let sync = config
+        .vrrp_sync_groups
+        .iter()
+        .find(|g| g.group.contains(&inst.name));
+    // keepalived's rules for weights a member cannot use: in a sync group
+    // without `sync_group_tracking_weight` its own trackers only fail it
+    // (weights are zeroed, or the tracker dropped), and an address owner's
+    // priority never moves (`-t` reports each of these).
+    let unweighted = sync.is_some_and(|g| !g.sync_group_tracking_weight);
+    let owner = inst.priority == keepalived_vrrp::PRIO_OWNER;
+    let mut trackers = Vec::new();
+    for t in &inst.track_interface {
+        let weight = t.weight.unwrap_or(0);
+        let weight = match (weight, unweighted, owner) {
+            (0, _, _) | (_, false, false) => weight,
+            (_, true, _) => 0,
+            (_, false, true) => continue,
+        };
+        trackers.push(TrackConfig::new(
+            TrackKind::Interface,
+            &t.name,
+            weight,
+            t.reverse,
+        ));
+    }
+    for t in &inst.track_script {
+        let tc = script_tracker(config, t);
+        if tc.weight != 0 && (unweighted || owner) {
+            continue;
+        }
+        trackers.push(tc);
+    }
+    for t in &inst.track_file {
+        let mut tc = file_tracker(config, t)?;
+        if unweighted || owner {
+            // 1 is the default weight: keepalived takes it as unweighted.
+            match tc.weight {
+                0 => {}
+                1 => tc.weight = 0,
+                _ => continue,
+            }
+        }
+        trackers.push(tc);
+    }
+    for t in &inst.track_process {
+        trackers.push(process_tracker(config, t)?);
+    }
+    // The group's trackers move every member, with their weights (none
+    // when a member is the address owner).
+    if let Some(g) = sync {
+        let has_owner = config
+            .vrrp_instances
+            .iter()
+            .any(|i| g.group.contains(&i.name) && i.priority == keepalived_vrrp::PRIO_OWNER);
+        let mut group = Vec::new();
+        for t in &g.track_interface {
+            group.push(TrackConfig::new(
+                TrackKind::Interface,
+                &t.name,
+                t.weight.unwrap_or(0),
+                t.reverse,
+            ));
+        }
+        group.extend(g.track_script.iter().map(|t| script_tracker(config, t)));
+        for t in &g.track_file {
+            group.push(file_tracker(config, t)?);
+        }
+        for t in &g.track_process {
+            group.push(process_tracker(config, t)?);
+        }
+        for mut tc in group {
+            if has_owner {
+                tc.weight = 0;
+            }
+            trackers.push(tc);
+        }
+    }
+    for tc in trackers {
+        if tc.kind == TrackKind::Interface {
+            track_interfaces.push((cfg.tracks.len(), tc.name.clone()));
+        } else {
+            watched.push(Watched {
+                track: cfg.tracks.len(),
+                kind: tc.kind,
+                name: tc.name.clone(),
+            });
+        }
+        cfg.tracks.push(tc);
+    }
+    let group = sync.map(|g| g.name.clone());
+    let vmac = match inst.use_vmac.as_deref() {
+        None => None,
+        Some("") => Some(keepalived_vrrp::mac::vmac_name(inst.virtual_router_id, v6)),
+        Some(n) => Some(n.to_string()),
+    };
+    // A line that does not parse was reported with its file:line at load
+    // (keepalived skips it too).
+    let routes = inst
+        .virtual_routes
+        .iter()
+        .filter_map(|l| parse_route(l).ok())
+        .collect();
+    let rules = inst
+        .virtual_rules
+        .iter()
+        .filter_map(|l| parse_rule(l).ok())
+        .collect();
+    Ok(InstancePlan {
+        cfg,
+        src_configured: configured.is_some(),
+        interface,
+        v6,
+        vips,
+        excluded,
+        watched,
+        track_interfaces,
+        group,
+        vmac_xmit_base: vmac.is_some() && inst.vmac_xmit_base,
+        vmac,
+        routes,
+        rules,
+    })
+}
+
+/// A `track_script` reference: its weight, else the script's.
+fn script_tracker(config: &Config, t: &TrackRef) -> TrackConfig {
+    let script = config.vrrp_scripts.iter().find(|s| s.name == t.name);
+    let weight = t.weight.or(script.map(|s| s.weight)).unwrap_or(0);
+    let reverse = t.reverse || script.is_some_and(|s| s.weight_reverse);
+    let mut tc = TrackConfig::new(TrackKind::Script, &t.name, weight, reverse);
+    if script.is_some_and(|s| s.init_fail) {
+        tc.initial = TrackStatus::Down;
+    }
+    tc
+}
+
+/// A `track_file` reference: its weight, else the file's.
+fn file_tracker(config: &Config, t: &TrackRef) -> Result<TrackConfig, String> {
+    let file = config
+        .track_files
+        .iter()
+        .find(|f| f.name == t.name)
+        .ok_or_else(|| format!("unknown track_file {}", t.name))?;
+    let weight = t.weight.unwrap_or(file.weight);
+    let reverse = t.reverse || file.weight_reverse;
+    let mut tc = TrackConfig::new(TrackKind::File, &t.name, weight, reverse);
+    // Until checkerd has read the file, assume the value that changes
+    // nothing (keepalived reads it synchronously at start).
+    tc.initial = TrackStatus::Value(0);
+    Ok(tc)
+}
+
+/// A `track_process` reference: its weight, else the process's.
+fn process_tracker(config: &Config, t: &TrackRef) -> Result<TrackConfig, String> {
+    let proc = config
+        .vrrp_track_processes
+        .iter()
+        .find(|p| p.name == t.name)
+        .ok_or_else(|| format!("unknown vrrp_track_process {}", t.name))?;
+    let weight = t.weight.unwrap_or(proc.weight);
+    let reverse = t.reverse || proc.weight_reverse;
+    Ok(TrackConfig::new(
+        TrackKind::Process,
+        &t.name,
+        weight,
+        reverse,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keepalived_config::{load_str, LoadOptions};
+    use std::path::Path;
+
+    fn planned(extra: &str) -> InstancePlan {
+        let text = format!(
+            "vrrp_instance VI_1 {{\n interface eth9\n virtual_router_id 1\n priority 100\n \
+             virtual_ipaddress {{\n 10.0.0.100\n }}\n{extra}}}\n"
+        );
+        let c = load_str(&text, Path::new("/t/k.conf"), &LoadOptions::default())
+            .expect("valid")
+            .config;
+        let (mut p, errors) = compile(&c);
+        assert!(errors.is_empty(), "{errors:?}");
+        p.instances.remove(0)
+    }
+
+    #[test]
+    fn unicast_adverts_only_from_the_peers() {
+        assert!(
+            !planned("").cfg.check_unicast_src,
+            "multicast: no peers to check"
+        );
+        let p = planned(" unicast_src_ip 10.0.0.1\n unicast_peer {\n 10.0.0.2\n }\n");
+        assert!(p.cfg.check_unicast_src, "peers configured: only they count");
+        assert!(p.src_configured);
+        assert_eq!(p.cfg.src_addr, "10.0.0.1".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn addresses_routes_and_rules_are_parsed_once_here() {
+        let p = planned(
+            " virtual_ipaddress_excluded {\n 10.0.1.1/24 brd 10.0.1.255 dev eth8 scope link label eth8:1\n }\n \
+             virtual_routes {\n 10.1.0.0/16 via 10.0.0.254\n not a route\n }\n \
+             virtual_rules {\n from 10.0.0.0/8 table 100\n }\n",
+        );
+        assert!(!p.src_configured, "the source comes from the interface");
+        assert_eq!(p.interface, "eth9");
+        assert_eq!(p.vips[0].prefix, 32);
+        let x = &p.excluded[0];
+        assert_eq!(
+            (x.prefix, x.dev.as_deref(), x.scope, x.label.as_deref()),
+            (24, Some("eth8"), 253, Some("eth8:1"))
+        );
+        assert_eq!(x.broadcast, Some("10.0.1.255".parse().unwrap()));
+        assert_eq!(p.routes.len(), 1, "the bad line is left out");
+        assert_eq!(p.rules.len(), 1);
+    }
+
+    fn compiled(text: &str) -> VrrpPlan {
+        let c = load_str(text, Path::new("/t/k.conf"), &LoadOptions::default())
+            .expect("valid")
+            .config;
+        let (p, errors) = compile(&c);
+        assert!(errors.is_empty(), "{errors:?}");
+        p
+    }
+
+    fn tracks(i: &InstancePlan) -> Vec<(TrackKind, String, i32)> {
+        i.cfg
+            .tracks
+            .iter()
+            .map(|t| (t.kind, t.name.clone(), t.weight))
+            .collect()
+    }
+
+    const GROUP: &str = "vrrp_script chk {\n script /bin/true\n weight -20\n init_fail\n}\n\
+         vrrp_script grp {\n script /bin/true\n weight -10\n}\n\
+         vrrp_sync_group G {\n group {\n VI_1\n VI_2\n }\n track_script {\n grp\n }\n \
+         track_interface {\n eth7 weight -5\n }\nEXTRA}\n\
+         vrrp_instance VI_1 {\n interface eth9\n virtual_router_id 1\n priority 100\n use_vmac\n \
+         track_interface {\n eth8 weight 5\n }\n track_script {\n chk\n }\n \
+         virtual_ipaddress {\n 10.0.0.100\n }\n}\n\
+         vrrp_instance VI_2 {\n interface eth9\n virtual_router_id 2\n priority 100\n \
+         virtual_ipaddress {\n 10.0.0.101\n }\n}\n";
+
+    /// keepalived 2.2.7 (vrrp.c, vrrp_complete_instance and
+    /// sync_group_tracking_init): a member's own weighted trackers only
+    /// fail it unless the group sets sync_group_tracking_weight; the
+    /// group's trackers move every member with their weights.
+    #[test]
+    fn sync_group_trackers_move_every_member() {
+        let p = compiled(&GROUP.replace("EXTRA", ""));
+        assert_eq!(p.groups, vec!["G".to_string()]);
+        let (a, b) = (&p.instances[0], &p.instances[1]);
+        assert_eq!(a.group.as_deref(), Some("G"));
+        assert_eq!(a.vmac.as_deref(), Some("vrrp.1"));
+        let grp = |n: &str, w| (TrackKind::Script, n.to_string(), w);
+        let ifc = |n: &str, w| (TrackKind::Interface, n.to_string(), w);
+        // eth8's weight zeroed, the weighted chk dropped; the group's two.
+        assert_eq!(
+            tracks(a),
+            vec![ifc("eth8", 0), ifc("eth7", -5), grp("grp", -10)]
+        );
+        assert_eq!(tracks(b), vec![ifc("eth7", -5), grp("grp", -10)]);
+        assert_eq!(
+            b.track_interfaces,
+            vec![(0, "eth7".to_string())],
+            "the group's interface is tracked by vrrpd"
+        );
+        assert_eq!(b.watched.len(), 1, "the group's script is watched");
+        // With sync_group_tracking_weight the member keeps its weights.
+        let p = compiled(&GROUP.replace("EXTRA", " sync_group_tracking_weight\n"));
+        let a = &p.instances[0];
+        assert_eq!(
+            tracks(a),
+            vec![
+                ifc("eth8", 5),
+                grp("chk", -20),
+                ifc("eth7", -5),
+                grp("grp", -10)
+            ]
+        );
+        let chk = &a.cfg.tracks[1];
+        assert_eq!(chk.initial, TrackStatus::Down, "init_fail");
+    }
+
+    #[test]
+    fn an_address_owner_never_moves_its_priority() {
+        let p = compiled(&GROUP.replace("priority 100\n use_vmac", "priority 255\n use_vmac"));
+        // Its own weighted trackers go (the group rule comes first: eth8
+        // is zeroed, as keepalived does), and the group's weights are 0
+        // for every member.
+        assert_eq!(
+            tracks(&p.instances[0]),
+            vec![
+                (TrackKind::Interface, "eth8".into(), 0),
+                (TrackKind::Interface, "eth7".into(), 0),
+                (TrackKind::Script, "grp".into(), 0)
+            ]
+        );
+        assert!(tracks(&p.instances[1]).iter().all(|t| t.2 == 0));
+    }
+}
