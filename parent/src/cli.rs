@@ -57,6 +57,11 @@ pub struct Cli {
     /// Dump the parsed configuration.
     #[arg(short = 'd', long = "dump-conf")]
     pub dump_conf: bool,
+    /// With -t: pass a configuration that uses keywords keepalived-rs does
+    /// not implement yet, even those that change failover, traffic, health
+    /// checks or scripts (they are still listed). Without it -t exits 3.
+    #[arg(long = "allow-unsupported")]
+    pub allow_unsupported: bool,
     /// Parent pid file.
     #[arg(
         short = 'p',

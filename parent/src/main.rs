@@ -32,6 +32,9 @@ use std::process::exit;
 
 /// Status when the configuration cannot run at all.
 const EXIT_CONFIG: i32 = 3;
+/// `-t`: keepalived would pass the file, but it uses keywords keepalived-rs
+/// does not implement that change behaviour (LSB: unimplemented feature).
+const EXIT_UNSUPPORTED: i32 = 3;
 
 fn main() {
     let cli = Cli::parse();
@@ -64,7 +67,12 @@ fn main() {
         }
     }
     if let Some(path) = cli.config_test_file() {
-        exit(config_test(&path, &load, cli.dump_conf));
+        exit(config_test(
+            &path,
+            &load,
+            cli.dump_conf,
+            cli.allow_unsupported,
+        ));
     }
 
     init_logging(&cli);
@@ -76,6 +84,9 @@ fn main() {
             }
             for n in &l.notes {
                 info!("{n}");
+            }
+            for u in &l.unsupported {
+                warn!("{}", u.diagnostic());
             }
             let mut config = l.config;
             script_security::apply(
@@ -206,20 +217,34 @@ fn init_logging(cli: &Cli) {
 /// word, 4 only missing interfaces, 5 any other problem, 6 a security
 /// violation or a checked include failure). Reads files only: nothing
 /// touches the network or the system.
-fn config_test(path: &std::path::Path, load: &LoadOptions, dump: bool) -> i32 {
-    let (diags, notes, status, runs) = match keepalived_config::load_file(path, load) {
-        Ok(l) => {
-            if dump {
-                println!("{:#?}", l.config);
+fn config_test(
+    path: &std::path::Path,
+    load: &LoadOptions,
+    dump: bool,
+    allow_unsupported: bool,
+) -> i32 {
+    let (diags, notes, status, runs, unsupported, blocking) =
+        match keepalived_config::load_file(path, load) {
+            Ok(l) => {
+                if dump {
+                    println!("{:#?}", l.config);
+                }
+                let status = l.config_test_exit();
+                let blocking = l.unsupported_blocking().count();
+                (
+                    l.diagnostics,
+                    l.notes,
+                    status,
+                    true,
+                    l.unsupported,
+                    blocking,
+                )
             }
-            let status = l.config_test_exit();
-            (l.diagnostics, l.notes, status, true)
-        }
-        Err(e) => {
-            let status = e.config_test_exit();
-            (e.diagnostics, Vec::new(), status, false)
-        }
-    };
+            Err(e) => {
+                let status = e.config_test_exit();
+                (e.diagnostics, Vec::new(), status, false, Vec::new(), 0)
+            }
+        };
     // Notes (what keepalived logs without failing -t) first, as notes.
     for n in &notes {
         match &n.location {
@@ -235,6 +260,20 @@ fn config_test(path: &std::path::Path, load: &LoadOptions, dump: bool) -> i32 {
     }
     for d in &diags {
         eprintln!("{d}");
+    }
+    // What keepalived would act on and keepalived-rs does not: never
+    // silent. It fails the test (exit 3, LSB's "unimplemented feature")
+    // where it changes behaviour, unless --allow-unsupported; keepalived's
+    // own verdict comes first when the file fails it anyway.
+    for u in &unsupported {
+        eprintln!("{}", u.diagnostic());
+    }
+    if status == 0 && blocking > 0 && !allow_unsupported {
+        eprintln!(
+            "{}: {blocking} keyword(s) keepalived acts on are not implemented by keepalived-rs              and change failover, traffic, health checks or scripts (listed above);              keepalived-rs would run it without them (--allow-unsupported accepts this)",
+            path.display()
+        );
+        return EXIT_UNSUPPORTED;
     }
     let errors = diags
         .iter()

@@ -852,6 +852,9 @@ impl Supervisor {
         for n in &loaded.notes {
             info!("{n}");
         }
+        for u in &loaded.unsupported {
+            warn!("{}", u.diagnostic());
+        }
         let generation = self.life.current() + 1;
         let mut config = loaded.config;
         crate::script_security::apply(&mut config, unprivileged_user());

@@ -186,3 +186,48 @@ fn dash_p_and_dash_c_run_their_subsystems_only() {
         assert!(s.stop().success());
     }
 }
+
+/// A keyword keepalived acts on and keepalived-rs does not is never
+/// silent: `-t` names it at its file:line with what keepalived would do;
+/// where ignoring it changes behaviour (here VRRP's start), `-t` fails
+/// with its own status 3 unless `--allow-unsupported`; a tuning keyword
+/// is listed and passes.
+#[test]
+fn unsupported_keywords_are_named_and_fail_the_config_test() {
+    let with = |extra: &str| {
+        VALID.replace(
+            "    router_id LVS_1\n",
+            &format!("    router_id LVS_1\n{extra}"),
+        )
+    };
+    let (code, msg) = run_t(&with("    vrrp_startup_delay 5\n"));
+    assert_eq!(code, 3, "{msg}");
+    assert!(
+        msg.contains("FILE:3:5: warning: 'vrrp_startup_delay' is not implemented by keepalived-rs"),
+        "{msg}"
+    );
+    assert!(msg.contains("affects failover"), "{msg}");
+    assert!(msg.contains("--allow-unsupported"), "{msg}");
+    // Allowed: keepalived's verdict, the keyword still listed.
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("keepalived.conf");
+    std::fs::write(&conf, with("    vrrp_startup_delay 5\n")).unwrap();
+    let out = Command::new(bin("keepalived-rs"))
+        .args(["-t", "--allow-unsupported", "-f"])
+        .arg(&conf)
+        .output()
+        .unwrap();
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{msg}");
+    assert!(
+        msg.contains("'vrrp_startup_delay' is not implemented"),
+        "{msg}"
+    );
+    // Tuning only: listed, and the test passes.
+    let (code, msg) = run_t(&with("    vrrp_priority -10\n"));
+    assert_eq!(code, 0, "{msg}");
+    assert!(msg.contains("'vrrp_priority' is not implemented"), "{msg}");
+    // keepalived's own failure keeps its status.
+    let (code, msg) = run_t(&with("    vrrp_startup_delay 5\n    bogus_keyword\n"));
+    assert_eq!(code, 5, "{msg}");
+}

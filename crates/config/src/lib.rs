@@ -52,6 +52,7 @@ pub mod regex;
 pub mod route;
 pub mod script_line;
 mod suggest;
+pub mod support;
 mod toml;
 mod tree;
 mod validate;
@@ -82,6 +83,10 @@ pub struct Loaded {
     /// Remarks keepalived 2.2.7 logs without failing `-t` (an `include`
     /// that matches no file): worth logging, not problems.
     pub notes: Vec<Diagnostic>,
+    /// Keywords of the file keepalived acts on and keepalived-rs does not
+    /// (`support`): logged at every start and reload, and `-t` fails over
+    /// those that change behaviour unless told to allow them.
+    pub unsupported: Vec<support::UnsupportedUse>,
 }
 
 impl Loaded {
@@ -94,6 +99,14 @@ impl Loaded {
     /// keepalived 2.2.7's `-t` exit status for this file (0 when passed).
     pub fn config_test_exit(&self) -> i32 {
         config_test_exit(&self.diagnostics)
+    }
+
+    /// The uses of unsupported keywords that change failover, traffic,
+    /// health verdicts or scripts.
+    pub fn unsupported_blocking(&self) -> impl Iterator<Item = &support::UnsupportedUse> {
+        self.unsupported
+            .iter()
+            .filter(|u| u.effect.blocks_config_test())
     }
 }
 
@@ -139,7 +152,11 @@ fn default_config_id() -> String {
     raw.trim().split('.').next().unwrap_or("").to_string()
 }
 
-fn finish(config: Config, diags: diag::Diags) -> Result<Loaded, LoadError> {
+fn finish(
+    config: Config,
+    diags: diag::Diags,
+    unsupported: Vec<support::UnsupportedUse>,
+) -> Result<Loaded, LoadError> {
     if diags.has_errors() {
         let exit = config_test_exit(&diags.list);
         let mut diagnostics = diags.list;
@@ -150,6 +167,7 @@ fn finish(config: Config, diags: diag::Diags) -> Result<Loaded, LoadError> {
             config,
             diagnostics: diags.list,
             notes: diags.notes,
+            unsupported,
         })
     }
 }
@@ -182,7 +200,8 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
     let lines = std::mem::take(&mut r.lines);
     let nodes = tree::build(lines, &mut diags);
     let config = build::config(&nodes, &mut diags);
-    finish(config, diags)
+    let unsupported = support::scan(&nodes);
+    finish(config, diags, unsupported)
 }
 
 /// Read keepalived.conf text as if it were the file `virtual_path`
@@ -196,5 +215,6 @@ pub fn load_str(text: &str, virtual_path: &Path, opts: &LoadOptions) -> Result<L
     let lines = std::mem::take(&mut r.lines);
     let nodes = tree::build(lines, &mut diags);
     let config = build::config(&nodes, &mut diags);
-    finish(config, diags)
+    let unsupported = support::scan(&nodes);
+    finish(config, diags, unsupported)
 }

@@ -44,6 +44,9 @@ pub(crate) const GLOBAL_KEYWORDS: &[&str] = &[
     "nftables",
     // known, kept raw
     "no_email_faults",
+    // keepalived-rs mails only real-server state changes, which is what
+    // this asks keepalived for (it otherwise mails each checker's failure).
+    "no_checker_emails",
     "checker_log_all_failures",
     "startup_script",
     "startup_script_timeout",

@@ -1,0 +1,858 @@
+//! Keywords keepalived 2.2.7 acts on that keepalived-rs accepts (so a
+//! file keepalived runs still runs) but does not act on yet. Silence would
+//! be the worst answer a drop-in can give: each use is reported with its
+//! file:line, what keepalived would have done, and what that changes, at
+//! every start and reload and by `-t`. Where ignoring the keyword changes
+//! failover, traffic, health verdicts or scripts, `-t` fails with its own
+//! exit status (3, LSB's "unimplemented feature") unless
+//! `--allow-unsupported` is given: a migration's pre-flight check catches
+//! it. keepalived's own `-t` verdict is unchanged otherwise.
+//!
+//! `docs/keywords.md` is generated from this table (`keepalived-rs
+//! --list-unsupported`), and a test holds it against the parser and
+//! keepalived's `keepalived.conf(5)`.
+
+use crate::diag::{Diagnostic, Location, Pos, Severity};
+use crate::tree::Node;
+use serde::{Deserialize, Serialize};
+
+/// What ignoring a keyword changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Effect {
+    /// VRRP state or priority decisions.
+    Failover,
+    /// Which addresses, routes, firewall rules or IPVS entries exist.
+    Traffic,
+    /// Health-check verdicts.
+    Checks,
+    /// Scripts keepalived would run.
+    Scripts,
+    /// Notify FIFO lines, alerts, SNMP or D-Bus: what monitoring sees.
+    Monitoring,
+    /// Tuning, logging, process scheduling: no change in behaviour.
+    Tuning,
+}
+
+impl Effect {
+    /// Whether `-t` fails over it (without `--allow-unsupported`).
+    pub fn blocks_config_test(self) -> bool {
+        matches!(
+            self,
+            Effect::Failover | Effect::Traffic | Effect::Checks | Effect::Scripts
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Failover => "failover",
+            Effect::Traffic => "traffic",
+            Effect::Checks => "health checks",
+            Effect::Scripts => "scripts",
+            Effect::Monitoring => "monitoring",
+            Effect::Tuning => "tuning",
+        }
+    }
+}
+
+/// One keyword keepalived-rs accepts without acting on it.
+#[derive(Clone, Copy, Debug)]
+pub struct Unsupported {
+    /// The block it appears in (`global_defs`, `vrrp_instance`, `checker`
+    /// for any health checker block, `top level`...).
+    pub block: &'static str,
+    pub keyword: &'static str,
+    pub effect: Effect,
+    /// What keepalived 2.2.7 does with it.
+    pub keepalived: &'static str,
+}
+
+const fn u(
+    block: &'static str,
+    keyword: &'static str,
+    effect: Effect,
+    keepalived: &'static str,
+) -> Unsupported {
+    Unsupported {
+        block,
+        keyword,
+        effect,
+        keepalived,
+    }
+}
+
+use Effect::*;
+
+/// The table. Keep it sorted by block, then keyword.
+pub const UNSUPPORTED: &[Unsupported] = &[
+    u(
+        "checker",
+        "BFD_CHECK",
+        Checks,
+        "takes a real server down with a BFD session",
+    ),
+    // global_defs
+    u(
+        "global_defs",
+        "bfd_cpu_affinity",
+        Tuning,
+        "pins the BFD process to CPUs",
+    ),
+    u(
+        "global_defs",
+        "bfd_no_swap",
+        Tuning,
+        "locks the BFD process in memory",
+    ),
+    u(
+        "global_defs",
+        "bfd_priority",
+        Tuning,
+        "sets the BFD process's nice value",
+    ),
+    u(
+        "global_defs",
+        "bfd_process_name",
+        Tuning,
+        "names the BFD process",
+    ),
+    u(
+        "global_defs",
+        "bfd_rlimit_rtime",
+        Tuning,
+        "limits the BFD process's realtime CPU",
+    ),
+    u(
+        "global_defs",
+        "bfd_rlimit_rttime",
+        Tuning,
+        "limits the BFD process's realtime CPU",
+    ),
+    u(
+        "global_defs",
+        "bfd_rt_priority",
+        Tuning,
+        "runs the BFD process with realtime priority",
+    ),
+    u(
+        "global_defs",
+        "checker_cpu_affinity",
+        Tuning,
+        "pins the checker process to CPUs",
+    ),
+    u(
+        "global_defs",
+        "checker_log_all_failures",
+        Monitoring,
+        "logs every failed check, not only state changes",
+    ),
+    u(
+        "global_defs",
+        "checker_no_swap",
+        Tuning,
+        "locks the checker process in memory",
+    ),
+    u(
+        "global_defs",
+        "checker_priority",
+        Tuning,
+        "sets the checker process's nice value",
+    ),
+    u(
+        "global_defs",
+        "checker_process_name",
+        Tuning,
+        "names the checker process",
+    ),
+    u(
+        "global_defs",
+        "checker_rlimit_rtime",
+        Tuning,
+        "limits the checker's realtime CPU",
+    ),
+    u(
+        "global_defs",
+        "checker_rlimit_rttime",
+        Tuning,
+        "limits the checker's realtime CPU",
+    ),
+    u(
+        "global_defs",
+        "checker_rt_priority",
+        Tuning,
+        "runs the checker with realtime priority",
+    ),
+    u(
+        "global_defs",
+        "config_save_dir",
+        Tuning,
+        "keeps copies of the configuration it loaded",
+    ),
+    u(
+        "global_defs",
+        "data_use_instance",
+        Tuning,
+        "puts the instance name in dump file names",
+    ),
+    u(
+        "global_defs",
+        "dbus_service_name",
+        Monitoring,
+        "names its D-Bus service",
+    ),
+    u(
+        "global_defs",
+        "disable_local_igmp",
+        Traffic,
+        "stops the kernel sending IGMP reports for the VRRP group",
+    ),
+    u(
+        "global_defs",
+        "enable_dbus",
+        Monitoring,
+        "publishes instance states on D-Bus and takes commands",
+    ),
+    u(
+        "global_defs",
+        "enable_snmp_checker",
+        Monitoring,
+        "serves the checker MIB over AgentX",
+    ),
+    u(
+        "global_defs",
+        "enable_snmp_keepalived",
+        Monitoring,
+        "serves the KEEPALIVED-MIB over AgentX",
+    ),
+    u(
+        "global_defs",
+        "enable_snmp_rfc",
+        Monitoring,
+        "serves the VRRP MIBs over AgentX",
+    ),
+    u(
+        "global_defs",
+        "enable_snmp_rfcv2",
+        Monitoring,
+        "serves the VRRPv2 MIB over AgentX",
+    ),
+    u(
+        "global_defs",
+        "enable_snmp_rfcv3",
+        Monitoring,
+        "serves the VRRPv3 MIB over AgentX",
+    ),
+    u(
+        "global_defs",
+        "enable_snmp_vrrp",
+        Monitoring,
+        "serves the VRRP part of KEEPALIVED-MIB over AgentX",
+    ),
+    u(
+        "global_defs",
+        "enable_traps",
+        Monitoring,
+        "sends SNMP traps on state changes",
+    ),
+    u(
+        "global_defs",
+        "fifo_write_vrrp_states_on_reload",
+        Monitoring,
+        "writes every instance's state to the notify FIFOs after a reload",
+    ),
+    u(
+        "global_defs",
+        "lvs_flush_on_stop",
+        Traffic,
+        "removes the IPVS table when it stops",
+    ),
+    u(
+        "global_defs",
+        "lvs_flush_onstop",
+        Traffic,
+        "removes the IPVS table when it stops",
+    ),
+    u(
+        "global_defs",
+        "lvs_netlink_cmd_rcv_bufs",
+        Tuning,
+        "sizes a netlink receive buffer",
+    ),
+    u(
+        "global_defs",
+        "lvs_netlink_cmd_rcv_bufs_force",
+        Tuning,
+        "sizes a netlink receive buffer",
+    ),
+    u(
+        "global_defs",
+        "lvs_netlink_monitor_rcv_bufs",
+        Tuning,
+        "sizes a netlink receive buffer",
+    ),
+    u(
+        "global_defs",
+        "lvs_netlink_monitor_rcv_bufs_force",
+        Tuning,
+        "sizes a netlink receive buffer",
+    ),
+    u(
+        "global_defs",
+        "lvs_process_name",
+        Tuning,
+        "names the checker process",
+    ),
+    u(
+        "global_defs",
+        "lvs_timeouts",
+        Traffic,
+        "sets IPVS's tcp, tcpfin and udp connection timeouts",
+    ),
+    u(
+        "global_defs",
+        "max_auto_priority",
+        Tuning,
+        "raises its processes' realtime priority when timers run late",
+    ),
+    u(
+        "global_defs",
+        "min_auto_priority_delay",
+        Tuning,
+        "the lateness that raises its priority",
+    ),
+    u(
+        "global_defs",
+        "nftables_counters",
+        Traffic,
+        "adds counters to its nftables rules",
+    ),
+    u(
+        "global_defs",
+        "nftables_ifindex",
+        Traffic,
+        "matches interfaces by index in its nftables rules",
+    ),
+    u(
+        "global_defs",
+        "nftables_ipvs",
+        Traffic,
+        "marks virtual-server-group traffic with nftables",
+    ),
+    u(
+        "global_defs",
+        "nftables_ipvs_priority",
+        Traffic,
+        "the priority of its IPVS nftables chain",
+    ),
+    u(
+        "global_defs",
+        "nftables_ipvs_start_fwmark",
+        Traffic,
+        "the first fwmark it gives virtual-server groups",
+    ),
+    u(
+        "global_defs",
+        "nftables_priority",
+        Traffic,
+        "the priority of its nftables chains",
+    ),
+    u(
+        "global_defs",
+        "process_monitor_rcv_bufs",
+        Tuning,
+        "sizes a netlink receive buffer",
+    ),
+    u(
+        "global_defs",
+        "process_monitor_rcv_bufs_force",
+        Tuning,
+        "sizes a netlink receive buffer",
+    ),
+    u(
+        "global_defs",
+        "process_names",
+        Tuning,
+        "names its processes",
+    ),
+    u(
+        "global_defs",
+        "reload_file",
+        Tuning,
+        "writes a file when a reload completes",
+    ),
+    u(
+        "global_defs",
+        "reload_repeat",
+        Tuning,
+        "repeats a timed reload",
+    ),
+    u(
+        "global_defs",
+        "reload_time_file",
+        Tuning,
+        "reloads at a time read from a file",
+    ),
+    u(
+        "global_defs",
+        "rs_init_notifies",
+        Scripts,
+        "runs every real server's notify script at start",
+    ),
+    u(
+        "global_defs",
+        "shutdown_script",
+        Scripts,
+        "runs a script when it stops",
+    ),
+    u(
+        "global_defs",
+        "shutdown_script_timeout",
+        Scripts,
+        "the shutdown script's time limit",
+    ),
+    u(
+        "global_defs",
+        "snmp_socket",
+        Monitoring,
+        "the AgentX socket",
+    ),
+    u(
+        "global_defs",
+        "startup_script",
+        Scripts,
+        "runs a script before it starts",
+    ),
+    u(
+        "global_defs",
+        "startup_script_timeout",
+        Scripts,
+        "the startup script's time limit",
+    ),
+    u(
+        "global_defs",
+        "vmac_addr_prefix",
+        Traffic,
+        "the prefix of VMAC addresses' interface names",
+    ),
+    u(
+        "global_defs",
+        "vmac_prefix",
+        Traffic,
+        "the prefix of VMAC interface names",
+    ),
+    u(
+        "global_defs",
+        "vrrp_cpu_affinity",
+        Tuning,
+        "pins the VRRP process to CPUs",
+    ),
+    u(
+        "global_defs",
+        "vrrp_down_timer_adverts",
+        Failover,
+        "how many adverts a backup waits for before taking over",
+    ),
+    u(
+        "global_defs",
+        "vrrp_garp_extra_if",
+        Traffic,
+        "sends gratuitous ARPs on other interfaces too, periodically",
+    ),
+    u(
+        "global_defs",
+        "vrrp_netlink_cmd_rcv_bufs",
+        Tuning,
+        "sizes a netlink receive buffer",
+    ),
+    u(
+        "global_defs",
+        "vrrp_netlink_cmd_rcv_bufs_force",
+        Tuning,
+        "sizes a netlink receive buffer",
+    ),
+    u(
+        "global_defs",
+        "vrrp_netlink_monitor_rcv_bufs",
+        Tuning,
+        "sizes a netlink receive buffer",
+    ),
+    u(
+        "global_defs",
+        "vrrp_netlink_monitor_rcv_bufs_force",
+        Tuning,
+        "sizes a netlink receive buffer",
+    ),
+    u(
+        "global_defs",
+        "vrrp_no_swap",
+        Tuning,
+        "locks the VRRP process in memory",
+    ),
+    u(
+        "global_defs",
+        "vrrp_notify_priority_changes",
+        Monitoring,
+        "writes priority changes to the notify FIFOs",
+    ),
+    u(
+        "global_defs",
+        "vrrp_priority",
+        Tuning,
+        "sets the VRRP process's nice value",
+    ),
+    u(
+        "global_defs",
+        "vrrp_process_name",
+        Tuning,
+        "names the VRRP process",
+    ),
+    u(
+        "global_defs",
+        "vrrp_rlimit_rtime",
+        Tuning,
+        "limits the VRRP process's realtime CPU",
+    ),
+    u(
+        "global_defs",
+        "vrrp_rlimit_rttime",
+        Tuning,
+        "limits the VRRP process's realtime CPU",
+    ),
+    u(
+        "global_defs",
+        "vrrp_rt_priority",
+        Tuning,
+        "runs the VRRP process with realtime priority",
+    ),
+    u(
+        "global_defs",
+        "vrrp_rx_bufs_multiplier",
+        Tuning,
+        "sizes the VRRP receive buffers",
+    ),
+    u(
+        "global_defs",
+        "vrrp_rx_bufs_policy",
+        Tuning,
+        "sizes the VRRP receive buffers",
+    ),
+    u(
+        "global_defs",
+        "vrrp_startup_delay",
+        Failover,
+        "waits this long after start before running VRRP",
+    ),
+    u(
+        "global_defs",
+        "vrrp_vmac_garp_intvl",
+        Traffic,
+        "sends gratuitous ARPs on VMACs periodically",
+    ),
+    u(
+        "real_server",
+        "snmp_name",
+        Monitoring,
+        "the real server's SNMP name",
+    ),
+    // top level
+    u(
+        "top level",
+        "bfd_instance",
+        Failover,
+        "runs a BFD session that instances and checkers can track",
+    ),
+    u(
+        "top level",
+        "garp_group",
+        Traffic,
+        "sends gratuitous ARPs on a group of interfaces",
+    ),
+    u(
+        "top level",
+        "interface_up_down_delays",
+        Failover,
+        "delays acting on interface up and down events",
+    ),
+    u(
+        "top level",
+        "linkbeat_interfaces",
+        Tuning,
+        "polls these interfaces' link state",
+    ),
+    u(
+        "top level",
+        "linkbeat_use_polling",
+        Tuning,
+        "polls link state instead of netlink",
+    ),
+    u(
+        "top level",
+        "namespace_with_ipsets",
+        Tuning,
+        "names ipsets after the namespace",
+    ),
+    u(
+        "top level",
+        "net_namespace_ipvs",
+        Traffic,
+        "programs IPVS in another network namespace",
+    ),
+    u(
+        "top level",
+        "SSL",
+        Checks,
+        "the client key and certificate SSL_GET presents",
+    ),
+    u(
+        "top level",
+        "track_group",
+        Failover,
+        "a group of instances tracking static routes and rules",
+    ),
+    u(
+        "virtual_server",
+        "snmp_name",
+        Monitoring,
+        "the virtual server's SNMP name",
+    ),
+    // vrrp_instance
+    u(
+        "vrrp_instance",
+        "debug",
+        Tuning,
+        "the instance's debug level",
+    ),
+    u(
+        "vrrp_instance",
+        "down_timer_adverts",
+        Failover,
+        "how many adverts a backup waits for before taking over",
+    ),
+    u(
+        "vrrp_instance",
+        "garp_extra_if",
+        Traffic,
+        "sends gratuitous ARPs on other interfaces too, periodically",
+    ),
+    u(
+        "vrrp_instance",
+        "kernel_rx_buf_size",
+        Tuning,
+        "sizes the receive buffer",
+    ),
+    u(
+        "vrrp_instance",
+        "linkbeat_use_polling",
+        Tuning,
+        "polls link state instead of netlink",
+    ),
+    u(
+        "vrrp_instance",
+        "native_ipv6",
+        Traffic,
+        "runs the instance over IPv6 without IPv6 VIPs",
+    ),
+    u(
+        "vrrp_instance",
+        "notify_deleted",
+        Scripts,
+        "reports DELETED to notify scripts for an instance a reload removed",
+    ),
+    u(
+        "vrrp_instance",
+        "notify_priority_changes",
+        Monitoring,
+        "writes priority changes to the notify FIFOs",
+    ),
+    u(
+        "vrrp_instance",
+        "old_unicast_checksum",
+        Failover,
+        "sends unicast VRRPv3 adverts with keepalived's pre-2.2 checksum",
+    ),
+    u(
+        "vrrp_instance",
+        "track_bfd",
+        Failover,
+        "moves the instance with a BFD session's state",
+    ),
+    u(
+        "vrrp_instance",
+        "track_src_ip",
+        Failover,
+        "goes to FAULT when the source address is missing",
+    ),
+    u(
+        "vrrp_instance",
+        "use_ipvlan",
+        Traffic,
+        "puts the VIPs on an ipvlan interface",
+    ),
+    u(
+        "vrrp_instance",
+        "use_vmac_addr",
+        Traffic,
+        "uses the VMAC's address",
+    ),
+    u(
+        "vrrp_instance",
+        "vrf",
+        Traffic,
+        "runs the instance in a VRF",
+    ),
+    // vrrp_sync_group
+    u(
+        "vrrp_sync_group",
+        "notify_priority_changes",
+        Monitoring,
+        "writes priority changes to the notify FIFOs",
+    ),
+    u(
+        "vrrp_sync_group",
+        "track_bfd",
+        Failover,
+        "moves the group with a BFD session's state",
+    ),
+];
+
+/// Blocks the table refuses whole (keepalived-rs does not read inside
+/// them), with the keywords keepalived reads there.
+pub const UNSUPPORTED_BLOCKS: &[(&str, &[&str])] = &[
+    (
+        "bfd_instance",
+        &[
+            "neighbor_ip",
+            "source_ip",
+            "min_rx",
+            "min_tx",
+            "idle_tx",
+            "multiplier",
+            "passive",
+            "ttl",
+            "hoplimit",
+            "max_hops",
+            "vrrp",
+            "checker",
+        ],
+    ),
+    (
+        "garp_group",
+        &["garp_interval", "gna_interval", "interface", "interfaces"],
+    ),
+    ("SSL", &["password", "ca", "certificate", "key"]),
+];
+
+/// The entry for `keyword` in `block`, if keepalived-rs does not act on it.
+pub fn lookup(block: &str, keyword: &str) -> Option<&'static Unsupported> {
+    UNSUPPORTED
+        .iter()
+        .find(|u| u.block == block && u.keyword == keyword)
+}
+
+/// A keyword of the file keepalived-rs does not act on, where it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnsupportedUse {
+    pub keyword: String,
+    pub block: String,
+    pub effect: Effect,
+    pub location: Location,
+    pub keepalived: String,
+}
+
+impl UnsupportedUse {
+    /// As logged and printed by `-t`.
+    pub fn diagnostic(&self) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            location: Some(self.location.clone()),
+            message: format!(
+                "'{}' is not implemented by keepalived-rs and is ignored (keepalived {}; affects {})",
+                self.keyword,
+                self.keepalived,
+                self.effect.as_str()
+            ),
+            class: Default::default(),
+        }
+    }
+}
+
+/// Every use of an unsupported keyword in the file, in reading order.
+pub(crate) fn scan(nodes: &[Node]) -> Vec<UnsupportedUse> {
+    let mut out = Vec::new();
+    walk(nodes, "top level", &mut out);
+    out
+}
+
+fn walk(nodes: &[Node], block: &str, out: &mut Vec<UnsupportedUse>) {
+    for n in nodes {
+        let kw = n.kw.text.as_str();
+        if let Some(u) = lookup(block, kw) {
+            out.push(found(u, n.pos()));
+        }
+        if let Some(body) = &n.block {
+            let checker = crate::model::CheckerKind::ALL.iter().any(|(n, _)| *n == kw);
+            let inner = if checker {
+                // A checker block itself may be unsupported (BFD_CHECK).
+                if let Some(u) = lookup("checker", kw) {
+                    out.push(found(u, n.pos()));
+                }
+                "checker"
+            } else {
+                kw
+            };
+            walk(body, inner, out);
+        }
+    }
+}
+
+fn found(u: &Unsupported, pos: &Pos) -> UnsupportedUse {
+    UnsupportedUse {
+        keyword: u.keyword.to_string(),
+        block: u.block.to_string(),
+        effect: u.effect,
+        location: pos.to_location(),
+        keepalived: u.keepalived.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_is_sorted_and_has_no_duplicates() {
+        for w in UNSUPPORTED.windows(2) {
+            let key = |u: &Unsupported| (u.block, u.keyword.to_ascii_lowercase());
+            assert!(
+                key(&w[0]) < key(&w[1]),
+                "{} {} before {} {}",
+                w[0].block,
+                w[0].keyword,
+                w[1].block,
+                w[1].keyword
+            );
+        }
+    }
+
+    #[test]
+    fn every_entry_is_a_keyword_the_reader_accepts() {
+        let tables = crate::keywords();
+        let known = |block: &str, kw: &str| {
+            // Checker blocks are named in the real server's block.
+            let (block, kw) = match block {
+                "checker" => ("real_server", kw),
+                b => (b, kw),
+            };
+            tables
+                .iter()
+                .any(|(b, list)| *b == block && list.contains(&kw))
+        };
+        for u in UNSUPPORTED {
+            assert!(
+                known(u.block, u.keyword),
+                "{} in {} is not a keyword the reader knows",
+                u.keyword,
+                u.block
+            );
+        }
+    }
+}
