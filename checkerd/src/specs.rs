@@ -91,7 +91,12 @@ fn http(c: &Checker, vs: &VirtualServer, rs: &RealServer) -> Result<HttpSpec, St
     })
 }
 
-fn kind(c: &Checker, vs: &VirtualServer, rs: &RealServer) -> Result<Option<CheckKind>, String> {
+fn kind(
+    config: &Config,
+    c: &Checker,
+    vs: &VirtualServer,
+    rs: &RealServer,
+) -> Result<Option<CheckKind>, String> {
     let ep = endpoint(c, vs, rs);
     Ok(Some(match c.kind {
         CheckerKind::Tcp => CheckKind::Tcp(ep),
@@ -143,12 +148,22 @@ fn kind(c: &Checker, vs: &VirtualServer, rs: &RealServer) -> Result<Option<Check
             timeout: c.misc_timeout.map(secs),
             dynamic: c.misc_dynamic,
         }),
+        // `track_file NAME` names a track_file block: its file is read
+        // (keepalived's check_file.c), not a file called NAME.
         CheckerKind::File => CheckKind::File(FileSpec {
-            path: c
-                .track_file
-                .clone()
-                .ok_or("FILE_CHECK without track_file")?
-                .into(),
+            path: {
+                let name = c
+                    .track_file
+                    .as_deref()
+                    .ok_or("FILE_CHECK without track_file")?;
+                config
+                    .track_files
+                    .iter()
+                    .find(|f| f.name == name)
+                    .map(|f| f.file.clone())
+                    .ok_or(format!("FILE_CHECK track_file {name} is not defined"))?
+                    .into()
+            },
             weight: c.weight.unwrap_or(1),
             reverse: c.weight_reverse,
         }),
@@ -184,7 +199,7 @@ pub fn real_servers(config: &Config, ids: &Ids) -> (Vec<PlannedServer>, Vec<Stri
             };
             let mut checks = Vec::new();
             for c in &rs.checkers {
-                match kind(c, vs, rs) {
+                match kind(config, c, vs, rs) {
                     Ok(Some(mut kind)) => checks.push(CheckSpec {
                         timing: Timing {
                             delay_loop: secs(c.delay_loop),
@@ -278,4 +293,31 @@ pub fn scripts(config: &Config) -> Vec<ScriptSpec> {
             init_fail: s.init_fail,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keepalived_config::{load_str, LoadOptions};
+    use std::path::Path;
+
+    /// FILE_CHECK reads the file of the track_file block it names
+    /// (keepalived 2.2.7, check_file.c); it used to open the block's name.
+    #[test]
+    fn file_check_reads_the_named_track_file() {
+        let text = "track_file tf1 {\n file /run/weights/app\n}\n\
+             virtual_server 10.0.0.1 80 {\n real_server 10.0.1.1 80 {\n \
+             FILE_CHECK {\n track_file tf1\n }\n }\n}\n";
+        let c = load_str(text, Path::new("/t/k.conf"), &LoadOptions::default())
+            .expect("valid")
+            .config;
+        let mut next = 0;
+        let ids = Ids::assign(&c.object_keys(), &Ids::default(), &mut next);
+        let (servers, errors) = real_servers(&c, &ids);
+        assert!(errors.is_empty(), "{errors:?}");
+        match &servers[0].spec.checks[0].kind {
+            CheckKind::File(f) => assert_eq!(f.path, Path::new("/run/weights/app")),
+            other => panic!("{other:?}"),
+        }
+    }
 }

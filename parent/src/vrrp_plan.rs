@@ -162,7 +162,8 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
     // without `sync_group_tracking_weight` its own trackers only fail it
     // (weights are zeroed, or the tracker dropped), and an address owner's
     // priority never moves (`-t` reports each of these).
-    let unweighted = sync.is_some_and(|g| !g.sync_group_tracking_weight);
+    // (`global_tracking`, deprecated, sets it too in keepalived 2.2.7.)
+    let unweighted = sync.is_some_and(|g| !(g.sync_group_tracking_weight || g.global_tracking));
     let owner = inst.priority == keepalived_vrrp::PRIO_OWNER;
     let mut trackers = Vec::new();
     for t in &inst.track_interface {
@@ -440,6 +441,9 @@ mod tests {
         );
         let chk = &a.cfg.tracks[1];
         assert_eq!(chk.initial, TrackStatus::Down, "init_fail");
+        // keepalived 2.2.7's deprecated global_tracking sets the same flag.
+        let p = compiled(&GROUP.replace("EXTRA", " global_tracking\n"));
+        assert_eq!(tracks(&p.instances[0]), tracks(a));
     }
 
     #[test]
