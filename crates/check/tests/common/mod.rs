@@ -107,7 +107,13 @@ impl Harness {
                 let left = (self.t0 + ms(u)).saturating_duration_since(now);
                 timeout = Some(timeout.map_or(left, |t| t.min(left)));
             }
-            self.poll.poll(&mut events, timeout).unwrap();
+            // A poll cut short (EINTR after the process was stopped and
+            // resumed) just goes round again.
+            match self.poll.poll(&mut events, timeout) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => panic!("poll: {e}"),
+            }
             let now = Instant::now();
             for ev in events.iter() {
                 self.engine.on_event(ev.token(), self.poll.registry(), now);
