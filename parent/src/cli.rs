@@ -60,7 +60,7 @@ pub struct Cli {
     /// With -t: pass a configuration that uses keywords keepalived-rs does
     /// not implement yet, even those that change failover, traffic, health
     /// checks or scripts (they are still listed). Without it -t exits 3.
-    #[arg(long = "allow-unsupported")]
+    #[arg(long = "allow-unsupported", requires = "config_test")]
     pub allow_unsupported: bool,
     /// Parent pid file.
     #[arg(
@@ -135,5 +135,19 @@ impl Cli {
         self.config_test
             .as_ref()
             .map(|o| o.clone().unwrap_or_else(|| self.use_file.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--allow-unsupported` only means something to `-t`: without it the
+    /// option is refused, not silently ignored.
+    #[test]
+    fn allow_unsupported_needs_the_config_test() {
+        assert!(Cli::try_parse_from(["keepalived-rs", "--allow-unsupported"]).is_err());
+        let c = Cli::try_parse_from(["keepalived-rs", "-t", "--allow-unsupported"]).unwrap();
+        assert!(c.allow_unsupported);
     }
 }
