@@ -7,8 +7,7 @@ use keepalived_config::Config;
 use keepalived_ipc::{ConfigSlice, Ids, Subsystem};
 
 pub fn slice(config: &Config, ids: &Ids, sub: Subsystem, generation: u64) -> ConfigSlice {
-    let mut c = config.clone();
-    match sub {
+    let (config, ipvs, vrrp) = match sub {
         // VRRP gets its typed plan only (an instance that cannot be
         // planned is left out: vrrpd logs nothing about a block it never
         // sees, so the parent does).
@@ -17,42 +16,32 @@ pub fn slice(config: &Config, ids: &Ids, sub: Subsystem, generation: u64) -> Con
             for e in errors {
                 log::error!("{e}; instance disabled");
             }
-            return ConfigSlice {
-                subsystem: sub,
-                generation,
-                config: Config::default(),
-                ids: ids.clone(),
-                ipvs: None,
-                vrrp: Some(plan),
-            };
+            (Config::default(), None, Some(plan))
         }
         // The checker runs health checks and every script, including the
         // VRRP notify and track scripts: it keeps both sides, but never
         // the VRRP passwords (a compromised checker must not learn them).
         Subsystem::Checker => {
+            let mut c = config.clone();
             for i in &mut c.vrrp_instances {
                 i.authentication = None;
             }
+            (c, None, None)
         }
         // IPVS gets its typed plan only: no configuration text at all.
-        Subsystem::Ipvs => {
-            return ConfigSlice {
-                subsystem: sub,
-                generation,
-                config: Config::default(),
-                ids: ids.clone(),
-                ipvs: Some(crate::ipvs_plan::compile(config, ids)),
-                vrrp: None,
-            };
-        }
-    }
+        Subsystem::Ipvs => (
+            Config::default(),
+            Some(crate::ipvs_plan::compile(config, ids)),
+            None,
+        ),
+    };
     ConfigSlice {
         subsystem: sub,
         generation,
-        config: c,
+        config,
         ids: ids.clone(),
-        ipvs: None,
-        vrrp: None,
+        ipvs,
+        vrrp,
     }
 }
 

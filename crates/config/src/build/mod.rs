@@ -419,20 +419,25 @@ impl Cx<'_> {
         self.need_class(n, min, !(WORD_CHECKED.contains(&kw) || kw == "weight"))
     }
 
+    /// keepalived reads a missing word and exits at once (status 2). One
+    /// message, wherever it is found, so one problem gives one line.
+    pub(crate) fn missing_word(&mut self, n: &Node) {
+        self.diags.error_class(
+            Some(n.pos()),
+            crate::Class::MissingWord,
+            format!(
+                "'{}' is missing a parameter after keyword '{}' (keepalived exits here)",
+                n.kw.text, n.kw.text
+            ),
+        );
+    }
+
     /// [`Cx::need`]; `exits`: keepalived's handler reads the word without
     /// checking it is there, so a missing one makes it exit (status 2).
     pub fn need_class(&mut self, n: &Node, min: usize, exits: bool) -> bool {
         self.no_block(n);
         if n.args.is_empty() && min > 0 && exits {
-            // keepalived reads the missing word and exits at once (status 2).
-            self.diags.error_class(
-                Some(n.pos()),
-                crate::Class::MissingWord,
-                format!(
-                    "'{}' is missing a parameter after keyword '{}' (keepalived exits here)",
-                    n.kw.text, n.kw.text
-                ),
-            );
+            self.missing_word(n);
             return false;
         }
         if n.args.len() < min {

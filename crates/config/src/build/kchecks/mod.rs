@@ -227,18 +227,10 @@ impl Cx<'_> {
     }
 
     /// A keyword whose handler reads its word unchecked, written without
-    /// one: keepalived exits at once (status 2). Same message as the
-    /// model's own check, so one problem gives one line.
+    /// one: keepalived exits at once (status 2).
     pub(crate) fn k_missing(&mut self, n: &Node) {
         if n.args.is_empty() && !super::WORD_CHECKED.contains(&n.kw.text.as_str()) {
-            self.diags.error_class(
-                Some(n.pos()),
-                crate::Class::MissingWord,
-                format!(
-                    "'{}' is missing a parameter after keyword '{}' (keepalived exits here)",
-                    n.kw.text, n.kw.text
-                ),
-            );
+            self.missing_word(n);
         }
     }
 }

@@ -1018,17 +1018,23 @@ pub(super) fn garp_group(cx: &mut Cx, body: &[Node], st: &mut State) {
     }
 }
 
+/// A line of a per-interface block naming an interface this host lacks:
+/// keepalived reports it (a BAD_IF report) and skips the line.
+fn unknown_interface(cx: &mut Cx, l: &Node, what: &str) -> bool {
+    let missing = if_missing(&l.kw.text);
+    if missing {
+        cx.diags.warn_class(
+            Some(l.pos()),
+            crate::Class::Fatal,
+            format!("unknown interface {} specified for {what}", l.kw.text),
+        );
+    }
+    missing
+}
+
 pub(super) fn linkbeat(cx: &mut Cx, _n: &Node, body: &[Node]) {
     for l in body {
-        if if_missing(&l.kw.text) {
-            cx.diags.warn_class(
-                Some(l.pos()),
-                crate::Class::Fatal,
-                format!(
-                    "unknown interface {} specified for linkbeat interface",
-                    l.kw.text
-                ),
-            );
+        if unknown_interface(cx, l, "linkbeat interface") {
             continue;
         }
         if let Some(t) = l.args.first() {
@@ -1045,15 +1051,7 @@ pub(super) fn linkbeat(cx: &mut Cx, _n: &Node, body: &[Node]) {
 
 pub(super) fn up_down(cx: &mut Cx, _n: &Node, body: &[Node]) {
     for l in body {
-        if if_missing(&l.kw.text) {
-            cx.diags.warn_class(
-                Some(l.pos()),
-                crate::Class::Fatal,
-                format!(
-                    "unknown interface {} specified for up/down delay",
-                    l.kw.text
-                ),
-            );
+        if unknown_interface(cx, l, "up/down delay") {
             continue;
         }
         for t in l.args.iter().take(2) {
