@@ -6,16 +6,18 @@
 //! request and reports how they ended, over a SEQPACKET socketpair.
 //!
 //! It runs only what the configuration runs: the parent sends it the
-//! allowlist of every generation (command lines with their user and the
-//! arguments keepalived adds, `keepalived_ipc::script_allow`) on a socket
-//! checkerd hands over at fork and closes on its side, so a compromised
-//! checkerd can ask for anything but gets only configured scripts run. The
-//! launcher is not dumpable: checkerd (same uid) cannot reach that socket
-//! through /proc or ptrace either.
+//! allowlist of every generation (each script's id, command line, user and
+//! the kind of arguments keepalived adds, `keepalived_ipc::script_allow`)
+//! on a socket checkerd hands over at fork and closes on its side.
+//! checkerd asks for a script by id with typed arguments and never learns
+//! a command line, so a compromised checkerd gets only configured scripts
+//! run, with keepalived's arguments. The launcher is not dumpable:
+//! checkerd (same uid) cannot reach that socket through /proc or ptrace
+//! either.
 
 use keepalived_check::{LocalRunner, ScriptCommand, ScriptExit, ScriptHandle, ScriptRunner};
 use keepalived_ipc::script_allow::Allowlist;
-use keepalived_ipc::{Channel, FromChild, ScriptEnd, ScriptRequest};
+use keepalived_ipc::{Channel, FromChild, ScriptCall, ScriptEnd, ScriptRequest};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
 use nix::sys::signal::Signal;
@@ -30,16 +32,8 @@ use std::rc::Rc;
 
 #[derive(Serialize, Deserialize, Debug)]
 enum Request {
-    Run {
-        id: u64,
-        argv: Vec<String>,
-        uid: Option<u32>,
-        gid: Option<u32>,
-    },
-    Signal {
-        id: u64,
-        sig: i32,
-    },
+    Run { id: u64, call: ScriptCall },
+    Signal { id: u64, sig: i32 },
 }
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -195,23 +189,14 @@ impl Launcher {
             s.next
         };
         // Another user's script: only the parent can start it.
-        if let (Some(uid), Some(gid)) = (cmd.uid, cmd.gid) {
+        if cmd.by_parent {
             let mut s = self.shared.borrow_mut();
             s.by_parent.insert(id);
-            s.to_parent.push(FromChild::RunScript(ScriptRequest {
-                id,
-                argv: cmd.argv.clone(),
-                uid,
-                gid,
-            }));
+            s.to_parent
+                .push(FromChild::RunScript(ScriptRequest { id, call: cmd.call }));
             return Ok(id);
         }
-        self.send(&Request::Run {
-            id,
-            argv: cmd.argv.clone(),
-            uid: cmd.uid,
-            gid: cmd.gid,
-        })?;
+        self.send(&Request::Run { id, call: cmd.call })?;
         Ok(id)
     }
 
@@ -274,6 +259,25 @@ impl ScriptRunner for Launcher {
             sig: sig as i32,
         });
     }
+}
+
+/// The command line of `call` in the newest allowlist that has its script,
+/// if it runs as `me`.
+fn resolve(
+    lists: &VecDeque<Allowlist>,
+    call: &ScriptCall,
+    me: (u32, u32),
+) -> Result<Vec<String>, String> {
+    let list = lists
+        .iter()
+        .rev()
+        .find(|l| l.scripts.contains_key(&call.script))
+        .ok_or("not a script of the configuration")?;
+    let (argv, uid, gid) = list.command(call)?;
+    if (uid, gid) != me {
+        return Err(format!("runs as {uid}:{gid}, not as the launcher's user"));
+    }
+    Ok(argv)
 }
 
 /// The launcher process: run requested scripts with a `LocalRunner`,
@@ -355,44 +359,34 @@ fn launcher_main(sock: OwnedFd, allow: Option<OwnedFd>) -> i32 {
                 loop {
                     match chan.recv_bytes() {
                         Ok(Some((b, _))) => match decode::<Request>(&b) {
-                            Some(Request::Run {
-                                id,
-                                argv,
-                                uid: want_uid,
-                                gid: want_gid,
-                            }) => {
+                            Some(Request::Run { id, call }) => {
                                 read_allowlists(allow.as_mut(), &mut lists);
-                                // Its own user's scripts only (the parent
-                                // runs the others), and configured ones.
-                                let permitted = want_uid.is_none()
-                                    && want_gid.is_none()
-                                    && lists.iter().any(|l| l.permits(&argv, uid, gid));
-                                if !permitted {
-                                    let mut what = format!("{argv:?}");
-                                    what.truncate(200);
-                                    replies.push(Reply::Failed {
-                                        id,
-                                        error: format!(
-                                            "{what}: refused, not a script of the configuration"
-                                        ),
-                                    });
-                                    continue;
-                                }
+                                // Configured scripts of its own user only
+                                // (the parent runs the others), newest
+                                // generation first.
+                                let argv = resolve(&lists, &call, (uid, gid));
+                                let argv = match argv {
+                                    Ok(a) => a,
+                                    Err(e) => {
+                                        let mut what = format!("{call:?}: {e}");
+                                        what.truncate(300);
+                                        replies.push(Reply::Failed {
+                                            id,
+                                            error: format!("{what}: refused"),
+                                        });
+                                        continue;
+                                    }
+                                };
                                 let token = Token(next_token);
                                 next_token += 1;
-                                let cmd = ScriptCommand {
-                                    argv,
-                                    uid: None,
-                                    gid: None,
-                                };
-                                match runner.spawn(&cmd, poll.registry(), token) {
+                                match runner.spawn_argv(&argv, poll.registry(), token) {
                                     Ok(h) => {
                                         runs.insert(token, (id, h));
                                         ids.insert(id, h);
                                     }
                                     Err(e) => replies.push(Reply::Failed {
                                         id,
-                                        error: format!("{:?}: {e}", cmd.argv),
+                                        error: format!("{argv:?}: {e}"),
                                     }),
                                 }
                             }

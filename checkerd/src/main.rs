@@ -11,13 +11,12 @@
 mod launcher;
 mod notify;
 mod smtp;
-mod specs;
 mod track_file;
 mod track_process;
 
+use keepalived_check::plan::{CheckPlan, ServerPlan};
 use keepalived_check::{Engine, Event, RsId};
 use keepalived_child::{Ctx, Daemon};
-use keepalived_config::Config;
 use keepalived_ipc::{
     ConfigSlice, DumpKind, FromChild, Ids, RealServerHealth, ReplayState, SocketRequest, Subsystem,
     ToChild, TrackKind, TrackResult, TrackStatus,
@@ -25,7 +24,7 @@ use keepalived_ipc::{
 use launcher::{Launcher, LAUNCHER_TOKEN};
 use log::{error, info, warn};
 use mio::Token;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Instant;
 use track_file::{FileTracker, TRACK_FILE_TOKEN};
 use track_process::ProcessTracker;
@@ -37,15 +36,15 @@ const ENGINE_TOKEN_BASE: usize = 16;
 /// A real server the engine checks.
 struct Server {
     /// As planned (before any resume state): a reload that plans the same
-    /// leaves it alone.
-    plan: specs::PlannedServer,
+    /// checks leaves it alone.
+    plan: ServerPlan,
     /// Last state reported.
     last: Option<bool>,
 }
 
 #[derive(Default)]
 struct Checkerd {
-    config: Config,
+    plan: CheckPlan,
     /// The plan's object ids: messages name servers, trackers, instances
     /// and groups by these.
     ids: Ids,
@@ -68,38 +67,17 @@ struct Checkerd {
     started: bool,
 }
 
-/// Names of the file and process trackers some instance or sync group
-/// refers to: keepalived watches only those.
-fn referenced(config: &Config) -> (BTreeSet<String>, BTreeSet<String>) {
-    let mut files = BTreeSet::new();
-    let mut procs = BTreeSet::new();
-    let refs = config
-        .vrrp_instances
-        .iter()
-        .map(|i| (&i.track_file, &i.track_process))
-        .chain(
-            config
-                .vrrp_sync_groups
-                .iter()
-                .map(|g| (&g.track_file, &g.track_process)),
-        );
-    for (f, p) in refs {
-        files.extend(f.iter().map(|t| t.name.clone()));
-        procs.extend(p.iter().map(|t| t.name.clone()));
-    }
-    (files, procs)
-}
-
 impl Checkerd {
-    fn build(&mut self, config: Config, replay: &ReplayState, ctx: &mut Ctx) -> Result<(), String> {
+    fn build(
+        &mut self,
+        plan: CheckPlan,
+        replay: &ReplayState,
+        ctx: &mut Ctx,
+    ) -> Result<(), String> {
         let launcher = self.launcher.clone().ok_or("no script launcher")?;
         let mut engine = Engine::new(ENGINE_TOKEN_BASE, Box::new(launcher));
-        let (servers, errors) = specs::real_servers(&config, &self.ids);
-        for e in errors {
-            error!("{e}; checker disabled");
-        }
         self.servers.clear();
-        for planned in servers {
+        for planned in plan.servers.iter().cloned() {
             let resume = replay
                 .health
                 .iter()
@@ -107,38 +85,40 @@ impl Checkerd {
                 .map(|h| h.up);
             add_server(&mut engine, &mut self.servers, planned, resume, ctx)?;
         }
-        for s in specs::scripts(&config) {
+        for s in plan.scripts.iter().cloned() {
             engine.add_script(s, ctx.now);
         }
         self.engine = Some(engine);
-        self.configured(config);
+        self.configured(plan);
         Ok(())
     }
 
-    fn configured(&mut self, config: Config) {
-        notify::warn_root_scripts(&config);
-        self.mailer.configure(&config);
-        stock_sockets(&config);
-        self.config = config;
+    fn configured(&mut self, plan: CheckPlan) {
+        self.mailer.configure(plan.smtp.clone());
+        keepalived_check::sockets::clear();
+        for (k, n) in &plan.sockets {
+            keepalived_check::sockets::set_target(k.clone(), *n);
+        }
+        self.plan = plan;
     }
 
     /// A reload: real servers and track scripts planned exactly as before
     /// are left alone (their checks keep their schedule, their state and
     /// their rise/fall history); the others are removed, and new or changed
     /// ones added, resuming the state their key last had.
-    fn reconcile(&mut self, config: Config, ctx: &mut Ctx) -> Result<(), String> {
+    fn reconcile(&mut self, plan: CheckPlan, ctx: &mut Ctx) -> Result<(), String> {
         let engine = self.engine.as_mut().ok_or("not configured")?;
-        let (planned, errors) = specs::real_servers(&config, &self.ids);
-        for e in errors {
-            error!("{e}; checker disabled");
-        }
-        let mut wanted: Vec<Option<specs::PlannedServer>> = planned.into_iter().map(Some).collect();
+        let mut wanted: Vec<Option<ServerPlan>> = plan.servers.iter().cloned().map(Some).collect();
         let mut gone = Vec::new();
-        for (id, slot) in self.servers.iter().enumerate() {
+        for (id, slot) in self.servers.iter_mut().enumerate() {
             let Some(s) = slot else { continue };
-            let same = wanted.iter().position(|w| w.as_ref() == Some(&s.plan));
+            let same = wanted
+                .iter()
+                .position(|w| w.as_ref().is_some_and(|w| w.same_checks(&s.plan)));
             match same {
-                Some(i) => wanted[i] = None,
+                // Kept: its checks go on; its scripts and alerts are the
+                // new plan's.
+                Some(i) => s.plan = wanted[i].take().expect("found above"),
                 None => gone.push(id),
             }
         }
@@ -174,21 +154,20 @@ impl Checkerd {
             self.servers[id] = None;
         }
         let added = self.servers.len() - first_new;
-        let kept_scripts = engine.reconcile_scripts(specs::scripts(&config), ctx.registry, ctx.now);
+        let kept_scripts = engine.reconcile_scripts(plan.scripts.clone(), ctx.registry, ctx.now);
         info!(
             "Reload: {added} real server(s) added or changed, {} kept; {kept_scripts} track script(s) kept",
             self.servers[..first_new].iter().flatten().count()
         );
-        self.configured(config);
+        self.configured(plan);
         Ok(())
     }
 
-    /// (Re)build the file and process trackers from `self.config`.
+    /// (Re)build the file and process trackers from the plan.
     fn build_trackers(&mut self, reload: bool, ctx: &mut Ctx) {
-        let (files, procs) = referenced(&self.config);
         self.files.shutdown(ctx.registry);
-        self.files = FileTracker::new(&self.config, &|n| files.contains(n), ctx.registry, reload);
-        self.processes = ProcessTracker::new(&self.config, &|n| procs.contains(n));
+        self.files = FileTracker::new(&self.plan.files, ctx.registry, reload);
+        self.processes = ProcessTracker::new(&self.plan.processes);
         // A tracker that comes back later is reported afresh.
         let (f, p) = (&self.files, &self.processes);
         self.tracks_sent.retain(|(kind, name), _| match kind {
@@ -285,10 +264,10 @@ impl Checkerd {
                                 }
                             );
                         }
-                        self.notify
-                            .real_server(&self.config, vk, rk, up, self.launcher.as_ref());
-                        if last.is_some() {
-                            if let Some(a) = rs_alert(&self.config, &self.mailer, vk, rk, up) {
+                        self.notify.real_server(plan, up, self.launcher.as_ref());
+                        if last.is_some() && plan.alert {
+                            if let Some(id) = self.mailer.router_id() {
+                                let a = smtp::rs_alert(id, vk, &plan.check_label, rk, up);
                                 self.mailer.send(a, ctx.registry, ctx.now);
                             }
                         }
@@ -348,20 +327,16 @@ impl Daemon for Checkerd {
         replay: ReplayState,
         ctx: &mut Ctx,
     ) -> Result<(), String> {
-        let rs: usize = slice
-            .config
-            .virtual_servers
-            .iter()
-            .map(|v| v.real_servers.len())
-            .sum();
+        let plan = slice.check.ok_or("no checker plan")?;
         info!(
-            "Configuration {}: {} virtual server(s), {rs} real server(s), {} script(s), \
+            "Configuration {}: {} virtual server(s), {} real server(s), {} script(s), \
              {} track file(s), {} tracked process(es)",
             slice.generation,
-            slice.config.virtual_servers.len(),
-            slice.config.vrrp_scripts.len(),
-            slice.config.track_files.len(),
-            slice.config.vrrp_track_processes.len()
+            plan.virtual_servers.len(),
+            plan.servers.len(),
+            plan.scripts.len(),
+            plan.files.len(),
+            plan.processes.len()
         );
         // Before the seccomp filter: the launcher must be able to exec.
         let l = Launcher::start(ctx.registry, ctx.launcher_fd)
@@ -369,7 +344,7 @@ impl Daemon for Checkerd {
         info!("Script launcher started, pid={}", l.pid());
         self.launcher = Some(l);
         self.ids = slice.ids;
-        self.build(slice.config, &replay, ctx)?;
+        self.build(plan, &replay, ctx)?;
         // Before the filter: init_file may create files, the first watches.
         self.build_trackers(false, ctx);
         Ok(())
@@ -381,17 +356,18 @@ impl Daemon for Checkerd {
         // launcher for whatever a file says (see the launcher test).
         if let (Some(path), Some(l)) = (ctx.launcher_selftest, self.launcher.as_ref()) {
             for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
-                let argv = line.split(' ').map(String::from).collect();
-                let r = l.fire(&keepalived_check::ScriptCommand {
-                    argv,
-                    uid: None,
-                    gid: None,
-                });
+                let Some(call) = forged_call(line) else {
+                    continue;
+                };
+                let cmd = keepalived_check::ScriptCommand {
+                    call,
+                    by_parent: false,
+                };
+                let r = l.fire(&cmd);
                 error!("launcher self-test: asked to run {line:?}: {r:?}");
             }
         }
-        self.notify
-            .fifo_scripts(&self.config, self.launcher.as_ref());
+        self.notify.fifo_scripts(&self.plan, self.launcher.as_ref());
         self.files.reread();
         self.report_trackers(ctx);
         self.pump(ctx);
@@ -399,8 +375,9 @@ impl Daemon for Checkerd {
 
     fn reload(&mut self, slice: ConfigSlice, ctx: &mut Ctx) -> Result<(), String> {
         info!("Reloaded configuration {}", slice.generation);
+        let plan = slice.check.ok_or("no checker plan")?;
         let previous = std::mem::replace(&mut self.ids, slice.ids);
-        if let Err(e) = self.reconcile(slice.config, ctx) {
+        if let Err(e) = self.reconcile(plan, ctx) {
             self.ids = previous;
             return Err(e);
         }
@@ -444,64 +421,49 @@ impl Daemon for Checkerd {
             }
         }
         if let ToChild::GroupState(g) = &msg {
-            if let Some(name) = self.ids.group_name(g.group) {
-                self.notify
-                    .group(&self.config, name, g.state, self.launcher.as_ref());
-                let own = self
-                    .config
-                    .vrrp_sync_groups
-                    .iter()
-                    .find(|s| s.name == name)
-                    .and_then(|s| s.smtp_alert);
-                let on = smtp::vrrp_alerts(&self.config, own, g.state);
+            self.notify
+                .group(&self.plan, g.group, g.state, self.launcher.as_ref());
+            let sg = self.plan.groups.iter().find(|s| s.id == g.group);
+            if let Some(sg) = sg.filter(|sg| self.mailer.vrrp_alerts(sg.alert, g.state)) {
                 if let Some(a) = self
                     .mailer
                     .router_id()
-                    .filter(|_| on)
-                    .and_then(|id| smtp::group_alert(id, name, g.state))
+                    .and_then(|id| smtp::group_alert(id, &sg.name, g.state))
                 {
                     self.mailer.send(a, ctx.registry, ctx.now);
                 }
             }
         }
         if let ToChild::Quorum(q) = &msg {
-            let key = self.ids.virtual_server_key(q.virtual_server);
-            let vs = self
-                .config
+            if let Some(vs) = self
+                .plan
                 .virtual_servers
                 .iter()
-                .find(|v| key == Some(v.id_key().as_str()));
-            if let Some(vs) = vs {
-                self.notify
-                    .quorum(&self.config, &vs.key(), q.up, self.launcher.as_ref());
-                if let Some(a) = quorum_alert(&self.config, vs, &self.mailer, q) {
+                .find(|v| v.id == q.virtual_server)
+            {
+                self.notify.quorum(vs, q.up, self.launcher.as_ref());
+                if let Some(id) = self.mailer.router_id().filter(|_| vs.alert) {
+                    let a = smtp::quorum_alert(id, &vs.key, q, vs.quorum, vs.hysteresis);
                     self.mailer.send(a, ctx.registry, ctx.now);
                 }
             }
         }
         if let ToChild::VrrpState(s) = msg {
-            if let Some(name) = self.ids.instance_name(s.instance) {
-                self.notify.vrrp(
-                    &self.config,
-                    name,
-                    s.state,
-                    s.priority,
-                    self.launcher.as_ref(),
-                );
-                let own = self
-                    .config
-                    .vrrp_instances
-                    .iter()
-                    .find(|i| i.name == name)
-                    .and_then(|i| i.smtp_alert);
-                if smtp::vrrp_alerts(&self.config, own, s.state) {
-                    if let Some(a) = self
-                        .mailer
-                        .router_id()
-                        .and_then(|id| smtp::vrrp_alert(id, name, s.state))
-                    {
-                        self.mailer.send(a, ctx.registry, ctx.now);
-                    }
+            self.notify.vrrp(
+                &self.plan,
+                s.instance,
+                s.state,
+                s.priority,
+                self.launcher.as_ref(),
+            );
+            let inst = self.plan.instances.iter().find(|i| i.id == s.instance);
+            if let Some(inst) = inst.filter(|i| self.mailer.vrrp_alerts(i.alert, s.state)) {
+                if let Some(a) = self
+                    .mailer
+                    .router_id()
+                    .and_then(|id| smtp::vrrp_alert(id, &inst.name, s.state))
+                {
+                    self.mailer.send(a, ctx.registry, ctx.now);
                 }
             }
         }
@@ -632,13 +594,11 @@ impl Daemon for Checkerd {
     }
 }
 
-/// Stock sockets from the parent for the checks that need a privileged
-/// option (`fwmark`, `bind_if`): two per checker, topped up as used.
 /// Add one real server to the engine and to `servers` (same index).
 fn add_server(
     engine: &mut Engine,
     servers: &mut Vec<Option<Server>>,
-    plan: specs::PlannedServer,
+    plan: ServerPlan,
     resume: Option<bool>,
     ctx: &mut Ctx,
 ) -> Result<(), String> {
@@ -652,61 +612,21 @@ fn add_server(
     Ok(())
 }
 
-fn stock_sockets(config: &Config) {
-    use keepalived_check::sockets::{clear, set_target, SocketKey};
-    use keepalived_config::CheckerKind;
-    clear();
-    let mut targets: std::collections::BTreeMap<SocketKey, u32> = Default::default();
-    for vs in &config.virtual_servers {
-        for rs in &vs.real_servers {
-            for c in &rs.checkers {
-                // bind_if alone works unprivileged on current kernels; its
-                // stock starts only once the kernel says EPERM.
-                if c.fwmark.is_none() {
-                    continue;
-                }
-                let ip = c.connect_ip.unwrap_or(rs.ip);
-                let key = SocketKey {
-                    v6: ip.is_ipv6(),
-                    udp: matches!(c.kind, CheckerKind::Udp | CheckerKind::Dns),
-                    mark: c.fwmark,
-                    bind_if: c.bind_if.clone(),
-                };
-                *targets.entry(key).or_default() += 2;
-            }
-        }
-    }
-    for (k, n) in targets {
-        set_target(k, n.min(64));
-    }
-}
-
-/// keepalived's alert for a virtual server's quorum change.
-fn quorum_alert(
-    config: &Config,
-    vs: &keepalived_config::VirtualServer,
-    mailer: &smtp::Mailer,
-    q: &keepalived_ipc::QuorumChange,
-) -> Option<smtp::Alert> {
-    let router_id = mailer.router_id()?;
-    let on = smtp::checker_alerts(config, vs.smtp_alert);
-    on.then(|| smtp::quorum_alert(router_id, &vs.key(), q, vs.quorum, vs.hysteresis))
-}
-
-/// The alert for a real server's change, if it (or its virtual server,
-/// or the globals) asks for one.
-fn rs_alert(
-    config: &Config,
-    mailer: &smtp::Mailer,
-    vk: &str,
-    rk: &str,
-    up: bool,
-) -> Option<smtp::Alert> {
-    let router_id = mailer.router_id()?;
-    let vs = config.virtual_servers.iter().find(|v| v.key() == vk)?;
-    let rs = vs.real_servers.iter().find(|r| r.key(vs) == rk)?;
-    smtp::checker_alerts(config, rs.smtp_alert.or(vs.smtp_alert))
-        .then(|| smtp::rs_alert(router_id, vk, rs, rk, up))
+/// A line of the launcher self-test file: `ID` or `ID INSTANCE_ID STATE
+/// PRIORITY` (what a compromised checkerd could ask for).
+fn forged_call(line: &str) -> Option<keepalived_ipc::ScriptCall> {
+    let w: Vec<&str> = line.split_whitespace().collect();
+    let script = keepalived_ipc::ScriptId(w.first()?.parse().ok()?);
+    let args = match w[1..] {
+        [] => keepalived_ipc::ScriptArgs::None,
+        [id, _, prio] => keepalived_ipc::ScriptArgs::Instance {
+            id: keepalived_ipc::InstanceId(id.parse().ok()?),
+            state: keepalived_ipc::VrrpState::Master,
+            priority: prio.parse().ok()?,
+        },
+        _ => return None,
+    };
+    Some(keepalived_ipc::ScriptCall { script, args })
 }
 
 fn main() {

@@ -5,19 +5,10 @@
 //! is logged, nobody waits for it.
 
 use crate::launcher::Launcher;
-use keepalived_check::{ScriptCommand, ScriptExit};
-use keepalived_config::Config;
-use keepalived_ipc::VrrpState;
+use keepalived_check::plan::{CheckPlan, ServerPlan, StatePlan, VsPlan};
+use keepalived_check::{ScriptArgs, ScriptCommand, ScriptExit};
+use keepalived_ipc::{GroupId, InstanceId, VrrpState};
 use log::{info, warn};
-
-/// The notify scripts of an instance or a sync group.
-struct StateScripts<'a> {
-    master: &'a Option<String>,
-    backup: &'a Option<String>,
-    fault: &'a Option<String>,
-    stop: &'a Option<String>,
-    notify: &'a Option<String>,
-}
 
 /// Notify scripts running at once; more wait, in order, in a queue.
 const MAX_RUNNING: usize = 32;
@@ -27,26 +18,17 @@ const MAX_QUEUED: usize = 1024;
 
 #[derive(Default)]
 pub struct Notifier {
-    /// Notify scripts running (FIFO scripts, which run for ever, are not
-    /// counted against the limit).
+    /// Notify scripts running, with what they are for the log (FIFO
+    /// scripts, which run for ever, are not counted against the limit).
     pending: Vec<(u64, String)>,
-    queued: std::collections::VecDeque<ScriptCommand>,
+    queued: std::collections::VecDeque<(ScriptCommand, String)>,
     started: u64,
     pub dropped: u64,
 }
 
 impl Notifier {
-    fn command(config: &Config, line: &str, extra: &[String]) -> ScriptCommand {
-        let mut cmd = ScriptCommand::parse(line);
-        let who = config.script_users.get(line).map(String::as_str);
-        crate::specs::run_as(config, who, &mut cmd);
-        cmd.argv.extend(extra.iter().cloned());
-        cmd
-    }
-
-    fn run(&mut self, config: &Config, line: &str, extra: &[String], launcher: Option<&Launcher>) {
+    fn run(&mut self, cmd: ScriptCommand, what: String, launcher: Option<&Launcher>) {
         let Some(l) = launcher else { return };
-        let cmd = Self::command(config, line, extra);
         if self.pending.len() >= MAX_RUNNING || !self.queued.is_empty() {
             if self.queued.len() >= MAX_QUEUED {
                 self.dropped += 1;
@@ -57,164 +39,114 @@ impl Notifier {
                     );
                 }
             } else {
-                self.queued.push_back(cmd);
+                self.queued.push_back((cmd, what));
             }
             return;
         }
-        self.fire(cmd, l);
+        self.fire(cmd, what, l);
     }
 
-    fn fire(&mut self, cmd: ScriptCommand, l: &Launcher) {
+    fn fire(&mut self, cmd: ScriptCommand, what: String, l: &Launcher) {
         match l.fire(&cmd) {
             Ok(id) => {
                 self.started += 1;
-                self.pending.push((id, cmd.argv.join(" ")));
+                self.pending.push((id, what));
             }
-            Err(e) => warn!("cannot start notify script {}: {e}", cmd.argv.join(" ")),
+            Err(e) => warn!("cannot start {what}: {e}"),
         }
     }
 
     pub fn vrrp(
         &mut self,
-        config: &Config,
-        instance: &str,
+        plan: &CheckPlan,
+        id: InstanceId,
         state: VrrpState,
         priority: u8,
         launcher: Option<&Launcher>,
     ) {
-        let Some(inst) = config.vrrp_instances.iter().find(|i| i.name == instance) else {
+        let Some(inst) = plan.instances.iter().find(|i| i.id == id) else {
             return;
         };
-        let scripts = StateScripts {
-            master: &inst.notify_master,
-            backup: &inst.notify_backup,
-            fault: &inst.notify_fault,
-            stop: &inst.notify_stop,
-            notify: &inst.notify,
+        let args = ScriptArgs::Instance {
+            id,
+            state,
+            priority,
         };
-        self.state_scripts(
-            config, &scripts, "INSTANCE", instance, state, priority, launcher,
-        );
+        self.state_scripts(inst, state, args, launcher);
+    }
+
+    /// A sync group's notify scripts (`notify` gets `GROUP name state 0`).
+    pub fn group(
+        &mut self,
+        plan: &CheckPlan,
+        id: GroupId,
+        state: VrrpState,
+        launcher: Option<&Launcher>,
+    ) {
+        let Some(sg) = plan.groups.iter().find(|g| g.id == id) else {
+            return;
+        };
+        self.state_scripts(sg, state, ScriptArgs::Group { id, state }, launcher);
     }
 
     /// The state's own script, then `notify` with keepalived's four
     /// arguments (`INSTANCE|GROUP name state priority`).
-    #[allow(clippy::too_many_arguments)]
-    fn state_scripts(
+    fn state_scripts<I>(
         &mut self,
-        config: &Config,
-        scripts: &StateScripts,
-        kind: &str,
-        name: &str,
+        p: &StatePlan<I>,
         state: VrrpState,
-        priority: u8,
+        args: ScriptArgs,
         launcher: Option<&Launcher>,
     ) {
-        let specific = match state {
-            VrrpState::Master => scripts.master,
-            VrrpState::Backup => scripts.backup,
-            VrrpState::Fault => scripts.fault,
-            VrrpState::Stop => scripts.stop,
-            VrrpState::Init => &None,
-        };
-        if let Some(line) = specific.clone() {
-            self.run(config, &line, &[], launcher);
+        if let Some(cmd) = p.for_state(state) {
+            let what = format!("({}) notify_{}", p.name, state.as_str().to_lowercase());
+            self.run(cmd, what, launcher);
         }
-        if let Some(line) = scripts.notify.clone() {
-            let args = [
-                kind.to_string(),
-                name.to_string(),
-                state.as_str().to_string(),
-                priority.to_string(),
-            ];
-            self.run(config, &line, &args, launcher);
+        if let (
+            Some(cmd),
+            VrrpState::Master | VrrpState::Backup | VrrpState::Fault | VrrpState::Stop,
+        ) = (p.notify, state)
+        {
+            self.run(cmd.with(args), format!("({}) notify", p.name), launcher);
         }
     }
 
-    pub fn real_server(
-        &mut self,
-        config: &Config,
-        vs: &str,
-        rs: &str,
-        up: bool,
-        launcher: Option<&Launcher>,
-    ) {
-        // Called for every report: look at keys only where a script is
-        // configured (10,000 real servers, none with a script, must cost
-        // nothing).
-        fn wanted(r: &keepalived_config::RealServer, up: bool) -> Option<&String> {
-            if up {
-                r.notify_up.as_ref()
-            } else {
-                r.notify_down.as_ref()
-            }
-        }
-        for v in &config.virtual_servers {
-            if !v.real_servers.iter().any(|r| wanted(r, up).is_some()) || v.key() != vs {
-                continue;
-            }
-            for r in &v.real_servers {
-                if let Some(line) = wanted(r, up) {
-                    if r.key(v) == rs {
-                        let line = line.clone();
-                        self.run(config, &line, &[], launcher);
-                    }
-                }
-            }
+    pub fn real_server(&mut self, s: &ServerPlan, up: bool, launcher: Option<&Launcher>) {
+        let (cmd, kw) = if up {
+            (s.notify_up, "notify_up")
+        } else {
+            (s.notify_down, "notify_down")
+        };
+        if let Some(cmd) = cmd {
+            self.run(cmd, format!("{kw} of {} of {}", s.rk, s.vk), launcher);
         }
     }
 
     /// Start the `*_notify_fifo_script`s, each with its FIFO's path as last
     /// argument (the parent writes the FIFOs). They run until checkerd
     /// stops, when the launcher ends them.
-    pub fn fifo_scripts(&mut self, config: &Config, launcher: Option<&Launcher>) {
-        for f in config.global_defs.fifo_scripts() {
-            match (&f.script, &f.fifo) {
-                (Some(line), Some(path)) => {
-                    info!("Starting {} {line} for {path}", f.keyword);
-                    // Runs for ever: not one of the MAX_RUNNING.
-                    if let Some(l) = launcher {
-                        let cmd = Self::command(config, line, std::slice::from_ref(path));
-                        if let Err(e) = l.fire(&cmd) {
-                            warn!("cannot start {} {line}: {e}", f.keyword);
-                        }
-                        self.started += 1;
-                    }
+    pub fn fifo_scripts(&mut self, plan: &CheckPlan, launcher: Option<&Launcher>) {
+        for f in &plan.fifo_scripts {
+            info!("Starting {} for {}", f.keyword, f.path);
+            // Runs for ever: not one of the MAX_RUNNING.
+            if let Some(l) = launcher {
+                if let Err(e) = l.fire(&f.script) {
+                    warn!("cannot start {}: {e}", f.keyword);
                 }
-                (Some(_), None) => warn!("{} without its FIFO: not started", f.keyword),
-                _ => {}
+                self.started += 1;
             }
         }
     }
 
-    /// A sync group's notify scripts (`notify` gets `GROUP name state 0`).
-    pub fn group(
-        &mut self,
-        config: &Config,
-        group: &str,
-        state: VrrpState,
-        launcher: Option<&Launcher>,
-    ) {
-        let Some(sg) = config.vrrp_sync_groups.iter().find(|s| s.name == group) else {
-            return;
-        };
-        let scripts = StateScripts {
-            master: &sg.notify_master,
-            backup: &sg.notify_backup,
-            fault: &sg.notify_fault,
-            stop: &sg.notify_stop,
-            notify: &sg.notify,
-        };
-        self.state_scripts(config, &scripts, "GROUP", group, state, 0, launcher);
-    }
-
     /// `quorum_up` / `quorum_down` of a virtual server.
-    pub fn quorum(&mut self, config: &Config, vs: &str, up: bool, launcher: Option<&Launcher>) {
-        for v in config.virtual_servers.iter().filter(|v| v.key() == vs) {
-            let line = if up { &v.quorum_up } else { &v.quorum_down };
-            if let Some(line) = line.clone() {
-                self.run(config, &line, &[], launcher);
-            }
+    pub fn quorum(&mut self, vs: &VsPlan, up: bool, launcher: Option<&Launcher>) {
+        let (cmd, kw) = if up {
+            (vs.quorum_up, "quorum_up")
+        } else {
+            (vs.quorum_down, "quorum_down")
+        };
+        if let Some(cmd) = cmd {
+            self.run(cmd, format!("{kw} of {}", vs.key), launcher);
         }
     }
 
@@ -234,59 +166,14 @@ impl Notifier {
                 None => true,
             });
         while self.pending.len() < MAX_RUNNING {
-            let Some(cmd) = self.queued.pop_front() else {
+            let Some((cmd, what)) = self.queued.pop_front() else {
                 break;
             };
-            self.fire(cmd, launcher);
+            self.fire(cmd, what, launcher);
         }
     }
 
     pub fn started(&self) -> u64 {
         self.started
-    }
-}
-
-/// keepalived runs scripts as root when no `script_user` is set; here they
-/// run as checkerd's unprivileged user. Say so for each, once, at load.
-pub fn warn_root_scripts(config: &Config) {
-    if config.global_defs.script_user.is_some() {
-        return;
-    }
-    let mut lines: Vec<(String, String)> = Vec::new();
-    for s in &config.vrrp_scripts {
-        if s.user.is_none() {
-            lines.push((format!("vrrp_script {}", s.name), s.script.clone()));
-        }
-    }
-    for i in &config.vrrp_instances {
-        for (k, v) in [
-            ("notify_master", &i.notify_master),
-            ("notify_backup", &i.notify_backup),
-            ("notify_fault", &i.notify_fault),
-            ("notify_stop", &i.notify_stop),
-            ("notify", &i.notify),
-        ] {
-            if let Some(v) = v {
-                lines.push((format!("({}) {k}", i.name), v.clone()));
-            }
-        }
-    }
-    for vs in &config.virtual_servers {
-        for rs in &vs.real_servers {
-            for c in &rs.checkers {
-                if let (Some(p), None) = (&c.misc_path, &c.user) {
-                    lines.push((format!("MISC_CHECK of {}", rs.key(vs)), p.clone()));
-                }
-            }
-        }
-    }
-    let me = keepalived_ipc::Subsystem::Checker;
-    for (what, script) in lines {
-        warn!(
-            "{what}: keepalived would run '{script}' as root; keepalived-rs runs it as {me}'s unprivileged user \
-             without capabilities. If it really needs root, 'script_user root' in global_defs is the escape \
-             hatch (scripts of another user are started by the parent, which checks them against the configuration); \
-             to track a process, 'vrrp_track_process' needs no script at all"
-        );
     }
 }

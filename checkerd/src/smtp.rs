@@ -7,15 +7,14 @@
 //! `Dialogue` is the protocol (sans-IO: replies in, bytes out); `Mailer` is
 //! the shell that owns the sockets.
 
+use keepalived_check::plan::SmtpPlan as Settings;
 pub use keepalived_check::smtp_alert::Alert;
 use keepalived_check::smtp_alert::{rfc5322_now, Dialogue, Step};
-use keepalived_config::{CheckerKind, Config, RealServer};
 use keepalived_ipc::VrrpState;
 use log::{info, warn};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use std::io::{ErrorKind, Read, Write};
-use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 /// Sessions use tokens from here up (far above the engine's).
@@ -23,75 +22,6 @@ pub const SMTP_TOKEN_BASE: usize = 1 << 40;
 /// Alerts in flight at once; more wait in the queue, beyond that dropped.
 const MAX_SESSIONS: usize = 8;
 const MAX_QUEUED: usize = 256;
-
-/// Where and how to send.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Settings {
-    pub server: SocketAddr,
-    pub helo: String,
-    pub from: String,
-    pub to: Vec<String>,
-    pub timeout: Duration,
-    /// `router_id` (else the host name): the subject's prefix.
-    pub router_id: String,
-}
-
-impl Settings {
-    /// None when alerts cannot be sent (no recipients or no server); a
-    /// server that is not an address is reported.
-    pub fn from_config(config: &Config) -> Option<Settings> {
-        let g = &config.global_defs;
-        if g.notification_email.is_empty() {
-            return None;
-        }
-        let server = g.smtp_server.as_deref()?;
-        let ip: IpAddr = match server.parse() {
-            Ok(ip) => ip,
-            Err(_) => {
-                warn!("smtp_server {server} is not an address: SMTP alerts disabled");
-                return None;
-            }
-        };
-        let router_id = g.router_id.clone().unwrap_or_else(|| {
-            nix::unistd::gethostname()
-                .map(|h| h.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        });
-        Some(Settings {
-            server: SocketAddr::new(ip, g.smtp_port),
-            helo: g
-                .smtp_helo_name
-                .clone()
-                .unwrap_or_else(|| "localhost".into()),
-            from: g
-                .notification_email_from
-                .clone()
-                .unwrap_or_else(|| format!("keepalived@{router_id}")),
-            to: g.notification_email.clone(),
-            timeout: Duration::from_secs_f64(g.smtp_connect_timeout.max(0.1)),
-            router_id,
-        })
-    }
-}
-
-/// Whether a VRRP instance or sync group alerts for entering `state`: its
-/// own `smtp_alert`, then `smtp_alert_vrrp`, then `smtp_alert` (off by
-/// default, as keepalived), and never for FAULT under `no_email_faults`.
-pub fn vrrp_alerts(config: &Config, own: Option<bool>, state: VrrpState) -> bool {
-    let g = &config.global_defs;
-    let no_faults = || g.extra.iter().any(|s| s.keyword == "no_email_faults");
-    own.or(g.smtp_alert_vrrp).or(g.smtp_alert).unwrap_or(false)
-        && !(state == VrrpState::Fault && no_faults())
-}
-
-/// Whether a checker-side event alerts: its own setting (real server, else
-/// virtual server), then `smtp_alert_checker`, then `smtp_alert`.
-pub fn checker_alerts(config: &Config, own: Option<bool>) -> bool {
-    let g = &config.global_defs;
-    own.or(g.smtp_alert_checker)
-        .or(g.smtp_alert)
-        .unwrap_or(false)
-}
 
 /// keepalived's subject and body for a VRRP transition.
 pub fn vrrp_alert(router_id: &str, instance: &str, state: VrrpState) -> Option<Alert> {
@@ -177,18 +107,9 @@ pub fn quorum_alert(
     }
 }
 
-/// keepalived's subject and body for a real server going up or down.
-pub fn rs_alert(router_id: &str, vs_key: &str, rs: &RealServer, rs_key: &str, up: bool) -> Alert {
-    let kind = match rs.checkers.first().map(|c| c.kind) {
-        Some(CheckerKind::Tcp) => "TCP ",
-        Some(CheckerKind::Misc) => "MISC ",
-        Some(CheckerKind::Smtp) => "SMTP ",
-        Some(CheckerKind::Dns) => "DNS ",
-        Some(CheckerKind::Udp) => "UDP ",
-        Some(CheckerKind::Ping) => "PING ",
-        Some(CheckerKind::File) => "FILE ",
-        _ => "",
-    };
+/// keepalived's subject and body for a real server going up or down
+/// (`kind`: its first checker's, as "TCP ", "MISC "... or empty).
+pub fn rs_alert(router_id: &str, vs_key: &str, kind: &str, rs_key: &str, up: bool) -> Alert {
     Alert {
         subject: format!(
             "[{router_id}] Realserver {rs_key} of virtual server {vs_key} - {}",
@@ -226,8 +147,15 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    pub fn configure(&mut self, config: &Config) {
-        self.settings = Settings::from_config(config);
+    pub fn configure(&mut self, settings: Option<Settings>) {
+        self.settings = settings;
+    }
+
+    /// Whether an instance or sync group that alerts (`on`) does for
+    /// entering `state` (never for FAULT under `no_email_faults`).
+    pub fn vrrp_alerts(&self, on: bool, state: VrrpState) -> bool {
+        on && !(state == VrrpState::Fault
+            && self.settings.as_ref().is_some_and(|s| s.no_email_faults))
     }
 
     pub fn router_id(&self) -> Option<&str> {
@@ -419,12 +347,13 @@ mod tests {
             "[lb01] VRRP Instance VI_1 - Entering BACKUP state"
         );
         assert_eq!(a.body, "=> VRRP Instance is no longer owning VRRP VIPs <=");
-        let mut rs = RealServer::default();
-        rs.checkers.push(keepalived_config::Checker {
-            kind: CheckerKind::Tcp,
-            ..Default::default()
-        });
-        let a = rs_alert("lb01", "[10.0.0.1]:tcp:80", &rs, "[10.0.1.1]:tcp:80", false);
+        let a = rs_alert(
+            "lb01",
+            "[10.0.0.1]:tcp:80",
+            "TCP ",
+            "[10.0.1.1]:tcp:80",
+            false,
+        );
         assert_eq!(
             a.subject,
             "[lb01] Realserver [10.0.1.1]:tcp:80 of virtual server [10.0.0.1]:tcp:80 - DOWN"

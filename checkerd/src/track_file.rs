@@ -9,7 +9,7 @@
 //! configuration.
 
 use keepalived_check::file::strtol;
-use keepalived_config::{Config, TrackFile};
+use keepalived_check::plan::{FileInit, FilePlan};
 use log::{info, warn};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
@@ -53,23 +53,17 @@ pub struct FileTracker {
 }
 
 impl FileTracker {
-    /// Initialise (`init_file`) and watch the files some instance or sync
-    /// group refers to (`used`), and read their values. `reload`: an
-    /// existing file is never overwritten then, as keepalived does.
-    pub fn new(
-        config: &Config,
-        used: &dyn Fn(&str) -> bool,
-        registry: &Registry,
-        reload: bool,
-    ) -> FileTracker {
+    /// Initialise (`init_file`) and watch the files of the plan (those
+    /// some instance or sync group refers to), and read their values.
+    /// `reload`: an existing file is never overwritten then, as keepalived
+    /// does.
+    pub fn new(plan: &[FilePlan], registry: &Registry, reload: bool) -> FileTracker {
         let mut t = FileTracker::default();
-        for f in &config.track_files {
-            if !used(&f.name) {
-                warn!("Warning - track_file {} is not used", f.name);
-                continue;
+        for f in plan {
+            if let Some(init) = f.init {
+                init_file(&f.name, Path::new(&f.path), init, reload);
             }
-            init_file(f, reload);
-            let path = match resolve(Path::new(&f.file)) {
+            let path = match resolve(Path::new(&f.path)) {
                 Ok(p) => p,
                 Err(e) => {
                     warn!("track_file {}: {e} - ignoring", f.name);
@@ -262,33 +256,15 @@ fn read(f: &mut Watched) -> Option<i64> {
 /// `init_file [VALUE] [overwrite]`: write VALUE (0) to the file if it is
 /// missing, or always with `overwrite` (but not over an existing file on a
 /// reload). checkerd may not be allowed to: warn and go on.
-fn init_file(f: &TrackFile, reload: bool) {
-    let Some(words) = &f.init_file else {
-        return;
-    };
-    let mut value = 0i64;
-    let mut overwrite = false;
-    for w in words {
-        if w.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
-            value = w.parse::<i32>().map(i64::from).unwrap_or_else(|_| {
-                warn!("Track file {} init value {w} is invalid", f.name);
-                0
-            });
-        } else if w == "overwrite" {
-            overwrite = true;
-        } else {
-            warn!("Unknown track file init option {w}");
-        }
-    }
-    let path = Path::new(&f.file);
+fn init_file(name: &str, path: &Path, init: FileInit, reload: bool) {
+    let FileInit { value, overwrite } = init;
     if let Ok(m) = std::fs::metadata(path) {
         if !overwrite || reload {
             return;
         }
         if !m.is_file() {
             warn!(
-                "Cannot initialise track file {} ({}) - it is not a regular file",
-                f.name,
+                "Cannot initialise track file {name} ({}) - it is not a regular file",
                 path.display()
             );
             return;
@@ -304,8 +280,7 @@ fn init_file(f: &TrackFile, reload: bool) {
         .and_then(|mut file| std::io::Write::write_all(&mut file, format!("{value}\n").as_bytes()));
     if let Err(e) = written {
         warn!(
-            "Unable to initialise track file {}: cannot write {}: {e} (checkerd runs unprivileged)",
-            f.name,
+            "Unable to initialise track file {name}: cannot write {}: {e} (checkerd runs unprivileged)",
             path.display()
         );
     }
@@ -337,11 +312,11 @@ mod tests {
         }
     }
 
-    fn tracked(dir: &Path, name: &str) -> TrackFile {
-        TrackFile {
+    fn tracked(dir: &Path, name: &str) -> FilePlan {
+        FilePlan {
             name: name.into(),
-            file: dir.join(name).to_string_lossy().into(),
-            ..Default::default()
+            path: dir.join(name).to_string_lossy().into(),
+            init: None,
         }
     }
 
@@ -364,11 +339,8 @@ mod tests {
     fn values_follow_writes_renames_and_deletion() {
         let d = Dir::new();
         std::fs::write(d.path().join("a"), "0x10\n").unwrap();
-        let mut c = Config::default();
-        c.track_files.push(tracked(d.path(), "a"));
-        c.track_files.push(tracked(d.path(), "unused"));
         let poll = mio::Poll::new().unwrap();
-        let mut t = FileTracker::new(&c, &|n| n == "a", poll.registry(), false);
+        let mut t = FileTracker::new(&[tracked(d.path(), "a")], poll.registry(), false);
         assert_eq!(t.len(), 1);
         assert_eq!(t.values().collect::<Vec<_>>(), [("a", 16)]);
 
@@ -399,15 +371,16 @@ mod tests {
     #[test]
     fn a_missing_file_reads_zero_and_a_missing_directory_is_ignored() {
         let d = Dir::new();
-        let mut c = Config::default();
-        c.track_files.push(tracked(d.path(), "absent"));
-        c.track_files.push(TrackFile {
-            name: "nodir".into(),
-            file: d.path().join("no/such/dir/f").to_string_lossy().into(),
-            ..Default::default()
-        });
+        let plan = [
+            tracked(d.path(), "absent"),
+            FilePlan {
+                name: "nodir".into(),
+                path: d.path().join("no/such/dir/f").to_string_lossy().into(),
+                init: None,
+            },
+        ];
         let poll = mio::Poll::new().unwrap();
-        let mut t = FileTracker::new(&c, &|_| true, poll.registry(), false);
+        let mut t = FileTracker::new(&plan, poll.registry(), false);
         assert_eq!(t.values().collect::<Vec<_>>(), [("absent", 0)]);
         std::fs::write(d.path().join("absent"), "12").unwrap();
         assert_eq!(next(&mut t), changed("absent", 12));
@@ -416,29 +389,19 @@ mod tests {
     #[test]
     fn init_file_creates_or_overwrites() {
         let d = Dir::new();
-        let f = |name: &str, words: &[&str]| TrackFile {
-            init_file: Some(words.iter().map(|s| s.to_string()).collect()),
-            ..tracked(d.path(), name)
-        };
+        let at = |name: &str| d.path().join(name);
+        let init = |value, overwrite| FileInit { value, overwrite };
         let read = |name: &str| std::fs::read_to_string(d.path().join(name)).unwrap();
-        init_file(&f("new", &[]), false);
+        init_file("new", &at("new"), init(0, false), false);
         assert_eq!(read("new"), "0\n");
-        init_file(&tracked(d.path(), "none"), false);
-        assert!(!d.path().join("none").exists(), "no init_file, no file");
         std::fs::write(d.path().join("kept"), "9\n").unwrap();
-        init_file(&f("kept", &["5"]), false);
+        init_file("kept", &at("kept"), init(5, false), false);
         assert_eq!(read("kept"), "9\n");
-        init_file(&f("kept", &["-5", "overwrite"]), true);
+        init_file("kept", &at("kept"), init(-5, true), true);
         assert_eq!(read("kept"), "9\n", "a reload never overwrites");
-        init_file(&f("kept", &["-5", "overwrite"]), false);
+        init_file("kept", &at("kept"), init(-5, true), false);
         assert_eq!(read("kept"), "-5\n");
         // Not allowed to write: a warning, no panic.
-        init_file(
-            &TrackFile {
-                file: "/proc/version/x".into(),
-                ..f("x", &[])
-            },
-            false,
-        );
+        init_file("x", Path::new("/proc/version/x"), init(0, false), false);
     }
 }

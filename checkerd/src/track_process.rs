@@ -7,7 +7,7 @@
 //! delays ([`QuorumWatch`]) are pure, so they are tested without processes
 //! or a clock; [`ProcessTracker`] is the thin scanning shell around them.
 
-use keepalived_config::{Config, VrrpTrackProcess};
+use keepalived_check::plan::ProcessPlan;
 use log::warn;
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -224,22 +224,6 @@ impl QuorumWatch {
 /// Quorum bounds as keepalived reads them: `quorum_max 0` means "up while
 /// none runs" (quorum 0), quorum is at least 1 otherwise, and no
 /// `quorum_max` means no upper bound.
-fn bounds(p: &VrrpTrackProcess) -> Result<(u32, u32), String> {
-    match p.quorum_max {
-        Some(0) => Ok((0, 0)),
-        Some(max) if max < p.quorum.max(1) => Err(format!(
-            "quorum_max {max} is less than quorum {} - ignoring quorum_max",
-            p.quorum.max(1)
-        )),
-        Some(max) => Ok((p.quorum.max(1), max)),
-        None => Ok((p.quorum.max(1), u32::MAX)),
-    }
-}
-
-fn secs(s: Option<f64>) -> Duration {
-    Duration::from_secs_f64(s.unwrap_or(0.0).max(0.0))
-}
-
 struct Tracked {
     name: String,
     matcher: Matcher,
@@ -259,30 +243,20 @@ pub struct ProcessTracker {
 }
 
 impl ProcessTracker {
-    /// The trackers some instance or sync group refers to (`used`), each
-    /// starting unreported.
-    pub fn new(config: &Config, used: &dyn Fn(&str) -> bool) -> ProcessTracker {
+    /// The trackers of the plan (those some instance or sync group refers
+    /// to), each starting unreported.
+    pub fn new(plan: &[ProcessPlan]) -> ProcessTracker {
         let mut tracked = Vec::new();
-        for p in &config.vrrp_track_processes {
-            if !used(&p.name) {
-                warn!("Warning - vrrp_track_process {} is not used", p.name);
-                continue;
-            }
+        for p in plan {
             let (matcher, warnings) =
                 Matcher::new(&p.process, p.param_match.as_deref(), p.full_command);
             for w in warnings {
                 warn!("vrrp_track_process {}: {w}", p.name);
             }
-            let (min, max) = bounds(p).unwrap_or_else(|e| {
-                warn!("vrrp_track_process {}: {e}", p.name);
-                (p.quorum.max(1), u32::MAX)
-            });
-            let fork = secs(p.fork_delay.or(p.delay));
-            let terminate = secs(p.terminate_delay.or(p.delay));
             tracked.push(Tracked {
                 name: p.name.clone(),
                 matcher,
-                watch: QuorumWatch::new(min, max, fork, terminate),
+                watch: QuorumWatch::new(p.min, p.max, p.fork_delay, p.terminate_delay),
                 count: 0,
             });
         }
@@ -506,32 +480,19 @@ mod tests {
         assert_eq!(parse_stat(b"12 sleep"), None);
     }
 
-    fn proc_with(quorum: u32, quorum_max: Option<u32>) -> VrrpTrackProcess {
-        VrrpTrackProcess {
-            process: "x".into(),
-            quorum,
-            quorum_max,
-            ..Default::default()
-        }
-    }
-
+    /// The parent's plan gives each tracker its bounds (see its
+    /// `quorum_bounds`).
     #[test]
     fn quorum_and_quorum_max() {
-        let w = |q, qm| {
-            let (min, max) = bounds(&proc_with(q, qm)).unwrap();
-            QuorumWatch::new(min, max, Duration::ZERO, Duration::ZERO)
-        };
-        let one = w(1, None);
+        let w = |min, max| QuorumWatch::new(min, max, Duration::ZERO, Duration::ZERO);
+        let one = w(1, u32::MAX);
         assert!(!one.quorum_up(0) && one.quorum_up(1) && one.quorum_up(1000));
-        let two_to_three = w(2, Some(3));
+        let two_to_three = w(2, 3);
         let up: Vec<bool> = (0..5).map(|n| two_to_three.quorum_up(n)).collect();
         assert_eq!(up, [false, false, true, true, false]);
         // quorum_max 0: up only while none runs.
-        let none = w(1, Some(0));
+        let none = w(0, 0);
         assert!(none.quorum_up(0) && !none.quorum_up(1));
-        // quorum 0 as written is keepalived's minimum of 1.
-        assert!(!w(0, None).quorum_up(0));
-        assert!(bounds(&proc_with(3, Some(2))).is_err());
     }
 
     #[test]
@@ -588,42 +549,25 @@ mod tests {
     }
 
     #[test]
-    fn delays_default_to_delay() {
-        let p = VrrpTrackProcess {
-            name: "p".into(),
-            process: "x".into(),
-            delay: Some(3.0),
-            fork_delay: Some(1.0),
-            ..Default::default()
-        };
-        let mut c = Config::default();
-        c.vrrp_track_processes.push(p);
-        let t = ProcessTracker::new(&c, &|_| true);
-        let w = &t.tracked[0].watch;
-        assert_eq!(w.fork_delay, Duration::from_secs(1));
-        assert_eq!(w.terminate_delay, Duration::from_secs(3));
-        assert!(ProcessTracker::new(&c, &|_| false).tracked.is_empty());
-    }
-
-    #[test]
     fn a_scan_counts_this_very_process() {
         // The test binary itself: its comm is its file name, truncated.
         let argv0 = std::env::args().next().unwrap();
         let comm = std::fs::read_to_string("/proc/self/comm").unwrap();
-        let mut c = Config::default();
-        c.vrrp_track_processes.push(VrrpTrackProcess {
-            name: "me".into(),
-            process: comm.trim().into(),
-            ..Default::default()
-        });
-        c.vrrp_track_processes.push(VrrpTrackProcess {
-            name: "me_full".into(),
-            process: argv0,
-            full_command: true,
-            param_match: Some("partial".into()),
-            ..Default::default()
-        });
-        let mut t = ProcessTracker::new(&c, &|_| true);
+        let plan =
+            |name: &str, process: String, full_command, param_match: Option<&str>| ProcessPlan {
+                name: name.into(),
+                process,
+                param_match: param_match.map(String::from),
+                full_command,
+                min: 1,
+                max: u32::MAX,
+                fork_delay: Duration::ZERO,
+                terminate_delay: Duration::ZERO,
+            };
+        let mut t = ProcessTracker::new(&[
+            plan("me", comm.trim().into(), false, None),
+            plan("me_full", argv0, true, Some("partial")),
+        ]);
         let now = Instant::now();
         let got = t.poll(now);
         assert!(got.contains(&("me".to_string(), true)), "{got:?}");

@@ -5,6 +5,7 @@
 //! supervises vrrpd, checkerd and ipvsd. It never opens a network socket.
 
 mod backoff;
+mod check_plan;
 mod check_sockets;
 mod cli;
 mod dumpfile;

@@ -3,11 +3,20 @@
 //! Children never read the configuration file; each gets only the blocks it
 //! acts on, so a compromised child learns as little as possible.
 
+use keepalived_check::plan::CheckPlan;
 use keepalived_config::Config;
 use keepalived_ipc::{ConfigSlice, Ids, Subsystem};
 
-pub fn slice(config: &Config, ids: &Ids, sub: Subsystem, generation: u64) -> ConfigSlice {
-    let (config, ipvs, vrrp) = match sub {
+/// `check`: checkerd's plan, compiled once per configuration (its script
+/// ids must match the allowlist the launcher got).
+pub fn slice(
+    config: &Config,
+    ids: &Ids,
+    check: &CheckPlan,
+    sub: Subsystem,
+    generation: u64,
+) -> ConfigSlice {
+    let (ipvs, vrrp, check) = match sub {
         // VRRP gets its typed plan only (an instance that cannot be
         // planned is left out: vrrpd logs nothing about a block it never
         // sees, so the parent does).
@@ -16,32 +25,20 @@ pub fn slice(config: &Config, ids: &Ids, sub: Subsystem, generation: u64) -> Con
             for e in errors {
                 log::error!("{e}; instance disabled");
             }
-            (Config::default(), None, Some(plan))
+            (None, Some(plan), None)
         }
-        // The checker runs health checks and every script, including the
-        // VRRP notify and track scripts: it keeps both sides, but never
-        // the VRRP passwords (a compromised checker must not learn them).
-        Subsystem::Checker => {
-            let mut c = config.clone();
-            for i in &mut c.vrrp_instances {
-                i.authentication = None;
-            }
-            (c, None, None)
-        }
-        // IPVS gets its typed plan only: no configuration text at all.
-        Subsystem::Ipvs => (
-            Config::default(),
-            Some(crate::ipvs_plan::compile(config, ids)),
-            None,
-        ),
+        // The checker runs health checks and every script (by id), but
+        // never learns the VRRP passwords or a command line.
+        Subsystem::Checker => (None, None, Some(check.clone())),
+        Subsystem::Ipvs => (Some(crate::ipvs_plan::compile(config, ids)), None, None),
     };
     ConfigSlice {
         subsystem: sub,
         generation,
-        config,
         ids: ids.clone(),
         ipvs,
         vrrp,
+        check,
     }
 }
 
@@ -62,24 +59,29 @@ mod tests {
             .config;
         let mut next = 0;
         let ids = Ids::assign(&c.object_keys(), &Ids::default(), &mut next);
-        let v = slice(&c, &ids, Subsystem::Vrrp, 1);
-        assert_eq!(v.config, Config::default(), "vrrpd got configuration text");
+        let list = keepalived_ipc::script_allow::Allowlist::of(
+            &c,
+            &ids,
+            (1, 1),
+            &Default::default(),
+            &mut next,
+        );
+        let (check, ..) = crate::check_plan::compile(&c, &ids, &list);
+        let v = slice(&c, &ids, &check, Subsystem::Vrrp, 1);
         let plan = v.vrrp.expect("a plan");
         assert_eq!(plan.instances.len(), 1);
-        assert!(v.ipvs.is_none());
-        let k = slice(&c, &ids, Subsystem::Checker, 1);
+        assert!(v.ipvs.is_none() && v.check.is_none());
+        let k = slice(&c, &ids, &check, Subsystem::Checker, 1);
         assert!(
-            k.vrrp.is_none(),
+            k.vrrp.is_none() && k.ipvs.is_none(),
             "checkerd got the VRRP plan (and its passwords)"
         );
+        let wire = format!("{k:?}");
+        assert!(!wire.contains("secret"), "a password reached checkerd");
+        assert_eq!(k.check.expect("a plan").servers.len(), 1);
+        let i = slice(&c, &ids, &check, Subsystem::Ipvs, 1);
         assert!(
-            k.config.vrrp_instances[0].authentication.is_none(),
-            "a password reached checkerd"
-        );
-        let i = slice(&c, &ids, Subsystem::Ipvs, 1);
-        assert_eq!(i.config, Config::default(), "ipvsd got configuration text");
-        assert!(
-            i.vrrp.is_none(),
+            i.vrrp.is_none() && i.check.is_none(),
             "ipvsd got the VRRP plan (and its passwords)"
         );
         assert_eq!(i.ipvs.expect("a plan").services.len(), 1);

@@ -86,21 +86,33 @@ struct Slot {
     closed_at: Option<Instant>,
 }
 
-/// One validated configuration, the ids of its objects and its scripts
-/// (what checkerd's launcher and the parent may run), each made once.
+/// One validated configuration, the ids of its objects, its scripts (what
+/// checkerd's launcher and the parent may run) and checkerd's plan (which
+/// names those scripts by id), each made once.
 struct Plan {
     config: Config,
     ids: Ids,
     scripts: Allowlist,
+    check: keepalived_check::plan::CheckPlan,
 }
 
 impl Plan {
-    fn new(config: Config, ids: Ids) -> Plan {
-        let scripts = Allowlist::of(&config, unprivileged_user());
+    /// `previous`: the scripts of the configuration before (an unchanged
+    /// script keeps its id); `next`: above every script id given so far.
+    fn new(config: Config, ids: Ids, previous: &Allowlist, next: &mut u32) -> Plan {
+        let scripts = Allowlist::of(&config, &ids, unprivileged_user(), previous, next);
+        let (check, errors, notes) = crate::check_plan::compile(&config, &ids, &scripts);
+        for e in errors {
+            error!("{e}");
+        }
+        for n in notes {
+            warn!("{n}");
+        }
         Plan {
             config,
             ids,
             scripts,
+            check,
         }
     }
 }
@@ -123,6 +135,8 @@ pub struct Supervisor {
     plans: BTreeMap<u64, Plan>,
     /// Above every object id given so far (ids are never reused).
     next_id: u32,
+    /// Above every script id given so far.
+    next_script: u32,
     /// Messages naming an object their sender's plan does not have.
     unknown_ids: u64,
     /// How the last reload ended, for the dumps.
@@ -187,6 +201,7 @@ impl Supervisor {
         let life = Lifecycle::new(&settings.enabled, 1, settings.respawn, Instant::now());
         let mut next_id = 0;
         let ids = Ids::assign(&config.object_keys(), &Ids::default(), &mut next_id);
+        let mut next_script = 0;
         Ok(Supervisor {
             socket_budget: Default::default(),
             user_scripts,
@@ -196,8 +211,12 @@ impl Supervisor {
             slots,
             settings,
             life,
-            plans: BTreeMap::from([(1, Plan::new(config, ids))]),
+            plans: BTreeMap::from([(
+                1,
+                Plan::new(config, ids, &Allowlist::default(), &mut next_script),
+            )]),
             next_id,
+            next_script,
             unknown_ids: 0,
             last_reload: None,
             known: KnownState::default(),
@@ -334,7 +353,7 @@ impl Supervisor {
                 self.send_allowlist(i, generation);
                 let plan = &self.plans[&generation];
                 let msg = ToChild::Configure {
-                    slice: Box::new(slice(&plan.config, &plan.ids, sub, generation)),
+                    slice: Box::new(slice(&plan.config, &plan.ids, &plan.check, sub, generation)),
                     replay: self.known.replay_for(sub),
                 };
                 self.send(i, &msg);
@@ -351,7 +370,7 @@ impl Supervisor {
                 self.send_allowlist(i, generation);
                 let plan = &self.plans[&generation];
                 let msg = ToChild::Reload {
-                    slice: Box::new(slice(&plan.config, &plan.ids, sub, generation)),
+                    slice: Box::new(slice(&plan.config, &plan.ids, &plan.check, sub, generation)),
                 };
                 self.send(i, &msg);
             }
@@ -858,11 +877,12 @@ impl Supervisor {
         let generation = self.life.current() + 1;
         let mut config = loaded.config;
         crate::script_security::apply(&mut config, unprivileged_user());
-        let previous = &self.plans[&self.life.current()].ids;
-        let ids = Ids::assign(&config.object_keys(), previous, &mut self.next_id);
+        let previous = &self.plans[&self.life.current()];
+        let ids = Ids::assign(&config.object_keys(), &previous.ids, &mut self.next_id);
         self.known.retain(&ids);
         self.fifos.reopen(&config, unprivileged_user());
-        self.plans.insert(generation, Plan::new(config, ids));
+        let plan = Plan::new(config, ids, &previous.scripts, &mut self.next_script);
+        self.plans.insert(generation, plan);
         self.event(Event::Reload { generation });
     }
 

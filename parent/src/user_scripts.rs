@@ -1,9 +1,11 @@
 //! Scripts that must run as another user than checkerd's (`script_user
 //! root`, `user` on a vrrp_script or MISC_CHECK): only the parent can change
-//! identity, so checkerd asks it. A request is untrusted input: the parent
-//! starts only a script line the configuration has for exactly that user,
-//! with at most keepalived's extra arguments (notify: type, name, state,
-//! priority), and never more than a handful at once.
+//! identity, so checkerd asks it. A request is untrusted input naming a
+//! script by id with typed arguments: the parent builds the command line
+//! from its own allowlist (keepalived's extra arguments for that kind of
+//! line only: notify's type, name, state, priority), runs it as the user
+//! the configuration says, never as checkerd's, and never more than a
+//! handful at once.
 
 use keepalived_ipc::script_allow::Allowlist;
 use keepalived_ipc::{ScriptEnd, ScriptRequest};
@@ -30,6 +32,14 @@ pub struct UserScripts {
 
 pub use keepalived_ipc::script_allow::resolve;
 
+/// A request made into a command line by the allowlist.
+struct Resolved {
+    id: u64,
+    argv: Vec<String>,
+    uid: u32,
+    gid: u32,
+}
+
 impl UserScripts {
     pub fn new(runner: (u32, u32)) -> UserScripts {
         UserScripts {
@@ -38,35 +48,46 @@ impl UserScripts {
         }
     }
 
-    /// `allowed`: the scripts of the configuration checkerd runs.
-    fn permitted(&self, r: &ScriptRequest, allowed: &Allowlist) -> Result<(), String> {
+    /// The command line and identity of request `r`, if the parent may run
+    /// it: `allowed` holds the scripts of the configuration checkerd runs.
+    fn permitted(
+        &self,
+        r: &ScriptRequest,
+        allowed: &Allowlist,
+    ) -> Result<(Vec<String>, u32, u32), String> {
         if self.running.len() >= MAX_RUNNING {
             return Err(format!("{MAX_RUNNING} scripts already running"));
         }
         if self.running.values().any(|&id| id == r.id) {
             return Err(format!("script id {} is already running", r.id));
         }
+        let (argv, uid, gid) = allowed.command(&r.call)?;
         // checkerd's own user's scripts run in its launcher, not here.
-        if (r.uid, r.gid) != self.runner && allowed.permits(&r.argv, r.uid, r.gid) {
-            Ok(())
-        } else {
-            Err("not a script the configuration runs as that user".into())
+        if (uid, gid) == self.runner {
+            return Err("checkerd runs that script itself".into());
         }
+        Ok((argv, uid, gid))
     }
 
     /// Start a requested script, or say why not (the caller tells checkerd
     /// it ended as `Refused`).
     pub fn start(&mut self, r: &ScriptRequest, allowed: &Allowlist) -> Result<(), String> {
-        if let Err(e) = self.permitted(r, allowed) {
-            self.refused += 1;
-            let mut what = format!("{:?}", r.argv);
-            what.truncate(200);
-            error!(
-                "checkerd asked to run {what} as uid {}:{}: refused ({e})",
-                r.uid, r.gid
-            );
-            return Err(e);
-        }
+        let (argv, uid, gid) = match self.permitted(r, allowed) {
+            Ok(x) => x,
+            Err(e) => {
+                self.refused += 1;
+                let mut what = format!("{:?}", r.call);
+                what.truncate(200);
+                error!("checkerd asked to run {what}: refused ({e})");
+                return Err(e);
+            }
+        };
+        let r = Resolved {
+            id: r.id,
+            argv,
+            uid,
+            gid,
+        };
         let mut cmd = Command::new(&r.argv[0]);
         cmd.args(&r.argv[1..])
             .env_clear()
@@ -143,16 +164,28 @@ impl UserScripts {
 mod tests {
     use super::*;
     use keepalived_config::Config;
+    use keepalived_ipc::script_allow::Extras;
+    use keepalived_ipc::{Ids, ScriptArgs, ScriptCall, ScriptId, VrrpState};
 
     /// The parent's starter with the allowlist of `config`.
-    struct With(UserScripts, Allowlist);
+    struct With(UserScripts, Allowlist, Config, Ids);
 
     impl With {
-        fn new(config: &Config, runner: (u32, u32)) -> With {
-            With(UserScripts::new(runner), Allowlist::of(config, runner))
+        fn new(config: Config, runner: (u32, u32)) -> With {
+            let mut next = 0;
+            let ids = Ids::assign(&config.object_keys(), &Ids::default(), &mut next);
+            let list = Allowlist::of(&config, &ids, runner, &Allowlist::default(), &mut next);
+            With(UserScripts::new(runner), list, config, ids)
         }
-        fn permitted(&self, r: &ScriptRequest) -> Result<(), String> {
-            self.0.permitted(r, &self.1)
+        fn permitted(&self, script: ScriptId, args: ScriptArgs) -> Result<Vec<String>, String> {
+            let r = ScriptRequest {
+                id: 1,
+                call: ScriptCall { script, args },
+            };
+            self.0.permitted(&r, &self.1).map(|(argv, ..)| argv)
+        }
+        fn id(&self, line: &str, extras: Extras) -> ScriptId {
+            self.1.find(&self.2, line, None, extras).unwrap().id
         }
     }
 
@@ -165,72 +198,50 @@ mod tests {
             .config
     }
 
-    fn req(argv: &[&str], uid: u32) -> ScriptRequest {
-        ScriptRequest {
-            id: 1,
-            argv: argv.iter().map(|s| s.to_string()).collect(),
-            uid,
-            gid: 0,
-        }
-    }
-
     #[test]
-    fn only_configured_lines_for_their_user() {
+    fn only_configured_scripts_with_keepalived_arguments() {
         let c = config(
             "global_defs {\n script_user root\n}\n\
              vrrp_script chk {\n script \"/bin/true --x\"\n}\n\
              vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n \
              virtual_ipaddress {\n 10.0.0.1\n }\n notify \"/usr/bin/logger -t ka\"\n}\n",
         );
-        let s = With::new(&c, (65534, 65534));
-        assert_eq!(s.permitted(&req(&["/bin/true", "--x"], 0)), Ok(()));
-        // keepalived's notify arguments may follow.
+        let s = With::new(c, (65534, 65534));
+        let chk = s.id("/bin/true --x", Extras::None);
         assert_eq!(
-            s.permitted(&req(
-                &[
-                    "/usr/bin/logger",
-                    "-t",
-                    "ka",
-                    "INSTANCE",
-                    "VI_1",
-                    "MASTER",
-                    "100"
-                ],
-                0
-            ),),
-            Ok(())
+            s.permitted(chk, ScriptArgs::None),
+            Ok(vec!["/bin/true".to_string(), "--x".into()])
         );
-        // Anything else is refused: another program, another user, too
-        // many arguments, a changed argument.
-        assert!(s.permitted(&req(&["/bin/sh", "-c", "id"], 0)).is_err());
-        assert!(s.permitted(&req(&["/bin/true", "--x"], 1000)).is_err());
-        assert!(s
-            .permitted(&req(&["/bin/true", "--x", "1", "2", "3", "4", "5"], 0))
-            .is_err());
-        assert!(s.permitted(&req(&["/bin/true", "--y"], 0)).is_err());
-        // A track script takes no argument at all, and notify takes exactly
-        // keepalived's four, naming a configured instance.
-        assert!(s
-            .permitted(&req(&["/bin/true", "--x", "-o", "/etc/cron.d/x"], 0))
-            .is_err());
-        for bad in [
-            ["INSTANCE", "VI_9", "MASTER", "100"],
-            ["INSTANCE", "VI_1", "PWNED", "100"],
-            ["INSTANCE", "VI_1", "MASTER", "-f"],
-            ["-f", "/etc/shadow", "MASTER", "100"],
-        ] {
-            let mut argv = vec!["/usr/bin/logger", "-t", "ka"];
-            argv.extend(bad);
-            assert!(s.permitted(&req(&argv, 0)).is_err(), "{bad:?}");
-        }
-        assert!(s.permitted(&req(&[], 0)).is_err());
+        let notify = s.id("/usr/bin/logger -t ka", Extras::Notify);
+        let vi = s.3.instance("VI_1").unwrap();
+        let master = ScriptArgs::Instance {
+            id: vi,
+            state: VrrpState::Master,
+            priority: 100,
+        };
+        assert_eq!(
+            s.permitted(notify, master).unwrap().join(" "),
+            "/usr/bin/logger -t ka INSTANCE VI_1 MASTER 100"
+        );
+        // Anything else is refused: an unknown id, arguments a line does
+        // not take, a missing one, an unknown instance.
+        assert!(s.permitted(ScriptId(9999), ScriptArgs::None).is_err());
+        assert!(s.permitted(chk, master).is_err());
+        assert!(s.permitted(notify, ScriptArgs::None).is_err());
+        let unknown = ScriptArgs::Instance {
+            id: keepalived_ipc::InstanceId(vi.0 + 50),
+            state: VrrpState::Master,
+            priority: 100,
+        };
+        assert!(s.permitted(notify, unknown).is_err());
     }
 
     #[test]
     fn scripts_of_checkerds_own_user_are_not_the_parents() {
         let c = config("vrrp_script chk {\n script /bin/true\n user nobody\n}\n");
         let nobody = resolve("nobody", None).unwrap();
-        let s = With::new(&c, nobody);
-        assert!(s.permitted(&req(&["/bin/true"], nobody.0)).is_err());
+        let s = With::new(c, nobody);
+        let chk = s.id("/bin/true", Extras::None);
+        assert!(s.permitted(chk, ScriptArgs::None).is_err());
     }
 }

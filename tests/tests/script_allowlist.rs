@@ -1,11 +1,13 @@
-//! Only configured scripts run, whoever asks. checkerd's launcher gets the
-//! configuration's script lines from the parent (on a socket checkerd does
-//! not keep), so a compromised checkerd asking it for another command, or
-//! for a configured one with an extra argument, gets nothing run; the
-//! parent refuses the same requests for scripts of another user.
+//! Only configured scripts run, whoever asks. checkerd names scripts by id
+//! with typed arguments; its launcher gets the configuration's scripts from
+//! the parent (on a socket checkerd does not keep), so a compromised
+//! checkerd asking it for an unconfigured id, or for a configured script
+//! with arguments that script does not take, gets nothing run; the parent
+//! refuses the same requests for scripts of another user.
 
 use keepalived_config::{load_str, Config, LoadOptions};
-use keepalived_ipc::script_allow::Allowlist;
+use keepalived_ipc::script_allow::{Allowlist, Extras};
+use keepalived_ipc::Ids;
 use keepalived_ipc::{
     decode_from_child, encode, Channel, ConfigSlice, FromChild, ReplayState, Subsystem, ToChild,
     MAX_FROM_CHILD,
@@ -37,20 +39,39 @@ fn config(dir: &Path) -> Config {
         .config
 }
 
+/// The allowlist of a fresh start of `config` (checkerd's user `runner`)
+/// and the id of its script `line`.
+fn allowlist(config: &Config, runner: (u32, u32), line: &str) -> (Allowlist, u32) {
+    let mut next = 0;
+    let ids = Ids::assign(&config.object_keys(), &Ids::default(), &mut next);
+    let mut next_script = 0;
+    let list = Allowlist::of(
+        config,
+        &ids,
+        runner,
+        &Allowlist::default(),
+        &mut next_script,
+    );
+    let id = list
+        .find(config, line, None, Extras::None)
+        .expect("configured")
+        .id;
+    (list, id.0)
+}
+
 #[test]
-fn the_launcher_runs_only_configured_lines() {
+fn the_launcher_runs_only_configured_scripts() {
     require_root();
     let dir = shared_dir();
     let d = dir.path();
     let config = config(d);
-    // What a compromised checkerd asks for: the configured line, another
-    // command, and the configured line with one more argument.
+    let (list, ok) = allowlist(&config, (0, 0), &format!("/bin/touch {}/ok", d.display()));
+    // What a compromised checkerd asks for: the configured script, an id
+    // the configuration does not have, and the configured script with
+    // notify arguments it does not take.
     std::fs::write(
         d.join("requests"),
-        format!(
-            "/bin/touch {d}/ok\n/bin/touch {d}/bad\n/bin/touch {d}/ok {d}/extra\n",
-            d = d.display()
-        ),
+        format!("{ok}\n999999\n{ok} 1 MASTER 100\n"),
     )
     .unwrap();
     let (mine, theirs) = Channel::pair().unwrap();
@@ -79,7 +100,6 @@ fn the_launcher_runs_only_configured_lines() {
     drop((theirs, allow_theirs));
     // The parent's part: the allowlist first, then the plan.
     let mut allow = Channel::new(allow_mine, 1 << 16, 1 << 20).unwrap();
-    let list = Allowlist::of(&config, (0, 0));
     allow
         .send_bytes(&encode(&list).unwrap(), Vec::new())
         .unwrap();
@@ -89,10 +109,10 @@ fn the_launcher_runs_only_configured_lines() {
         slice: Box::new(ConfigSlice {
             subsystem: Subsystem::Checker,
             generation: 1,
-            config,
             ids: Default::default(),
             ipvs: None,
             vrrp: None,
+            check: Some(Default::default()),
         }),
         replay: ReplayState::default(),
     })
@@ -113,8 +133,9 @@ fn the_launcher_runs_only_configured_lines() {
     let stderr = || std::fs::read_to_string(d.join("stderr")).unwrap_or_default();
     wait_until("the configured line to run", || d.join("ok").exists());
     wait_until("two refusals", || stderr().matches("refused").count() >= 2);
-    assert!(!d.join("bad").exists(), "an unconfigured command ran");
-    assert!(!d.join("extra").exists(), "an extra argument got through");
+    let log = stderr();
+    assert!(log.contains("not a script of the configuration"), "{log}");
+    assert!(log.contains("takes None arguments"), "{log}");
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -132,17 +153,25 @@ fn the_parent_refuses_forged_requests_for_another_user() {
     }
     std::fs::copy(bin("fake-child"), libexec.path().join("checkerd")).unwrap();
     std::fs::write(libexec.path().join("fake-mode"), "run-scripts").unwrap();
-    let requests = format!(
-        "/bin/touch {d}/ok\n/bin/touch {d}/bad\n/bin/touch {d}/ok {d}/extra\n",
-        d = d.display()
-    );
-    std::fs::write(libexec.path().join("fake-scripts"), requests).unwrap();
     let conf = format!(
         "global_defs {{\n script_user root\n}}\n\
          vrrp_instance VI_1 {{\n state BACKUP\n interface eth0\n virtual_router_id 51\n priority 100\n \
          virtual_ipaddress {{\n 10.99.0.100/24\n }}\n notify_master \"/bin/touch {d}/ok\"\n}}\n",
         d = d.display()
     );
+    // The ids the parent gives a fresh configuration's scripts.
+    let c = load_str(&conf, &d.join("k.conf"), &LoadOptions::default())
+        .expect("valid")
+        .config;
+    let (_, ok) = allowlist(
+        &c,
+        (65534, 65534),
+        &format!("/bin/touch {}/ok", d.display()),
+    );
+    // The configured script, an unconfigured id, the configured script
+    // with notify arguments it does not take.
+    let requests = format!("{ok}\n999999\n{ok} 1 100\n");
+    std::fs::write(libexec.path().join("fake-scripts"), requests).unwrap();
     let lib = libexec.path().to_string_lossy().to_string();
     let mut s = Suite::spawn(&conf, &["--libexec-dir", &lib]);
     wait_until("the configured line to run as root", || {
@@ -150,10 +179,5 @@ fn the_parent_refuses_forged_requests_for_another_user() {
     });
     s.log.wait_for_text("checkerd asked to run", PROMPT);
     s.log.wait_for_text("checkerd asked to run", PROMPT);
-    assert!(
-        !d.join("bad").exists(),
-        "an unconfigured command ran as root"
-    );
-    assert!(!d.join("extra").exists(), "an extra argument got through");
     s.stop();
 }

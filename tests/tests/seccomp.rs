@@ -2,7 +2,6 @@
 //! kills it (vrrpd and checkerd may not exec, ipvsd may not open an IPv4
 //! stream socket); in `--seccomp log` mode the same call is let through.
 
-use keepalived_config::Config;
 use keepalived_ipc::{
     decode_from_child, Channel, ConfigSlice, FromChild, ReplayState, Subsystem, ToChild,
     MAX_FROM_CHILD,
@@ -52,10 +51,10 @@ fn spawn_selftest(sub: Subsystem, mode: &str, which: &str) -> (std::process::Chi
     let slice = ConfigSlice {
         subsystem: sub,
         generation: 1,
-        config: Config::default(),
         ids: Default::default(),
         ipvs: (sub == Subsystem::Ipvs).then(Default::default),
         vrrp: (sub == Subsystem::Vrrp).then(Default::default),
+        check: (sub == Subsystem::Checker).then(Default::default),
     };
     chan.send(&ToChild::Configure {
         slice: Box::new(slice),

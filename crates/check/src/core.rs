@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 pub const BOOTSTRAP_DELAY: Duration = Duration::from_secs(1);
 
 /// Resolved timing of one checker.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Timing {
     pub delay_loop: Duration,
     /// Inactivity limit of one attempt (connect, each read or write).

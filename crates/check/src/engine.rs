@@ -65,7 +65,7 @@ pub enum Event {
 }
 
 /// A real server and its checkers.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RealServerSpec {
     /// Label for the log, e.g. `[10.0.0.2]:tcp:80`.
     pub name: String,
@@ -79,7 +79,7 @@ pub struct RealServerSpec {
 }
 
 /// One checker of a real server.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CheckSpec {
     pub timing: Timing,
     /// Start down until the first success.
@@ -88,7 +88,7 @@ pub struct CheckSpec {
 }
 
 /// The checker kinds and their targets (connect_ip/port already applied).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum CheckKind {
     Tcp(Endpoint),
     /// HTTP_GET, or SSL_GET when `HttpSpec::tls` is set.
@@ -102,7 +102,7 @@ pub enum CheckKind {
 }
 
 /// MISC_CHECK.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MiscSpec {
     pub command: ScriptCommand,
     /// `misc_timeout` (unset: delay_loop).
@@ -112,7 +112,7 @@ pub struct MiscSpec {
 }
 
 /// FILE_CHECK.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FileSpec {
     pub path: PathBuf,
     pub weight: i32,
@@ -120,7 +120,7 @@ pub struct FileSpec {
 }
 
 /// A `vrrp_script`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ScriptSpec {
     pub name: String,
     pub command: ScriptCommand,
@@ -1026,13 +1026,35 @@ mod tests {
 
     struct Runner(Rc<RefCell<Fake>>);
 
+    thread_local! {
+        /// Test script names, by the id standing for each.
+        static NAMES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// The script id standing for `name` in these tests.
+    fn script(name: &str) -> ScriptCommand {
+        let id = NAMES.with(|n| {
+            let mut n = n.borrow_mut();
+            let i = n.iter().position(|x| x == name).unwrap_or_else(|| {
+                n.push(name.to_string());
+                n.len() - 1
+            });
+            crate::script::ScriptId(i as u32)
+        });
+        ScriptCommand::local(id)
+    }
+
+    fn name_of(cmd: &ScriptCommand) -> String {
+        NAMES.with(|n| n.borrow()[cmd.call.script.0 as usize].clone())
+    }
+
     impl ScriptRunner for Runner {
         fn spawn(&mut self, cmd: &ScriptCommand, _: &Registry, token: Token) -> io::Result<u64> {
             let mut f = self.0.borrow_mut();
             f.next += 1;
             let h = f.next;
-            f.spawns.push((cmd.argv[0].clone(), token));
-            f.running.insert(h, (cmd.argv[0].clone(), None));
+            f.spawns.push((name_of(cmd), token));
+            f.running.insert(h, (name_of(cmd), None));
             Ok(h)
         }
         fn try_wait(&mut self, h: ScriptHandle, _: &Registry) -> Option<ScriptExit> {
@@ -1089,10 +1111,7 @@ mod tests {
                 },
                 alpha: false,
                 kind: CheckKind::Misc(MiscSpec {
-                    command: ScriptCommand {
-                        argv: vec![name.into()],
-                        ..Default::default()
-                    },
+                    command: script(name),
                     timeout: Some(ms(timeout)),
                     dynamic: false,
                 }),
@@ -1229,10 +1248,7 @@ mod tests {
     fn track_script(name: &str, fall: u32) -> ScriptSpec {
         ScriptSpec {
             name: name.into(),
-            command: ScriptCommand {
-                argv: vec![name.into()],
-                ..Default::default()
-            },
+            command: script(name),
             interval: ms(100),
             timeout: None,
             rise: 1,

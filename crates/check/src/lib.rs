@@ -6,6 +6,7 @@ pub mod core;
 pub mod engine;
 pub mod file;
 pub mod genhash;
+pub mod plan;
 pub mod probe;
 pub mod script;
 pub mod smtp_alert;
@@ -20,4 +21,7 @@ pub use probe::dns::DnsSpec;
 pub use probe::http::{HttpProtocol, HttpSpec, StatusCodes, TlsSpec, UrlSpec};
 pub use probe::stream::Endpoint;
 pub use probe::udp::UdpSpec;
-pub use script::{LocalRunner, ScriptCommand, ScriptExit, ScriptHandle, ScriptRunner};
+pub use script::{
+    LocalRunner, ScriptArgs, ScriptCall, ScriptCommand, ScriptExit, ScriptHandle, ScriptId,
+    ScriptRunner,
+};

@@ -13,24 +13,36 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, Stdio};
 
-/// What to run and as whom.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub use keepalived_types::{ScriptArgs, ScriptCall, ScriptId};
+
+/// Which configured script to run, by id, with keepalived's typed
+/// arguments: the command line behind the id is known only to whoever
+/// executes it (checkerd's launcher, the parent), from the allowlist the
+/// parent gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ScriptCommand {
-    pub argv: Vec<String>,
-    pub uid: Option<u32>,
-    pub gid: Option<u32>,
+    pub call: ScriptCall,
+    /// Another user's script: the parent starts it (checkerd cannot change
+    /// identity).
+    pub by_parent: bool,
 }
 
 impl ScriptCommand {
-    /// Split a keepalived script line into words (see
-    /// `keepalived_config::script_line`).
-    pub fn parse(line: &str) -> Self {
-        let argv = keepalived_config::script_line::split(line);
+    /// Script `script` without arguments, run by checkerd's launcher.
+    pub fn local(script: ScriptId) -> ScriptCommand {
         ScriptCommand {
-            argv,
-            uid: None,
-            gid: None,
+            call: ScriptCall {
+                script,
+                args: ScriptArgs::None,
+            },
+            by_parent: false,
         }
+    }
+
+    /// The same script with `args`.
+    pub fn with(mut self, args: ScriptArgs) -> ScriptCommand {
+        self.call.args = args;
+        self
     }
 }
 
@@ -62,15 +74,53 @@ pub trait ScriptRunner {
 }
 
 /// Fork/exec in this process; pidfds tell the loop when a child ends.
+/// As a [`ScriptRunner`] it runs the scripts of its own table (tests, and
+/// tools); checkerd's launcher resolves ids itself and calls
+/// [`LocalRunner::spawn_argv`].
 #[derive(Default)]
 pub struct LocalRunner {
     runs: HashMap<ScriptHandle, (Child, Option<OwnedFd>)>,
     next: ScriptHandle,
+    table: HashMap<ScriptId, Vec<String>>,
 }
 
 impl LocalRunner {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Let script `id` stand for the script line `line` (keepalived's
+    /// quoting, see `keepalived_config::script_line`).
+    pub fn define(&mut self, id: ScriptId, line: &str) {
+        self.table
+            .insert(id, keepalived_config::script_line::split(line));
+    }
+
+    /// Start `argv` as this process's user, in its own process group.
+    pub fn spawn_argv(
+        &mut self,
+        argv: &[String],
+        registry: &Registry,
+        token: Token,
+    ) -> io::Result<ScriptHandle> {
+        let (prog, args) = argv
+            .split_first()
+            .ok_or_else(|| io::Error::other("empty script"))?;
+        let mut c = Command::new(prog);
+        c.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0);
+        let child = c.spawn()?;
+        // Without a pidfd (old kernel) the engine still polls at deadlines.
+        let pidfd = pidfd_open(child.id()).ok();
+        if let Some(fd) = &pidfd {
+            registry.register(&mut SourceFd(&fd.as_raw_fd()), token, Interest::READABLE)?;
+        }
+        self.next += 1;
+        self.runs.insert(self.next, (child, pidfd));
+        Ok(self.next)
     }
 }
 
@@ -91,31 +141,15 @@ impl ScriptRunner for LocalRunner {
         registry: &Registry,
         token: Token,
     ) -> io::Result<ScriptHandle> {
-        let (prog, args) = cmd
-            .argv
-            .split_first()
-            .ok_or_else(|| io::Error::other("empty script"))?;
-        let mut c = Command::new(prog);
-        c.args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0);
-        if let Some(g) = cmd.gid {
-            c.gid(g);
+        if cmd.by_parent || cmd.call.args != ScriptArgs::None {
+            return Err(io::Error::other("not a script this runner can start"));
         }
-        if let Some(u) = cmd.uid {
-            c.uid(u);
-        }
-        let child = c.spawn()?;
-        // Without a pidfd (old kernel) the engine still polls at deadlines.
-        let pidfd = pidfd_open(child.id()).ok();
-        if let Some(fd) = &pidfd {
-            registry.register(&mut SourceFd(&fd.as_raw_fd()), token, Interest::READABLE)?;
-        }
-        self.next += 1;
-        self.runs.insert(self.next, (child, pidfd));
-        Ok(self.next)
+        let argv = self
+            .table
+            .get(&cmd.call.script)
+            .cloned()
+            .ok_or_else(|| io::Error::other(format!("{} is not defined", cmd.call.script)))?;
+        self.spawn_argv(&argv, registry, token)
     }
 
     fn try_wait(&mut self, h: ScriptHandle, registry: &Registry) -> Option<ScriptExit> {
@@ -162,11 +196,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn split() {
-        assert_eq!(
-            ScriptCommand::parse(r#"/bin/sh -c 'exit 3' "a b" c\ d"#).argv,
-            vec!["/bin/sh", "-c", "exit 3", "a b", "c d"]
+    fn only_defined_scripts_without_arguments_run_here() {
+        let poll = mio::Poll::new().unwrap();
+        let mut r = LocalRunner::new();
+        let cmd = ScriptCommand::local(ScriptId(7));
+        assert!(
+            r.spawn(&cmd, poll.registry(), Token(1)).is_err(),
+            "undefined"
         );
-        assert_eq!(ScriptCommand::parse("  x  ").argv, vec!["x"]);
+        r.define(ScriptId(7), "/bin/true");
+        let other = ScriptArgs::Group {
+            id: keepalived_types::GroupId(1),
+            state: keepalived_types::VrrpState::Master,
+        };
+        assert!(r
+            .spawn(&cmd.with(other), poll.registry(), Token(1))
+            .is_err());
+        let h = r.spawn(&cmd, poll.registry(), Token(1)).unwrap();
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Some(e) = r.try_wait(h, poll.registry()) {
+                assert_eq!(e, ScriptExit::Exited(0));
+                break;
+            }
+            assert!(std::time::Instant::now() < until, "/bin/true did not end");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
 }

@@ -216,10 +216,10 @@ fn ssl_get_unverified_by_default_verified_on_request() {
     mode.set(UP);
 
     // Verification against the test CA, with SNI "localhost".
-    let ca: Vec<CertificateDer<'static>> =
+    let ca: Vec<Vec<u8>> =
         CertificateDer::pem_file_iter(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/ca.pem"))
             .unwrap()
-            .map(|c| c.unwrap())
+            .map(|c| c.unwrap().to_vec())
             .collect();
     let mut h2 = Harness::new();
     h2.add(vec![ssl_check(

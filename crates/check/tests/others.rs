@@ -171,14 +171,15 @@ fn misc_check_exit_codes_dynamic_weight_and_timeout() {
     let d = tmp("misc");
     let f = d.join("rc");
     std::fs::write(&f, "0").unwrap();
-    let cmd = ScriptCommand::parse(&format!("/bin/sh -c 'exit $(cat {})'", f.display()));
-    let mut h = Harness::new();
+    let line = format!("/bin/sh -c 'exit $(cat {})'", f.display());
+    let cmd = ScriptCommand::local(ScriptId(0));
+    let mut h = Harness::with_scripts(&[&line]);
     h.add_weighted(
         vec![CheckSpec {
             timing: timing(300, 150, 0, 100),
             alpha: true,
             kind: CheckKind::Misc(MiscSpec {
-                command: cmd.clone(),
+                command: cmd,
                 timeout: None,
                 dynamic: true,
             }),
@@ -225,12 +226,12 @@ fn misc_check_exit_codes_dynamic_weight_and_timeout() {
     );
 
     // misc_timeout: a script that hangs is terminated and counts as failed.
-    let mut h = Harness::new();
+    let mut h = Harness::with_scripts(&["/bin/sleep 10"]);
     h.add(vec![CheckSpec {
         timing: timing(300, 150, 0, 100),
         alpha: false,
         kind: CheckKind::Misc(MiscSpec {
-            command: ScriptCommand::parse("/bin/sleep 10"),
+            command: ScriptCommand::local(ScriptId(0)),
             timeout: Some(Duration::from_millis(200)),
             dynamic: false,
         }),
@@ -294,12 +295,13 @@ fn vrrp_script_rise_fall() {
     let d = tmp("script");
     let f = d.join("rc");
     std::fs::write(&f, "0").unwrap();
-    let mut h = Harness::new();
+    let line = format!("/bin/sh -c 'exit $(cat {})'", f.display());
+    let mut h = Harness::with_scripts(&[&line]);
     let t0 = h.t0;
     h.engine.add_script(
         ScriptSpec {
             name: "chk".into(),
-            command: ScriptCommand::parse(&format!("/bin/sh -c 'exit $(cat {})'", f.display())),
+            command: ScriptCommand::local(ScriptId(0)),
             interval: Duration::from_millis(100),
             timeout: None,
             rise: 2,

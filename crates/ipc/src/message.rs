@@ -2,28 +2,29 @@
 //! remembers so it can replay it to a restarted child.
 
 use crate::Subsystem;
-use keepalived_config::Config;
 pub use keepalived_types::{
-    GroupId, Ids, InstanceId, RsId, TrackKind, TrackStatus, TrackerId, VrrpState, VsId,
+    GroupId, Ids, InstanceId, RsId, ScriptArgs, ScriptCall, ScriptId, TrackKind, TrackStatus,
+    TrackerId, VrrpState, VsId,
 };
 use serde::{Deserialize, Serialize};
 
-/// What a child is told to run: its subsystem and its part of the
-/// configuration (the parent strips what the child has no business seeing).
+/// What a child is told to run: its subsystem and its typed plan, compiled
+/// by the parent from the configuration. No child ever sees configuration
+/// text; each plan holds only what its child needs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConfigSlice {
     pub subsystem: Subsystem,
     /// Increases with every reload; acks name the generation they apply to.
     pub generation: u64,
-    pub config: Config,
     /// The id of every object of this configuration: messages name objects
     /// by these.
     pub ids: Ids,
-    /// ipvsd's typed plan (ipvsd gets no `config`: it never parses
-    /// configuration text).
+    /// ipvsd's plan.
     pub ipvs: Option<keepalived_ipvs::plan::IpvsPlan>,
-    /// vrrpd's typed plan (vrrpd gets no `config` either).
+    /// vrrpd's plan.
     pub vrrp: Option<keepalived_vrrp::plan::VrrpPlan>,
+    /// checkerd's plan (no VRRP passwords, scripts by id only).
+    pub check: Option<keepalived_check::plan::CheckPlan>,
 }
 
 /// A VRRP instance (or sync group) changed state: vrrpd → parent → checkerd
@@ -75,14 +76,14 @@ pub struct TrackResult {
 }
 
 /// A script that must run as another user than checkerd's (`script_user
-/// root`, a `user` on a script): checkerd → parent, which starts it only if
-/// the configuration has that script line for that user.
+/// root`, a `user` on a script): checkerd → parent, naming the script by
+/// id with typed arguments; the parent builds the command line from its
+/// own allowlist and starts it only as another user than checkerd's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScriptRequest {
+    /// checkerd's name for this run (its end is reported with it).
     pub id: u64,
-    pub argv: Vec<String>,
-    pub uid: u32,
-    pub gid: u32,
+    pub call: ScriptCall,
 }
 
 /// Sockets checkerd cannot make itself (`fwmark` needs CAP_NET_ADMIN,
@@ -307,10 +308,10 @@ mod tests {
             slice: Box::new(ConfigSlice {
                 subsystem: Subsystem::Ipvs,
                 generation: 7,
-                config: Config::default(),
                 ids: Ids::default(),
                 ipvs: None,
                 vrrp: None,
+                check: Some(Default::default()),
             }),
             replay: ReplayState::default(),
         };

@@ -1,17 +1,21 @@
-//! Which script command lines a configuration runs, as which user, with
-//! which extra arguments: the allowlist every process that starts scripts
-//! checks a request against. The parent builds it from the configuration
-//! ([`Allowlist::of`]) and gives it to whoever executes: its own script
-//! starter (scripts of other users) and checkerd's launcher (over a socket
-//! only the parent writes to), so a compromised checkerd can run nothing
+//! Which scripts a configuration runs, as which user, with which extra
+//! arguments: the allowlist every process that starts scripts resolves a
+//! request with. The parent builds it from the configuration
+//! ([`Allowlist::of`]), giving each script an id ([`ScriptId`]), and gives
+//! it to whoever executes: its own script starter (scripts of other users)
+//! and checkerd's launcher (over a socket only the parent writes to).
+//! checkerd's plan names scripts by id only, and a request is an id with
+//! typed arguments ([`ScriptCall`]): a compromised checkerd can run nothing
 //! but configured scripts, with keepalived's arguments, as their user.
 
 use keepalived_config::{script_line, Config};
+use keepalived_types::{GroupId, Ids, InstanceId, ScriptArgs, ScriptCall, ScriptId, VrrpState};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The arguments keepalived adds to a script line, and so the only ones a
 /// request may add.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Extras {
     /// Track scripts, MISC_CHECK, notify_master and the like: none.
     None,
@@ -23,7 +27,7 @@ pub enum Extras {
 }
 
 /// A script line allowed to run as uid:gid.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Allowed {
     pub argv: Vec<String>,
     pub uid: u32,
@@ -31,13 +35,16 @@ pub struct Allowed {
     pub extras: Extras,
 }
 
-/// Every script of one configuration.
+/// Every script of one configuration, by id.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Allowlist {
-    pub scripts: Vec<Allowed>,
+    pub scripts: BTreeMap<ScriptId, Allowed>,
     /// Names a `notify` script may be given.
-    pub instances: Vec<String>,
-    pub groups: Vec<String>,
+    pub instances: BTreeMap<InstanceId, String>,
+    pub groups: BTreeMap<GroupId, String>,
+    /// checkerd's own user: its scripts run in its launcher, the others
+    /// in the parent.
+    pub runner: (u32, u32),
 }
 
 /// uid:gid of a user name (and optional group name).
@@ -57,134 +64,245 @@ fn user_of(spec: Option<&str>) -> Option<Option<(u32, u32)>> {
     Some(w.next().and_then(|u| resolve(u, w.next())))
 }
 
-impl Allowlist {
-    /// Every script line of `config` with the user it runs as: its own
-    /// (`user` on the script, or words after a notify line), else
-    /// `script_user`, else `runner` (checkerd's user). A line naming a user
-    /// that does not exist is left out (keepalived does not run it).
-    pub fn of(config: &Config, runner: (u32, u32)) -> Allowlist {
-        let g = &config.global_defs;
-        let default = match g.script_user.as_deref() {
+/// Who runs `line`: its own user (`user` on the script, or words after a
+/// notify line), else `script_user`, else `runner`. None: a user that
+/// does not exist (keepalived does not run the script).
+fn identity(
+    config: &Config,
+    line: &str,
+    own: Option<&str>,
+    runner: (u32, u32),
+) -> Option<(u32, u32)> {
+    let g = &config.global_defs;
+    let own = user_of(own).or_else(|| user_of(config.script_users.get(line).map(String::as_str)));
+    match own {
+        Some(who) => who,
+        None => match g.script_user.as_deref() {
             Some(u) => resolve(u, g.script_group.as_deref()),
             None => Some(runner),
-        };
-        let mut scripts = Vec::new();
-        let mut add = |line: &str, who: Option<Option<(u32, u32)>>, extras: Extras| {
-            let who = who.or_else(|| user_of(config.script_users.get(line).map(String::as_str)));
-            let Some((uid, gid)) = who.unwrap_or(default) else {
-                return;
-            };
-            let argv = script_line::split(line);
-            if !argv.is_empty() {
-                scripts.push(Allowed {
-                    argv,
-                    uid,
-                    gid,
-                    extras,
-                });
-            }
-        };
-        for s in &config.vrrp_scripts {
-            let who = s.user.as_ref().map(|u| match &s.group {
-                Some(gr) => format!("{u} {gr}"),
-                None => u.clone(),
-            });
-            add(&s.script, user_of(who.as_deref()), Extras::None);
+        },
+    }
+}
+
+/// A script's own `user NAME [GROUP]`, as written on a vrrp_script.
+pub fn script_owner(user: Option<&String>, group: Option<&String>) -> Option<String> {
+    user.map(|u| match group {
+        Some(g) => format!("{u} {g}"),
+        None => u.clone(),
+    })
+}
+
+/// Every script line of a configuration with its user and extras, each
+/// occurrence once: `(line, own user, extras)`.
+fn lines(config: &Config) -> Vec<(String, Option<String>, Extras)> {
+    let mut out = Vec::new();
+    let mut add = |l: &str, own: Option<String>, extras: Extras| {
+        out.push((l.to_string(), own, extras));
+    };
+    for s in &config.vrrp_scripts {
+        add(
+            &s.script,
+            script_owner(s.user.as_ref(), s.group.as_ref()),
+            Extras::None,
+        );
+    }
+    for i in &config.vrrp_instances {
+        for l in [
+            &i.notify_master,
+            &i.notify_backup,
+            &i.notify_fault,
+            &i.notify_stop,
+            &i.notify_master_rx_lower_pri,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            add(l, None, Extras::None);
         }
-        let states = |n: [&Option<String>; 5]| n.into_iter().flatten().cloned().collect::<Vec<_>>();
-        for i in &config.vrrp_instances {
-            for l in states([
-                &i.notify_master,
-                &i.notify_backup,
-                &i.notify_fault,
-                &i.notify_stop,
-                &i.notify_master_rx_lower_pri,
-            ]) {
-                add(&l, None, Extras::None);
-            }
-            if let Some(l) = &i.notify {
-                add(l, None, Extras::Notify);
-            }
-        }
-        for sg in &config.vrrp_sync_groups {
-            for l in states([
-                &sg.notify_master,
-                &sg.notify_backup,
-                &sg.notify_fault,
-                &sg.notify_stop,
-                &None,
-            ]) {
-                add(&l, None, Extras::None);
-            }
-            if let Some(l) = &sg.notify {
-                add(l, None, Extras::Notify);
-            }
-        }
-        for vs in &config.virtual_servers {
-            for l in [&vs.quorum_up, &vs.quorum_down].into_iter().flatten() {
-                add(l, None, Extras::None);
-            }
-            for rs in &vs.real_servers {
-                for l in [&rs.notify_up, &rs.notify_down].into_iter().flatten() {
-                    add(l, None, Extras::None);
-                }
-                for c in &rs.checkers {
-                    if let Some(p) = &c.misc_path {
-                        add(p, user_of(c.user.as_deref()), Extras::None);
-                    }
-                }
-            }
-        }
-        for f in g.fifo_scripts() {
-            if let (Some(line), Some(path)) = (&f.script, f.fifo) {
-                add(line, None, Extras::Path(path));
-            }
-        }
-        Allowlist {
-            scripts,
-            instances: config
-                .vrrp_instances
-                .iter()
-                .map(|i| i.name.clone())
-                .collect(),
-            groups: config
-                .vrrp_sync_groups
-                .iter()
-                .map(|g| g.name.clone())
-                .collect(),
+        if let Some(l) = &i.notify {
+            add(l, None, Extras::Notify);
         }
     }
+    for sg in &config.vrrp_sync_groups {
+        for l in [
+            &sg.notify_master,
+            &sg.notify_backup,
+            &sg.notify_fault,
+            &sg.notify_stop,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            add(l, None, Extras::None);
+        }
+        if let Some(l) = &sg.notify {
+            add(l, None, Extras::Notify);
+        }
+    }
+    for vs in &config.virtual_servers {
+        for l in [&vs.quorum_up, &vs.quorum_down].into_iter().flatten() {
+            add(l, None, Extras::None);
+        }
+        for rs in &vs.real_servers {
+            for l in [&rs.notify_up, &rs.notify_down].into_iter().flatten() {
+                add(l, None, Extras::None);
+            }
+            for c in &rs.checkers {
+                if let Some(p) = &c.misc_path {
+                    add(p, c.user.clone(), Extras::None);
+                }
+            }
+        }
+    }
+    for f in config.global_defs.fifo_scripts() {
+        if let (Some(line), Some(path)) = (&f.script, f.fifo) {
+            add(line, None, Extras::Path(path));
+        }
+    }
+    out
+}
 
-    /// Whether `argv` is a configured line for exactly uid:gid, followed by
-    /// exactly what keepalived adds to that kind of line.
-    pub fn permits(&self, argv: &[String], uid: u32, gid: u32) -> bool {
-        self.scripts.iter().any(|a| {
-            a.uid == uid
-                && a.gid == gid
-                && argv.len() >= a.argv.len()
-                && argv[..a.argv.len()] == a.argv[..]
-                && self.extras_fit(&a.extras, &argv[a.argv.len()..])
+/// A script as a plan names it: its id, and whether the parent starts it
+/// (another user than checkerd's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScriptRef {
+    pub id: ScriptId,
+    pub by_parent: bool,
+}
+
+impl Allowlist {
+    /// Every script of `config`, run by `runner` (checkerd's user) unless
+    /// it names another. A line naming a user that does not exist is left
+    /// out (keepalived does not run it). A script allowed in `previous`
+    /// with the same line, user and extras keeps its id; the others get
+    /// fresh ones above `next` (never reused).
+    pub fn of(
+        config: &Config,
+        ids: &Ids,
+        runner: (u32, u32),
+        previous: &Allowlist,
+        next: &mut u32,
+    ) -> Allowlist {
+        let mut known: BTreeMap<&Allowed, ScriptId> =
+            previous.scripts.iter().map(|(id, a)| (a, *id)).collect();
+        let mut list = Allowlist {
+            runner,
+            ..Default::default()
+        };
+        let mut seen: BTreeMap<Allowed, ScriptId> = BTreeMap::new();
+        for (line, own, extras) in lines(config) {
+            let Some((uid, gid)) = identity(config, &line, own.as_deref(), runner) else {
+                continue;
+            };
+            let argv = script_line::split(&line);
+            if argv.is_empty() {
+                continue;
+            }
+            let a = Allowed {
+                argv,
+                uid,
+                gid,
+                extras,
+            };
+            if seen.contains_key(&a) {
+                continue;
+            }
+            let id = known.remove(&a).unwrap_or_else(|| {
+                *next += 1;
+                ScriptId(*next)
+            });
+            seen.insert(a.clone(), id);
+            list.scripts.insert(id, a);
+        }
+        for i in &config.vrrp_instances {
+            if let Some(id) = ids.instance(&i.name) {
+                list.instances.insert(id, i.name.clone());
+            }
+        }
+        for g in &config.vrrp_sync_groups {
+            if let Some(id) = ids.group(&g.name) {
+                list.groups.insert(id, g.name.clone());
+            }
+        }
+        list
+    }
+
+    /// The id of `line` as `config` runs it (with its own user `own`, if
+    /// the script names one, and `extras`); None when it is not allowed
+    /// (an unknown user, an empty line).
+    pub fn find(
+        &self,
+        config: &Config,
+        line: &str,
+        own: Option<&str>,
+        extras: Extras,
+    ) -> Option<ScriptRef> {
+        let (uid, gid) = identity(config, line, own, self.runner)?;
+        let argv = script_line::split(line);
+        let want = Allowed {
+            argv,
+            uid,
+            gid,
+            extras,
+        };
+        let (id, _) = self.scripts.iter().find(|(_, a)| **a == want)?;
+        Some(ScriptRef {
+            id: *id,
+            by_parent: (uid, gid) != self.runner,
         })
     }
 
-    fn extras_fit(&self, kind: &Extras, extra: &[String]) -> bool {
-        match kind {
-            Extras::None => extra.is_empty(),
-            Extras::Path(p) => extra.len() == 1 && &extra[0] == p,
-            Extras::Notify => {
-                let [what, name, state, prio] = extra else {
-                    return false;
-                };
-                let named = match what.as_str() {
-                    "INSTANCE" => self.instances.contains(name),
-                    "GROUP" => self.groups.contains(name),
-                    _ => false,
-                };
-                named
-                    && matches!(state.as_str(), "MASTER" | "BACKUP" | "FAULT" | "STOP")
-                    && prio.parse::<u8>().is_ok()
+    /// The command line and identity of `call`: its script's line followed
+    /// by exactly the arguments keepalived adds to that kind of line.
+    pub fn command(&self, call: &ScriptCall) -> Result<(Vec<String>, u32, u32), String> {
+        let a = self
+            .scripts
+            .get(&call.script)
+            .ok_or_else(|| format!("{} is not a script of the configuration", call.script))?;
+        let mut argv = a.argv.clone();
+        let state = |s: VrrpState| match s {
+            VrrpState::Master | VrrpState::Backup | VrrpState::Fault | VrrpState::Stop => {
+                Ok(s.as_str().to_string())
+            }
+            VrrpState::Init => Err("a notify script is never given INIT".to_string()),
+        };
+        match (&a.extras, call.args) {
+            (Extras::None, ScriptArgs::None) => {}
+            (Extras::Path(p), ScriptArgs::None) => argv.push(p.clone()),
+            (
+                Extras::Notify,
+                ScriptArgs::Instance {
+                    id,
+                    state: s,
+                    priority,
+                },
+            ) => {
+                let name = self
+                    .instances
+                    .get(&id)
+                    .ok_or(format!("{id} is not configured"))?;
+                argv.extend([
+                    "INSTANCE".into(),
+                    name.clone(),
+                    state(s)?,
+                    priority.to_string(),
+                ]);
+            }
+            (Extras::Notify, ScriptArgs::Group { id, state: s }) => {
+                let name = self
+                    .groups
+                    .get(&id)
+                    .ok_or(format!("{id} is not configured"))?;
+                argv.extend(["GROUP".into(), name.clone(), state(s)?, "0".into()]);
+            }
+            (e, args) => {
+                return Err(format!(
+                    "{} takes {e:?} arguments, not {args:?}",
+                    call.script
+                ))
             }
         }
+        Ok((argv, a.uid, a.gid))
     }
 }
 
@@ -198,30 +316,98 @@ mod tests {
         s.split(' ').map(String::from).collect()
     }
 
-    #[test]
-    fn only_configured_lines_with_keepalived_arguments_as_their_user() {
-        let text = "vrrp_script chk {\n script \"/bin/check --deep\"\n}\n\
-             vrrp_instance VI_1 {\n interface lo\n virtual_router_id 1\n priority 100\n \
-             virtual_ipaddress {\n 10.0.0.1\n }\n notify /bin/notify\n notify_master \"/bin/up now\"\n \
-             track_script {\n chk\n }\n}\n";
+    const TEXT: &str = "vrrp_script chk {\n script \"/bin/check --deep\"\n}\n\
+         vrrp_instance VI_1 {\n interface lo\n virtual_router_id 1\n priority 100\n \
+         virtual_ipaddress {\n 10.0.0.1\n }\n notify /bin/notify\n notify_master \"/bin/up now\"\n \
+         track_script {\n chk\n }\n}\n";
+
+    fn load(text: &str) -> (Config, Ids) {
         let c = load_str(text, Path::new("/t/k.conf"), &LoadOptions::default())
             .unwrap()
             .config;
+        let mut next = 0;
+        let ids = Ids::assign(&c.object_keys(), &Ids::default(), &mut next);
+        (c, ids)
+    }
+
+    #[test]
+    fn only_configured_scripts_with_keepalived_arguments_as_their_user() {
+        let (c, ids) = load(TEXT);
         let me = (4242, 4243);
-        let a = Allowlist::of(&c, me);
-        assert!(a.permits(&words("/bin/check --deep"), 4242, 4243));
-        assert!(!a.permits(&words("/bin/check --deep"), 0, 0), "not as root");
-        assert!(!a.permits(&words("/bin/check"), 4242, 4243), "a prefix");
-        assert!(
-            !a.permits(&words("/bin/check --deep x"), 4242, 4243),
-            "extra word"
+        let mut next = 0;
+        let a = Allowlist::of(&c, &ids, me, &Allowlist::default(), &mut next);
+        let chk = a.find(&c, "/bin/check --deep", None, Extras::None).unwrap();
+        assert!(!chk.by_parent, "checkerd's own user runs it");
+        let call = |script, args| ScriptCall { script, args };
+        assert_eq!(
+            a.command(&call(chk.id, ScriptArgs::None)).unwrap(),
+            (words("/bin/check --deep"), 4242, 4243)
         );
-        assert!(!a.permits(&words("/bin/sh -c id"), 4242, 4243));
-        assert!(a.permits(&words("/bin/up now"), 4242, 4243));
-        assert!(a.permits(&words("/bin/notify INSTANCE VI_1 MASTER 100"), 4242, 4243));
-        assert!(!a.permits(&words("/bin/notify INSTANCE VI_9 MASTER 100"), 4242, 4243));
-        assert!(!a.permits(&words("/bin/notify INSTANCE VI_1 ROOT 100"), 4242, 4243));
-        assert!(!a.permits(&words("/bin/notify INSTANCE VI_1 MASTER 1000"), 4242, 4243));
-        assert!(!a.permits(&[], 4242, 4243));
+        let vi = ids.instance("VI_1").unwrap();
+        let up = ScriptArgs::Instance {
+            id: vi,
+            state: VrrpState::Master,
+            priority: 100,
+        };
+        assert!(a.command(&call(chk.id, up)).is_err(), "extra arguments");
+        assert!(a.command(&call(ScriptId(999), ScriptArgs::None)).is_err());
+        let n = a.find(&c, "/bin/notify", None, Extras::Notify).unwrap();
+        assert_eq!(
+            a.command(&call(n.id, up)).unwrap().0,
+            words("/bin/notify INSTANCE VI_1 MASTER 100")
+        );
+        assert!(
+            a.command(&call(n.id, ScriptArgs::None)).is_err(),
+            "missing arguments"
+        );
+        let other = ScriptArgs::Instance {
+            id: InstanceId(vi.0 + 100),
+            state: VrrpState::Master,
+            priority: 100,
+        };
+        assert!(a.command(&call(n.id, other)).is_err(), "unknown instance");
+        let init = ScriptArgs::Instance {
+            id: vi,
+            state: VrrpState::Init,
+            priority: 100,
+        };
+        assert!(a.command(&call(n.id, init)).is_err());
+        assert!(a.find(&c, "/bin/up now", None, Extras::None).is_some());
+        assert!(a.find(&c, "/bin/sh -c id", None, Extras::None).is_none());
+        assert!(
+            a.find(&c, "/bin/up", None, Extras::None).is_none(),
+            "a prefix"
+        );
+    }
+
+    #[test]
+    fn another_users_scripts_are_the_parents_and_ids_survive_a_reload() {
+        let text = format!("global_defs {{\n script_user root\n}}\n{TEXT}");
+        let (c, ids) = load(&text);
+        let mut next = 0;
+        let a = Allowlist::of(&c, &ids, (4242, 4243), &Allowlist::default(), &mut next);
+        let chk = a.find(&c, "/bin/check --deep", None, Extras::None).unwrap();
+        assert!(chk.by_parent);
+        assert_eq!(
+            a.command(&ScriptCall {
+                script: chk.id,
+                args: ScriptArgs::None
+            })
+            .unwrap()
+            .1,
+            0
+        );
+        // The same file again: the same ids; a changed line: a new one.
+        let b = Allowlist::of(&c, &ids, (4242, 4243), &a, &mut next);
+        assert_eq!(a.scripts, b.scripts);
+        let changed = text.replace("/bin/check --deep", "/bin/check --shallow");
+        let (c2, ids2) = load(&changed);
+        let d = Allowlist::of(&c2, &ids2, (4242, 4243), &b, &mut next);
+        let new = d
+            .find(&c2, "/bin/check --shallow", None, Extras::None)
+            .unwrap();
+        assert!(!a.scripts.contains_key(&new.id), "an id was reused");
+        let up = a.find(&c, "/bin/up now", None, Extras::None).unwrap();
+        assert_eq!(d.find(&c2, "/bin/up now", None, Extras::None), Some(up));
     }
 }

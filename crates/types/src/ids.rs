@@ -45,6 +45,14 @@ id!(
     /// A tracked script, file or process, by kind and name.
     TrackerId
 );
+id!(
+    /// A script of the configuration: one command line, the user it runs
+    /// as and the kind of arguments keepalived adds to it. Given with the
+    /// script allowlist (`keepalived_ipc::script_allow`), stable across
+    /// reloads for an unchanged line; only the processes that execute
+    /// scripts learn the command line behind it.
+    ScriptId
+);
 
 /// The id of every object of one configuration, with the keys they stand
 /// for, looked up both ways. Only the forward maps cross a socket; the

@@ -5,8 +5,10 @@
 
 pub mod ids;
 pub mod route;
+pub mod script;
 
-pub use ids::{GroupId, Ids, InstanceId, Keys, RsId, TrackerId, VsId};
+pub use ids::{GroupId, Ids, InstanceId, Keys, RsId, ScriptId, TrackerId, VsId};
+pub use script::{ScriptArgs, ScriptCall};
 
 use serde::{Deserialize, Serialize};
 

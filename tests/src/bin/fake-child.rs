@@ -17,8 +17,8 @@
 //! lingers).
 
 use keepalived_ipc::{
-    encode, frame, FromChild, InstanceId, RealServerHealth, ScriptRequest, VrrpState,
-    VrrpStateChange,
+    encode, frame, FromChild, InstanceId, RealServerHealth, ScriptArgs, ScriptCall, ScriptId,
+    ScriptRequest, VrrpState, VrrpStateChange,
 };
 use std::io::Read;
 use std::os::fd::FromRawFd;
@@ -93,12 +93,27 @@ fn main() {
             let lines =
                 std::fs::read_to_string(exe.with_file_name("fake-scripts")).unwrap_or_default();
             let mut msgs = vec![FromChild::Ready { generation: 1 }];
+            // `ID` or `ID INSTANCE_ID PRIORITY`: a script by id, with
+            // notify arguments or none.
             for (i, line) in lines.lines().enumerate() {
+                let w: Vec<&str> = line.split_whitespace().collect();
+                let Some(Ok(script)) = w.first().map(|s| s.parse()) else {
+                    continue;
+                };
+                let args = match w[1..] {
+                    [id, prio] => ScriptArgs::Instance {
+                        id: InstanceId(id.parse().unwrap_or(0)),
+                        state: VrrpState::Master,
+                        priority: prio.parse().unwrap_or(0),
+                    },
+                    _ => ScriptArgs::None,
+                };
                 msgs.push(FromChild::RunScript(ScriptRequest {
                     id: i as u64 + 1,
-                    argv: line.split(' ').map(String::from).collect(),
-                    uid: 0,
-                    gid: 0,
+                    call: ScriptCall {
+                        script: ScriptId(script),
+                        args,
+                    },
                 }));
             }
             for m in msgs {

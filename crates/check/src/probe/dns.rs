@@ -20,7 +20,7 @@ pub const TYPES: [(&str, u16); 10] = [
 ];
 
 /// DNS_CHECK options.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DnsSpec {
     /// `type` (SOA).
     pub qtype: u16,

@@ -18,7 +18,7 @@ const MAX_RESPONSE: usize = 4 << 20;
 const MAX_HEADERS: usize = 64 << 10;
 
 /// `status_code` values: inclusive ranges; empty means 200-299.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StatusCodes(pub Vec<(u16, u16)>);
 
 impl StatusCodes {
@@ -48,7 +48,7 @@ impl StatusCodes {
 }
 
 /// One `url { }` block.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UrlSpec {
     pub path: String,
     /// Expected MD5 of the body.
@@ -59,8 +59,10 @@ pub struct UrlSpec {
     pub regex: Option<BodyRegex>,
 }
 
-/// A url's `regex` with its options, compiled once.
-#[derive(Clone, Debug)]
+/// A url's `regex` with its options, compiled once in each process that
+/// holds it (it crosses a socket as its source and is compiled again).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(from = "RegexSource", into = "RegexSource")]
 pub struct BodyRegex {
     pub pattern: String,
     pub options: Vec<String>,
@@ -71,6 +73,41 @@ pub struct BodyRegex {
     /// Where a match may start: `min..=max` bytes into the body.
     pub min_offset: usize,
     pub max_offset: Option<usize>,
+}
+
+/// What a [`BodyRegex`] is made from.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct RegexSource {
+    pattern: String,
+    options: Vec<String>,
+    no_match: bool,
+    min_offset: usize,
+    max_offset: Option<usize>,
+}
+
+impl From<RegexSource> for BodyRegex {
+    fn from(r: RegexSource) -> BodyRegex {
+        BodyRegex {
+            re: keepalived_config::regex::compile(&r.pattern, &r.options).ok(),
+            pattern: r.pattern,
+            options: r.options,
+            no_match: r.no_match,
+            min_offset: r.min_offset,
+            max_offset: r.max_offset,
+        }
+    }
+}
+
+impl From<BodyRegex> for RegexSource {
+    fn from(b: BodyRegex) -> RegexSource {
+        RegexSource {
+            pattern: b.pattern,
+            options: b.options,
+            no_match: b.no_match,
+            min_offset: b.min_offset,
+            max_offset: b.max_offset,
+        }
+    }
 }
 
 impl PartialEq for BodyRegex {
@@ -144,7 +181,7 @@ pub fn parse_digest(s: &str) -> Option<[u8; 16]> {
 }
 
 /// `http_protocol`: 1.0 (default), 1.0C (with Connection: close), 1.1.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum HttpProtocol {
     #[default]
     Http10,
@@ -153,7 +190,7 @@ pub enum HttpProtocol {
 }
 
 /// Everything HTTP_GET / SSL_GET needs beyond the endpoint.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HttpSpec {
     pub urls: Vec<UrlSpec>,
     /// Checker-level `virtualhost` (already falling back to the real and
@@ -166,11 +203,11 @@ pub struct HttpSpec {
 }
 
 /// SSL_GET's TLS options.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TlsSpec {
-    /// Verify the server's certificate against these roots; empty means no
-    /// verification (keepalived's default).
-    pub verify_roots: Vec<CertificateDer<'static>>,
+    /// Verify the server's certificate against these roots (DER); empty
+    /// means no verification (keepalived's default).
+    pub verify_roots: Vec<Vec<u8>>,
     /// Name sent with SNI (`enable_sni` with the virtual host); also the
     /// name verified. Unset: no SNI, the address is verified.
     pub sni: Option<String>,
@@ -191,7 +228,9 @@ impl TlsSpec {
         } else {
             let mut roots = RootCertStore::empty();
             for c in &self.verify_roots {
-                roots.add(c.clone()).map_err(|e| e.to_string())?;
+                roots
+                    .add(CertificateDer::from(c.clone()))
+                    .map_err(|e| e.to_string())?;
             }
             builder.with_root_certificates(roots).with_no_client_auth()
         };

@@ -10,7 +10,7 @@ use socket2::SockAddr;
 use std::io;
 
 /// UDP_CHECK options.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UdpSpec {
     pub payload: Vec<u8>,
     /// `require_reply`: bytes and a mask of bits to ignore.

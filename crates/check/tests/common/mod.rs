@@ -47,9 +47,19 @@ pub struct Harness {
 
 impl Harness {
     pub fn new() -> Self {
+        Self::with_scripts(&[])
+    }
+
+    /// Script `ScriptId(i)` runs the `i`th line.
+    #[allow(dead_code)]
+    pub fn with_scripts(lines: &[&str]) -> Self {
+        let mut runner = LocalRunner::new();
+        for (i, l) in lines.iter().enumerate() {
+            runner.define(keepalived_check::ScriptId(i as u32), l);
+        }
         Harness {
             poll: Poll::new().unwrap(),
-            engine: Engine::new(16, Box::new(LocalRunner::new())),
+            engine: Engine::new(16, Box::new(runner)),
             t0: Instant::now(),
             log: Vec::new(),
             seen: 0,
