@@ -497,7 +497,8 @@ impl Daemon for Checkerd {
                     s.push_str(&format!(" Tracked process {name}: {n} process(es), {st}\n"));
                 }
             }
-            DumpKind::Stats => {
+            DumpKind::Json => {}
+            DumpKind::Stats | DumpKind::StatsClear => {
                 s.push_str("------< Health checker statistics >------\n");
                 s.push_str(&format!(
                     " Real servers: {}\n Health reports sent: {}\n",

@@ -306,7 +306,8 @@ impl Daemon for Ipvsd {
                 }
                 s
             }
-            DumpKind::Stats => format!(
+            DumpKind::Json => String::new(),
+            DumpKind::Stats | DumpKind::StatsClear => format!(
                 "------< IPVS statistics >------\n Health updates: {}\n Reconcile passes: {}\n Netlink writes: {}\n",
                 self.health_updates,
                 self.passes,

@@ -16,6 +16,16 @@ use nix::sys::stat::{fstat, Mode, SFlag};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// Where dumps go: `TMPDIR` when it is an absolute path, else `/tmp`, as
+/// keepalived decides (its exporters read them there). Whatever it names,
+/// the file is written by [`write`], which follows nothing planted there.
+pub fn dump_dir() -> PathBuf {
+    match std::env::var_os("TMPDIR") {
+        Some(d) if Path::new(&d).is_absolute() => PathBuf::from(d),
+        _ => PathBuf::from("/tmp"),
+    }
+}
+
 /// A name beside `path` nobody can guess in advance.
 fn temp_name(path: &Path) -> PathBuf {
     let mut buf = [0u8; 8];

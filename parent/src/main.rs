@@ -15,6 +15,7 @@ mod lifecycle;
 mod logfiles;
 mod pidfile;
 mod script_security;
+mod signals;
 mod slices;
 mod spawn;
 mod state;
@@ -40,10 +41,7 @@ const EXIT_UNSUPPORTED: i32 = 3;
 fn main() {
     let cli = Cli::parse();
     if cli.version {
-        println!(
-            "keepalived-rs v{} (keepalived 2.2.7 compatible)",
-            env!("CARGO_PKG_VERSION")
-        );
+        eprint!("{}", version_text());
         return;
     }
     if let Some(name) = &cli.signum {
@@ -322,18 +320,32 @@ fn enter_namespace(name: &str) -> nix::Result<()> {
     setns(fd, CloneFlags::CLONE_NEWNET)
 }
 
-/// `--signum NAME`: the signal keepalived uses for that action.
+/// `-v`, on stderr as keepalived prints it: version-parsing tools (the
+/// Prometheus exporters) read the second word of the first line and look
+/// for `--enable-json` among the configure options, so the first line is
+/// the keepalived version this suite is compatible with, and
+/// keepalived-rs's own version follows.
+fn version_text() -> String {
+    format!(
+        "Keepalived v2.2.7 (keepalived-rs {v} compatibility version)\n\n\
+         keepalived-rs v{v}: a privilege-separated reimplementation of keepalived in Rust\n\n\
+         configure options: --enable-json --enable-regex --enable-vrrp-auth --enable-vmac\n\n\
+         Config options: LVS VRRP VRRP_AUTH VRRP_VMAC JSON REGEX TRACK_PROCESS\n",
+        v = env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// `--signum NAME`: the signal keepalived uses for that action, printed
+/// on stdout; an unknown name as keepalived 2.2.7 reports it (exit 1).
 fn print_signum(name: &str) -> i32 {
-    let n = match name {
-        "STOP" => libc::SIGTERM,
-        "RELOAD" => libc::SIGHUP,
-        "DATA" => libc::SIGUSR1,
-        "STATS" => libc::SIGUSR2,
-        _ => {
-            eprintln!("unknown signal name {name} (STOP, RELOAD, DATA, STATS)");
-            return 1;
+    match signals::number(name) {
+        Some(n) => {
+            println!("{n}");
+            0
         }
-    };
-    println!("{n}");
-    0
+        None => {
+            eprintln!("Unknown sigfunc {name}");
+            1
+        }
+    }
 }

@@ -172,6 +172,7 @@ impl Supervisor {
         ] {
             mask.add(s);
         }
+        let mask = crate::signals::with_realtime(mask);
         mask.thread_block()?;
         // SAFETY: ignore SIGPIPE; every send uses MSG_NOSIGNAL anyway.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
@@ -773,6 +774,8 @@ impl Supervisor {
                 libc::SIGTERM | libc::SIGINT => self.event(Event::Stop),
                 libc::SIGUSR1 => self.begin_dump(DumpKind::Data),
                 libc::SIGUSR2 => self.begin_dump(DumpKind::Stats),
+                s if s == crate::signals::json() => self.begin_dump(DumpKind::Json),
+                s if s == crate::signals::stats_clear() => self.begin_dump(DumpKind::StatsClear),
                 s => debug!("ignoring signal {s}"),
             }
         }
@@ -892,6 +895,10 @@ impl Supervisor {
         }
         let mut waiting = Vec::new();
         for i in 0..self.slots.len() {
+            // keepalived's JSON dump is the VRRP process's alone.
+            if kind == DumpKind::Json && self.slots[i].sub != Subsystem::Vrrp {
+                continue;
+            }
             if self.life.started(self.slots[i].sub) && self.slots[i].chan.is_some() {
                 waiting.push(self.slots[i].sub);
                 self.send(i, &ToChild::Dump(kind));
@@ -938,10 +945,28 @@ impl Supervisor {
 
     fn finish_dump(&mut self) {
         let Some(d) = self.dump.take() else { return };
-        let path = match d.kind {
-            DumpKind::Data => "/tmp/keepalived.data",
-            DumpKind::Stats => "/tmp/keepalived.stats",
+        let name = match d.kind {
+            DumpKind::Data => "keepalived.data",
+            DumpKind::Stats | DumpKind::StatsClear => "keepalived.stats",
+            DumpKind::Json => "keepalived.json",
         };
+        let path = crate::dumpfile::dump_dir().join(name);
+        let path = path.display().to_string();
+        let path = path.as_str();
+        if d.kind == DumpKind::Json {
+            // vrrpd's text as it is; nothing at all without instances (as
+            // keepalived), or when vrrpd did not answer in time.
+            let json = d.parts.into_iter().map(|(_, p)| p).collect::<String>();
+            if json.is_empty() || json == "[]\n" || !d.waiting.is_empty() {
+                info!("No VRRP instance to write to {path}");
+                return;
+            }
+            match crate::dumpfile::write(std::path::Path::new(path), json.as_bytes()) {
+                Ok(()) => info!("Wrote {path}"),
+                Err(e) => error!("cannot write {path}: {e}"),
+            }
+            return;
+        }
         let mut text = String::from("------< Parent >------\n");
         text.push_str(&format!(
             " Configuration generation: {}\n",

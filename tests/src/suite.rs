@@ -33,6 +33,16 @@ impl Suite {
     }
 
     pub fn spawn_in(ns: Arc<Netns>, config_text: &str, args: &[&str]) -> Suite {
+        Suite::spawn_in_env(ns, config_text, args, &[])
+    }
+
+    /// As `spawn_in`, with environment variables set for the suite.
+    pub fn spawn_in_env(
+        ns: Arc<Netns>,
+        config_text: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Suite {
         let dir = tempfile::Builder::new()
             .prefix("kars-test")
             .tempdir()
@@ -64,6 +74,7 @@ impl Suite {
             ])
             .args(["--ipvs_pid", &p("ipvs.pid")])
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr);

@@ -140,7 +140,33 @@ fn version_and_dump_conf() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("keepalived-rs v"));
+    // What version-parsing tools read: keepalived's own answer on stderr,
+    // the version as the second word of the first line, JSON support.
+    let err = String::from_utf8_lossy(&out.stderr);
+    let first = err.lines().next().unwrap_or_default();
+    assert_eq!(first.split_whitespace().nth(1), Some("v2.2.7"), "{err}");
+    assert!(first.starts_with("Keepalived "), "{err}");
+    assert!(err.contains("keepalived-rs v"), "{err}");
+    assert!(err.contains("--enable-json"), "{err}");
+    // --signum as keepalived 2.2.7 answers it.
+    for (name, ok) in [
+        ("JSON", true),
+        ("STATS_CLEAR", true),
+        ("json", false),
+        ("TDATA", false),
+    ] {
+        let out = Command::new(bin("keepalived-rs"))
+            .arg(format!("--signum={name}"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.success(), ok, "{name}");
+        if !ok {
+            assert_eq!(
+                String::from_utf8_lossy(&out.stderr).trim(),
+                format!("Unknown sigfunc {name}")
+            );
+        }
+    }
     // -d prints the parsed model (then runs; -t stops it after the check here).
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("keepalived.conf");

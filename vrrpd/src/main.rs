@@ -90,14 +90,18 @@ impl Daemon for Vrrpd {
     }
 
     fn dump(&mut self, kind: DumpKind) -> String {
-        let body = self
-            .engine
-            .as_ref()
-            .map(|e| e.dump(kind == DumpKind::Stats))
-            .unwrap_or_default();
+        let Some(e) = self.engine.as_mut() else {
+            return String::new();
+        };
         match kind {
-            DumpKind::Data => format!("------< VRRP Topology >------\n{body}"),
-            DumpKind::Stats => format!("------< VRRP statistics >------\n{body}"),
+            DumpKind::Data => format!("------< VRRP Topology >------\n{}", e.dump(false)),
+            DumpKind::Stats => format!("------< VRRP statistics >------\n{}", e.dump(true)),
+            DumpKind::StatsClear => {
+                let text = format!("------< VRRP statistics >------\n{}", e.dump(true));
+                e.clear_stats();
+                text
+            }
+            DumpKind::Json => e.json(),
         }
     }
 

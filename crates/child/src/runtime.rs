@@ -439,7 +439,7 @@ fn drain_ipc<D: Daemon>(
             }
             (ToChild::Dump(kind), _) => {
                 let mut text = daemon.dump(kind);
-                if kind == keepalived_ipc::DumpKind::Stats {
+                if kind.is_stats() {
                     text.push_str(&format!(
                         " Loop: {} wake-ups, {} by the deadline timer, {} by the safety net; \
                          last poll timeout {:?}, deadline then in {:?}\n",

@@ -143,11 +143,23 @@ pub fn dump_messages(kind: DumpKind, text: &str) -> Vec<FromChild> {
     }
 }
 
-/// Which dump a signal asked for (USR1 = data, USR2 = stats, as keepalived).
+/// Which dump a signal asked for (as keepalived: USR1 data, USR2 stats,
+/// SIGRTMAX-1 stats then cleared, SIGRTMIN+2 JSON).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DumpKind {
     Data,
     Stats,
+    /// The statistics, then every VRRP counter back to zero.
+    StatsClear,
+    /// vrrpd's instances in keepalived's JSON layout.
+    Json,
+}
+
+impl DumpKind {
+    /// A statistics dump (cleared afterwards or not).
+    pub fn is_stats(self) -> bool {
+        matches!(self, DumpKind::Stats | DumpKind::StatsClear)
+    }
 }
 
 /// Parent → child.

@@ -158,6 +158,12 @@ impl Instance {
     pub fn counters(&self) -> &Counters {
         &self.counters
     }
+
+    /// `--signum=STATS_CLEAR`: the counters back to zero (state and
+    /// timers untouched).
+    pub fn clear_counters(&mut self) {
+        self.counters = Counters::default();
+    }
     pub fn vips_set(&self) -> bool {
         self.vips_set
     }

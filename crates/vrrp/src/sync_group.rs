@@ -73,6 +73,11 @@ impl SyncGroup {
         &self.members[i]
     }
 
+    /// `--signum=STATS_CLEAR`: every member's counters back to zero.
+    pub fn clear_counters(&mut self) {
+        self.members.iter_mut().for_each(Instance::clear_counters);
+    }
+
     pub fn next_deadline(&self) -> Option<Instant> {
         self.members
             .iter()

@@ -109,6 +109,10 @@ pub struct Engine {
     /// Last state reported for each sync group.
     /// An instance changed state since the groups were last looked at.
     groups_dirty: bool,
+    /// When each instance last changed state (wall clock, for the JSON
+    /// dump's `last_transition`), by name; else `started_at`.
+    transitions: BTreeMap<String, std::time::SystemTime>,
+    started_at: std::time::SystemTime,
 }
 
 fn state_from(s: VrrpState) -> Option<State> {
@@ -158,6 +162,8 @@ impl Engine {
             lower_saved: BTreeMap::new(),
             vmac_tx: BTreeMap::new(),
             groups_dirty: false,
+            transitions: BTreeMap::new(),
+            started_at: std::time::SystemTime::now(),
         };
         e.build(vrrp, &addrs, registry, &BTreeMap::new(), Vec::new())?;
         Ok(e)

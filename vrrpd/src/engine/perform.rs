@@ -84,6 +84,8 @@ impl Engine {
             }
             Action::StateChanged { to, .. } => {
                 self.groups_dirty = true;
+                self.transitions
+                    .insert(self.plans[m].cfg.name.clone(), std::time::SystemTime::now());
                 let priority = self.instance(m).effective_priority();
                 let p = &self.plans[m];
                 let state = to.reported();
