@@ -51,7 +51,7 @@ impl Scripts<'_> {
             }),
             None => {
                 self.errors.push(format!(
-                    "{what}: '{line}' cannot run (its user does not exist); not run"
+                    "{what}: '{line}' cannot run (empty, or its user does not exist); not run"
                 ));
                 None
             }

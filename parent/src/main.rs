@@ -246,16 +246,7 @@ fn config_test(
         };
     // Notes (what keepalived logs without failing -t) first, as notes.
     for n in &notes {
-        match &n.location {
-            Some(l) => eprintln!(
-                "{}:{}:{}: note: {}",
-                l.file.display(),
-                l.line,
-                l.col,
-                n.message
-            ),
-            None => eprintln!("note: {}", n.message),
-        }
+        eprintln!("{}", n.as_note());
     }
     for d in &diags {
         eprintln!("{d}");

@@ -26,14 +26,10 @@ fn vip(v: &VirtualIp) -> VipPlan {
         match o.as_str() {
             "brd" | "broadcast" => broadcast = it.next().and_then(|b| b.parse().ok()),
             "scope" => {
-                scope = match it.next().map(String::as_str) {
-                    Some("host") => 254,
-                    Some("link") => 253,
-                    Some("site") => 200,
-                    Some("nowhere") => 255,
-                    Some(n) => n.parse().unwrap_or(0),
-                    None => 0,
-                }
+                scope = it.next().map_or(0, |n| {
+                    keepalived_types::route::scope_by_name(n)
+                        .unwrap_or_else(|| n.parse().unwrap_or(0))
+                })
             }
             _ => {}
         }

@@ -76,23 +76,41 @@ pub fn config_test_exit(diags: &[Diagnostic]) -> i32 {
     }
 }
 
+impl Diagnostic {
+    /// `file:line:col: LABEL: message` (or `LABEL: message`).
+    fn write_as(&self, f: &mut fmt::Formatter<'_>, label: &str) -> fmt::Result {
+        match &self.location {
+            Some(l) => write!(
+                f,
+                "{}:{}:{}: {label}: {}",
+                l.file.display(),
+                l.line,
+                l.col,
+                self.message
+            ),
+            None => write!(f, "{label}: {}", self.message),
+        }
+    }
+
+    /// Printed as a note (what keepalived logs without failing `-t`).
+    pub fn as_note(&self) -> impl fmt::Display + '_ {
+        struct Note<'a>(&'a Diagnostic);
+        impl fmt::Display for Note<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.write_as(f, "note")
+            }
+        }
+        Note(self)
+    }
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sev = match self.severity {
             Severity::Warning => "warning",
             Severity::Error => "error",
         };
-        match &self.location {
-            Some(l) => write!(
-                f,
-                "{}:{}:{}: {sev}: {}",
-                l.file.display(),
-                l.line,
-                l.col,
-                self.message
-            ),
-            None => write!(f, "{sev}: {}", self.message),
-        }
+        self.write_as(f, sev)
     }
 }
 

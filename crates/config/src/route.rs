@@ -38,13 +38,11 @@ fn table(w: &str) -> Result<u32, String> {
 }
 
 fn scope(w: &str) -> Result<u8, String> {
-    match w {
-        "global" | "universe" => Ok(0),
-        "site" => Ok(200),
-        "link" => Ok(253),
-        "host" => Ok(254),
-        "nowhere" => Ok(255),
-        _ => number(w, "scope").and_then(|n| u8::try_from(n).map_err(|_| format!("scope '{w}'"))),
+    match keepalived_types::route::scope_by_name(w) {
+        Some(v) => Ok(v),
+        None => {
+            number(w, "scope").and_then(|n| u8::try_from(n).map_err(|_| format!("scope '{w}'")))
+        }
     }
 }
 

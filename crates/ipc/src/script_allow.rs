@@ -45,6 +45,12 @@ pub struct Allowlist {
     /// checkerd's own user: its scripts run in its launcher, the others
     /// in the parent.
     pub runner: (u32, u32),
+    /// Each script's id by its entry, for [`Allowlist::find`] (the parent
+    /// looks every script occurrence of a configuration up: a scan would
+    /// make a large configuration's load quadratic). Not sent: executors
+    /// look up by id.
+    #[serde(skip)]
+    by_entry: BTreeMap<Allowed, ScriptId>,
 }
 
 /// uid:gid of a user name (and optional group name).
@@ -189,7 +195,6 @@ impl Allowlist {
             runner,
             ..Default::default()
         };
-        let mut seen: BTreeMap<Allowed, ScriptId> = BTreeMap::new();
         for (line, own, extras) in lines(config) {
             let Some((uid, gid)) = identity(config, &line, own.as_deref(), runner) else {
                 continue;
@@ -204,14 +209,14 @@ impl Allowlist {
                 gid,
                 extras,
             };
-            if seen.contains_key(&a) {
+            if list.by_entry.contains_key(&a) {
                 continue;
             }
             let id = known.remove(&a).unwrap_or_else(|| {
                 *next += 1;
                 ScriptId(*next)
             });
-            seen.insert(a.clone(), id);
+            list.by_entry.insert(a.clone(), id);
             list.scripts.insert(id, a);
         }
         for i in &config.vrrp_instances {
@@ -229,7 +234,8 @@ impl Allowlist {
 
     /// The id of `line` as `config` runs it (with its own user `own`, if
     /// the script names one, and `extras`); None when it is not allowed
-    /// (an unknown user, an empty line).
+    /// (an unknown user, an empty line). Only on a list [`Allowlist::of`]
+    /// made (the index does not cross a socket).
     pub fn find(
         &self,
         config: &Config,
@@ -245,9 +251,9 @@ impl Allowlist {
             gid,
             extras,
         };
-        let (id, _) = self.scripts.iter().find(|(_, a)| **a == want)?;
+        let id = *self.by_entry.get(&want)?;
         Some(ScriptRef {
-            id: *id,
+            id,
             by_parent: (uid, gid) != self.runner,
         })
     }

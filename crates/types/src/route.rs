@@ -4,6 +4,31 @@
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
+/// iproute2's `rt_scopes` names and their values, for routes and
+/// addresses alike (the first name of a value is the one printed).
+const SCOPES: [(&str, u8); 6] = [
+    ("global", 0),
+    ("universe", 0),
+    ("site", 200),
+    ("link", 253),
+    ("host", 254),
+    ("nowhere", 255),
+];
+
+/// The RT_SCOPE_* value of a scope name.
+pub fn scope_by_name(name: &str) -> Option<u8> {
+    SCOPES.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+}
+
+/// The name of an RT_SCOPE_* value, as `ip` prints it (a value without a
+/// name as its number).
+pub fn scope_name(value: u8) -> String {
+    SCOPES
+        .iter()
+        .find(|&&(_, v)| v == value)
+        .map_or_else(|| value.to_string(), |(n, _)| n.to_string())
+}
+
 /// An address with a prefix length (`10.0.0.0/8`, a host when bare).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Prefix {

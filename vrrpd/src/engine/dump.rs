@@ -86,17 +86,6 @@ fn state_number(s: State) -> u8 {
     }
 }
 
-fn scope_name(scope: u8) -> String {
-    match scope {
-        0 => "global".into(),
-        200 => "site".into(),
-        253 => "link".into(),
-        254 => "host".into(),
-        255 => "nowhere".into(),
-        n => n.to_string(),
-    }
-}
-
 impl Engine {
     /// `--signum=STATS_CLEAR`: every instance's counters back to zero.
     pub fn clear_stats(&mut self) {
@@ -126,7 +115,7 @@ impl Engine {
             }
             None => s.push_str(" dev @NOWHERE"),
         }
-        let _ = write!(s, " scope {}", scope_name(a.scope));
+        let _ = write!(s, " scope {}", keepalived_types::route::scope_name(a.scope));
         if let Some(l) = &a.label {
             let _ = write!(s, " label {l}");
         }

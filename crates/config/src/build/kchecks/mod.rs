@@ -88,17 +88,7 @@ impl Cx<'_> {
             return None;
         }
         match digits.parse::<u64>() {
-            Ok(v) if v <= U32 => {
-                if v < min || v > max {
-                    self.num_warn(
-                        t,
-                        format!("number '{}' outside range [{min}, {max}]", t.text),
-                    );
-                    None
-                } else {
-                    Some(v)
-                }
-            }
+            Ok(v) if v <= U32 => self.k_range(t, v, min, max),
             _ => {
                 self.num_warn(
                     t,
@@ -106,6 +96,26 @@ impl Cx<'_> {
                 );
                 None
             }
+        }
+    }
+
+    /// `v` (read from `t`) if within `min..=max`, else keepalived's range
+    /// report.
+    fn k_range<T: PartialOrd + std::fmt::Display>(
+        &mut self,
+        t: &Token,
+        v: T,
+        min: T,
+        max: T,
+    ) -> Option<T> {
+        if v < min || v > max {
+            self.num_warn(
+                t,
+                format!("number '{}' outside range [{min}, {max}]", t.text),
+            );
+            None
+        } else {
+            Some(v)
         }
     }
 
@@ -118,17 +128,7 @@ impl Cx<'_> {
             return None;
         }
         match s.parse::<i64>() {
-            Ok(v) if (i32::MIN as i64..=I32).contains(&v) => {
-                if v < min || v > max {
-                    self.num_warn(
-                        t,
-                        format!("number '{}' outside range [{min}, {max}]", t.text),
-                    );
-                    None
-                } else {
-                    Some(v)
-                }
-            }
+            Ok(v) if (i32::MIN as i64..=I32).contains(&v) => self.k_range(t, v, min, max),
             _ => {
                 self.num_warn(t, format!("number '{}' outside integer range", t.text));
                 None
@@ -195,6 +195,12 @@ impl Cx<'_> {
 
     /// keepalived's `check_true_false()` on an optional word.
     pub(crate) fn k_tf(&mut self, n: &Node, what: &str) -> Option<bool> {
+        self.k_tf_in(n, "", what)
+    }
+
+    /// [`Cx::k_tf`] with keepalived's report prefixed (an instance's or
+    /// group's `(NAME) `).
+    pub(crate) fn k_tf_in(&mut self, n: &Node, prefix: &str, what: &str) -> Option<bool> {
         let t = n.args.first()?;
         match t.text.as_str() {
             "true" | "on" | "yes" => Some(true),
@@ -202,7 +208,7 @@ impl Cx<'_> {
             _ => {
                 self.warn(
                     &t.pos,
-                    format!("Invalid value '{}' for {what} specified", t.text),
+                    format!("{prefix}Invalid value '{}' for {what} specified", t.text),
                 );
                 None
             }

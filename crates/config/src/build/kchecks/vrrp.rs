@@ -550,20 +550,7 @@ pub(super) fn instance(cx: &mut Cx, n: &Node, body: &[Node], st: &mut State) {
                 cx.k_first_uns(k, 0, U32);
             }
             "notify_priority_changes" => {
-                if let Some(t) = a0 {
-                    if !matches!(
-                        t.text.as_str(),
-                        "true" | "on" | "yes" | "false" | "off" | "no"
-                    ) {
-                        cx.warn(
-                            &t.pos,
-                            format!(
-                                "({name}) Invalid value '{}' for notify_priority_changes specified",
-                                t.text
-                            ),
-                        );
-                    }
-                }
+                cx.k_tf_in(k, &format!("({name}) "), "notify_priority_changes");
             }
             "notify_deleted" => {
                 if !seen.insert(kw.to_string()) {
@@ -837,20 +824,11 @@ pub(super) fn sync_group(cx: &mut Cx, n: &Node, body: &[Node], st: &mut State) {
                 }
             }
             "notify_priority_changes" => {
-                if let Some(t) = k.args.first() {
-                    if !matches!(
-                        t.text.as_str(),
-                        "true" | "on" | "yes" | "false" | "off" | "no"
-                    ) {
-                        cx.warn(
-                            &t.pos,
-                            format!(
-                                "({name}) Invalid value '{}' for sync group notify_priority_changes specified",
-                                t.text
-                            ),
-                        );
-                    }
-                }
+                cx.k_tf_in(
+                    k,
+                    &format!("({name}) "),
+                    "sync group notify_priority_changes",
+                );
             }
             _ => {}
         }
