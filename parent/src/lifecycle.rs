@@ -17,6 +17,7 @@
 //! again).
 
 use crate::backoff::{self, Backoff, Death};
+use crate::heartbeat::{self, Heartbeat};
 use keepalived_ipc::Subsystem;
 use log::Level;
 use std::collections::VecDeque;
@@ -60,7 +61,10 @@ pub enum Event {
     Reload { generation: u64 },
     /// SIGTERM / SIGINT.
     Stop,
-    /// Time passed (restart, ready, stop and start-up deadlines).
+    /// The child answered `Ping { seq }`.
+    Pong { sub: Subsystem, seq: u64 },
+    /// Time passed (restart, ready, stop, start-up and heartbeat
+    /// deadlines).
     Tick,
 }
 
@@ -75,6 +79,14 @@ pub enum Command {
     },
     /// Send `Start` (then whatever was routed to it since it was spawned).
     Start(Subsystem),
+    /// The start-up barrier is over: the suite is running (the service
+    /// manager hears READY=1). Once per life.
+    Started,
+    /// Send `Ping { seq }` (a heartbeat question).
+    Ping {
+        sub: Subsystem,
+        seq: u64,
+    },
     /// Send `Reload` with this generation's plan.
     Reload {
         sub: Subsystem,
@@ -143,6 +155,8 @@ struct Child {
     /// Why the lifecycle killed it, if it did.
     killed_for: Option<Death>,
     stop_deadline: Option<Instant>,
+    /// From its first ack until it is gone: is its loop answering?
+    beat: Option<Heartbeat>,
 }
 
 impl Child {
@@ -187,6 +201,9 @@ pub struct Lifecycle {
     stop_queue: VecDeque<Subsystem>,
     round: Option<Round>,
     stopped: bool,
+    /// The last `Tick`: a much longer gap means the parent itself did not
+    /// run, which is not the children's fault (see `heartbeat.rs`).
+    last_tick: Option<Instant>,
 }
 
 fn truncate(s: &str) -> String {
@@ -222,6 +239,7 @@ impl Lifecycle {
                     refused: None,
                     killed_for: None,
                     stop_deadline: None,
+                    beat: None,
                 })
                 .collect(),
             phase: Phase::Starting {
@@ -232,6 +250,7 @@ impl Lifecycle {
             stop_queue: VecDeque::new(),
             round: None,
             stopped: false,
+            last_tick: None,
         }
     }
 
@@ -309,11 +328,23 @@ impl Lifecycle {
                 _ => {}
             }
             ds.extend(c.stop_deadline);
+            if c.killed_for.is_none() && self.phase != Phase::Stopping {
+                ds.extend(c.beat.map(|b| b.deadline()));
+            }
         }
         if let Phase::Starting { until } = self.phase {
             ds.push(until);
         }
         ds.into_iter().min()
+    }
+
+    /// Every child that acked a plan answers its heartbeat: the service
+    /// manager's watchdog is fed only then (a child the parent cannot
+    /// replace is the service's failure).
+    pub fn children_answering(&self, now: Instant) -> bool {
+        self.children
+            .iter()
+            .all(|c| c.beat.is_none_or(|b| b.overdue(now).is_none()))
     }
 
     fn child(&self, sub: Subsystem) -> Option<&Child> {
@@ -390,6 +421,11 @@ impl Lifecycle {
             Event::Died { sub, how, what } => self.died(sub, how, &what, now, &mut out),
             Event::Reload { generation } => self.reload(generation, &mut out),
             Event::Stop => self.stop(now, &mut out),
+            Event::Pong { sub, seq } => {
+                if let Some(b) = self.index(sub).and_then(|i| self.children[i].beat.as_mut()) {
+                    b.answer(seq, now);
+                }
+            }
             Event::Tick => self.tick(now, &mut out),
         }
         self.maybe_finish(&mut out);
@@ -403,6 +439,7 @@ impl Lifecycle {
                 pid, generation: g, ..
             } if g == generation => {
                 self.children[i].accepted = Some(generation);
+                self.children[i].beat = Some(Heartbeat::new(now));
                 self.children[i].run = Run::Ready {
                     pid,
                     ready_at: now,
@@ -542,6 +579,7 @@ impl Lifecycle {
         for i in 0..self.children.len() {
             self.start(i, out);
         }
+        out.push(Command::Started);
     }
 
     fn died(
@@ -573,6 +611,7 @@ impl Lifecycle {
             _ => None,
         };
         c.stop_deadline = None;
+        c.beat = None;
         c.run = Run::Down { restart_at: None };
         if let Some(g) = in_flight.filter(|_| !stopping) {
             c.refused = Some(g);
@@ -722,6 +761,18 @@ impl Lifecycle {
     }
 
     fn tick(&mut self, now: Instant, out: &mut Vec<Command>) {
+        let stalled = self
+            .last_tick
+            .is_some_and(|t| now.saturating_duration_since(t) > heartbeat::INTERVAL * 2);
+        self.last_tick = Some(now);
+        if stalled {
+            for b in self.children.iter_mut().filter_map(|c| c.beat.as_mut()) {
+                b.parent_stalled(now);
+            }
+        }
+        if self.phase != Phase::Stopping {
+            self.heartbeats(now, out);
+        }
         for i in 0..self.children.len() {
             let sub = self.children[i].sub;
             match self.children[i].run {
@@ -776,6 +827,35 @@ impl Lifecycle {
     }
 }
 
+impl Lifecycle {
+    /// Ask the children that are due; kill those that did not answer in
+    /// time (the restart that follows is the usual one, with its replay).
+    fn heartbeats(&mut self, now: Instant, out: &mut Vec<Command>) {
+        for c in &mut self.children {
+            let (Some(pid), Some(beat)) = (c.pid(), c.beat.as_mut()) else {
+                continue;
+            };
+            if c.killed_for.is_some() {
+                continue;
+            }
+            if let Some(waited) = beat.overdue(now) {
+                c.killed_for = Some(Death::Misbehaved);
+                out.push(log(
+                    Level::Error,
+                    format!(
+                        "{} (pid {pid}) has not answered its heartbeat for {} s (stopped or wedged); restarting it",
+                        c.sub,
+                        waited.as_secs()
+                    ),
+                ));
+                out.push(Command::Kill { sub: c.sub, pid });
+            } else if let Some(seq) = beat.due(now) {
+                out.push(Command::Ping { sub: c.sub, seq });
+            }
+        }
+    }
+}
+
 fn log(level: Level, text: String) -> Command {
     Command::Log { level, text }
 }
@@ -787,11 +867,19 @@ mod tests {
 
     const ALL: [Subsystem; 3] = [Vrrp, Checker, Ipvs];
 
-    /// Commands other than log lines.
+    /// Commands other than log lines and heartbeat questions (those have
+    /// their own tests).
     fn acts(cmds: Vec<Command>) -> Vec<Command> {
         cmds.into_iter()
-            .filter(|c| !matches!(c, Command::Log { .. }))
+            .filter(|c| !matches!(c, Command::Log { .. } | Command::Ping { .. }))
             .collect()
+    }
+
+    /// The start barrier passing: each child started, then the suite.
+    fn started(subs: &[Subsystem]) -> Vec<Command> {
+        let mut v: Vec<Command> = subs.iter().map(|&s| Command::Start(s)).collect();
+        v.push(Command::Started);
+        v
     }
 
     fn logs(cmds: &[Command]) -> String {
@@ -851,7 +939,7 @@ mod tests {
             t.ready(Checker, 1);
             let c = t.ready(Ipvs, 1);
             assert!(logs(&c).contains("All children configured; starting"));
-            assert_eq!(acts(c), ALL.map(Command::Start).to_vec());
+            assert_eq!(acts(c), started(&ALL));
             t
         }
         fn kill(&mut self, sub: Subsystem, how: Death) -> Vec<Command> {
@@ -874,7 +962,7 @@ mod tests {
         assert!(!t.l.started(Vrrp));
         assert!(t.l.starting(Vrrp));
         assert!(acts(t.ready(Checker, 1)).is_empty());
-        assert_eq!(acts(t.ready(Ipvs, 1)), ALL.map(Command::Start).to_vec());
+        assert_eq!(acts(t.ready(Ipvs, 1)), started(&ALL));
         assert!(ALL.iter().all(|&s| t.l.started(s)));
         assert_eq!(t.l.phase(), Phase::Running);
     }
@@ -888,10 +976,12 @@ mod tests {
         }
         t.ready(Vrrp, 1);
         t.ready(Checker, 1);
-        assert_eq!(t.l.next_deadline(), Some(t.now + STARTUP_WAIT));
-        let c = t.advance(STARTUP_WAIT);
+        // Their heartbeats come first; the barrier's deadline still holds.
+        assert_eq!(t.l.next_deadline(), Some(t.now + heartbeat::INTERVAL));
+        assert!(acts(t.advance(STARTUP_WAIT - Duration::from_millis(1))).is_empty());
+        let c = t.advance(Duration::from_millis(1));
         assert!(logs(&c).contains("starting without ipvsd"));
-        assert_eq!(acts(c), vec![Command::Start(Vrrp), Command::Start(Checker)]);
+        assert_eq!(acts(c), started(&[Vrrp, Checker]));
         // The late one starts as soon as it acks.
         assert_eq!(acts(t.ready(Ipvs, 1)), vec![Command::Start(Ipvs)]);
     }
@@ -904,7 +994,11 @@ mod tests {
         let pid = t.l.pid(Vrrp).unwrap();
         let c = t.advance(READY_TIMEOUT);
         assert!(logs(&c).contains("did not become ready within 30 s"));
-        assert_eq!(acts(c), vec![Command::Kill { sub: Vrrp, pid }]);
+        // (Start-up went on without it at STARTUP_WAIT, on the way.)
+        assert_eq!(
+            acts(c),
+            vec![Command::Kill { sub: Vrrp, pid }, Command::Started]
+        );
         // Killed by us: backs off (counts as a failure), not 10 ms.
         let c = t.kill(Vrrp, Death::External);
         assert!(logs(&c).contains("restarting in 20 ms"), "{}", logs(&c));
@@ -1192,7 +1286,8 @@ mod tests {
         t.ready(Ipvs, 1);
         let c = t.kill(Vrrp, Death::OnItsOwn);
         assert!(logs(&c).contains("not restarting it (--dont-respawn)"));
-        assert_eq!(t.l.next_deadline(), None);
+        // Nothing to restart: the next deadline is ipvsd's heartbeat.
+        assert_eq!(t.l.next_deadline(), Some(t.now + heartbeat::INTERVAL));
         assert!(acts(t.advance(Duration::from_secs(60))).is_empty());
         // A reload cannot wait for it.
         t.ev(Event::Reload { generation: 2 });
@@ -1281,5 +1376,129 @@ mod tests {
         });
         assert!(logs(&c).contains("retrying in 20 ms"));
         assert_eq!(t.l.next_deadline(), Some(t.now + Duration::from_millis(20)));
+    }
+
+    /// The heartbeat questions among the commands.
+    fn pings(cmds: &[Command]) -> Vec<(Subsystem, u64)> {
+        cmds.iter()
+            .filter_map(|c| match c {
+                Command::Ping { sub, seq } => Some((*sub, *seq)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Let `d` pass as the parent's loop does (waking at least every
+    /// second), `answering` children answering every question at once.
+    fn live(t: &mut T, d: Duration, answering: &[Subsystem]) -> Vec<Command> {
+        let mut all = Vec::new();
+        let end = t.now + d;
+        while t.now < end {
+            let step = (end - t.now).min(Duration::from_secs(1));
+            let c = t.advance(step);
+            for (sub, seq) in pings(&c) {
+                if answering.contains(&sub) {
+                    t.ev(Event::Pong { sub, seq });
+                }
+            }
+            all.extend(c);
+        }
+        all
+    }
+
+    #[test]
+    fn started_is_said_once_when_the_barrier_passes() {
+        let mut t = T::running();
+        t.kill(Vrrp, Death::OnItsOwn);
+        t.advance(Duration::from_secs(1));
+        t.spawned(Vrrp);
+        let c = t.ready(Vrrp, 1);
+        assert_eq!(acts(c), vec![Command::Start(Vrrp)]);
+    }
+
+    #[test]
+    fn answering_children_are_asked_every_interval_and_left_alone() {
+        let mut t = T::running();
+        for round in 1..=10u64 {
+            let c = t.advance(heartbeat::INTERVAL);
+            assert_eq!(pings(&c), ALL.map(|s| (s, round)).to_vec());
+            assert!(acts(c).is_empty(), "nothing but questions");
+            for s in ALL {
+                t.ev(Event::Pong { sub: s, seq: round });
+            }
+            assert!(t.l.children_answering(t.now));
+        }
+    }
+
+    #[test]
+    fn a_child_that_stops_answering_is_killed_restarted_and_asked_again() {
+        let mut t = T::running();
+        let pid = t.l.pid(Vrrp).unwrap();
+        let c = t.advance(heartbeat::INTERVAL);
+        assert_eq!(pings(&c).len(), 3);
+        t.ev(Event::Pong {
+            sub: Checker,
+            seq: 1,
+        });
+        t.ev(Event::Pong { sub: Ipvs, seq: 1 });
+        // A wrong answer is no answer.
+        t.ev(Event::Pong { sub: Vrrp, seq: 99 });
+        let c = live(
+            &mut t,
+            heartbeat::TIMEOUT - Duration::from_millis(1),
+            &[Checker, Ipvs],
+        );
+        assert!(acts(c).is_empty());
+        assert!(t.l.children_answering(t.now));
+        assert_eq!(
+            t.l.next_deadline(),
+            Some(t.now + Duration::from_millis(1)),
+            "the parent wakes for the timeout"
+        );
+        let c = t.advance(Duration::from_millis(1));
+        assert!(
+            logs(&c).contains(&format!(
+                "vrrpd (pid {pid}) has not answered its heartbeat for 10 s (stopped or wedged); restarting it"
+            )),
+            "{}",
+            logs(&c)
+        );
+        assert_eq!(acts(c), vec![Command::Kill { sub: Vrrp, pid }]);
+        // Until it is gone, the watchdog is not fed; it is killed once.
+        assert!(!t.l.children_answering(t.now));
+        assert!(acts(t.advance(heartbeat::INTERVAL)).is_empty());
+        let c = t.kill(Vrrp, Death::External);
+        assert!(logs(&c).contains("restarting in"), "{}", logs(&c));
+        assert!(t.l.children_answering(t.now));
+        t.advance(Duration::from_secs(1));
+        t.spawned(Vrrp);
+        assert_eq!(acts(t.ready(Vrrp, 1)), vec![Command::Start(Vrrp)]);
+        let c = t.advance(heartbeat::INTERVAL);
+        assert!(
+            pings(&c).contains(&(Vrrp, 1)),
+            "the new process is asked afresh"
+        );
+    }
+
+    #[test]
+    fn a_stalled_parent_does_not_blame_its_children() {
+        let mut t = T::running();
+        t.advance(heartbeat::INTERVAL);
+        // The parent did not run for a minute (suspend, SIGSTOP of the
+        // parent): nobody could answer.
+        let c = t.advance(Duration::from_secs(60));
+        assert!(acts(c).is_empty(), "nobody killed");
+        let c = live(&mut t, heartbeat::TIMEOUT - Duration::from_millis(1), &[]);
+        assert!(acts(c).is_empty());
+        let c = t.advance(Duration::from_millis(1));
+        assert_eq!(acts(c).len(), 3, "a full timeout later, they are");
+    }
+
+    #[test]
+    fn no_questions_while_stopping() {
+        let mut t = T::running();
+        t.ev(Event::Stop);
+        let c = t.advance(heartbeat::INTERVAL);
+        assert!(pings(&c).is_empty());
     }
 }

@@ -56,6 +56,15 @@ impl KnownState {
         }
     }
 
+    /// How many instances are in each VRRP state (for `systemctl status`).
+    pub fn vrrp_counts(&self) -> Vec<(String, usize)> {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for s in self.vrrp.values() {
+            *counts.entry(s.state.as_str().to_string()).or_default() += 1;
+        }
+        counts.into_iter().collect()
+    }
+
     /// Forget what the new plan no longer has (ids are never reused, so
     /// what it still has is the same object).
     pub fn retain(&mut self, ids: &Ids) {

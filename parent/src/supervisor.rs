@@ -147,6 +147,7 @@ pub struct Supervisor {
     fifos: NotifyFifos,
     user_scripts: UserScripts,
     socket_budget: crate::check_sockets::Budget,
+    service: crate::service::Service,
     stopped: bool,
 }
 
@@ -204,6 +205,7 @@ impl Supervisor {
         let ids = Ids::assign(&config.object_keys(), &Ids::default(), &mut next_id);
         let mut next_script = 0;
         Ok(Supervisor {
+            service: crate::service::Service::from_env(Instant::now()),
             socket_budget: Default::default(),
             user_scripts,
             fifos,
@@ -279,6 +281,8 @@ impl Supervisor {
                 }
             }
             self.event(Event::Tick);
+            let now = Instant::now();
+            self.service.tick(now, self.life.children_answering(now));
             for i in 0..self.slots.len() {
                 let late = self.slots[i]
                     .closed_at
@@ -313,6 +317,7 @@ impl Supervisor {
         [
             self.life.next_deadline(),
             self.dump.as_ref().map(|d| d.deadline),
+            self.service.deadline(),
         ]
         .into_iter()
         .chain(
@@ -389,6 +394,14 @@ impl Supervisor {
                 }
             }
             Command::Log { level, text } => log::log!(level, "{text}"),
+            Command::Started => {
+                let status = self.status_line();
+                self.service.started(&status);
+            }
+            Command::Ping { sub, seq } => {
+                let i = self.slot_of(sub);
+                self.send(i, &ToChild::Ping { seq });
+            }
             Command::ReloadDone { generation, failed } => {
                 let text = if failed.is_empty() {
                     info!("Configuration {generation} applied by every child");
@@ -402,6 +415,10 @@ impl Supervisor {
                     );
                     format!("configuration {generation}: failed ({})", why.join("; "))
                 };
+                if self.life.phase() != Phase::Stopping {
+                    self.service
+                        .reloaded(&format!("{}; {text}", self.status_line()));
+                }
                 self.last_reload = Some(text);
                 let keep = self.life.generations_in_use();
                 self.plans.retain(|g, _| keep.contains(g));
@@ -596,6 +613,7 @@ impl Supervisor {
         let sub = self.slots[i].sub;
         match m {
             FromChild::Ready { generation } => self.event(Event::Ready { sub, generation }),
+            FromChild::Pong { seq } => self.event(Event::Pong { sub, seq }),
             FromChild::Rejected { generation, reason } => {
                 self.event(Event::Rejected {
                     sub,
@@ -771,7 +789,12 @@ impl Supervisor {
             match si.ssi_signo as i32 {
                 libc::SIGCHLD => self.reap(),
                 libc::SIGHUP => self.reload(),
-                libc::SIGTERM | libc::SIGINT => self.event(Event::Stop),
+                libc::SIGTERM | libc::SIGINT => {
+                    if self.life.phase() != Phase::Stopping {
+                        self.service.stopping();
+                    }
+                    self.event(Event::Stop)
+                }
                 libc::SIGUSR1 => self.begin_dump(DumpKind::Data),
                 libc::SIGUSR2 => self.begin_dump(DumpKind::Stats),
                 s if s == crate::signals::json() => self.begin_dump(DumpKind::Json),
@@ -857,6 +880,7 @@ impl Supervisor {
             "Reloading configuration from {}",
             self.settings.config_path.display()
         );
+        self.service.reloading();
         let loaded =
             match keepalived_config::load_file(&self.settings.config_path, &self.settings.load) {
                 Ok(l) => l,
@@ -865,6 +889,15 @@ impl Supervisor {
                     for d in &e.diagnostics {
                         error!("{d}");
                     }
+                    let text = format!(
+                        "configuration {}: not loaded ({} error(s) in {})",
+                        self.life.current() + 1,
+                        e.diagnostics.len(),
+                        self.settings.config_path.display()
+                    );
+                    self.service
+                        .reloaded(&format!("{}; {text}", self.status_line()));
+                    self.last_reload = Some(text);
                     return;
                 }
             };
@@ -887,6 +920,18 @@ impl Supervisor {
         let plan = Plan::new(config, ids, &previous.scripts, &mut self.next_script);
         self.plans.insert(generation, plan);
         self.event(Event::Reload { generation });
+    }
+
+    /// One line for `systemctl status`: the configuration running and the
+    /// VRRP states the parent has heard of.
+    fn status_line(&self) -> String {
+        let states = self.known.vrrp_counts();
+        let mut line = format!("Configuration {}", self.life.current());
+        if !states.is_empty() {
+            let parts: Vec<String> = states.iter().map(|(s, n)| format!("{n} {s}")).collect();
+            line.push_str(&format!("; VRRP: {}", parts.join(", ")));
+        }
+        line
     }
 
     fn begin_dump(&mut self, kind: DumpKind) {

@@ -454,6 +454,7 @@ fn drain_ipc<D: Daemon>(
                     ctx.send(m);
                 }
             }
+            (ToChild::Ping { seq }, _) => ctx.send(FromChild::Pong { seq }),
             (ToChild::Shutdown, _) => return Ok(true),
             (ToChild::Sockets { request, given }, Phase::Configured | Phase::Running) => {
                 daemon.sockets(request, given, fds, ctx);

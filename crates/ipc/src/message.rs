@@ -192,6 +192,12 @@ pub enum ToChild {
         given: u32,
     },
     Dump(DumpKind),
+    /// Are you alive? Answered with `Pong { seq }` in every phase, from the
+    /// child's event loop: a stopped or wedged child does not answer, and
+    /// the parent restarts it.
+    Ping {
+        seq: u64,
+    },
     /// Stop cleanly (vrrpd: priority-0 adverts, VIPs removed; ipvsd: remove
     /// what it created) and exit.
     Shutdown,
@@ -230,6 +236,10 @@ pub enum FromChild {
         text: String,
         last: bool,
     },
+    /// The answer to `Ping { seq }`.
+    Pong {
+        seq: u64,
+    },
 }
 
 impl FromChild {
@@ -247,6 +257,7 @@ impl FromChild {
             FromChild::WantSockets(_) => "WantSockets",
             FromChild::SignalScript { .. } => "SignalScript",
             FromChild::Dump { .. } => "Dump",
+            FromChild::Pong { .. } => "Pong",
         }
     }
 
@@ -254,7 +265,10 @@ impl FromChild {
     /// means the child is confused or compromised.
     pub fn allowed_from(&self, from: Subsystem) -> bool {
         match self {
-            FromChild::Ready { .. } | FromChild::Rejected { .. } | FromChild::Dump { .. } => true,
+            FromChild::Ready { .. }
+            | FromChild::Rejected { .. }
+            | FromChild::Dump { .. }
+            | FromChild::Pong { .. } => true,
             FromChild::VrrpState(_) | FromChild::GroupState(_) => from == Subsystem::Vrrp,
             FromChild::Quorum(_) => from == Subsystem::Ipvs,
             FromChild::Health(_)

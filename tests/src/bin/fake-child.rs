@@ -17,8 +17,8 @@
 //! lingers).
 
 use keepalived_ipc::{
-    encode, frame, FromChild, InstanceId, RealServerHealth, ScriptArgs, ScriptCall, ScriptId,
-    ScriptRequest, VrrpState, VrrpStateChange,
+    decode_to_child, encode, frame, FromChild, InstanceId, RealServerHealth, ScriptArgs,
+    ScriptCall, ScriptId, ScriptRequest, ToChild, VrrpState, VrrpStateChange,
 };
 use std::io::Read;
 use std::os::fd::FromRawFd;
@@ -129,11 +129,24 @@ fn main() {
             }
         }
     }
-    // Wait for the parent to kill us (or to close the socket).
+    // Wait for the parent to kill us (or to close the socket), answering
+    // its heartbeats as a live child does.
     let mut buf = [0u8; 1 << 17];
+    let mut parts = frame::Reassembler::new(64 << 20);
     while let Ok(n) = sock.recv(&mut buf) {
         if n == 0 {
             break;
+        }
+        // The rest of a Configure whose first fragment was read above does
+        // not reassemble: start afresh on the next message.
+        let Ok(Some(m)) = parts.push(&buf[..n]) else {
+            parts = frame::Reassembler::new(64 << 20);
+            continue;
+        };
+        if let Ok(ToChild::Ping { seq }) = decode_to_child(&m) {
+            for d in frame::fragment(&encode(&FromChild::Pong { seq }).expect("encode")) {
+                let _ = sock.send(&d);
+            }
         }
     }
 }
