@@ -58,7 +58,7 @@ sed 's/DEMO_NODE/DEMO_B/' docs/examples/demo-node.conf >"$WORK/b.conf"
 run_node() { # a|b
     ip netns exec "$P-$1" "$BIN/keepalived-rs" -n -l -G -f "$WORK/$1.conf" \
         -p "$WORK/$1.pid" -r "$WORK/$1-vrrp.pid" -c "$WORK/$1-checker.pid" --ipvs_pid "$WORK/$1-ipvs.pid" \
-        >>"$WORK/$1.log" 2>&1 &
+        --control-dir "$WORK/$1-ctl" >>"$WORK/$1.log" 2>&1 &
     disown
 }
 vip_holder() {
@@ -113,8 +113,11 @@ wait_count "$WORK/a.log" "(VI_1) Entering MASTER STATE" 2
 wait_count "$WORK/b.log" "(VI_1) Entering BACKUP STATE" 2
 echo "   VIP back on: $(vip_holder)"
 
-echo "== SIGHUP on node a: reload, validated before anything changes"
-kill -HUP "$(cat "$WORK/a.pid")"
+echo "== keepalivedctl status on node a (its control socket)"
+"$BIN/keepalivedctl" --control-dir "$WORK/a-ctl" status | sed 's/^/   /'
+
+echo "== keepalivedctl reload on node a: validated first, answered at the barrier"
+"$BIN/keepalivedctl" --control-dir "$WORK/a-ctl" reload | sed 's/^/   /'
 for c in vrrpd checkerd ipvsd; do wait_log "$WORK/a.log" "$c applied configuration 2"; done
 grep "applied configuration 2" "$WORK/a.log" | sed 's/^/   /'
 

@@ -15,6 +15,8 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v keepalived >/dev/null || need+=(keepalived)
 command -v ipvsadm >/dev/null || need+=(ipvsadm)
 command -v tcpdump >/dev/null || need+=(tcpdump)
+# promtool validates keepalivedctl's Prometheus text.
+command -v promtool >/dev/null || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
     echo "== installing ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -25,6 +27,9 @@ fi
 # part in our tests.
 systemctl disable --now keepalived >/dev/null 2>&1 || true
 pkill -x keepalived 2>/dev/null || true
+# Nor Prometheus's server, which its package starts too.
+systemctl disable --now prometheus >/dev/null 2>&1 || true
+pkill -x prometheus 2>/dev/null || true
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

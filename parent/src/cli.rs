@@ -124,6 +124,10 @@ pub struct Cli {
     /// binary, else /usr/libexec/keepalived-rs).
     #[arg(long = "libexec-dir", value_name = "DIR", hide = true)]
     pub libexec_dir: Option<PathBuf>,
+    /// Directory of the control sockets keepalivedctl talks to
+    /// (status.sock, read-only, group keepalived-rs; control.sock, root).
+    #[arg(long = "control-dir", value_name = "DIR", default_value = keepalived_ipc::control::DEFAULT_DIR)]
+    pub control_dir: PathBuf,
     /// Print the version and exit.
     #[arg(short = 'v', long = "version")]
     pub version: bool,

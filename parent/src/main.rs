@@ -8,6 +8,7 @@ mod backoff;
 mod check_plan;
 mod check_sockets;
 mod cli;
+mod control;
 mod dumpfile;
 mod fifo;
 mod heartbeat;
@@ -147,6 +148,11 @@ fn main() {
     // the parent does not keep.
     let fifos =
         fifo::NotifyFifos::open(&config, keepalived_sandbox::privileges::unprivileged_user());
+    // Giving status.sock to the package's group needs CAP_CHOWN too.
+    let control = control::ControlServer::bind(
+        &cli.control_dir,
+        keepalived_sandbox::privileges::unprivileged_user().1,
+    );
     if let Err(e) = keepalived_sandbox::drop_parent_privileges() {
         error!("cannot drop capabilities: {e}");
         pid_files.remove_all();
@@ -173,7 +179,7 @@ fn main() {
         ],
         respawn: !cli.dont_respawn,
     };
-    match supervisor::Supervisor::new(settings, config, pid_files, fifos) {
+    match supervisor::Supervisor::new(settings, config, pid_files, fifos, control) {
         Ok(s) => exit(s.run()),
         Err(e) => {
             error!("cannot start the supervisor: {e}");

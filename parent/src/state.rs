@@ -56,6 +56,16 @@ impl KnownState {
         }
     }
 
+    /// The last health of every real server reported.
+    pub fn health(&self) -> impl Iterator<Item = &RealServerHealth> {
+        self.health.values()
+    }
+
+    /// The last verdict of every tracker reported.
+    pub fn tracks(&self) -> impl Iterator<Item = &TrackResult> {
+        self.tracks.values()
+    }
+
     /// How many instances are in each VRRP state (for `systemctl status`).
     pub fn vrrp_counts(&self) -> Vec<(String, usize)> {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();

@@ -9,7 +9,10 @@
 //! recorded at spawn; what is routed to it before its `Start` is queued and
 //! delivered right after, so nothing is lost in the window.
 
+mod answers;
+
 use crate::backoff::Death;
+use crate::control::ControlServer;
 use crate::fifo::NotifyFifos;
 use crate::lifecycle::{Command, Event, Lifecycle, Phase};
 use crate::logfiles;
@@ -19,6 +22,7 @@ use crate::spawn::{spawn, ChildOptions};
 use crate::state::KnownState;
 use crate::user_scripts::UserScripts;
 use keepalived_config::{Config, LoadOptions};
+use keepalived_ipc::control::{ReloadOutcome, Response};
 use keepalived_ipc::script_allow::Allowlist;
 use keepalived_ipc::{
     decode_from_child, Channel, DumpKind, FromChild, Ids, RecvError, ScriptEnd, Subsystem, ToChild,
@@ -122,6 +126,19 @@ struct PendingDump {
     waiting: Vec<Subsystem>,
     parts: Vec<(Subsystem, String)>,
     deadline: Instant,
+    /// A signal asked: write the dump file.
+    file: bool,
+    /// Control-socket requests answered from it.
+    clients: Vec<(u64, answers::Want)>,
+}
+
+/// Who asked for a dump.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DumpTo {
+    /// A signal: the file in the dump directory, as keepalived.
+    File,
+    /// A control-socket request.
+    Client(u64, answers::Want),
 }
 
 pub struct Supervisor {
@@ -139,8 +156,12 @@ pub struct Supervisor {
     next_script: u32,
     /// Messages naming an object their sender's plan does not have.
     unknown_ids: u64,
-    /// How the last reload ended, for the dumps.
-    last_reload: Option<String>,
+    /// How the last reload ended, for the dumps and the status.
+    last_reload: Option<ReloadOutcome>,
+    /// Control-socket `reload` requests waiting for the barrier of a
+    /// generation.
+    reload_waiters: Vec<(u64, u64)>,
+    control: ControlServer,
     known: KnownState,
     pid_files: PidFiles,
     dump: Option<PendingDump>,
@@ -161,6 +182,7 @@ impl Supervisor {
         config: Config,
         pid_files: PidFiles,
         fifos: NotifyFifos,
+        mut control: ControlServer,
     ) -> std::io::Result<Self> {
         let mut mask = SigSet::empty();
         for s in [
@@ -182,6 +204,7 @@ impl Supervisor {
         let raw = sfd.as_raw_fd();
         poll.registry()
             .register(&mut SourceFd(&raw), SIGNAL_TOKEN, Interest::READABLE)?;
+        control.register(poll.registry())?;
         let slots = settings
             .enabled
             .iter()
@@ -222,6 +245,8 @@ impl Supervisor {
             next_script,
             unknown_ids: 0,
             last_reload: None,
+            reload_waiters: Vec::new(),
+            control,
             known: KnownState::default(),
             pid_files,
             dump: None,
@@ -238,8 +263,9 @@ impl Supervisor {
             let timeout = self
                 .next_deadline()
                 .map(|d| d.saturating_duration_since(now));
-            // Messages left over from a budget: look, don't sleep.
-            let timeout = if self.slots.iter().any(|s| s.more) {
+            // Messages or connections left over from a budget: look,
+            // don't sleep.
+            let timeout = if self.slots.iter().any(|s| s.more) || self.control.busy() {
                 Some(Duration::ZERO)
             } else {
                 timeout
@@ -265,6 +291,15 @@ impl Supervisor {
             if tokens.iter().any(|(t, _)| *t == SIGNAL_TOKEN) {
                 self.handle_signals();
             }
+            for (t, _) in &tokens {
+                if self.control.owns(*t) {
+                    let asked = self.control.ready(*t, self.poll.registry(), Instant::now());
+                    for a in asked {
+                        self.control_request(a.conn, a.request);
+                    }
+                }
+            }
+            self.control.resume(self.poll.registry(), Instant::now());
             for (t, readable) in tokens {
                 if let Some(i) =
                     t.0.checked_sub(CHILD_TOKEN_BASE)
@@ -283,6 +318,7 @@ impl Supervisor {
             self.event(Event::Tick);
             let now = Instant::now();
             self.service.tick(now, self.life.children_answering(now));
+            self.control.expire(now, self.poll.registry());
             for i in 0..self.slots.len() {
                 let late = self.slots[i]
                     .closed_at
@@ -304,6 +340,7 @@ impl Supervisor {
             self.flush_all();
             keepalived_log::flush();
             if self.stopped {
+                self.control.remove();
                 self.user_scripts.terminate_all();
                 info!("Stopped keepalived-rs");
                 self.pid_files.remove_all();
@@ -318,6 +355,7 @@ impl Supervisor {
             self.life.next_deadline(),
             self.dump.as_ref().map(|d| d.deadline),
             self.service.deadline(),
+            self.control.deadline(),
         ]
         .into_iter()
         .chain(
@@ -403,9 +441,13 @@ impl Supervisor {
                 self.send(i, &ToChild::Ping { seq });
             }
             Command::ReloadDone { generation, failed } => {
-                let text = if failed.is_empty() {
+                let outcome = if failed.is_empty() {
                     info!("Configuration {generation} applied by every child");
-                    format!("configuration {generation}: applied")
+                    ReloadOutcome {
+                        generation,
+                        result: "applied".into(),
+                        details: Vec::new(),
+                    }
                 } else {
                     let why: Vec<String> =
                         failed.iter().map(|(s, r)| format!("{s}: {r}")).collect();
@@ -413,13 +455,13 @@ impl Supervisor {
                         "Reload of configuration {generation} failed ({})",
                         why.join("; ")
                     );
-                    format!("configuration {generation}: failed ({})", why.join("; "))
+                    ReloadOutcome {
+                        generation,
+                        result: "failed".into(),
+                        details: why,
+                    }
                 };
-                if self.life.phase() != Phase::Stopping {
-                    self.service
-                        .reloaded(&format!("{}; {text}", self.status_line()));
-                }
-                self.last_reload = Some(text);
+                self.reload_over(outcome);
                 let keep = self.life.generations_in_use();
                 self.plans.retain(|g, _| keep.contains(g));
             }
@@ -788,17 +830,21 @@ impl Supervisor {
         while let Ok(Some(si)) = self.sfd.read_signal() {
             match si.ssi_signo as i32 {
                 libc::SIGCHLD => self.reap(),
-                libc::SIGHUP => self.reload(),
+                libc::SIGHUP => {
+                    self.reload();
+                }
                 libc::SIGTERM | libc::SIGINT => {
                     if self.life.phase() != Phase::Stopping {
                         self.service.stopping();
                     }
                     self.event(Event::Stop)
                 }
-                libc::SIGUSR1 => self.begin_dump(DumpKind::Data),
-                libc::SIGUSR2 => self.begin_dump(DumpKind::Stats),
-                s if s == crate::signals::json() => self.begin_dump(DumpKind::Json),
-                s if s == crate::signals::stats_clear() => self.begin_dump(DumpKind::StatsClear),
+                libc::SIGUSR1 => self.begin_dump(DumpKind::Data, DumpTo::File),
+                libc::SIGUSR2 => self.begin_dump(DumpKind::Stats, DumpTo::File),
+                s if s == crate::signals::json() => self.begin_dump(DumpKind::Json, DumpTo::File),
+                s if s == crate::signals::stats_clear() => {
+                    self.begin_dump(DumpKind::StatsClear, DumpTo::File)
+                }
                 s => debug!("ignoring signal {s}"),
             }
         }
@@ -871,10 +917,11 @@ impl Supervisor {
     }
 
     /// SIGHUP: a new generation, if the file can run; the lifecycle brings
-    /// each child to it and reports when all have answered.
-    fn reload(&mut self) {
+    /// each child to it and reports when all have answered. Returns that
+    /// generation (None: stopping, or the file did not load).
+    fn reload(&mut self) -> Option<u64> {
         if self.life.phase() == Phase::Stopping {
-            return;
+            return None;
         }
         info!(
             "Reloading configuration from {}",
@@ -889,16 +936,14 @@ impl Supervisor {
                     for d in &e.diagnostics {
                         error!("{d}");
                     }
-                    let text = format!(
-                        "configuration {}: not loaded ({} error(s) in {})",
-                        self.life.current() + 1,
-                        e.diagnostics.len(),
-                        self.settings.config_path.display()
-                    );
-                    self.service
-                        .reloaded(&format!("{}; {text}", self.status_line()));
-                    self.last_reload = Some(text);
-                    return;
+                    // No generation is made for it: the number says which
+                    // one it would have been.
+                    self.reload_over(ReloadOutcome {
+                        generation: self.life.current() + 1,
+                        result: "not loaded".into(),
+                        details: e.diagnostics.iter().map(|d| d.to_string()).collect(),
+                    });
+                    return None;
                 }
             };
         for d in &loaded.diagnostics {
@@ -920,6 +965,7 @@ impl Supervisor {
         let plan = Plan::new(config, ids, &previous.scripts, &mut self.next_script);
         self.plans.insert(generation, plan);
         self.event(Event::Reload { generation });
+        Some(generation)
     }
 
     /// One line for `systemctl status`: the configuration running and the
@@ -934,8 +980,20 @@ impl Supervisor {
         line
     }
 
-    fn begin_dump(&mut self, kind: DumpKind) {
-        if self.dump.is_some() {
+    fn begin_dump(&mut self, kind: DumpKind, to: DumpTo) {
+        if let Some(d) = self.dump.as_mut() {
+            // The one being collected serves whoever asks for the same.
+            match to {
+                _ if d.kind != kind => {
+                    if let DumpTo::Client(conn, _) = to {
+                        let busy =
+                            Response::Error("another dump is being collected; try again".into());
+                        self.control.answer(conn, &busy, self.poll.registry());
+                    }
+                }
+                DumpTo::File => d.file = true,
+                DumpTo::Client(conn, want) => d.clients.push((conn, want)),
+            }
             return;
         }
         let mut waiting = Vec::new();
@@ -954,6 +1012,11 @@ impl Supervisor {
             waiting,
             parts: Vec::new(),
             deadline: Instant::now() + DUMP_TIMEOUT,
+            file: to == DumpTo::File,
+            clients: match to {
+                DumpTo::File => Vec::new(),
+                DumpTo::Client(conn, want) => vec![(conn, want)],
+            },
         });
         if self.dump.as_ref().is_some_and(|d| d.waiting.is_empty()) {
             self.finish_dump();
@@ -990,35 +1053,53 @@ impl Supervisor {
 
     fn finish_dump(&mut self) {
         let Some(d) = self.dump.take() else { return };
-        let name = match d.kind {
+        let text = if d.kind == DumpKind::Json {
+            // vrrpd's text as it is; nothing at all without instances (as
+            // keepalived), or when vrrpd did not answer in time.
+            let json = d.parts.iter().map(|(_, p)| p.as_str()).collect::<String>();
+            if json.is_empty() || json == "[]\n" || !d.waiting.is_empty() {
+                None
+            } else {
+                Some(json)
+            }
+        } else {
+            Some(self.dump_text(&d))
+        };
+        if d.file {
+            self.write_dump(d.kind, text.as_deref());
+        }
+        for (conn, want) in d.clients {
+            let answer = self.answer_from_dump(want, text.as_deref());
+            self.control.answer(conn, &answer, self.poll.registry());
+        }
+    }
+
+    fn write_dump(&self, kind: DumpKind, text: Option<&str>) {
+        let name = match kind {
             DumpKind::Data => "keepalived.data",
             DumpKind::Stats | DumpKind::StatsClear => "keepalived.stats",
             DumpKind::Json => "keepalived.json",
         };
         let path = crate::dumpfile::dump_dir().join(name);
-        let path = path.display().to_string();
-        let path = path.as_str();
-        if d.kind == DumpKind::Json {
-            // vrrpd's text as it is; nothing at all without instances (as
-            // keepalived), or when vrrpd did not answer in time.
-            let json = d.parts.into_iter().map(|(_, p)| p).collect::<String>();
-            if json.is_empty() || json == "[]\n" || !d.waiting.is_empty() {
-                info!("No VRRP instance to write to {path}");
-                return;
-            }
-            match crate::dumpfile::write(std::path::Path::new(path), json.as_bytes()) {
-                Ok(()) => info!("Wrote {path}"),
-                Err(e) => error!("cannot write {path}: {e}"),
-            }
+        let Some(text) = text else {
+            info!("No VRRP instance to write to {}", path.display());
             return;
+        };
+        match crate::dumpfile::write(&path, text.as_bytes()) {
+            Ok(()) => info!("Wrote {}", path.display()),
+            Err(e) => error!("cannot write {}: {e}", path.display()),
         }
+    }
+
+    /// The data or stats dump: the parent's part, then each child's.
+    fn dump_text(&self, d: &PendingDump) -> String {
         let mut text = String::from("------< Parent >------\n");
         text.push_str(&format!(
             " Configuration generation: {}\n",
             self.life.current()
         ));
         if let Some(r) = &self.last_reload {
-            text.push_str(&format!(" Last reload: {r}\n"));
+            text.push_str(&format!(" Last reload: {}\n", answers::reload_line(r)));
         }
         text.push_str(&format!(
             " Log lines dropped: {}\n",
@@ -1045,15 +1126,12 @@ impl Supervisor {
                     .map_or("-".to_string(), |g| g.to_string()),
             ));
         }
-        for (_, part) in d.parts {
-            text.push_str(&part);
+        for (_, part) in &d.parts {
+            text.push_str(part);
         }
-        for sub in d.waiting {
+        for sub in &d.waiting {
             text.push_str(&format!("------< {sub} >------\n (no answer)\n"));
         }
-        match crate::dumpfile::write(std::path::Path::new(path), text.as_bytes()) {
-            Ok(()) => info!("Wrote {path}"),
-            Err(e) => error!("cannot write {path}: {e}"),
-        }
+        text
     }
 }

@@ -73,6 +73,8 @@ impl Suite {
                 &p("checker.pid"),
             ])
             .args(["--ipvs_pid", &p("ipvs.pid")])
+            // Never the machine's /run/keepalived-rs.
+            .args(["--control-dir", &p("ctl")])
             .args(args)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
@@ -152,6 +154,16 @@ impl Suite {
         }
         let _ = kill(parent, Signal::SIGKILL);
         let _ = self.parent.wait();
+    }
+
+    /// Run keepalivedctl against this suite's control sockets.
+    pub fn ctl(&self, args: &[&str]) -> std::process::Output {
+        Command::new(bin("keepalivedctl"))
+            .arg("--control-dir")
+            .arg(self.path("ctl"))
+            .args(args)
+            .output()
+            .expect("run keepalivedctl")
     }
 
     pub fn stderr(&self) -> String {

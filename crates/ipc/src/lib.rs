@@ -8,6 +8,7 @@
 //! and every failure is a typed [`RecvError`].
 
 pub mod channel;
+pub mod control;
 pub mod frame;
 pub mod message;
 pub mod script_allow;

@@ -1,0 +1,143 @@
+//! The control protocol between `keepalivedctl` (or any operator tool) and
+//! the parent: one JSON request line on a Unix stream socket, one JSON
+//! answer, then the parent closes the connection.
+//!
+//! Two sockets, both owned by the parent: `status.sock` (mode 0660, group
+//! of the package's user) answers the read commands; `control.sock` (mode
+//! 0600, root) answers every command. The parent checks and logs the
+//! caller's credentials on both.
+
+use serde::{Deserialize, Serialize};
+
+/// The read-only socket's file name in the control directory.
+pub const STATUS_SOCKET: &str = "status.sock";
+/// The control socket's file name in the control directory.
+pub const CONTROL_SOCKET: &str = "control.sock";
+/// Where the sockets are unless `--control-dir` says otherwise.
+pub const DEFAULT_DIR: &str = "/run/keepalived-rs";
+/// Longest request line the parent reads (a request is a few words).
+pub const MAX_REQUEST: usize = 4096;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DumpWhat {
+    /// `/tmp/keepalived.data`'s text.
+    Data,
+    /// `/tmp/keepalived.stats`'s text.
+    Stats,
+    /// `/tmp/keepalived.json`'s text (keepalived's json_version 1).
+    Json,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "kebab-case")]
+pub enum Request {
+    /// The suite's state: configuration, children, instances, real
+    /// servers.
+    Status,
+    /// Reload the configuration file and answer when every child has
+    /// applied or refused it (control socket only).
+    Reload,
+    /// A dump's text, as the signal would write it (nothing is written).
+    Dump { what: DumpWhat },
+    /// The statistics dump, then every VRRP counter back to zero (control
+    /// socket only).
+    StatsClear,
+    /// Prometheus text exposition.
+    Metrics,
+}
+
+impl Request {
+    /// Whether the read-only socket may answer it.
+    pub fn read_only(&self) -> bool {
+        !matches!(self, Request::Reload | Request::StatsClear)
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::Status => "status",
+            Request::Reload => "reload",
+            Request::Dump { .. } => "dump",
+            Request::StatsClear => "stats-clear",
+            Request::Metrics => "metrics",
+        }
+    }
+}
+
+/// How the last reload ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadOutcome {
+    pub generation: u64,
+    /// "applied", "failed" (a child refused it or died applying it) or
+    /// "not loaded" (the file has errors; nothing changed).
+    pub result: String,
+    /// What failed, with each refusing child's reason or the file's
+    /// diagnostics.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+}
+
+impl ReloadOutcome {
+    pub fn ok(&self) -> bool {
+        self.result == "applied"
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChildStatus {
+    /// vrrpd, checkerd, ipvsd.
+    pub name: String,
+    pub pid: Option<u32>,
+    pub restarts: u64,
+    /// The configuration generation it last accepted.
+    pub configuration: Option<u64>,
+    /// "running", "starting" or "down".
+    pub state: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RealServerStatus {
+    /// keepalived's `[ip]:proto:port` form of the virtual server (or
+    /// `FWM n`).
+    pub virtual_server: String,
+    pub real_server: String,
+    pub up: bool,
+    /// A weight the checker set (MISC_CHECK dynamic), if any.
+    pub weight: Option<i32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    /// keepalived-rs's version.
+    pub version: String,
+    pub pid: u32,
+    /// The configuration generation the parent holds (1 at start).
+    pub configuration: u64,
+    pub last_reload: Option<ReloadOutcome>,
+    pub children: Vec<ChildStatus>,
+    /// vrrpd's instances in keepalived's JSON dump layout (the same keys as
+    /// `/tmp/keepalived.json`).
+    pub vrrp: serde_json::Value,
+    pub real_servers: Vec<RealServerStatus>,
+    /// The `vrrp_script`s' verdicts.
+    pub scripts: Vec<ScriptStatus>,
+    pub log_lines_dropped: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptStatus {
+    pub name: String,
+    /// GOOD (true) or BAD, after rise/fall.
+    pub good: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Response {
+    Status(Box<Status>),
+    Reload(ReloadOutcome),
+    /// A dump's or the metrics' text.
+    Text(String),
+    /// Refused or failed; why.
+    Error(String),
+}

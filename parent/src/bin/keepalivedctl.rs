@@ -1,0 +1,285 @@
+//! keepalivedctl: ask a running keepalived-rs what it is doing, reload it
+//! and wait for the outcome, read its dumps and metrics, check a
+//! configuration file.
+//!
+//! Read commands use the read-only socket (root or the keepalived-rs
+//! group); `reload` and `stats --clear` the control socket (root).
+//! Exit status: 0 done, 1 the suite answered that it failed (a reload
+//! refused or not loaded, an error), 2 no answer (not running, refused).
+
+use clap::{Parser, Subcommand, ValueEnum};
+use keepalived_ipc::control::{
+    DumpWhat, Request, Response, Status, CONTROL_SOCKET, DEFAULT_DIR, STATUS_SOCKET,
+};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::exit;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "keepalivedctl",
+    version,
+    about = "Control and inspect a running keepalived-rs"
+)]
+struct Cli {
+    /// Directory of keepalived-rs's control sockets (its --control-dir).
+    #[arg(long = "control-dir", value_name = "DIR", default_value = DEFAULT_DIR, global = true)]
+    control_dir: PathBuf,
+    /// Talk to this socket instead of the one the command needs.
+    #[arg(long = "socket", value_name = "PATH", global = true)]
+    socket: Option<PathBuf>,
+    /// Print keepalived-rs's JSON answer as it is.
+    #[arg(long = "json", global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Instances, real servers, scripts, children, configuration and last
+    /// reload.
+    Status,
+    /// Reload the configuration file; wait until every child applied or
+    /// refused it (exit 1 when it failed or did not load).
+    Reload,
+    /// A dump's text (what SIGUSR1, SIGUSR2 or the JSON signal write).
+    Dump {
+        #[arg(value_enum)]
+        what: What,
+    },
+    /// The statistics dump; `--clear` resets the VRRP counters after it.
+    Stats {
+        #[arg(long)]
+        clear: bool,
+    },
+    /// Prometheus text (for node_exporter's textfile collector).
+    Metrics,
+    /// Check a configuration file as `keepalived-rs -t` does.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigAction {
+    /// keepalived's `-t`: exit status and messages are keepalived-rs -t's.
+    Check {
+        #[arg(
+            short = 'f',
+            long = "use-file",
+            default_value = "/etc/keepalived/keepalived.conf"
+        )]
+        file: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum What {
+    Data,
+    Stats,
+    Json,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let request = match &cli.command {
+        Command::Status => Request::Status,
+        Command::Reload => Request::Reload,
+        Command::Dump { what } => Request::Dump {
+            what: match what {
+                What::Data => DumpWhat::Data,
+                What::Stats => DumpWhat::Stats,
+                What::Json => DumpWhat::Json,
+            },
+        },
+        Command::Stats { clear: true } => Request::StatsClear,
+        Command::Stats { clear: false } => Request::Dump {
+            what: DumpWhat::Stats,
+        },
+        Command::Metrics => Request::Metrics,
+        Command::Config {
+            action: ConfigAction::Check { file },
+        } => exit(config_check(file)),
+    };
+    let socket = cli.socket.clone().unwrap_or_else(|| {
+        cli.control_dir.join(if request.read_only() {
+            STATUS_SOCKET
+        } else {
+            CONTROL_SOCKET
+        })
+    });
+    let answer = match ask(&socket, &request) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("keepalivedctl: {}: {e}", socket.display());
+            exit(2);
+        }
+    };
+    if cli.json {
+        println!("{answer}");
+    }
+    let response: Response = match serde_json::from_str(&answer) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("keepalivedctl: unreadable answer: {e}");
+            exit(2);
+        }
+    };
+    exit(match response {
+        Response::Error(why) => {
+            eprintln!("keepalivedctl: {why}");
+            1
+        }
+        Response::Reload(r) => {
+            if !cli.json {
+                println!("configuration {}: {}", r.generation, r.result);
+                for d in &r.details {
+                    println!("  {d}");
+                }
+            }
+            i32::from(!r.ok())
+        }
+        Response::Text(t) => {
+            if !cli.json {
+                print!("{t}");
+            }
+            0
+        }
+        Response::Status(s) => {
+            if !cli.json {
+                print!("{}", status_text(&s));
+            }
+            0
+        }
+    });
+}
+
+/// One request, one answer line. A reload may wait for the children's
+/// barrier: the answer may take a while, never for ever.
+fn ask(socket: &std::path::Path, request: &Request) -> std::io::Result<String> {
+    let mut s = UnixStream::connect(socket)?;
+    s.set_read_timeout(Some(Duration::from_secs(150)))?;
+    s.set_write_timeout(Some(Duration::from_secs(10)))?;
+    let mut line = serde_json::to_vec(request).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    s.write_all(&line)?;
+    let mut answer = String::new();
+    BufReader::new(s).read_line(&mut answer)?;
+    if answer.is_empty() {
+        return Err(std::io::Error::other("closed without an answer"));
+    }
+    Ok(answer.trim_end().to_string())
+}
+
+fn config_check(file: &std::path::Path) -> i32 {
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.join("keepalived-rs")))
+        .filter(|p| p.exists());
+    let bin = beside.unwrap_or_else(|| PathBuf::from("/usr/sbin/keepalived-rs"));
+    match std::process::Command::new(&bin)
+        .arg(format!("--config-test={}", file.display()))
+        .status()
+    {
+        Ok(s) => s.code().unwrap_or(1),
+        Err(e) => {
+            eprintln!("keepalivedctl: cannot run {}: {e}", bin.display());
+            2
+        }
+    }
+}
+
+const STATE_NAMES: [&str; 4] = ["INIT", "BACKUP", "MASTER", "FAULT"];
+
+/// `status` for people.
+fn status_text(s: &Status) -> String {
+    let mut t = format!(
+        "keepalived-rs {} (pid {}), configuration {}\n",
+        s.version, s.pid, s.configuration
+    );
+    if let Some(r) = &s.last_reload {
+        t.push_str(&format!(
+            "Last reload: configuration {}: {}\n",
+            r.generation, r.result
+        ));
+        for d in &r.details {
+            t.push_str(&format!("  {d}\n"));
+        }
+    }
+    t.push_str("Children:\n");
+    for c in &s.children {
+        t.push_str(&format!(
+            "  {:<9} {:<8} pid {:<7} restarts {:<3} configuration {}\n",
+            c.name,
+            c.state,
+            c.pid.map_or("-".into(), |p| p.to_string()),
+            c.restarts,
+            c.configuration.map_or("-".into(), |g| g.to_string())
+        ));
+    }
+    let instances = s.vrrp.as_array().cloned().unwrap_or_default();
+    if !instances.is_empty() {
+        t.push_str("VRRP instances:\n");
+    }
+    for i in &instances {
+        let d = &i["data"];
+        let state = d["state"]
+            .as_u64()
+            .and_then(|n| STATE_NAMES.get(n as usize).copied())
+            .unwrap_or("?");
+        let since = d["last_transition"].as_f64().map_or(String::new(), |at| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            format!(", for {}", human((now - at).max(0.0)))
+        });
+        t.push_str(&format!(
+            "  {:<12} {:<7} {} vrid {} priority {} (base {}){since}\n",
+            d["iname"].as_str().unwrap_or("?"),
+            state,
+            d["ifp_ifname"].as_str().unwrap_or("?"),
+            d["vrid"],
+            d["effective_priority"],
+            d["base_priority"]
+        ));
+        for v in d["vips"].as_array().into_iter().flatten() {
+            t.push_str(&format!("      {}\n", v.as_str().unwrap_or_default()));
+        }
+    }
+    if !s.scripts.is_empty() {
+        t.push_str("Scripts:\n");
+        for sc in &s.scripts {
+            let v = if sc.good { "GOOD" } else { "BAD" };
+            t.push_str(&format!("  {:<20} {v}\n", sc.name));
+        }
+    }
+    if !s.real_servers.is_empty() {
+        t.push_str("Real servers:\n");
+        for r in &s.real_servers {
+            t.push_str(&format!(
+                "  {} -> {} {}{}\n",
+                r.virtual_server,
+                r.real_server,
+                if r.up { "UP" } else { "DOWN" },
+                r.weight.map_or(String::new(), |w| format!(" weight {w}"))
+            ));
+        }
+    }
+    if s.log_lines_dropped > 0 {
+        t.push_str(&format!("Log lines dropped: {}\n", s.log_lines_dropped));
+    }
+    t
+}
+
+fn human(secs: f64) -> String {
+    let s = secs as u64;
+    match s {
+        0..=119 => format!("{s} s"),
+        120..=7199 => format!("{} min", s / 60),
+        _ => format!("{} h", s / 3600),
+    }
+}
