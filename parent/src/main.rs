@@ -4,6 +4,7 @@
 //! the background, drops to the capabilities it needs to spawn children, and
 //! supervises vrrpd, checkerd and ipvsd. It never opens a network socket.
 
+mod audit;
 mod backoff;
 mod check_plan;
 mod check_sockets;

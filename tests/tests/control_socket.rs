@@ -281,3 +281,99 @@ fn hostile_control_clients_get_errors_and_the_parent_keeps_answering() {
     drop(idle);
     assert!(suite.stop().success());
 }
+
+/// `keepalivedctl audit --json` says what /proc says, for every process of
+/// the suite, with the allowlists of the filters.
+#[test]
+fn audit_matches_proc_for_every_process() {
+    let mut suite = Suite::start("global_defs {\n    router_id AUDIT\n}\n", &[]);
+    let a = json(&suite.ctl(&["audit", "--json"]));
+    let procs = a["audit"].as_array().expect("a list");
+    let names: Vec<&str> = procs
+        .iter()
+        .map(|p| p["process"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "keepalived-rs",
+            "vrrpd",
+            "checkerd",
+            "checkerd launcher",
+            "ipvsd"
+        ]
+    );
+    for p in procs {
+        let pid = p["pid"].as_i64().unwrap() as i32;
+        let st = keepalived_rs_tests::proc::status(pid);
+        let nums = |k: &str| -> Vec<u64> {
+            st[k]
+                .split_whitespace()
+                .map(|n| n.parse().unwrap())
+                .collect()
+        };
+        let name = p["process"].as_str().unwrap();
+        let ours = |k: &str| -> Vec<u64> {
+            p[k].as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap())
+                .collect()
+        };
+        assert_eq!(ours("uid"), nums("Uid"), "{name}");
+        assert_eq!(ours("gid"), nums("Gid"), "{name}");
+        for (set, key) in [
+            ("effective", "CapEff"),
+            ("permitted", "CapPrm"),
+            ("bounding", "CapBnd"),
+            ("inheritable", "CapInh"),
+            ("ambient", "CapAmb"),
+        ] {
+            let mask = u64::from_str_radix(st[key].trim(), 16).unwrap();
+            let listed = p["capabilities"][set].as_array().unwrap().len() as u32;
+            assert_eq!(listed, mask.count_ones(), "{name} {set}");
+        }
+        assert_eq!(p["no_new_privs"], st["NoNewPrivs"].trim() == "1", "{name}");
+        let mode = match st["Seccomp"].trim() {
+            "0" => "disabled",
+            "2" => "filter",
+            m => m,
+        };
+        assert_eq!(p["seccomp"], mode, "{name}");
+    }
+    let by = |n: &str| procs.iter().find(|p| p["process"] == n).unwrap();
+    let eff = |n: &str| by(n)["capabilities"]["effective"].clone();
+    assert_eq!(
+        eff("vrrpd"),
+        serde_json::json!(["CAP_NET_ADMIN", "CAP_NET_RAW"])
+    );
+    assert_eq!(eff("ipvsd"), serde_json::json!(["CAP_NET_ADMIN"]));
+    assert_eq!(eff("checkerd"), serde_json::json!([]));
+    assert_ne!(by("checkerd")["uid"][0], 0, "checkerd is unprivileged");
+    for child in ["vrrpd", "checkerd", "ipvsd"] {
+        let p = by(child);
+        assert_eq!(p["seccomp"], "filter", "{child}");
+        assert_eq!(p["no_new_privs"], true, "{child}");
+        let calls: Vec<&str> = p["allowed_syscalls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert!(calls.contains(&"epoll_wait"), "{child}: {calls:?}");
+        assert!(!calls.contains(&"execve"), "{child}: {calls:?}");
+    }
+    assert_eq!(
+        by("ipvsd")["socket_families"],
+        serde_json::json!(["AF_UNIX (datagram only)", "AF_NETLINK"])
+    );
+    assert_eq!(
+        by("ipvsd")["netlink_protocols"],
+        serde_json::json!(["NETLINK_ROUTE", "NETLINK_GENERIC"])
+    );
+    // For people too.
+    let o = suite.ctl(&["audit"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("vrrpd (pid"));
+    assert!(suite.stop().success());
+}

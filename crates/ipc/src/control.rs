@@ -45,6 +45,9 @@ pub enum Request {
     StatsClear,
     /// Prometheus text exposition.
     Metrics,
+    /// Each process's identity, capabilities, no_new_privs, seccomp mode
+    /// and allowlist.
+    Audit,
 }
 
 impl Request {
@@ -60,6 +63,7 @@ impl Request {
             Request::Dump { .. } => "dump",
             Request::StatsClear => "stats-clear",
             Request::Metrics => "metrics",
+            Request::Audit => "audit",
         }
     }
 }
@@ -131,9 +135,32 @@ pub struct ScriptStatus {
     pub good: bool,
 }
 
+/// One process of the suite as the kernel sees it (`/proc/PID/status`),
+/// with the allowlist its seccomp filter was built from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessAudit {
+    /// keepalived-rs, vrrpd, checkerd, ipvsd, or "checkerd launcher".
+    pub process: String,
+    pub pid: u32,
+    /// Real, effective, saved and filesystem ids.
+    pub uid: Vec<u32>,
+    pub gid: Vec<u32>,
+    pub groups: Vec<u32>,
+    /// inheritable, permitted, effective, bounding, ambient: names.
+    pub capabilities: std::collections::BTreeMap<String, Vec<String>>,
+    pub no_new_privs: bool,
+    /// "disabled", "strict" or "filter".
+    pub seccomp: String,
+    /// The system calls its filter allows (empty: no filter of ours).
+    pub allowed_syscalls: Vec<String>,
+    pub socket_families: Vec<String>,
+    pub netlink_protocols: Vec<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Response {
+    Audit(Vec<ProcessAudit>),
     Status(Box<Status>),
     Reload(ReloadOutcome),
     /// A dump's or the metrics' text.

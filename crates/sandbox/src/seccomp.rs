@@ -44,75 +44,79 @@ impl fmt::Display for SeccompMode {
     }
 }
 
+/// A system call by name and number: the filter is built from the
+/// numbers, `keepalivedctl audit` and docs/security.md print the names.
+type Syscall = (&'static str, i64);
+
 /// What every child needs: memory, signals, time, its event loop and its
 /// IPC socket.
-const COMMON: &[i64] = &[
-    libc::SYS_read,
-    libc::SYS_write,
-    libc::SYS_readv,
-    libc::SYS_writev,
-    libc::SYS_close,
-    libc::SYS_fstat,
-    libc::SYS_newfstatat,
-    libc::SYS_statx,
-    libc::SYS_lseek,
-    libc::SYS_mmap,
-    libc::SYS_munmap,
-    libc::SYS_mremap,
-    libc::SYS_mprotect,
-    libc::SYS_brk,
-    libc::SYS_madvise,
-    libc::SYS_rt_sigaction,
-    libc::SYS_rt_sigprocmask,
-    libc::SYS_rt_sigreturn,
-    libc::SYS_sigaltstack,
-    libc::SYS_futex,
-    libc::SYS_getpid,
-    libc::SYS_gettid,
-    libc::SYS_getppid,
-    libc::SYS_getuid,
-    libc::SYS_geteuid,
-    libc::SYS_getgid,
-    libc::SYS_getegid,
-    libc::SYS_clock_gettime,
-    libc::SYS_clock_getres,
-    libc::SYS_gettimeofday,
-    libc::SYS_nanosleep,
-    libc::SYS_clock_nanosleep,
-    libc::SYS_exit,
-    libc::SYS_exit_group,
-    libc::SYS_epoll_create1,
-    libc::SYS_epoll_ctl,
-    libc::SYS_epoll_wait,
-    libc::SYS_epoll_pwait,
+const COMMON: &[Syscall] = &[
+    ("read", libc::SYS_read),
+    ("write", libc::SYS_write),
+    ("readv", libc::SYS_readv),
+    ("writev", libc::SYS_writev),
+    ("close", libc::SYS_close),
+    ("fstat", libc::SYS_fstat),
+    ("newfstatat", libc::SYS_newfstatat),
+    ("statx", libc::SYS_statx),
+    ("lseek", libc::SYS_lseek),
+    ("mmap", libc::SYS_mmap),
+    ("munmap", libc::SYS_munmap),
+    ("mremap", libc::SYS_mremap),
+    ("mprotect", libc::SYS_mprotect),
+    ("brk", libc::SYS_brk),
+    ("madvise", libc::SYS_madvise),
+    ("rt_sigaction", libc::SYS_rt_sigaction),
+    ("rt_sigprocmask", libc::SYS_rt_sigprocmask),
+    ("rt_sigreturn", libc::SYS_rt_sigreturn),
+    ("sigaltstack", libc::SYS_sigaltstack),
+    ("futex", libc::SYS_futex),
+    ("getpid", libc::SYS_getpid),
+    ("gettid", libc::SYS_gettid),
+    ("getppid", libc::SYS_getppid),
+    ("getuid", libc::SYS_getuid),
+    ("geteuid", libc::SYS_geteuid),
+    ("getgid", libc::SYS_getgid),
+    ("getegid", libc::SYS_getegid),
+    ("clock_gettime", libc::SYS_clock_gettime),
+    ("clock_getres", libc::SYS_clock_getres),
+    ("gettimeofday", libc::SYS_gettimeofday),
+    ("nanosleep", libc::SYS_nanosleep),
+    ("clock_nanosleep", libc::SYS_clock_nanosleep),
+    ("exit", libc::SYS_exit),
+    ("exit_group", libc::SYS_exit_group),
+    ("epoll_create1", libc::SYS_epoll_create1),
+    ("epoll_ctl", libc::SYS_epoll_ctl),
+    ("epoll_wait", libc::SYS_epoll_wait),
+    ("epoll_pwait", libc::SYS_epoll_pwait),
     // The runtime's deadline timer (created before the filter).
-    libc::SYS_timerfd_settime,
-    libc::SYS_poll,
-    libc::SYS_ppoll,
-    libc::SYS_sendmsg,
-    libc::SYS_recvmsg,
-    libc::SYS_sendto,
-    libc::SYS_recvfrom,
-    libc::SYS_sendmmsg,
-    libc::SYS_recvmmsg,
-    libc::SYS_fcntl,
-    libc::SYS_getrandom,
-    libc::SYS_sched_yield,
-    libc::SYS_sched_getaffinity,
-    libc::SYS_restart_syscall,
-    libc::SYS_rseq,
-    libc::SYS_set_robust_list,
-    libc::SYS_eventfd2,
-    libc::SYS_pipe2,
-    libc::SYS_dup,
-    libc::SYS_dup3,
-    libc::SYS_uname,
-    libc::SYS_getsockopt,
-    libc::SYS_setsockopt,
-    libc::SYS_getsockname,
-    libc::SYS_getpeername,
-    libc::SYS_shutdown,
-    libc::SYS_connect,
+    ("timerfd_settime", libc::SYS_timerfd_settime),
+    ("poll", libc::SYS_poll),
+    ("ppoll", libc::SYS_ppoll),
+    ("sendmsg", libc::SYS_sendmsg),
+    ("recvmsg", libc::SYS_recvmsg),
+    ("sendto", libc::SYS_sendto),
+    ("recvfrom", libc::SYS_recvfrom),
+    ("sendmmsg", libc::SYS_sendmmsg),
+    ("recvmmsg", libc::SYS_recvmmsg),
+    ("fcntl", libc::SYS_fcntl),
+    ("getrandom", libc::SYS_getrandom),
+    ("sched_yield", libc::SYS_sched_yield),
+    ("sched_getaffinity", libc::SYS_sched_getaffinity),
+    ("restart_syscall", libc::SYS_restart_syscall),
+    ("rseq", libc::SYS_rseq),
+    ("set_robust_list", libc::SYS_set_robust_list),
+    ("eventfd2", libc::SYS_eventfd2),
+    ("pipe2", libc::SYS_pipe2),
+    ("dup", libc::SYS_dup),
+    ("dup3", libc::SYS_dup3),
+    ("uname", libc::SYS_uname),
+    ("getsockopt", libc::SYS_getsockopt),
+    ("setsockopt", libc::SYS_setsockopt),
+    ("getsockname", libc::SYS_getsockname),
+    ("getpeername", libc::SYS_getpeername),
+    ("shutdown", libc::SYS_shutdown),
+    ("connect", libc::SYS_connect),
 ];
 
 /// Socket families each child may open (syslog reconnects need AF_UNIX,
@@ -132,27 +136,27 @@ fn families(sub: Subsystem) -> &'static [i32] {
 }
 
 /// Unconditional extras per child.
-fn extras(sub: Subsystem) -> &'static [i64] {
+fn extras(sub: Subsystem) -> &'static [Syscall] {
     match sub {
         // Raw VRRP, ARP and netlink sockets, interface lookups by ioctl.
-        Subsystem::Vrrp => &[libc::SYS_bind, libc::SYS_ioctl],
-        Subsystem::Ipvs => &[libc::SYS_bind],
+        Subsystem::Vrrp => &[("bind", libc::SYS_bind), ("ioctl", libc::SYS_ioctl)],
+        Subsystem::Ipvs => &[("bind", libc::SYS_bind)],
         // Health checks (bind for bindto/bind_port), FILE_CHECK and
         // track_file reads and inotify watches, track_file paths resolved
         // (readlink, for realpath) and vrrp_track_process's /proc scan
         // (getdents64). Scripts run in the launcher process, forked before
         // this filter exists.
         Subsystem::Checker => &[
-            libc::SYS_bind,
-            libc::SYS_openat,
-            libc::SYS_kill,
-            libc::SYS_wait4,
-            libc::SYS_waitid,
-            libc::SYS_inotify_init1,
-            libc::SYS_inotify_add_watch,
-            libc::SYS_inotify_rm_watch,
-            libc::SYS_getdents64,
-            libc::SYS_readlink,
+            ("bind", libc::SYS_bind),
+            ("openat", libc::SYS_openat),
+            ("kill", libc::SYS_kill),
+            ("wait4", libc::SYS_wait4),
+            ("waitid", libc::SYS_waitid),
+            ("inotify_init1", libc::SYS_inotify_init1),
+            ("inotify_add_watch", libc::SYS_inotify_add_watch),
+            ("inotify_rm_watch", libc::SYS_inotify_rm_watch),
+            ("getdents64", libc::SYS_getdents64),
+            ("readlink", libc::SYS_readlink),
         ],
     }
 }
@@ -205,10 +209,51 @@ fn socket_rules(sub: Subsystem) -> Result<Vec<SeccompRule>, String> {
     Ok(rules)
 }
 
+/// The system calls `sub`'s filter allows, by name, sorted; those allowed
+/// only with some arguments say which (the same tables [`program`] is
+/// built from).
+pub fn allowlist(sub: Subsystem) -> Vec<String> {
+    let mut names: Vec<String> = COMMON
+        .iter()
+        .chain(extras(sub))
+        .map(|(n, _)| n.to_string())
+        .collect();
+    names.push("socket (families and protocols below)".into());
+    names.push("tgkill (itself only)".into());
+    names.push("prlimit64 (itself only)".into());
+    names.sort();
+    names
+}
+
+/// The socket families `sub` may open, by name (AF_UNIX as datagram
+/// sockets only), and its netlink protocols.
+pub fn socket_policy(sub: Subsystem) -> (Vec<&'static str>, Vec<&'static str>) {
+    let families = families(sub)
+        .iter()
+        .map(|&f| match f {
+            libc::AF_UNIX => "AF_UNIX (datagram only)",
+            libc::AF_INET => "AF_INET",
+            libc::AF_INET6 => "AF_INET6",
+            libc::AF_PACKET => "AF_PACKET",
+            libc::AF_NETLINK => "AF_NETLINK",
+            _ => "other",
+        })
+        .collect();
+    let netlink = netlink_protocols(sub)
+        .iter()
+        .map(|&p| match p {
+            libc::NETLINK_ROUTE => "NETLINK_ROUTE",
+            libc::NETLINK_GENERIC => "NETLINK_GENERIC",
+            _ => "other",
+        })
+        .collect();
+    (families, netlink)
+}
+
 /// The filter for `sub`, as a BPF program.
 pub fn program(sub: Subsystem, mode: SeccompMode) -> Result<BpfProgram, String> {
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
-    for &nr in COMMON.iter().chain(extras(sub)) {
+    for &(_, nr) in COMMON.iter().chain(extras(sub)) {
         rules.insert(nr, vec![]);
     }
     rules.insert(libc::SYS_socket, socket_rules(sub)?);

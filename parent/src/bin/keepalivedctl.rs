@@ -57,6 +57,9 @@ enum Command {
     },
     /// Prometheus text (for node_exporter's textfile collector).
     Metrics,
+    /// Each process's ids, capabilities, no_new_privs, seccomp mode and
+    /// allowlist, as the kernel reports them.
+    Audit,
     /// Check a configuration file as `keepalived-rs -t` does.
     Config {
         #[command(subcommand)]
@@ -101,6 +104,7 @@ fn main() {
             what: DumpWhat::Stats,
         },
         Command::Metrics => Request::Metrics,
+        Command::Audit => Request::Audit,
         Command::Config {
             action: ConfigAction::Check { file },
         } => exit(config_check(file)),
@@ -146,6 +150,12 @@ fn main() {
         Response::Text(t) => {
             if !cli.json {
                 print!("{t}");
+            }
+            0
+        }
+        Response::Audit(procs) => {
+            if !cli.json {
+                print!("{}", audit_text(&procs));
             }
             0
         }
@@ -271,6 +281,47 @@ fn status_text(s: &Status) -> String {
     }
     if s.log_lines_dropped > 0 {
         t.push_str(&format!("Log lines dropped: {}\n", s.log_lines_dropped));
+    }
+    t
+}
+
+/// `audit` for people.
+fn audit_text(procs: &[keepalived_ipc::control::ProcessAudit]) -> String {
+    let mut t = String::new();
+    for p in procs {
+        t.push_str(&format!("{} (pid {})\n", p.process, p.pid));
+        let ids = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join(" ");
+        t.push_str(&format!(
+            "  uid {}  gid {}  groups [{}]\n",
+            ids(&p.uid),
+            ids(&p.gid),
+            ids(&p.groups)
+        ));
+        for (set, names) in &p.capabilities {
+            let names = if names.is_empty() {
+                "(none)".to_string()
+            } else {
+                names.join(" ")
+            };
+            t.push_str(&format!("  {set:<12} {names}\n"));
+        }
+        t.push_str(&format!(
+            "  no_new_privs {}  seccomp {}\n",
+            p.no_new_privs, p.seccomp
+        ));
+        if !p.allowed_syscalls.is_empty() {
+            t.push_str(&format!(
+                "  sockets: {}; netlink: {}\n  syscalls ({}): {}\n",
+                p.socket_families.join(", "),
+                if p.netlink_protocols.is_empty() {
+                    "none".to_string()
+                } else {
+                    p.netlink_protocols.join(", ")
+                },
+                p.allowed_syscalls.len(),
+                p.allowed_syscalls.join(" ")
+            ));
+        }
     }
     t
 }

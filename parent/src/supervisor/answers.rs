@@ -4,10 +4,11 @@
 
 use super::{DumpTo, Supervisor};
 use crate::lifecycle::Phase;
+use keepalived_ipc::control::ProcessAudit;
 use keepalived_ipc::control::{
     ChildStatus, DumpWhat, RealServerStatus, ReloadOutcome, Request, Response, ScriptStatus, Status,
 };
-use keepalived_ipc::{DumpKind, TrackKind, TrackStatus};
+use keepalived_ipc::{DumpKind, Subsystem, TrackKind, TrackStatus};
 use serde_json::Value;
 use std::fmt::Write;
 
@@ -59,6 +60,10 @@ impl Supervisor {
             Request::StatsClear => {
                 self.begin_dump(DumpKind::StatsClear, DumpTo::Client(conn, Want::Text))
             }
+            Request::Audit => {
+                let answer = Response::Audit(self.audit());
+                self.control.answer(conn, &answer, self.poll.registry());
+            }
             Request::Reload => match self.reload() {
                 Some(generation) => self.reload_waiters.push((conn, generation)),
                 None => {
@@ -106,6 +111,28 @@ impl Supervisor {
             Want::Status => Response::Status(Box::new(self.status(text))),
             Want::Metrics => Response::Text(metrics(&self.status(text))),
         }
+    }
+
+    /// The parent, each running child, and checkerd's script launcher.
+    fn audit(&self) -> Vec<ProcessAudit> {
+        let mut out = Vec::new();
+        out.extend(crate::audit::process(
+            "keepalived-rs",
+            std::process::id(),
+            None,
+        ));
+        for s in &self.slots {
+            let Some(pid) = self.life.pid(s.sub) else {
+                continue;
+            };
+            out.extend(crate::audit::process(&s.sub.to_string(), pid, Some(s.sub)));
+            if s.sub == Subsystem::Checker {
+                for child in crate::audit::children_of(pid) {
+                    out.extend(crate::audit::process("checkerd launcher", child, None));
+                }
+            }
+        }
+        out
     }
 
     fn status(&self, vrrp_json: Option<&str>) -> Status {
