@@ -25,6 +25,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time to produce and deliver the answer (a reload waits for the
 /// children's barrier, up to their ready timeout).
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
+/// Bytes an `events` subscriber may leave unread.
+pub const MAX_BEHIND: usize = 1 << 20;
 /// Connections accepted (or refused) per listener per turn of the loop.
 const ACCEPT_BUDGET: usize = 64;
 
@@ -68,7 +70,11 @@ struct Conn {
     sent: usize,
     /// A request was read; the answer may take a while (a reload).
     asked: bool,
-    deadline: Instant,
+    /// None: an `events` subscriber, open for as long as it reads.
+    deadline: Option<Instant>,
+    /// An `events` subscriber: lines are pushed as they happen and the
+    /// connection stays open.
+    streaming: bool,
 }
 
 /// A request the supervisor must answer with [`ControlServer::answer`].
@@ -149,6 +155,10 @@ impl ControlServer {
             self.accept(i, registry, now);
         } else if let Some(id) = token.0.checked_sub(CONN_TOKEN_BASE) {
             let id = id as u64;
+            if self.conns.get(&id).is_some_and(|c| c.streaming) {
+                self.watch_subscriber(id, registry);
+                return asked;
+            }
             self.flush(id, registry);
             if let Some(r) = self.read(id, registry) {
                 asked.push(Asked {
@@ -232,7 +242,8 @@ impl ControlServer {
                     out: Vec::new(),
                     sent: 0,
                     asked: false,
-                    deadline: now + REQUEST_TIMEOUT,
+                    deadline: Some(now + REQUEST_TIMEOUT),
+                    streaming: false,
                 },
             );
         }
@@ -306,7 +317,7 @@ impl ControlServer {
             return None;
         }
         c.asked = true;
-        c.deadline = Instant::now() + ANSWER_TIMEOUT;
+        c.deadline = Some(Instant::now() + ANSWER_TIMEOUT);
         Some(request)
     }
 
@@ -332,6 +343,53 @@ impl ControlServer {
         self.flush(id, registry);
     }
 
+    /// Make request `id` an `events` subscription: no deadline, no
+    /// answer; lines come with [`Self::push`].
+    pub fn stream(&mut self, id: u64, registry: &Registry) {
+        if let Some(c) = self.conns.get_mut(&id) {
+            c.streaming = true;
+            c.deadline = None;
+            let _ = registry.reregister(&mut c.stream, conn_token(id), Interest::READABLE);
+        }
+    }
+
+    /// Send `line` to subscriber `id`; false when it is gone or has more
+    /// than [`MAX_BEHIND`] unread (it is closed: a slow reader cannot make
+    /// the parent hold an unbounded backlog).
+    pub fn push(&mut self, id: u64, line: &[u8], registry: &Registry) -> bool {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return false;
+        };
+        c.out.drain(..c.sent);
+        c.sent = 0;
+        if c.out.len() + line.len() > MAX_BEHIND {
+            warn!(
+                "control: events subscriber uid {} pid {} is {} bytes behind; closing it",
+                c.uid,
+                c.pid,
+                c.out.len()
+            );
+            self.close(id, registry);
+            return false;
+        }
+        c.out.extend_from_slice(line);
+        self.flush(id, registry);
+        self.conns.contains_key(&id)
+    }
+
+    /// A subscriber's socket is readable or writable: write what is
+    /// pending; a subscriber that hung up (or sends anything) is closed.
+    fn watch_subscriber(&mut self, id: u64, registry: &Registry) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let mut buf = [0u8; 64];
+        match c.stream.read(&mut buf) {
+            Err(e) if e.kind() == ErrorKind::WouldBlock => self.flush(id, registry),
+            _ => self.close(id, registry),
+        }
+    }
+
     fn flush(&mut self, id: u64, registry: &Registry) {
         let Some(c) = self.conns.get_mut(&id) else {
             return;
@@ -343,10 +401,24 @@ impl ControlServer {
             match c.stream.write(&c.out[c.sent..]) {
                 Ok(0) => break,
                 Ok(n) => c.sent += n,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    let interest = if c.streaming {
+                        Interest::READABLE | Interest::WRITABLE
+                    } else {
+                        Interest::WRITABLE
+                    };
+                    let _ = registry.reregister(&mut c.stream, conn_token(id), interest);
+                    return;
+                }
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(_) => break,
             }
+        }
+        if c.streaming && c.sent == c.out.len() {
+            c.out.clear();
+            c.sent = 0;
+            let _ = registry.reregister(&mut c.stream, conn_token(id), Interest::READABLE);
+            return;
         }
         self.close(id, registry);
     }
@@ -362,7 +434,7 @@ impl ControlServer {
         let late: Vec<u64> = self
             .conns
             .iter()
-            .filter(|(_, c)| c.deadline <= now)
+            .filter(|(_, c)| c.deadline.is_some_and(|d| d <= now))
             .map(|(id, _)| *id)
             .collect();
         for id in late {
@@ -377,7 +449,7 @@ impl ControlServer {
     }
 
     pub fn deadline(&self) -> Option<Instant> {
-        self.conns.values().map(|c| c.deadline).min()
+        self.conns.values().filter_map(|c| c.deadline).min()
     }
 
     /// Remove the socket files (at stop).

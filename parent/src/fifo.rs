@@ -11,6 +11,7 @@
 //! counts it.
 
 use keepalived_config::{Config, Stmt};
+use keepalived_ipc::control::{Transition, TransitionKind};
 use keepalived_ipc::VrrpState;
 use log::{info, warn};
 use nix::fcntl::{open, OFlag};
@@ -185,45 +186,67 @@ impl NotifyFifos {
         }
     }
 
-    /// `INSTANCE "VI_1" MASTER 150`.
-    pub fn vrrp_state(&mut self, instance: &str, state: VrrpState, priority: u8) {
-        if clean(instance) {
-            self.write(&vrrp_line(instance, state, priority), true);
+    /// A transition's line (`Transition::fifo_line`, keepalived's
+    /// format) to the FIFOs that take its kind: instances and groups to
+    /// the VRRP FIFO, real servers and quorum to the LVS one, all to the
+    /// global one. Names with characters that would break the line are
+    /// not written.
+    pub fn transition(&mut self, t: &Transition) {
+        let names_clean = clean(&t.name) && t.virtual_server.as_deref().is_none_or(clean);
+        if names_clean {
+            let vrrp = matches!(t.kind, TransitionKind::Instance | TransitionKind::Group);
+            self.write(&t.fifo_line(), vrrp);
         }
-    }
-
-    /// `GROUP "G" MASTER 0`: a sync group's line has priority 0.
-    pub fn group_state(&mut self, group: &str, state: VrrpState) {
-        if !clean(group) {
-            return;
-        }
-        let line = format!("GROUP \"{group}\" {} 0\n", state.as_str());
-        self.write(&line, true);
-    }
-
-    /// `RS [192.168.1.2]:tcp:80 [10.0.0.1]:tcp:80 DOWN`.
-    pub fn real_server(&mut self, vs: &str, rs: &str, up: bool) {
-        if clean(rs) && clean(vs) {
-            self.write(&rs_line(vs, rs, up), false);
-        }
-    }
-
-    /// `VS [10.0.0.1]:tcp:80 UP|DOWN`, as keepalived writes a quorum change.
-    pub fn quorum(&mut self, vs: &str, up: bool) {
-        if !clean(vs) {
-            return;
-        }
-        let line = format!("VS {vs} {}\n", if up { "UP" } else { "DOWN" });
-        self.write(&line, false);
     }
 }
 
-fn vrrp_line(instance: &str, state: VrrpState, priority: u8) -> String {
-    format!("INSTANCE \"{instance}\" {} {priority}\n", state.as_str())
+/// The transition of an instance, group, real server or virtual server,
+/// stamped now.
+pub fn transition(
+    kind: TransitionKind,
+    name: &str,
+    virtual_server: Option<&str>,
+    state: &str,
+    priority: Option<u8>,
+) -> Transition {
+    Transition {
+        kind,
+        name: name.to_string(),
+        virtual_server: virtual_server.map(str::to_string),
+        state: state.to_string(),
+        priority,
+        at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64()),
+    }
 }
 
-fn rs_line(vs: &str, rs: &str, up: bool) -> String {
-    format!("RS {rs} {vs} {}\n", if up { "UP" } else { "DOWN" })
+/// `INSTANCE "VI_1" MASTER 150`.
+pub fn instance(name: &str, state: VrrpState, priority: u8) -> Transition {
+    transition(
+        TransitionKind::Instance,
+        name,
+        None,
+        state.as_str(),
+        Some(priority),
+    )
+}
+
+/// `GROUP "G" MASTER 0`: a sync group's line has priority 0.
+pub fn group(name: &str, state: VrrpState) -> Transition {
+    transition(TransitionKind::Group, name, None, state.as_str(), None)
+}
+
+/// `RS [192.168.1.2]:tcp:80 [10.0.0.1]:tcp:80 DOWN`.
+pub fn real_server(vs: &str, rs: &str, up: bool) -> Transition {
+    let state = if up { "UP" } else { "DOWN" };
+    transition(TransitionKind::Rs, rs, Some(vs), state, None)
+}
+
+/// `VS [10.0.0.1]:tcp:80 UP|DOWN`, as keepalived writes a quorum change.
+pub fn quorum(vs: &str, up: bool) -> Transition {
+    let state = if up { "UP" } else { "DOWN" };
+    transition(TransitionKind::Vs, vs, None, state, None)
 }
 
 #[cfg(test)]
@@ -235,12 +258,20 @@ mod tests {
     #[test]
     fn lines_as_keepalived_writes_them() {
         assert_eq!(
-            vrrp_line("VI_1", VrrpState::Master, 150),
+            instance("VI_1", VrrpState::Master, 150).fifo_line(),
             "INSTANCE \"VI_1\" MASTER 150\n"
         );
         assert_eq!(
-            rs_line("[10.0.0.1]:tcp:80", "[192.168.1.2]:tcp:80", false),
+            real_server("[10.0.0.1]:tcp:80", "[192.168.1.2]:tcp:80", false).fifo_line(),
             "RS [192.168.1.2]:tcp:80 [10.0.0.1]:tcp:80 DOWN\n"
+        );
+        assert_eq!(
+            group("G", VrrpState::Fault).fifo_line(),
+            "GROUP \"G\" FAULT 0\n"
+        );
+        assert_eq!(
+            quorum("[10.0.0.1]:tcp:80", true).fifo_line(),
+            "VS [10.0.0.1]:tcp:80 UP\n"
         );
     }
 
@@ -271,13 +302,13 @@ mod tests {
             .custom_flags(libc::O_NONBLOCK)
             .open(&path)
             .unwrap();
-        f.vrrp_state("VI_1", VrrpState::Backup, 100);
+        f.transition(&instance("VI_1", VrrpState::Backup, 100));
         let mut got = String::new();
         let _ = reader.read_to_string(&mut got);
         assert_eq!(got, "INSTANCE \"VI_1\" BACKUP 100\n");
         // Nobody reads: the pipe fills, lines are dropped, nothing blocks.
         for _ in 0..10_000 {
-            f.vrrp_state("VI_1", VrrpState::Backup, 100);
+            f.transition(&instance("VI_1", VrrpState::Backup, 100));
         }
         assert!(f.dropped > 0 && f.written > 1);
     }

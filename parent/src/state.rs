@@ -5,7 +5,7 @@
 
 use keepalived_ipc::{
     Ids, InstanceId, RealServerHealth, ReplayState, RsId, Subsystem, TrackResult, TrackerId,
-    VrrpStateChange,
+    VrrpState, VrrpStateChange,
 };
 use std::collections::BTreeMap;
 
@@ -56,6 +56,11 @@ impl KnownState {
         }
     }
 
+    /// The last state vrrpd reported for an instance.
+    pub fn vrrp_state(&self, id: InstanceId) -> Option<VrrpState> {
+        self.vrrp.get(&id).map(|s| s.state)
+    }
+
     /// The last health of every real server reported.
     pub fn health(&self) -> impl Iterator<Item = &RealServerHealth> {
         self.health.values()
@@ -87,7 +92,7 @@ impl KnownState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keepalived_ipc::VrrpState;
+
     use keepalived_types::Keys;
 
     #[test]

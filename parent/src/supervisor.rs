@@ -156,6 +156,8 @@ pub struct Supervisor {
     next_script: u32,
     /// Messages naming an object their sender's plan does not have.
     unknown_ids: u64,
+    /// `events` subscribers: their connection, and JSON (or FIFO lines).
+    subscribers: Vec<(u64, bool)>,
     /// How the last reload ended, for the dumps and the status.
     last_reload: Option<ReloadOutcome>,
     /// Control-socket `reload` requests waiting for the barrier of a
@@ -246,6 +248,7 @@ impl Supervisor {
             unknown_ids: 0,
             last_reload: None,
             reload_waiters: Vec::new(),
+            subscribers: Vec::new(),
             control,
             known: KnownState::default(),
             pid_files,
@@ -677,7 +680,7 @@ impl Supervisor {
                     return;
                 };
                 self.known.record_vrrp(&s);
-                self.fifos.vrrp_state(&name, s.state, s.priority);
+                self.transition(crate::fifo::instance(&name, s.state, s.priority));
                 self.route(
                     &[Subsystem::Checker, Subsystem::Ipvs],
                     ToChild::VrrpState(s),
@@ -689,7 +692,7 @@ impl Supervisor {
                 else {
                     return;
                 };
-                self.fifos.group_state(&name, g.state);
+                self.transition(crate::fifo::group(&name, g.state));
                 self.route(&[Subsystem::Checker], ToChild::GroupState(g));
             }
             FromChild::Health(h) => {
@@ -703,7 +706,7 @@ impl Supervisor {
                     return;
                 };
                 self.known.record_health(&h);
-                self.fifos.real_server(&vk, &rk, h.up);
+                self.transition(crate::fifo::real_server(&vk, &rk, h.up));
                 self.route(&[Subsystem::Ipvs], ToChild::Health(h));
             }
             FromChild::Track(t) => {
@@ -730,7 +733,7 @@ impl Supervisor {
                 }) else {
                     return;
                 };
-                self.fifos.quorum(&vk, q.up);
+                self.transition(crate::fifo::quorum(&vk, q.up));
                 self.route(&[Subsystem::Checker], ToChild::Quorum(q));
             }
             FromChild::RunScript(r) => {

@@ -195,8 +195,33 @@ fn keepalivedctl_reads_reloads_and_respects_the_sockets_permissions() {
     assert!(!ro.exists() && !cs.exists(), "sockets removed at stop");
 }
 
+/// `keepalivedctl ARGS` left running; its stdout lines on a channel.
+fn follow(
+    suite: &Suite,
+    args: &[&str],
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead;
+    let mut child = Command::new(bin("keepalivedctl"))
+        .arg("--control-dir")
+        .arg(suite.path("ctl"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run keepalivedctl");
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                return;
+            }
+        }
+    });
+    (child, rx)
+}
+
 #[test]
-fn status_shows_a_failover() {
+fn status_and_events_show_a_failover() {
     let mut lan = Lan::new();
     let a = Arc::new(lan.host(1));
     let b = Arc::new(lan.host(2));
@@ -215,11 +240,45 @@ fn status_shows_a_failover() {
         json(&s.ctl(&["status", "--json"]))["status"]["vrrp"][0]["data"]["state"].clone()
     };
     assert_eq!(state(&backup), 1, "BACKUP");
+    // Only a master re-announces; an unknown name is an error.
+    let o = backup.ctl(&["garp", "VI_1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("(VI_1) is BACKUP"), "{}", text(&o));
+    let o = backup.ctl(&["garp", "VI_9"]);
+    assert!(text(&o).contains("no VRRP instance 'VI_9'"), "{}", text(&o));
+    // Two subscribers: FIFO lines and JSON.
+    let (mut lines, lines_rx) = follow(&backup, &["events"]);
+    let (mut jsons, jsons_rx) = follow(&backup, &["events", "--json"]);
+    // Both subscribed before the failover.
+    for _ in 0..2 {
+        backup
+            .log
+            .wait_for_text("control: 'events' from uid 0", PROMPT);
+    }
     assert!(master.stop().success());
     backup
         .log
         .wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
     assert_eq!(state(&backup), 2, "MASTER after the failover");
+    let line = lines_rx.recv_timeout(PROMPT).expect("an event line");
+    assert_eq!(line, "INSTANCE \"VI_1\" MASTER 100");
+    let j: Value =
+        serde_json::from_str(&jsons_rx.recv_timeout(PROMPT).expect("a JSON event")).expect("JSON");
+    assert_eq!(j["kind"], "instance");
+    assert_eq!(j["name"], "VI_1");
+    assert_eq!(j["state"], "MASTER");
+    assert_eq!(j["priority"], 100);
+    // The new master re-announces on request.
+    let o = backup.ctl(&["garp", "VI_1"]);
+    assert!(o.status.success(), "{}", text(&o));
+    backup.log.wait_for_text(
+        "(VI_1) Sending gratuitous ARPs / unsolicited NAs on request",
+        PROMPT,
+    );
+    let _ = lines.kill();
+    let _ = jsons.kill();
+    let _ = lines.wait();
+    let _ = jsons.wait();
     let o = backup.ctl(&["metrics"]);
     let m = String::from_utf8_lossy(&o.stdout);
     assert!(

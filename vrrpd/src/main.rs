@@ -83,8 +83,10 @@ impl Daemon for Vrrpd {
     }
 
     fn message(&mut self, msg: ToChild, ctx: &mut Ctx) {
-        if let (ToChild::Track(t), Some(e)) = (msg, self.engine.as_mut()) {
-            e.on_track(&t, ctx.now);
+        match (msg, self.engine.as_mut()) {
+            (ToChild::Track(t), Some(e)) => e.on_track(&t, ctx.now),
+            (ToChild::Garp(id), Some(e)) => e.announce(id, ctx.now),
+            _ => {}
         }
         self.forward(ctx);
     }

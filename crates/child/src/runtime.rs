@@ -360,6 +360,7 @@ fn routed(m: &ToChild) -> bool {
     matches!(
         m,
         ToChild::VrrpState(_)
+            | ToChild::Garp(_)
             | ToChild::GroupState(_)
             | ToChild::Health(_)
             | ToChild::Track(_)

@@ -48,12 +48,24 @@ pub enum Request {
     /// Each process's identity, capabilities, no_new_privs, seccomp mode
     /// and allowlist.
     Audit,
+    /// Stay connected and receive every transition as it happens, one
+    /// line each: notify-FIFO lines, or [`Transition`] JSON with `json`.
+    Events {
+        #[serde(default)]
+        json: bool,
+    },
+    /// A master instance sends its gratuitous ARPs / NAs again now
+    /// (control socket only).
+    Garp { instance: String },
 }
 
 impl Request {
     /// Whether the read-only socket may answer it.
     pub fn read_only(&self) -> bool {
-        !matches!(self, Request::Reload | Request::StatsClear)
+        !matches!(
+            self,
+            Request::Reload | Request::StatsClear | Request::Garp { .. }
+        )
     }
 
     pub fn name(&self) -> &'static str {
@@ -64,6 +76,65 @@ impl Request {
             Request::StatsClear => "stats-clear",
             Request::Metrics => "metrics",
             Request::Audit => "audit",
+            Request::Events { .. } => "events",
+            Request::Garp { .. } => "garp",
+        }
+    }
+}
+
+/// What changed state, as the notify FIFOs name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransitionKind {
+    /// A VRRP instance.
+    Instance,
+    /// A sync group.
+    Group,
+    /// A real server's health.
+    Rs,
+    /// A virtual server's quorum.
+    Vs,
+}
+
+/// One transition of `events`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Transition {
+    pub kind: TransitionKind,
+    /// The instance or group name, the real server's or the virtual
+    /// server's `[ip]:proto:port`.
+    pub name: String,
+    /// A real server's virtual server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_server: Option<String>,
+    /// MASTER, BACKUP, FAULT, STOP (instances and groups); UP, DOWN.
+    pub state: String,
+    /// An instance's priority.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u8>,
+    /// When the parent heard of it (seconds since the epoch).
+    pub at: f64,
+}
+
+impl Transition {
+    /// The line keepalived writes to its notify FIFOs for it:
+    /// `INSTANCE "VI_1" MASTER 150`, `GROUP "G" MASTER 0`,
+    /// `RS [rs]:tcp:80 [vs]:tcp:80 DOWN`, `VS [vs]:tcp:80 UP`.
+    pub fn fifo_line(&self) -> String {
+        match self.kind {
+            TransitionKind::Instance => format!(
+                "INSTANCE \"{}\" {} {}\n",
+                self.name,
+                self.state,
+                self.priority.unwrap_or(0)
+            ),
+            TransitionKind::Group => format!("GROUP \"{}\" {} 0\n", self.name, self.state),
+            TransitionKind::Rs => format!(
+                "RS {} {} {}\n",
+                self.name,
+                self.virtual_server.as_deref().unwrap_or(""),
+                self.state
+            ),
+            TransitionKind::Vs => format!("VS {} {}\n", self.name, self.state),
         }
     }
 }

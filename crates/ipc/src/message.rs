@@ -192,6 +192,9 @@ pub enum ToChild {
         given: u32,
     },
     Dump(DumpKind),
+    /// vrrpd: a master re-announces this instance's addresses now
+    /// (`keepalivedctl garp`).
+    Garp(InstanceId),
     /// Are you alive? Answered with `Pong { seq }` in every phase, from the
     /// child's event loop: a stopped or wedged child does not answer, and
     /// the parent restarts it.

@@ -94,6 +94,10 @@ pub enum Input {
         index: usize,
         status: TrackStatus,
     },
+    /// An operator asked (`keepalivedctl garp`): a master sends its
+    /// gratuitous ARPs / unsolicited NAs again now, as many as when it
+    /// became master; any other state sends nothing.
+    Announce,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

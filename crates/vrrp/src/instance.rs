@@ -269,6 +269,17 @@ impl Instance {
                     self.fault_changed(now, out);
                 }
             }
+            Input::Announce => {
+                if self.state == State::Master {
+                    self.log(
+                        out,
+                        LogLevel::Info,
+                        format_args!("Sending gratuitous ARPs / unsolicited NAs on request"),
+                    );
+                    let repeat = self.cfg.garp.master_repeat.max(1);
+                    self.garp.burst(&self.cfg.vips, repeat, now, out);
+                }
+            }
         }
     }
 

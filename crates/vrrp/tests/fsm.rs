@@ -501,6 +501,33 @@ fn master_answers_lower_priority() {
     assert_eq!(times[..3], [us(9_218_750), 10 * SEC, 11 * SEC]);
 }
 
+/// `keepalivedctl garp`: a master sends its burst again at once; a
+/// backup sends nothing.
+#[test]
+fn announce_resends_a_masters_garps_only() {
+    let mut sim = Sim::new(vec![cfg(1, 200), cfg(2, 100)]);
+    sim.start_all();
+    sim.inject(20 * SEC, 0, Input::Announce);
+    sim.inject(20 * SEC, 1, Input::Announce);
+    sim.run_until(21 * SEC);
+    let at = |n: usize, t: Duration| {
+        sim.actions(n)
+            .iter()
+            .filter(|(x, a)| *x == t && matches!(a, Action::SendGarp(_)))
+            .count()
+    };
+    assert_eq!(
+        at(0, 20 * SEC),
+        5,
+        "the master's burst (garp_master_repeat)"
+    );
+    assert_eq!(at(1, 20 * SEC), 0, "a backup announces nothing");
+    assert!(sim.has_log(
+        0,
+        "(VI_1) Sending gratuitous ARPs / unsolicited NAs on request"
+    ));
+}
+
 #[test]
 fn lower_prio_no_advert_keeps_rhythm() {
     let mut c = cfg(1, 200);

@@ -60,6 +60,15 @@ enum Command {
     /// Each process's ids, capabilities, no_new_privs, seccomp mode and
     /// allowlist, as the kernel reports them.
     Audit,
+    /// A master instance sends its gratuitous ARPs / unsolicited NAs again
+    /// now (after a switch was replaced, say).
+    Garp {
+        /// The vrrp_instance's name.
+        instance: String,
+    },
+    /// Every transition as it happens, one line each, until interrupted:
+    /// notify-FIFO lines (`INSTANCE "VI_1" MASTER 150`), JSON with --json.
+    Events,
     /// Check a configuration file as `keepalived-rs -t` does.
     Config {
         #[command(subcommand)]
@@ -105,6 +114,10 @@ fn main() {
         },
         Command::Metrics => Request::Metrics,
         Command::Audit => Request::Audit,
+        Command::Garp { instance } => Request::Garp {
+            instance: instance.clone(),
+        },
+        Command::Events => Request::Events { json: cli.json },
         Command::Config {
             action: ConfigAction::Check { file },
         } => exit(config_check(file)),
@@ -116,6 +129,9 @@ fn main() {
             CONTROL_SOCKET
         })
     });
+    if let Request::Events { .. } = request {
+        exit(follow(&socket, &request));
+    }
     let answer = match ask(&socket, &request) {
         Ok(a) => a,
         Err(e) => {
@@ -183,6 +199,29 @@ fn ask(socket: &std::path::Path, request: &Request) -> std::io::Result<String> {
         return Err(std::io::Error::other("closed without an answer"));
     }
     Ok(answer.trim_end().to_string())
+}
+
+/// `events`: print each line as it comes, until the suite goes away.
+fn follow(socket: &std::path::Path, request: &Request) -> i32 {
+    let run = || -> std::io::Result<()> {
+        let mut s = UnixStream::connect(socket)?;
+        let mut line = serde_json::to_vec(request).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        s.write_all(&line)?;
+        let mut out = std::io::stdout().lock();
+        for l in BufReader::new(s).lines() {
+            writeln!(out, "{}", l?)?;
+            out.flush()?;
+        }
+        Ok(())
+    };
+    match run() {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("keepalivedctl: {}: {e}", socket.display());
+            2
+        }
+    }
 }
 
 fn config_check(file: &std::path::Path) -> i32 {

@@ -4,11 +4,11 @@
 
 use super::{DumpTo, Supervisor};
 use crate::lifecycle::Phase;
-use keepalived_ipc::control::ProcessAudit;
 use keepalived_ipc::control::{
     ChildStatus, DumpWhat, RealServerStatus, ReloadOutcome, Request, Response, ScriptStatus, Status,
 };
-use keepalived_ipc::{DumpKind, Subsystem, TrackKind, TrackStatus};
+use keepalived_ipc::control::{ProcessAudit, Transition};
+use keepalived_ipc::{DumpKind, Subsystem, ToChild, TrackKind, TrackStatus, VrrpState};
 use serde_json::Value;
 use std::fmt::Write;
 
@@ -60,6 +60,14 @@ impl Supervisor {
             Request::StatsClear => {
                 self.begin_dump(DumpKind::StatsClear, DumpTo::Client(conn, Want::Text))
             }
+            Request::Events { json } => {
+                self.control.stream(conn, self.poll.registry());
+                self.subscribers.push((conn, json));
+            }
+            Request::Garp { instance } => {
+                let answer = self.garp(&instance);
+                self.control.answer(conn, &answer, self.poll.registry());
+            }
             Request::Audit => {
                 let answer = Response::Audit(self.audit());
                 self.control.answer(conn, &answer, self.poll.registry());
@@ -76,6 +84,25 @@ impl Supervisor {
                 }
             },
         }
+    }
+
+    /// A transition: to the notify FIFOs and to every `events` subscriber
+    /// (one that cannot keep up is dropped by the control server).
+    pub(super) fn transition(&mut self, t: Transition) {
+        self.fifos.transition(&t);
+        if self.subscribers.is_empty() {
+            return;
+        }
+        let line = t.fifo_line();
+        let json = serde_json::to_string(&t)
+            .map(|j| j + "\n")
+            .unwrap_or_default();
+        let registry = self.poll.registry();
+        let control = &mut self.control;
+        self.subscribers.retain(|&(conn, as_json)| {
+            let text = if as_json { &json } else { &line };
+            control.push(conn, text.as_bytes(), registry)
+        });
     }
 
     /// A reload ended (every child answered, or the file did not load):
@@ -111,6 +138,33 @@ impl Supervisor {
             Want::Status => Response::Status(Box::new(self.status(text))),
             Want::Metrics => Response::Text(metrics(&self.status(text))),
         }
+    }
+
+    /// Ask vrrpd to re-announce `instance`'s addresses, if the parent
+    /// knows it as master (vrrpd checks again).
+    fn garp(&mut self, instance: &str) -> Response {
+        let ids = &self.plans[&self.life.current()].ids;
+        let Some(id) = ids.instance(instance) else {
+            return Response::Error(format!("no VRRP instance '{instance}'"));
+        };
+        match self.known.vrrp_state(id) {
+            Some(VrrpState::Master) => {}
+            Some(s) => {
+                return Response::Error(format!(
+                    "({instance}) is {}: only a master announces its addresses",
+                    s.as_str()
+                ))
+            }
+            None => return Response::Error(format!("({instance}) has no state yet")),
+        }
+        if !self.life.started(Subsystem::Vrrp) {
+            return Response::Error("vrrpd is not running".into());
+        }
+        let i = self.slot_of(Subsystem::Vrrp);
+        self.send(i, &ToChild::Garp(id));
+        Response::Text(format!(
+            "({instance}) sending its gratuitous ARPs / unsolicited NAs\n"
+        ))
     }
 
     /// The parent, each running child, and checkerd's script launcher.

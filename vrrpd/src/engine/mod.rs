@@ -14,7 +14,8 @@ use crate::net::rtnl::{Addr, AddrSpec, Link, Monitor, NetEvent, Rtnl};
 use crate::net::vmac;
 use crate::plan::{plan, Planned};
 use keepalived_ipc::{
-    FromChild, GroupStateChange, Ids, TrackKind as Watched, TrackResult, VrrpState, VrrpStateChange,
+    FromChild, GroupStateChange, Ids, InstanceId, TrackKind as Watched, TrackResult, VrrpState,
+    VrrpStateChange,
 };
 use keepalived_vrrp::action::{Action, Input, LogLevel, ResumeState, RxPacket, State};
 use keepalived_vrrp::counters::DropCause;
@@ -501,6 +502,17 @@ impl Engine {
                     self.input(m, Input::Track { index: idx, status }, now);
                 }
             }
+        }
+    }
+
+    /// `keepalivedctl garp`: the instance re-announces its addresses if
+    /// it is master (an id its plan does not have does nothing).
+    pub fn announce(&mut self, id: InstanceId, now: Instant) {
+        let Some(name) = self.ids.instance_name(id).map(str::to_string) else {
+            return;
+        };
+        if let Some(m) = self.plans.iter().position(|p| p.cfg.name == name) {
+            self.input(m, Input::Announce, now);
         }
     }
 
