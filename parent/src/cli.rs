@@ -131,6 +131,9 @@ pub struct Cli {
     /// Print the version and exit.
     #[arg(short = 'v', long = "version")]
     pub version: bool,
+    /// Write the man page and shell completions into DIR (packaging).
+    #[arg(long = "generate-docs", value_name = "DIR", hide = true)]
+    pub generate_docs: Option<PathBuf>,
 }
 
 impl Cli {

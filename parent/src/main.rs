@@ -10,6 +10,7 @@ mod check_plan;
 mod check_sockets;
 mod cli;
 mod control;
+mod docs_gen;
 mod dumpfile;
 mod fifo;
 mod heartbeat;
@@ -46,6 +47,14 @@ fn main() {
     let cli = Cli::parse();
     if cli.version {
         eprint!("{}", version_text());
+        return;
+    }
+    if let Some(dir) = &cli.generate_docs {
+        use clap::CommandFactory;
+        if let Err(e) = docs_gen::generate(Cli::command(), dir) {
+            eprintln!("cannot write {}: {e}", dir.display());
+            exit(1);
+        }
         return;
     }
     if let Some(name) = &cli.signum {

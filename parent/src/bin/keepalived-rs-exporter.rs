@@ -48,7 +48,13 @@ struct Cli {
     /// keepalived-rs's control directory (its --control-dir).
     #[arg(long = "control-dir", value_name = "DIR", default_value = DEFAULT_DIR)]
     control_dir: PathBuf,
+    /// Write the man page and shell completions into DIR (packaging).
+    #[arg(long = "generate-docs", value_name = "DIR", hide = true)]
+    generate_docs: Option<PathBuf>,
 }
+
+#[path = "../docs_gen.rs"]
+mod docs_gen;
 
 struct Conn {
     stream: TcpStream,
@@ -60,6 +66,17 @@ struct Conn {
 
 fn main() {
     let cli = Cli::parse();
+    if let Some(dir) = &cli.generate_docs {
+        use clap::CommandFactory;
+        if let Err(e) = docs_gen::generate(Cli::command(), dir) {
+            eprintln!(
+                "keepalived-rs-exporter: cannot write {}: {e}",
+                dir.display()
+            );
+            std::process::exit(1);
+        }
+        return;
+    }
     let socket = cli.control_dir.join(STATUS_SOCKET);
     let mut listener = match TcpListener::bind(cli.listen) {
         Ok(l) => l,

@@ -33,8 +33,11 @@ struct Cli {
     /// Print keepalived-rs's JSON answer as it is.
     #[arg(long = "json", global = true)]
     json: bool,
+    /// Write the man page and shell completions into DIR (packaging).
+    #[arg(long = "generate-docs", value_name = "DIR", hide = true)]
+    generate_docs: Option<PathBuf>,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -96,9 +99,25 @@ enum What {
     Json,
 }
 
+#[path = "../docs_gen.rs"]
+mod docs_gen;
+
 fn main() {
     let cli = Cli::parse();
-    let request = match &cli.command {
+    if let Some(dir) = &cli.generate_docs {
+        use clap::CommandFactory;
+        if let Err(e) = docs_gen::generate(Cli::command(), dir) {
+            eprintln!("keepalivedctl: cannot write {}: {e}", dir.display());
+            exit(1);
+        }
+        return;
+    }
+    let Some(command) = &cli.command else {
+        use clap::CommandFactory;
+        let _ = Cli::command().print_help();
+        exit(2);
+    };
+    let request = match command {
         Command::Status => Request::Status,
         Command::Reload => Request::Reload,
         Command::Dump { what } => Request::Dump {

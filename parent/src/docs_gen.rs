@@ -1,0 +1,21 @@
+//! `--generate-docs DIR` (hidden, for packaging): the binary's man page
+//! (section 8) and its bash, zsh and fish completions, generated from its
+//! clap definition so they cannot drift from the flags it takes.
+
+use clap_complete::Shell;
+use std::path::Path;
+
+pub fn generate(mut cmd: clap::Command, dir: &Path) -> std::io::Result<()> {
+    let name = cmd.get_name().to_string();
+    std::fs::create_dir_all(dir.join("man"))?;
+    std::fs::create_dir_all(dir.join("completions"))?;
+    let mut page = Vec::new();
+    clap_mangen::Man::new(cmd.clone())
+        .section("8")
+        .render(&mut page)?;
+    std::fs::write(dir.join("man").join(format!("{name}.8")), page)?;
+    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+        clap_complete::generate_to(shell, &mut cmd, &name, dir.join("completions"))?;
+    }
+    Ok(())
+}
