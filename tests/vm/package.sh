@@ -15,6 +15,7 @@ dpkg-query -W -f='${Status}' keepalived 2>/dev/null | grep -q "install ok instal
     fail "Debian's keepalived must be installed to start from"
 ip link add kars0 type veth peer name kars1
 ip link set kars0 up
+ip addr add 10.77.1.1/24 dev kars0
 ip link set kars1 up
 mkdir -p /etc/keepalived
 conf=/etc/keepalived/keepalived.conf
@@ -56,11 +57,15 @@ ok "keepalived -v, --signum, -t, the user, the unit, man pages, completions, chi
 /usr/sbin/keepalived --dont-fork -l -G -f "$conf" >/tmp/ka.log 2>&1 &
 pid=$!
 for _ in $(seq 200); do
-    keepalivedctl status --json 2>/dev/null | grep -q '"configuration":1' && break
+    # Every child started and the instance reported.
+    s=$(keepalivedctl status --json 2>/dev/null || true)
+    [ "$(grep -o '"state":"running"' <<<"$s" | wc -l)" = 3 ] && grep -q '"iname":"VI_1"' <<<"$s" && break
     sleep 0.1
 done
 keepalivedctl status | sed 's/^/   /'
-keepalivedctl status --json | grep -q '"state":"running"' || { cat /tmp/ka.log; fail "keepalivedctl status"; }
+s=$(keepalivedctl status --json)
+[ "$(grep -o '"state":"running"' <<<"$s" | wc -l)" = 3 ] || { cat /tmp/ka.log; fail "keepalivedctl status: $s"; }
+grep -q '"iname":"VI_1"' <<<"$s" || { cat /tmp/ka.log; fail "no VI_1 in keepalivedctl status: $s"; }
 keepalivedctl reload | grep -q "configuration 2: applied" || { cat /tmp/ka.log; fail "keepalivedctl reload"; }
 kill -TERM "$pid"
 wait "$pid" || fail "the suite's exit status"
