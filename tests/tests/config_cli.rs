@@ -257,3 +257,32 @@ fn unsupported_keywords_are_named_and_fail_the_config_test() {
     let (code, msg) = run_t(&with("    vrrp_startup_delay 5\n    bogus_keyword\n"));
     assert_eq!(code, 5, "{msg}");
 }
+
+/// `keepalivedctl config check` is `keepalived-rs -t` (same exit status);
+/// the socket options it cannot honour are refused, not ignored.
+#[test]
+fn keepalivedctl_config_check_is_dash_t() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("keepalived.conf");
+    let ctl = |args: &[&str]| {
+        Command::new(bin("keepalivedctl"))
+            .args(args)
+            .arg("-f")
+            .arg(&conf)
+            .output()
+            .unwrap()
+    };
+    std::fs::write(&conf, VALID).unwrap();
+    assert_eq!(ctl(&["config", "check"]).status.code(), Some(0));
+    std::fs::write(&conf, "vrrp_instance {\n").unwrap();
+    let (status, _) = run_t("vrrp_instance {\n");
+    assert_ne!(status, 0);
+    assert_eq!(ctl(&["config", "check"]).status.code(), Some(status));
+    for opt in [&["--json"][..], &["--socket", "/nonexistent"][..]] {
+        let mut args = opt.to_vec();
+        args.extend(["config", "check"]);
+        let o = ctl(&args);
+        assert_eq!(o.status.code(), Some(2), "{opt:?}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("do not apply"));
+    }
+}

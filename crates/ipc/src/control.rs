@@ -239,3 +239,47 @@ pub enum Response {
     /// Refused or failed; why.
     Error(String),
 }
+
+/// Longest answer line a client reads (a status of thousands of real
+/// servers is megabytes; a runaway peer is not read without end).
+pub const MAX_ANSWER: u64 = 64 << 20;
+
+/// The client side: connect to `socket` and send `request`'s line, with
+/// `timeout` on every read (None: wait as long as the suite keeps the
+/// connection, as `events` does) and at most 10 s on the write. The
+/// answer is read from the returned reader.
+pub fn send(
+    socket: &std::path::Path,
+    request: &Request,
+    timeout: Option<std::time::Duration>,
+) -> std::io::Result<std::io::BufReader<std::os::unix::net::UnixStream>> {
+    use std::io::Write;
+    let mut s = std::os::unix::net::UnixStream::connect(socket)?;
+    s.set_read_timeout(timeout)?;
+    let write_limit = std::time::Duration::from_secs(10);
+    s.set_write_timeout(Some(timeout.map_or(write_limit, |t| t.min(write_limit))))?;
+    let mut line = serde_json::to_vec(request).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    s.write_all(&line)?;
+    Ok(std::io::BufReader::new(s))
+}
+
+/// One request, one answer line (at most [`MAX_ANSWER`] bytes), decoded.
+pub fn ask(
+    socket: &std::path::Path,
+    request: &Request,
+    timeout: std::time::Duration,
+) -> std::io::Result<(String, Response)> {
+    use std::io::{BufRead, Read};
+    let mut answer = String::new();
+    send(socket, request, Some(timeout))?
+        .take(MAX_ANSWER)
+        .read_line(&mut answer)?;
+    if answer.is_empty() {
+        return Err(std::io::Error::other("closed without an answer"));
+    }
+    let answer = answer.trim_end().to_string();
+    let response = serde_json::from_str(&answer)
+        .map_err(|e| std::io::Error::other(format!("unreadable answer: {e}")))?;
+    Ok((answer, response))
+}

@@ -17,9 +17,8 @@ use keepalived_ipc::control::{Request, Response, DEFAULT_DIR, STATUS_SOCKET};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
-use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -64,6 +63,19 @@ struct Conn {
     since: Instant,
 }
 
+impl Conn {
+    /// The head must arrive within HEAD_TIMEOUT; once answered, the whole
+    /// connection is gone after CONN_TIMEOUT.
+    fn deadline(&self) -> Instant {
+        let limit = if self.out.is_empty() {
+            HEAD_TIMEOUT
+        } else {
+            CONN_TIMEOUT
+        };
+        self.since + limit
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
     if let Some(dir) = &cli.generate_docs {
@@ -103,14 +115,7 @@ fn main() {
     loop {
         let timeout = conns
             .values()
-            .map(|c| {
-                let limit = if c.out.is_empty() {
-                    HEAD_TIMEOUT
-                } else {
-                    CONN_TIMEOUT
-                };
-                (c.since + limit).saturating_duration_since(Instant::now())
-            })
+            .map(|c| c.deadline().saturating_duration_since(Instant::now()))
             .min();
         if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() != ErrorKind::Interrupted {
@@ -167,14 +172,7 @@ fn main() {
         let now = Instant::now();
         let late: Vec<usize> = conns
             .iter()
-            .filter(|(_, c)| {
-                let limit = if c.out.is_empty() {
-                    HEAD_TIMEOUT
-                } else {
-                    CONN_TIMEOUT
-                };
-                now >= c.since + limit
-            })
+            .filter(|(_, c)| now >= c.deadline())
             .map(|(id, _)| *id)
             .collect();
         for id in late {
@@ -257,19 +255,10 @@ fn answer(head: &[u8], socket: &std::path::Path) -> Vec<u8> {
 
 /// One `metrics` request to the status socket.
 fn metrics(socket: &std::path::Path) -> std::io::Result<String> {
-    let mut s = UnixStream::connect(socket)?;
-    s.set_read_timeout(Some(SUITE_TIMEOUT))?;
-    s.set_write_timeout(Some(SUITE_TIMEOUT))?;
-    let mut line = serde_json::to_vec(&Request::Metrics).map_err(std::io::Error::other)?;
-    line.push(b'\n');
-    s.write_all(&line)?;
-    let mut answer = String::new();
-    BufReader::new(s.take(64 << 20)).read_line(&mut answer)?;
-    match serde_json::from_str::<Response>(&answer) {
-        Ok(Response::Text(t)) => Ok(t),
-        Ok(Response::Error(e)) => Err(std::io::Error::other(e)),
-        Ok(_) => Err(std::io::Error::other("unexpected answer")),
-        Err(e) => Err(std::io::Error::other(e)),
+    match keepalived_ipc::control::ask(socket, &Request::Metrics, SUITE_TIMEOUT)?.1 {
+        Response::Text(t) => Ok(t),
+        Response::Error(e) => Err(std::io::Error::other(e)),
+        _ => Err(std::io::Error::other("unexpected answer")),
     }
 }
 

@@ -11,8 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use keepalived_ipc::control::{
     DumpWhat, Request, Response, Status, CONTROL_SOCKET, DEFAULT_DIR, STATUS_SOCKET,
 };
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
+use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::exit;
 use std::time::Duration;
@@ -139,7 +138,17 @@ fn main() {
         Command::Events => Request::Events { json: cli.json },
         Command::Config {
             action: ConfigAction::Check { file },
-        } => exit(config_check(file)),
+        } => {
+            // It runs `keepalived-rs -t`, which talks to no socket and
+            // prints no JSON: say so rather than ignore the option.
+            if cli.json || cli.socket.is_some() {
+                eprintln!(
+                    "keepalivedctl: config check reads the file itself: --json and --socket do not apply"
+                );
+                exit(2);
+            }
+            exit(config_check(file))
+        }
     };
     let socket = cli.socket.clone().unwrap_or_else(|| {
         cli.control_dir.join(if request.read_only() {
@@ -151,23 +160,19 @@ fn main() {
     if let Request::Events { .. } = request {
         exit(follow(&socket, &request));
     }
-    let answer = match ask(&socket, &request) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("keepalivedctl: {}: {e}", socket.display());
-            exit(2);
-        }
-    };
+    // A reload waits for the children's barrier: the answer may take a
+    // while, never for ever.
+    let (answer, response) =
+        match keepalived_ipc::control::ask(&socket, &request, Duration::from_secs(150)) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("keepalivedctl: {}: {e}", socket.display());
+                exit(2);
+            }
+        };
     if cli.json {
         println!("{answer}");
     }
-    let response: Response = match serde_json::from_str(&answer) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("keepalivedctl: unreadable answer: {e}");
-            exit(2);
-        }
-    };
     exit(match response {
         Response::Error(why) => {
             eprintln!("keepalivedctl: {why}");
@@ -175,10 +180,7 @@ fn main() {
         }
         Response::Reload(r) => {
             if !cli.json {
-                println!("configuration {}: {}", r.generation, r.result);
-                for d in &r.details {
-                    println!("  {d}");
-                }
+                print!("{}", reload_text(&r));
             }
             i32::from(!r.ok())
         }
@@ -203,32 +205,12 @@ fn main() {
     });
 }
 
-/// One request, one answer line. A reload may wait for the children's
-/// barrier: the answer may take a while, never for ever.
-fn ask(socket: &std::path::Path, request: &Request) -> std::io::Result<String> {
-    let mut s = UnixStream::connect(socket)?;
-    s.set_read_timeout(Some(Duration::from_secs(150)))?;
-    s.set_write_timeout(Some(Duration::from_secs(10)))?;
-    let mut line = serde_json::to_vec(request).map_err(std::io::Error::other)?;
-    line.push(b'\n');
-    s.write_all(&line)?;
-    let mut answer = String::new();
-    BufReader::new(s).read_line(&mut answer)?;
-    if answer.is_empty() {
-        return Err(std::io::Error::other("closed without an answer"));
-    }
-    Ok(answer.trim_end().to_string())
-}
-
 /// `events`: print each line as it comes, until the suite goes away.
 fn follow(socket: &std::path::Path, request: &Request) -> i32 {
     let run = || -> std::io::Result<()> {
-        let mut s = UnixStream::connect(socket)?;
-        let mut line = serde_json::to_vec(request).map_err(std::io::Error::other)?;
-        line.push(b'\n');
-        s.write_all(&line)?;
+        let answers = keepalived_ipc::control::send(socket, request, None)?;
         let mut out = std::io::stdout().lock();
-        for l in BufReader::new(s).lines() {
+        for l in answers.lines() {
             writeln!(out, "{}", l?)?;
             out.flush()?;
         }
@@ -270,13 +252,7 @@ fn status_text(s: &Status) -> String {
         s.version, s.pid, s.configuration
     );
     if let Some(r) = &s.last_reload {
-        t.push_str(&format!(
-            "Last reload: configuration {}: {}\n",
-            r.generation, r.result
-        ));
-        for d in &r.details {
-            t.push_str(&format!("  {d}\n"));
-        }
+        t.push_str(&format!("Last reload: {}", reload_text(r)));
     }
     t.push_str("Children:\n");
     for c in &s.children {
@@ -380,6 +356,15 @@ fn audit_text(procs: &[keepalived_ipc::control::ProcessAudit]) -> String {
                 p.allowed_syscalls.join(" ")
             ));
         }
+    }
+    t
+}
+
+/// `configuration N: RESULT`, then each detail indented.
+fn reload_text(r: &keepalived_ipc::control::ReloadOutcome) -> String {
+    let mut t = format!("configuration {}: {}\n", r.generation, r.result);
+    for d in &r.details {
+        t.push_str(&format!("  {d}\n"));
     }
     t
 }

@@ -264,16 +264,6 @@ pub(crate) fn metrics(s: &Status) -> String {
         .as_array()
         .map(|a| a.iter().collect())
         .unwrap_or_default();
-    let labels = |d: &Value| {
-        vec![
-            ("iname", d["iname"].as_str().unwrap_or_default().to_string()),
-            (
-                "intf",
-                d["ifp_ifname"].as_str().unwrap_or_default().to_string(),
-            ),
-            ("vrid", d["vrid"].as_u64().unwrap_or_default().to_string()),
-        ]
-    };
     for (name, key, help) in [
         ("keepalived_vrrp_state", "vips", "State of the VRRP instance, per virtual address (0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT)."),
         ("keepalived_vrrp_excluded_state", "evips", "State of the VRRP instance, per excluded virtual address."),
@@ -377,11 +367,7 @@ pub(crate) fn metrics(s: &Status) -> String {
             "Priority-0 advertisements sent.",
         ),
     ] {
-        m.family(name, "counter", help);
-        for i in &instances {
-            let v = i["stats"][key].as_f64().unwrap_or_default();
-            m.sample(name, &labels(&i["data"]), v);
-        }
+        per_instance(&mut m, &instances, "counter", "stats", name, key, help);
     }
     m.family(
         "keepalived_script_status",
@@ -414,11 +400,7 @@ pub(crate) fn metrics(s: &Status) -> String {
             "Configured priority.",
         ),
     ] {
-        m.family(name, "gauge", help);
-        for i in &instances {
-            let v = i["data"][key].as_f64().unwrap_or_default();
-            m.sample(name, &labels(&i["data"]), v);
-        }
+        per_instance(&mut m, &instances, "gauge", "data", name, key, help);
     }
     m.family(
         "keepalived_real_server_up",
@@ -483,6 +465,36 @@ pub(crate) fn metrics(s: &Status) -> String {
         s.log_lines_dropped as f64,
     );
     m.text
+}
+
+/// keepalived-exporter's labels of an instance: `{iname,intf,vrid}`.
+fn labels(d: &Value) -> Vec<(&'static str, String)> {
+    vec![
+        ("iname", d["iname"].as_str().unwrap_or_default().to_string()),
+        (
+            "intf",
+            d["ifp_ifname"].as_str().unwrap_or_default().to_string(),
+        ),
+        ("vrid", d["vrid"].as_u64().unwrap_or_default().to_string()),
+    ]
+}
+
+/// One family with a sample per instance: the number under `key` of the
+/// instance's `section` ("data" or "stats") of vrrpd's JSON (0 if absent).
+fn per_instance(
+    m: &mut Metrics,
+    instances: &[&Value],
+    kind: &str,
+    section: &str,
+    name: &str,
+    key: &str,
+    help: &str,
+) {
+    m.family(name, kind, help);
+    for i in instances {
+        let v = i[section][key].as_f64().unwrap_or_default();
+        m.sample(name, &labels(&i["data"]), v);
+    }
 }
 
 /// Prometheus text format 0.0.4: a family's HELP and TYPE once, before
