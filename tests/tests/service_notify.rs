@@ -6,70 +6,41 @@
 
 use keepalived_rs_tests::lan::{holds, Lan};
 use keepalived_rs_tests::suite::PROMPT;
-use keepalived_rs_tests::{proc, Suite};
+use keepalived_rs_tests::{proc, LogTap, Suite};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use std::os::unix::net::UnixDatagram;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CONF: &str = "global_defs {\n    router_id NOTIFY\n}\n\
     vrrp_instance VI_1 {\n    state MASTER\n    interface eth0\n    virtual_router_id 51\n    \
     priority 150\n    advert_int 1\n    \
     virtual_ipaddress {\n        10.99.0.100/24\n    }\n}\n";
 
-/// The service manager's end: every datagram the suite sends.
+/// The service manager's end: every datagram the suite sends, kept by a
+/// LogTap (one entry per datagram, the same bounded, EINTR-proof waits).
 struct Manager {
-    sock: UnixDatagram,
+    tap: LogTap,
     _dir: tempfile::TempDir,
     path: String,
-    seen: Vec<String>,
 }
 
 impl Manager {
     fn bind() -> Manager {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("notify.sock");
-        let sock = UnixDatagram::bind(&path).unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(200)))
-            .unwrap();
         Manager {
-            sock,
+            tap: LogTap::bind(&path),
             path: path.to_string_lossy().to_string(),
             _dir: dir,
-            seen: Vec::new(),
         }
     }
 
     /// The next message with `field` (e.g. "READY=1"), waiting at most
-    /// PROMPT; messages before it are kept in `seen`.
+    /// PROMPT.
     fn wait_for(&mut self, field: &str) -> String {
-        let until = Instant::now() + PROMPT;
-        let mut buf = [0u8; 4096];
-        loop {
-            match self.sock.recv(&mut buf) {
-                Ok(n) => {
-                    let m = String::from_utf8_lossy(&buf[..n]).to_string();
-                    self.seen.push(m.clone());
-                    if m.lines().any(|l| l == field) {
-                        return m;
-                    }
-                }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock
-                            | std::io::ErrorKind::TimedOut
-                            | std::io::ErrorKind::Interrupted
-                    ) => {}
-                Err(e) => panic!("notify socket: {e}"),
-            }
-            assert!(
-                Instant::now() < until,
-                "no {field} from the suite; got {:?}",
-                self.seen
-            );
-        }
+        self.tap
+            .wait_for(field, PROMPT, |m| m.lines().any(|l| l == field))
     }
 }
 
@@ -101,9 +72,9 @@ fn the_service_manager_hears_ready_reloading_stopping_and_the_watchdog() {
         .log
         .wait_for_text("All children configured; starting", PROMPT);
     assert!(
-        manager.seen.iter().all(|m| !m.contains("RELOADING=1")),
+        manager.tap.lines.iter().all(|m| !m.contains("RELOADING=1")),
         "{:?}",
-        manager.seen
+        manager.tap.lines
     );
     // The watchdog is fed (every second for WATCHDOG_USEC=2 s).
     manager.wait_for("WATCHDOG=1");
