@@ -108,6 +108,10 @@ pub struct Cli {
     /// Accepted for compatibility (VIPs are always released on stop).
     #[arg(short = 'X', long = "release-vips")]
     pub release_vips: bool,
+    /// File creation mask of the suite and its scripts, in numeric form
+    /// (default 0177, or `umask` in global_defs).
+    #[arg(short = 'u', long = "umask", value_name = "MASK")]
+    pub umask: Option<String>,
     /// Print the TOML form of the configuration FILE and exit.
     #[arg(long = "convert", value_name = "FILE")]
     pub convert: Option<PathBuf>,

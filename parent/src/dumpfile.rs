@@ -44,8 +44,13 @@ fn temp_name(path: &Path) -> PathBuf {
 }
 
 /// Write `text` to `path` without following, truncating or blocking on
-/// anything planted there.
+/// anything planted there; mode 0600.
 pub fn write(path: &Path, text: &[u8]) -> std::io::Result<()> {
+    write_mode(path, text, 0o600)
+}
+
+/// [`write`] with the file's mode set to `mode` whatever the umask.
+pub fn write_mode(path: &Path, text: &[u8], mode: u32) -> std::io::Result<()> {
     let tmp = temp_name(path);
     let fd = open(
         &tmp,
@@ -63,6 +68,7 @@ pub fn write(path: &Path, text: &[u8]) -> std::io::Result<()> {
         if !regular || st.st_nlink != 1 || st.st_uid != nix::unistd::geteuid().as_raw() {
             return Err(std::io::Error::other("not the file just created"));
         }
+        nix::sys::stat::fchmod(&fd, Mode::from_bits_truncate(mode as libc::mode_t))?;
         let mut f = std::fs::File::from(fd);
         f.write_all(text)?;
         f.sync_data()?;

@@ -13,6 +13,7 @@ mod control;
 mod docs_gen;
 mod dumpfile;
 mod fifo;
+mod file_mode;
 mod heartbeat;
 mod ipvs_plan;
 mod lifecycle;
@@ -87,6 +88,13 @@ fn main() {
         ));
     }
 
+    // keepalived's file creation mask before anything is created; the
+    // configuration's `umask` replaces it once read, unless -u gave one.
+    let umask_cmdline = cli
+        .umask
+        .as_deref()
+        .and_then(|a| file_mode::parse_cli(a).map_err(|e| eprintln!("{e}")).ok());
+    file_mode::apply(file_mode::effective(umask_cmdline, None));
     init_logging(&cli);
     info!("Starting keepalived-rs v{}", env!("CARGO_PKG_VERSION"));
     let config = match keepalived_config::load_file(&cli.use_file, &load) {
@@ -101,6 +109,10 @@ fn main() {
                 warn!("{}", u.diagnostic());
             }
             let mut config = l.config;
+            file_mode::apply(file_mode::effective(
+                umask_cmdline,
+                config.global_defs.umask,
+            ));
             script_security::apply(
                 &mut config,
                 keepalived_sandbox::privileges::unprivileged_user(),
@@ -127,7 +139,12 @@ fn main() {
     }
     if let Some(ns) = &cli.namespace {
         if let Err(e) = enter_namespace(ns) {
-            error!("cannot enter network namespace {ns}: {e}");
+            let hint = if e == nix::errno::Errno::EPERM {
+                " (under the packaged unit's RestrictNamespaces=yes: add a drop-in with RestrictNamespaces=net)"
+            } else {
+                ""
+            };
+            error!("cannot enter network namespace {ns}: {e}{hint}");
             exit(1);
         }
         info!("Running in network namespace {ns}");
@@ -188,6 +205,7 @@ fn main() {
             (Subsystem::Ipvs, cli.ipvs_pid.clone()),
         ],
         respawn: !cli.dont_respawn,
+        umask_cmdline,
     };
     match supervisor::Supervisor::new(settings, config, pid_files, fifos, control) {
         Ok(s) => exit(s.run()),

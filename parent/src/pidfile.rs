@@ -8,7 +8,7 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default)]
@@ -34,6 +34,9 @@ impl PidFiles {
         if !f.metadata().map(|m| m.is_file()).unwrap_or(false) {
             return Err(format!("pid file {} is not a regular file", path.display()));
         }
+        // rw-r--r-- whatever the umask (0177 by default), as keepalived
+        // writes its pid files for the tools that read them.
+        let _ = f.set_permissions(std::fs::Permissions::from_mode(0o644));
         // SAFETY: flock on a descriptor we own.
         if unsafe {
             libc::flock(
@@ -74,7 +77,8 @@ impl PidFiles {
     }
 
     pub fn write(&mut self, path: &Path, pid: u32) {
-        match crate::dumpfile::write(path, format!("{pid}\n").as_bytes()) {
+        // rw-r--r--, as keepalived writes its children's pid files.
+        match crate::dumpfile::write_mode(path, format!("{pid}\n").as_bytes(), 0o644) {
             Ok(()) => {
                 if !self.written.iter().any(|p| p == path) {
                     self.written.push(path.to_path_buf());

@@ -71,6 +71,8 @@ pub struct Settings {
     pub log_file: Option<PathBuf>,
     pub pid_files: Vec<(Subsystem, PathBuf)>,
     pub respawn: bool,
+    /// `-u`: the umask given on the command line (it beats the file's).
+    pub umask_cmdline: Option<u32>,
 }
 
 /// The I/O side of one child.
@@ -961,6 +963,10 @@ impl Supervisor {
         let generation = self.life.current() + 1;
         let mut config = loaded.config;
         crate::script_security::apply(&mut config, unprivileged_user());
+        crate::file_mode::apply(crate::file_mode::effective(
+            self.settings.umask_cmdline,
+            config.global_defs.umask,
+        ));
         let previous = &self.plans[&self.life.current()];
         let ids = Ids::assign(&config.object_keys(), &previous.ids, &mut self.next_id);
         self.known.retain(&ids);

@@ -85,7 +85,7 @@ fn notify_scripts_run_unprivileged_with_keepalived_arguments() {
         dir.path(),
         "notify.sh",
         &format!(
-            "#!/bin/sh\necho \"args: $*\" >> {o}\nid -u >> {o}\ngrep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs)' /proc/self/status >> {o}\n",
+            "#!/bin/sh\necho \"args: $*\" >> {o}\necho \"umask: $(umask)\" >> {o}\nid -u >> {o}\ngrep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs)' /proc/self/status >> {o}\n",
             o = out.display()
         ),
         0o755,
@@ -112,6 +112,33 @@ fn notify_scripts_run_unprivileged_with_keepalived_arguments() {
         assert!(text.contains(cap), "{cap} missing:\n{text}");
     }
     assert!(text.contains("NoNewPrivs:\t1"), "{text}");
+    // keepalived's file creation mask by default; its pid files rw-r--r--
+    // all the same.
+    assert!(text.contains("umask: 0177\n"), "{text}");
+    for f in ["parent.pid", "vrrp.pid", "checker.pid"] {
+        let mode = std::fs::metadata(na.path(f)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644, "{f}");
+    }
+}
+
+#[test]
+fn the_configured_umask_reaches_the_scripts() {
+    let dir = shared_dir();
+    let out = dir.path().join("notify.out");
+    let script = script_file(
+        dir.path(),
+        "notify.sh",
+        &format!("#!/bin/sh\necho \"umask: $(umask)\" >> {}\n", out.display()),
+        0o755,
+    );
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let extra = format!("    notify {}\n", script.display());
+    let global = "global_defs {\n    umask IWGRP|IWOTH\n}\n";
+    let mut na = Suite::spawn_in(a.clone(), &conf(150, global, &extra), &[]).wait_started();
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    let text = wait_file(&out, "umask: ");
+    assert!(text.contains("umask: 0022\n"), "{text}");
 }
 
 /// Wait until `path` contains `needle`, following the file with inotify.

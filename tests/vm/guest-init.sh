@@ -18,6 +18,7 @@ for k in $(cat /proc/cmdline); do
     case $k in
     kars.modver=*) KVER=${k#kars.modver=} ;;
     kars.workdir=*) WORKDIR=${k#kars.workdir=} ;;
+    kars.init=*) INIT=${k#kars.init=} ;;
     esac
 done
 mkdir -p "/newroot/lib/modules/$KVER" /newroot/kars-out
@@ -35,6 +36,24 @@ if [ -n "${WORKDIR:-}" ]; then
     mount -t 9p -o "$opts,ro" kwork "/newroot$WORKDIR" || fail "9p workdir"
 fi
 umount /proc /sys /dev 2>/dev/null
+if [ "${INIT:-}" = systemd ]; then
+    # systemd as PID 1 (KARS_VM_INIT=systemd): the command runs as the
+    # oneshot unit kars-test.service, the only thing the boot target pulls
+    # beyond sysinit/basic; nothing of the host's own fstab or enabled
+    # units is started.
+    u=/newroot/etc/systemd/system
+    mkdir -p "$u"
+    : >/newroot/etc/fstab
+    printf '[Unit]\nDescription=keepalived-rs VM test target\nRequires=kars-test.service\nAfter=kars-test.service\nAllowIsolate=yes\n' >"$u/kars-test.target"
+    printf '[Unit]\nDescription=keepalived-rs VM test\nAfter=basic.target\n[Service]\nType=oneshot\nTimeoutStartSec=infinity\nExecStart=/bin/sh -c "hostname kars-ipvs-vm; ip link set lo up; /bin/sh /kars-out/cmd.sh >/kars-out/stdout 2>/kars-out/stderr; echo $$? >/kars-out/status; sync; echo o >/proc/sysrq-trigger; sleep 10"\n' >"$u/kars-test.service"
+    for m in systemd-timesyncd systemd-pstore getty@tty1 systemd-firstboot systemd-repart systemd-pcrphase systemd-pcrphase-sysinit; do
+        ln -sf /dev/null "$u/$m.service"
+    done
+    # The host root is a container's: without this systemd believes it
+    # runs in docker and ignores the kernel command line.
+    rm -f /newroot/.dockerenv
+    exec switch_root /newroot /lib/systemd/systemd --unit=kars-test.target --show-status=error
+fi
 exec switch_root /newroot /bin/sh -c '
     hostname kars-ipvs-vm 2>/dev/null
     ip link set lo up 2>/dev/null

@@ -17,6 +17,8 @@
 #   KARS_VM_FORCE=1  use the VM even if the host has IPVS
 #   KARS_VM_ENV      extra variable names to pass into the guest (space separated)
 #   KARS_VM_VERBOSE=1 show the guest console
+#   KARS_VM_INIT=systemd boot systemd as PID 1 (the command runs as a
+#                    oneshot unit, after sysinit and basic.target)
 # The guest always gets KARS_IPVS_KERNEL=1.
 set -euo pipefail
 
@@ -110,7 +112,7 @@ if [ ! -e "$INITRD" ] || [ "$INIT_SRC" -nt "$INITRD" ]; then
     ird=$(mktemp -d)
     mkdir -p "$ird"/{bin,dev,proc,sys,mnt/lower,mnt/rw,newroot,modules}
     cp /bin/busybox "$ird/bin/busybox"
-    for a in sh mount umount mkdir insmod switch_root cat echo sleep ls mknod; do ln -s busybox "$ird/bin/$a"; done
+    for a in sh mount umount mkdir insmod switch_root cat echo sleep ls mknod ln printf; do ln -s busybox "$ird/bin/$a"; done
     # Modules for 9p over virtio and the overlay, with their dependencies, in load order.
     want="virtio_pci virtio_console 9pnet_virtio 9p overlay"
     order=()
@@ -162,6 +164,10 @@ trap 'rm -rf "$OUT"' EXIT
 
 console=$OUT/console.log
 if [ "${KARS_VM_VERBOSE:-0}" = 1 ]; then console=/dev/stderr; fi
+append="console=ttyS0 panic=-1 quiet loglevel=3 kars.modver=$KVER kars.workdir=$PWD"
+if [ "${KARS_VM_INIT:-}" = systemd ]; then
+    append="$append kars.init=systemd"
+fi
 log "booting $PKG ($(basename "$KERNEL"), TCG)"
 start=$(date +%s.%N)
 set +e
@@ -169,7 +175,7 @@ timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 \
     -accel tcg,thread=multi -cpu ${KARS_VM_CPU:-qemu64} -smp "$(nproc)" -m "$MEM" \
     -nographic -no-reboot -nodefaults -serial stdio \
     -kernel "$KERNEL" -initrd "$INITRD" \
-    -append "console=ttyS0 panic=-1 quiet loglevel=3 kars.modver=$KVER kars.workdir=$PWD" \
+    -append "$append" \
     -fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
     -device virtio-9p-pci,fsdev=root,mount_tag=hostroot \
     -fsdev local,id=mods,path="$MODDIR",security_model=none,readonly=on \

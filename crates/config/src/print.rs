@@ -310,6 +310,9 @@ fn global(p: &mut P, g: &GlobalDefs) {
     }
     p.open("global_defs");
     p.opt_q("router_id", &g.router_id);
+    if let Some(m) = g.umask {
+        p.line(&format!("umask 0{m:o}"));
+    }
     if !g.notification_email.is_empty() {
         p.open("notification_email");
         for e in &g.notification_email {

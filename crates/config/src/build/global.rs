@@ -9,6 +9,7 @@ use std::net::IpAddr;
 pub(crate) const GLOBAL_KEYWORDS: &[&str] = &[
     // typed
     "router_id",
+    "umask",
     "notification_email",
     "notification_email_from",
     "smtp_server",
@@ -130,7 +131,6 @@ pub(crate) const GLOBAL_KEYWORDS: &[&str] = &[
     "dbus_service_name",
     "vmac_prefix",
     "vmac_addr_prefix",
-    "umask",
     "random_seed",
     "rs_init_notifies",
     "tmp_config_directory",
@@ -199,6 +199,13 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
                 }
             }
             "smtp_helo_name" => g.smtp_helo_name = cx.one_string(k),
+            // Warned about by kchecks in keepalived's words; a bad value
+            // leaves the umask as it was, as there.
+            "umask" => {
+                if let Ok(v) = super::kchecks::umask_bits(k) {
+                    g.umask = Some(v);
+                }
+            }
             "smtp_connect_timeout" => {
                 if let Some(v) = cx.timer(k, 1e6) {
                     g.smtp_connect_timeout = v;

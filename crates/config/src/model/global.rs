@@ -22,6 +22,9 @@ pub struct GlobalDefs {
     pub smtp_alert_vrrp: Option<bool>,
     pub smtp_alert_checker: Option<bool>,
     pub script_user: Option<String>,
+    /// `umask`: the file creation mask of the whole suite and its scripts
+    /// (None: keepalived's default, 0177, unless `-u` says otherwise).
+    pub umask: Option<u32>,
     pub script_group: Option<String>,
     pub enable_script_security: bool,
     pub default_interface: Option<String>,
@@ -112,6 +115,7 @@ impl Default for GlobalDefs {
             smtp_alert_vrrp: None,
             smtp_alert_checker: None,
             script_user: None,
+            umask: None,
             script_group: None,
             enable_script_security: false,
             default_interface: None,

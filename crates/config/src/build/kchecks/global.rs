@@ -419,11 +419,26 @@ pub(super) fn rx_bufs_policy(cx: &mut Cx, k: &Node) {
 }
 
 pub(super) fn umask(cx: &mut Cx, k: &Node) {
-    let Some(m) = k.args.first() else { return };
+    if k.args.is_empty() {
+        return; // keepalived 2.2.7 says nothing
+    }
+    if let Err((at, why)) = umask_bits(k) {
+        let pos = at.map_or(k.pos(), |i| &k.args[i].pos);
+        cx.warn(pos, why);
+    }
+}
+
+/// `umask` in `global_defs` as keepalived reads it: one number (strtol
+/// base 0: `0177`, `0x7f`, `127`) or `IRUSR|IWGRP...` bits, possibly
+/// spread over several words. The error names the word it is about
+/// (`None`: the statement) and says what keepalived says.
+pub(crate) fn umask_bits(k: &Node) -> Result<u32, (Option<usize>, String)> {
+    let Some(m) = k.args.first() else {
+        return Err((None, "umask missing bit value".into()));
+    };
     if m.text.starts_with(|c: char| c.is_ascii_digit()) {
         if k.args.len() != 1 {
-            cx.warn(k.pos(), "Extra parameter(s) to umask option");
-            return;
+            return Err((None, "Extra parameter(s) to umask option".into()));
         }
         let v = if let Some(h) = m.text.strip_prefix("0x") {
             i64::from_str_radix(h, 16).ok()
@@ -432,16 +447,25 @@ pub(super) fn umask(cx: &mut Cx, k: &Node) {
         } else {
             m.text.parse::<i64>().ok()
         };
-        if !v.is_some_and(|v| (0..=0o777).contains(&v)) {
-            cx.warn(&m.pos, format!("invalid umask value {}", m.text));
-        }
-        return;
+        return match v {
+            Some(v) if (0..=0o777).contains(&v) => Ok(v as u32),
+            _ => Err((Some(0), format!("invalid umask value {}", m.text))),
+        };
     }
-    const BITS: &[&str] = &[
-        "IRUSR", "IWUSR", "IXUSR", "IRGRP", "IWGRP", "IXGRP", "IROTH", "IWOTH", "IXOTH",
+    const BITS: &[(&str, u32)] = &[
+        ("IRUSR", 0o400),
+        ("IWUSR", 0o200),
+        ("IXUSR", 0o100),
+        ("IRGRP", 0o040),
+        ("IWGRP", 0o020),
+        ("IXGRP", 0o010),
+        ("IROTH", 0o004),
+        ("IWOTH", 0o002),
+        ("IXOTH", 0o001),
     ];
+    let mut bits = 0;
     let mut need_or = false;
-    for t in &k.args {
+    for (i, t) in k.args.iter().enumerate() {
         let mut p = t.text.as_str();
         while !p.is_empty() {
             if need_or {
@@ -450,19 +474,20 @@ pub(super) fn umask(cx: &mut Cx, k: &Node) {
                     p = r;
                     continue;
                 }
-                cx.warn(&t.pos, format!("Invalid umask syntax {}", t.text));
-                return;
+                return Err((Some(i), format!("Invalid umask syntax {}", t.text)));
             }
-            if BITS.iter().any(|b| p.starts_with(b)) {
-                p = &p[5..];
-                need_or = true;
-            } else {
-                cx.warn(&t.pos, format!("Unknown umask bit {p}"));
-                return;
+            match BITS.iter().find(|(b, _)| p.starts_with(b)) {
+                Some((_, v)) => {
+                    bits |= v;
+                    p = &p[5..];
+                    need_or = true;
+                }
+                None => return Err((Some(i), format!("Unknown umask bit {p}"))),
             }
         }
     }
     if !need_or {
-        cx.warn(k.pos(), "umask missing bit value");
+        return Err((None, "umask missing bit value".into()));
     }
+    Ok(bits)
 }

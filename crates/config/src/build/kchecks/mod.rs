@@ -30,6 +30,7 @@ const LVS_MAX_TIMEOUT: u64 = 86400 * 31;
 const IFNAMSIZ_1: usize = 15;
 
 mod global;
+pub(crate) use global::umask_bits;
 mod lvs;
 mod net;
 mod vrrp;
