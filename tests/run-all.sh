@@ -60,7 +60,7 @@ if [ -x tests/vm/run-ipvs-tests.sh ]; then
     tests/vm/run-ipvs-vm.sh tests/vm/ipvs-health.sh target/debug
     echo "== lvs_sync_daemon following a VRRP instance, side by side with keepalived 2.2.7"
     tests/vm/run-ipvs-vm.sh tests/vm/ipvs-syncd.sh target/debug
-    echo "== the Debian package replacing Debian's keepalived (the VM's throwaway root)"
+    echo "== the Debian package replacing Debian's keepalived, and its hardened unit under systemd as PID 1 (the VM's throwaway root)"
     # Pinned: its --profile handling is what this relies on.
     command -v cargo-deb >/dev/null || cargo install cargo-deb --version 3.8.0 --locked
     rm -rf target/debug/docs target/debian
@@ -70,6 +70,6 @@ if [ -x tests/vm/run-ipvs-tests.sh ]; then
     # The debug build CI already has, stripped (a release build would add
     # minutes; `cargo deb -p keepalived-rs` alone builds the release one).
     cargo deb -p keepalived-rs --no-build --strip --profile dev
-    KARS_VM_FORCE=1 tests/vm/run-ipvs-vm.sh tests/vm/package.sh target/debian/keepalived-rs_*_amd64.deb
+    KARS_VM_INIT=systemd KARS_VM_FORCE=1 tests/vm/run-ipvs-vm.sh tests/vm/package.sh target/debian/keepalived-rs_*_amd64.deb
 fi
 echo "== all tests passed"

@@ -91,8 +91,8 @@ pub struct ControlServer {
 
 impl ControlServer {
     /// Create `dir` (0755, never through a symlink) and bind both sockets:
-    /// status.sock 0660 root:`group`, control.sock 0600. Run before the
-    /// parent drops CAP_CHOWN. A socket another live instance listens on is
+    /// status.sock 0660 root:`group` (made with `group` as filesystem gid:
+    /// no CAP_CHOWN needed), control.sock 0600. A socket another live instance listens on is
     /// left to it; a path that is not a socket is left alone. Problems are
     /// logged and the suite runs without that socket.
     pub fn bind(dir: &Path, group: u32) -> ControlServer {
@@ -301,7 +301,16 @@ impl ControlServer {
         };
         let c = self.conns.get_mut(&id)?;
         let socket = c.role.socket();
-        info!(
+        // Who changed the running suite, or subscribed to its events, is
+        // worth a line each time; who looked (an exporter scraping every
+        // few seconds) is not.
+        let level = if request.read_only() && !matches!(request, Request::Events { .. }) {
+            log::Level::Debug
+        } else {
+            log::Level::Info
+        };
+        log::log!(
+            level,
             "control: '{}' from uid {} pid {} on {socket}",
             request.name(),
             c.uid,
@@ -468,7 +477,9 @@ fn conn_token(id: u64) -> Token {
 /// and nobody else may write to it.
 fn prepare_dir(dir: &Path) -> std::io::Result<()> {
     match std::fs::DirBuilder::new().mode(0o755).create(dir) {
-        Ok(()) => {}
+        // 0755 whatever the umask (keepalived's 0177 would close it to
+        // the group that reads status.sock).
+        Ok(()) => std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?,
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
         Err(e) => return Err(e),
     }
@@ -502,13 +513,21 @@ fn bind_one(path: &Path, mode: u32, gid: Option<u32>) -> std::io::Result<UnixLis
     }
     // Bound with no permission for anyone, then opened up: no window where
     // the umask decides.
+    // The group's socket is made with the group as filesystem gid: it is
+    // born with that group and no CAP_CHOWN is needed.
     let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o777));
-    let bound = UnixListener::bind(path);
+    let bound = match gid {
+        Some(g) => crate::fs_ids::with_fs_ids(
+            nix::unistd::geteuid(),
+            nix::unistd::Gid::from_raw(g),
+            || UnixListener::bind(path),
+        )
+        .map_err(std::io::Error::other)
+        .and_then(|r| r),
+        None => UnixListener::bind(path),
+    };
     nix::sys::stat::umask(old);
     let sock = bound?;
-    if let Some(g) = gid {
-        nix::unistd::chown(path, None, Some(nix::unistd::Gid::from_raw(g)))?;
-    }
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
     Ok(sock)
 }

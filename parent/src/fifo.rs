@@ -62,6 +62,27 @@ fn configured(config: &Config) -> Vec<(Carries, &Stmt)> {
         .collect()
 }
 
+/// Who runs the `*_fifo_script`s, and so reads the FIFOs: `script_user`
+/// (and its group) when set and known, else checkerd's unprivileged user.
+/// A root reader gets a root FIFO (a root script holds no
+/// CAP_DAC_OVERRIDE under the unit to open another user's).
+fn script_user(config: &Config, unprivileged: (u32, u32)) -> (u32, u32) {
+    let g = &config.global_defs;
+    let Some(user) = g
+        .script_user
+        .as_deref()
+        .and_then(|u| User::from_name(u).ok().flatten())
+    else {
+        return unprivileged;
+    };
+    let gid = g
+        .script_group
+        .as_deref()
+        .and_then(|n| nix::unistd::Group::from_name(n).ok().flatten())
+        .map_or(user.gid, |gr| gr.gid);
+    (user.uid.as_raw(), gid.as_raw())
+}
+
 /// Owner of a FIFO we create: the user named after the path, else the
 /// unprivileged user the fifo script runs as.
 fn owner(s: &Stmt, default: (u32, u32)) -> (Uid, Gid) {
@@ -82,33 +103,69 @@ fn owner(s: &Stmt, default: (u32, u32)) -> (Uid, Gid) {
 
 fn open_fifo(path: &str, owner: (Uid, Gid)) -> Result<File, String> {
     let p = Path::new(path);
-    let created = match std::fs::symlink_metadata(p) {
-        Ok(m) if m.file_type().is_fifo() => false,
+    let root = (Uid::from_raw(0), Gid::from_raw(0));
+    // Made and opened as whoever is to own it (filesystem ids, no
+    // CAP_CHOWN): the reader when its directory lets it create the FIFO,
+    // else root with the reader's group able to read.
+    let (ids, created) = match std::fs::symlink_metadata(p) {
+        Ok(m) if m.file_type().is_fifo() => {
+            use std::os::unix::fs::MetadataExt;
+            // Opening the reader's own mode-0600 FIFO takes its uid (the
+            // parent has no CAP_DAC_OVERRIDE).
+            let ids = if m.uid() == owner.0.as_raw() {
+                owner
+            } else {
+                root
+            };
+            (ids, None)
+        }
         Ok(_) => return Err(format!("{path} exists and is not a FIFO")),
         Err(_) => {
-            nix::unistd::mkfifo(p, Mode::from_bits_truncate(0o600))
-                .map_err(|e| format!("cannot create FIFO {path}: {e}"))?;
-            true
+            let make = |ids: (Uid, Gid)| {
+                crate::fs_ids::with_fs_ids(ids.0, ids.1, || {
+                    nix::unistd::mkfifo(p, Mode::from_bits_truncate(0o600))
+                })
+            };
+            match make(owner)? {
+                Ok(()) => (owner, Some(0o600)),
+                Err(nix::errno::Errno::EACCES) if !owner.0.is_root() => {
+                    make((root.0, owner.1))?
+                        .map_err(|e| format!("cannot create FIFO {path}: {e}"))?;
+                    ((root.0, owner.1), Some(0o640))
+                }
+                Err(e) => return Err(format!("cannot create FIFO {path}: {e}")),
+            }
         }
     };
     // Never through a symlink swapped in meanwhile (it could name a device
     // that reacts to being opened); what was opened is checked on the
-    // descriptor, and ownership is given through it.
-    let fd = open(
-        p,
-        OFlag::O_RDWR | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
-        Mode::empty(),
-    )
+    // descriptor.
+    let fd = crate::fs_ids::with_fs_ids(ids.0, ids.1, || {
+        open(
+            p,
+            OFlag::O_RDWR | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+            Mode::empty(),
+        )
+    })?
     .map_err(|e| format!("cannot open FIFO {path}: {e}"))?;
     let file = File::from(fd);
     let st = nix::sys::stat::fstat(&file).map_err(|e| format!("{path}: {e}"))?;
     if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFIFO {
         return Err(format!("{path} is not a FIFO"));
     }
-    if created {
-        nix::unistd::fchown(&file, Some(owner.0), Some(owner.1))
-            .map_err(|e| format!("cannot give FIFO {path} to its reader: {e}"))?;
-        info!("Created notify FIFO {path}");
+    if let Some(mode) = created {
+        if mode == 0o640 {
+            // Its owner (root) sets the mode the umask took away; only
+            // root writes, the reader's group reads.
+            nix::sys::stat::fchmod(&file, Mode::from_bits_truncate(0o640))
+                .map_err(|e| format!("{path}: {e}"))?;
+            info!(
+                "Created notify FIFO {path} (owned by root, readable by group {}: uid {} cannot create files in its directory)",
+                owner.1, owner.0
+            );
+        } else {
+            info!("Created notify FIFO {path}");
+        }
     } else if st.st_uid != 0 && st.st_uid != owner.0.as_raw() {
         // Someone else's FIFO: its owner could read what we write or feed
         // the script; keepalived's FIFO is ours or the reader's.
@@ -130,19 +187,19 @@ impl NotifyFifos {
     /// reader) when missing. Problems are logged; the rest still work.
     pub fn open(config: &Config, reader: (u32, u32)) -> NotifyFifos {
         let mut f = NotifyFifos::default();
-        f.adopt(config, reader, "");
+        f.adopt(config, reader);
         f
     }
 
     /// The FIFOs of a reloaded configuration: those already open stay open
-    /// (the parent, without CAP_DAC_OVERRIDE, could not reopen a FIFO
-    /// owned by its reader); new ones are created if the parent still can.
+    /// (what is written into them is not lost); new ones are created.
     pub fn reopen(&mut self, config: &Config, reader: (u32, u32)) {
-        self.adopt(config, reader, " (a restart creates it)");
+        self.adopt(config, reader);
     }
 
     /// Keep the configured FIFOs already open, open the others.
-    fn adopt(&mut self, config: &Config, reader: (u32, u32), hint: &str) {
+    fn adopt(&mut self, config: &Config, reader: (u32, u32)) {
+        let reader = script_user(config, reader);
         let mut old = std::mem::take(&mut self.fifos);
         for (carries, s) in configured(config) {
             let path = &s.args[0];
@@ -158,7 +215,7 @@ impl NotifyFifos {
                     carries,
                     file,
                 }),
-                Err(e) => warn!("{}: {e}; not writing it{hint}", s.keyword),
+                Err(e) => warn!("{}: {e}; not writing it", s.keyword),
             }
         }
     }
@@ -311,5 +368,30 @@ mod tests {
             f.transition(&instance("VI_1", VrrpState::Backup, 100));
         }
         assert!(f.dropped > 0 && f.written > 1);
+    }
+
+    /// The reader's FIFO is made as the reader (no CAP_CHOWN); where the
+    /// reader may not create files, root's, readable by its group.
+    #[test]
+    fn a_fifo_belongs_to_its_reader_without_chown() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        if !Uid::effective().is_root() {
+            return; // setfsuid needs CAP_SETUID; the suite's tests run as root
+        }
+        let reader = (Uid::from_raw(65534), Gid::from_raw(65533));
+        let open_dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(open_dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let p = open_dir.path().join("a.fifo");
+        open_fifo(p.to_str().unwrap(), reader).unwrap();
+        let m = std::fs::symlink_metadata(&p).unwrap();
+        assert_eq!((m.uid(), m.gid(), m.mode() & 0o777), (65534, 65533, 0o600));
+        // Its own 0600 FIFO opens again (as the reader: no DAC override).
+        open_fifo(p.to_str().unwrap(), reader).unwrap();
+
+        let closed_dir = tempfile::tempdir().unwrap(); // root's, 0700
+        let q = closed_dir.path().join("b.fifo");
+        open_fifo(q.to_str().unwrap(), reader).unwrap();
+        let m = std::fs::symlink_metadata(&q).unwrap();
+        assert_eq!((m.uid(), m.gid(), m.mode() & 0o777), (0, 65533, 0o640));
     }
 }

@@ -14,6 +14,7 @@ mod docs_gen;
 mod dumpfile;
 mod fifo;
 mod file_mode;
+mod fs_ids;
 mod heartbeat;
 mod ipvs_plan;
 mod lifecycle;
@@ -171,11 +172,10 @@ fn main() {
     raise_fd_limit();
     // The daemon's pid (the lock came through the fork).
     pid_files.update_main(std::process::id());
-    // Creating a FIFO for its unprivileged reader needs CAP_CHOWN, which
-    // the parent does not keep.
+    // FIFOs and status.sock are created as their future owner (fs_ids):
+    // no CAP_CHOWN, here or under the unit.
     let fifos =
         fifo::NotifyFifos::open(&config, keepalived_sandbox::privileges::unprivileged_user());
-    // Giving status.sock to the package's group needs CAP_CHOWN too.
     let control = control::ControlServer::bind(
         &cli.control_dir,
         keepalived_sandbox::privileges::unprivileged_user().1,

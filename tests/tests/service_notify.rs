@@ -82,6 +82,11 @@ fn the_service_manager_hears_ready_reloading_stopping_and_the_watchdog() {
     suite
         .log
         .wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    // STATUS follows the transition (systemctl status shows the state now).
+    let now = manager.tap.wait_for("STATUS with 1 MASTER", PROMPT, |m| {
+        field(m, "STATUS").is_some_and(|s| s.contains("VRRP: 1 MASTER"))
+    });
+    assert!(!now.contains("READY=1"), "{now}");
 
     // A good reload: RELOADING=1 with the monotonic time, then READY=1 and
     // the outcome.

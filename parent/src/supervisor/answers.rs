@@ -7,7 +7,7 @@ use crate::lifecycle::Phase;
 use keepalived_ipc::control::{
     ChildStatus, DumpWhat, RealServerStatus, ReloadOutcome, Request, Response, ScriptStatus, Status,
 };
-use keepalived_ipc::control::{ProcessAudit, Transition};
+use keepalived_ipc::control::{ProcessAudit, Transition, TransitionKind};
 use keepalived_ipc::{DumpKind, Subsystem, ToChild, TrackKind, TrackStatus, VrrpState};
 use serde_json::Value;
 use std::fmt::Write;
@@ -90,6 +90,16 @@ impl Supervisor {
     /// (one that cannot keep up is dropped by the control server).
     pub(super) fn transition(&mut self, t: Transition) {
         self.fifos.transition(&t);
+        // `systemctl status` shows the states as they are, not as they
+        // were at start.
+        let vrrp = matches!(t.kind, TransitionKind::Instance | TransitionKind::Group);
+        if vrrp && self.life.phase() != Phase::Stopping {
+            let mut line = self.status_line();
+            if let Some(r) = &self.last_reload {
+                line = format!("{line}; {}", reload_line(r));
+            }
+            self.service.status(&line);
+        }
         if self.subscribers.is_empty() {
             return;
         }
