@@ -9,6 +9,7 @@ mod backoff;
 mod check_plan;
 mod check_sockets;
 mod cli;
+mod conf_page;
 mod control;
 mod docs_gen;
 mod dumpfile;
@@ -53,7 +54,9 @@ fn main() {
     }
     if let Some(dir) = &cli.generate_docs {
         use clap::CommandFactory;
-        if let Err(e) = docs_gen::generate(Cli::command(), dir) {
+        // The daemon's page, its completions, and keepalived.conf(5).
+        if let Err(e) = docs_gen::generate(Cli::command(), dir).and_then(|_| conf_page::write(dir))
+        {
             eprintln!("cannot write {}: {e}", dir.display());
             exit(1);
         }

@@ -55,11 +55,14 @@ grep -q '^EnvironmentFile=-/etc/default/keepalived' /lib/systemd/system/keepaliv
     { ls -l /etc/systemd/system/keepalived.service /etc/systemd/system/multi-user.target.wants/ 2>&1;
       ls -lR /var/lib/systemd/deb-systemd-helper-enabled/ /var/lib/systemd/deb-systemd-helper-masked/ 2>&1 | grep -i keepalived;
       grep -i systemd /tmp/apt.log; fail "keepalived.service is not enabled as it was"; }
-for f in /usr/share/man/man8/keepalivedctl.8 /usr/share/bash-completion/completions/keepalivedctl.bash \
+for f in /usr/share/man/man8/keepalivedctl.8.gz /usr/share/man/man8/keepalived-rs.8.gz \
+    /usr/share/man/man5/keepalived.conf.5.gz /usr/share/bash-completion/completions/keepalivedctl.bash \
     /usr/libexec/keepalived-rs/vrrpd /usr/libexec/keepalived-rs/checkerd /usr/libexec/keepalived-rs/ipvsd \
     /usr/share/doc/keepalived-rs/keywords.md /usr/share/doc/keepalived-rs/examples/keepalived.conf.sample; do
     [ -e "$f" ] || fail "missing $f"
 done
+zcat /usr/share/man/man5/keepalived.conf.5.gz | grep -q '^\\fBvirtual_router_id' ||
+    fail "keepalived.conf(5) lacks the keyword table"
 ok "keepalived -v, --signum, -t, the user, the unit, man pages, completions, children"
 
 # postinst started the unit (keepalived was enabled and systemd runs).
