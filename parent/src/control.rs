@@ -8,7 +8,7 @@
 //! caller's uid and pid (SO_PEERCRED); the read-only socket refuses what
 //! changes anything, and the control socket answers uid 0 only.
 
-use keepalived_ipc::control::{Request, Response, CONTROL_SOCKET, MAX_REQUEST, STATUS_SOCKET};
+use keepalived_ipc::control::{read_request, Request, Response, CONTROL_SOCKET, STATUS_SOCKET};
 use log::{info, warn};
 use mio::net::{UnixListener, UnixStream};
 use mio::{Interest, Registry, Token};
@@ -262,24 +262,22 @@ impl ControlServer {
             return None;
         }
         let mut buf = [0u8; 1024];
-        loop {
+        // Reads until a whole line, too much, EOF or EAGAIN: at most
+        // MAX_REQUEST + 1 KiB is ever held.
+        let decoded = loop {
             match c.stream.read(&mut buf) {
-                Ok(0) => {
-                    // Closed before a whole line: nothing to answer.
-                    if !c.inbuf.contains(&b'\n') {
+                Ok(0) => match read_request(&c.inbuf) {
+                    Some(r) => break r,
+                    None => {
+                        // Closed before a whole line: nothing to answer.
                         self.close(id, registry);
                         return None;
                     }
-                    break;
-                }
+                },
                 Ok(n) => {
                     c.inbuf.extend_from_slice(&buf[..n]);
-                    if c.inbuf.contains(&b'\n') {
-                        break;
-                    }
-                    if c.inbuf.len() > MAX_REQUEST {
-                        self.refuse(id, registry, "request too long".into());
-                        return None;
+                    if let Some(r) = read_request(&c.inbuf) {
+                        break r;
                     }
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return None,
@@ -289,12 +287,10 @@ impl ControlServer {
                     return None;
                 }
             }
-        }
-        let line = c.inbuf.split(|b| *b == b'\n').next().unwrap_or_default();
-        let request = match serde_json::from_slice::<Request>(line) {
+        };
+        let request = match decoded {
             Ok(r) => r,
-            Err(e) => {
-                let why = format!("cannot read the request: {e}");
+            Err(why) => {
                 self.refuse(id, registry, why);
                 return None;
             }
@@ -530,4 +526,61 @@ fn bind_one(path: &Path, mode: u32, gid: Option<u32>) -> std::io::Result<UnixLis
     let sock = bound?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
     Ok(sock)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    /// An `events` subscriber that never reads is closed once MAX_BEHIND
+    /// bytes wait for it: the parent's memory for it stays bounded.
+    #[test]
+    fn an_events_subscriber_that_does_not_read_is_dropped_past_one_mib() {
+        if !nix::unistd::geteuid().is_root() {
+            return; // control.sock answers root only; the tests run as root
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let ctl = dir.path().join("ctl");
+        let mut server = ControlServer::bind(&ctl, nix::unistd::getegid().as_raw());
+        let mut poll = mio::Poll::new().unwrap();
+        server.register(poll.registry()).unwrap();
+        let request = Request::Events { json: false };
+        let mut client = keepalived_ipc::control::send(
+            &ctl.join(CONTROL_SOCKET),
+            &request,
+            Some(Duration::from_secs(10)),
+        )
+        .unwrap();
+        let mut events = mio::Events::with_capacity(8);
+        let mut asked = None;
+        for _ in 0..50 {
+            poll.poll(&mut events, Some(Duration::from_secs(5)))
+                .unwrap();
+            for ev in events.iter() {
+                asked = asked.or(server
+                    .ready(ev.token(), poll.registry(), Instant::now())
+                    .pop());
+            }
+            if asked.is_some() {
+                break;
+            }
+        }
+        let asked = asked.expect("the subscription was read");
+        assert_eq!(asked.request, request);
+        server.stream(asked.conn, poll.registry());
+        let line = [b"x".repeat(999).as_slice(), b"\n"].concat();
+        let mut pushed = 0usize;
+        while server.push(asked.conn, &line, poll.registry()) {
+            pushed += line.len();
+            assert!(pushed < 64 << 20, "never dropped");
+        }
+        // The kernel's socket buffer took some; the rest waited in the
+        // parent up to the cap.
+        assert!(pushed >= MAX_BEHIND, "dropped after {pushed} bytes");
+        // The caller reads what was delivered, then the end.
+        let mut got = Vec::new();
+        client.read_to_end(&mut got).unwrap();
+        assert!(got.len() <= pushed, "{}", got.len());
+    }
 }

@@ -16,7 +16,10 @@ const CONF: &str = "global_defs {\n    router_id CTL\n}\n\
     vrrp_instance VI_1 {\n    state MASTER\n    interface eth0\n    virtual_router_id 51\n    \
     priority 150\n    advert_int 1\n    \
     virtual_ipaddress {\n        10.99.0.100/24\n    }\n    \
-    track_script {\n        chk_ok\n    }\n}\n";
+    track_script {\n        chk_ok\n    }\n}\n\
+    virtual_server 10.99.0.100 80 {\n    delay_loop 1\n    lb_algo rr\n    lb_kind DR\n    \
+    protocol TCP\n    real_server 10.99.0.2 80 {\n        weight 3\n        \
+    MISC_CHECK {\n            misc_path \"/bin/false\"\n        }\n    }\n}\n";
 
 fn text(o: &Output) -> String {
     format!(
@@ -65,7 +68,8 @@ fn keepalivedctl_reads_reloads_and_respects_the_sockets_permissions() {
     let s = loop {
         let s = json(&suite.ctl(&["status", "--json"]))["status"].clone();
         // The verdict logged may still be on its way to the parent.
-        if s["scripts"].as_array().is_some_and(|a| !a.is_empty()) || Instant::now() > until {
+        let known = |k: &str| s[k].as_array().is_some_and(|a| !a.is_empty());
+        if known("scripts") && known("real_servers") || Instant::now() > until {
             break s;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
@@ -84,6 +88,12 @@ fn keepalivedctl_reads_reloads_and_respects_the_sockets_permissions() {
     assert_eq!(children.len(), 3);
     assert!(children.iter().all(|c| c["state"] == "running"), "{s}");
     assert_eq!(s["scripts"][0]["name"], "chk_ok", "{s}");
+    // Real servers with their health, configured weight and checkers.
+    let rs = &s["real_servers"][0];
+    assert_eq!(rs["real_server"], "[10.99.0.2]:tcp:80", "{s}");
+    assert_eq!(rs["up"], false, "{s}");
+    assert_eq!(rs["configured_weight"], 3, "{s}");
+    assert_eq!(rs["checks"], serde_json::json!(["MISC_CHECK"]), "{s}");
     assert_eq!(s["scripts"][0]["good"], true);
 
     // For people.
@@ -92,6 +102,10 @@ fn keepalivedctl_reads_reloads_and_respects_the_sockets_permissions() {
     assert!(o.status.success(), "{t}");
     assert!(
         t.contains("VI_1") && t.contains("MASTER") && t.contains("10.99.0.100/24"),
+        "{t}"
+    );
+    assert!(
+        t.contains("-> [10.99.0.2]:tcp:80 DOWN weight 3 (MISC_CHECK)"),
         "{t}"
     );
 

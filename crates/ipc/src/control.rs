@@ -18,6 +18,25 @@ pub const DEFAULT_DIR: &str = "/run/keepalived-rs";
 /// Longest request line the parent reads (a request is a few words).
 pub const MAX_REQUEST: usize = 4096;
 
+/// What the parent has read from a caller so far, as a request: `None`
+/// while no whole line has come (and the caller may send more), else the
+/// first line decoded. Anything a caller sends is untrusted: more than
+/// [`MAX_REQUEST`] bytes without a line end, or a line that is not a
+/// request, ends in an error for the caller; what follows the line is
+/// not read.
+pub fn read_request(received: &[u8]) -> Option<Result<Request, String>> {
+    let Some(end) = received.iter().position(|b| *b == b'\n') else {
+        return (received.len() > MAX_REQUEST).then(|| Err("request too long".to_string()));
+    };
+    if end > MAX_REQUEST {
+        return Some(Err("request too long".into()));
+    }
+    Some(
+        serde_json::from_slice::<Request>(&received[..end])
+            .map_err(|e| format!("cannot read the request: {e}")),
+    )
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DumpWhat {
@@ -179,6 +198,12 @@ pub struct RealServerStatus {
     pub up: bool,
     /// A weight the checker set (MISC_CHECK dynamic), if any.
     pub weight: Option<i32>,
+    /// `weight` in the configuration.
+    #[serde(default)]
+    pub configured_weight: Option<i32>,
+    /// Its health checkers (`TCP_CHECK`, `HTTP_GET`...); none: always up.
+    #[serde(default)]
+    pub checks: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -282,4 +307,37 @@ pub fn ask(
     let response = serde_json::from_str(&answer)
         .map_err(|e| std::io::Error::other(format!("unreadable answer: {e}")))?;
     Ok((answer, response))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_line_is_read_once_whole_and_bounded() {
+        assert_eq!(read_request(b""), None);
+        assert_eq!(read_request(b"{\"command\":\"sta"), None, "not whole yet");
+        assert_eq!(
+            read_request(b"{\"command\":\"status\"}\n"),
+            Some(Ok(Request::Status))
+        );
+        // What follows the line is not read.
+        assert_eq!(
+            read_request(b"{\"command\":\"reload\"}\ngarbage"),
+            Some(Ok(Request::Reload))
+        );
+        let junk = read_request(b"{\"command\":\"rm -rf\"}\n")
+            .unwrap()
+            .unwrap_err();
+        assert!(junk.starts_with("cannot read the request"), "{junk}");
+        // No line end within MAX_REQUEST: refused, not held for ever.
+        assert_eq!(read_request(&[b' '; MAX_REQUEST]), None);
+        assert_eq!(
+            read_request(&[b' '; MAX_REQUEST + 1]),
+            Some(Err("request too long".into()))
+        );
+        let mut long = vec![b' '; MAX_REQUEST + 1];
+        long.push(b'\n');
+        assert_eq!(read_request(&long), Some(Err("request too long".into())));
+    }
 }

@@ -304,12 +304,18 @@ fn status_text(s: &Status) -> String {
     if !s.real_servers.is_empty() {
         t.push_str("Real servers:\n");
         for r in &s.real_servers {
+            let weight = r.weight.or(r.configured_weight);
+            let checks = if r.checks.is_empty() {
+                "no check".to_string()
+            } else {
+                r.checks.join(", ")
+            };
             t.push_str(&format!(
-                "  {} -> {} {}{}\n",
+                "  {} -> {} {}{} ({checks})\n",
                 r.virtual_server,
                 r.real_server,
                 if r.up { "UP" } else { "DOWN" },
-                r.weight.map_or(String::new(), |w| format!(" weight {w}"))
+                weight.map_or(String::new(), |w| format!(" weight {w}"))
             ));
         }
     }

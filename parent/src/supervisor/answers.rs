@@ -203,16 +203,34 @@ impl Supervisor {
         let vrrp = vrrp_json
             .and_then(|t| serde_json::from_str(t).ok())
             .unwrap_or(Value::Array(Vec::new()));
-        let ids = &self.plans[&self.life.current()].ids;
+        let plan = &self.plans[&self.life.current()];
+        let ids = &plan.ids;
         let real_servers = self
             .known
             .health()
             .filter_map(|h| {
+                let vs_key = ids.virtual_server_key(h.virtual_server)?;
+                let rs_key = ids.real_server_key(h.real_server)?.1;
+                // What the configuration says of it (keys join as they
+                // do across the children).
+                let configured = plan
+                    .config
+                    .virtual_servers
+                    .iter()
+                    .filter(|vs| vs.id_key() == vs_key)
+                    .find_map(|vs| vs.real_servers.iter().find(|rs| rs.key(vs) == rs_key));
                 Some(RealServerStatus {
-                    virtual_server: ids.virtual_server_key(h.virtual_server)?.to_string(),
-                    real_server: ids.real_server_key(h.real_server)?.1.to_string(),
+                    virtual_server: vs_key.to_string(),
+                    real_server: rs_key.to_string(),
                     up: h.up,
                     weight: h.weight,
+                    configured_weight: configured.map(|rs| rs.weight),
+                    checks: configured.map_or_else(Vec::new, |rs| {
+                        rs.checkers
+                            .iter()
+                            .map(|c| c.kind.as_str().to_string())
+                            .collect()
+                    }),
                 })
             })
             .collect();
@@ -566,6 +584,8 @@ mod tests {
                 real_server: "[10.0.1.1]:tcp:80".into(),
                 up: false,
                 weight: None,
+                configured_weight: Some(2),
+                checks: vec!["TCP_CHECK".into()],
             }],
             scripts: vec![ScriptStatus {
                 name: "chk \"x\"".into(),
