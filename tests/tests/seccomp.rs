@@ -141,3 +141,116 @@ fn log_mode_lets_the_call_through() {
         );
     }
 }
+
+/// The kernel's system call table: name -> number (x86_64).
+fn syscall_table() -> Vec<(String, i64)> {
+    let text = std::fs::read_to_string("/usr/include/x86_64-linux-gnu/asm/unistd_64.h")
+        .expect("linux-libc-dev's unistd_64.h");
+    text.lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("#define __NR_")?;
+            let (name, nr) = rest.split_once(' ')?;
+            Some((name.to_string(), nr.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// The allowlist the running suite prints (`keepalivedctl audit --json`)
+/// is the one its filters enforce: calls it leaves out kill the child
+/// (a spread of them, and every call that would reach the host), and
+/// what it lists is let through.
+#[test]
+fn the_printed_allowlists_are_the_installed_filters() {
+    let mut suite =
+        keepalived_rs_tests::Suite::start("global_defs {\n    router_id SECCOMP\n}\n", &[]);
+    let out = suite.ctl(&["audit", "--json"]);
+    assert!(out.status.success());
+    let audit: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(suite.stop().success());
+    let table = syscall_table();
+    assert!(table.len() > 300, "{} system calls", table.len());
+    // The ones a compromised child would reach the host with.
+    const DANGEROUS: &[&str] = &[
+        "mount",
+        "ptrace",
+        "bpf",
+        "init_module",
+        "kexec_load",
+        "setns",
+        "unshare",
+        "keyctl",
+        "perf_event_open",
+        "process_vm_writev",
+        "open_by_handle_at",
+        "userfaultfd",
+        "chroot",
+        "pivot_root",
+        "reboot",
+        "swapon",
+        "acct",
+        "settimeofday",
+        "io_uring_setup",
+        "execveat",
+    ];
+    for sub in Subsystem::ALL {
+        let printed: Vec<String> = audit["audit"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["process"] == sub.binary())
+            .unwrap_or_else(|| panic!("{sub} not audited"))["allowed_syscalls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            // "socket (families and protocols below)" -> "socket"
+            .map(|v| v.as_str().unwrap().split(' ').next().unwrap().to_string())
+            .collect();
+        let left_out: Vec<&(String, i64)> =
+            table.iter().filter(|(n, _)| !printed.contains(n)).collect();
+        for d in DANGEROUS {
+            assert!(
+                !printed.iter().any(|p| p == d),
+                "{sub} prints {d} as allowed"
+            );
+        }
+        // Every dangerous call, and every 25th of the rest left out.
+        let probes = left_out
+            .iter()
+            .enumerate()
+            .filter(|(i, (n, _))| DANGEROUS.contains(&n.as_str()) || i % 25 == 0)
+            .map(|(_, p)| *p)
+            .collect::<Vec<_>>();
+        assert!(
+            probes.len() >= DANGEROUS.len() + 5,
+            "{sub}: {} probes",
+            probes.len()
+        );
+        for (name, nr) in probes {
+            let (mut child, mut chan) = spawn_selftest(sub, "kill", &format!("nr:{nr}"));
+            let m = next_message(&mut chan, Duration::from_secs(20));
+            assert_eq!(
+                m, None,
+                "{sub} survived {name} ({nr}), which it does not print"
+            );
+            let status = child.wait().unwrap();
+            assert_eq!(
+                status.signal(),
+                Some(libc::SIGSYS),
+                "{sub} {name}: {status:?}"
+            );
+        }
+        // Listed calls harmless with zero arguments go through.
+        for name in ["getpid", "gettid", "getuid", "sched_yield"] {
+            if !printed.iter().any(|p| p == name) {
+                continue;
+            }
+            let nr = table.iter().find(|(n, _)| n == name).unwrap().1;
+            let (mut child, mut chan) = spawn_selftest(sub, "kill", &format!("nr:{nr}"));
+            let m = next_message(&mut chan, Duration::from_secs(20));
+            assert_eq!(m, Some(FromChild::Ready { generation: 1 }), "{sub} {name}");
+            chan.send(&ToChild::Shutdown).unwrap();
+            chan.flush().unwrap();
+            assert_eq!(child.wait().unwrap().code(), Some(0), "{sub} {name}");
+        }
+    }
+}
