@@ -45,6 +45,8 @@ struct Ipvsd {
     next_probe: Option<Instant>,
     next_drift: Option<Instant>,
     warned: bool,
+    /// What the parent was last told of IPVS's availability.
+    reported: Option<bool>,
     passes: u64,
     health_updates: u64,
     /// Last known state of every VRRP instance (from vrrpd via the parent).
@@ -59,7 +61,13 @@ struct Ipvsd {
 
 impl Ipvsd {
     fn connect(&mut self, now: Instant) {
-        match IpvsSocket::connect() {
+        let r = IpvsSocket::connect();
+        let available = r.is_ok();
+        if self.reported != Some(available) {
+            self.reported = Some(available);
+            self.out.push(FromChild::Ipvs { available });
+        }
+        match r {
             Ok(s) => {
                 info!("IPVS: connected to the kernel's IPVS");
                 self.sock = Some(s);

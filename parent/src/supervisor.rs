@@ -162,6 +162,10 @@ pub struct Supervisor {
     subscribers: Vec<(u64, bool)>,
     /// How the last reload ended, for the dumps and the status.
     last_reload: Option<ReloadOutcome>,
+    /// ipvsd's last word on the kernel's IPVS.
+    ipvs_available: Option<bool>,
+    /// The last quorum ipvsd reported, by virtual server key.
+    quorum_up: BTreeMap<String, bool>,
     /// Control-socket `reload` requests waiting for the barrier of a
     /// generation.
     reload_waiters: Vec<(u64, u64)>,
@@ -249,6 +253,8 @@ impl Supervisor {
             next_script,
             unknown_ids: 0,
             last_reload: None,
+            ipvs_available: None,
+            quorum_up: BTreeMap::new(),
             reload_waiters: Vec::new(),
             subscribers: Vec::new(),
             control,
@@ -661,6 +667,7 @@ impl Supervisor {
         match m {
             FromChild::Ready { generation } => self.event(Event::Ready { sub, generation }),
             FromChild::Pong { seq } => self.event(Event::Pong { sub, seq }),
+            FromChild::Ipvs { available } => self.ipvs_available = Some(available),
             FromChild::Rejected { generation, reason } => {
                 self.event(Event::Rejected {
                     sub,
@@ -735,6 +742,7 @@ impl Supervisor {
                 }) else {
                     return;
                 };
+                self.quorum_up.insert(vk.clone(), q.up);
                 self.transition(crate::fifo::quorum(&vk, q.up));
                 self.route(&[Subsystem::Checker], ToChild::Quorum(q));
             }

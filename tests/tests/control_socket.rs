@@ -94,6 +94,14 @@ fn keepalivedctl_reads_reloads_and_respects_the_sockets_permissions() {
     assert_eq!(rs["up"], false, "{s}");
     assert_eq!(rs["configured_weight"], 3, "{s}");
     assert_eq!(rs["checks"], serde_json::json!(["MISC_CHECK"]), "{s}");
+    let vs = &s["virtual_servers"][0];
+    assert_eq!(vs["virtual_server"], "[10.99.0.100]:tcp:80", "{s}");
+    assert_eq!(vs["lb_algo"], "rr", "{s}");
+    assert_eq!(vs["real_servers"], 1, "{s}");
+    assert_eq!(vs["real_servers_up"], 0, "{s}");
+    // ipvsd said whether this kernel has IPVS.
+    let has_ipvs = std::path::Path::new("/proc/net/ip_vs").exists();
+    assert_eq!(s["ipvs"], has_ipvs, "{s}");
     assert_eq!(s["scripts"][0]["good"], true);
 
     // For people.

@@ -155,6 +155,7 @@ until_ok 100 grep -q 'INSTANCE "VI_1" MASTER 150' /var/log/kars-fifo.log ||
     fail "the FIFO: $(cat /var/log/kars-fifo.log 2>&1)"
 until_ok 200 grep -qi "^Subject:.*VI_1" /run/smtp-sink.log || fail "no SMTP alert: $(cat /run/smtp-sink.log 2>&1)"
 until_ok 100 sh -c 'ipvsadm -Ln | grep -q "10.77.1.2:80"' || fail "IPVS: $(ipvsadm -Ln)"
+keepalivedctl status --json | grep -q '"ipvs":true' || fail "status does not say IPVS is available"
 for c in vrrpd checkerd ipvsd; do
     pid=$(pgrep -x -P "$main" "$c") || fail "no $c under the parent"
     grep -q "^Seccomp:[[:space:]]*2" "/proc/$pid/status" || fail "$c has no seccomp filter"

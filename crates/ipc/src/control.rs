@@ -189,6 +189,23 @@ pub struct ChildStatus {
     pub state: String,
 }
 
+/// A virtual server as configured, with its real servers' health summed
+/// and its quorum as ipvsd last reported it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VirtualServerStatus {
+    /// keepalived's `[ip]:proto:port` (or `FWM n`) form.
+    pub virtual_server: String,
+    pub lb_algo: Option<String>,
+    pub lb_kind: Option<String>,
+    pub real_servers: usize,
+    /// Real servers whose health the checkers have reported up.
+    pub real_servers_up: usize,
+    /// Weight the up real servers must sum to (`quorum`, 1 by default).
+    pub quorum: u32,
+    /// Whether the quorum holds, once ipvsd has said.
+    pub quorum_up: Option<bool>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RealServerStatus {
     /// keepalived's `[ip]:proto:port` form of the virtual server (or
@@ -219,6 +236,12 @@ pub struct Status {
     /// `/tmp/keepalived.json`).
     pub vrrp: serde_json::Value,
     pub real_servers: Vec<RealServerStatus>,
+    #[serde(default)]
+    pub virtual_servers: Vec<VirtualServerStatus>,
+    /// Whether ipvsd can program the kernel's IPVS (None: not known yet,
+    /// or no ipvsd).
+    #[serde(default)]
+    pub ipvs: Option<bool>,
     /// The `vrrp_script`s' verdicts.
     pub scripts: Vec<ScriptStatus>,
     pub log_lines_dropped: u64,

@@ -243,6 +243,11 @@ pub enum FromChild {
     Pong {
         seq: u64,
     },
+    /// ipvsd: whether the kernel's IPVS can be programmed (sent when it
+    /// first knows, and on every change).
+    Ipvs {
+        available: bool,
+    },
 }
 
 impl FromChild {
@@ -261,6 +266,7 @@ impl FromChild {
             FromChild::SignalScript { .. } => "SignalScript",
             FromChild::Dump { .. } => "Dump",
             FromChild::Pong { .. } => "Pong",
+            FromChild::Ipvs { .. } => "Ipvs",
         }
     }
 
@@ -273,7 +279,7 @@ impl FromChild {
             | FromChild::Dump { .. }
             | FromChild::Pong { .. } => true,
             FromChild::VrrpState(_) | FromChild::GroupState(_) => from == Subsystem::Vrrp,
-            FromChild::Quorum(_) => from == Subsystem::Ipvs,
+            FromChild::Quorum(_) | FromChild::Ipvs { .. } => from == Subsystem::Ipvs,
             FromChild::Health(_)
             | FromChild::Track(_)
             | FromChild::RunScript(_)

@@ -36,6 +36,11 @@ impl VrrpState {
     }
 }
 
+/// keepalived's state numbers in its dumps and JSON (`state`, `wantstate`),
+/// by position: INIT 0, BACKUP 1, MASTER 2, FAULT 3. The one table vrrpd
+/// writes them from and keepalivedctl reads them with.
+pub const DUMP_STATE_NAMES: [&str; 4] = ["INIT", "BACKUP", "MASTER", "FAULT"];
+
 /// `state MASTER|BACKUP` of a vrrp_instance: where it starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum InitialState {

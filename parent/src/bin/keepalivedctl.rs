@@ -243,8 +243,6 @@ fn config_check(file: &std::path::Path) -> i32 {
     }
 }
 
-const STATE_NAMES: [&str; 4] = ["INIT", "BACKUP", "MASTER", "FAULT"];
-
 /// `status` for people.
 fn status_text(s: &Status) -> String {
     let mut t = format!(
@@ -273,7 +271,7 @@ fn status_text(s: &Status) -> String {
         let d = &i["data"];
         let state = d["state"]
             .as_u64()
-            .and_then(|n| STATE_NAMES.get(n as usize).copied())
+            .and_then(|n| keepalived_types::DUMP_STATE_NAMES.get(n as usize).copied())
             .unwrap_or("?");
         let since = d["last_transition"].as_f64().map_or(String::new(), |at| {
             let now = std::time::SystemTime::now()
@@ -299,6 +297,30 @@ fn status_text(s: &Status) -> String {
         for sc in &s.scripts {
             let v = if sc.good { "GOOD" } else { "BAD" };
             t.push_str(&format!("  {:<20} {v}\n", sc.name));
+        }
+    }
+    match s.ipvs {
+        Some(true) => t.push_str("IPVS: available\n"),
+        Some(false) => t.push_str("IPVS: not available (the kernel has no IPVS, or it refused)\n"),
+        None => {}
+    }
+    if !s.virtual_servers.is_empty() {
+        t.push_str("Virtual servers:\n");
+        for v in &s.virtual_servers {
+            let quorum = match v.quorum_up {
+                Some(true) => "quorum up",
+                Some(false) => "quorum DOWN",
+                None => "quorum not reported yet",
+            };
+            t.push_str(&format!(
+                "  {} {} {}: {}/{} real servers up, {quorum} (needs {})\n",
+                v.virtual_server,
+                v.lb_algo.as_deref().unwrap_or("-"),
+                v.lb_kind.as_deref().unwrap_or("-"),
+                v.real_servers_up,
+                v.real_servers,
+                v.quorum
+            ));
         }
     }
     if !s.real_servers.is_empty() {

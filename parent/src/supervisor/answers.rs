@@ -7,7 +7,7 @@ use crate::lifecycle::Phase;
 use keepalived_ipc::control::{
     ChildStatus, DumpWhat, RealServerStatus, ReloadOutcome, Request, Response, ScriptStatus, Status,
 };
-use keepalived_ipc::control::{ProcessAudit, Transition, TransitionKind};
+use keepalived_ipc::control::{ProcessAudit, Transition, TransitionKind, VirtualServerStatus};
 use keepalived_ipc::{DumpKind, Subsystem, ToChild, TrackKind, TrackStatus, VrrpState};
 use serde_json::Value;
 use std::fmt::Write;
@@ -233,6 +233,27 @@ impl Supervisor {
                     }),
                 })
             })
+            .collect::<Vec<RealServerStatus>>();
+        let virtual_servers = plan
+            .config
+            .virtual_servers
+            .iter()
+            .map(|vs| {
+                let key = vs.id_key();
+                let up = real_servers
+                    .iter()
+                    .filter(|r| r.virtual_server == key && r.up)
+                    .count();
+                VirtualServerStatus {
+                    lb_algo: vs.lb_algo.map(|a| a.as_str().to_string()),
+                    lb_kind: vs.lb_kind.map(|k| k.as_str().to_string()),
+                    real_servers: vs.real_servers.len(),
+                    real_servers_up: up,
+                    quorum: vs.quorum,
+                    quorum_up: self.quorum_up.get(&key).copied(),
+                    virtual_server: key,
+                }
+            })
             .collect();
         let children = self
             .slots
@@ -271,6 +292,8 @@ impl Supervisor {
             children,
             vrrp,
             real_servers,
+            virtual_servers,
+            ipvs: self.ipvs_available,
             scripts,
             log_lines_dropped: keepalived_log::dropped(),
         }
@@ -443,6 +466,20 @@ pub(crate) fn metrics(s: &Status) -> String {
         m.sample("keepalived_real_server_up", &l, f64::from(u8::from(r.up)));
     }
     m.family(
+        "keepalived_real_server_weight",
+        "gauge",
+        "The weight a real server has: its checker's (MISC_CHECK dynamic), else the configured one.",
+    );
+    for r in &s.real_servers {
+        if let Some(w) = r.weight.or(r.configured_weight) {
+            let l = [
+                ("virtual_server", r.virtual_server.clone()),
+                ("real_server", r.real_server.clone()),
+            ];
+            m.sample("keepalived_real_server_weight", &l, f64::from(w));
+        }
+    }
+    m.family(
         "keepalived_child_restarts_total",
         "counter",
         "Restarts of each child process.",
@@ -481,6 +518,14 @@ pub(crate) fn metrics(s: &Status) -> String {
             &[],
             f64::from(u8::from(r.ok())),
         );
+    }
+    if let Some(up) = s.ipvs {
+        m.family(
+            "keepalived_ipvs_available",
+            "gauge",
+            "Whether ipvsd can program the kernel's IPVS (1) or not (0).",
+        );
+        m.sample("keepalived_ipvs_available", &[], f64::from(u8::from(up)));
     }
     m.family(
         "keepalived_log_lines_dropped_total",
@@ -587,6 +632,8 @@ mod tests {
                 configured_weight: Some(2),
                 checks: vec!["TCP_CHECK".into()],
             }],
+            virtual_servers: Vec::new(),
+            ipvs: Some(true),
             scripts: vec![ScriptStatus {
                 name: "chk \"x\"".into(),
                 good: true,
@@ -619,6 +666,8 @@ mod tests {
             "keepalived_child_restarts_total{child=\"vrrpd\"} 3",
             "keepalived_child_up{child=\"vrrpd\"} 1",
             "keepalived_last_reload_success 0",
+            "keepalived_ipvs_available 1",
+            "keepalived_real_server_weight{virtual_server=\"[10.0.0.1]:tcp:80\",real_server=\"[10.0.1.1]:tcp:80\"} 2",
         ] {
             assert!(t.lines().any(|l| l == line), "missing {line}:\n{t}");
         }

@@ -78,12 +78,10 @@ impl Engine {
 
 /// keepalived's state numbers in its JSON dump.
 fn state_number(s: State) -> u8 {
-    match s {
-        State::Init => 0,
-        State::Backup => 1,
-        State::Master => 2,
-        State::Fault => 3,
-    }
+    keepalived_types::DUMP_STATE_NAMES
+        .iter()
+        .position(|n| *n == s.as_str())
+        .unwrap_or(0) as u8
 }
 
 impl Engine {
