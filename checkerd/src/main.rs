@@ -18,8 +18,8 @@ use keepalived_check::plan::{CheckPlan, ServerPlan};
 use keepalived_check::{Engine, Event, RsId};
 use keepalived_child::{Ctx, Daemon};
 use keepalived_ipc::{
-    ConfigSlice, DumpKind, FromChild, Ids, RealServerHealth, ReplayState, SocketRequest, Subsystem,
-    ToChild, TrackKind, TrackResult, TrackStatus,
+    CheckTime, ConfigSlice, DumpKind, FromChild, Ids, RealServerHealth, ReplayState, SocketRequest,
+    Subsystem, ToChild, TrackKind, TrackResult, TrackStatus, MAX_CHECK_TIMES,
 };
 use launcher::{Launcher, LAUNCHER_TOKEN};
 use log::{error, info, warn};
@@ -55,6 +55,8 @@ struct Checkerd {
     notify: notify::Notifier,
     mailer: smtp::Mailer,
     health_sent: u64,
+    /// When check durations may next go to the parent (once a second).
+    next_check_times: Option<std::time::Instant>,
     /// Last verdict sent for each track script.
     scripts: BTreeMap<String, bool>,
     files: FileTracker,
@@ -299,6 +301,26 @@ impl Checkerd {
                     }));
                 }
             }
+        }
+        if self.next_check_times.is_none_or(|t| t <= ctx.now) {
+            let servers = &self.servers;
+            let times: Vec<CheckTime> = engine
+                .drain_check_times()
+                .into_iter()
+                .filter_map(|(id, d)| {
+                    let Some(Some(s)) = servers.get(id.0) else {
+                        return None;
+                    };
+                    Some(CheckTime {
+                        real_server: s.plan.rs,
+                        micros: u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
+                    })
+                })
+                .collect();
+            for chunk in times.chunks(MAX_CHECK_TIMES) {
+                ctx.send(FromChild::CheckTimes(chunk.to_vec()));
+            }
+            self.next_check_times = Some(ctx.now + std::time::Duration::from_secs(1));
         }
         if let Some(l) = self.launcher.as_ref() {
             self.notify.reap(l);

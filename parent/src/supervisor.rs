@@ -166,6 +166,9 @@ pub struct Supervisor {
     ipvs_available: Option<bool>,
     /// The last quorum ipvsd reported, by virtual server key.
     quorum_up: BTreeMap<String, bool>,
+    /// Each real server's last check duration, as checkerd reported it
+    /// (only ids the current configuration has: bounded by it).
+    check_times: BTreeMap<keepalived_ipc::RsId, std::time::Duration>,
     /// Control-socket `reload` requests waiting for the barrier of a
     /// generation.
     reload_waiters: Vec<(u64, u64)>,
@@ -255,6 +258,7 @@ impl Supervisor {
             last_reload: None,
             ipvs_available: None,
             quorum_up: BTreeMap::new(),
+            check_times: BTreeMap::new(),
             reload_waiters: Vec::new(),
             subscribers: Vec::new(),
             control,
@@ -668,6 +672,15 @@ impl Supervisor {
             FromChild::Ready { generation } => self.event(Event::Ready { sub, generation }),
             FromChild::Pong { seq } => self.event(Event::Pong { sub, seq }),
             FromChild::Ipvs { available } => self.ipvs_available = Some(available),
+            FromChild::CheckTimes(times) => {
+                let ids = &self.plans[&self.life.current()].ids;
+                for t in times.into_iter().take(keepalived_ipc::MAX_CHECK_TIMES) {
+                    if ids.real_server_key(t.real_server).is_some() {
+                        let d = std::time::Duration::from_micros(t.micros);
+                        self.check_times.insert(t.real_server, d);
+                    }
+                }
+            }
             FromChild::Rejected { generation, reason } => {
                 self.event(Event::Rejected {
                     sub,

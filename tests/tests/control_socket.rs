@@ -69,7 +69,8 @@ fn keepalivedctl_reads_reloads_and_respects_the_sockets_permissions() {
         let s = json(&suite.ctl(&["status", "--json"]))["status"].clone();
         // The verdict logged may still be on its way to the parent.
         let known = |k: &str| s[k].as_array().is_some_and(|a| !a.is_empty());
-        if known("scripts") && known("real_servers") || Instant::now() > until {
+        let timed = s["real_servers"][0]["check_seconds"].is_number();
+        if known("scripts") && timed || Instant::now() > until {
             break s;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
@@ -94,6 +95,9 @@ fn keepalivedctl_reads_reloads_and_respects_the_sockets_permissions() {
     assert_eq!(rs["up"], false, "{s}");
     assert_eq!(rs["configured_weight"], 3, "{s}");
     assert_eq!(rs["checks"], serde_json::json!(["MISC_CHECK"]), "{s}");
+    // How long /bin/false took: a real figure, well under its timeout.
+    let took = rs["check_seconds"].as_f64().expect("a check duration");
+    assert!(took > 0.0 && took < 5.0, "{s}");
     let vs = &s["virtual_servers"][0];
     assert_eq!(vs["virtual_server"], "[10.99.0.100]:tcp:80", "{s}");
     assert_eq!(vs["lb_algo"], "rr", "{s}");
@@ -121,6 +125,10 @@ fn keepalivedctl_reads_reloads_and_respects_the_sockets_permissions() {
     let o = suite.ctl(&["metrics"]);
     assert!(o.status.success(), "{}", text(&o));
     let m = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        m.contains("keepalived_real_server_check_duration_seconds{virtual_server=\"[10.99.0.100]:tcp:80\",real_server=\"[10.99.0.2]:tcp:80\"} "),
+        "{m}"
+    );
     for line in [
         "keepalived_up 1",
         "keepalived_vrrp_state{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\",ip_address=\"10.99.0.100/24\"} 2",

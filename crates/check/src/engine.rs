@@ -162,6 +162,9 @@ struct Check {
     /// Weight delta from a dynamic checker (keepalived's cur_weight).
     cur_weight: i64,
     last_exit: Option<i32>,
+    /// When the attempt under way began (its duration is the check
+    /// latency operators watch).
+    started: Option<Instant>,
     /// The deadline this checker has in the timer heap, with the entry's
     /// generation; entries that do not match are stale.
     armed: Option<(Instant, u64)>,
@@ -219,6 +222,9 @@ pub struct Engine {
     file_checks: Vec<usize>,
     /// Scratch for [`Engine::on_timer`].
     due: Vec<Owner>,
+    /// How long each real server's last finished check attempt took, for
+    /// the servers whose figure changed since [`Engine::drain_check_times`].
+    check_times: std::collections::BTreeMap<usize, Duration>,
 }
 
 impl Engine {
@@ -244,6 +250,7 @@ impl Engine {
             generation: 0,
             file_checks: Vec::new(),
             due: Vec::new(),
+            check_times: std::collections::BTreeMap::new(),
         }
     }
 
@@ -312,6 +319,7 @@ impl Engine {
                 run: Run::Idle,
                 cur_weight,
                 last_exit: None,
+                started: None,
                 armed: None,
             }));
         }
@@ -407,6 +415,17 @@ impl Engine {
     }
 
     /// Take the events produced so far.
+    /// The latest check duration of each real server whose figure changed
+    /// since the last call (FILE_CHECKs, driven by inotify, have none).
+    pub fn drain_check_times(&mut self) -> Vec<(RsId, Duration)> {
+        let servers = &self.servers;
+        std::mem::take(&mut self.check_times)
+            .into_iter()
+            .filter(|(s, _)| servers.get(*s).is_some_and(Option::is_some))
+            .map(|(s, d)| (RsId(s), d))
+            .collect()
+    }
+
     pub fn drain_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
     }
@@ -660,6 +679,7 @@ impl Engine {
         }
         let slot = self.alloc(Owner::Check(ci));
         let token = self.token(slot);
+        self.checks[ci].as_mut().expect("check").started = Some(now);
         if let CheckKind::Misc(m) = &self.checks[ci].as_ref().expect("check").kind {
             let c = self.checks[ci].as_ref().expect("check");
             let timeout = m.timeout.unwrap_or(c.core.timing().delay_loop);
@@ -771,6 +791,10 @@ impl Engine {
             return;
         };
         let server = c.server;
+        if let Some(t) = c.started.take() {
+            self.check_times
+                .insert(server, now.saturating_duration_since(t));
+        }
         let spec_weight = self.servers[server].as_ref().map_or(0, |s| s.spec_weight);
         if ok {
             if let (CheckKind::Misc(m), Some(code)) = (&c.kind, exit) {
@@ -1210,6 +1234,38 @@ mod tests {
         assert!(e.timers.len() <= 2 * (N as usize) + 64);
         e.shutdown(reg);
         assert_eq!(e.next_deadline(), None);
+    }
+
+    /// Each finished attempt's duration is kept for the parent (latest
+    /// per server, handed over once); a check that hangs to its timeout
+    /// takes the timeout.
+    #[test]
+    fn check_durations_are_measured_and_handed_over_once() {
+        let poll = mio::Poll::new().unwrap();
+        let reg = poll.registry();
+        let fake = Rc::new(RefCell::new(Fake::default()));
+        let mut e = Engine::new(16, Box::new(Runner(fake.clone())));
+        let t0 = Instant::now();
+        e.add_real_server(misc("quick", 10, 1000, 50), reg, t0)
+            .unwrap();
+        e.add_real_server(misc("hang", 10, 1000, 50), reg, t0)
+            .unwrap();
+        e.drain_events();
+        assert!(e.drain_check_times().is_empty(), "nothing ran yet");
+        drive(&mut e, &fake, reg, t0, 2500);
+        let times = e.drain_check_times();
+        assert_eq!(times.len(), 2, "{times:?}");
+        assert_eq!(times[0], (RsId(0), Duration::ZERO));
+        // Started at 10, TERM at its 50 ms timeout, found dead at the next
+        // deadline 2 s on.
+        assert_eq!(times[1], (RsId(1), ms(2050)));
+        assert!(e.drain_check_times().is_empty(), "handed over once");
+        // A removed server's figure is not reported.
+        drive(&mut e, &fake, reg, t0, 3100);
+        e.remove_real_server(RsId(1), reg);
+        let times = e.drain_check_times();
+        assert_eq!(times, vec![(RsId(0), Duration::ZERO)]);
+        e.shutdown(reg);
     }
 
     #[test]

@@ -206,7 +206,7 @@ pub struct VirtualServerStatus {
     pub quorum_up: Option<bool>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RealServerStatus {
     /// keepalived's `[ip]:proto:port` form of the virtual server (or
     /// `FWM n`).
@@ -221,6 +221,9 @@ pub struct RealServerStatus {
     /// Its health checkers (`TCP_CHECK`, `HTTP_GET`...); none: always up.
     #[serde(default)]
     pub checks: Vec<String>,
+    /// How long its last check attempt took, once one has finished.
+    #[serde(default)]
+    pub check_seconds: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -56,6 +56,18 @@ pub struct RealServerHealth {
     pub weight: Option<i32>,
 }
 
+/// How long a real server's last check attempt took: checkerd → parent
+/// (status, metrics). Sent at most once a second, for the servers whose
+/// figure changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckTime {
+    pub real_server: RsId,
+    pub micros: u64,
+}
+
+/// Check times in one message at most (a message has a size limit).
+pub const MAX_CHECK_TIMES: usize = 4096;
+
 /// A virtual server gained or lost its quorum: ipvsd → parent (notify
 /// FIFO) → checkerd (`quorum_up` / `quorum_down` scripts, SMTP alert).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -243,6 +255,8 @@ pub enum FromChild {
     Pong {
         seq: u64,
     },
+    /// checkerd: check durations (at most [`MAX_CHECK_TIMES`]).
+    CheckTimes(Vec<CheckTime>),
     /// ipvsd: whether the kernel's IPVS can be programmed (sent when it
     /// first knows, and on every change).
     Ipvs {
@@ -267,6 +281,7 @@ impl FromChild {
             FromChild::Dump { .. } => "Dump",
             FromChild::Pong { .. } => "Pong",
             FromChild::Ipvs { .. } => "Ipvs",
+            FromChild::CheckTimes(_) => "CheckTimes",
         }
     }
 
@@ -284,7 +299,8 @@ impl FromChild {
             | FromChild::Track(_)
             | FromChild::RunScript(_)
             | FromChild::WantSockets(_)
-            | FromChild::SignalScript { .. } => from == Subsystem::Checker,
+            | FromChild::SignalScript { .. }
+            | FromChild::CheckTimes(_) => from == Subsystem::Checker,
         }
     }
 }

@@ -243,6 +243,15 @@ fn config_check(file: &std::path::Path) -> i32 {
     }
 }
 
+/// A check's duration for people: milliseconds below 10 s.
+fn human_ms(secs: f64) -> String {
+    if secs < 10.0 {
+        format!("{:.1} ms", secs * 1000.0)
+    } else {
+        format!("{secs:.1} s")
+    }
+}
+
 /// `status` for people.
 fn status_text(s: &Status) -> String {
     let mut t = format!(
@@ -332,8 +341,11 @@ fn status_text(s: &Status) -> String {
             } else {
                 r.checks.join(", ")
             };
+            let took = r.check_seconds.map_or(String::new(), |s| {
+                format!(", last check took {}", human_ms(s))
+            });
             t.push_str(&format!(
-                "  {} -> {} {}{} ({checks})\n",
+                "  {} -> {} {}{} ({checks}){took}\n",
                 r.virtual_server,
                 r.real_server,
                 if r.up { "UP" } else { "DOWN" },

@@ -225,6 +225,10 @@ impl Supervisor {
                     up: h.up,
                     weight: h.weight,
                     configured_weight: configured.map(|rs| rs.weight),
+                    check_seconds: self
+                        .check_times
+                        .get(&h.real_server)
+                        .map(|d| d.as_secs_f64()),
                     checks: configured.map_or_else(Vec::new, |rs| {
                         rs.checkers
                             .iter()
@@ -466,6 +470,20 @@ pub(crate) fn metrics(s: &Status) -> String {
         m.sample("keepalived_real_server_up", &l, f64::from(u8::from(r.up)));
     }
     m.family(
+        "keepalived_real_server_check_duration_seconds",
+        "gauge",
+        "How long the real server's last health check attempt took.",
+    );
+    for r in &s.real_servers {
+        if let Some(d) = r.check_seconds {
+            let l = [
+                ("virtual_server", r.virtual_server.clone()),
+                ("real_server", r.real_server.clone()),
+            ];
+            m.sample("keepalived_real_server_check_duration_seconds", &l, d);
+        }
+    }
+    m.family(
         "keepalived_real_server_weight",
         "gauge",
         "The weight a real server has: its checker's (MISC_CHECK dynamic), else the configured one.",
@@ -631,6 +649,7 @@ mod tests {
                 weight: None,
                 configured_weight: Some(2),
                 checks: vec!["TCP_CHECK".into()],
+                check_seconds: Some(0.25),
             }],
             virtual_servers: Vec::new(),
             ipvs: Some(true),
@@ -667,6 +686,7 @@ mod tests {
             "keepalived_child_up{child=\"vrrpd\"} 1",
             "keepalived_last_reload_success 0",
             "keepalived_ipvs_available 1",
+            "keepalived_real_server_check_duration_seconds{virtual_server=\"[10.0.0.1]:tcp:80\",real_server=\"[10.0.1.1]:tcp:80\"} 0.25",
             "keepalived_real_server_weight{virtual_server=\"[10.0.0.1]:tcp:80\",real_server=\"[10.0.1.1]:tcp:80\"} 2",
         ] {
             assert!(t.lines().any(|l| l == line), "missing {line}:\n{t}");
