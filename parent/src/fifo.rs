@@ -62,25 +62,19 @@ fn configured(config: &Config) -> Vec<(Carries, &Stmt)> {
         .collect()
 }
 
-/// Who runs the `*_fifo_script`s, and so reads the FIFOs: `script_user`
-/// (and its group) when set and known, else checkerd's unprivileged user.
-/// A root reader gets a root FIFO (a root script holds no
-/// CAP_DAC_OVERRIDE under the unit to open another user's).
-fn script_user(config: &Config, unprivileged: (u32, u32)) -> (u32, u32) {
-    let g = &config.global_defs;
-    let Some(user) = g
-        .script_user
-        .as_deref()
-        .and_then(|u| User::from_name(u).ok().flatten())
-    else {
-        return unprivileged;
-    };
-    let gid = g
-        .script_group
-        .as_deref()
-        .and_then(|n| nix::unistd::Group::from_name(n).ok().flatten())
-        .map_or(user.gid, |gr| gr.gid);
-    (user.uid.as_raw(), gid.as_raw())
+/// Who reads the FIFO at `path`: whoever runs its `*_fifo_script` (the
+/// allowlist's own rule: the line's user, else `script_user`), else
+/// checkerd's unprivileged user. A root reader gets a root FIFO (a root
+/// script holds no CAP_DAC_OVERRIDE under the unit to open another user's).
+fn reader(config: &Config, path: &str, unprivileged: (u32, u32)) -> (u32, u32) {
+    config
+        .global_defs
+        .fifo_scripts()
+        .into_iter()
+        .find(|f| f.fifo.as_deref() == Some(path))
+        .and_then(|f| f.script)
+        .and_then(|line| keepalived_ipc::script_allow::identity(config, &line, None, unprivileged))
+        .unwrap_or(unprivileged)
 }
 
 /// Owner of a FIFO we create: the user named after the path, else the
@@ -101,6 +95,17 @@ fn owner(s: &Stmt, default: (u32, u32)) -> (Uid, Gid) {
     (uid, gid)
 }
 
+/// How `open_fifo` came by the FIFO.
+enum Made {
+    /// It was there.
+    Found,
+    /// Created as its reader (mode 0600).
+    ByReader,
+    /// Created as root with the reader's group: the reader may not create
+    /// files in its directory (mode 0640, set once opened).
+    ForReadersGroup,
+}
+
 fn open_fifo(path: &str, owner: (Uid, Gid)) -> Result<File, String> {
     let p = Path::new(path);
     let root = (Uid::from_raw(0), Gid::from_raw(0));
@@ -117,7 +122,7 @@ fn open_fifo(path: &str, owner: (Uid, Gid)) -> Result<File, String> {
             } else {
                 root
             };
-            (ids, None)
+            (ids, Made::Found)
         }
         Ok(_) => return Err(format!("{path} exists and is not a FIFO")),
         Err(_) => {
@@ -127,11 +132,11 @@ fn open_fifo(path: &str, owner: (Uid, Gid)) -> Result<File, String> {
                 })
             };
             match make(owner)? {
-                Ok(()) => (owner, Some(0o600)),
+                Ok(()) => (owner, Made::ByReader),
                 Err(nix::errno::Errno::EACCES) if !owner.0.is_root() => {
                     make((root.0, owner.1))?
                         .map_err(|e| format!("cannot create FIFO {path}: {e}"))?;
-                    ((root.0, owner.1), Some(0o640))
+                    ((root.0, owner.1), Made::ForReadersGroup)
                 }
                 Err(e) => return Err(format!("cannot create FIFO {path}: {e}")),
             }
@@ -153,8 +158,8 @@ fn open_fifo(path: &str, owner: (Uid, Gid)) -> Result<File, String> {
     if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFIFO {
         return Err(format!("{path} is not a FIFO"));
     }
-    if let Some(mode) = created {
-        if mode == 0o640 {
+    match created {
+        Made::ForReadersGroup => {
             // Its owner (root) sets the mode the umask took away; only
             // root writes, the reader's group reads.
             nix::sys::stat::fchmod(&file, Mode::from_bits_truncate(0o640))
@@ -163,16 +168,17 @@ fn open_fifo(path: &str, owner: (Uid, Gid)) -> Result<File, String> {
                 "Created notify FIFO {path} (owned by root, readable by group {}: uid {} cannot create files in its directory)",
                 owner.1, owner.0
             );
-        } else {
-            info!("Created notify FIFO {path}");
         }
-    } else if st.st_uid != 0 && st.st_uid != owner.0.as_raw() {
+        Made::ByReader => info!("Created notify FIFO {path}"),
         // Someone else's FIFO: its owner could read what we write or feed
         // the script; keepalived's FIFO is ours or the reader's.
-        return Err(format!(
-            "{path} belongs to uid {}, neither root nor its reader",
-            st.st_uid
-        ));
+        Made::Found if st.st_uid != 0 && st.st_uid != owner.0.as_raw() => {
+            return Err(format!(
+                "{path} belongs to uid {}, neither root nor its reader",
+                st.st_uid
+            ));
+        }
+        Made::Found => {}
     }
     Ok(file)
 }
@@ -198,8 +204,7 @@ impl NotifyFifos {
     }
 
     /// Keep the configured FIFOs already open, open the others.
-    fn adopt(&mut self, config: &Config, reader: (u32, u32)) {
-        let reader = script_user(config, reader);
+    fn adopt(&mut self, config: &Config, unprivileged: (u32, u32)) {
         let mut old = std::mem::take(&mut self.fifos);
         for (carries, s) in configured(config) {
             let path = &s.args[0];
@@ -209,7 +214,7 @@ impl NotifyFifos {
                 self.fifos.push(f);
                 continue;
             }
-            match open_fifo(path, owner(s, reader)) {
+            match open_fifo(path, owner(s, reader(config, path, unprivileged))) {
                 Ok(file) => self.fifos.push(Fifo {
                     path: path.clone(),
                     carries,

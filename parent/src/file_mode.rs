@@ -9,17 +9,7 @@ pub const DEFAULT_UMASK: u32 = 0o177;
 /// `-u MASK`: strtoll base 0 (`0177`, `0x7f`, `127`), at most 0777.
 /// keepalived prints this and keeps its default when it does not parse.
 pub fn parse_cli(arg: &str) -> Result<u32, String> {
-    let v = if let Some(h) = arg.strip_prefix("0x").or_else(|| arg.strip_prefix("0X")) {
-        u32::from_str_radix(h, 16).ok()
-    } else if arg.len() > 1 && arg.starts_with('0') {
-        u32::from_str_radix(&arg[1..], 8).ok()
-    } else {
-        arg.parse::<u32>().ok()
-    };
-    match v {
-        Some(v) if v <= 0o777 => Ok(v),
-        _ => Err(format!("Invalid --umask option {arg}")),
-    }
+    keepalived_config::umask_number(arg).ok_or_else(|| format!("Invalid --umask option {arg}"))
 }
 
 /// The mask in force for this command line and configuration.

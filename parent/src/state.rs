@@ -5,15 +5,19 @@
 
 use keepalived_ipc::{
     Ids, InstanceId, RealServerHealth, ReplayState, RsId, Subsystem, TrackResult, TrackerId,
-    VrrpState, VrrpStateChange,
+    VrrpState, VrrpStateChange, VsId,
 };
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 #[derive(Default, Debug)]
 pub struct KnownState {
     vrrp: BTreeMap<InstanceId, VrrpStateChange>,
     health: BTreeMap<RsId, RealServerHealth>,
     tracks: BTreeMap<TrackerId, TrackResult>,
+    /// Only for status and metrics (nothing replays them).
+    check_times: BTreeMap<RsId, Duration>,
+    quorum: BTreeMap<VsId, bool>,
 }
 
 impl KnownState {
@@ -23,6 +27,16 @@ impl KnownState {
 
     pub fn record_health(&mut self, h: &RealServerHealth) {
         self.health.insert(h.real_server, h.clone());
+    }
+
+    /// How long a real server's last check attempt took (checkerd).
+    pub fn record_check_time(&mut self, id: RsId, took: Duration) {
+        self.check_times.insert(id, took);
+    }
+
+    /// A virtual server's quorum as ipvsd last reported it.
+    pub fn record_quorum(&mut self, id: VsId, up: bool) {
+        self.quorum.insert(id, up);
     }
 
     pub fn record_track(&mut self, t: &TrackResult) {
@@ -61,9 +75,17 @@ impl KnownState {
         self.vrrp.get(&id).map(|s| s.state)
     }
 
-    /// The last health of every real server reported.
-    pub fn health(&self) -> impl Iterator<Item = &RealServerHealth> {
-        self.health.values()
+    /// The last health reported for a real server.
+    pub fn health_of(&self, id: RsId) -> Option<&RealServerHealth> {
+        self.health.get(&id)
+    }
+
+    pub fn check_time(&self, id: RsId) -> Option<Duration> {
+        self.check_times.get(&id).copied()
+    }
+
+    pub fn quorum(&self, id: VsId) -> Option<bool> {
+        self.quorum.get(&id).copied()
     }
 
     /// The last verdict of every tracker reported.
@@ -85,6 +107,10 @@ impl KnownState {
     pub fn retain(&mut self, ids: &Ids) {
         self.vrrp.retain(|k, _| ids.instance_name(*k).is_some());
         self.health.retain(|k, _| ids.real_server_key(*k).is_some());
+        self.check_times
+            .retain(|k, _| ids.real_server_key(*k).is_some());
+        self.quorum
+            .retain(|k, _| ids.virtual_server_key(*k).is_some());
         self.tracks.retain(|k, _| ids.tracker_key(*k).is_some());
     }
 }

@@ -164,11 +164,6 @@ pub struct Supervisor {
     last_reload: Option<ReloadOutcome>,
     /// ipvsd's last word on the kernel's IPVS.
     ipvs_available: Option<bool>,
-    /// The last quorum ipvsd reported, by virtual server key.
-    quorum_up: BTreeMap<String, bool>,
-    /// Each real server's last check duration, as checkerd reported it
-    /// (only ids the current configuration has: bounded by it).
-    check_times: BTreeMap<keepalived_ipc::RsId, std::time::Duration>,
     /// Control-socket `reload` requests waiting for the barrier of a
     /// generation.
     reload_waiters: Vec<(u64, u64)>,
@@ -257,8 +252,6 @@ impl Supervisor {
             unknown_ids: 0,
             last_reload: None,
             ipvs_available: None,
-            quorum_up: BTreeMap::new(),
-            check_times: BTreeMap::new(),
             reload_waiters: Vec::new(),
             subscribers: Vec::new(),
             control,
@@ -673,11 +666,13 @@ impl Supervisor {
             FromChild::Pong { seq } => self.event(Event::Pong { sub, seq }),
             FromChild::Ipvs { available } => self.ipvs_available = Some(available),
             FromChild::CheckTimes(times) => {
-                let ids = &self.plans[&self.life.current()].ids;
                 for t in times.into_iter().take(keepalived_ipc::MAX_CHECK_TIMES) {
-                    if ids.real_server_key(t.real_server).is_some() {
-                        let d = std::time::Duration::from_micros(t.micros);
-                        self.check_times.insert(t.real_server, d);
+                    if self
+                        .lookup(sub, |ids| ids.real_server_key(t.real_server).map(|_| ()))
+                        .is_some()
+                    {
+                        let took = std::time::Duration::from_micros(t.micros);
+                        self.known.record_check_time(t.real_server, took);
                     }
                 }
             }
@@ -755,7 +750,7 @@ impl Supervisor {
                 }) else {
                     return;
                 };
-                self.quorum_up.insert(vk.clone(), q.up);
+                self.known.record_quorum(q.virtual_server, q.up);
                 self.transition(crate::fifo::quorum(&vk, q.up));
                 self.route(&[Subsystem::Checker], ToChild::Quorum(q));
             }
@@ -998,14 +993,17 @@ impl Supervisor {
         Some(generation)
     }
 
-    /// One line for `systemctl status`: the configuration running and the
-    /// VRRP states the parent has heard of.
+    /// One line for `systemctl status`: the configuration running, the
+    /// VRRP states the parent has heard of, and how the last reload ended.
     fn status_line(&self) -> String {
         let states = self.known.vrrp_counts();
         let mut line = format!("Configuration {}", self.life.current());
         if !states.is_empty() {
             let parts: Vec<String> = states.iter().map(|(s, n)| format!("{n} {s}")).collect();
             line.push_str(&format!("; VRRP: {}", parts.join(", ")));
+        }
+        if let Some(r) = &self.last_reload {
+            line.push_str(&format!("; {}", answers::reload_line(r)));
         }
         line
     }

@@ -137,6 +137,20 @@ impl LoadError {
     }
 }
 
+/// A umask in keepalived's numeric form (strtol base 0: `0177`, `0x7f`,
+/// `127`), at most 0777: `umask` in global_defs and `-u` on the command
+/// line read it alike.
+pub fn umask_number(text: &str) -> Option<u32> {
+    let v = if let Some(h) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        u32::from_str_radix(h, 16).ok()
+    } else if text.len() > 1 && text.starts_with('0') {
+        u32::from_str_radix(&text[1..], 8).ok()
+    } else {
+        text.parse::<u32>().ok()
+    };
+    v.filter(|v| *v <= 0o777)
+}
+
 /// Every keyword the reader accepts, grouped by the block it belongs to
 /// (`"top level"`, `"global_defs"`, `"vrrp_instance"`, `"checkers"`, ...).
 /// Anything else is reported as unknown, with the nearest of these.

@@ -226,6 +226,14 @@ pub struct RealServerStatus {
     pub check_seconds: Option<f64>,
 }
 
+impl RealServerStatus {
+    /// The weight it has: its checker's (MISC_CHECK dynamic), else the
+    /// configured one.
+    pub fn effective_weight(&self) -> Option<i32> {
+        self.weight.or(self.configured_weight)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Status {
     /// keepalived-rs's version.

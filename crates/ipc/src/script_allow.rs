@@ -73,7 +73,7 @@ fn user_of(spec: Option<&str>) -> Option<Option<(u32, u32)>> {
 /// Who runs `line`: its own user (`user` on the script, or words after a
 /// notify line), else `script_user`, else `runner`. None: a user that
 /// does not exist (keepalived does not run the script).
-fn identity(
+pub fn identity(
     config: &Config,
     line: &str,
     own: Option<&str>,

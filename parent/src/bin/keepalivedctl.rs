@@ -335,7 +335,6 @@ fn status_text(s: &Status) -> String {
     if !s.real_servers.is_empty() {
         t.push_str("Real servers:\n");
         for r in &s.real_servers {
-            let weight = r.weight.or(r.configured_weight);
             let checks = if r.checks.is_empty() {
                 "no check".to_string()
             } else {
@@ -349,7 +348,8 @@ fn status_text(s: &Status) -> String {
                 r.virtual_server,
                 r.real_server,
                 if r.up { "UP" } else { "DOWN" },
-                weight.map_or(String::new(), |w| format!(" weight {w}"))
+                r.effective_weight()
+                    .map_or(String::new(), |w| format!(" weight {w}"))
             ));
         }
     }

@@ -94,11 +94,7 @@ impl Supervisor {
         // were at start.
         let vrrp = matches!(t.kind, TransitionKind::Instance | TransitionKind::Group);
         if vrrp && self.life.phase() != Phase::Stopping {
-            let mut line = self.status_line();
-            if let Some(r) = &self.last_reload {
-                line = format!("{line}; {}", reload_line(r));
-            }
-            self.service.status(&line);
+            self.service.status(&self.status_line());
         }
         if self.subscribers.is_empty() {
             return;
@@ -119,9 +115,9 @@ impl Supervisor {
     /// tell the service manager and every caller waiting for it or for an
     /// older generation it superseded.
     pub(super) fn reload_over(&mut self, outcome: ReloadOutcome) {
+        self.last_reload = Some(outcome.clone());
         if self.life.phase() != Phase::Stopping {
-            let line = format!("{}; {}", self.status_line(), reload_line(&outcome));
-            self.service.reloaded(&line);
+            self.service.reloaded(&self.status_line());
         }
         let waiting = std::mem::take(&mut self.reload_waiters);
         for (conn, g) in waiting {
@@ -139,7 +135,6 @@ impl Supervisor {
                 self.reload_waiters.push((conn, g));
             }
         }
-        self.last_reload = Some(outcome);
     }
 
     pub(super) fn answer_from_dump(&self, want: Want, text: Option<&str>) -> Response {
@@ -205,60 +200,50 @@ impl Supervisor {
             .unwrap_or(Value::Array(Vec::new()));
         let plan = &self.plans[&self.life.current()];
         let ids = &plan.ids;
-        let real_servers = self
-            .known
-            .health()
-            .filter_map(|h| {
-                let vs_key = ids.virtual_server_key(h.virtual_server)?;
-                let rs_key = ids.real_server_key(h.real_server)?.1;
-                // What the configuration says of it (keys join as they
-                // do across the children).
-                let configured = plan
-                    .config
-                    .virtual_servers
-                    .iter()
-                    .filter(|vs| vs.id_key() == vs_key)
-                    .find_map(|vs| vs.real_servers.iter().find(|rs| rs.key(vs) == rs_key));
-                Some(RealServerStatus {
-                    virtual_server: vs_key.to_string(),
-                    real_server: rs_key.to_string(),
+        // One walk of the configuration, ids looked up by key: linear in
+        // the number of servers (a status or a scrape of 10,000 services
+        // must not compare every pair).
+        let mut real_servers = Vec::new();
+        let mut virtual_servers = Vec::new();
+        for vs in &plan.config.virtual_servers {
+            let key = vs.id_key();
+            let vs_id = ids.virtual_server(&key);
+            let mut up = 0;
+            for rs in &vs.real_servers {
+                let rs_key = rs.key(vs);
+                let rs_id = vs_id.and_then(|v| ids.real_server(v, &rs_key));
+                // Listed once the checkers have reported it.
+                let Some(h) = rs_id.and_then(|id| self.known.health_of(id)) else {
+                    continue;
+                };
+                up += usize::from(h.up);
+                real_servers.push(RealServerStatus {
+                    virtual_server: key.clone(),
+                    real_server: rs_key,
                     up: h.up,
                     weight: h.weight,
-                    configured_weight: configured.map(|rs| rs.weight),
+                    configured_weight: Some(rs.weight),
+                    checks: rs
+                        .checkers
+                        .iter()
+                        .map(|c| c.kind.as_str().to_string())
+                        .collect(),
                     check_seconds: self
-                        .check_times
-                        .get(&h.real_server)
+                        .known
+                        .check_time(h.real_server)
                         .map(|d| d.as_secs_f64()),
-                    checks: configured.map_or_else(Vec::new, |rs| {
-                        rs.checkers
-                            .iter()
-                            .map(|c| c.kind.as_str().to_string())
-                            .collect()
-                    }),
-                })
-            })
-            .collect::<Vec<RealServerStatus>>();
-        let virtual_servers = plan
-            .config
-            .virtual_servers
-            .iter()
-            .map(|vs| {
-                let key = vs.id_key();
-                let up = real_servers
-                    .iter()
-                    .filter(|r| r.virtual_server == key && r.up)
-                    .count();
-                VirtualServerStatus {
-                    lb_algo: vs.lb_algo.map(|a| a.as_str().to_string()),
-                    lb_kind: vs.lb_kind.map(|k| k.as_str().to_string()),
-                    real_servers: vs.real_servers.len(),
-                    real_servers_up: up,
-                    quorum: vs.quorum,
-                    quorum_up: self.quorum_up.get(&key).copied(),
-                    virtual_server: key,
-                }
-            })
-            .collect();
+                });
+            }
+            virtual_servers.push(VirtualServerStatus {
+                lb_algo: vs.lb_algo.map(|a| a.as_str().to_string()),
+                lb_kind: vs.lb_kind.map(|k| k.as_str().to_string()),
+                real_servers: vs.real_servers.len(),
+                real_servers_up: up,
+                quorum: vs.quorum,
+                quorum_up: vs_id.and_then(|v| self.known.quorum(v)),
+                virtual_server: key,
+            });
+        }
         let children = self
             .slots
             .iter()
@@ -457,46 +442,27 @@ pub(crate) fn metrics(s: &Status) -> String {
     ] {
         per_instance(&mut m, &instances, "gauge", "data", name, key, help);
     }
-    m.family(
+    per_real_server(
+        &mut m,
+        &s.real_servers,
         "keepalived_real_server_up",
-        "gauge",
         "Whether the health checks pass (1) or fail (0).",
+        |r| Some(f64::from(u8::from(r.up))),
     );
-    for r in &s.real_servers {
-        let l = [
-            ("virtual_server", r.virtual_server.clone()),
-            ("real_server", r.real_server.clone()),
-        ];
-        m.sample("keepalived_real_server_up", &l, f64::from(u8::from(r.up)));
-    }
-    m.family(
+    per_real_server(
+        &mut m,
+        &s.real_servers,
         "keepalived_real_server_check_duration_seconds",
-        "gauge",
         "How long the real server's last health check attempt took.",
+        |r| r.check_seconds,
     );
-    for r in &s.real_servers {
-        if let Some(d) = r.check_seconds {
-            let l = [
-                ("virtual_server", r.virtual_server.clone()),
-                ("real_server", r.real_server.clone()),
-            ];
-            m.sample("keepalived_real_server_check_duration_seconds", &l, d);
-        }
-    }
-    m.family(
+    per_real_server(
+        &mut m,
+        &s.real_servers,
         "keepalived_real_server_weight",
-        "gauge",
         "The weight a real server has: its checker's (MISC_CHECK dynamic), else the configured one.",
+        |r| r.effective_weight().map(f64::from),
     );
-    for r in &s.real_servers {
-        if let Some(w) = r.weight.or(r.configured_weight) {
-            let l = [
-                ("virtual_server", r.virtual_server.clone()),
-                ("real_server", r.real_server.clone()),
-            ];
-            m.sample("keepalived_real_server_weight", &l, f64::from(w));
-        }
-    }
     m.family(
         "keepalived_child_restarts_total",
         "counter",
@@ -556,6 +522,26 @@ pub(crate) fn metrics(s: &Status) -> String {
         s.log_lines_dropped as f64,
     );
     m.text
+}
+
+/// A gauge family with one sample per real server that has a value.
+fn per_real_server(
+    m: &mut Metrics,
+    servers: &[RealServerStatus],
+    name: &str,
+    help: &str,
+    value: impl Fn(&RealServerStatus) -> Option<f64>,
+) {
+    m.family(name, "gauge", help);
+    for r in servers {
+        if let Some(v) = value(r) {
+            let l = [
+                ("virtual_server", r.virtual_server.clone()),
+                ("real_server", r.real_server.clone()),
+            ];
+            m.sample(name, &l, v);
+        }
+    }
 }
 
 /// keepalived-exporter's labels of an instance: `{iname,intf,vrid}`.

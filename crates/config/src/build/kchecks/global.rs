@@ -440,17 +440,8 @@ pub(crate) fn umask_bits(k: &Node) -> Result<u32, (Option<usize>, String)> {
         if k.args.len() != 1 {
             return Err((None, "Extra parameter(s) to umask option".into()));
         }
-        let v = if let Some(h) = m.text.strip_prefix("0x") {
-            i64::from_str_radix(h, 16).ok()
-        } else if m.text.len() > 1 && m.text.starts_with('0') {
-            i64::from_str_radix(&m.text[1..], 8).ok()
-        } else {
-            m.text.parse::<i64>().ok()
-        };
-        return match v {
-            Some(v) if (0..=0o777).contains(&v) => Ok(v as u32),
-            _ => Err((Some(0), format!("invalid umask value {}", m.text))),
-        };
+        return crate::umask_number(&m.text)
+            .ok_or_else(|| (Some(0), format!("invalid umask value {}", m.text)));
     }
     const BITS: &[(&str, u32)] = &[
         ("IRUSR", 0o400),
