@@ -228,18 +228,13 @@ impl Launcher {
 }
 
 impl ScriptRunner for Launcher {
-    fn spawn(
-        &mut self,
-        cmd: &ScriptCommand,
-        _registry: &Registry,
-        token: Token,
-    ) -> io::Result<ScriptHandle> {
+    fn spawn(&mut self, cmd: &ScriptCommand, key: usize) -> io::Result<ScriptHandle> {
         let id = self.fire(cmd)?;
-        self.shared.borrow_mut().tokens.insert(id, token);
+        self.shared.borrow_mut().tokens.insert(id, Token(key));
         Ok(id)
     }
 
-    fn try_wait(&mut self, h: ScriptHandle, _registry: &Registry) -> Option<ScriptExit> {
+    fn try_wait(&mut self, h: ScriptHandle) -> Option<ScriptExit> {
         self.take_exit(h)
     }
 
@@ -338,7 +333,9 @@ fn launcher_main(sock: OwnedFd, allow: Option<OwnedFd>) -> i32 {
     let mut lists: VecDeque<Allowlist> = VecDeque::new();
     // SAFETY: trivial getters.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-    let mut runner = LocalRunner::new();
+    let Ok(mut runner) = LocalRunner::on(poll.registry()) else {
+        return 1;
+    };
     let mut runs: HashMap<Token, (u64, ScriptHandle)> = HashMap::new();
     let mut ids: HashMap<u64, ScriptHandle> = HashMap::new();
     let mut next_token = 1usize;
@@ -379,7 +376,7 @@ fn launcher_main(sock: OwnedFd, allow: Option<OwnedFd>) -> i32 {
                                 };
                                 let token = Token(next_token);
                                 next_token += 1;
-                                match runner.spawn_argv(&argv, poll.registry(), token) {
+                                match runner.spawn_argv(&argv, token.0) {
                                     Ok(h) => {
                                         runs.insert(token, (id, h));
                                         ids.insert(id, h);
@@ -407,7 +404,7 @@ fn launcher_main(sock: OwnedFd, allow: Option<OwnedFd>) -> i32 {
         let tokens: Vec<Token> = runs.keys().copied().collect();
         for t in tokens {
             let (id, h) = runs[&t];
-            if let Some(exit) = runner.try_wait(h, poll.registry()) {
+            if let Some(exit) = runner.try_wait(h) {
                 runs.remove(&t);
                 ids.remove(&id);
                 replies.push(match exit {

@@ -15,7 +15,7 @@ mod track_file;
 mod track_process;
 
 use keepalived_check::plan::{CheckPlan, ServerPlan};
-use keepalived_check::{Engine, Event, RsId};
+use keepalived_check::{Engine, Event, RsId, SocketIo};
 use keepalived_child::{Ctx, Daemon};
 use keepalived_ipc::{
     CheckTime, ConfigSlice, DumpKind, FromChild, Ids, RealServerHealth, ReplayState, SocketRequest,
@@ -77,7 +77,9 @@ impl Checkerd {
         ctx: &mut Ctx,
     ) -> Result<(), String> {
         let launcher = self.launcher.clone().ok_or("no script launcher")?;
-        let mut engine = Engine::new(ENGINE_TOKEN_BASE, Box::new(launcher));
+        let io = SocketIo::new(ctx.registry, ENGINE_TOKEN_BASE)
+            .map_err(|e| format!("check sockets: {e}"))?;
+        let mut engine = Engine::new(ENGINE_TOKEN_BASE, Box::new(io), Box::new(launcher));
         self.servers.clear();
         for planned in plan.servers.iter().cloned() {
             let resume = replay
@@ -139,7 +141,7 @@ impl Checkerd {
             let resume = last.get(&planned.rs).copied();
             if let Err(e) = add_server(engine, &mut self.servers, planned, resume, ctx) {
                 for id in first_new..self.servers.len() {
-                    engine.remove_real_server(RsId(id), ctx.registry);
+                    engine.remove_real_server(RsId(id));
                     self.servers[id] = None;
                 }
                 engine.drain_events();
@@ -152,11 +154,11 @@ impl Checkerd {
             }
         }
         for id in gone {
-            engine.remove_real_server(RsId(id), ctx.registry);
+            engine.remove_real_server(RsId(id));
             self.servers[id] = None;
         }
         let added = self.servers.len() - first_new;
-        let kept_scripts = engine.reconcile_scripts(plan.scripts.clone(), ctx.registry, ctx.now);
+        let kept_scripts = engine.reconcile_scripts(plan.scripts.clone(), ctx.now);
         info!(
             "Reload: {added} real server(s) added or changed, {} kept; {kept_scripts} track script(s) kept",
             self.servers[..first_new].iter().flatten().count()
@@ -439,7 +441,7 @@ impl Daemon for Checkerd {
     fn message(&mut self, msg: ToChild, ctx: &mut Ctx) {
         if let (ToChild::ScriptEnded { id, end }, Some(l)) = (&msg, self.launcher.as_ref()) {
             if let (Some(t), Some(e)) = (l.parent_ended(*id, *end), self.engine.as_mut()) {
-                e.on_event(t, ctx.registry, ctx.now);
+                e.on_event(t.0, ctx.now);
             }
         }
         if let ToChild::GroupState(g) = &msg {
@@ -568,7 +570,7 @@ impl Daemon for Checkerd {
                 Ok(done) => {
                     if let Some(e) = self.engine.as_mut() {
                         for t in done {
-                            e.on_event(t, ctx.registry, ctx.now);
+                            e.on_event(t.0, ctx.now);
                         }
                     }
                 }
@@ -579,14 +581,14 @@ impl Daemon for Checkerd {
                 }
             }
         } else if let Some(e) = self.engine.as_mut() {
-            e.on_event(token, ctx.registry, ctx.now);
+            e.on_event(token.0, ctx.now);
         }
         self.pump(ctx);
     }
 
     fn timer(&mut self, ctx: &mut Ctx) {
         if let Some(e) = self.engine.as_mut() {
-            e.on_timer(ctx.registry, ctx.now);
+            e.on_timer(ctx.now);
         }
         self.poll_processes(ctx);
         self.mailer.on_timer(ctx.registry, ctx.now);
@@ -607,7 +609,7 @@ impl Daemon for Checkerd {
 
     fn shutdown(&mut self, ctx: &mut Ctx) {
         if let Some(e) = self.engine.as_mut() {
-            e.shutdown(ctx.registry);
+            e.shutdown();
         }
         self.files.shutdown(ctx.registry);
         self.pump(ctx);
@@ -628,7 +630,7 @@ fn add_server(
     let mut run = plan.spec.clone();
     run.resume_up = resume;
     let id = engine
-        .add_real_server(run, ctx.registry, ctx.now)
+        .add_real_server(run, ctx.now)
         .map_err(|e| format!("{} of {}: {e}", plan.rk, plan.vk))?;
     debug_assert_eq!(id.0, servers.len());
     servers.push(Some(Server { plan, last: None }));

@@ -1,41 +1,30 @@
-//! The engine: checkers and track scripts on one mio loop.
+//! The engine: when checkers and track scripts run, and what their
+//! attempts mean.
 //!
-//! The owner polls; the engine registers its sources under tokens from
-//! `token_base` up, and is told of readiness ([`Engine::on_event`]) and of
-//! time ([`Engine::on_timer`]). Verdicts come out as [`Event`]s.
+//! It does no I/O itself: attempts go through an [`Io`] and scripts through
+//! a [`ScriptRunner`], each naming its work by a key from `key_base` up.
+//! The owner tells it of readiness ([`Engine::on_event`]) and of time
+//! ([`Engine::on_timer`]), always with the instant (an injected clock: tests
+//! run it in virtual time). Verdicts come out as [`Event`]s.
 
 use crate::core::{CheckerCore, Flavor, ScriptTracker, Timing};
 use crate::file;
-use crate::probe::dns::{DnsProbe, DnsSpec};
-use crate::probe::http::{HttpProbe, HttpSpec};
-use crate::probe::ping::PingProbe;
-use crate::probe::smtp::SmtpProbe;
+use crate::io::{Attempt, Io};
+use crate::probe::dns::DnsSpec;
+use crate::probe::http::HttpSpec;
 use crate::probe::stream::Endpoint;
-use crate::probe::tcp::TcpProbe;
-use crate::probe::udp::{UdpProbe, UdpSpec};
-use crate::probe::{Probe, Step};
+use crate::probe::udp::UdpSpec;
+use crate::probe::Step;
 use crate::script::{ScriptCommand, ScriptExit, ScriptHandle, ScriptRunner};
 use log::{info, warn};
-use mio::unix::SourceFd;
-use mio::{Interest, Registry, Token};
-use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 use nix::sys::signal::Signal;
 use rustls::ClientConfig;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::net::{IpAddr, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Two unpredictable bytes from the kernel (`getrandom`, never blocking).
-fn random_u16() -> Option<u16> {
-    let mut b = [0u8; 2];
-    // SAFETY: writes at most 2 bytes into `b`.
-    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), 2, libc::GRND_NONBLOCK) };
-    (n == 2).then(|| u16::from_ne_bytes(b))
-}
 
 /// An attempt lasts at most this many `connect_timeout`s in all, however
 /// often the server sends a byte.
@@ -134,8 +123,8 @@ pub struct ScriptSpec {
 
 enum Run {
     Idle,
+    /// An attempt the [`Io`] runs under the slot's key.
     Probe {
-        probe: Box<dyn Probe>,
         slot: usize,
         /// Inactivity deadline: `connect_timeout` after the last progress,
         /// but never past `limit`.
@@ -188,7 +177,7 @@ struct Script {
     armed: Option<(Instant, u64)>,
 }
 
-/// Who a token or a timer belongs to. The order (checks by index, then
+/// Who a key or a timer belongs to. The order (checks by index, then
 /// scripts) is the order due timers fire in within one [`Engine::on_timer`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Owner {
@@ -198,7 +187,7 @@ enum Owner {
 
 /// Checkers and track scripts.
 pub struct Engine {
-    token_base: usize,
+    key_base: usize,
     slots: Vec<Option<Owner>>,
     free: Vec<usize>,
     servers: Vec<Option<Server>>,
@@ -206,11 +195,12 @@ pub struct Engine {
     /// `None` once a reload removed it (indices stay stable: tokens and
     /// timer entries name scripts by index).
     scripts: Vec<Option<Script>>,
-    inotify: Option<Inotify>,
+    io: Box<dyn Io>,
+    /// Whether a FILE_CHECK asked `io` to watch (then `key_base` is its).
+    watching: bool,
     runner: Box<dyn ScriptRunner>,
     events: Vec<Event>,
     rng: u64,
-    seq: u16,
     /// Deadlines of checkers and scripts, earliest first. Invalidation is
     /// lazy: an entry counts only while its owner exists and its `armed`
     /// holds the entry's generation (each owner has at most one live
@@ -228,24 +218,24 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Tokens `token_base` (inotify) and above belong to the engine.
-    pub fn new(token_base: usize, runner: Box<dyn ScriptRunner>) -> Self {
+    /// Keys `key_base` (file watches) and above belong to the engine.
+    pub fn new(key_base: usize, io: Box<dyn Io>, runner: Box<dyn ScriptRunner>) -> Self {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_nanos() as u64)
             ^ ((std::process::id() as u64) << 32);
         Engine {
-            token_base,
+            key_base,
             slots: Vec::new(),
             free: Vec::new(),
             servers: Vec::new(),
             checks: Vec::new(),
             scripts: Vec::new(),
-            inotify: None,
+            io,
+            watching: false,
             runner,
             events: Vec::new(),
             rng: seed | 1,
-            seq: 0,
             timers: BinaryHeap::new(),
             generation: 0,
             file_checks: Vec::new(),
@@ -263,12 +253,7 @@ impl Engine {
     }
 
     /// Add a real server; its first checks come after bootstrap + warmup.
-    pub fn add_real_server(
-        &mut self,
-        spec: RealServerSpec,
-        registry: &Registry,
-        now: Instant,
-    ) -> Result<RsId, String> {
+    pub fn add_real_server(&mut self, spec: RealServerSpec, now: Instant) -> Result<RsId, String> {
         let id = self.servers.len();
         let mut checks = Vec::new();
         let mut dynamic = false;
@@ -295,7 +280,8 @@ impl Engine {
             match &c.kind {
                 CheckKind::File(f) => {
                     // The state is known at once (keepalived clears alpha).
-                    self.watch(&f.path, registry)?;
+                    self.io.watch(&f.path)?;
+                    self.watching = true;
                     let st = file::status(file::read_value(&f.path), f.weight, f.reverse);
                     core = CheckerCore::new(c.timing, flavor, st.is_none());
                     cur_weight = st.unwrap_or(0);
@@ -340,7 +326,7 @@ impl Engine {
     }
 
     /// Stop checking a real server (reload removed it).
-    pub fn remove_real_server(&mut self, id: RsId, registry: &Registry) {
+    pub fn remove_real_server(&mut self, id: RsId) {
         let Some(srv) = self.servers.get_mut(id.0).and_then(Option::take) else {
             return;
         };
@@ -348,7 +334,7 @@ impl Engine {
         for ci in srv.checks {
             if let Some(mut c) = self.checks[ci].take() {
                 had_file |= matches!(c.kind, CheckKind::File(_));
-                self.stop_run(&mut c.run, registry);
+                self.stop_run(&mut c.run);
             }
         }
         if had_file {
@@ -377,12 +363,7 @@ impl Engine {
     /// history, schedule and any run in progress; the others are stopped
     /// and the new ones start (their first run due at once). Returns how
     /// many were kept.
-    pub fn reconcile_scripts(
-        &mut self,
-        mut specs: Vec<ScriptSpec>,
-        registry: &Registry,
-        now: Instant,
-    ) -> usize {
+    pub fn reconcile_scripts(&mut self, mut specs: Vec<ScriptSpec>, now: Instant) -> usize {
         let mut kept = 0;
         for si in 0..self.scripts.len() {
             let Some(s) = self.scripts[si].as_ref() else {
@@ -394,7 +375,7 @@ impl Engine {
                 continue;
             }
             if let Some(mut gone) = self.scripts[si].take() {
-                self.stop_run(&mut gone.run, registry);
+                self.stop_run(&mut gone.run);
             }
         }
         for spec in specs {
@@ -439,10 +420,10 @@ impl Engine {
 
     /// Stop everything; servers of virtual servers with `omega` are
     /// reported down.
-    pub fn shutdown(&mut self, registry: &Registry) {
+    pub fn shutdown(&mut self) {
         for i in 0..self.checks.len() {
             if let Some(mut c) = self.checks[i].take() {
-                self.stop_run(&mut c.run, registry);
+                self.stop_run(&mut c.run);
             }
         }
         for s in self.scripts.iter_mut().flatten() {
@@ -468,21 +449,23 @@ impl Engine {
         }
     }
 
-    /// Readiness on one of the engine's tokens.
-    pub fn on_event(&mut self, token: Token, registry: &Registry, now: Instant) {
-        if token.0 == self.token_base {
-            self.file_changed();
+    /// Readiness under one of the engine's keys.
+    pub fn on_event(&mut self, key: usize, now: Instant) {
+        if key == self.key_base {
+            if self.watching {
+                self.file_changed();
+            }
             return;
         }
-        let Some(slot) = token.0.checked_sub(self.token_base + 1) else {
+        let Some(slot) = key.checked_sub(self.key_base + 1) else {
             return;
         };
         let Some(owner) = self.slots.get(slot).copied().flatten() else {
             return;
         };
         match owner {
-            Owner::Check(ci) => self.drive_check(ci, registry, now),
-            Owner::Script(si) => self.drive_script(si, registry, now),
+            Owner::Check(ci) => self.drive_check(ci, now),
+            Owner::Script(si) => self.drive_script(si, now),
         }
         self.sync(owner);
         self.prune();
@@ -490,7 +473,7 @@ impl Engine {
 
     /// Fire what is due at `now`: only the checkers and scripts whose
     /// deadline has come are touched.
-    pub fn on_timer(&mut self, registry: &Registry, now: Instant) {
+    pub fn on_timer(&mut self, now: Instant) {
         // Collect first: what a firing re-arms at `now` or earlier waits for
         // the next call, as when every checker was visited once per call.
         let mut due = std::mem::take(&mut self.due);
@@ -510,8 +493,8 @@ impl Engine {
         due.sort_unstable();
         for &owner in &due {
             match owner {
-                Owner::Check(ci) => self.fire_check(ci, registry, now),
-                Owner::Script(si) => self.fire_script(si, registry, now),
+                Owner::Check(ci) => self.fire_check(ci, now),
+                Owner::Script(si) => self.fire_script(si, now),
             }
             self.sync(owner);
         }
@@ -520,42 +503,40 @@ impl Engine {
         self.prune();
     }
 
-    fn fire_check(&mut self, ci: usize, registry: &Registry, now: Instant) {
+    fn fire_check(&mut self, ci: usize, now: Instant) {
         let Some(c) = self.checks[ci].as_mut() else {
             return;
         };
         match &c.run {
             Run::Idle => {
                 if let Some(url) = c.core.begin(now) {
-                    self.begin_check(ci, url, registry, now);
+                    self.begin_check(ci, url, now);
                 }
             }
             Run::Probe { deadline, .. } if *deadline <= now => {
-                let Run::Probe {
-                    mut probe, slot, ..
-                } = std::mem::replace(&mut c.run, Run::Idle)
-                else {
+                let Run::Probe { slot, .. } = std::mem::replace(&mut c.run, Run::Idle) else {
                     unreachable!()
                 };
-                let step = probe.timed_out();
-                probe.deregister(registry);
+                let key = self.key(slot);
+                let step = self.io.timed_out(key);
+                self.io.stop(key);
                 self.release(slot);
                 if let Step::Done { ok, why } = step {
                     self.finish_check(ci, ok, &why, None, now);
                 }
             }
-            Run::Script { .. } => self.drive_check(ci, registry, now),
+            Run::Script { .. } => self.drive_check(ci, now),
             Run::Probe { .. } => {}
         }
     }
 
-    fn fire_script(&mut self, si: usize, registry: &Registry, now: Instant) {
+    fn fire_script(&mut self, si: usize, now: Instant) {
         let Some(s) = self.scripts[si].as_mut() else {
             return;
         };
         match s.run {
-            Run::Idle if s.next <= now => self.begin_script(si, registry, now),
-            Run::Script { .. } => self.drive_script(si, registry, now),
+            Run::Idle if s.next <= now => self.begin_script(si, now),
+            Run::Script { .. } => self.drive_script(si, now),
             _ => {}
         }
     }
@@ -651,16 +632,14 @@ impl Engine {
         self.free.push(slot);
     }
 
-    fn token(&self, slot: usize) -> Token {
-        Token(self.token_base + 1 + slot)
+    fn key(&self, slot: usize) -> usize {
+        self.key_base + 1 + slot
     }
 
-    fn stop_run(&mut self, run: &mut Run, registry: &Registry) {
+    fn stop_run(&mut self, run: &mut Run) {
         match std::mem::replace(run, Run::Idle) {
-            Run::Probe {
-                mut probe, slot, ..
-            } => {
-                probe.deregister(registry);
+            Run::Probe { slot, .. } => {
+                self.io.stop(self.key(slot));
                 self.release(slot);
             }
             Run::Script { h, slot, .. } => {
@@ -671,19 +650,19 @@ impl Engine {
         }
     }
 
-    fn begin_check(&mut self, ci: usize, url: usize, registry: &Registry, now: Instant) {
+    fn begin_check(&mut self, ci: usize, url: usize, now: Instant) {
         let c = self.checks[ci].as_ref().expect("check");
         if matches!(c.kind, CheckKind::File(_)) {
             // Driven by inotify, never scheduled.
             return;
         }
         let slot = self.alloc(Owner::Check(ci));
-        let token = self.token(slot);
+        let key = self.key(slot);
         self.checks[ci].as_mut().expect("check").started = Some(now);
         if let CheckKind::Misc(m) = &self.checks[ci].as_ref().expect("check").kind {
             let c = self.checks[ci].as_ref().expect("check");
             let timeout = m.timeout.unwrap_or(c.core.timing().delay_loop);
-            match self.runner.spawn(&m.command, registry, token) {
+            match self.runner.spawn(&m.command, key) {
                 Ok(h) => {
                     self.checks[ci].as_mut().expect("check").run = Run::Script {
                         h,
@@ -699,63 +678,43 @@ impl Engine {
             }
             return;
         }
-        self.seq = self.seq.wrapping_add(1);
-        let seq = self.seq;
-        // A DNS query id an off-path attacker must not predict (the jitter
-        // generator is seeded from the clock): from the kernel.
-        let id = random_u16().unwrap_or_else(|| self.random() as u16);
         let c = self.checks[ci].as_mut().expect("check");
         let t = c.core.timing().connect_timeout;
-        let probe: Box<dyn Probe> = match &c.kind {
-            CheckKind::Tcp(ep) => Box::new(TcpProbe::start(ep, registry, token)),
-            CheckKind::Http(ep, h) => Box::new(HttpProbe::start(
-                ep,
-                h,
+        self.io.start(
+            key,
+            Attempt {
+                kind: &c.kind,
                 url,
-                c.tls.as_ref(),
-                registry,
-                token,
-            )),
-            CheckKind::Smtp(ep, helo) => Box::new(SmtpProbe::start(ep, helo, registry, token)),
-            CheckKind::Dns(ep, d) => Box::new(DnsProbe::start(ep, d, id, registry, token)),
-            CheckKind::Udp(ep, u) => Box::new(UdpProbe::start(ep, u, registry, token)),
-            CheckKind::Ping(ip) => Box::new(PingProbe::start(
-                SocketAddr::new(*ip, 0),
-                seq,
-                registry,
-                token,
-            )),
-            CheckKind::Misc(_) | CheckKind::File(_) => unreachable!("handled above"),
-        };
+                tls: c.tls.as_ref(),
+            },
+        );
         c.run = Run::Probe {
-            probe,
             slot,
             deadline: now + t,
             limit: now + t * ATTEMPT_TIMEOUTS,
         };
-        self.drive_check(ci, registry, now);
+        self.drive_check(ci, now);
     }
 
-    fn drive_check(&mut self, ci: usize, registry: &Registry, now: Instant) {
+    fn drive_check(&mut self, ci: usize, now: Instant) {
         let Some(c) = self.checks[ci].as_mut() else {
             return;
         };
         let t = c.core.timing().connect_timeout;
         match &mut c.run {
             Run::Probe {
-                probe,
                 slot,
                 deadline,
                 limit,
-            } => match probe.ready() {
+            } => match self.io.ready(self.key_base + 1 + *slot) {
                 Step::Pending { progress } => {
                     if progress {
                         *deadline = (now + t).min(*limit);
                     }
                 }
                 Step::Done { ok, why } => {
-                    probe.deregister(registry);
                     let slot = *slot;
+                    self.io.stop(self.key_base + 1 + slot);
                     c.run = Run::Idle;
                     self.release(slot);
                     self.finish_check(ci, ok, &why, None, now);
@@ -768,7 +727,7 @@ impl Engine {
                 killing,
             } => {
                 let (h, slot) = (*h, *slot);
-                if let Some(exit) = self.runner.try_wait(h, registry) {
+                if let Some(exit) = self.runner.try_wait(h) {
                     let killed = *killing > 0;
                     let (ok, why) = misc_verdict(exit, &c.kind, killed);
                     c.run = Run::Idle;
@@ -826,14 +785,14 @@ impl Engine {
         self.report(server);
     }
 
-    fn begin_script(&mut self, si: usize, registry: &Registry, now: Instant) {
+    fn begin_script(&mut self, si: usize, now: Instant) {
         let slot = self.alloc(Owner::Script(si));
-        let token = self.token(slot);
+        let key = self.key(slot);
         let s = self.scripts[si].as_mut().expect("live script");
         // Runs are spaced by the interval from their start, as keepalived.
         s.next = now + s.spec.interval;
         let timeout = s.spec.timeout.unwrap_or(s.spec.interval);
-        match self.runner.spawn(&s.spec.command, registry, token) {
+        match self.runner.spawn(&s.spec.command, key) {
             Ok(h) => {
                 s.run = Run::Script {
                     h,
@@ -850,7 +809,7 @@ impl Engine {
         }
     }
 
-    fn drive_script(&mut self, si: usize, registry: &Registry, now: Instant) {
+    fn drive_script(&mut self, si: usize, now: Instant) {
         let Some(s) = self.scripts[si].as_mut() else {
             return;
         };
@@ -864,7 +823,7 @@ impl Engine {
             return;
         };
         let (h, slot) = (*h, *slot);
-        if let Some(exit) = self.runner.try_wait(h, registry) {
+        if let Some(exit) = self.runner.try_wait(h) {
             s.run = Run::Idle;
             self.release(slot);
             let ok = exit == ScriptExit::Exited(0);
@@ -894,46 +853,10 @@ impl Engine {
         }
     }
 
-    fn watch(&mut self, path: &std::path::Path, registry: &Registry) -> Result<(), String> {
-        if self.inotify.is_none() {
-            let ino = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)
-                .map_err(|e| format!("inotify: {e}"))?;
-            registry
-                .register(
-                    &mut SourceFd(&ino.as_fd().as_raw_fd()),
-                    Token(self.token_base),
-                    Interest::READABLE,
-                )
-                .map_err(|e| format!("inotify: {e}"))?;
-            self.inotify = Some(ino);
-        }
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        let ino = self.inotify.as_ref().expect("inotify");
-        ino.add_watch(
-            dir,
-            AddWatchFlags::IN_CLOSE_WRITE
-                | AddWatchFlags::IN_MOVED_TO
-                | AddWatchFlags::IN_MOVED_FROM
-                | AddWatchFlags::IN_CREATE
-                | AddWatchFlags::IN_DELETE,
-        )
-        .map_err(|e| format!("inotify watch {}: {e}", dir.display()))?;
-        Ok(())
-    }
-
     /// Some watched directory changed: re-read every tracked file (cheap,
     /// and immune to renames racing the event).
     fn file_changed(&mut self) {
-        if let Some(ino) = &self.inotify {
-            while let Ok(evs) = ino.read_events() {
-                if evs.is_empty() {
-                    break;
-                }
-            }
-        }
+        self.io.drain_watch();
         let mut touched = Vec::new();
         for &ci in &self.file_checks {
             let Some(c) = self.checks[ci].as_mut() else {
@@ -1040,7 +963,7 @@ mod tests {
     /// signalled.
     #[derive(Default)]
     struct Fake {
-        spawns: Vec<(String, Token)>,
+        spawns: Vec<(String, usize)>,
         running: HashMap<ScriptHandle, (String, Option<Signal>)>,
         signals: Vec<(String, Signal)>,
         /// Names whose runs exit 1.
@@ -1073,7 +996,7 @@ mod tests {
     }
 
     impl ScriptRunner for Runner {
-        fn spawn(&mut self, cmd: &ScriptCommand, _: &Registry, token: Token) -> io::Result<u64> {
+        fn spawn(&mut self, cmd: &ScriptCommand, token: usize) -> io::Result<u64> {
             let mut f = self.0.borrow_mut();
             f.next += 1;
             let h = f.next;
@@ -1081,7 +1004,7 @@ mod tests {
             f.running.insert(h, (name_of(cmd), None));
             Ok(h)
         }
-        fn try_wait(&mut self, h: ScriptHandle, _: &Registry) -> Option<ScriptExit> {
+        fn try_wait(&mut self, h: ScriptHandle) -> Option<ScriptExit> {
             let mut f = self.0.borrow_mut();
             let (name, sig) = f.running.get(&h)?.clone();
             let exit = match sig {
@@ -1101,6 +1024,26 @@ mod tests {
                 f.signals.push((name, sig));
             }
         }
+    }
+
+    /// Scripts only: no attempt ever starts.
+    struct NoIo;
+
+    impl Io for NoIo {
+        fn start(&mut self, _: usize, _: Attempt<'_>) {
+            unreachable!("no socket checkers here")
+        }
+        fn ready(&mut self, _: usize) -> Step {
+            unreachable!()
+        }
+        fn timed_out(&mut self, _: usize) -> Step {
+            unreachable!()
+        }
+        fn stop(&mut self, _: usize) {}
+        fn watch(&mut self, _: &std::path::Path) -> Result<(), String> {
+            Ok(())
+        }
+        fn drain_watch(&mut self) {}
     }
 
     impl Engine {
@@ -1153,7 +1096,6 @@ mod tests {
     fn drive(
         e: &mut Engine,
         fake: &Rc<RefCell<Fake>>,
-        reg: &Registry,
         t0: Instant,
         until: u64,
     ) -> (Timeline<String>, Timeline<Event>) {
@@ -1164,12 +1106,12 @@ mod tests {
                 break;
             }
             let seen = fake.borrow().spawns.len();
-            e.on_timer(reg, t);
+            e.on_timer(t);
             let new: Vec<_> = fake.borrow().spawns[seen..].to_vec();
             let at = (t - t0).as_millis() as u64;
             for (name, token) in new {
                 starts.push((at, name));
-                e.on_event(token, reg, t);
+                e.on_event(token, t);
                 assert_eq!(e.next_deadline(), e.scan_deadline());
             }
             events.extend(e.drain_events().into_iter().map(|ev| (at, ev)));
@@ -1180,28 +1122,26 @@ mod tests {
     #[test]
     fn many_checkers_fire_when_due_in_order_and_removed_ones_never() {
         const N: u64 = 300;
-        let poll = mio::Poll::new().unwrap();
-        let reg = poll.registry();
         let fake = Rc::new(RefCell::new(Fake::default()));
-        let mut e = Engine::new(16, Box::new(Runner(fake.clone())));
+        let mut e = Engine::new(16, Box::new(NoIo), Box::new(Runner(fake.clone())));
         let t0 = Instant::now();
         // Server i: first run at a scattered offset, its own loop.
         let first = |i: u64| (i * 7919) % N + 1;
         let every = |i: u64| 700 + (i * 31) % 500;
         for i in 0..N {
-            e.add_real_server(misc(&format!("s{i}"), first(i), every(i), 50), reg, t0)
+            e.add_real_server(misc(&format!("s{i}"), first(i), every(i), 50), t0)
                 .unwrap();
         }
         assert_eq!(e.drain_events().len(), N as usize);
         // Removed before their first run, and after a few runs.
         for i in (0..N).step_by(10) {
-            e.remove_real_server(RsId(i as usize), reg);
+            e.remove_real_server(RsId(i as usize));
         }
-        let (mut starts, events) = drive(&mut e, &fake, reg, t0, 2500);
+        let (mut starts, events) = drive(&mut e, &fake, t0, 2500);
         for i in (1..N).step_by(10) {
-            e.remove_real_server(RsId(i as usize), reg);
+            e.remove_real_server(RsId(i as usize));
         }
-        let (later, more) = drive(&mut e, &fake, reg, t0, 6000);
+        let (later, more) = drive(&mut e, &fake, t0, 6000);
         assert!(events.is_empty() && more.is_empty(), "all runs pass");
         assert!(later.iter().all(|(t, _)| *t > 2500));
         starts.extend(later);
@@ -1232,7 +1172,7 @@ mod tests {
         }
         // Every server still there has a live entry; the removed ones none.
         assert!(e.timers.len() <= 2 * (N as usize) + 64);
-        e.shutdown(reg);
+        e.shutdown();
         assert_eq!(e.next_deadline(), None);
     }
 
@@ -1241,18 +1181,14 @@ mod tests {
     /// takes the timeout.
     #[test]
     fn check_durations_are_measured_and_handed_over_once() {
-        let poll = mio::Poll::new().unwrap();
-        let reg = poll.registry();
         let fake = Rc::new(RefCell::new(Fake::default()));
-        let mut e = Engine::new(16, Box::new(Runner(fake.clone())));
+        let mut e = Engine::new(16, Box::new(NoIo), Box::new(Runner(fake.clone())));
         let t0 = Instant::now();
-        e.add_real_server(misc("quick", 10, 1000, 50), reg, t0)
-            .unwrap();
-        e.add_real_server(misc("hang", 10, 1000, 50), reg, t0)
-            .unwrap();
+        e.add_real_server(misc("quick", 10, 1000, 50), t0).unwrap();
+        e.add_real_server(misc("hang", 10, 1000, 50), t0).unwrap();
         e.drain_events();
         assert!(e.drain_check_times().is_empty(), "nothing ran yet");
-        drive(&mut e, &fake, reg, t0, 2500);
+        drive(&mut e, &fake, t0, 2500);
         let times = e.drain_check_times();
         assert_eq!(times.len(), 2, "{times:?}");
         assert_eq!(times[0], (RsId(0), Duration::ZERO));
@@ -1261,26 +1197,24 @@ mod tests {
         assert_eq!(times[1], (RsId(1), ms(2050)));
         assert!(e.drain_check_times().is_empty(), "handed over once");
         // A removed server's figure is not reported.
-        drive(&mut e, &fake, reg, t0, 3100);
-        e.remove_real_server(RsId(1), reg);
+        drive(&mut e, &fake, t0, 3100);
+        e.remove_real_server(RsId(1));
         let times = e.drain_check_times();
         assert_eq!(times, vec![(RsId(0), Duration::ZERO)]);
-        e.shutdown(reg);
+        e.shutdown();
     }
 
     #[test]
     fn script_timeout_escalates_at_its_deadlines_only() {
-        let poll = mio::Poll::new().unwrap();
-        let reg = poll.registry();
         let fake = Rc::new(RefCell::new(Fake::default()));
-        let mut e = Engine::new(16, Box::new(Runner(fake.clone())));
+        let mut e = Engine::new(16, Box::new(NoIo), Box::new(Runner(fake.clone())));
         let t0 = Instant::now();
-        e.add_real_server(misc("hang", 100, 10_000, 300), reg, t0)
+        e.add_real_server(misc("hang", 100, 10_000, 300), t0)
             .unwrap();
         // A busy neighbour: many wake-ups must not touch the hung run.
-        e.add_real_server(misc("busy", 1, 10, 5), reg, t0).unwrap();
+        e.add_real_server(misc("busy", 1, 10, 5), t0).unwrap();
         e.drain_events();
-        let (starts, events) = drive(&mut e, &fake, reg, t0, 5000);
+        let (starts, events) = drive(&mut e, &fake, t0, 5000);
         assert_eq!(starts.iter().filter(|s| s.1 == "hang").count(), 1);
         assert_eq!(starts.iter().filter(|s| s.1 == "busy").count(), 500);
         assert_eq!(
@@ -1315,10 +1249,8 @@ mod tests {
 
     #[test]
     fn a_reload_keeps_an_unchanged_scripts_history() {
-        let poll = mio::Poll::new().unwrap();
-        let reg = poll.registry();
         let fake = Rc::new(RefCell::new(Fake::default()));
-        let mut e = Engine::new(16, Box::new(Runner(fake.clone())));
+        let mut e = Engine::new(16, Box::new(NoIo), Box::new(Runner(fake.clone())));
         let t0 = Instant::now();
         e.add_script(track_script("chk", 3), t0);
         e.add_script(track_script("other", 3), t0);
@@ -1326,18 +1258,17 @@ mod tests {
             name: name.into(),
             ok: true,
         };
-        let (_, events) = drive(&mut e, &fake, reg, t0, 250);
+        let (_, events) = drive(&mut e, &fake, t0, 250);
         assert_eq!(events, vec![(0, up("chk")), (0, up("other"))]);
         // The same chk, and `other` changed (fall 2): chk keeps its
         // schedule and history; `other` starts over (first run at once).
         let kept = e.reconcile_scripts(
             vec![track_script("chk", 3), track_script("other", 2)],
-            reg,
             t0 + ms(250),
         );
         assert_eq!(kept, 1);
         fake.borrow_mut().failing.push("chk".into());
-        let (starts, events) = drive(&mut e, &fake, reg, t0, 350);
+        let (starts, events) = drive(&mut e, &fake, t0, 350);
         assert_eq!(
             starts,
             vec![
@@ -1348,7 +1279,7 @@ mod tests {
         );
         // One failure after the reload: still up (fall 3 counts on).
         assert_eq!(events, vec![(250, up("other"))]);
-        let (_, events) = drive(&mut e, &fake, reg, t0, 550);
+        let (_, events) = drive(&mut e, &fake, t0, 550);
         assert_eq!(
             events,
             vec![(
@@ -1360,7 +1291,7 @@ mod tests {
             )]
         );
         // Removed: never runs again, and leaves no timer behind.
-        assert_eq!(e.reconcile_scripts(vec![], reg, t0 + ms(550)), 0);
+        assert_eq!(e.reconcile_scripts(vec![], t0 + ms(550)), 0);
         assert_eq!(e.next_deadline(), None);
     }
 }

@@ -3,6 +3,7 @@
 //! The engine talks to a [`ScriptRunner`] so checkerd can later hand runs
 //! to a launcher process; [`LocalRunner`] forks here and watches each child
 //! through a pidfd on the mio loop (no SIGCHLD handler, no threads).
+//! The trait itself knows nothing of mio: the engine names runs by key.
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
@@ -59,16 +60,11 @@ pub type ScriptHandle = u64;
 /// Starts scripts and reports their end.
 pub trait ScriptRunner {
     /// Start `cmd` in its own process group. A runner with a pollable
-    /// source registers it under `token`; the engine then calls
+    /// source reports it under `key`; the engine then calls
     /// [`ScriptRunner::try_wait`] on readiness and at every deadline.
-    fn spawn(
-        &mut self,
-        cmd: &ScriptCommand,
-        registry: &Registry,
-        token: Token,
-    ) -> io::Result<ScriptHandle>;
+    fn spawn(&mut self, cmd: &ScriptCommand, key: usize) -> io::Result<ScriptHandle>;
     /// The exit, once; the runner forgets the run after reporting it.
-    fn try_wait(&mut self, h: ScriptHandle, registry: &Registry) -> Option<ScriptExit>;
+    fn try_wait(&mut self, h: ScriptHandle) -> Option<ScriptExit>;
     /// Signal the run's process group (timeouts: TERM, then KILL).
     fn signal(&mut self, h: ScriptHandle, sig: Signal);
 }
@@ -82,11 +78,22 @@ pub struct LocalRunner {
     runs: HashMap<ScriptHandle, (Child, Option<OwnedFd>)>,
     next: ScriptHandle,
     table: HashMap<ScriptId, Vec<String>>,
+    /// Where each run's pidfd is registered (its key as the token); none:
+    /// runs are only found ended when the owner asks.
+    registry: Option<Registry>,
 }
 
 impl LocalRunner {
+    /// A runner whose ends are found only by asking.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A runner that reports each run's end as readiness on `registry`.
+    pub fn on(registry: &Registry) -> io::Result<Self> {
+        let mut r = Self::default();
+        r.registry = Some(registry.try_clone()?);
+        Ok(r)
     }
 
     /// Let script `id` stand for the script line `line` (keepalived's
@@ -97,12 +104,7 @@ impl LocalRunner {
     }
 
     /// Start `argv` as this process's user, in its own process group.
-    pub fn spawn_argv(
-        &mut self,
-        argv: &[String],
-        registry: &Registry,
-        token: Token,
-    ) -> io::Result<ScriptHandle> {
+    pub fn spawn_argv(&mut self, argv: &[String], key: usize) -> io::Result<ScriptHandle> {
         let (prog, args) = argv
             .split_first()
             .ok_or_else(|| io::Error::other("empty script"))?;
@@ -115,8 +117,12 @@ impl LocalRunner {
         let child = c.spawn()?;
         // Without a pidfd (old kernel) the engine still polls at deadlines.
         let pidfd = pidfd_open(child.id()).ok();
-        if let Some(fd) = &pidfd {
-            registry.register(&mut SourceFd(&fd.as_raw_fd()), token, Interest::READABLE)?;
+        if let (Some(fd), Some(registry)) = (&pidfd, &self.registry) {
+            registry.register(
+                &mut SourceFd(&fd.as_raw_fd()),
+                Token(key),
+                Interest::READABLE,
+            )?;
         }
         self.next += 1;
         self.runs.insert(self.next, (child, pidfd));
@@ -135,12 +141,7 @@ fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
 }
 
 impl ScriptRunner for LocalRunner {
-    fn spawn(
-        &mut self,
-        cmd: &ScriptCommand,
-        registry: &Registry,
-        token: Token,
-    ) -> io::Result<ScriptHandle> {
+    fn spawn(&mut self, cmd: &ScriptCommand, key: usize) -> io::Result<ScriptHandle> {
         if cmd.by_parent || cmd.call.args != ScriptArgs::None {
             return Err(io::Error::other("not a script this runner can start"));
         }
@@ -149,17 +150,17 @@ impl ScriptRunner for LocalRunner {
             .get(&cmd.call.script)
             .cloned()
             .ok_or_else(|| io::Error::other(format!("{} is not defined", cmd.call.script)))?;
-        self.spawn_argv(&argv, registry, token)
+        self.spawn_argv(&argv, key)
     }
 
-    fn try_wait(&mut self, h: ScriptHandle, registry: &Registry) -> Option<ScriptExit> {
+    fn try_wait(&mut self, h: ScriptHandle) -> Option<ScriptExit> {
         let (child, _) = self.runs.get_mut(&h)?;
         let st = match child.try_wait() {
             Ok(Some(st)) => st,
             Ok(None) => return None,
             Err(_) => std::process::ExitStatus::from_raw(libc::SIGKILL),
         };
-        if let Some((_, Some(fd))) = self.runs.remove(&h) {
+        if let (Some((_, Some(fd))), Some(registry)) = (self.runs.remove(&h), &self.registry) {
             let _ = registry.deregister(&mut SourceFd(&fd.as_raw_fd()));
         }
         Some(match (st.code(), st.signal()) {
@@ -197,25 +198,19 @@ mod tests {
 
     #[test]
     fn only_defined_scripts_without_arguments_run_here() {
-        let poll = mio::Poll::new().unwrap();
         let mut r = LocalRunner::new();
         let cmd = ScriptCommand::local(ScriptId(7));
-        assert!(
-            r.spawn(&cmd, poll.registry(), Token(1)).is_err(),
-            "undefined"
-        );
+        assert!(r.spawn(&cmd, 1).is_err(), "undefined");
         r.define(ScriptId(7), "/bin/true");
         let other = ScriptArgs::Group {
             id: keepalived_types::GroupId(1),
             state: keepalived_types::VrrpState::Master,
         };
-        assert!(r
-            .spawn(&cmd.with(other), poll.registry(), Token(1))
-            .is_err());
-        let h = r.spawn(&cmd, poll.registry(), Token(1)).unwrap();
+        assert!(r.spawn(&cmd.with(other), 1).is_err());
+        let h = r.spawn(&cmd, 1).unwrap();
         let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
-            if let Some(e) = r.try_wait(h, poll.registry()) {
+            if let Some(e) = r.try_wait(h) {
                 assert_eq!(e, ScriptExit::Exited(0));
                 break;
             }

@@ -1,5 +1,7 @@
 //! SMTP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK, MISC_CHECK, FILE_CHECK and
 //! vrrp_script against real responders and processes.
+//! Verdicts against real servers; when each falls is asserted to the
+//! instant in virtual time (timing.rs), here only that none comes early.
 
 mod common;
 use common::servers::*;
@@ -33,15 +35,15 @@ fn smtp_check() {
         CheckKind::Smtp(ep("127.0.0.2:25"), "checker.test".into()),
         true,
     )]);
-    near(h.wait_rs(1000, true), 0, 30);
+    not_before(h.wait_rs(1000, true), 0, 30);
     // Bad banner: the check at 300 and its retry at 400 fail.
     mode.set(BAD);
-    near(h.wait_rs(2000, false), 400, 30);
+    not_before(h.wait_rs(2000, false), 400, 30);
     mode.set(UP);
-    near(h.wait_rs(3000, true), 700, 30);
+    not_before(h.wait_rs(3000, true), 700, 30);
     // Slow banner (400 ms > 150): 1000 +150, retry at 1250 +150: down.
     mode.set(SLOW);
-    near(h.wait_rs(4000, false), 1400, 40);
+    not_before(h.wait_rs(4000, false), 1400, 40);
 }
 
 /// An SMTP server whose greeting never ends (`220-` lines for ever): the
@@ -87,13 +89,13 @@ fn dns_check() {
         ),
         true,
     )]);
-    near(h.wait_rs(1000, true), 0, 30);
+    not_before(h.wait_rs(1000, true), 0, 30);
     mode.set(BAD); // SERVFAIL
-    near(h.wait_rs(2000, false), 400, 30);
+    not_before(h.wait_rs(2000, false), 400, 30);
     mode.set(UP);
-    near(h.wait_rs(3000, true), 700, 30);
+    not_before(h.wait_rs(3000, true), 700, 30);
     mode.set(SLOW); // silence: timeouts at 1150 and 1400
-    near(h.wait_rs(4000, false), 1400, 40);
+    not_before(h.wait_rs(4000, false), 1400, 40);
 }
 
 #[test]
@@ -119,9 +121,9 @@ fn udp_check() {
     // Port closed: ICMP unreachable. Check at 450 (300 + 150 of silence)
     // and its retry 100 ms later fail.
     mode.set(DOWN);
-    near(h.wait_rs(2000, false), 550, 40);
+    not_before(h.wait_rs(2000, false), 550, 40);
     mode.set(UP);
-    near(h.wait_rs(3000, true), 850, 40);
+    not_before(h.wait_rs(3000, true), 850, 40);
 
     // require_reply: an echo of the payload matches, silence fails.
     let mut h = Harness::new();
@@ -138,9 +140,9 @@ fn udp_check() {
         ),
         true,
     )]);
-    near(h.wait_rs(1000, true), 0, 30);
+    not_before(h.wait_rs(1000, true), 0, 30);
     mode.set(SLOW);
-    near(h.wait_rs(2000, false), 300 + 150 + 100 + 150, 40);
+    not_before(h.wait_rs(2000, false), 300 + 150 + 100 + 150, 40);
 }
 
 #[test]
@@ -156,14 +158,14 @@ fn ping_check_and_ping_group_range() {
         CheckKind::Ping("127.0.0.1".parse().unwrap()),
         true,
     )]);
-    near(h.wait_rs(1000, true), 0, 30);
+    not_before(h.wait_rs(1000, true), 0, 30);
     // An address nothing answers: unreachable, down after the retry.
     let mut h = Harness::new();
     h.add(vec![check(
         CheckKind::Ping("10.9.9.9".parse().unwrap()),
         false,
     )]);
-    near(h.wait_rs(1000, false), 100, 30);
+    not_before(h.wait_rs(1000, false), 100, 30);
 }
 
 #[test]
@@ -187,7 +189,7 @@ fn misc_check_exit_codes_dynamic_weight_and_timeout() {
         10,
     );
     let (t, e) = h.wait(1000, |e| matches!(e, Event::RealServer { up: true, .. }));
-    near(t, 0, 60);
+    not_before(t, 0, 60);
     assert!(
         matches!(
             e,
@@ -201,7 +203,7 @@ fn misc_check_exit_codes_dynamic_weight_and_timeout() {
     // misc_dynamic: exit 7 is up with weight 5.
     std::fs::write(&f, "7").unwrap();
     let (t, e) = h.wait(2000, |e| matches!(e, Event::RealServer { .. }));
-    near(t, 300, 60);
+    not_before(t, 300, 60);
     assert_eq!(
         e,
         Event::RealServer {
@@ -213,7 +215,7 @@ fn misc_check_exit_codes_dynamic_weight_and_timeout() {
     // Exit 1 fails (retry 0: at once), the weight returns to the base.
     std::fs::write(&f, "1").unwrap();
     let (t, e) = h.wait(3000, |e| matches!(e, Event::RealServer { up: false, .. }));
-    near(t, 600, 60);
+    not_before(t, 600, 60);
     assert!(
         matches!(
             e,
@@ -236,7 +238,7 @@ fn misc_check_exit_codes_dynamic_weight_and_timeout() {
             dynamic: false,
         }),
     }]);
-    near(h.wait_rs(2000, false), 200, 60);
+    not_before(h.wait_rs(2000, false), 200, 60);
     let _ = std::fs::remove_dir_all(d);
 }
 
@@ -312,21 +314,15 @@ fn vrrp_script_rise_fall() {
     );
     let ok = |want: bool| move |e: &Event| matches!(e, Event::Script { ok, .. } if *ok == want);
     // At init one success is enough: run at 0.
-    near(h.wait(1000, ok(true)).0, 0, 60);
+    not_before(h.wait(1000, ok(true)).0, 0, 60);
     std::fs::write(&f, "1").unwrap();
     let t1 = h.now_ms();
     // fall 3: three failed runs, 100 ms apart.
     let t = h.wait(3000, ok(false)).0;
-    assert!(
-        t >= t1 + 200 && t <= t1 + 400,
-        "KO at {t}, failures from {t1}"
-    );
+    assert!(t >= t1 + 200, "KO at {t}, failures from {t1}");
     std::fs::write(&f, "0").unwrap();
     let t2 = h.now_ms();
     let t = h.wait(4000, ok(true)).0;
-    assert!(
-        t >= t2 + 100 && t <= t2 + 300,
-        "OK at {t}, successes from {t2}"
-    );
+    assert!(t >= t2 + 100, "OK at {t}, successes from {t2}");
     let _ = std::fs::remove_dir_all(d);
 }

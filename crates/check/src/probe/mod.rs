@@ -1,5 +1,6 @@
 //! Non-blocking probes: one state machine per checker kind, each driven by
-//! readiness of its own mio source. The engine owns timeouts.
+//! readiness of its own mio source, and [`SocketIo`], the engine's [`Io`]
+//! on a mio loop. The engine owns timeouts.
 
 pub mod dns;
 pub mod http;
@@ -9,8 +10,16 @@ pub mod stream;
 pub mod tcp;
 pub mod udp;
 
-use mio::Registry;
+use crate::engine::CheckKind;
+use crate::io::{Attempt, Io};
+use mio::unix::SourceFd;
+use mio::{Interest, Registry, Token};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+use std::collections::HashMap;
 use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, AsRawFd};
+use std::path::Path;
 
 /// What one readiness callback achieved.
 #[derive(Debug, PartialEq, Eq)]
@@ -48,6 +57,140 @@ pub trait Probe {
     }
     /// Remove the source from the poll before the probe is dropped.
     fn deregister(&mut self, registry: &Registry);
+}
+
+/// The engine's [`Io`] on a mio loop: each key is the mio token of its
+/// attempt's socket; the inotify descriptor of FILE_CHECK sits under
+/// `watch_key`.
+pub struct SocketIo {
+    registry: Registry,
+    watch_key: usize,
+    probes: HashMap<usize, Box<dyn Probe>>,
+    inotify: Option<Inotify>,
+    /// ICMP echo sequence numbers.
+    seq: u16,
+}
+
+impl SocketIo {
+    /// `watch_key` must be the engine's own (`Engine::new`'s `key_base`).
+    pub fn new(registry: &Registry, watch_key: usize) -> io::Result<SocketIo> {
+        Ok(SocketIo {
+            registry: registry.try_clone()?,
+            watch_key,
+            probes: HashMap::new(),
+            inotify: None,
+            seq: 0,
+        })
+    }
+}
+
+/// Two unpredictable bytes from the kernel (`getrandom`, never blocking).
+fn random_u16() -> Option<u16> {
+    let mut b = [0u8; 2];
+    // SAFETY: writes at most 2 bytes into `b`.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), 2, libc::GRND_NONBLOCK) };
+    (n == 2).then(|| u16::from_ne_bytes(b))
+}
+
+impl Io for SocketIo {
+    fn start(&mut self, key: usize, a: Attempt<'_>) {
+        let (registry, token) = (&self.registry, Token(key));
+        self.seq = self.seq.wrapping_add(1);
+        let probe: Box<dyn Probe> = match a.kind {
+            CheckKind::Tcp(ep) => Box::new(tcp::TcpProbe::start(ep, registry, token)),
+            CheckKind::Http(ep, h) => {
+                Box::new(http::HttpProbe::start(ep, h, a.url, a.tls, registry, token))
+            }
+            CheckKind::Smtp(ep, helo) => {
+                Box::new(smtp::SmtpProbe::start(ep, helo, registry, token))
+            }
+            CheckKind::Dns(ep, d) => {
+                // A query id an off-path attacker must not predict.
+                let id = random_u16().unwrap_or(self.seq.rotate_left(7) ^ 0x5a5a);
+                Box::new(dns::DnsProbe::start(ep, d, id, registry, token))
+            }
+            CheckKind::Udp(ep, u) => Box::new(udp::UdpProbe::start(ep, u, registry, token)),
+            CheckKind::Ping(ip) => Box::new(ping::PingProbe::start(
+                SocketAddr::new(*ip, 0),
+                self.seq,
+                registry,
+                token,
+            )),
+            // Scripts go through the engine's runner, files through watch.
+            CheckKind::Misc(_) | CheckKind::File(_) => return,
+        };
+        if let Some(mut old) = self.probes.insert(key, probe) {
+            old.deregister(&self.registry);
+        }
+    }
+
+    fn ready(&mut self, key: usize) -> Step {
+        match self.probes.get_mut(&key) {
+            Some(p) => p.ready(),
+            None => Step::fail("no attempt"),
+        }
+    }
+
+    fn timed_out(&mut self, key: usize) -> Step {
+        match self.probes.get_mut(&key) {
+            Some(p) => p.timed_out(),
+            None => Step::fail("timeout"),
+        }
+    }
+
+    fn stop(&mut self, key: usize) {
+        if let Some(mut p) = self.probes.remove(&key) {
+            p.deregister(&self.registry);
+        }
+    }
+
+    fn watch(&mut self, path: &Path) -> Result<(), String> {
+        if self.inotify.is_none() {
+            let ino = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)
+                .map_err(|e| format!("inotify: {e}"))?;
+            self.registry
+                .register(
+                    &mut SourceFd(&ino.as_fd().as_raw_fd()),
+                    Token(self.watch_key),
+                    Interest::READABLE,
+                )
+                .map_err(|e| format!("inotify: {e}"))?;
+            self.inotify = Some(ino);
+        }
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let ino = self.inotify.as_ref().expect("inotify");
+        ino.add_watch(
+            dir,
+            AddWatchFlags::IN_CLOSE_WRITE
+                | AddWatchFlags::IN_MOVED_TO
+                | AddWatchFlags::IN_MOVED_FROM
+                | AddWatchFlags::IN_CREATE
+                | AddWatchFlags::IN_DELETE,
+        )
+        .map_err(|e| format!("inotify watch {}: {e}", dir.display()))?;
+        Ok(())
+    }
+
+    fn drain_watch(&mut self) {
+        if let Some(ino) = &self.inotify {
+            while let Ok(evs) = ino.read_events() {
+                if evs.is_empty() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for SocketIo {
+    fn drop(&mut self) {
+        for (_, mut p) in self.probes.drain() {
+            p.deregister(&self.registry);
+        }
+    }
 }
 
 pub(crate) fn would_block(e: &io::Error) -> bool {
