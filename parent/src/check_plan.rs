@@ -41,7 +41,7 @@ impl Scripts<'_> {
         own: Option<&str>,
         extras: Extras,
     ) -> Option<ScriptCommand> {
-        match self.list.find(self.config, line, own, extras) {
+        match self.list.find(line, own, extras) {
             Some(r) => Some(ScriptCommand {
                 call: keepalived_check::ScriptCall {
                     script: r.id,
@@ -521,6 +521,7 @@ fn root_script_notes(config: &Config, notes: &mut Vec<String>) {
             ("notify_backup", &i.notify_backup),
             ("notify_fault", &i.notify_fault),
             ("notify_stop", &i.notify_stop),
+            ("notify_master_rx_lower_pri", &i.notify_master_rx_lower_pri),
             ("notify", &i.notify),
         ] {
             if let Some(v) = v {
@@ -680,6 +681,45 @@ mod tests {
             CheckKind::File(f) => assert_eq!(f.path, Path::new("/run/weights/app")),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// The parent checks a url's regex once, at load (with file:line); the
+    /// plan carries its source, compiled only where it is matched
+    /// (checkerd, once, at its first match).
+    #[test]
+    fn a_planned_regex_is_not_compiled_again() {
+        let (p, ..) = plan(
+            "virtual_server 10.0.0.1 80 {\n real_server 10.0.1.1 80 {\n HTTP_GET {\n \
+             url {\n path /\n regex \"ok.*\"\n }\n }\n }\n}\n",
+        );
+        let CheckKind::Http(_, h) = &p.servers[0].spec.checks[0].kind else {
+            panic!("not HTTP_GET");
+        };
+        let re = h.urls[0].regex.as_ref().expect("regex planned");
+        assert!(!re.compiled(), "the plan compiled it");
+        // Over the socket it stays source; matching compiles it once.
+        let msg = keepalived_ipc::ToChild::Reload {
+            slice: Box::new(keepalived_ipc::ConfigSlice {
+                subsystem: keepalived_ipc::Subsystem::Checker,
+                generation: 1,
+                ids: Ids::default(),
+                ipvs: None,
+                vrrp: None,
+                check: Some(p),
+            }),
+        };
+        let got = keepalived_ipc::decode_to_child(&keepalived_ipc::encode(&msg).unwrap());
+        let Ok(keepalived_ipc::ToChild::Reload { slice }) = got else {
+            panic!("{got:?}");
+        };
+        let sent = slice.check.expect("plan");
+        let CheckKind::Http(_, h) = &sent.servers[0].spec.checks[0].kind else {
+            panic!("not HTTP_GET");
+        };
+        let re = h.urls[0].regex.as_ref().unwrap();
+        assert!(!re.compiled());
+        assert_eq!(re.passes(b"all ok here"), Ok(true));
+        assert!(re.compiled());
     }
 
     /// Every script is named by an id the allowlist resolves to its line;

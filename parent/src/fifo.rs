@@ -73,7 +73,10 @@ fn reader(config: &Config, path: &str, unprivileged: (u32, u32)) -> (u32, u32) {
         .into_iter()
         .find(|f| f.fifo.as_deref() == Some(path))
         .and_then(|f| f.script)
-        .and_then(|line| keepalived_ipc::script_allow::identity(config, &line, None, unprivileged))
+        .and_then(|line| {
+            let mut users = keepalived_ipc::script_allow::Users::default();
+            keepalived_ipc::script_allow::identity(config, &line, None, unprivileged, &mut users)
+        })
         .unwrap_or(unprivileged)
 }
 

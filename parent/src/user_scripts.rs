@@ -168,14 +168,14 @@ mod tests {
     use keepalived_ipc::{Ids, ScriptArgs, ScriptCall, ScriptId, VrrpState};
 
     /// The parent's starter with the allowlist of `config`.
-    struct With(UserScripts, Allowlist, Config, Ids);
+    struct With(UserScripts, Allowlist, Ids);
 
     impl With {
         fn new(config: Config, runner: (u32, u32)) -> With {
             let mut next = 0;
             let ids = Ids::assign(&config.object_keys(), &Ids::default(), &mut next);
             let list = Allowlist::of(&config, &ids, runner, &Allowlist::default(), &mut next);
-            With(UserScripts::new(runner), list, config, ids)
+            With(UserScripts::new(runner), list, ids)
         }
         fn permitted(&self, script: ScriptId, args: ScriptArgs) -> Result<Vec<String>, String> {
             let r = ScriptRequest {
@@ -185,7 +185,7 @@ mod tests {
             self.0.permitted(&r, &self.1).map(|(argv, ..)| argv)
         }
         fn id(&self, line: &str, extras: Extras) -> ScriptId {
-            self.1.find(&self.2, line, None, extras).unwrap().id
+            self.1.find(line, None, extras).unwrap().id
         }
     }
 
@@ -213,7 +213,7 @@ mod tests {
             Ok(vec!["/bin/true".to_string(), "--x".into()])
         );
         let notify = s.id("/usr/bin/logger -t ka", Extras::Notify);
-        let vi = s.3.instance("VI_1").unwrap();
+        let vi = s.2.instance("VI_1").unwrap();
         let master = ScriptArgs::Instance {
             id: vi,
             state: VrrpState::Master,
@@ -241,7 +241,8 @@ mod tests {
         let c = config("vrrp_script chk {\n script /bin/true\n user nobody\n}\n");
         let nobody = resolve("nobody", None).unwrap();
         let s = With::new(c, nobody);
-        let chk = s.id("/bin/true", Extras::None);
+        // Looked up as the configuration writes it: with its own user.
+        let chk = s.1.find("/bin/true", Some("nobody"), Extras::None).unwrap().id;
         assert!(s.permitted(chk, ScriptArgs::None).is_err());
     }
 }

@@ -52,10 +52,7 @@ fn allowlist(config: &Config, runner: (u32, u32), line: &str) -> (Allowlist, u32
         &Allowlist::default(),
         &mut next_script,
     );
-    let id = list
-        .find(config, line, None, Extras::None)
-        .expect("configured")
-        .id;
+    let id = list.find(line, None, Extras::None).expect("configured").id;
     (list, id.0)
 }
 

@@ -51,6 +51,39 @@ pub struct Allowlist {
     /// look up by id.
     #[serde(skip)]
     by_entry: BTreeMap<Allowed, ScriptId>,
+    /// Each script occurrence as the configuration writes it (line, own
+    /// user, extras), resolved once by [`Allowlist::of`]: planning looks
+    /// occurrences up here instead of resolving users again. Not sent.
+    #[serde(skip)]
+    by_line: BTreeMap<(String, Option<String>, Extras), ScriptRef>,
+}
+
+/// User lookups of one load, each distinct `NAME [GROUP]` resolved once
+/// (getpwnam / getgrnam read files, or ask NSS over the network).
+#[derive(Default)]
+pub struct Users(BTreeMap<UserSpec, Option<(u32, u32)>>);
+
+/// A user name and optional group name, as written.
+type UserSpec = (String, Option<String>);
+
+impl Users {
+    /// uid:gid of `user` (and optional `group`), as [`resolve`].
+    pub fn get(&mut self, user: &str, group: Option<&str>) -> Option<(u32, u32)> {
+        *self
+            .0
+            .entry((user.to_string(), group.map(str::to_string)))
+            .or_insert_with(|| resolve(user, group))
+    }
+
+    /// `user NAME [GROUP]` as written: Some(None) when given but unknown.
+    fn of_spec(&mut self, spec: Option<&str>) -> Option<Option<(u32, u32)>> {
+        let spec = spec?;
+        let mut w = spec.split_whitespace();
+        Some(w.next().and_then(|u| {
+            let g = w.next();
+            self.get(u, g)
+        }))
+    }
 }
 
 /// uid:gid of a user name (and optional group name).
@@ -63,13 +96,6 @@ pub fn resolve(user: &str, group: Option<&str>) -> Option<(u32, u32)> {
     Some((u.uid.as_raw(), gid.as_raw()))
 }
 
-/// `user NAME [GROUP]` as written: Some(None) when given but unknown.
-fn user_of(spec: Option<&str>) -> Option<Option<(u32, u32)>> {
-    let spec = spec?;
-    let mut w = spec.split_whitespace();
-    Some(w.next().and_then(|u| resolve(u, w.next())))
-}
-
 /// Who runs `line`: its own user (`user` on the script, or words after a
 /// notify line), else `script_user`, else `runner`. None: a user that
 /// does not exist (keepalived does not run the script).
@@ -78,13 +104,16 @@ pub fn identity(
     line: &str,
     own: Option<&str>,
     runner: (u32, u32),
+    users: &mut Users,
 ) -> Option<(u32, u32)> {
     let g = &config.global_defs;
-    let own = user_of(own).or_else(|| user_of(config.script_users.get(line).map(String::as_str)));
+    let own = users
+        .of_spec(own)
+        .or_else(|| users.of_spec(config.script_users.get(line).map(String::as_str)));
     match own {
         Some(who) => who,
         None => match g.script_user.as_deref() {
-            Some(u) => resolve(u, g.script_group.as_deref()),
+            Some(u) => users.get(u, g.script_group.as_deref()),
             None => Some(runner),
         },
     }
@@ -195,11 +224,18 @@ impl Allowlist {
             runner,
             ..Default::default()
         };
+        let mut users = Users::default();
         for (line, own, extras) in lines(config) {
-            let Some((uid, gid)) = identity(config, &line, own.as_deref(), runner) else {
+            let occurrence = (line, own, extras);
+            if list.by_line.contains_key(&occurrence) {
+                continue;
+            }
+            let (line, own, extras) = &occurrence;
+            let Some((uid, gid)) = identity(config, line, own.as_deref(), runner, &mut users)
+            else {
                 continue;
             };
-            let argv = script_line::split(&line);
+            let argv = script_line::split(line);
             if argv.is_empty() {
                 continue;
             }
@@ -207,17 +243,22 @@ impl Allowlist {
                 argv,
                 uid,
                 gid,
-                extras,
+                extras: extras.clone(),
             };
-            if list.by_entry.contains_key(&a) {
-                continue;
-            }
-            let id = known.remove(&a).unwrap_or_else(|| {
-                *next += 1;
-                ScriptId(*next)
-            });
-            list.by_entry.insert(a.clone(), id);
-            list.scripts.insert(id, a);
+            let id = match list.by_entry.get(&a) {
+                Some(id) => *id,
+                None => {
+                    let id = known.remove(&a).unwrap_or_else(|| {
+                        *next += 1;
+                        ScriptId(*next)
+                    });
+                    list.by_entry.insert(a.clone(), id);
+                    list.scripts.insert(id, a);
+                    id
+                }
+            };
+            let by_parent = (uid, gid) != runner;
+            list.by_line.insert(occurrence, ScriptRef { id, by_parent });
         }
         for i in &config.vrrp_instances {
             if let Some(id) = ids.instance(&i.name) {
@@ -232,30 +273,15 @@ impl Allowlist {
         list
     }
 
-    /// The id of `line` as `config` runs it (with its own user `own`, if
-    /// the script names one, and `extras`); None when it is not allowed
-    /// (an unknown user, an empty line). Only on a list [`Allowlist::of`]
-    /// made (the index does not cross a socket).
-    pub fn find(
-        &self,
-        config: &Config,
-        line: &str,
-        own: Option<&str>,
-        extras: Extras,
-    ) -> Option<ScriptRef> {
-        let (uid, gid) = identity(config, line, own, self.runner)?;
-        let argv = script_line::split(line);
-        let want = Allowed {
-            argv,
-            uid,
-            gid,
-            extras,
-        };
-        let id = *self.by_entry.get(&want)?;
-        Some(ScriptRef {
-            id,
-            by_parent: (uid, gid) != self.runner,
-        })
+    /// The id of `line` as the configuration runs it (with its own user
+    /// `own`, if the script names one, and `extras`); None when it is not
+    /// allowed (an unknown user, an empty line). Only on a list
+    /// [`Allowlist::of`] made (the index does not cross a socket), which
+    /// resolved every occurrence once.
+    pub fn find(&self, line: &str, own: Option<&str>, extras: Extras) -> Option<ScriptRef> {
+        self.by_line
+            .get(&(line.to_string(), own.map(str::to_string), extras))
+            .copied()
     }
 
     /// The command line and identity of `call`: its script's line followed
@@ -336,13 +362,25 @@ mod tests {
         (c, ids)
     }
 
+    /// One load resolves each distinct user once, however many script
+    /// lines name it; an unknown one is remembered as unknown.
+    #[test]
+    fn users_are_resolved_once_per_load() {
+        let mut u = Users::default();
+        assert_eq!(u.get("root", None), Some((0, 0)));
+        assert_eq!(u.get("root", None), Some((0, 0)));
+        assert_eq!(u.get("no-such-user-kars", None), None);
+        assert_eq!(u.get("no-such-user-kars", None), None);
+        assert_eq!(u.0.len(), 2, "{:?}", u.0);
+    }
+
     #[test]
     fn only_configured_scripts_with_keepalived_arguments_as_their_user() {
         let (c, ids) = load(TEXT);
         let me = (4242, 4243);
         let mut next = 0;
         let a = Allowlist::of(&c, &ids, me, &Allowlist::default(), &mut next);
-        let chk = a.find(&c, "/bin/check --deep", None, Extras::None).unwrap();
+        let chk = a.find("/bin/check --deep", None, Extras::None).unwrap();
         assert!(!chk.by_parent, "checkerd's own user runs it");
         let call = |script, args| ScriptCall { script, args };
         assert_eq!(
@@ -357,7 +395,7 @@ mod tests {
         };
         assert!(a.command(&call(chk.id, up)).is_err(), "extra arguments");
         assert!(a.command(&call(ScriptId(999), ScriptArgs::None)).is_err());
-        let n = a.find(&c, "/bin/notify", None, Extras::Notify).unwrap();
+        let n = a.find("/bin/notify", None, Extras::Notify).unwrap();
         assert_eq!(
             a.command(&call(n.id, up)).unwrap().0,
             words("/bin/notify INSTANCE VI_1 MASTER 100")
@@ -378,12 +416,9 @@ mod tests {
             priority: 100,
         };
         assert!(a.command(&call(n.id, init)).is_err());
-        assert!(a.find(&c, "/bin/up now", None, Extras::None).is_some());
-        assert!(a.find(&c, "/bin/sh -c id", None, Extras::None).is_none());
-        assert!(
-            a.find(&c, "/bin/up", None, Extras::None).is_none(),
-            "a prefix"
-        );
+        assert!(a.find("/bin/up now", None, Extras::None).is_some());
+        assert!(a.find("/bin/sh -c id", None, Extras::None).is_none());
+        assert!(a.find("/bin/up", None, Extras::None).is_none(), "a prefix");
     }
 
     #[test]
@@ -392,7 +427,7 @@ mod tests {
         let (c, ids) = load(&text);
         let mut next = 0;
         let a = Allowlist::of(&c, &ids, (4242, 4243), &Allowlist::default(), &mut next);
-        let chk = a.find(&c, "/bin/check --deep", None, Extras::None).unwrap();
+        let chk = a.find("/bin/check --deep", None, Extras::None).unwrap();
         assert!(chk.by_parent);
         assert_eq!(
             a.command(&ScriptCall {
@@ -409,11 +444,9 @@ mod tests {
         let changed = text.replace("/bin/check --deep", "/bin/check --shallow");
         let (c2, ids2) = load(&changed);
         let d = Allowlist::of(&c2, &ids2, (4242, 4243), &b, &mut next);
-        let new = d
-            .find(&c2, "/bin/check --shallow", None, Extras::None)
-            .unwrap();
+        let new = d.find("/bin/check --shallow", None, Extras::None).unwrap();
         assert!(!a.scripts.contains_key(&new.id), "an id was reused");
-        let up = a.find(&c, "/bin/up now", None, Extras::None).unwrap();
-        assert_eq!(d.find(&c2, "/bin/up now", None, Extras::None), Some(up));
+        let up = a.find("/bin/up now", None, Extras::None).unwrap();
+        assert_eq!(d.find("/bin/up now", None, Extras::None), Some(up));
     }
 }

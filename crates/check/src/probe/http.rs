@@ -59,16 +59,18 @@ pub struct UrlSpec {
     pub regex: Option<BodyRegex>,
 }
 
-/// A url's `regex` with its options, compiled once in each process that
-/// holds it (it crosses a socket as its source and is compiled again).
+/// A url's `regex` with its options. It crosses a socket as its source and
+/// is compiled on first use, so only the process that matches (checkerd)
+/// compiles it, once; the parent checked it once at load, with file:line.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 #[serde(from = "RegexSource", into = "RegexSource")]
 pub struct BodyRegex {
     pub pattern: String,
     pub options: Vec<String>,
-    /// `None`: the engine cannot run this pattern (refused at load): the
-    /// check fails rather than pass without matching.
-    re: Option<regex::bytes::Regex>,
+    /// Compiled at first match. `None` inside: the engine cannot run this
+    /// pattern (noted at load): the check fails rather than pass without
+    /// matching.
+    re: std::sync::OnceLock<Option<regex::bytes::Regex>>,
     pub no_match: bool,
     /// Where a match may start: `min..=max` bytes into the body.
     pub min_offset: usize,
@@ -88,7 +90,7 @@ struct RegexSource {
 impl From<RegexSource> for BodyRegex {
     fn from(r: RegexSource) -> BodyRegex {
         BodyRegex {
-            re: keepalived_config::regex::compile(&r.pattern, &r.options).ok(),
+            re: std::sync::OnceLock::new(),
             pattern: r.pattern,
             options: r.options,
             no_match: r.no_match,
@@ -146,17 +148,25 @@ impl BodyRegex {
         BodyRegex {
             pattern: pattern.to_string(),
             options: options.to_vec(),
-            re: keepalived_config::regex::compile(pattern, options).ok(),
+            re: std::sync::OnceLock::new(),
             no_match,
             min_offset: usize_of(min),
             max_offset: max.map(usize_of),
         }
     }
 
+    /// Whether the pattern has been compiled (it is, at its first match).
+    pub fn compiled(&self) -> bool {
+        self.re.get().is_some()
+    }
+
     /// Whether the check passes on `body` (keepalived: the regex matched
     /// differs from `regex_no_match`); `Err` when the pattern cannot run.
     pub fn passes(&self, body: &[u8]) -> Result<bool, String> {
-        let Some(re) = &self.re else {
+        let re = self
+            .re
+            .get_or_init(|| keepalived_config::regex::compile(&self.pattern, &self.options).ok());
+        let Some(re) = re else {
             return Err(format!("regex '{}' is not supported", self.pattern));
         };
         let matched = self.min_offset <= body.len()
