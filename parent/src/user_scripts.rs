@@ -242,7 +242,10 @@ mod tests {
         let nobody = resolve("nobody", None).unwrap();
         let s = With::new(c, nobody);
         // Looked up as the configuration writes it: with its own user.
-        let chk = s.1.find("/bin/true", Some("nobody"), Extras::None).unwrap().id;
+        let chk =
+            s.1.find("/bin/true", Some("nobody"), Extras::None)
+                .unwrap()
+                .id;
         assert!(s.permitted(chk, ScriptArgs::None).is_err());
     }
 }
