@@ -68,9 +68,34 @@ fn setsockopt_raw<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, val: &T) 
     .map(|_| ())
 }
 
+/// A raw socket of protocol 112 is handed a copy of every VRRP packet the
+/// host receives; one that only sends would hold them until its buffer
+/// overflows (on a backup, every advert counted as a drop, and kernel work
+/// for nothing). A classic BPF program that returns 0 drops them before
+/// they are queued.
+fn receive_nothing(fd: &OwnedFd) -> io::Result<()> {
+    let mut drop_all = [libc::sock_filter {
+        code: (libc::BPF_RET | libc::BPF_K) as u16,
+        jt: 0,
+        jf: 0,
+        k: 0,
+    }];
+    let prog = libc::sock_fprog {
+        len: drop_all.len() as u16,
+        filter: drop_all.as_mut_ptr(),
+    };
+    setsockopt_raw(
+        fd.as_raw_fd(),
+        libc::SOL_SOCKET,
+        libc::SO_ATTACH_FILTER,
+        &prog,
+    )
+}
+
 /// A send-only IPv4 socket (header included) leaving through `ifname`.
 fn tx4_socket(ifname: &str, ifindex: u32) -> io::Result<OwnedFd> {
     let tx = raw_socket(libc::AF_INET, IPPROTO_VRRP)?;
+    receive_nothing(&tx)?;
     bind_to_device(&tx, ifname)?;
     setsockopt_raw(tx.as_raw_fd(), libc::IPPROTO_IP, libc::IP_HDRINCL, &1i32)?;
     let mreq = libc::ip_mreqn {
@@ -239,6 +264,7 @@ impl Vrrp6 {
             )?;
         }
         let tx = raw_socket(libc::AF_INET6, IPPROTO_VRRP)?;
+        receive_nothing(&tx)?;
         bind_to_device(&tx, ifname)?;
         setsockopt_raw(
             tx.as_raw_fd(),
