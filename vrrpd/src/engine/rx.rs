@@ -38,27 +38,44 @@ impl Engine {
             };
             let (ifindex, v6) = (self.sockets[si].ifindex, self.sockets[si].v6);
             let vrid = pkt.payload.get(1).copied();
-            let targets: Vec<usize> = (0..self.plans.len())
-                .filter(|&m| {
-                    let p = &self.plans[m];
-                    p.sock_if.1 == ifindex
-                        && p.cfg.src_addr.is_ipv6() == v6
-                        && Some(p.cfg.vrid) == vrid
-                })
-                .collect();
-            if targets.is_empty() {
+            let wants = |p: &Planned| {
+                p.sock_if.1 == ifindex && p.cfg.src_addr.is_ipv6() == v6 && Some(p.cfg.vrid) == vrid
+            };
+            // Usually one instance per VRID and interface: the datagram is
+            // handed over without a copy or a target list (only instances
+            // sharing it get copies).
+            let Some(last) = self.plans.iter().rposition(&wants) else {
                 self.unknown_vrid += 1;
                 continue;
+            };
+            let Received {
+                src,
+                dst,
+                ttl,
+                payload,
+            } = pkt;
+            for m in 0..last {
+                if wants(&self.plans[m]) {
+                    let data = payload.clone();
+                    self.input(
+                        m,
+                        Input::Packet(RxPacket {
+                            src,
+                            dst,
+                            ttl,
+                            data,
+                        }),
+                        now,
+                    );
+                }
             }
-            for m in targets {
-                let rx = RxPacket {
-                    src: pkt.src,
-                    dst: pkt.dst,
-                    ttl: pkt.ttl,
-                    data: pkt.payload.clone(),
-                };
-                self.input(m, Input::Packet(rx), now);
-            }
+            let rx = RxPacket {
+                src,
+                dst,
+                ttl,
+                data: payload,
+            };
+            self.input(last, Input::Packet(rx), now);
         }
         // Budget spent: come back right after the timers.
         self.rx_pending.insert(si);
