@@ -376,6 +376,12 @@ fn launcher_main(sock: OwnedFd, allow: Option<OwnedFd>) -> i32 {
                                 };
                                 let token = Token(next_token);
                                 next_token += 1;
+                                // The current configuration's umask (a
+                                // reload may have changed it).
+                                if let Some(m) = lists.back().and_then(|l| l.umask) {
+                                    // SAFETY: umask(2) cannot fail.
+                                    unsafe { libc::umask(m as libc::mode_t) };
+                                }
                                 match runner.spawn_argv(&argv, token.0) {
                                     Ok(h) => {
                                         runs.insert(token, (id, h));

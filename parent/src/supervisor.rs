@@ -105,8 +105,10 @@ struct Plan {
 impl Plan {
     /// `previous`: the scripts of the configuration before (an unchanged
     /// script keeps its id); `next`: above every script id given so far.
-    fn new(config: Config, ids: Ids, previous: &Allowlist, next: &mut u32) -> Plan {
-        let scripts = Allowlist::of(&config, &ids, unprivileged_user(), previous, next);
+    /// `umask`: the one this configuration's scripts run under.
+    fn new(config: Config, ids: Ids, previous: &Allowlist, next: &mut u32, umask: u32) -> Plan {
+        let mut scripts = Allowlist::of(&config, &ids, unprivileged_user(), previous, next);
+        scripts.umask = Some(umask);
         let (check, errors, notes) = crate::check_plan::compile(&config, &ids, &scripts);
         for e in errors {
             error!("{e}");
@@ -233,6 +235,7 @@ impl Supervisor {
         let mut next_id = 0;
         let ids = Ids::assign(&config.object_keys(), &Ids::default(), &mut next_id);
         let mut next_script = 0;
+        let umask = crate::file_mode::effective(settings.umask_cmdline, config.global_defs.umask);
         Ok(Supervisor {
             service: crate::service::Service::from_env(Instant::now()),
             socket_budget: Default::default(),
@@ -245,7 +248,7 @@ impl Supervisor {
             life,
             plans: BTreeMap::from([(
                 1,
-                Plan::new(config, ids, &Allowlist::default(), &mut next_script),
+                Plan::new(config, ids, &Allowlist::default(), &mut next_script, umask),
             )]),
             next_id,
             next_script,
@@ -979,15 +982,14 @@ impl Supervisor {
         let generation = self.life.current() + 1;
         let mut config = loaded.config;
         crate::script_security::apply(&mut config, unprivileged_user());
-        crate::file_mode::apply(crate::file_mode::effective(
-            self.settings.umask_cmdline,
-            config.global_defs.umask,
-        ));
+        let umask =
+            crate::file_mode::effective(self.settings.umask_cmdline, config.global_defs.umask);
+        crate::file_mode::apply(umask);
         let previous = &self.plans[&self.life.current()];
         let ids = Ids::assign(&config.object_keys(), &previous.ids, &mut self.next_id);
         self.known.retain(&ids);
         self.fifos.reopen(&config, unprivileged_user());
-        let plan = Plan::new(config, ids, &previous.scripts, &mut self.next_script);
+        let plan = Plan::new(config, ids, &previous.scripts, &mut self.next_script, umask);
         self.plans.insert(generation, plan);
         self.event(Event::Reload { generation });
         Some(generation)

@@ -141,6 +141,37 @@ fn the_configured_umask_reaches_the_scripts() {
     assert!(text.contains("umask: 0022\n"), "{text}");
 }
 
+/// A reload that changes `umask` reaches the scripts checkerd's launcher
+/// starts (they used to keep the mask of the launcher's start).
+#[test]
+fn a_reloaded_umask_reaches_checkerds_scripts() {
+    let dir = shared_dir();
+    let out = dir.path().join("chk.out");
+    let script = script_file(
+        dir.path(),
+        "chk.sh",
+        &format!("#!/bin/sh\necho \"umask: $(umask)\" >> {}\n", out.display()),
+        0o755,
+    );
+    let with = |mask: &str| {
+        let global = format!(
+            "global_defs {{\n    umask {mask}\n}}\nvrrp_script chk {{\n    script \"{}\"\n    interval 1\n}}\n",
+            script.display()
+        );
+        conf(150, &global, "    track_script {\n        chk\n    }\n")
+    };
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let mut na = Suite::spawn_in(a.clone(), &with("IWGRP|IWOTH"), &[]).wait_started();
+    wait_file(&out, "umask: 0022");
+    std::fs::write(&na.config, with("027")).unwrap();
+    na.signal(nix::sys::signal::Signal::SIGHUP);
+    na.log
+        .wait_for_text("Configuration 2 applied by every child", PROMPT);
+    let text = wait_file(&out, "umask: 0027");
+    assert!(!text.contains("umask: 0177"), "{text}");
+}
+
 /// Wait until `path` contains `needle`, following the file with inotify.
 fn wait_file(path: &std::path::Path, needle: &str) -> String {
     use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};

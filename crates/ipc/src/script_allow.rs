@@ -45,6 +45,10 @@ pub struct Allowlist {
     /// checkerd's own user: its scripts run in its launcher, the others
     /// in the parent.
     pub runner: (u32, u32),
+    /// The file-mode mask scripts run under (`umask` / `-u`, resolved by
+    /// the parent); the launcher takes the newest list's at each run, so a
+    /// reload that changes it reaches checkerd's scripts too.
+    pub umask: Option<u32>,
     /// Each script's id by its entry, for [`Allowlist::find`] (the parent
     /// looks every script occurrence of a configuration up: a scan would
     /// make a large configuration's load quadratic). Not sent: executors
