@@ -1009,6 +1009,24 @@ mod tests {
         );
     }
 
+    /// The OOM killer's SIGKILL backs off (it would kill the child again);
+    /// an operator's restarts at once.
+    #[test]
+    fn an_oom_killed_child_backs_off() {
+        let mut t = T::running();
+        let c = t.kill(Checker, Death::OutOfMemory);
+        assert!(logs(&c).contains("restarting in 20 ms"), "{}", logs(&c));
+        assert!(acts(t.advance(Duration::from_millis(19))).is_empty());
+        assert_eq!(
+            acts(t.advance(Duration::from_millis(1))),
+            vec![Command::Spawn(Checker)]
+        );
+        t.spawned(Checker);
+        t.ready(Checker, 1);
+        let c = t.kill(Checker, Death::OutOfMemory);
+        assert!(logs(&c).contains("restarting in 40 ms"), "{}", logs(&c));
+    }
+
     #[test]
     fn a_killed_child_restarts_with_its_generation_and_starts_at_once() {
         let mut t = T::running();

@@ -90,6 +90,10 @@ struct Slot {
     /// When it closed its channel while running: if it is still alive
     /// [`CLOSED_GRACE`] later, it is killed (and restarted).
     closed_at: Option<Instant>,
+    /// The kernel's OOM-kill count when it was spawned: a SIGKILL with the
+    /// count risen since is the OOM killer's (backed off), not an
+    /// operator's.
+    oom_at_spawn: Option<u64>,
 }
 
 /// One validated configuration, the ids of its objects, its scripts (what
@@ -223,6 +227,7 @@ impl Supervisor {
                 held: Vec::new(),
                 more: false,
                 closed_at: None,
+                oom_at_spawn: None,
                 pid_file: settings
                     .pid_files
                     .iter()
@@ -523,6 +528,7 @@ impl Supervisor {
 
     fn spawn_child(&mut self, sub: Subsystem) -> Event {
         let i = self.slot_of(sub);
+        self.slots[i].oom_at_spawn = crate::backoff::oom_kills();
         let (mine, theirs) = match Channel::pair() {
             Ok(p) => p,
             Err(e) => {
@@ -908,12 +914,17 @@ impl Supervisor {
             self.user_scripts.checker_gone();
         }
         let how = match status {
-            WaitStatus::Signaled(_, Signal::SIGKILL | Signal::SIGTERM | Signal::SIGINT, _) => {
-                Death::External
-            }
+            WaitStatus::Signaled(_, Signal::SIGKILL, _) => crate::backoff::sigkill_cause(
+                self.slots[i].oom_at_spawn,
+                crate::backoff::oom_kills(),
+            ),
+            WaitStatus::Signaled(_, Signal::SIGTERM | Signal::SIGINT, _) => Death::External,
             _ => Death::OnItsOwn,
         };
         let what = match status {
+            WaitStatus::Signaled(_, Signal::SIGKILL, _) if how == Death::OutOfMemory => {
+                "was killed by SIGKILL (the kernel's OOM killer)".into()
+            }
             WaitStatus::Exited(_, code) => format!("exited with status {code}"),
             WaitStatus::Signaled(_, Signal::SIGSYS, _) => {
                 "was killed by SIGSYS (seccomp violation)".into()
