@@ -133,63 +133,9 @@ impl fmt::Display for ServiceKey {
     }
 }
 
-/// IPVS scheduler; unknown names survive a dump round trip in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Scheduler {
-    Rr,
-    Wrr,
-    Lc,
-    Wlc,
-    Lblc,
-    Lblcr,
-    Dh,
-    Sh,
-    Sed,
-    Nq,
-    Fo,
-    Ovf,
-    Mh,
-    Other(String),
-}
-
-impl Scheduler {
-    pub fn as_str(&self) -> &str {
-        match self {
-            Scheduler::Rr => "rr",
-            Scheduler::Wrr => "wrr",
-            Scheduler::Lc => "lc",
-            Scheduler::Wlc => "wlc",
-            Scheduler::Lblc => "lblc",
-            Scheduler::Lblcr => "lblcr",
-            Scheduler::Dh => "dh",
-            Scheduler::Sh => "sh",
-            Scheduler::Sed => "sed",
-            Scheduler::Nq => "nq",
-            Scheduler::Fo => "fo",
-            Scheduler::Ovf => "ovf",
-            Scheduler::Mh => "mh",
-            Scheduler::Other(s) => s,
-        }
-    }
-    pub fn from_name(s: &str) -> Self {
-        match s {
-            "rr" => Scheduler::Rr,
-            "wrr" => Scheduler::Wrr,
-            "lc" => Scheduler::Lc,
-            "wlc" => Scheduler::Wlc,
-            "lblc" => Scheduler::Lblc,
-            "lblcr" => Scheduler::Lblcr,
-            "dh" => Scheduler::Dh,
-            "sh" => Scheduler::Sh,
-            "sed" => Scheduler::Sed,
-            "nq" => Scheduler::Nq,
-            "fo" => Scheduler::Fo,
-            "ovf" => Scheduler::Ovf,
-            "mh" => Scheduler::Mh,
-            o => Scheduler::Other(o.to_string()),
-        }
-    }
-}
+/// IPVS scheduler (the one vocabulary, with the configuration's
+/// `lb_algo`); unknown names survive a dump round trip in `Other`.
+pub use keepalived_types::Scheduler;
 
 /// Service flags as the kernel stores them (`IP_VS_SVC_F_*`).
 #[derive(

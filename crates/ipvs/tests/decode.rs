@@ -304,7 +304,7 @@ fn encode_decode_round_trip() {
         ),
         Service::new(
             ServiceKey::fwmark(Family::Inet, 42),
-            Scheduler::Other("twos".into()),
+            Scheduler::Other("unheard".into()),
         ),
     ];
     services[0].flags = ServiceFlags::PERSISTENT;

@@ -5,9 +5,11 @@
 
 pub mod ids;
 pub mod route;
+pub mod scheduler;
 pub mod script;
 
 pub use ids::{GroupId, Ids, InstanceId, Keys, RsId, ScriptId, TrackerId, VsId};
+pub use scheduler::Scheduler;
 pub use script::{ScriptArgs, ScriptCall};
 
 use serde::{Deserialize, Serialize};
