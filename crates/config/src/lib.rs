@@ -45,6 +45,7 @@ mod diag;
 mod glob;
 mod host;
 mod include;
+mod keywords;
 mod lexer;
 pub mod model;
 mod print;
@@ -155,7 +156,7 @@ pub fn umask_number(text: &str) -> Option<u32> {
 /// (`"top level"`, `"global_defs"`, `"vrrp_instance"`, `"checkers"`, ...).
 /// Anything else is reported as unknown, with the nearest of these.
 pub fn keywords() -> Vec<(&'static str, Vec<&'static str>)> {
-    build::keyword_tables()
+    keywords::tables()
 }
 
 /// The default config id: the host name up to its first dot.

@@ -49,7 +49,7 @@ fn report_missing(
     known: &[&str],
     msg_tail: &str,
 ) {
-    let hint = nearest(name, known)
+    let hint = nearest(name, known.iter().copied())
         .map(|s| format!(" (did you mean '{s}'?)"))
         .unwrap_or_default();
     let msg = format!("{what} '{name}' is not defined{hint}{msg_tail}");
