@@ -589,7 +589,7 @@ pub(crate) fn true_false(kw: &str) -> bool {
     TRUE_FALSE_SET.contains(kw)
 }
 
-/// Every keyword by block, as [`crate::keywords`] gives them; the
+/// Every keyword by block, as [`crate::keywords()`] gives them; the
 /// checkers' (all kinds, first seen first) come as "checkers".
 pub(crate) fn tables() -> Vec<(&'static str, Vec<&'static str>)> {
     let mut checks: Vec<&'static str> = Vec::new();
@@ -608,6 +608,24 @@ pub(crate) fn tables() -> Vec<(&'static str, Vec<&'static str>)> {
     let url = out.pop().expect("url table");
     out.push(("checkers", checks));
     out.push(url);
+    out
+}
+
+/// Every (block, keyword) with whether it is typed, a checker's keywords
+/// under its kind (`TCP_CHECK`...): for [`crate::keyword_entries`].
+pub(crate) fn entries() -> Vec<crate::KeywordEntry> {
+    let entry = |block: &'static str, k: &Kw| crate::KeywordEntry {
+        block,
+        name: k.name,
+        typed: k.how != How::Raw,
+    };
+    let mut out: Vec<crate::KeywordEntry> = BLOCKS
+        .iter()
+        .flat_map(|(b, t)| t.iter().map(move |k| entry(b, k)))
+        .collect();
+    for (name, kind) in CheckerKind::ALL {
+        out.extend(checker(kind).into_iter().map(|k| entry(name, k)));
+    }
     out
 }
 

@@ -2,7 +2,7 @@
 //! configuration, sharing the value readers of [`Cx`].
 //!
 //! Each block's reader looks a keyword up in its table in
-//! [`crate::keywords`] first. A keyword this model types is read into its
+//! `crate::keywords` first. A keyword this model types is read into its
 //! field; one keepalived knows but the model does not type is kept raw in
 //! `extra`; anything else is reported as unknown (a warning, like
 //! keepalived) with the nearest known keyword as a suggestion.

@@ -90,7 +90,7 @@ pub(crate) fn script(cx: &mut Cx, n: &Node) -> Option<VrrpScript> {
                 }
             }
             "init_fail" => s.init_fail = cx.flag(k),
-            _ => cx.no_arm(k, "vrrp_script"),
+            _ => cx.untyped(d, k, &mut s.extra, "vrrp_script"),
         }
     }
     if s.script.is_empty() {
@@ -126,7 +126,7 @@ pub(crate) fn track_process(cx: &mut Cx, n: &Node) -> Option<VrrpTrackProcess> {
             "terminate_delay" => s.terminate_delay = cx.timer(k, 1e6),
             "delay" => s.delay = cx.timer(k, 1e6),
             "full_command" => s.full_command = cx.flag(k),
-            _ => cx.no_arm(k, "vrrp_track_process"),
+            _ => cx.untyped(d, k, &mut s.extra, "vrrp_track_process"),
         }
     }
     if s.process.is_empty() {
@@ -156,7 +156,7 @@ pub(crate) fn track_file(cx: &mut Cx, n: &Node) -> Option<TrackFile> {
                 }
             }
             "init_file" => s.init_file = Some(k.args.iter().map(|t| t.text.clone()).collect()),
-            _ => cx.no_arm(k, "track_file"),
+            _ => cx.untyped(d, k, &mut s.extra, "track_file"),
         }
     }
     if s.file.is_empty() {
