@@ -53,6 +53,7 @@ mod print;
 pub mod regex;
 pub mod route;
 pub mod script_line;
+mod spans;
 mod suggest;
 pub mod support;
 mod toml;

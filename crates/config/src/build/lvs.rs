@@ -2,6 +2,7 @@
 //! the health checkers.
 
 use super::{raw, Cx};
+use crate::diag::Pos;
 use crate::keywords as kws;
 use crate::model::{
     Checker, CheckerKind, LbAlgo, LbKind, Protocol, RealServer, SorryServer, Url, VirtualServer,
@@ -82,7 +83,8 @@ fn lb_kind(cx: &mut Cx, k: &Node) -> Option<LbKind> {
     }
 }
 
-pub(crate) fn virtual_server(cx: &mut Cx, n: &Node) -> Option<VirtualServer> {
+/// The virtual server, with where each of its real servers starts.
+pub(crate) fn virtual_server(cx: &mut Cx, n: &Node) -> Option<(VirtualServer, Vec<Pos>)> {
     let mut v = VirtualServer::default();
     match n.args.first().map(|t| t.text.as_str()) {
         Some("fwmark") => {
@@ -198,12 +200,14 @@ pub(crate) fn virtual_server(cx: &mut Cx, n: &Node) -> Option<VirtualServer> {
             _ => cx.untyped(d, k, &mut v.extra, "virtual_server"),
         }
     }
+    let mut real_pos = Vec::new();
     for k in real {
         if let Some(rs) = real_server(cx, k, &v) {
+            real_pos.push(k.pos().clone());
             v.real_servers.push(rs);
         }
     }
-    Some(v)
+    Some((v, real_pos))
 }
 
 fn real_server(cx: &mut Cx, n: &Node, vs: &VirtualServer) -> Option<RealServer> {

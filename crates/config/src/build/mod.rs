@@ -16,6 +16,7 @@ use crate::diag::{Diags, Pos};
 use crate::keywords::{self as kws, How, Kw};
 use crate::lexer::Token;
 use crate::model::{Config, Stmt, TrackRef, VirtualIp};
+use crate::spans::{self, Spans};
 use crate::suggest::nearest;
 use crate::tree::Node;
 use std::net::IpAddr;
@@ -54,12 +55,20 @@ pub(crate) fn config(nodes: &[Node], diags: &mut Diags) -> Config {
         keyword_of: Default::default(),
     };
     let mut c = Config::default();
+    let mut spans = Spans::default();
     kchecks::check(&mut cx, nodes);
     let mut global_nodes: Vec<&Node> = Vec::new();
     // global_defs first: instances inherit from it wherever it is written.
     for n in nodes.iter().filter(|n| n.kw.text == "global_defs") {
         global_nodes.push(n);
         global::global_defs(&mut cx, n, &mut c.global_defs);
+        for k in n.block.as_deref().unwrap_or(&[]) {
+            if matches!(k.kw.text.as_str(), "startup_script" | "shutdown_script") {
+                if let Some(a) = k.args.first() {
+                    spans.global_scripts.push((k.pos().clone(), a.text.clone()));
+                }
+            }
+        }
     }
     for n in nodes {
         let Some(d) = cx.lookup(n, kws::TOP, "top level") else {
@@ -69,6 +78,7 @@ pub(crate) fn config(nodes: &[Node], diags: &mut Diags) -> Config {
             "global_defs" => {}
             "vrrp_script" => {
                 if let Some(s) = vrrp::script(&mut cx, n) {
+                    spans.scripts.push(n.pos().clone());
                     c.vrrp_scripts.push(s);
                 }
             }
@@ -84,11 +94,15 @@ pub(crate) fn config(nodes: &[Node], diags: &mut Diags) -> Config {
             }
             "vrrp_sync_group" => {
                 if let Some(s) = vrrp::sync_group(&mut cx, n) {
+                    spans
+                        .sync_groups
+                        .push(spans::Block::new(n, &["group", "track_script"]));
                     c.vrrp_sync_groups.push(s);
                 }
             }
             "vrrp_instance" => {
                 if let Some(s) = vrrp::instance(&mut cx, n, &c.global_defs) {
+                    spans.instances.push(spans::Block::instance(n));
                     c.vrrp_instances.push(s);
                 }
             }
@@ -110,7 +124,11 @@ pub(crate) fn config(nodes: &[Node], diags: &mut Diags) -> Config {
                 }
             }
             "virtual_server" => {
-                if let Some(v) = lvs::virtual_server(&mut cx, n) {
+                if let Some((v, real_servers)) = lvs::virtual_server(&mut cx, n) {
+                    spans.virtual_servers.push(spans::VirtualServer {
+                        head: n.pos().clone(),
+                        real_servers,
+                    });
                     c.virtual_servers.push(v);
                 }
             }
@@ -118,7 +136,7 @@ pub(crate) fn config(nodes: &[Node], diags: &mut Diags) -> Config {
             _ => cx.untyped(d, n, &mut c.extra, "top level"),
         }
     }
-    crate::validate::config(&mut cx, nodes, &mut c);
+    crate::validate::config(&mut cx, &spans, &mut c);
     c.script_users = std::mem::take(&mut cx.script_users).into_iter().collect();
     c
 }
