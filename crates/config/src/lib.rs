@@ -23,7 +23,8 @@
 //!   [`Loaded::config_test_passed`] for `-t`; [`LoadError`] when refused;
 //! - [`to_toml`] / [`from_toml`] (`--convert`, `-d`) and
 //!   [`to_keepalived_conf`];
-//! - [`keywords`]: every keyword accepted, by block;
+//! - [`keywords()`]: every keyword accepted, by block, and
+//!   [`keyword_entries`], which also says how the model holds each;
 //! - the model, [`Config`] and its parts in [`model`].
 //!
 //! Severity policy: a [`Severity::Warning`] is something keepalived
@@ -45,12 +46,14 @@ mod diag;
 mod glob;
 mod host;
 mod include;
+mod keywords;
 mod lexer;
 pub mod model;
 mod print;
 pub mod regex;
 pub mod route;
 pub mod script_line;
+mod spans;
 mod suggest;
 pub mod support;
 mod toml;
@@ -155,7 +158,25 @@ pub fn umask_number(text: &str) -> Option<u32> {
 /// (`"top level"`, `"global_defs"`, `"vrrp_instance"`, `"checkers"`, ...).
 /// Anything else is reported as unknown, with the nearest of these.
 pub fn keywords() -> Vec<(&'static str, Vec<&'static str>)> {
-    build::keyword_tables()
+    keywords::tables()
+}
+
+/// One keyword of a block, as [`keyword_entries`] lists them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeywordEntry {
+    /// The block it is read in; a health checker's under its kind
+    /// (`TCP_CHECK`, `HTTP_GET`, ...).
+    pub block: &'static str,
+    pub name: &'static str,
+    /// Read into a field of the model; otherwise kept as written in the
+    /// block's `extra`.
+    pub typed: bool,
+}
+
+/// Every keyword of every block with how the model holds it: what
+/// [`keywords()`] lists, with the checkers split by kind.
+pub fn keyword_entries() -> Vec<KeywordEntry> {
+    keywords::entries()
 }
 
 /// The default config id: the host name up to its first dot.

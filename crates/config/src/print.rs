@@ -691,7 +691,7 @@ fn checker(p: &mut P, c: &Checker) {
     p.open(c.kind.as_str());
     // Only what keepalived accepts in this kind of checker; the reader
     // resolves the rest again from the real and virtual server.
-    let allowed = crate::build::checker_keywords(c.kind);
+    let allowed = crate::keywords::checker_names(c.kind);
     if allowed.contains(&"connect_timeout") {
         p.opt("connect_ip", &c.connect_ip);
         p.opt("connect_port", &c.connect_port);

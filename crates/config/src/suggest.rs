@@ -17,17 +17,20 @@ fn distance(a: &str, b: &str) -> usize {
 }
 
 /// The closest candidate, if it is close enough to be a plausible typo.
-pub(crate) fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn nearest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     if word.chars().count() > 64 {
         return None;
     }
     let limit = (word.chars().count() / 3).max(2);
     let len = word.chars().count();
     candidates
-        .iter()
+        .into_iter()
         // The distance is at least the difference in length: skip early.
         .filter(|c| c.chars().count().abs_diff(len) <= limit)
-        .map(|c| (distance(word, c), *c))
+        .map(|c| (distance(word, c), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
@@ -38,11 +41,11 @@ mod tests {
     #[test]
     fn finds_typos() {
         let k = ["priority", "interface", "virtual_router_id"];
-        assert_eq!(super::nearest("priorty", &k), Some("priority"));
+        assert_eq!(super::nearest("priorty", k), Some("priority"));
         assert_eq!(
-            super::nearest("virtual_routerid", &k),
+            super::nearest("virtual_routerid", k),
             Some("virtual_router_id")
         );
-        assert_eq!(super::nearest("zzz", &k), None);
+        assert_eq!(super::nearest("zzz", k), None);
     }
 }

@@ -6,40 +6,9 @@
 use crate::build::Cx;
 use crate::diag::Pos;
 use crate::model::Config;
+use crate::spans::{IfUse, Spans};
 use crate::suggest::nearest;
-use crate::tree::Node;
 use std::collections::HashMap;
-
-/// Where each top-level block named NAME of kind KW starts.
-fn block_pos<'a>(nodes: &'a [Node], kw: &str, name: &str) -> Option<&'a Pos> {
-    nodes
-        .iter()
-        .find(|n| n.kw.text == kw && n.args.first().is_some_and(|a| a.text == name))
-        .map(Node::pos)
-}
-
-/// Where `inner_kw` ... `item` is written inside the named block.
-fn item_pos<'a>(
-    nodes: &'a [Node],
-    kw: &str,
-    name: &str,
-    inner_kw: &str,
-    item: &str,
-) -> Option<&'a Pos> {
-    let n = nodes
-        .iter()
-        .find(|n| n.kw.text == kw && n.args.first().is_some_and(|a| a.text == name))?;
-    for k in n.block.as_deref().unwrap_or(&[]) {
-        if k.kw.text == inner_kw {
-            for l in k.block.as_deref().unwrap_or(&[]) {
-                if l.kw.text == item {
-                    return Some(l.pos());
-                }
-            }
-        }
-    }
-    Some(n.pos())
-}
 
 fn report_missing(
     cx: &mut Cx,
@@ -49,7 +18,7 @@ fn report_missing(
     known: &[&str],
     msg_tail: &str,
 ) {
-    let hint = nearest(name, known)
+    let hint = nearest(name, known.iter().copied())
         .map(|s| format!(" (did you mean '{s}'?)"))
         .unwrap_or_default();
     let msg = format!("{what} '{name}' is not defined{hint}{msg_tail}");
@@ -64,21 +33,16 @@ fn report_missing(
     }
 }
 
-pub(crate) fn config(cx: &mut Cx, nodes: &[Node], c: &mut Config) {
+/// `spans` holds where each object of `c` was written (same indices).
+pub(crate) fn config(cx: &mut Cx, spans: &Spans, c: &mut Config) {
     // Duplicate names.
     let mut seen: HashMap<&str, ()> = HashMap::new();
-    for v in &c.vrrp_instances {
+    for (v, sp) in c.vrrp_instances.iter().zip(&spans.instances) {
         if seen.insert(v.name.as_str(), ()).is_some() {
-            if let Some(p) = nodes
-                .iter()
-                .filter(|n| {
-                    n.kw.text == "vrrp_instance" && n.args.first().is_some_and(|a| a.text == v.name)
-                })
-                .nth(1)
-                .map(Node::pos)
-            {
-                cx.error(p, format!("vrrp_instance '{}' is defined twice", v.name));
-            }
+            cx.error(
+                &sp.head,
+                format!("vrrp_instance '{}' is defined twice", v.name),
+            );
         }
     }
 
@@ -91,9 +55,8 @@ pub(crate) fn config(cx: &mut Cx, nodes: &[Node], c: &mut Config) {
         .collect();
     let instances: Vec<&str> = c.vrrp_instances.iter().map(|s| s.name.as_str()).collect();
 
-    for v in &c.vrrp_instances {
-        let vpos = block_pos(nodes, "vrrp_instance", &v.name).cloned();
-        let Some(vpos) = vpos else { continue };
+    for (v, sp) in c.vrrp_instances.iter().zip(&spans.instances) {
+        let vpos = &sp.head;
         for (list, known, inner, what) in [
             (&v.track_script, &scripts, "track_script", "vrrp_script"),
             (&v.track_file, &files, "track_file", "track_file"),
@@ -108,10 +71,9 @@ pub(crate) fn config(cx: &mut Cx, nodes: &[Node], c: &mut Config) {
                 // keepalived 2.2.7 also lets track_script name a file/process
                 // tracker of the same name? No: each list its own kind.
                 if !known.contains(&t.name.as_str()) {
-                    let p = item_pos(nodes, "vrrp_instance", &v.name, inner, &t.name).cloned();
                     report_missing(
                         cx,
-                        p.as_ref(),
+                        Some(sp.item(inner, &t.name)),
                         what,
                         &t.name,
                         known,
@@ -122,7 +84,7 @@ pub(crate) fn config(cx: &mut Cx, nodes: &[Node], c: &mut Config) {
         }
         if v.virtual_router_id == 0 {
             cx.error(
-                &vpos,
+                vpos,
                 format!(
                     "vrrp_instance {}: virtual_router_id must be set (1-255)",
                     v.name
@@ -131,7 +93,7 @@ pub(crate) fn config(cx: &mut Cx, nodes: &[Node], c: &mut Config) {
         }
         if v.interface.is_none() && v.unicast_peer.is_empty() {
             cx.warn(
-                &vpos,
+                vpos,
                 format!(
                     "vrrp_instance {}: no 'interface' and no default_interface",
                     v.name
@@ -140,7 +102,7 @@ pub(crate) fn config(cx: &mut Cx, nodes: &[Node], c: &mut Config) {
         }
         if v.virtual_ipaddress.is_empty() && v.virtual_ipaddress_excluded.is_empty() {
             cx.warn(
-                &vpos,
+                vpos,
                 format!(
                     "vrrp_instance {}: no virtual_ipaddress; at least one is sensible",
                     v.name
@@ -155,13 +117,13 @@ pub(crate) fn config(cx: &mut Cx, nodes: &[Node], c: &mut Config) {
             .iter()
             .any(|a| a.address.is_ipv4() != fam4)
         {
-            cx.error(&vpos, format!("vrrp_instance {}: virtual_ipaddress mixes IPv4 and IPv6 (use virtual_ipaddress_excluded)", v.name));
+            cx.error(vpos, format!("vrrp_instance {}: virtual_ipaddress mixes IPv4 and IPv6 (use virtual_ipaddress_excluded)", v.name));
         }
     }
 
     // Same VRID on the same interface and family.
     let mut vrids: HashMap<(Option<&str>, u8, bool), &str> = HashMap::new();
-    for v in &c.vrrp_instances {
+    for (v, sp) in c.vrrp_instances.iter().zip(&spans.instances) {
         if v.virtual_router_id == 0 {
             continue;
         }
@@ -171,25 +133,22 @@ pub(crate) fn config(cx: &mut Cx, nodes: &[Node], c: &mut Config) {
             .is_none_or(|a| a.address.is_ipv4());
         let key = (v.interface.as_deref(), v.virtual_router_id, fam4);
         if let Some(other) = vrids.insert(key, v.name.as_str()) {
-            if let Some(p) = block_pos(nodes, "vrrp_instance", &v.name).cloned() {
-                cx.error(
-                    &p,
-                    format!(
-                        "vrrp_instance {} uses virtual_router_id {} on the same interface as {other}",
-                        v.name, v.virtual_router_id
-                    ),
-                );
-            }
+            cx.error(
+                &sp.head,
+                format!(
+                    "vrrp_instance {} uses virtual_router_id {} on the same interface as {other}",
+                    v.name, v.virtual_router_id
+                ),
+            );
         }
     }
 
-    for g in &c.vrrp_sync_groups {
+    for (g, sp) in c.vrrp_sync_groups.iter().zip(&spans.sync_groups) {
         for m in &g.group {
             if !instances.contains(&m.as_str()) {
-                let p = item_pos(nodes, "vrrp_sync_group", &g.name, "group", m).cloned();
                 report_missing(
                     cx,
-                    p.as_ref(),
+                    Some(sp.item("group", m)),
                     "vrrp_instance",
                     m,
                     &instances,
@@ -198,51 +157,42 @@ pub(crate) fn config(cx: &mut Cx, nodes: &[Node], c: &mut Config) {
             }
         }
         if g.group.len() < 2 {
-            if let Some(p) = block_pos(nodes, "vrrp_sync_group", &g.name).cloned() {
-                cx.warn(
-                    &p,
-                    format!("vrrp_sync_group {} has fewer than 2 members", g.name),
-                );
-            }
+            cx.warn(
+                &sp.head,
+                format!("vrrp_sync_group {} has fewer than 2 members", g.name),
+            );
         }
         for t in &g.track_script {
             if !scripts.contains(&t.name.as_str()) {
-                let p =
-                    item_pos(nodes, "vrrp_sync_group", &g.name, "track_script", &t.name).cloned();
-                report_missing(cx, p.as_ref(), "vrrp_script", &t.name, &scripts, "");
+                let p = sp.item("track_script", &t.name);
+                report_missing(cx, Some(p), "vrrp_script", &t.name, &scripts, "");
             }
         }
     }
 
-    lvs_ports(cx, nodes, c);
+    lvs_ports(cx, spans, c);
     // keepalived stops its VRRP checks at a missing interface
     // ("Non-existent interface specified in configuration"): the script
     // security check after them is not made.
     let before = cx.diags.list.len();
-    check_interfaces(cx, nodes, c);
+    check_interfaces(cx, spans, c);
     let missing_if = cx.diags.list.len() > before;
-    check_scripts(cx, nodes, c, missing_if);
+    check_scripts(cx, spans, c, missing_if);
     let groups: Vec<&str> = c
         .virtual_server_groups
         .iter()
         .map(|g| g.name.as_str())
         .collect();
-    for (i, v) in c.virtual_servers.iter().enumerate() {
-        let vpos = nodes
-            .iter()
-            .filter(|n| n.kw.text == "virtual_server")
-            .nth(i)
-            .map(|n| n.pos().clone());
+    for (v, sp) in c.virtual_servers.iter().zip(&spans.virtual_servers) {
+        let p = &sp.head;
         if let Some(g) = &v.group {
             if !groups.contains(&g.as_str()) {
                 // keepalived 2.2.7 says nothing (the virtual server has no
                 // addresses): a note.
-                if let Some(p) = &vpos {
-                    cx.diags.note(p, format!("virtual_server_group '{g}' is not defined: this virtual server has no addresses"));
-                }
+                cx.diags.note(p, format!("virtual_server_group '{g}' is not defined: this virtual server has no addresses"));
             }
         }
-        if let (Some(ip), Some(p)) = (v.ip, &vpos) {
+        if let Some(ip) = v.ip {
             for rs in &v.real_servers {
                 if rs.ip.is_ipv4() != ip.is_ipv4() && v.lb_kind != Some(crate::model::LbKind::Tun) {
                     cx.error(p, format!("real_server {} is not of the same address family as virtual_server {ip}", rs.ip));
@@ -255,67 +205,51 @@ pub(crate) fn config(cx: &mut Cx, nodes: &[Node], c: &mut Config) {
 /// Real server ports keepalived 2.2.7 rewrites (and reports): a DR or TUN
 /// real server must use the virtual server's port; a fwmark service
 /// (directly or through a group with fwmark entries) has no port.
-fn lvs_ports(cx: &mut Cx, nodes: &[Node], c: &mut Config) {
-    use crate::model::LbKind;
-    let vs_nodes: Vec<&Node> = nodes
-        .iter()
-        .filter(|n| n.kw.text == "virtual_server")
-        .collect();
+fn lvs_ports(cx: &mut Cx, spans: &Spans, c: &mut Config) {
+    use crate::model::{LbAlgo, LbKind, Protocol};
     let fwmark_groups: Vec<String> = c
         .virtual_server_groups
         .iter()
         .filter(|g| !g.fwmarks.is_empty())
         .map(|g| g.name.clone())
         .collect();
-    for (i, v) in c.virtual_servers.iter_mut().enumerate() {
-        if let Some(p) = vs_nodes.get(i).map(|n| n.pos().clone()) {
-            use crate::model::{LbAlgo, Protocol};
-            let fwmark_group = v.group.as_ref().is_some_and(|g| fwmark_groups.contains(g));
-            if v.protocol.is_none() && v.fwmark.is_none() && fwmark_group {
-                // A group of fwmarks needs no protocol: keepalived is silent.
-                v.protocol = Some(Protocol::Udp);
-            }
-            if v.protocol.is_none() && v.fwmark.is_none() {
-                cx.warn(
-                    &p,
-                    "virtual_server has no 'protocol': keepalived 2.2.7 defaults to UDP",
-                );
-                v.protocol = Some(Protocol::Udp);
-            }
-            if v.lb_algo.is_none() {
-                cx.warn(&p, "virtual_server has no 'lb_algo': keepalived uses wlc");
-                v.lb_algo = Some(LbAlgo::Wlc);
-            }
-            if v.lb_kind.is_none() {
-                cx.warn(&p, "virtual_server has no 'lb_kind': keepalived uses NAT");
-                v.lb_kind = Some(LbKind::Nat);
-            }
+    for (v, sp) in c.virtual_servers.iter_mut().zip(&spans.virtual_servers) {
+        let p = &sp.head;
+        let fwmark_group = v.group.as_ref().is_some_and(|g| fwmark_groups.contains(g));
+        if v.protocol.is_none() && v.fwmark.is_none() && fwmark_group {
+            // A group of fwmarks needs no protocol: keepalived is silent.
+            v.protocol = Some(Protocol::Udp);
         }
-        let rs_nodes: Vec<&Node> = vs_nodes
-            .get(i)
-            .and_then(|n| n.block.as_deref())
-            .unwrap_or(&[])
-            .iter()
-            .filter(|n| n.kw.text == "real_server")
-            .collect();
+        if v.protocol.is_none() && v.fwmark.is_none() {
+            cx.warn(
+                p,
+                "virtual_server has no 'protocol': keepalived 2.2.7 defaults to UDP",
+            );
+            v.protocol = Some(Protocol::Udp);
+        }
+        if v.lb_algo.is_none() {
+            cx.warn(p, "virtual_server has no 'lb_algo': keepalived uses wlc");
+            v.lb_algo = Some(LbAlgo::Wlc);
+        }
+        if v.lb_kind.is_none() {
+            cx.warn(p, "virtual_server has no 'lb_kind': keepalived uses NAT");
+            v.lb_kind = Some(LbKind::Nat);
+        }
         let fwmark =
             v.fwmark.is_some() || v.group.as_ref().is_some_and(|g| fwmark_groups.contains(g));
-        for (j, rs) in v.real_servers.iter_mut().enumerate() {
-            let Some(pos) = rs_nodes.get(j).map(|n| n.pos().clone()) else {
-                continue;
-            };
+        for (rs, pos) in v.real_servers.iter_mut().zip(&sp.real_servers) {
             let kind = rs.lb_kind.or(v.lb_kind);
             if fwmark {
                 // NAT keeps the real server's port; other methods cannot
                 // use one with a fwmark service (keepalived reports it and
                 // clears it).
                 if rs.port.is_some() && !matches!(kind, None | Some(LbKind::Nat)) {
-                    cx.warn(&pos, format!("real_server {}: a fwmark virtual server takes no real server port with DR/TUN - ignored, as keepalived does", rs.ip));
+                    cx.warn(pos, format!("real_server {}: a fwmark virtual server takes no real server port with DR/TUN - ignored, as keepalived does", rs.ip));
                     rs.port = None;
                 }
             } else if let (Some(vp), Some(rp)) = (v.port, rs.port) {
                 if vp != rp && matches!(kind, Some(LbKind::Dr | LbKind::Tun)) {
-                    cx.warn(&pos, format!("real_server {}: port {rp} differs from the virtual server's {vp}, which DR/TUN needs - reset, as keepalived does", rs.ip));
+                    cx.warn(pos, format!("real_server {}: port {rp} differs from the virtual server's {vp}, which DR/TUN needs - reset, as keepalived does", rs.ip));
                     rs.port = Some(vp);
                 }
             }
@@ -360,17 +294,15 @@ fn user_exists(name: &str) -> bool {
 /// as root without `enable_script_security` is a "SECURITY VIOLATION"
 /// (reported, scripts still run); `enable_script_security` with no
 /// `script_user` needs a `keepalived_script` user.
-fn check_scripts(cx: &mut Cx, nodes: &[Node], c: &mut Config, missing_if: bool) {
+fn check_scripts(cx: &mut Cx, spans: &Spans, c: &mut Config, missing_if: bool) {
     let g = &c.global_defs;
     let mut first_run: Option<Pos> = None;
     let mut disabled = Vec::new();
-    for s in &c.vrrp_scripts {
+    for (s, p) in c.vrrp_scripts.iter().zip(&spans.scripts) {
         if s.script.is_empty() {
             continue;
         }
-        let Some(p) = block_pos(nodes, "vrrp_script", &s.name).cloned() else {
-            continue;
-        };
+        let p = p.clone();
         if program_found(&s.script) {
             first_run.get_or_insert(p);
         } else {
@@ -379,47 +311,39 @@ fn check_scripts(cx: &mut Cx, nodes: &[Node], c: &mut Config, missing_if: bool) 
         }
     }
     let mut others: Vec<(Pos, &String)> = Vec::new();
-    for v in &c.vrrp_instances {
-        if let Some(p) = block_pos(nodes, "vrrp_instance", &v.name) {
-            for s in [
-                &v.notify_master,
-                &v.notify_backup,
-                &v.notify_fault,
-                &v.notify_stop,
-                &v.notify,
-                &v.notify_master_rx_lower_pri,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                others.push((p.clone(), s));
-            }
+    for (v, sp) in c.vrrp_instances.iter().zip(&spans.instances) {
+        let p = &sp.head;
+        for s in [
+            &v.notify_master,
+            &v.notify_backup,
+            &v.notify_fault,
+            &v.notify_stop,
+            &v.notify,
+            &v.notify_master_rx_lower_pri,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            others.push((p.clone(), s));
         }
     }
-    for sg in &c.vrrp_sync_groups {
-        if let Some(p) = block_pos(nodes, "vrrp_sync_group", &sg.name) {
-            for s in [
-                &sg.notify_master,
-                &sg.notify_backup,
-                &sg.notify_fault,
-                &sg.notify_stop,
-                &sg.notify,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                others.push((p.clone(), s));
-            }
+    for (sg, sp) in c.vrrp_sync_groups.iter().zip(&spans.sync_groups) {
+        let p = &sp.head;
+        for s in [
+            &sg.notify_master,
+            &sg.notify_backup,
+            &sg.notify_fault,
+            &sg.notify_stop,
+            &sg.notify,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            others.push((p.clone(), s));
         }
     }
-    let vs_nodes: Vec<&Node> = nodes
-        .iter()
-        .filter(|n| n.kw.text == "virtual_server")
-        .collect();
-    for (i, v) in c.virtual_servers.iter().enumerate() {
-        let Some(p) = vs_nodes.get(i).map(|n| n.pos().clone()) else {
-            continue;
-        };
+    for (v, sp) in c.virtual_servers.iter().zip(&spans.virtual_servers) {
+        let p = &sp.head;
         for s in [&v.quorum_up, &v.quorum_down].into_iter().flatten() {
             others.push((p.clone(), s));
         }
@@ -434,15 +358,9 @@ fn check_scripts(cx: &mut Cx, nodes: &[Node], c: &mut Config, missing_if: bool) 
             }
         }
     }
-    for g in nodes.iter().filter(|n| n.kw.text == "global_defs") {
-        for k in g.block.as_deref().unwrap_or(&[]) {
-            if matches!(k.kw.text.as_str(), "startup_script" | "shutdown_script") {
-                if let Some(a) = k.args.first() {
-                    if program_found(&a.text) {
-                        first_run.get_or_insert(k.pos().clone());
-                    }
-                }
-            }
+    for (p, s) in &spans.global_scripts {
+        if program_found(s) {
+            first_run.get_or_insert(p.clone());
         }
     }
     for (p, s) in others {
@@ -470,7 +388,7 @@ fn check_scripts(cx: &mut Cx, nodes: &[Node], c: &mut Config, missing_if: bool) 
 /// Interfaces named by instances that do not exist here: keepalived
 /// 2.2.7 reports each ("Non-existent interface specified in
 /// configuration") and runs anyway.
-fn check_interfaces(cx: &mut Cx, nodes: &[Node], c: &Config) {
+fn check_interfaces(cx: &mut Cx, spans: &Spans, c: &Config) {
     if c.global_defs.dynamic_interfaces {
         return;
     }
@@ -478,52 +396,17 @@ fn check_interfaces(cx: &mut Cx, nodes: &[Node], c: &Config) {
         return;
     };
     let missing = |n: &str| !present.iter().any(|p| p == n);
-    for v in &c.vrrp_instances {
-        let Some(inode) = nodes.iter().find(|n| {
-            n.kw.text == "vrrp_instance" && n.args.first().is_some_and(|a| a.text == v.name)
-        }) else {
-            continue;
-        };
-        for k in inode.block.as_deref().unwrap_or(&[]) {
-            match k.kw.text.as_str() {
-                "interface" => {
-                    if let Some(a) = k.args.first().filter(|a| missing(&a.text)) {
-                        cx.warn(
-                            &a.pos,
-                            format!(
-                                "interface '{}' of vrrp_instance {} does not exist here",
-                                a.text, v.name
-                            ),
-                        );
-                    }
-                }
-                "track_interface" => {
-                    for l in k.block.as_deref().unwrap_or(&[]) {
-                        if missing(&l.kw.text) {
-                            cx.warn(
-                                l.pos(),
-                                format!("tracked interface '{}' does not exist here", l.kw.text),
-                            );
-                        }
-                    }
-                }
-                "virtual_ipaddress" | "virtual_ipaddress_excluded" | "virtual_routes" => {
-                    for l in k.block.as_deref().unwrap_or(&[]) {
-                        let mut it = l.args.iter();
-                        while let Some(t) = it.next() {
-                            if t.text == "dev" {
-                                if let Some(d) = it.next().filter(|d| missing(&d.text)) {
-                                    cx.warn(
-                                        &d.pos,
-                                        format!("interface '{}' does not exist here", d.text),
-                                    );
-                                }
-                            }
-                        }
-                    }
-                }
-                _ => {}
-            }
+    for (v, sp) in c.vrrp_instances.iter().zip(&spans.instances) {
+        for i in sp.interfaces.iter().filter(|i| missing(&i.name)) {
+            let msg = match i.how {
+                IfUse::Interface => format!(
+                    "interface '{}' of vrrp_instance {} does not exist here",
+                    i.name, v.name
+                ),
+                IfUse::Tracked => format!("tracked interface '{}' does not exist here", i.name),
+                IfUse::Dev => format!("interface '{}' does not exist here", i.name),
+            };
+            cx.warn(&i.pos, msg);
         }
     }
 }

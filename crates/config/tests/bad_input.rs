@@ -301,3 +301,36 @@ fn diagnostics_display_like_compilers() {
         "/etc/keepalived/test.conf:5:9: error: invalid IP address '10.0.0.300'"
     );
 }
+
+/// Validation reports on the block each object was read from, not the
+/// first block of that name or the n-th block of that kind (keepalived
+/// 2.2.7 names the same lines).
+#[test]
+fn reports_point_at_the_block_they_are_about() {
+    let (_, d) = load(
+        "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n\
+         vrrp_instance V {\n interface eth0\n virtual_router_id 2\n track_script {\n nope\n }\n}\n\
+         vrrp_instance V {\n interface eth0\n virtual_router_id 3\n}\n",
+    );
+    let twice: Vec<u32> = d
+        .iter()
+        .filter(|x| x.message.contains("is defined twice"))
+        .map(|x| x.location.as_ref().unwrap().line)
+        .collect();
+    assert_eq!(twice, [8, 15]);
+    assert_eq!(
+        find(&d, "vrrp_script 'nope' is not defined"),
+        (Severity::Warning, 12, 2)
+    );
+    // A virtual server or real server skipped for a bad address does not
+    // shift the others' positions.
+    let (_, d) = load(
+        "virtual_server 10.0.0.999 80 {\n protocol TCP\n}\n\
+         virtual_server 10.0.0.5 80 {\n lb_kind DR\n real_server 10.0.0.300 81 {\n }\n real_server 10.0.0.7 81 {\n }\n}\n",
+    );
+    assert_eq!(find(&d, "no 'lb_algo'"), (Severity::Warning, 4, 1));
+    assert_eq!(
+        find(&d, "port 81 differs from the virtual server's 80"),
+        (Severity::Warning, 8, 2)
+    );
+}

@@ -1,178 +1,20 @@
 //! `global_defs`.
 
-use super::{raw, Cx};
+use super::Cx;
+use crate::keywords as kws;
 use crate::model::{GlobalDefs, LvsSyncDaemon};
 use crate::tree::Node;
 use std::net::IpAddr;
-
-/// Every keyword keepalived 2.2.7 accepts in `global_defs`.
-pub(crate) const GLOBAL_KEYWORDS: &[&str] = &[
-    // typed
-    "router_id",
-    "umask",
-    "notification_email",
-    "notification_email_from",
-    "smtp_server",
-    "smtp_helo_name",
-    "smtp_connect_timeout",
-    "smtp_alert",
-    "smtp_alert_vrrp",
-    "smtp_alert_checker",
-    "script_user",
-    "enable_script_security",
-    "default_interface",
-    "vrrp_mcast_group4",
-    "vrrp_mcast_group6",
-    "vrrp_version",
-    "vrrp_strict",
-    "vrrp_skip_check_adv_addr",
-    "vrrp_check_unicast_src",
-    "vrrp_garp_master_delay",
-    "vrrp_garp_master_repeat",
-    "vrrp_garp_master_refresh",
-    "vrrp_garp_master_refresh_repeat",
-    "vrrp_garp_lower_prio_delay",
-    "vrrp_garp_lower_prio_repeat",
-    "vrrp_garp_interval",
-    "vrrp_gna_interval",
-    "vrrp_lower_prio_no_advert",
-    "vrrp_higher_prio_send_advert",
-    "vrrp_min_garp",
-    "lvs_sync_daemon",
-    "lvs_flush",
-    "dynamic_interfaces",
-    "vrrp_iptables",
-    "nftables",
-    // known, kept raw
-    "no_email_faults",
-    // keepalived-rs mails only real-server state changes, which is what
-    // this asks keepalived for (it otherwise mails each checker's failure).
-    "no_checker_emails",
-    "checker_log_all_failures",
-    "startup_script",
-    "startup_script_timeout",
-    "shutdown_script",
-    "shutdown_script_timeout",
-    "notify_fifo",
-    "notify_fifo_script",
-    "vrrp_notify_fifo",
-    "vrrp_notify_fifo_script",
-    "lvs_notify_fifo",
-    "lvs_notify_fifo_script",
-    "fifo_write_vrrp_states_on_reload",
-    "vrrp_notify_priority_changes",
-    "vrrp_down_timer_adverts",
-    "log_unknown_vrids",
-    "vrrp_startup_delay",
-    "vrrp_garp_extra_if",
-    "vrrp_vmac_garp_intvl",
-    "nftables_priority",
-    "nftables_counters",
-    "nftables_ifindex",
-    "nftables_ipvs",
-    "nftables_ipvs_priority",
-    "nftables_ipvs_start_fwmark",
-    "disable_local_igmp",
-    "lvs_timeouts",
-    "lvs_flush_on_stop",
-    "lvs_flush_onstop",
-    "lvs_process_name",
-    "max_auto_priority",
-    "min_auto_priority_delay",
-    "vrrp_priority",
-    "checker_priority",
-    "bfd_priority",
-    "vrrp_rt_priority",
-    "checker_rt_priority",
-    "bfd_rt_priority",
-    "vrrp_rlimit_rttime",
-    "checker_rlimit_rttime",
-    "bfd_rlimit_rttime",
-    "vrrp_rlimit_rtime",
-    "checker_rlimit_rtime",
-    "bfd_rlimit_rtime",
-    "vrrp_no_swap",
-    "checker_no_swap",
-    "bfd_no_swap",
-    "vrrp_cpu_affinity",
-    "checker_cpu_affinity",
-    "bfd_cpu_affinity",
-    "vrrp_process_name",
-    "checker_process_name",
-    "bfd_process_name",
-    "process_names",
-    "vrrp_netlink_cmd_rcv_bufs",
-    "vrrp_netlink_cmd_rcv_bufs_force",
-    "vrrp_netlink_monitor_rcv_bufs",
-    "vrrp_netlink_monitor_rcv_bufs_force",
-    "lvs_netlink_cmd_rcv_bufs",
-    "lvs_netlink_cmd_rcv_bufs_force",
-    "lvs_netlink_monitor_rcv_bufs",
-    "lvs_netlink_monitor_rcv_bufs_force",
-    "process_monitor_rcv_bufs",
-    "process_monitor_rcv_bufs_force",
-    "vrrp_rx_bufs_policy",
-    "vrrp_rx_bufs_multiplier",
-    "reload_check_config",
-    "reload_time_file",
-    "reload_repeat",
-    "reload_file",
-    "config_save_dir",
-    "data_use_instance",
-    "snmp_socket",
-    "enable_snmp_vrrp",
-    "enable_snmp_keepalived",
-    "enable_snmp_checker",
-    "enable_snmp_rfc",
-    "enable_snmp_rfcv2",
-    "enable_snmp_rfcv3",
-    "enable_traps",
-    "enable_dbus",
-    "dbus_service_name",
-    "vmac_prefix",
-    "vmac_addr_prefix",
-    "random_seed",
-    "rs_init_notifies",
-    "tmp_config_directory",
-    "include_check",
-];
-
-/// Keywords keepalived 2.2.7 accepts silently but keepalived-rs does not
-/// implement: logged as notes (the daemon runs without them, and `-t`
-/// keeps keepalived's verdict).
-const UNSUPPORTED: &[&str] = &[
-    "nftables",
-    "nftables_priority",
-    "nftables_counters",
-    "nftables_ifindex",
-    "nftables_ipvs",
-    "nftables_ipvs_priority",
-    "nftables_ipvs_start_fwmark",
-    "enable_dbus",
-    "dbus_service_name",
-    "enable_snmp_vrrp",
-    "enable_snmp_keepalived",
-    "enable_snmp_checker",
-    "enable_snmp_rfc",
-    "enable_snmp_rfcv2",
-    "enable_snmp_rfcv3",
-    "enable_traps",
-    "snmp_socket",
-];
 
 pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
     if !n.args.is_empty() {
         cx.at_most(n, 0);
     }
     for k in cx.block(n) {
-        cx.check_inline(k, GLOBAL_KEYWORDS);
-        let kw = k.kw.text.as_str();
-        if UNSUPPORTED.contains(&kw) {
-            cx.diags.note(
-                k.pos(),
-                format!("'{kw}' is accepted but not implemented by keepalived-rs (no nftables, SNMP or D-Bus integration)"),
-            );
-        }
+        let Some(d) = cx.lookup(k, kws::GLOBAL, "global_defs") else {
+            continue;
+        };
+        let kw = d.name;
         if kw == "vrrp_iptables" {
             // Debian's 2.2.7 is built without iptables and says so.
             cx.warn(k.pos(), "iptables is not supported (keepalived 2.2.7 uses nftables instead; keepalived-rs implements neither)");
@@ -183,7 +25,7 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
                 "'vrrp_vmac_garp_intvl' is deprecated - use 'vrrp_garp_extra_if'",
             );
         }
-        match kw {
+        match d.key() {
             "router_id" => g.router_id = cx.one_string(k).or(g.router_id.take()),
             "notification_email" => g.notification_email.extend(cx.words(k)),
             "notification_email_from" => g.notification_email_from = cx.one_string(k),
@@ -294,8 +136,7 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
                 g.vrrp_iptables = Some(k.args.iter().map(|t| t.text.clone()).collect())
             }
             "nftables" => g.nftables = Some(k.args.iter().map(|t| t.text.clone()).collect()),
-            _ if GLOBAL_KEYWORDS.contains(&kw) => g.extra.push(raw(k)),
-            _ => cx.unknown(k, GLOBAL_KEYWORDS, "global_defs"),
+            _ => cx.untyped(d, k, &mut g.extra, "global_defs"),
         }
     }
 }

@@ -2,6 +2,8 @@
 //! the health checkers.
 
 use super::{raw, Cx};
+use crate::diag::Pos;
+use crate::keywords as kws;
 use crate::model::{
     Checker, CheckerKind, LbAlgo, LbKind, Protocol, RealServer, SorryServer, Url, VirtualServer,
     VirtualServerGroup, VsgAddress,
@@ -50,47 +52,6 @@ pub(crate) fn group(cx: &mut Cx, n: &Node) -> Option<VirtualServerGroup> {
     Some(g)
 }
 
-pub(crate) const VS_KEYWORDS: &[&str] = &[
-    "delay_loop",
-    "lb_algo",
-    "lvs_sched",
-    "lb_kind",
-    "lvs_method",
-    "persistence_timeout",
-    "persistence_granularity",
-    "protocol",
-    "ha_suspend",
-    "virtualhost",
-    "alpha",
-    "omega",
-    "quorum",
-    "hysteresis",
-    "quorum_up",
-    "quorum_down",
-    "sorry_server",
-    "sorry_server_inhibit",
-    "inhibit_on_failure",
-    "smtp_alert",
-    "connect_timeout",
-    "retry",
-    "delay_before_retry",
-    "warmup",
-    "real_server",
-    "ip_family",
-    // known, kept raw
-    "ops",
-    "flag-1",
-    "flag-2",
-    "flag-3",
-    "sh-port",
-    "sh-fallback",
-    "mh-port",
-    "mh-fallback",
-    "persistence_engine",
-    "snmp_name",
-    "sorry_server_lvs_method",
-];
-
 fn lb_algo(cx: &mut Cx, k: &Node) -> Option<LbAlgo> {
     let s = cx.one_string(k)?;
     match LbAlgo::ALL.iter().find(|(n, _)| *n == s) {
@@ -122,7 +83,8 @@ fn lb_kind(cx: &mut Cx, k: &Node) -> Option<LbKind> {
     }
 }
 
-pub(crate) fn virtual_server(cx: &mut Cx, n: &Node) -> Option<VirtualServer> {
+/// The virtual server, with where each of its real servers starts.
+pub(crate) fn virtual_server(cx: &mut Cx, n: &Node) -> Option<(VirtualServer, Vec<Pos>)> {
     let mut v = VirtualServer::default();
     match n.args.first().map(|t| t.text.as_str()) {
         Some("fwmark") => {
@@ -163,15 +125,17 @@ pub(crate) fn virtual_server(cx: &mut Cx, n: &Node) -> Option<VirtualServer> {
     }
     let mut real: Vec<&Node> = Vec::new();
     for k in cx.block(n) {
-        cx.check_inline(k, VS_KEYWORDS);
-        match k.kw.text.as_str() {
+        let Some(d) = cx.lookup(k, kws::VS, "virtual_server") else {
+            continue;
+        };
+        match d.key() {
             "delay_loop" => {
                 if let Some(d) = cx.timer(k, 1e6) {
                     v.delay_loop = d;
                 }
             }
-            "lb_algo" | "lvs_sched" => v.lb_algo = lb_algo(cx, k),
-            "lb_kind" | "lvs_method" => {
+            "lb_algo" => v.lb_algo = lb_algo(cx, k),
+            "lb_kind" => {
                 v.lb_kind = lb_kind(cx, k);
                 if v.lb_kind == Some(LbKind::Tun) && k.args.len() > 1 {
                     v.extra.push(raw(k));
@@ -233,48 +197,18 @@ pub(crate) fn virtual_server(cx: &mut Cx, n: &Node) -> Option<VirtualServer> {
             "warmup" => v.warmup = cx.timer(k, 1e6),
             "ip_family" => v.ip_family = cx.one_string(k),
             "real_server" => real.push(k),
-            kw if VS_KEYWORDS.contains(&kw) => v.extra.push(raw(k)),
-            _ => cx.unknown(k, VS_KEYWORDS, "virtual_server"),
+            _ => cx.untyped(d, k, &mut v.extra, "virtual_server"),
         }
     }
+    let mut real_pos = Vec::new();
     for k in real {
         if let Some(rs) = real_server(cx, k, &v) {
+            real_pos.push(k.pos().clone());
             v.real_servers.push(rs);
         }
     }
-    Some(v)
+    Some((v, real_pos))
 }
-
-pub(crate) const RS_KEYWORDS: &[&str] = &[
-    "weight",
-    // keepalived 2.2.7 knows only the new spelling here.
-    "lvs_method",
-    "inhibit_on_failure",
-    "notify_up",
-    "notify_down",
-    "uthreshold",
-    "lthreshold",
-    "smtp_alert",
-    "alpha",
-    "virtualhost",
-    "delay_loop",
-    "connect_timeout",
-    "retry",
-    "delay_before_retry",
-    "warmup",
-    "TCP_CHECK",
-    "HTTP_GET",
-    "SSL_GET",
-    "MISC_CHECK",
-    "SMTP_CHECK",
-    "DNS_CHECK",
-    "UDP_CHECK",
-    "PING_CHECK",
-    "FILE_CHECK",
-    "BFD_CHECK",
-    // known, kept raw
-    "snmp_name",
-];
 
 fn real_server(cx: &mut Cx, n: &Node, vs: &VirtualServer) -> Option<RealServer> {
     let Some(a) = n.args.first() else {
@@ -291,8 +225,10 @@ fn real_server(cx: &mut Cx, n: &Node, vs: &VirtualServer) -> Option<RealServer> 
     }
     let mut checks: Vec<&Node> = Vec::new();
     for k in cx.block(n) {
-        cx.check_inline(k, RS_KEYWORDS);
-        match k.kw.text.as_str() {
+        let Some(d) = cx.lookup(k, kws::RS, "real_server") else {
+            continue;
+        };
+        match d.key() {
             "weight" => r.weight = cx.num(k, 0i32, i32::MAX).unwrap_or(r.weight),
             "lvs_method" => {
                 r.lb_kind = lb_kind(cx, k);
@@ -316,9 +252,8 @@ fn real_server(cx: &mut Cx, n: &Node, vs: &VirtualServer) -> Option<RealServer> 
             "retry" => r.retry = cx.num(k, 0u32, u32::MAX),
             "delay_before_retry" => r.delay_before_retry = cx.timer(k, 1e6),
             "warmup" => r.warmup = cx.timer(k, 1e6),
-            kw if CheckerKind::ALL.iter().any(|(s, _)| *s == kw) => checks.push(k),
-            kw if RS_KEYWORDS.contains(&kw) => r.extra.push(raw(k)),
-            _ => cx.unknown(k, RS_KEYWORDS, "real_server"),
+            kw if is_checker(kw) => checks.push(k),
+            _ => cx.untyped(d, k, &mut r.extra, "real_server"),
         }
     }
     for k in checks {
@@ -328,79 +263,6 @@ fn real_server(cx: &mut Cx, n: &Node, vs: &VirtualServer) -> Option<RealServer> 
     }
     Some(r)
 }
-
-/// Connection options of the network checkers.
-const CONN: &[&str] = &[
-    "connect_ip",
-    "connect_port",
-    "bindto",
-    "bind_port",
-    "bind_if",
-    "fwmark",
-    "connect_timeout",
-];
-/// Scheduling options shared by all but FILE_CHECK and BFD_CHECK.
-const SCHED: &[&str] = &[
-    "retry",
-    "delay_before_retry",
-    "delay_loop",
-    "warmup",
-    "alpha",
-    "log_all_failures",
-];
-
-/// The keywords keepalived 2.2.7 accepts inside each checker (measured
-/// against it: e.g. `nb_get_retry` exists only in HTTP_GET/SSL_GET, and
-/// MISC_CHECK takes no connection options).
-pub(crate) fn checker_keywords(kind: CheckerKind) -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = Vec::new();
-    let own: &[&str] = match kind {
-        CheckerKind::Tcp | CheckerKind::Ping => &[],
-        CheckerKind::HttpGet | CheckerKind::SslGet => &[
-            "nb_get_retry",
-            "http_protocol",
-            "url",
-            "virtualhost",
-            "enable_sni",
-            "fast_recovery",
-        ],
-        CheckerKind::Smtp => &["helo_name", "host"],
-        CheckerKind::Dns => &["type", "name"],
-        CheckerKind::Udp => &[
-            "payload",
-            "require_reply",
-            "min_reply_length",
-            "max_reply_length",
-        ],
-        CheckerKind::Misc => &["misc_path", "misc_timeout", "misc_dynamic", "user"],
-        CheckerKind::File => &["track_file", "weight"],
-        CheckerKind::Bfd => &["name", "alpha"],
-    };
-    if !matches!(
-        kind,
-        CheckerKind::Misc | CheckerKind::File | CheckerKind::Bfd
-    ) {
-        v.extend(CONN);
-    }
-    if !matches!(kind, CheckerKind::File | CheckerKind::Bfd) {
-        v.extend(SCHED);
-    }
-    v.extend(own);
-    v
-}
-
-pub(crate) const URL_KEYWORDS: &[&str] = &[
-    "path",
-    "digest",
-    "status_code",
-    "virtualhost",
-    "regex",
-    "regex_no_match",
-    "regex_options",
-    "regex_stack",
-    "regex_min_offset",
-    "regex_max_offset",
-];
 
 fn checker(cx: &mut Cx, n: &Node, vs: &VirtualServer, rs: &RealServer) -> Option<Checker> {
     let kind = CheckerKind::ALL
@@ -416,18 +278,19 @@ fn checker(cx: &mut Cx, n: &Node, vs: &VirtualServer, rs: &RealServer) -> Option
     let mut dbr = None;
     let mut delay_loop = None;
     let body: &[Node] = n.block.as_deref().unwrap_or(&[]);
-    let allowed = checker_keywords(kind);
+    let allowed = kws::checker(kind);
+    let names = || allowed.iter().map(|k| k.name);
     for k in body {
-        cx.check_inline(k, &allowed);
-        if !allowed.contains(&k.kw.text.as_str()) {
+        cx.check_inline(k, names());
+        let Some(d) = allowed.iter().find(|d| d.name == k.kw.text) else {
             if k.kw.text == "nb_get_retry" {
                 cx.warn(k.pos(), format!("unknown keyword 'nb_get_retry' in {}: keepalived 2.2.7 knows it only in HTTP_GET/SSL_GET and ignores it here (use 'retry')", n.kw.text));
             } else {
-                cx.unknown(k, &allowed, n.kw.text.as_str());
+                cx.unknown(k, names(), n.kw.text.as_str());
             }
             continue;
-        }
-        match k.kw.text.as_str() {
+        };
+        match d.key() {
             "connect_ip" => c.connect_ip = cx.ip(k),
             "connect_port" => c.connect_port = cx.num(k, 0u16, 65535),
             "bindto" => c.bindto = cx.ip(k),
@@ -449,8 +312,10 @@ fn checker(cx: &mut Cx, n: &Node, vs: &VirtualServer, rs: &RealServer) -> Option
             "url" => {
                 let mut u = Url::default();
                 for l in cx.block(k) {
-                    cx.check_inline(l, URL_KEYWORDS);
-                    match l.kw.text.as_str() {
+                    let Some(d) = cx.lookup(l, kws::URL, "url") else {
+                        continue;
+                    };
+                    match d.key() {
                         "path" => u.path = cx.rest_string(l).unwrap_or_default(),
                         "digest" => u.digest = cx.one_string(l),
                         "status_code" => {
@@ -489,8 +354,7 @@ fn checker(cx: &mut Cx, n: &Node, vs: &VirtualServer, rs: &RealServer) -> Option
                                 u.regex_max_offset = v;
                             }
                         }
-                        kw if URL_KEYWORDS.contains(&kw) => u.extra.push(raw(l)),
-                        _ => cx.unknown(l, URL_KEYWORDS, "url"),
+                        _ => cx.untyped(d, l, &mut u.extra, "url"),
                     }
                 }
                 if u.path.is_empty() {
@@ -526,7 +390,7 @@ fn checker(cx: &mut Cx, n: &Node, vs: &VirtualServer, rs: &RealServer) -> Option
                     c.weight_reverse = k.args.get(1).is_some_and(|t| t.text == "reverse");
                 }
             }
-            _ => c.extra.push(raw(k)),
+            _ => cx.untyped(d, k, &mut c.extra, n.kw.text.as_str()),
         }
     }
     // Resolve: checker, then real server, then virtual server, then default.

@@ -2,6 +2,7 @@
 //! `vrrp_sync_group`, `vrrp_instance`.
 
 use super::{join, raw, Cx};
+use crate::keywords as kws;
 use crate::model::{
     AuthType, Authentication, GlobalDefs, InitialState, TrackFile, UnicastPeer, VrrpInstance,
     VrrpScript, VrrpSyncGroup, VrrpTrackProcess,
@@ -52,25 +53,16 @@ fn weight(cx: &mut Cx, k: &Node, min: i32, max: i32, unchecked: bool) -> Option<
     Some((w, rev))
 }
 
-pub(crate) const SCRIPT_KEYWORDS: &[&str] = &[
-    "script",
-    "interval",
-    "timeout",
-    "weight",
-    "rise",
-    "fall",
-    "user",
-    "init_fail",
-];
-
 pub(crate) fn script(cx: &mut Cx, n: &Node) -> Option<VrrpScript> {
     let mut s = VrrpScript {
         name: name(cx, n)?,
         ..Default::default()
     };
     for k in cx.block(n) {
-        cx.check_inline(k, SCRIPT_KEYWORDS);
-        match k.kw.text.as_str() {
+        let Some(d) = cx.lookup(k, kws::SCRIPT, "vrrp_script") else {
+            continue;
+        };
+        match d.key() {
             "script" => s.script = cx.rest_string(k).unwrap_or_default(),
             "interval" => {
                 if let Some(v) = cx.timer(k, 1e6) {
@@ -98,7 +90,7 @@ pub(crate) fn script(cx: &mut Cx, n: &Node) -> Option<VrrpScript> {
                 }
             }
             "init_fail" => s.init_fail = cx.flag(k),
-            _ => cx.unknown(k, SCRIPT_KEYWORDS, "vrrp_script"),
+            _ => cx.untyped(d, k, &mut s.extra, "vrrp_script"),
         }
     }
     if s.script.is_empty() {
@@ -110,26 +102,16 @@ pub(crate) fn script(cx: &mut Cx, n: &Node) -> Option<VrrpScript> {
     Some(s)
 }
 
-pub(crate) const PROCESS_KEYWORDS: &[&str] = &[
-    "process",
-    "param_match",
-    "weight",
-    "quorum",
-    "quorum_max",
-    "fork_delay",
-    "terminate_delay",
-    "delay",
-    "full_command",
-];
-
 pub(crate) fn track_process(cx: &mut Cx, n: &Node) -> Option<VrrpTrackProcess> {
     let mut s = VrrpTrackProcess {
         name: name(cx, n)?,
         ..Default::default()
     };
     for k in cx.block(n) {
-        cx.check_inline(k, PROCESS_KEYWORDS);
-        match k.kw.text.as_str() {
+        let Some(d) = cx.lookup(k, kws::PROCESS, "vrrp_track_process") else {
+            continue;
+        };
+        match d.key() {
             "process" => s.process = cx.rest_string(k).unwrap_or_default(),
             "param_match" => s.param_match = cx.one_string(k),
             "weight" => {
@@ -144,7 +126,7 @@ pub(crate) fn track_process(cx: &mut Cx, n: &Node) -> Option<VrrpTrackProcess> {
             "terminate_delay" => s.terminate_delay = cx.timer(k, 1e6),
             "delay" => s.delay = cx.timer(k, 1e6),
             "full_command" => s.full_command = cx.flag(k),
-            _ => cx.unknown(k, PROCESS_KEYWORDS, "vrrp_track_process"),
+            _ => cx.untyped(d, k, &mut s.extra, "vrrp_track_process"),
         }
     }
     if s.process.is_empty() {
@@ -156,16 +138,16 @@ pub(crate) fn track_process(cx: &mut Cx, n: &Node) -> Option<VrrpTrackProcess> {
     Some(s)
 }
 
-pub(crate) const FILE_KEYWORDS: &[&str] = &["file", "weight", "init_file"];
-
 pub(crate) fn track_file(cx: &mut Cx, n: &Node) -> Option<TrackFile> {
     let mut s = TrackFile {
         name: name(cx, n)?,
         ..Default::default()
     };
     for k in cx.block(n) {
-        cx.check_inline(k, FILE_KEYWORDS);
-        match k.kw.text.as_str() {
+        let Some(d) = cx.lookup(k, kws::FILE, "track_file") else {
+            continue;
+        };
+        match d.key() {
             "file" => s.file = cx.one_string(k).unwrap_or_default(),
             "weight" => {
                 if let Some((w, r)) = weight(cx, k, -254, 254, false) {
@@ -174,7 +156,7 @@ pub(crate) fn track_file(cx: &mut Cx, n: &Node) -> Option<TrackFile> {
                 }
             }
             "init_file" => s.init_file = Some(k.args.iter().map(|t| t.text.clone()).collect()),
-            _ => cx.unknown(k, FILE_KEYWORDS, "track_file"),
+            _ => cx.untyped(d, k, &mut s.extra, "track_file"),
         }
     }
     if s.file.is_empty() {
@@ -183,32 +165,16 @@ pub(crate) fn track_file(cx: &mut Cx, n: &Node) -> Option<TrackFile> {
     Some(s)
 }
 
-pub(crate) const SYNC_KEYWORDS: &[&str] = &[
-    "group",
-    "notify_master",
-    "notify_backup",
-    "notify_fault",
-    "notify_stop",
-    "notify",
-    "smtp_alert",
-    "global_tracking",
-    "sync_group_tracking_weight",
-    "track_interface",
-    "track_script",
-    "track_file",
-    "track_process",
-    "track_bfd",
-    "notify_priority_changes",
-];
-
 pub(crate) fn sync_group(cx: &mut Cx, n: &Node) -> Option<VrrpSyncGroup> {
     let mut s = VrrpSyncGroup {
         name: name(cx, n)?,
         ..Default::default()
     };
     for k in cx.block(n) {
-        cx.check_inline(k, SYNC_KEYWORDS);
-        match k.kw.text.as_str() {
+        let Some(d) = cx.lookup(k, kws::SYNC, "vrrp_sync_group") else {
+            continue;
+        };
+        match d.key() {
             "group" => {
                 // Every word of every line is a member; a second list is
                 // ignored (keepalived reports it).
@@ -245,79 +211,11 @@ pub(crate) fn sync_group(cx: &mut Cx, n: &Node) -> Option<VrrpSyncGroup> {
             "track_script" => s.track_script.extend(cx.track_refs(k, -253, 253)),
             "track_file" => s.track_file.extend(cx.track_refs(k, -254, 254)),
             "track_process" => s.track_process.extend(cx.track_refs(k, -254, 254)),
-            "track_bfd" | "notify_priority_changes" => s.extra.push(raw(k)),
-            _ => cx.unknown(k, SYNC_KEYWORDS, "vrrp_sync_group"),
+            _ => cx.untyped(d, k, &mut s.extra, "vrrp_sync_group"),
         }
     }
     Some(s)
 }
-
-pub(crate) const INSTANCE_KEYWORDS: &[&str] = &[
-    // typed
-    "state",
-    "interface",
-    "virtual_router_id",
-    "priority",
-    "advert_int",
-    "version",
-    "nopreempt",
-    "preempt",
-    "preempt_delay",
-    "accept",
-    "no_accept",
-    "strict_mode",
-    "skip_check_adv_addr",
-    "check_unicast_src",
-    "lower_prio_no_advert",
-    "higher_prio_send_advert",
-    "mcast_src_ip",
-    "mcast_dst_ip",
-    "unicast_src_ip",
-    "unicast_peer",
-    "unicast_ttl",
-    "unicast_fault_no_peer",
-    "authentication",
-    "virtual_ipaddress",
-    "virtual_ipaddress_excluded",
-    "virtual_routes",
-    "virtual_rules",
-    "track_interface",
-    "track_script",
-    "track_file",
-    "track_process",
-    "track_bfd",
-    "dont_track_primary",
-    "notify_master",
-    "notify_backup",
-    "notify_fault",
-    "notify_stop",
-    "notify",
-    "notify_master_rx_lower_pri",
-    "smtp_alert",
-    "use_vmac",
-    "vmac_xmit_base",
-    "promote_secondaries",
-    "garp_master_delay",
-    "garp_master_repeat",
-    "garp_master_refresh",
-    "garp_master_refresh_repeat",
-    "garp_lower_prio_delay",
-    "garp_lower_prio_repeat",
-    // known, kept raw
-    "notify_deleted",
-    "use_vmac_addr",
-    "use_ipvlan",
-    "track_src_ip",
-    "vrf",
-    "old_unicast_checksum",
-    "down_timer_adverts",
-    "native_ipv6",
-    "debug",
-    "notify_priority_changes",
-    "garp_extra_if",
-    "kernel_rx_buf_size",
-    "linkbeat_use_polling",
-];
 
 /// Values an instance takes from `global_defs` unless it sets its own.
 fn inherit(g: &GlobalDefs) -> VrrpInstance {
@@ -348,8 +246,10 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
     let mut unicast_kw: Option<crate::diag::Pos> = None;
     let mut advert_tok = None;
     for k in cx.block(n) {
-        cx.check_inline(k, INSTANCE_KEYWORDS);
-        match k.kw.text.as_str() {
+        let Some(d) = cx.lookup(k, kws::INSTANCE, "vrrp_instance") else {
+            continue;
+        };
+        match d.key() {
             "state" => {
                 if cx.need(k, 1) {
                     cx.at_most(k, 1);
@@ -509,8 +409,7 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
                 unicast_kw = Some(k.pos().clone());
                 v.extra.push(raw(k));
             }
-            kw if INSTANCE_KEYWORDS.contains(&kw) => v.extra.push(raw(k)),
-            _ => cx.unknown(k, INSTANCE_KEYWORDS, "vrrp_instance"),
+            _ => cx.untyped(d, k, &mut v.extra, "vrrp_instance"),
         }
     }
     if let Some(vrf) = v.extra.iter().find(|s| s.keyword == "vrf") {
@@ -606,14 +505,14 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
     Some(v)
 }
 
-pub(crate) const AUTH_KEYWORDS: &[&str] = &["auth_type", "auth_pass"];
-
 fn authentication(cx: &mut Cx, n: &Node) -> Option<Authentication> {
     let mut ty = None;
     let mut pass: Option<String> = None;
     for k in cx.block(n) {
-        cx.check_inline(k, AUTH_KEYWORDS);
-        match k.kw.text.as_str() {
+        let Some(d) = cx.lookup(k, kws::AUTH, "authentication") else {
+            continue;
+        };
+        match d.key() {
             "auth_type" => {
                 if cx.need(k, 1) {
                     cx.at_most(k, 1);
@@ -638,7 +537,7 @@ fn authentication(cx: &mut Cx, n: &Node) -> Option<Authentication> {
                     pass = Some(p);
                 }
             }
-            _ => cx.unknown(k, AUTH_KEYWORDS, "authentication"),
+            _ => cx.no_arm(k, "authentication"),
         }
     }
     let auth_type = ty?;

@@ -236,7 +236,7 @@ impl Cx<'_> {
     /// A keyword whose handler reads its word unchecked, written without
     /// one: keepalived exits at once (status 2).
     pub(crate) fn k_missing(&mut self, n: &Node) {
-        if n.args.is_empty() && !super::WORD_CHECKED.contains(&n.kw.text.as_str()) {
+        if n.args.is_empty() && !crate::keywords::checks_word(&n.kw.text) {
             self.missing_word(n);
         }
     }
@@ -246,53 +246,15 @@ impl Cx<'_> {
 /// `check_true_false()` words and number ranges.
 pub(super) fn values(cx: &mut Cx, block: &str, k: &Node) {
     let kw = k.kw.text.as_str();
-    const TF: &[(&str, &str)] = &[
-        ("vrrp_instance", "skip_check_adv_addr"),
-        ("vrrp_instance", "strict_mode"),
-        ("vrrp_instance", "lower_prio_no_advert"),
-        ("vrrp_instance", "higher_prio_send_advert"),
-        ("virtual_server", "smtp_alert"),
-        ("real_server", "smtp_alert"),
-        ("real_server", "inhibit_on_failure"),
-        ("real_server", "alpha"),
-        ("checker", "alpha"),
-        ("checker", "log_all_failures"),
-        ("checker", "enable_sni"),
-        ("checker", "fast_recovery"),
-        ("global_defs", "smtp_alert"),
-        ("global_defs", "smtp_alert_vrrp"),
-        ("global_defs", "smtp_alert_checker"),
-        ("global_defs", "vrrp_min_garp"),
-        ("global_defs", "vrrp_lower_prio_no_advert"),
-        ("global_defs", "vrrp_higher_prio_send_advert"),
-    ];
-    if TF.contains(&(block, kw)) {
+    let flags = crate::keywords::flags_in(block, kw);
+    if flags & crate::keywords::K_TRUE_FALSE != 0 {
         cx.k_tf(k, kw);
         return;
     }
-    const UNCHECKED_RAW: &[(&str, &str)] = &[
-        ("vrrp_instance", "vrf"),
-        ("global_defs", "nftables_priority"),
-        ("global_defs", "nftables_ipvs_priority"),
-        ("global_defs", "nftables_ipvs_start_fwmark"),
-        ("global_defs", "vrrp_garp_interval"),
-        ("global_defs", "vrrp_gna_interval"),
-        ("global_defs", "vrrp_startup_delay"),
-        ("global_defs", "random_seed"),
-        ("global_defs", "umask"),
-    ];
-    if UNCHECKED_RAW.contains(&(block, kw)) {
+    if flags & crate::keywords::K_EXITS_IF_NO_WORD != 0 {
         cx.k_missing(k);
     }
-    // Raw keywords whose handler reports a missing word.
-    const CHECKED_RAW: &[(&str, &str)] = &[
-        ("vrrp_instance", "kernel_rx_buf_size"),
-        ("global_defs", "vrrp_rx_bufs_multiplier"),
-        ("global_defs", "reload_check_config"),
-        ("global_defs", "reload_file"),
-        ("global_defs", "reload_time_file"),
-    ];
-    if k.args.is_empty() && CHECKED_RAW.contains(&(block, kw)) {
+    if k.args.is_empty() && flags & crate::keywords::K_REPORTS_NO_WORD != 0 {
         cx.warn(k.pos(), format!("{kw} missing"));
     }
     let Some(t) = k.args.first() else { return };
