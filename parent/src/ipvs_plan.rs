@@ -265,7 +265,7 @@ pub fn compile(config: &Config, ids: &Ids) -> IpvsPlan {
         let Some(vs_id) = ids.virtual_server(&vs.id_key()) else {
             continue;
         };
-        let sched = Scheduler::from_name(vs.lb_algo.map_or("wlc", |a| a.as_str()));
+        let sched = vs.lb_algo.clone().unwrap_or(Scheduler::Wlc);
         // The reconciler keys its quorum state by this: the id key, so two
         // fwmark services of different families stay apart.
         let mut i = VirtualServerInput::new(&vs.id_key(), t, sched);

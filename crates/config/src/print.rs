@@ -613,7 +613,7 @@ fn virtual_server(p: &mut P, v: &VirtualServer) {
     p.open(&head);
     p.opt_q("ip_family", &v.ip_family);
     p.kv("delay_loop", v.delay_loop);
-    if let Some(a) = v.lb_algo {
+    if let Some(a) = &v.lb_algo {
         p.kv("lb_algo", a.as_str());
     }
     if let Some(k) = v.lb_kind {

@@ -206,7 +206,7 @@ pub(crate) fn config(cx: &mut Cx, spans: &Spans, c: &mut Config) {
 /// real server must use the virtual server's port; a fwmark service
 /// (directly or through a group with fwmark entries) has no port.
 fn lvs_ports(cx: &mut Cx, spans: &Spans, c: &mut Config) {
-    use crate::model::{LbAlgo, LbKind, Protocol};
+    use crate::model::{LbKind, Protocol, Scheduler};
     let fwmark_groups: Vec<String> = c
         .virtual_server_groups
         .iter()
@@ -229,7 +229,7 @@ fn lvs_ports(cx: &mut Cx, spans: &Spans, c: &mut Config) {
         }
         if v.lb_algo.is_none() {
             cx.warn(p, "virtual_server has no 'lb_algo': keepalived uses wlc");
-            v.lb_algo = Some(LbAlgo::Wlc);
+            v.lb_algo = Some(Scheduler::Wlc);
         }
         if v.lb_kind.is_none() {
             cx.warn(p, "virtual_server has no 'lb_kind': keepalived uses NAT");

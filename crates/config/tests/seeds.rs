@@ -51,7 +51,7 @@ fn lvs_http_get_seed() {
     let vs = &c.virtual_servers[0];
     assert_eq!((vs.ip, vs.port), (Some(ip("192.168.200.16")), Some(1358)));
     assert_eq!(vs.delay_loop, 6.0);
-    assert_eq!(vs.lb_algo, Some(LbAlgo::Rr));
+    assert_eq!(vs.lb_algo, Some(Scheduler::Rr));
     assert_eq!(vs.lb_kind, Some(LbKind::Nat));
     assert_eq!(vs.persistence_timeout, Some(50));
     assert_eq!(vs.protocol, Some(Protocol::Tcp));
@@ -103,7 +103,7 @@ fn dr_tcp_check_seed() {
     );
     assert_eq!(vi.virtual_ipaddress[0].dev.as_deref(), Some("ens33"));
     let vs = &l.config.virtual_servers[0];
-    assert_eq!(vs.lb_algo, Some(LbAlgo::Rr), "lvs_sched spelling");
+    assert_eq!(vs.lb_algo, Some(Scheduler::Rr), "lvs_sched spelling");
     assert_eq!(vs.lb_kind, Some(LbKind::Dr), "lvs_method spelling");
     assert_eq!(vs.real_servers[1].checkers[0].connect_port, Some(8080));
     // DR needs the virtual server's port: keepalived resets it and says so.

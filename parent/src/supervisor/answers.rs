@@ -235,7 +235,7 @@ impl Supervisor {
                 });
             }
             virtual_servers.push(VirtualServerStatus {
-                lb_algo: vs.lb_algo.map(|a| a.as_str().to_string()),
+                lb_algo: vs.lb_algo.as_ref().map(|a| a.as_str().to_string()),
                 lb_kind: vs.lb_kind.map(|k| k.as_str().to_string()),
                 real_servers: vs.real_servers.len(),
                 real_servers_up: up,

@@ -5,7 +5,7 @@ use super::{raw, Cx};
 use crate::diag::Pos;
 use crate::keywords as kws;
 use crate::model::{
-    Checker, CheckerKind, LbAlgo, LbKind, Protocol, RealServer, SorryServer, Url, VirtualServer,
+    Checker, CheckerKind, LbKind, Protocol, RealServer, Scheduler, SorryServer, Url, VirtualServer,
     VirtualServerGroup, VsgAddress,
 };
 use crate::tree::Node;
@@ -52,10 +52,10 @@ pub(crate) fn group(cx: &mut Cx, n: &Node) -> Option<VirtualServerGroup> {
     Some(g)
 }
 
-fn lb_algo(cx: &mut Cx, k: &Node) -> Option<LbAlgo> {
+fn lb_algo(cx: &mut Cx, k: &Node) -> Option<Scheduler> {
     let s = cx.one_string(k)?;
-    match LbAlgo::ALL.iter().find(|(n, _)| *n == s) {
-        Some((_, a)) => Some(*a),
+    match Scheduler::known(&s) {
+        Some(a) => Some(a),
         None => {
             cx.error(&k.args[0].pos, format!("unknown scheduler '{s}' (rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh, twos)"));
             None

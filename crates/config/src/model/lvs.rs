@@ -23,50 +23,9 @@ pub struct VsgAddress {
     pub port: Option<u16>,
 }
 
-/// `lb_algo` / `lvs_sched`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LbAlgo {
-    Rr,
-    Wrr,
-    Lc,
-    Wlc,
-    Lblc,
-    Lblcr,
-    Dh,
-    Sh,
-    Sed,
-    Nq,
-    Fo,
-    Ovf,
-    Mh,
-    Twos,
-}
-
-impl LbAlgo {
-    pub const ALL: [(&'static str, LbAlgo); 14] = [
-        ("rr", LbAlgo::Rr),
-        ("wrr", LbAlgo::Wrr),
-        ("lc", LbAlgo::Lc),
-        ("wlc", LbAlgo::Wlc),
-        ("lblc", LbAlgo::Lblc),
-        ("lblcr", LbAlgo::Lblcr),
-        ("dh", LbAlgo::Dh),
-        ("sh", LbAlgo::Sh),
-        ("sed", LbAlgo::Sed),
-        ("nq", LbAlgo::Nq),
-        ("fo", LbAlgo::Fo),
-        ("ovf", LbAlgo::Ovf),
-        ("mh", LbAlgo::Mh),
-        ("twos", LbAlgo::Twos),
-    ];
-    pub fn as_str(self) -> &'static str {
-        LbAlgo::ALL
-            .iter()
-            .find(|(_, a)| *a == self)
-            .map_or("wlc", |(s, _)| s)
-    }
-}
+/// `lb_algo` / `lvs_sched`: the scheduler vocabulary ipvsd and the
+/// kernel dumps use too (the configuration only ever holds a known one).
+pub use keepalived_types::Scheduler;
 
 /// `lb_kind` / `lvs_method`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,7 +90,7 @@ pub struct VirtualServer {
     pub ip_family: Option<String>,
     /// Seconds between checks (60).
     pub delay_loop: f64,
-    pub lb_algo: Option<LbAlgo>,
+    pub lb_algo: Option<Scheduler>,
     pub lb_kind: Option<LbKind>,
     /// Seconds; `persistence_timeout` without a value is 360.
     pub persistence_timeout: Option<u32>,
