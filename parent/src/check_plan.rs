@@ -469,7 +469,7 @@ fn smtp(config: &Config, notes: &mut Vec<String>) -> Option<SmtpPlan> {
         to: g.notification_email.clone(),
         timeout: Duration::from_secs_f64(g.smtp_connect_timeout.max(0.1)),
         router_id,
-        no_email_faults: g.extra.iter().any(|s| s.keyword == "no_email_faults"),
+        no_email_faults: g.no_email_faults,
     })
 }
 

@@ -10,7 +10,7 @@
 //! missing reader cannot stall the parent; a full FIFO drops the line and
 //! counts it.
 
-use keepalived_config::{Config, Stmt};
+use keepalived_config::{Config, NotifyFifo};
 use keepalived_ipc::control::{Transition, TransitionKind};
 use keepalived_ipc::VrrpState;
 use log::{info, warn};
@@ -44,22 +44,17 @@ pub struct NotifyFifos {
     pub dropped: u64,
 }
 
-/// The configured FIFOs: (keyword, path, owner name, group name).
-fn configured(config: &Config) -> Vec<(Carries, &Stmt)> {
-    config
-        .global_defs
-        .extra
-        .iter()
-        .filter_map(|s| {
-            let c = match s.keyword.as_str() {
-                "notify_fifo" => Carries::Both,
-                "vrrp_notify_fifo" => Carries::Vrrp,
-                "lvs_notify_fifo" => Carries::Lvs,
-                _ => return None,
-            };
-            (!s.args.is_empty()).then_some((c, s))
-        })
-        .collect()
+/// The configured FIFOs and what each carries.
+fn configured(config: &Config) -> Vec<(Carries, &NotifyFifo)> {
+    let g = &config.global_defs;
+    [
+        (Carries::Both, &g.notify_fifo),
+        (Carries::Vrrp, &g.vrrp_notify_fifo),
+        (Carries::Lvs, &g.lvs_notify_fifo),
+    ]
+    .into_iter()
+    .filter_map(|(c, f)| f.as_ref().map(|f| (c, f)))
+    .collect()
 }
 
 /// Who reads the FIFO at `path`: whoever runs its `*_fifo_script` (the
@@ -82,14 +77,14 @@ fn reader(config: &Config, path: &str, unprivileged: (u32, u32)) -> (u32, u32) {
 
 /// Owner of a FIFO we create: the user named after the path, else the
 /// unprivileged user the fifo script runs as.
-fn owner(s: &Stmt, default: (u32, u32)) -> (Uid, Gid) {
-    let user = s
-        .args
-        .get(1)
+fn owner(f: &NotifyFifo, default: (u32, u32)) -> (Uid, Gid) {
+    let user = f
+        .user
+        .as_ref()
         .and_then(|u| User::from_name(u).ok().flatten());
-    let group = s
-        .args
-        .get(2)
+    let group = f
+        .group
+        .as_ref()
         .and_then(|g| nix::unistd::Group::from_name(g).ok().flatten());
     let uid = user.as_ref().map_or(Uid::from_raw(default.0), |u| u.uid);
     let gid = group
@@ -210,7 +205,7 @@ impl NotifyFifos {
     fn adopt(&mut self, config: &Config, unprivileged: (u32, u32)) {
         let mut old = std::mem::take(&mut self.fifos);
         for (carries, s) in configured(config) {
-            let path = &s.args[0];
+            let path = &s.path;
             if let Some(i) = old.iter().position(|f| &f.path == path) {
                 let mut f = old.swap_remove(i);
                 f.carries = carries;
@@ -223,7 +218,14 @@ impl NotifyFifos {
                     carries,
                     file,
                 }),
-                Err(e) => warn!("{}: {e}; not writing it", s.keyword),
+                Err(e) => warn!(
+                    "{}: {e}; not writing it",
+                    match carries {
+                        Carries::Both => "notify_fifo",
+                        Carries::Vrrp => "vrrp_notify_fifo",
+                        Carries::Lvs => "lvs_notify_fifo",
+                    }
+                ),
             }
         }
     }

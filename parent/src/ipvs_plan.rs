@@ -33,90 +33,52 @@ fn proto(p: Option<CfgProto>) -> Protocol {
     }
 }
 
-/// `lvs_method`/`sorry_server_lvs_method` as written.
-fn fwd_name(s: &str) -> Option<FwdMethod> {
-    match s.to_ascii_uppercase().as_str() {
-        "NAT" => Some(FwdMethod::Masq),
-        "DR" => Some(FwdMethod::Route),
-        "TUN" => Some(FwdMethod::Tunnel),
-        _ => None,
+/// The kernel's tunnel settings for the configuration's (read once at
+/// load); none written: plain IPIP.
+fn tunnel(t: Option<keepalived_config::Tunnel>) -> Tunnel {
+    use keepalived_config::{TunnelCsum, TunnelType};
+    let Some(t) = t else {
+        return Tunnel::default();
+    };
+    Tunnel {
+        tun_type: match t.kind {
+            TunnelType::Ipip => TunType::Ipip,
+            TunnelType::Gue => TunType::Gue,
+            TunnelType::Gre => TunType::Gre,
+        },
+        port: t.port.unwrap_or(0),
+        flags: match t.csum {
+            Some(TunnelCsum::Csum) => TUN_FLAG_CSUM,
+            Some(TunnelCsum::Remcsum) => TUN_FLAG_REMCSUM,
+            _ => 0,
+        },
     }
 }
 
-/// The tunnel options of `lvs_method TUN type ipip|gue|gre [port N]
-/// [nocsum|csum|remcsum]` as written (keepalived's `svr_forwarding_handler`):
-/// `None` for another method or an option keepalived rejects.
-fn tunnel(args: &[String]) -> Option<Tunnel> {
-    if !args.first()?.eq_ignore_ascii_case("TUN") {
-        return None;
-    }
-    let mut t = Tunnel::default();
-    let mut it = args[1..].iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "type" => {
-                t.tun_type = match it.next()?.as_str() {
-                    "ipip" => TunType::Ipip,
-                    "gue" => TunType::Gue,
-                    "gre" => TunType::Gre,
-                    _ => return None,
-                }
-            }
-            "port" => t.port = it.next()?.parse().ok().filter(|p| *p > 0)?,
-            "nocsum" => t.flags = 0,
-            "csum" => t.flags = TUN_FLAG_CSUM,
-            "remcsum" => t.flags = TUN_FLAG_REMCSUM,
-            _ => return None,
+/// The service flags and options keepalived's `lbflags_handler`,
+/// `pengine_handler` and `ss_forwarding_handler` set: `ops`, `flag-1..3`,
+/// `sh-port`/`sh-fallback` (only with `sh`), `mh-port`/`mh-fallback` (only
+/// with `mh`), `persistence_engine`, `sorry_server_lvs_method`.
+fn options(vs: &VirtualServer, i: &mut VirtualServerInput) {
+    let (sh, mh) = (i.sched == Scheduler::Sh, i.sched == Scheduler::Mh);
+    for (on, flag) in [
+        (vs.ops, ServiceFlags::ONEPACKET),
+        (vs.flag_1, ServiceFlags::SCHED_FALLBACK),
+        (vs.flag_2, ServiceFlags::SCHED_PORT),
+        (vs.flag_3, ServiceFlags::SCHED3),
+        (vs.sh_fallback && sh, ServiceFlags::SCHED_FALLBACK),
+        (vs.mh_fallback && mh, ServiceFlags::SCHED_FALLBACK),
+        (vs.sh_port && sh, ServiceFlags::SCHED_PORT),
+        (vs.mh_port && mh, ServiceFlags::SCHED_PORT),
+    ] {
+        if on {
+            i.flags = i.flags | flag;
         }
     }
-    let ok = (t.tun_type == TunType::Gue) == (t.port != 0)
-        && !(t.tun_type == TunType::Ipip && t.flags != 0)
-        && !(t.tun_type == TunType::Gre && t.flags == TUN_FLAG_REMCSUM);
-    ok.then_some(t)
-}
-
-/// Tunnel options of the last `lb_kind`/`lvs_method` written with options
-/// (the configuration keeps those statements as written in `extra`).
-fn tunnel_of(extra: &[keepalived_config::Stmt]) -> Tunnel {
-    extra
-        .iter()
-        .rev()
-        .filter(|s| s.keyword == "lb_kind" || s.keyword == "lvs_method")
-        .find_map(|s| tunnel(&s.args))
-        .unwrap_or_default()
-}
-
-/// The virtual server options the configuration keeps as written
-/// (keepalived's `lbflags_handler`, `pengine_handler`,
-/// `ss_forwarding_handler`): `ops`, `flag-1..3`, `sh-port`/`sh-fallback`
-/// (only with `sh`), `mh-port`/`mh-fallback` (only with `mh`),
-/// `persistence_engine NAME`, `sorry_server_lvs_method NAT|DR|TUN`.
-fn raw_options(vs: &VirtualServer, i: &mut VirtualServerInput) {
-    for st in &vs.extra {
-        let flag = match (st.keyword.as_str(), &i.sched) {
-            ("ops", _) => ServiceFlags::ONEPACKET,
-            ("flag-1", _) => ServiceFlags::SCHED_FALLBACK,
-            ("flag-2", _) => ServiceFlags::SCHED_PORT,
-            ("flag-3", _) => ServiceFlags::SCHED3,
-            ("sh-fallback", Scheduler::Sh) | ("mh-fallback", Scheduler::Mh) => {
-                ServiceFlags::SCHED_FALLBACK
-            }
-            ("sh-port", Scheduler::Sh) | ("mh-port", Scheduler::Mh) => ServiceFlags::SCHED_PORT,
-            ("persistence_engine", _) => {
-                i.persistence_engine = st.args.first().cloned();
-                continue;
-            }
-            ("sorry_server_lvs_method", _) => {
-                let m = st.args.first().and_then(|a| fwd_name(a));
-                if let Some(ss) = i.sorry_server.as_mut() {
-                    ss.lvs_method = m.or(ss.lvs_method);
-                    i.sorry_server_tunnel = tunnel(&st.args).unwrap_or_default();
-                }
-                continue;
-            }
-            _ => continue,
-        };
-        i.flags = i.flags | flag;
+    i.persistence_engine = vs.persistence_engine.clone();
+    if let (Some(m), Some(ss)) = (vs.sorry_server_lvs_method, i.sorry_server.as_mut()) {
+        ss.lvs_method = fwd(Some(m));
+        i.sorry_server_tunnel = tunnel(vs.sorry_server_tunnel);
     }
 }
 
@@ -286,9 +248,9 @@ pub fn compile(config: &Config, ids: &Ids) -> IpvsPlan {
         });
         // Real servers and the sorry server start from the virtual
         // server's tunnel settings (keepalived's alloc_rs/alloc_ssvr).
-        let vs_tunnel = tunnel_of(&vs.extra);
+        let vs_tunnel = tunnel(vs.tunnel);
         i.sorry_server_tunnel = vs_tunnel;
-        raw_options(vs, &mut i);
+        options(vs, &mut i);
         let mut rs_ids = Vec::new();
         for rs in &vs.real_servers {
             let Some(rs_id) = ids.real_server(vs_id, &rs.key(vs)) else {
@@ -303,7 +265,7 @@ pub fn compile(config: &Config, ids: &Ids) -> IpvsPlan {
             );
             r.fwd = fwd(rs.lb_kind);
             let t = if rs.lb_kind.is_some() {
-                tunnel_of(&rs.extra)
+                tunnel(rs.tunnel)
             } else {
                 vs_tunnel
             };
@@ -489,26 +451,55 @@ mod tests {
 
     #[test]
     fn tunnel_options() {
-        let t = |s: &str| tunnel(&s.split(' ').map(String::from).collect::<Vec<_>>());
-        assert_eq!(t("TUN"), Some(Tunnel::default()));
+        let t = |s: &str| {
+            let words: Vec<String> = s.split_whitespace().map(String::from).collect();
+            keepalived_config::Tunnel::parse(&words).map(|t| tunnel(Some(t)))
+        };
+        assert_eq!(t(""), Some(Tunnel::default()));
         assert_eq!(
-            t("TUN type gue port 6080 csum"),
+            t("type gue port 6080 csum"),
             Some(Tunnel {
                 tun_type: TunType::Gue,
                 port: 6080,
                 flags: TUN_FLAG_CSUM
             })
         );
-        assert_eq!(t("TUN type gre").map(|t| t.tun_type), Some(TunType::Gre));
-        assert_eq!(t("TUN type gue"), None, "gue needs a port");
-        assert_eq!(t("TUN type ipip port 5"), None, "only gue has a port");
-        assert_eq!(t("TUN type ipip csum"), None);
-        assert_eq!(t("TUN type gre remcsum"), None);
-        assert_eq!(t("DR"), None);
+        assert_eq!(t("type gre").map(|t| t.tun_type), Some(TunType::Gre));
+        assert_eq!(t("type gue"), None, "gue needs a port");
+        assert_eq!(t("type ipip port 5"), None, "only gue has a port");
+        assert_eq!(t("type ipip csum"), None);
+        assert_eq!(t("type gre remcsum"), None);
+        assert_eq!(t("type gre nocsum").map(|t| t.flags), Some(0));
+    }
+
+    /// The tunnel options are read once at load into the model; the real
+    /// servers inherit the virtual server's, or use their own.
+    #[test]
+    fn tunnels_reach_the_real_servers() {
+        let c = load(
+            "virtual_server 10.0.0.1 80 {\n lb_kind TUN type gue port 6080 csum\n \
+             real_server 10.0.1.1 80 {\n }\n real_server 10.0.1.2 80 {\n lvs_method TUN type gre\n }\n \
+             real_server 10.0.1.3 80 {\n lvs_method DR\n }\n}\n",
+        );
+        let mut next = 0;
+        let ids = Ids::assign(&c.object_keys(), &Ids::default(), &mut next);
+        let plan = compile(&c, &ids);
+        let rs = &plan.services[0].input.real_servers;
+        assert_eq!(
+            (rs[0].tun_type, rs[0].tun_port, rs[0].tun_flags),
+            (TunType::Gue, 6080, TUN_FLAG_CSUM)
+        );
+        assert_eq!((rs[1].tun_type, rs[1].tun_port), (TunType::Gre, 0));
+        assert_eq!(rs[2].fwd, Some(FwdMethod::Route));
+        assert!(
+            c.virtual_servers[0].extra.is_empty(),
+            "kept raw: {:?}",
+            c.virtual_servers[0].extra
+        );
     }
 
     #[test]
-    fn raw_virtual_server_options() {
+    fn virtual_server_options() {
         let c = load(
             "virtual_server 10.0.0.1 53 {\n lb_algo sh\n sh-port\n sh-fallback\n mh-port\n ops\n protocol UDP\n \
              persistence_timeout 30\n persistence_engine sip\n sorry_server 10.0.9.9 53\n sorry_server_lvs_method DR\n \
@@ -526,6 +517,12 @@ mod tests {
         assert_eq!(
             vs.sorry_server.as_ref().unwrap().lvs_method,
             Some(FwdMethod::Route)
+        );
+        // Typed at load: nothing of these is kept raw.
+        assert!(
+            c.virtual_servers[0].extra.is_empty(),
+            "{:?}",
+            c.virtual_servers[0].extra
         );
     }
 }

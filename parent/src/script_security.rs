@@ -179,16 +179,18 @@ pub fn apply(config: &mut Config, runner: (u32, u32)) {
             }
         }
     };
-    config.global_defs.extra.retain(|s| {
-        let fifo_script = matches!(
-            s.keyword.as_str(),
-            "notify_fifo_script" | "vrrp_notify_fifo_script" | "lvs_notify_fifo_script"
-        );
-        match s.args.first() {
-            Some(line) if fifo_script => verdict(&s.keyword, line, root_default),
-            _ => true,
+    let g = &mut config.global_defs;
+    for (kw, s) in [
+        ("notify_fifo_script", &mut g.notify_fifo_script),
+        ("vrrp_notify_fifo_script", &mut g.vrrp_notify_fifo_script),
+        ("lvs_notify_fifo_script", &mut g.lvs_notify_fifo_script),
+    ] {
+        if s.as_deref()
+            .is_some_and(|line| !verdict(kw, line, root_default))
+        {
+            *s = None;
         }
-    });
+    }
     config.vrrp_scripts.retain(|s| {
         let root = s.user.as_deref().map_or(root_default, is_root);
         verdict(&format!("vrrp_script {}", s.name), &s.script, root)

@@ -426,6 +426,23 @@ fn global(p: &mut P, g: &GlobalDefs) {
         p.line(&l);
     }
     p.flag("lvs_flush", g.lvs_flush);
+    for (kw, f) in [
+        ("notify_fifo", &g.notify_fifo),
+        ("vrrp_notify_fifo", &g.vrrp_notify_fifo),
+        ("lvs_notify_fifo", &g.lvs_notify_fifo),
+    ] {
+        if let Some(f) = f {
+            let mut l = format!("{kw} {}", q(&f.path));
+            for w in [&f.user, &f.group].into_iter().flatten() {
+                let _ = write!(l, " {}", q(w));
+            }
+            p.line(&l);
+        }
+    }
+    p.opt_q("notify_fifo_script", &g.notify_fifo_script);
+    p.opt_q("vrrp_notify_fifo_script", &g.vrrp_notify_fifo_script);
+    p.opt_q("lvs_notify_fifo_script", &g.lvs_notify_fifo_script);
+    p.flag("no_email_faults", g.no_email_faults);
     if g.dynamic_interfaces {
         p.line(if g.dynamic_interfaces_allow_if_changes {
             "dynamic_interfaces allow_if_changes"
@@ -616,8 +633,10 @@ fn virtual_server(p: &mut P, v: &VirtualServer) {
     if let Some(a) = &v.lb_algo {
         p.kv("lb_algo", a.as_str());
     }
-    if let Some(k) = v.lb_kind {
-        p.kv("lb_kind", k.as_str());
+    match (v.lb_kind, v.tunnel) {
+        (Some(LbKind::Tun), Some(t)) => p.line(&format!("lb_kind TUN {}", t.words())),
+        (Some(k), _) => p.kv("lb_kind", k.as_str()),
+        _ => {}
     }
     p.opt("persistence_timeout", &v.persistence_timeout);
     p.opt_q("persistence_granularity", &v.persistence_granularity);
@@ -643,6 +662,26 @@ fn virtual_server(p: &mut P, v: &VirtualServer) {
         }
     }
     p.flag("sorry_server_inhibit", v.sorry_server_inhibit);
+    match (v.sorry_server_lvs_method, v.sorry_server_tunnel) {
+        (Some(LbKind::Tun), Some(t)) => {
+            p.line(&format!("sorry_server_lvs_method TUN {}", t.words()))
+        }
+        (Some(m), _) => p.kv("sorry_server_lvs_method", m.as_str()),
+        _ => {}
+    }
+    for (kw, on) in [
+        ("ops", v.ops),
+        ("flag-1", v.flag_1),
+        ("flag-2", v.flag_2),
+        ("flag-3", v.flag_3),
+        ("sh-port", v.sh_port),
+        ("sh-fallback", v.sh_fallback),
+        ("mh-port", v.mh_port),
+        ("mh-fallback", v.mh_fallback),
+    ] {
+        p.flag(kw, on);
+    }
+    p.opt_q("persistence_engine", &v.persistence_engine);
     p.flag("inhibit_on_failure", v.inhibit_on_failure);
     if let Some(b) = v.smtp_alert {
         p.onoff("smtp_alert", b);
@@ -658,8 +697,10 @@ fn virtual_server(p: &mut P, v: &VirtualServer) {
             None => p.open(&format!("real_server {}", r.ip)),
         }
         p.kv("weight", r.weight);
-        if let Some(k) = r.lb_kind {
-            p.kv("lvs_method", k.as_str());
+        match (r.lb_kind, r.tunnel) {
+            (Some(LbKind::Tun), Some(t)) => p.line(&format!("lvs_method TUN {}", t.words())),
+            (Some(k), _) => p.kv("lvs_method", k.as_str()),
+            _ => {}
         }
         if let Some(b) = r.inhibit_on_failure {
             p.onoff("inhibit_on_failure", b);

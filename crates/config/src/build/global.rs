@@ -136,6 +136,13 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
                 g.vrrp_iptables = Some(k.args.iter().map(|t| t.text.clone()).collect())
             }
             "nftables" => g.nftables = Some(k.args.iter().map(|t| t.text.clone()).collect()),
+            "notify_fifo" => fifo(k, &mut g.notify_fifo),
+            "vrrp_notify_fifo" => fifo(k, &mut g.vrrp_notify_fifo),
+            "lvs_notify_fifo" => fifo(k, &mut g.lvs_notify_fifo),
+            "notify_fifo_script" => first_word(k, &mut g.notify_fifo_script),
+            "vrrp_notify_fifo_script" => first_word(k, &mut g.vrrp_notify_fifo_script),
+            "lvs_notify_fifo_script" => first_word(k, &mut g.lvs_notify_fifo_script),
+            "no_email_faults" => g.no_email_faults = true,
             _ => cx.untyped(d, k, &mut g.extra, "global_defs"),
         }
     }
@@ -165,5 +172,28 @@ fn set_interval(cx: &mut Cx, k: &Node, f: &mut f64) {
 fn set_u32(cx: &mut Cx, k: &Node, f: &mut u32) {
     if let Some(v) = cx.num(k, 0u32, u32::MAX) {
         *f = v;
+    }
+}
+
+/// `notify_fifo PATH [USER [GROUP]]`: the first counts (keepalived ignores
+/// the others; the keyword checks say so).
+fn fifo(k: &Node, slot: &mut Option<crate::model::NotifyFifo>) {
+    if slot.is_some() {
+        return;
+    }
+    let word = |i: usize| k.args.get(i).map(|t| t.text.clone());
+    if let Some(path) = word(0) {
+        *slot = Some(crate::model::NotifyFifo {
+            path,
+            user: word(1),
+            group: word(2),
+        });
+    }
+}
+
+/// A `*_notify_fifo_script` line: the first given counts.
+fn first_word(k: &Node, slot: &mut Option<String>) {
+    if slot.is_none() {
+        *slot = k.args.first().map(|t| t.text.clone());
     }
 }

@@ -1,12 +1,12 @@
 //! LVS blocks: `virtual_server_group`, `virtual_server`, `real_server` and
 //! the health checkers.
 
-use super::{raw, Cx};
+use super::Cx;
 use crate::diag::Pos;
 use crate::keywords as kws;
 use crate::model::{
-    Checker, CheckerKind, LbKind, Protocol, RealServer, Scheduler, SorryServer, Url, VirtualServer,
-    VirtualServerGroup, VsgAddress,
+    Checker, CheckerKind, LbKind, Protocol, RealServer, Scheduler, SorryServer, Tunnel, Url,
+    VirtualServer, VirtualServerGroup, VsgAddress,
 };
 use crate::tree::Node;
 use std::net::IpAddr;
@@ -70,8 +70,7 @@ fn lb_kind(cx: &mut Cx, k: &Node) -> Option<LbKind> {
     match k.args[0].text.to_ascii_uppercase().as_str() {
         "NAT" => Some(LbKind::Nat),
         "DR" => Some(LbKind::Dr),
-        // Tunnel options (`TUN type gue port N csum`) are kept as written in
-        // `extra` by the callers, for ipvsd.
+        // Tunnel options (`TUN type gue port N csum`): see `tunnel`.
         "TUN" => Some(LbKind::Tun),
         other => {
             cx.error(
@@ -81,6 +80,30 @@ fn lb_kind(cx: &mut Cx, k: &Node) -> Option<LbKind> {
             None
         }
     }
+}
+
+/// A forwarding method word (any case), as keepalived reads it.
+fn method(word: &str) -> Option<LbKind> {
+    match word.to_ascii_uppercase().as_str() {
+        "NAT" => Some(LbKind::Nat),
+        "DR" => Some(LbKind::Dr),
+        "TUN" => Some(LbKind::Tun),
+        _ => None,
+    }
+}
+
+/// The tunnel options of a `lb_kind`/`lvs_method` line that set `kind`:
+/// options keepalived accepts replace `before`; options it rejects (the
+/// keyword checks say why) leave `before`; another method has none.
+fn tunnel(k: &Node, kind: Option<LbKind>, before: Option<Tunnel>) -> Option<Tunnel> {
+    if kind != Some(LbKind::Tun) {
+        return None;
+    }
+    let words: Vec<String> = k.args.iter().skip(1).map(|a| a.text.clone()).collect();
+    if words.is_empty() {
+        return before;
+    }
+    Tunnel::parse(&words).or(before)
 }
 
 /// The virtual server, with where each of its real servers starts.
@@ -137,9 +160,7 @@ pub(crate) fn virtual_server(cx: &mut Cx, n: &Node) -> Option<(VirtualServer, Ve
             "lb_algo" => v.lb_algo = lb_algo(cx, k),
             "lb_kind" => {
                 v.lb_kind = lb_kind(cx, k);
-                if v.lb_kind == Some(LbKind::Tun) && k.args.len() > 1 {
-                    v.extra.push(raw(k));
-                }
+                v.tunnel = tunnel(k, v.lb_kind, v.tunnel);
             }
             "persistence_timeout" => {
                 v.persistence_timeout = if k.args.is_empty() {
@@ -189,6 +210,26 @@ pub(crate) fn virtual_server(cx: &mut Cx, n: &Node) -> Option<(VirtualServer, Ve
                 }
             }
             "sorry_server_inhibit" => v.sorry_server_inhibit = cx.flag(k),
+            // keepalived's ss_forwarding_handler: an unknown method leaves
+            // the one before (the keyword checks report it).
+            "sorry_server_lvs_method" => {
+                let m = k.args.first().and_then(|a| method(&a.text));
+                if m.is_some() {
+                    v.sorry_server_lvs_method = m;
+                    v.sorry_server_tunnel =
+                        (m == Some(LbKind::Tun)).then(|| tunnel(k, m, None).unwrap_or_default());
+                }
+            }
+            // lbflags_handler: the flag is set whatever follows.
+            "ops" => v.ops = true,
+            "flag-1" => v.flag_1 = true,
+            "flag-2" => v.flag_2 = true,
+            "flag-3" => v.flag_3 = true,
+            "sh-port" => v.sh_port = true,
+            "sh-fallback" => v.sh_fallback = true,
+            "mh-port" => v.mh_port = true,
+            "mh-fallback" => v.mh_fallback = true,
+            "persistence_engine" => v.persistence_engine = k.args.first().map(|a| a.text.clone()),
             "inhibit_on_failure" => v.inhibit_on_failure = cx.flag(k),
             "smtp_alert" => v.smtp_alert = Some(cx.flag(k)),
             "connect_timeout" => v.connect_timeout = cx.timer(k, 1e6),
@@ -232,9 +273,7 @@ fn real_server(cx: &mut Cx, n: &Node, vs: &VirtualServer) -> Option<RealServer> 
             "weight" => r.weight = cx.num(k, 0i32, i32::MAX).unwrap_or(r.weight),
             "lvs_method" => {
                 r.lb_kind = lb_kind(cx, k);
-                if r.lb_kind == Some(LbKind::Tun) && k.args.len() > 1 {
-                    r.extra.push(raw(k));
-                }
+                r.tunnel = tunnel(k, r.lb_kind, r.tunnel);
             }
             "inhibit_on_failure" => r.inhibit_on_failure = Some(cx.flag(k)),
             // A script given twice: keepalived keeps the first (and reports it).

@@ -64,8 +64,30 @@ pub struct GlobalDefs {
     pub vrrp_iptables: Option<Vec<String>>,
     /// Accepted but not implemented by keepalived-rs (reported when read).
     pub nftables: Option<Vec<String>>,
+    /// `notify_fifo`, `vrrp_notify_fifo`, `lvs_notify_fifo` (the first of
+    /// each counts: keepalived ignores the others, and says so).
+    pub notify_fifo: Option<NotifyFifo>,
+    pub vrrp_notify_fifo: Option<NotifyFifo>,
+    pub lvs_notify_fifo: Option<NotifyFifo>,
+    /// The scripts reading them (`*_notify_fifo_script LINE`).
+    pub notify_fifo_script: Option<String>,
+    pub vrrp_notify_fifo_script: Option<String>,
+    pub lvs_notify_fifo_script: Option<String>,
+    /// `no_email_faults`: no SMTP alert for FAULT transitions.
+    pub no_email_faults: bool,
     /// Other known global keywords, kept raw.
     pub extra: Vec<Stmt>,
+}
+
+/// `notify_fifo PATH [USER [GROUP]]`: the FIFO and who owns it when the
+/// suite creates it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyFifo {
+    pub path: String,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub group: Option<String>,
 }
 
 /// A `*_notify_fifo_script` and the FIFO it reads, as configured.
@@ -78,24 +100,30 @@ pub struct FifoScript {
 }
 
 impl GlobalDefs {
-    /// The three notify FIFO scripts (kept raw in `extra`).
+    /// The three notify FIFO scripts with their FIFOs.
     pub fn fifo_scripts(&self) -> Vec<FifoScript> {
-        let arg = |kw: &str| {
-            self.extra
-                .iter()
-                .find(|s| s.keyword == kw)
-                .and_then(|s| s.args.first().cloned())
-        };
         [
-            ("notify_fifo_script", "notify_fifo"),
-            ("vrrp_notify_fifo_script", "vrrp_notify_fifo"),
-            ("lvs_notify_fifo_script", "lvs_notify_fifo"),
+            (
+                "notify_fifo_script",
+                &self.notify_fifo_script,
+                &self.notify_fifo,
+            ),
+            (
+                "vrrp_notify_fifo_script",
+                &self.vrrp_notify_fifo_script,
+                &self.vrrp_notify_fifo,
+            ),
+            (
+                "lvs_notify_fifo_script",
+                &self.lvs_notify_fifo_script,
+                &self.lvs_notify_fifo,
+            ),
         ]
         .into_iter()
-        .map(|(s, f)| FifoScript {
-            keyword: s,
-            script: arg(s),
-            fifo: arg(f),
+        .map(|(keyword, script, fifo)| FifoScript {
+            keyword,
+            script: script.clone(),
+            fifo: fifo.as_ref().map(|f| f.path.clone()),
         })
         .collect()
     }
@@ -142,6 +170,13 @@ impl Default for GlobalDefs {
             dynamic_interfaces_allow_if_changes: false,
             vrrp_iptables: None,
             nftables: None,
+            notify_fifo: None,
+            vrrp_notify_fifo: None,
+            lvs_notify_fifo: None,
+            notify_fifo_script: None,
+            vrrp_notify_fifo_script: None,
+            lvs_notify_fifo_script: None,
+            no_email_faults: false,
             extra: Vec::new(),
         }
     }

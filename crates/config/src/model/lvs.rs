@@ -69,6 +69,90 @@ impl Protocol {
     }
 }
 
+/// The encapsulation after `TUN` (`type ipip|gue|gre`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TunnelType {
+    #[default]
+    Ipip,
+    Gue,
+    Gre,
+}
+
+/// A tunnel's checksum option.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TunnelCsum {
+    Nocsum,
+    Csum,
+    Remcsum,
+}
+
+/// `TUN type ipip|gue|gre [port N] [nocsum|csum|remcsum]` (keepalived's
+/// `svr_forwarding_handler`), read once at load.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Tunnel {
+    #[serde(rename = "type")]
+    pub kind: TunnelType,
+    pub port: Option<u16>,
+    pub csum: Option<TunnelCsum>,
+}
+
+impl Tunnel {
+    /// The options after `TUN`; `None` for one keepalived rejects (its
+    /// message comes from the keyword checks).
+    pub fn parse(words: &[String]) -> Option<Tunnel> {
+        let mut t = Tunnel::default();
+        let mut it = words.iter();
+        while let Some(w) = it.next() {
+            match w.as_str() {
+                "type" => {
+                    t.kind = match it.next()?.as_str() {
+                        "ipip" => TunnelType::Ipip,
+                        "gue" => TunnelType::Gue,
+                        "gre" => TunnelType::Gre,
+                        _ => return None,
+                    }
+                }
+                "port" => t.port = Some(it.next()?.parse().ok().filter(|p| *p > 0)?),
+                "nocsum" => t.csum = Some(TunnelCsum::Nocsum),
+                "csum" => t.csum = Some(TunnelCsum::Csum),
+                "remcsum" => t.csum = Some(TunnelCsum::Remcsum),
+                _ => return None,
+            }
+        }
+        let csum = t.csum.filter(|c| *c != TunnelCsum::Nocsum);
+        let ok = (t.kind == TunnelType::Gue) == t.port.is_some()
+            && !(t.kind == TunnelType::Ipip && csum.is_some())
+            && !(t.kind == TunnelType::Gre && csum == Some(TunnelCsum::Remcsum));
+        ok.then_some(t)
+    }
+
+    /// The words after `TUN`, as [`Tunnel::parse`] reads them.
+    pub fn words(&self) -> String {
+        let mut s = format!(
+            "type {}",
+            match self.kind {
+                TunnelType::Ipip => "ipip",
+                TunnelType::Gue => "gue",
+                TunnelType::Gre => "gre",
+            }
+        );
+        if let Some(p) = self.port {
+            s.push_str(&format!(" port {p}"));
+        }
+        if let Some(c) = self.csum {
+            s.push_str(match c {
+                TunnelCsum::Nocsum => " nocsum",
+                TunnelCsum::Csum => " csum",
+                TunnelCsum::Remcsum => " remcsum",
+            });
+        }
+        s
+    }
+}
+
 /// `sorry_server ADDR [PORT]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SorryServer {
@@ -92,6 +176,8 @@ pub struct VirtualServer {
     pub delay_loop: f64,
     pub lb_algo: Option<Scheduler>,
     pub lb_kind: Option<LbKind>,
+    /// `lb_kind TUN type ...`: the tunnel options (none: plain IPIP).
+    pub tunnel: Option<Tunnel>,
     /// Seconds; `persistence_timeout` without a value is 360.
     pub persistence_timeout: Option<u32>,
     pub persistence_granularity: Option<String>,
@@ -108,8 +194,33 @@ pub struct VirtualServer {
     pub quorum_down: Option<String>,
     pub sorry_server: Option<SorryServer>,
     pub sorry_server_inhibit: bool,
+    /// `sorry_server_lvs_method NAT|DR|TUN [tunnel options]`.
+    pub sorry_server_lvs_method: Option<LbKind>,
+    /// Its tunnel options; set whenever `sorry_server_lvs_method` is
+    /// written (it replaces the virtual server's own).
+    pub sorry_server_tunnel: Option<Tunnel>,
     pub inhibit_on_failure: bool,
     pub smtp_alert: Option<bool>,
+    /// IPVS service flags (`ops`: one-packet scheduling; `flag-1..3`;
+    /// `sh-`/`mh-port` and `-fallback`, which count only with their
+    /// scheduler).
+    pub ops: bool,
+    #[serde(rename = "flag-1")]
+    pub flag_1: bool,
+    #[serde(rename = "flag-2")]
+    pub flag_2: bool,
+    #[serde(rename = "flag-3")]
+    pub flag_3: bool,
+    #[serde(rename = "sh-port")]
+    pub sh_port: bool,
+    #[serde(rename = "sh-fallback")]
+    pub sh_fallback: bool,
+    #[serde(rename = "mh-port")]
+    pub mh_port: bool,
+    #[serde(rename = "mh-fallback")]
+    pub mh_fallback: bool,
+    /// `persistence_engine NAME` (e.g. `sip`).
+    pub persistence_engine: Option<String>,
     /// Checker defaults for every real server, as written.
     pub connect_timeout: Option<f64>,
     pub retry: Option<u32>,
@@ -130,6 +241,7 @@ impl Default for VirtualServer {
             delay_loop: 60.0,
             lb_algo: None,
             lb_kind: None,
+            tunnel: None,
             persistence_timeout: None,
             persistence_granularity: None,
             protocol: None,
@@ -143,8 +255,19 @@ impl Default for VirtualServer {
             quorum_down: None,
             sorry_server: None,
             sorry_server_inhibit: false,
+            sorry_server_lvs_method: None,
+            sorry_server_tunnel: None,
             inhibit_on_failure: false,
             smtp_alert: None,
+            ops: false,
+            flag_1: false,
+            flag_2: false,
+            flag_3: false,
+            sh_port: false,
+            sh_fallback: false,
+            mh_port: false,
+            mh_fallback: false,
+            persistence_engine: None,
             connect_timeout: None,
             retry: None,
             delay_before_retry: None,
@@ -164,6 +287,8 @@ pub struct RealServer {
     /// (1)
     pub weight: i32,
     pub lb_kind: Option<LbKind>,
+    /// `lvs_method TUN type ...`: the tunnel options.
+    pub tunnel: Option<Tunnel>,
     pub inhibit_on_failure: Option<bool>,
     pub notify_up: Option<String>,
     pub notify_down: Option<String>,
@@ -189,6 +314,7 @@ impl Default for RealServer {
             port: None,
             weight: 1,
             lb_kind: None,
+            tunnel: None,
             inhibit_on_failure: None,
             notify_up: None,
             notify_down: None,
