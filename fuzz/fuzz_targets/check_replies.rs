@@ -1,10 +1,12 @@
 //! Fuzzes what hostile real servers send a health check: HTTP responses
 //! (status line, headers, Content-Length, body, digest), DNS answers, UDP
-//! replies, and the text of a FILE_CHECK / track_file. The first byte picks
-//! the parser. Nothing may panic; an HTTP verdict needs a status line.
+//! replies, SMTP_CHECK replies (arriving in chunks of any size), and the
+//! text of a FILE_CHECK / track_file. The first byte picks the parser.
+//! Nothing may panic; an HTTP verdict needs a status line; the SMTP reader
+//! only ever shrinks what it holds.
 #![no_main]
 
-use keepalived_check::probe::{dns, http, udp};
+use keepalived_check::probe::{dns, http, smtp, udp};
 use keepalived_check::{file, UdpSpec, UrlSpec};
 use libfuzzer_sys::fuzz_target;
 
@@ -12,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&which, rest)) = data.split_first() else {
         return;
     };
-    match which % 4 {
+    match which % 5 {
         0 => {
             let url = UrlSpec {
             regex: None,
@@ -40,6 +42,18 @@ fuzz_target!(|data: &[u8]| {
             };
             let _ = udp::reply_ok(&spec, rest);
             let _ = udp::parse_hex(&String::from_utf8_lossy(rest));
+        }
+        3 => {
+            let chunk = usize::from(which >> 3) + 1;
+            let mut buf = Vec::new();
+            for c in rest.chunks(chunk) {
+                buf.extend_from_slice(c);
+                let before = buf.len();
+                while let Some(code) = smtp::take_reply(&mut buf) {
+                    assert!(buf.len() < before);
+                    let _ = code;
+                }
+            }
         }
         _ => {
             let v = file::strtol(&String::from_utf8_lossy(rest));

@@ -11,6 +11,7 @@ pub mod genhash;
 pub mod io;
 pub mod plan;
 pub mod probe;
+pub mod process;
 pub mod script;
 pub mod smtp_alert;
 pub mod sockets;

@@ -29,8 +29,9 @@ pub struct SmtpProbe {
 const MAX_REPLY: usize = 64 << 10;
 
 /// The status of the last line of a (possibly multi-line) reply, once a
-/// whole reply is in `buf`; the reply is removed.
-fn take_reply(buf: &mut Vec<u8>) -> Option<Option<u16>> {
+/// whole reply is in `buf`; the reply is removed. (Public for the fuzz
+/// target.)
+pub fn take_reply(buf: &mut Vec<u8>) -> Option<Option<u16>> {
     let mut start = 0;
     while let Some(nl) = buf[start..].iter().position(|&b| b == b'\n') {
         let line = &buf[start..start + nl];
