@@ -53,6 +53,35 @@ impl Suite {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
             .expect("chmod dir");
+        let (log, parent) = Suite::launch(&ns, &dir, args, env);
+        Suite {
+            ns,
+            dir,
+            log,
+            parent,
+            config,
+        }
+    }
+
+    /// Start again in the same directory (configuration, pid files, control
+    /// sockets: whatever the last run left there), once it is gone.
+    pub fn restart(&mut self, args: &[&str]) {
+        let _ = self.parent.wait();
+        self.log.drain_for(Duration::ZERO);
+        assert_eq!(self.log.count(keepalived_child::SAFETY_NET_PHRASE), 0);
+        let (log, parent) = Suite::launch(&self.ns, &self.dir, args, &[]);
+        self.log = log;
+        self.parent = parent;
+    }
+
+    fn launch(
+        ns: &Netns,
+        dir: &tempfile::TempDir,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> (LogTap, Child) {
+        use std::os::unix::fs::PermissionsExt;
+        let config = dir.path().join("keepalived.conf");
         let log = LogTap::bind(&dir.path().join("log.sock"));
         std::fs::set_permissions(&log.path, std::fs::Permissions::from_mode(0o666))
             .expect("chmod socket");
@@ -81,13 +110,7 @@ impl Suite {
             .stdout(Stdio::null())
             .stderr(stderr);
         let parent = cmd.spawn().expect("start keepalived-rs");
-        Suite {
-            ns,
-            dir,
-            log,
-            parent,
-            config,
-        }
+        (log, parent)
     }
 
     pub fn wait_started(mut self) -> Suite {

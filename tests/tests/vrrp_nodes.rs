@@ -25,6 +25,18 @@ fn start(ns: &Arc<Netns>, config: &str) -> Suite {
     Suite::spawn_in(ns.clone(), config, &[]).wait_started()
 }
 
+/// a (150) master and b (100) backup on one LAN, settled.
+fn settled_pair() -> (Lan, Arc<Netns>, Arc<Netns>, Suite, Suite) {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    let mut na = start(&a, &conf(150, ""));
+    let mut nb = start(&b, &conf(100, ""));
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    (lan, a, b, na, nb)
+}
+
 fn garp_from(line: &str) -> bool {
     line.contains("Request who-has 10.99.0.100") && line.contains("tell 10.99.0.100")
 }
@@ -292,13 +304,7 @@ fn a_sync_group_moves_together() {
 #[test]
 fn reload_keeps_the_master_and_its_addresses() {
     use keepalived_rs_tests::lan::LineTap;
-    let mut lan = Lan::new();
-    let a = Arc::new(lan.host(1));
-    let b = Arc::new(lan.host(2));
-    let mut na = start(&a, &conf(150, ""));
-    let mut nb = start(&b, &conf(100, ""));
-    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
-    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    let (_lan, a, _b, mut na, mut nb) = settled_pair();
     let mut mon = LineTap::spawn(
         std::process::Command::new("ip")
             .args(["netns", "exec", &a.name, "ip", "monitor", "address"]),
@@ -349,4 +355,56 @@ fn reload_keeps_the_master_and_its_addresses() {
         "VIP removed during reload: {:#?}",
         mon.lines
     );
+}
+
+/// The parent SIGKILLed on a master: its children see it go (parent-death
+/// SIGTERM) and leave as on a stop — vrrpd gives mastership away with
+/// priority 0 and removes the VIP, so the backup takes over at once.
+/// What is left behind is the parent's pid file and control socket; a
+/// restart in the same place is not taken for a running daemon, cleans
+/// them up, and takes mastership back.
+#[test]
+fn a_sigkilled_parent_leaves_nothing_a_restart_trips_on() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let (_lan, a, b, mut na, mut nb) = settled_pair();
+    let children: Vec<i32> = ["vrrpd", "checkerd", "ipvsd"]
+        .iter()
+        .map(|c| na.child_pid(c))
+        .collect();
+    let started = std::time::Instant::now();
+    kill(Pid::from_raw(na.parent_pid()), Signal::SIGKILL).unwrap();
+    for pid in children {
+        assert!(
+            keepalived_rs_tests::proc::wait_gone(pid, PROMPT),
+            "a child outlived its parent"
+        );
+    }
+    // vrrpd left as on a stop: priority 0, so the backup does not wait
+    // for Master_Down_Interval (3.6 s).
+    nb.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the backup waited {:?}: no priority 0",
+        started.elapsed()
+    );
+    assert!(!holds(&a, VIP), "the VIP was left on the killed master");
+    assert!(holds(&b, VIP));
+    let left: Vec<String> = std::fs::read_dir(na.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".pid"))
+        .collect();
+    eprintln!("left behind by a SIGKILLed parent: {left:?}");
+
+    na.restart(&[]);
+    na.log
+        .wait_for_text("All children configured; starting", PROMPT);
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    assert!(holds(&a, VIP) && !holds(&b, VIP));
+    assert!(na.stop().success());
+    for f in ["parent.pid", "vrrp.pid", "checker.pid", "ipvs.pid"] {
+        assert!(!na.path(f).exists(), "{f} left behind after a stop");
+    }
 }

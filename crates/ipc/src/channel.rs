@@ -166,6 +166,11 @@ impl Channel {
                     Ok(m) => m,
                     Err(Errno::EAGAIN) => return Ok(None),
                     Err(Errno::EINTR) => continue,
+                    // A peer that died with our messages unread resets the
+                    // connection: it is gone all the same (a child whose
+                    // parent was SIGKILLed must stop as on a stop, not
+                    // fail and leave its VIPs behind).
+                    Err(Errno::ECONNRESET) => return Err(RecvError::Closed),
                     Err(e) => return Err(RecvError::Io(e)),
                 };
                 let mut fds = Vec::new();
@@ -274,6 +279,16 @@ mod tests {
         drop(a);
         let mut b = b;
         assert!(matches!(b.recv_bytes(), Err(RecvError::Closed)));
+    }
+
+    /// The peer died with messages from us unread: the kernel reports a
+    /// reset, which is a close all the same.
+    #[test]
+    fn a_peer_gone_with_our_messages_unread_is_closed() {
+        let (mut a, b) = pair();
+        a.send_bytes(b"unread", vec![]).unwrap();
+        drop(b);
+        assert!(matches!(a.recv_bytes(), Err(RecvError::Closed)));
     }
 
     #[test]
