@@ -355,6 +355,11 @@ fn global(p: &mut P, g: &GlobalDefs) {
         p.kv("vrrp_version", g.vrrp_version);
     }
     p.flag("vrrp_strict", g.vrrp_strict);
+    p.opt("vrrp_garp_lower_prio_delay", &g.vrrp_garp_lower_prio_delay);
+    p.opt(
+        "vrrp_garp_lower_prio_repeat",
+        &g.vrrp_garp_lower_prio_repeat,
+    );
     p.flag("vrrp_skip_check_adv_addr", g.vrrp_skip_check_adv_addr);
     p.flag("vrrp_check_unicast_src", g.vrrp_check_unicast_src);
     for (k, v, dv) in [
@@ -367,11 +372,6 @@ fn global(p: &mut P, g: &GlobalDefs) {
             "vrrp_garp_master_refresh",
             g.vrrp_garp_master_refresh,
             d.vrrp_garp_master_refresh,
-        ),
-        (
-            "vrrp_garp_lower_prio_delay",
-            g.vrrp_garp_lower_prio_delay,
-            d.vrrp_garp_lower_prio_delay,
         ),
         (
             "vrrp_garp_interval",
@@ -398,11 +398,6 @@ fn global(p: &mut P, g: &GlobalDefs) {
             "vrrp_garp_master_refresh_repeat",
             g.vrrp_garp_master_refresh_repeat,
             d.vrrp_garp_master_refresh_repeat,
-        ),
-        (
-            "vrrp_garp_lower_prio_repeat",
-            g.vrrp_garp_lower_prio_repeat,
-            d.vrrp_garp_lower_prio_repeat,
         ),
     ] {
         if v != dv {
@@ -586,7 +581,7 @@ fn instance(p: &mut P, v: &VrrpInstance, g: &GlobalDefs) {
         (
             "garp_lower_prio_delay",
             v.garp_lower_prio_delay,
-            g.vrrp_garp_lower_prio_delay,
+            g.garp_lower_prio_delay(),
         ),
     ] {
         if val != inh {
@@ -607,7 +602,7 @@ fn instance(p: &mut P, v: &VrrpInstance, g: &GlobalDefs) {
         (
             "garp_lower_prio_repeat",
             v.garp_lower_prio_repeat,
-            g.vrrp_garp_lower_prio_repeat,
+            g.garp_lower_prio_repeat(),
         ),
     ] {
         if val != inh {

@@ -95,8 +95,16 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
             "vrrp_garp_master_refresh_repeat" => {
                 set_u32(cx, k, &mut g.vrrp_garp_master_refresh_repeat)
             }
-            "vrrp_garp_lower_prio_delay" => set_timer(cx, k, &mut g.vrrp_garp_lower_prio_delay),
-            "vrrp_garp_lower_prio_repeat" => set_u32(cx, k, &mut g.vrrp_garp_lower_prio_repeat),
+            "vrrp_garp_lower_prio_delay" => {
+                if let Some(v) = cx.timer(k, 1e6) {
+                    g.vrrp_garp_lower_prio_delay = Some(v);
+                }
+            }
+            "vrrp_garp_lower_prio_repeat" => {
+                if let Some(v) = cx.num(k, 0u32, u32::MAX) {
+                    g.vrrp_garp_lower_prio_repeat = Some(v);
+                }
+            }
             "vrrp_garp_interval" => set_interval(cx, k, &mut g.vrrp_garp_interval),
             "vrrp_gna_interval" => set_interval(cx, k, &mut g.vrrp_gna_interval),
             "vrrp_lower_prio_no_advert" => g.vrrp_lower_prio_no_advert = cx.flag(k),

@@ -231,8 +231,8 @@ fn inherit(g: &GlobalDefs) -> VrrpInstance {
         garp_master_repeat: g.vrrp_garp_master_repeat,
         garp_master_refresh: g.vrrp_garp_master_refresh,
         garp_master_refresh_repeat: g.vrrp_garp_master_refresh_repeat,
-        garp_lower_prio_delay: g.vrrp_garp_lower_prio_delay,
-        garp_lower_prio_repeat: g.vrrp_garp_lower_prio_repeat,
+        garp_lower_prio_delay: g.garp_lower_prio_delay(),
+        garp_lower_prio_repeat: g.garp_lower_prio_repeat(),
         interface: g.default_interface.clone(),
         ..Default::default()
     }
@@ -242,6 +242,9 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
     let mut v = inherit(g);
     v.name = name(cx, n)?;
     let mut priority_set = false;
+    // Whether the instance sets these itself (strict mode treats the two
+    // cases differently).
+    let (mut lower_delay_set, mut lower_repeat_set) = (false, false);
     // A unicast keyword written in this instance (not inherited).
     let mut unicast_kw: Option<crate::diag::Pos> = None;
     let mut advert_tok = None;
@@ -394,12 +397,16 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
                     .unwrap_or(v.garp_master_refresh_repeat)
             }
             "garp_lower_prio_delay" => {
-                v.garp_lower_prio_delay = cx.timer(k, 1e6).unwrap_or(v.garp_lower_prio_delay)
+                if let Some(d) = cx.timer(k, 1e6) {
+                    v.garp_lower_prio_delay = d;
+                    lower_delay_set = true;
+                }
             }
             "garp_lower_prio_repeat" => {
-                v.garp_lower_prio_repeat = cx
-                    .num(k, 0u32, u32::MAX)
-                    .unwrap_or(v.garp_lower_prio_repeat)
+                if let Some(r) = cx.num(k, 0u32, u32::MAX) {
+                    v.garp_lower_prio_repeat = r;
+                    lower_repeat_set = true;
+                }
             }
             "linkbeat_use_polling" => {
                 cx.warn(k.pos(), "'linkbeat_use_polling' in vrrp_instance is deprecated - use a linkbeat_interfaces block");
@@ -455,6 +462,31 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
     if v.nopreempt && v.preempt_delay != 0.0 {
         cx.warn(n.pos(), format!("vrrp_instance {}: preempt_delay is incompatible with nopreempt - reset to 0, as keepalived does", v.name));
         v.preempt_delay = 0.0;
+    }
+    // keepalived 2.2.7 (vrrp.c, vrrp_complete_instance): in strict mode no
+    // gratuitous ARPs answer a lower-priority advert; set anyway, it says
+    // so and resets them.
+    if v.strict_mode {
+        if lower_repeat_set && v.garp_lower_prio_repeat != 0 {
+            cx.warn(
+                n.pos(),
+                format!(
+                    "({}) Strict mode requires no repeat garps. resetting",
+                    v.name
+                ),
+            );
+        }
+        if lower_delay_set && v.garp_lower_prio_delay != 0.0 {
+            cx.warn(
+                n.pos(),
+                format!(
+                    "({}) Strict mode requires no repeat garp delay. resetting",
+                    v.name
+                ),
+            );
+        }
+        v.garp_lower_prio_repeat = 0;
+        v.garp_lower_prio_delay = 0.0;
     }
     if v.strict_mode && v.authentication.is_some() {
         cx.warn(n.pos(), format!("vrrp_instance {}: strict mode does not support authentication - ignored, as keepalived does", v.name));

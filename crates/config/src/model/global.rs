@@ -43,10 +43,11 @@ pub struct GlobalDefs {
     pub vrrp_garp_master_refresh: f64,
     /// (1)
     pub vrrp_garp_master_refresh_repeat: u32,
-    /// Seconds (5).
-    pub vrrp_garp_lower_prio_delay: f64,
-    /// (5)
-    pub vrrp_garp_lower_prio_repeat: u32,
+    /// Seconds; unset: `vrrp_garp_master_delay` (keepalived 2.2.7,
+    /// vrrp.c), see [`GlobalDefs::garp_lower_prio_delay`].
+    pub vrrp_garp_lower_prio_delay: Option<f64>,
+    /// Unset: `vrrp_garp_master_repeat`.
+    pub vrrp_garp_lower_prio_repeat: Option<u32>,
     /// Seconds between gratuitous ARPs (0).
     pub vrrp_garp_interval: f64,
     /// Seconds between unsolicited NAs (0).
@@ -100,6 +101,19 @@ pub struct FifoScript {
 }
 
 impl GlobalDefs {
+    /// The delay before an instance re-announces its addresses after a
+    /// lower-priority advert, unless it sets its own.
+    pub fn garp_lower_prio_delay(&self) -> f64 {
+        self.vrrp_garp_lower_prio_delay
+            .unwrap_or(self.vrrp_garp_master_delay)
+    }
+
+    /// How many gratuitous ARPs it then sends, unless it sets its own.
+    pub fn garp_lower_prio_repeat(&self) -> u32 {
+        self.vrrp_garp_lower_prio_repeat
+            .unwrap_or(self.vrrp_garp_master_repeat)
+    }
+
     /// The three notify FIFO scripts with their FIFOs.
     pub fn fifo_scripts(&self) -> Vec<FifoScript> {
         [
@@ -157,8 +171,8 @@ impl Default for GlobalDefs {
             vrrp_garp_master_repeat: 5,
             vrrp_garp_master_refresh: 0.0,
             vrrp_garp_master_refresh_repeat: 1,
-            vrrp_garp_lower_prio_delay: 5.0,
-            vrrp_garp_lower_prio_repeat: 5,
+            vrrp_garp_lower_prio_delay: None,
+            vrrp_garp_lower_prio_repeat: None,
             vrrp_garp_interval: 0.0,
             vrrp_gna_interval: 0.0,
             vrrp_lower_prio_no_advert: false,
