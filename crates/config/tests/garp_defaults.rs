@@ -74,3 +74,27 @@ fn strict_mode_sends_no_lower_priority_garps() {
         "{d:?}"
     );
 }
+
+/// Strict mode also answers no lower-priority advert and sends none to a
+/// higher priority (vrrp.c), whatever the global settings say.
+#[test]
+fn strict_mode_answers_no_lower_priority_advert() {
+    let (i, _) = instance("", "");
+    assert!(!i.lower_prio_no_advert && !i.higher_prio_send_advert);
+    let (i, d) = instance(" vrrp_strict\n vrrp_higher_prio_send_advert", "");
+    assert!(
+        i.lower_prio_no_advert && !i.higher_prio_send_advert,
+        "{d:?}"
+    );
+    let (i, d) = instance(
+        " vrrp_strict",
+        " lower_prio_no_advert false\n higher_prio_send_advert true",
+    );
+    assert!(i.lower_prio_no_advert && !i.higher_prio_send_advert);
+    for m in [
+        "(VI_1) Strict mode requires no lower priority advert. resetting",
+        "(VI_1) strict mode requires higher_prio_send_advert to be clear. resetting",
+    ] {
+        assert!(d.iter().any(|x| x == m), "{m}: {d:?}");
+    }
+}

@@ -245,6 +245,7 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
     // Whether the instance sets these itself (strict mode treats the two
     // cases differently).
     let (mut lower_delay_set, mut lower_repeat_set) = (false, false);
+    let mut no_advert_set = false;
     // A unicast keyword written in this instance (not inherited).
     let mut unicast_kw: Option<crate::diag::Pos> = None;
     let mut advert_tok = None;
@@ -306,7 +307,10 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
                 unicast_kw = Some(k.pos().clone());
                 v.check_unicast_src = cx.flag(k)
             }
-            "lower_prio_no_advert" => v.lower_prio_no_advert = cx.flag(k),
+            "lower_prio_no_advert" => {
+                v.lower_prio_no_advert = cx.flag(k);
+                no_advert_set = true;
+            }
             "higher_prio_send_advert" => v.higher_prio_send_advert = cx.flag(k),
             "mcast_src_ip" => v.mcast_src_ip = cx.ip(k),
             "mcast_dst_ip" => v.mcast_dst_ip = cx.ip(k),
@@ -487,6 +491,19 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
         }
         v.garp_lower_prio_repeat = 0;
         v.garp_lower_prio_delay = 0.0;
+        // Nor does it answer a lower priority, or a higher one.
+        if no_advert_set && !v.lower_prio_no_advert {
+            cx.warn(
+                n.pos(),
+                format!(
+                    "({}) Strict mode requires no lower priority advert. resetting",
+                    v.name
+                ),
+            );
+        }
+        // (The keyword checks report a set higher_prio_send_advert.)
+        v.lower_prio_no_advert = true;
+        v.higher_prio_send_advert = false;
     }
     if v.strict_mode && v.authentication.is_some() {
         cx.warn(n.pos(), format!("vrrp_instance {}: strict mode does not support authentication - ignored, as keepalived does", v.name));
