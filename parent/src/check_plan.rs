@@ -434,6 +434,57 @@ fn quorum_bounds(quorum: u32, quorum_max: Option<u32>) -> Result<(u32, u32), Str
     }
 }
 
+/// keepalived's local name: the canonical name of this host's node name
+/// (`getaddrinfo` with `AI_CANONNAME`, as its `get_local_name`); `None`
+/// when the lookup fails.
+fn local_name() -> Option<String> {
+    let node = nix::sys::utsname::uname().ok()?;
+    let node = std::ffi::CString::new(node.nodename().as_encoded_bytes()).ok()?;
+    // SAFETY: zeroed hints with only ai_flags set, as getaddrinfo(3)
+    // expects; `res` is freed below and its canonical name copied first.
+    unsafe {
+        let mut hints: libc::addrinfo = std::mem::zeroed();
+        hints.ai_flags = libc::AI_CANONNAME;
+        let mut res: *mut libc::addrinfo = std::ptr::null_mut();
+        if libc::getaddrinfo(node.as_ptr(), std::ptr::null(), &hints, &mut res) != 0 {
+            return None;
+        }
+        let name = (!res.is_null() && !(*res).ai_canonname.is_null()).then(|| {
+            std::ffi::CStr::from_ptr((*res).ai_canonname)
+                .to_string_lossy()
+                .into_owned()
+        });
+        libc::freeaddrinfo(res);
+        name.filter(|n| !n.is_empty())
+    }
+}
+
+/// The names an alert carries, as keepalived 2.2.7 defaults them
+/// (global_data.c): the router id is the local name; with a local name,
+/// the HELO name is it and the sender is `USER@local name` (the user
+/// keepalived runs as); without one, HELO says "localhost".
+fn smtp_names(
+    g: &keepalived_config::GlobalDefs,
+    local: Option<&str>,
+    user: &str,
+) -> (String, String, String) {
+    let router_id = g
+        .router_id
+        .clone()
+        .unwrap_or_else(|| local.unwrap_or("[unknown]").to_string());
+    let helo = g
+        .smtp_helo_name
+        .clone()
+        .or(local.map(String::from))
+        .unwrap_or_else(|| "localhost".into());
+    let from = g
+        .notification_email_from
+        .clone()
+        .or(local.map(|l| format!("{user}@{l}")))
+        .unwrap_or_else(|| format!("{user}@localhost"));
+    (router_id, helo, from)
+}
+
 /// None when alerts cannot be sent (no recipients or no server); a server
 /// that is not an address is reported.
 fn smtp(config: &Config, notes: &mut Vec<String>) -> Option<SmtpPlan> {
@@ -451,21 +502,15 @@ fn smtp(config: &Config, notes: &mut Vec<String>) -> Option<SmtpPlan> {
             return None;
         }
     };
-    let router_id = g.router_id.clone().unwrap_or_else(|| {
-        nix::unistd::gethostname()
-            .map(|h| h.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    });
+    let user = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .ok()
+        .flatten()
+        .map_or_else(|| "root".to_string(), |u| u.name);
+    let (router_id, helo, from) = smtp_names(g, local_name().as_deref(), &user);
     Some(SmtpPlan {
         server: SocketAddr::new(ip, g.smtp_port),
-        helo: g
-            .smtp_helo_name
-            .clone()
-            .unwrap_or_else(|| "localhost".into()),
-        from: g
-            .notification_email_from
-            .clone()
-            .unwrap_or_else(|| format!("keepalived@{router_id}")),
+        helo,
+        from,
         to: g.notification_email.clone(),
         timeout: Duration::from_secs_f64(g.smtp_connect_timeout.max(0.1)),
         router_id,
@@ -681,6 +726,32 @@ mod tests {
             CheckKind::File(f) => assert_eq!(f.path, Path::new("/run/weights/app")),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// keepalived's defaults: the local name for the router id, the HELO
+    /// name and the sender's domain (not "localhost", not the router id).
+    #[test]
+    fn smtp_names_default_to_the_local_name() {
+        let mut g = keepalived_config::GlobalDefs::default();
+        let names = |g: &keepalived_config::GlobalDefs, l| smtp_names(g, l, "root");
+        assert_eq!(
+            names(&g, Some("lb1.example.net")),
+            (
+                "lb1.example.net".to_string(),
+                "lb1.example.net".to_string(),
+                "root@lb1.example.net".to_string()
+            )
+        );
+        g.router_id = Some("LB_A".into());
+        let (rid, helo, from) = names(&g, Some("lb1.example.net"));
+        assert_eq!((rid.as_str(), helo.as_str()), ("LB_A", "lb1.example.net"));
+        assert_eq!(from, "root@lb1.example.net", "not the router id");
+        let (_, helo, _) = names(&g, None);
+        assert_eq!(helo, "localhost");
+        g.smtp_helo_name = Some("mx".into());
+        g.notification_email_from = Some("ops@example.net".into());
+        let (_, helo, from) = names(&g, Some("lb1.example.net"));
+        assert_eq!((helo.as_str(), from.as_str()), ("mx", "ops@example.net"));
     }
 
     /// The parent checks a url's regex once, at load (with file:line); the
