@@ -170,6 +170,13 @@ impl Checkerd {
     /// (Re)build the file and process trackers from the plan.
     fn build_trackers(&mut self, reload: bool, ctx: &mut Ctx) {
         self.files.shutdown(ctx.registry);
+        // Files only FILE_CHECKs read: initialised here, watched by the
+        // engine.
+        for f in &self.plan.file_inits {
+            if let Some(init) = f.init {
+                track_file::init_file(&f.name, std::path::Path::new(&f.path), init, reload);
+            }
+        }
         self.files = FileTracker::new(&self.plan.files, ctx.registry, reload);
         self.processes = ProcessTracker::new(&self.plan.processes);
         // A tracker that comes back later is reported afresh.

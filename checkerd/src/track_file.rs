@@ -256,7 +256,7 @@ fn read(f: &mut Watched) -> Option<i64> {
 /// `init_file [VALUE] [overwrite]`: write VALUE (0) to the file if it is
 /// missing, or always with `overwrite` (but not over an existing file on a
 /// reload). checkerd may not be allowed to: warn and go on.
-fn init_file(name: &str, path: &Path, init: FileInit, reload: bool) {
+pub fn init_file(name: &str, path: &Path, init: FileInit, reload: bool) {
     let FileInit { value, overwrite } = init;
     if let Ok(m) = std::fs::metadata(path) {
         if !overwrite || reload {

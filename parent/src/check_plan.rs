@@ -382,16 +382,33 @@ fn file_init(name: &str, words: &[String], notes: &mut Vec<String>) -> FileInit 
 
 fn trackers(config: &Config, out: &mut CheckPlan, notes: &mut Vec<String>) {
     let (files, procs) = referenced(config);
+    let checked: BTreeSet<&str> = config
+        .virtual_servers
+        .iter()
+        .flat_map(|v| &v.real_servers)
+        .flat_map(|r| &r.checkers)
+        .filter(|c| c.kind == CheckerKind::File)
+        .filter_map(|c| c.track_file.as_deref())
+        .collect();
     for f in &config.track_files {
-        if !files.contains(f.name.as_str()) {
-            notes.push(format!("Warning - track_file {} is not used", f.name));
-            continue;
-        }
-        out.files.push(FilePlan {
+        let plan = || FilePlan {
             name: f.name.clone(),
             path: f.file.clone(),
-            init: f.init_file.as_ref().map(|w| file_init(&f.name, w, notes)),
-        });
+            init: None,
+        };
+        if files.contains(f.name.as_str()) {
+            out.files.push(FilePlan {
+                init: f.init_file.as_ref().map(|w| file_init(&f.name, w, notes)),
+                ..plan()
+            });
+        } else if checked.contains(f.name.as_str()) {
+            out.file_inits.push(FilePlan {
+                init: f.init_file.as_ref().map(|w| file_init(&f.name, w, notes)),
+                ..plan()
+            });
+        } else {
+            notes.push(format!("Warning - track_file {} is not used", f.name));
+        }
     }
     for p in &config.vrrp_track_processes {
         if !procs.contains(p.name.as_str()) {

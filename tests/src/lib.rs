@@ -55,3 +55,36 @@ pub fn require_root() {
         "integration tests run as root (they build network namespaces)"
     );
 }
+
+/// Wait (at most [`suite::PROMPT`]) until the text of `path` satisfies
+/// `done`, following its directory with inotify; returns the text.
+pub fn wait_file(path: &std::path::Path, what: &str, done: impl Fn(&str) -> bool) -> String {
+    use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+    // Non-blocking: the poll waits; a read with nothing pending would hang
+    // the test instead of letting it fail at its deadline.
+    let ino = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK).expect("inotify");
+    ino.add_watch(
+        path.parent().expect("a file in a directory"),
+        AddWatchFlags::IN_MODIFY
+            | AddWatchFlags::IN_CREATE
+            | AddWatchFlags::IN_CLOSE_WRITE
+            | AddWatchFlags::IN_MOVED_TO,
+    )
+    .expect("inotify watch");
+    let until = std::time::Instant::now() + suite::PROMPT;
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if done(&text) {
+            return text;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "{} never held {what}; it holds {text:?}",
+            path.display()
+        );
+        let fd = std::os::fd::AsFd::as_fd(&ino);
+        let mut pfd = [nix::poll::PollFd::new(fd, nix::poll::PollFlags::POLLIN)];
+        let _ = nix::poll::poll(&mut pfd, nix::poll::PollTimeout::from(1000u16));
+        let _ = ino.read_events();
+    }
+}

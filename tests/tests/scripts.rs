@@ -172,33 +172,9 @@ fn a_reloaded_umask_reaches_checkerds_scripts() {
     assert!(!text.contains("umask: 0177"), "{text}");
 }
 
-/// Wait until `path` contains `needle`, following the file with inotify.
+/// Wait until `path` contains `needle`.
 fn wait_file(path: &std::path::Path, needle: &str) -> String {
-    use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
-    let ino = Inotify::init(InitFlags::IN_CLOEXEC).unwrap();
-    ino.add_watch(
-        path.parent().unwrap(),
-        AddWatchFlags::IN_MODIFY | AddWatchFlags::IN_CREATE | AddWatchFlags::IN_CLOSE_WRITE,
-    )
-    .unwrap();
-    let until = std::time::Instant::now() + PROMPT;
-    loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if text.contains(needle) {
-            return text;
-        }
-        assert!(
-            std::time::Instant::now() < until,
-            "no '{needle}' in {}:\n{text}",
-            path.display()
-        );
-        let fd = std::os::fd::AsFd::as_fd(&ino);
-        let mut pfd = [nix::poll::PollFd::new(fd, nix::poll::PollFlags::POLLIN)];
-        // Read only what is there: a read with nothing pending would block.
-        if nix::poll::poll(&mut pfd, nix::poll::PollTimeout::from(1000u16)).unwrap_or(0) > 0 {
-            let _ = ino.read_events();
-        }
-    }
+    keepalived_rs_tests::wait_file(path, needle, |t| t.contains(needle))
 }
 
 #[test]

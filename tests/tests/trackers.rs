@@ -23,31 +23,9 @@ fn conf(prio: u8, extra_global: &str, extra: &str) -> String {
     )
 }
 
-/// Wait until `path` holds `text`, following its directory with inotify.
+/// Wait until `path` holds exactly `text`.
 fn wait_content(path: &Path, text: &str) {
-    use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
-    let ino = Inotify::init(InitFlags::IN_CLOEXEC).unwrap();
-    ino.add_watch(
-        path.parent().unwrap(),
-        AddWatchFlags::IN_CREATE | AddWatchFlags::IN_CLOSE_WRITE | AddWatchFlags::IN_MOVED_TO,
-    )
-    .unwrap();
-    let until = std::time::Instant::now() + PROMPT;
-    loop {
-        let now = std::fs::read_to_string(path).unwrap_or_default();
-        if now == text {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < until,
-            "{} holds {now:?}, not {text:?}",
-            path.display()
-        );
-        let fd = std::os::fd::AsFd::as_fd(&ino);
-        let mut pfd = [nix::poll::PollFd::new(fd, nix::poll::PollFlags::POLLIN)];
-        let _ = nix::poll::poll(&mut pfd, nix::poll::PollTimeout::from(1000u16));
-        let _ = ino.read_events();
-    }
+    keepalived_rs_tests::wait_file(path, text, |t| t == text);
 }
 
 #[test]
@@ -234,4 +212,26 @@ fn a_dead_tracked_process_hands_mastership_over_by_its_weight() {
         .wait_for_text("Quorum gained for tracked process ptrk", PROMPT);
     na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
     assert!(holds(&a, VIP));
+}
+
+/// A track_file only a FILE_CHECK reads still gets its `init_file` (as
+/// keepalived's checker process runs it), and is not "unused": the check
+/// reads the value it wrote, with its weight.
+#[test]
+fn a_track_file_only_a_file_check_reads_is_initialised() {
+    let dir = shared_dir();
+    let file = dir.path().join("weight");
+    let text = format!(
+        "track_file tf {{\n    file {}\n    init_file 3\n}}\n\
+         virtual_server 10.99.0.50 80 {{\n    protocol TCP\n    real_server 10.99.0.51 80 {{\n        \
+         weight 2\n        FILE_CHECK {{\n            track_file tf\n            weight 4\n        }}\n    }}\n}}\n",
+        file.display()
+    );
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let mut na = Suite::spawn_in(a, &conf(150, &text, ""), &[]).wait_started();
+    wait_content(&file, "3\n");
+    na.log.drain_for(std::time::Duration::ZERO);
+    assert_eq!(na.log.count("track_file tf is not used"), 0);
+    assert!(na.stop().success());
 }

@@ -24,6 +24,9 @@ pub struct CheckPlan {
     /// `*_notify_fifo_script`s: started once, fed by the parent's FIFOs.
     pub fifo_scripts: Vec<FifoScript>,
     pub files: Vec<FilePlan>,
+    /// Track files only FILE_CHECKs read (the engine watches those): their
+    /// `init_file` still runs, as keepalived's checker process runs it.
+    pub file_inits: Vec<FilePlan>,
     pub processes: Vec<ProcessPlan>,
     /// None: no alerts are sent (no recipients, or no usable server).
     pub smtp: Option<SmtpPlan>,
