@@ -133,7 +133,8 @@ fn a_stopped_child_is_killed_and_restarted_and_resumes_as_master() {
         suite.log.count("Entering BACKUP STATE") + suite.log.count("Entering FAULT STATE")
     };
     let before = left_master(&suite);
-    for child in ["checkerd", "vrrpd"] {
+    // Every child: a stopped one answers no heartbeat, whatever it runs.
+    for child in ["checkerd", "ipvsd", "vrrpd"] {
         let old = suite.child_pid(child);
         kill(Pid::from_raw(old), Signal::SIGSTOP).unwrap();
         let line = suite.log.wait_for_text(
