@@ -60,6 +60,9 @@ if [ -x tests/vm/run-ipvs-tests.sh ]; then
     tests/vm/run-ipvs-vm.sh tests/vm/ipvs-health.sh target/debug
     echo "== lvs_sync_daemon following a VRRP instance, side by side with keepalived 2.2.7"
     tests/vm/run-ipvs-vm.sh tests/vm/ipvs-syncd.sh target/debug
+    echo "== faults on a VRRP pair: clock steps (monotonic timers), netem delay/reorder/duplicate/loss"
+    # Forced into the VM: it steps the clock.
+    KARS_VM_FORCE=1 tests/vm/run-ipvs-vm.sh tests/vm/faults.sh target/debug
     echo "== the Debian package replacing Debian's keepalived, and its hardened unit under systemd as PID 1 (the VM's throwaway root)"
     # Pinned: its --profile handling is what this relies on.
     command -v cargo-deb >/dev/null || cargo install cargo-deb --version 3.8.0 --locked

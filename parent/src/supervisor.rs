@@ -61,6 +61,15 @@ const DUMP_CUT: &str = "\n (cut: this part is over 64 MiB)\n";
 const DRAIN_BUDGET: usize = 256;
 /// Routed messages held for a child between its spawn and its start.
 const MAX_HELD: usize = 65_536;
+/// Bytes queued towards a child above which the parent stops reading the
+/// other children (whose messages it would route there): the sender of a
+/// flood waits, its own queue fills and it pays for the overflow; the slow
+/// recipient is not killed for messages it never asked for.
+const ROUTE_HIGH_WATER: usize = 4 << 20;
+/// Reading resumes once every child's queue is back under this.
+const ROUTE_LOW_WATER: usize = 1 << 20;
+/// Between two "reading paused" warnings for one child.
+const PAUSE_WARN_EVERY: Duration = Duration::from_secs(60);
 
 /// Everything the supervisor needs from the command line.
 pub struct Settings {
@@ -87,6 +96,10 @@ struct Slot {
     held: Vec<ToChild>,
     /// Its budget ran out with messages left to read.
     more: bool,
+    /// Not read while another child's queue is over [`ROUTE_HIGH_WATER`].
+    paused: bool,
+    /// When the last "reading paused" warning named it.
+    pause_warned: Option<Instant>,
     /// When it closed its channel while running: if it is still alive
     /// [`CLOSED_GRACE`] later, it is killed (and restarted).
     closed_at: Option<Instant>,
@@ -226,6 +239,8 @@ impl Supervisor {
                 launcher: None,
                 held: Vec::new(),
                 more: false,
+                paused: false,
+                pause_warned: None,
                 closed_at: None,
                 oom_at_spawn: None,
                 pid_file: settings
@@ -354,6 +369,7 @@ impl Supervisor {
                 self.finish_dump();
             }
             self.flush_all();
+            self.resume_paused();
             keepalived_log::flush();
             if self.stopped {
                 self.control.remove();
@@ -627,6 +643,9 @@ impl Supervisor {
         let sub = self.slots[i].sub;
         self.slots[i].more = false;
         for _ in 0..DRAIN_BUDGET {
+            if self.pause_if_congested(i) {
+                return;
+            }
             let Some(chan) = self.slots[i].chan.as_mut() else {
                 return;
             };
@@ -666,6 +685,63 @@ impl Supervisor {
         }
         // Budget spent: the rest on the next turn.
         self.slots[i].more = self.slots[i].chan.is_some();
+    }
+
+    /// The child (other than `i`) with the most bytes queued, and how many.
+    fn fullest_other(&self, i: usize) -> Option<(usize, usize)> {
+        (0..self.slots.len())
+            .filter(|&j| j != i)
+            .filter_map(|j| self.slots[j].chan.as_ref().map(|c| (j, c.queued_bytes())))
+            .max_by_key(|&(_, q)| q)
+    }
+
+    /// Backpressure: while a child has more than [`ROUTE_HIGH_WATER`]
+    /// queued, child `i`'s messages (which may be routed there) stay in its
+    /// socket. Whoever floods fills its own queue; a stuck recipient is the
+    /// heartbeat's business.
+    fn pause_if_congested(&mut self, i: usize) -> bool {
+        let Some((j, queued)) = self.fullest_other(i) else {
+            return false;
+        };
+        if queued <= ROUTE_HIGH_WATER {
+            return false;
+        }
+        let now = Instant::now();
+        let reader = self.slots[j].sub;
+        let slot = &mut self.slots[i];
+        slot.paused = true;
+        if slot
+            .pause_warned
+            .is_none_or(|t| now.duration_since(t) >= PAUSE_WARN_EVERY)
+        {
+            slot.pause_warned = Some(now);
+            warn!(
+                "Reading from {} paused: {} has {} KiB of messages it has not read yet \
+                 (the sender waits, the reader is not killed)",
+                slot.sub,
+                reader,
+                queued >> 10
+            );
+        }
+        true
+    }
+
+    /// Paused children are read again once every queue is under
+    /// [`ROUTE_LOW_WATER`] (on the next turn: no readiness edge will come
+    /// for what is already in their sockets).
+    fn resume_paused(&mut self) {
+        for i in 0..self.slots.len() {
+            if !self.slots[i].paused {
+                continue;
+            }
+            let clear = self
+                .fullest_other(i)
+                .is_none_or(|(_, q)| q <= ROUTE_LOW_WATER);
+            if clear {
+                self.slots[i].paused = false;
+                self.slots[i].more = self.slots[i].chan.is_some();
+            }
+        }
     }
 
     fn handle_message(&mut self, i: usize, m: FromChild) {

@@ -67,3 +67,79 @@ fn an_fwmark_check_gets_a_marked_socket_from_the_parent() {
     );
     assert_eq!(na.log.count("refused"), 0, "{:#?}", na.log.lines);
 }
+
+/// The lowest descriptor number `pid` does not hold: with its soft
+/// RLIMIT_NOFILE set there, it can open nothing more.
+fn lowest_free_fd(pid: i32) -> u64 {
+    let held: std::collections::BTreeSet<u64> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    (0..).find(|n| !held.contains(n)).unwrap()
+}
+
+/// Set `pid`'s soft RLIMIT_NOFILE with util-linux's `prlimit`, run (by
+/// `setpriv`) as
+/// the process's own user: tests may lack CAP_SYS_RESOURCE, and a process
+/// may change the limits of another of its own uid without it.
+fn set_nofile_soft(pid: i32, soft: u64) {
+    let st = keepalived_rs_tests::proc::status(pid);
+    let id = |k: &str| -> u32 { st[k].split_whitespace().next().unwrap().parse().unwrap() };
+    let out = std::process::Command::new("setpriv")
+        .args([
+            &format!("--reuid={}", id("Uid")),
+            &format!("--regid={}", id("Gid")),
+            "--clear-groups",
+            "prlimit",
+            "--pid",
+            &pid.to_string(),
+            &format!("--nofile={soft}:"),
+        ])
+        .output()
+        .expect("run prlimit");
+    assert!(
+        out.status.success(),
+        "prlimit: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// checkerd out of descriptors (EMFILE: its soft RLIMIT_NOFILE lowered to
+/// what it holds): an attempt that cannot open its socket says nothing
+/// about the real server, as keepalived ("TCP connect fail to create
+/// socket. Rescheduling."). Before, with `retry 0`, the first such attempt
+/// removed the server ("connect: Too many open files"): a full descriptor
+/// table emptied every pool. With descriptors back, the check runs on and
+/// still sees a real failure.
+#[test]
+fn a_check_without_descriptors_gives_no_verdict() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = lan.host(2);
+    listen_in(&b, &[80]);
+    let conf = "virtual_server 10.99.0.100 80 {\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    \
+         real_server 10.99.0.12 80 {\n        TCP_CHECK {\n            alpha\n            connect_timeout 1\n            retry 0\n        }\n    }\n}\n";
+    let mut na = Suite::spawn_in(a.clone(), conf, &[]).wait_started();
+    na.log
+        .wait_for_text("Adding service [10.99.0.12]:tcp:80", PROMPT);
+    let checkerd = na.child_pid("checkerd");
+    set_nofile_soft(checkerd, lowest_free_fd(checkerd));
+    let line = na.log.wait_for_text(
+        "Check on [10.99.0.12]:tcp:80 could not begin (connect: Too many open files",
+        PROMPT,
+    );
+    assert!(line.contains("rescheduled without a verdict"), "{line}");
+    assert_eq!(
+        na.log.count("Removing service [10.99.0.12]:tcp:80"),
+        0,
+        "{:#?}",
+        na.log.lines
+    );
+    set_nofile_soft(checkerd, 1024);
+    // The check is still scheduled: a real failure is seen.
+    a.ip(&["route", "add", "blackhole", "10.99.0.12/32"]);
+    na.log
+        .wait_for_text("Removing service [10.99.0.12]:tcp:80", PROMPT);
+    assert_eq!(na.child_pid("checkerd"), checkerd);
+    assert!(na.stop().success());
+}

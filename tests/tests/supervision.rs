@@ -135,18 +135,25 @@ fn hostile_child_is_restarted_and_the_parent_survives() {
     assert!(suite.stop().success());
 }
 
-/// A compromised vrrpd sending valid messages as fast as the parent reads
-/// them (naming objects no plan has): the parent drops them, keeps serving
-/// the other children, and still stops on SIGTERM.
-#[test]
-fn a_flooding_child_cannot_hold_the_parent() {
+/// A libexec directory whose vrrpd is the fake child in `mode` (the
+/// directory lives as long as the returned guard).
+fn fake_vrrpd(mode: &str) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     for b in ["checkerd", "ipvsd"] {
         std::os::unix::fs::symlink(bin(b), dir.path().join(b)).unwrap();
     }
     std::fs::copy(bin("fake-child"), dir.path().join("vrrpd")).unwrap();
-    std::fs::write(dir.path().join("fake-mode"), "flood").unwrap();
+    std::fs::write(dir.path().join("fake-mode"), mode).unwrap();
     let libexec = dir.path().to_string_lossy().to_string();
+    (dir, libexec)
+}
+
+/// A compromised vrrpd sending valid messages as fast as the parent reads
+/// them (naming objects no plan has): the parent drops them, keeps serving
+/// the other children, and still stops on SIGTERM.
+#[test]
+fn a_flooding_child_cannot_hold_the_parent() {
+    let (_dir, libexec) = fake_vrrpd("flood");
     let mut suite = Suite::start(MINIMAL, &["--libexec-dir", &libexec]);
     let checkerd = suite.child_pid("checkerd");
     let ipvsd = suite.child_pid("ipvsd");
@@ -165,6 +172,59 @@ fn a_flooding_child_cannot_hold_the_parent() {
         "stopping took {:?} under the flood",
         began.elapsed()
     );
+}
+
+/// A compromised vrrpd flooding valid state changes (which the parent
+/// routes to checkerd and ipvsd) while checkerd is stopped: the parent
+/// stops reading the sender instead of queueing without end and killing
+/// the reader for messages it never asked for (before: 512 MiB queued in
+/// the parent, then checkerd killed as "not reading its messages"). The
+/// reader resumes where it was; the parent's memory stays small.
+#[test]
+fn a_flood_of_routed_messages_is_paid_by_its_sender() {
+    let (_dir, libexec) = fake_vrrpd("flood-valid");
+    let conf = "vrrp_instance VI_1 {\n    interface lo\n    virtual_router_id 51\n    \
+                priority 100\n    virtual_ipaddress {\n        192.0.2.1/32\n    }\n}\n";
+    let mut suite = Suite::start(conf, &["--libexec-dir", &libexec]);
+    let parent = suite.parent_pid();
+    let checkerd = suite.child_pid("checkerd");
+    let ipvsd = suite.child_pid("ipvsd");
+    kill(Pid::from_raw(checkerd), Signal::SIGSTOP).unwrap();
+    let line = suite
+        .log
+        .wait_for_text("Reading from vrrpd paused: checkerd has", PROMPT);
+    assert!(line.contains("the reader is not killed"), "{line}");
+    let rss_kib = |pid: i32| -> u64 {
+        proc::status(pid)["VmRSS"]
+            .trim_end_matches(" kB")
+            .parse()
+            .unwrap()
+    };
+    // Far under the 512 MiB a reader may have queued before it is killed.
+    let rss = rss_kib(parent);
+    assert!(
+        rss < 64 << 10,
+        "the parent grew to {rss} KiB under the flood"
+    );
+    kill(Pid::from_raw(checkerd), Signal::SIGCONT).unwrap();
+    // Both readers keep up with the parent again and answer a dump.
+    suite.signal(Signal::SIGUSR1);
+    suite
+        .log
+        .wait_for_text("Wrote /tmp/keepalived.data", PROMPT);
+    assert_eq!(suite.child_pid("checkerd"), checkerd);
+    assert_eq!(suite.child_pid("ipvsd"), ipvsd);
+    assert_eq!(
+        suite.log.count("is not reading its messages"),
+        0,
+        "a reader was killed for the sender's flood"
+    );
+    let rss = rss_kib(parent);
+    assert!(
+        rss < 64 << 10,
+        "the parent grew to {rss} KiB under the flood"
+    );
+    assert!(suite.stop().success(), "the parent did not stop cleanly");
 }
 
 #[test]

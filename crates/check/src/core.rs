@@ -124,6 +124,13 @@ impl CheckerCore {
         }
     }
 
+    /// The attempt ended without a verdict (it could not begin): the next
+    /// one comes after `delay_loop`, the retry count and state unchanged.
+    pub fn reschedule(&mut self, now: Instant) {
+        self.next = Some(now + self.timing.delay_loop);
+        self.started = None;
+    }
+
     /// The attempt ended at `now`; returns the new state when it changed.
     pub fn on_result(&mut self, ok: bool, now: Instant) -> Option<bool> {
         let was = self.is_up;

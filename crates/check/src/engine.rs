@@ -215,7 +215,15 @@ pub struct Engine {
     /// How long each real server's last finished check attempt took, for
     /// the servers whose figure changed since [`Engine::drain_check_times`].
     check_times: std::collections::BTreeMap<usize, Duration>,
+    /// Attempts that could not open their socket since the last warning,
+    /// and when that warning was (one a minute under EMFILE, not one per
+    /// check).
+    not_started: u64,
+    not_started_warned: Option<Instant>,
 }
+
+/// Between two warnings about checks that could not open a socket.
+const NOT_STARTED_WARN_EVERY: Duration = Duration::from_secs(60);
 
 impl Engine {
     /// Keys `key_base` (file watches) and above belong to the engine.
@@ -241,6 +249,8 @@ impl Engine {
             file_checks: Vec::new(),
             due: Vec::new(),
             check_times: std::collections::BTreeMap::new(),
+            not_started: 0,
+            not_started_warned: None,
         }
     }
 
@@ -521,8 +531,10 @@ impl Engine {
                 let step = self.io.timed_out(key);
                 self.io.stop(key);
                 self.release(slot);
-                if let Step::Done { ok, why } = step {
-                    self.finish_check(ci, ok, &why, None, now);
+                match step {
+                    Step::Done { ok, why } => self.finish_check(ci, ok, &why, None, now),
+                    Step::Local { why } => self.no_verdict(ci, &why, now),
+                    Step::Pending { .. } => self.finish_check(ci, false, "timeout", None, now),
                 }
             }
             Run::Script { .. } => self.drive_check(ci, now),
@@ -719,6 +731,13 @@ impl Engine {
                     self.release(slot);
                     self.finish_check(ci, ok, &why, None, now);
                 }
+                Step::Local { why } => {
+                    let slot = *slot;
+                    self.io.stop(self.key_base + 1 + slot);
+                    c.run = Run::Idle;
+                    self.release(slot);
+                    self.no_verdict(ci, &why, now);
+                }
             },
             Run::Script {
                 h,
@@ -783,6 +802,38 @@ impl Engine {
             None => {}
         }
         self.report(server);
+    }
+
+    /// The attempt could not open its socket ([`Step::Local`]): nothing is
+    /// said about the real server; the check runs again after `delay_loop`
+    /// (keepalived: "TCP connect fail to create socket. Rescheduling.").
+    fn no_verdict(&mut self, ci: usize, why: &str, now: Instant) {
+        let Some(c) = self.checks[ci].as_mut() else {
+            return;
+        };
+        c.started = None;
+        c.core.reschedule(now);
+        let server = c.server;
+        self.not_started += 1;
+        let due = self
+            .not_started_warned
+            .is_none_or(|t| now.saturating_duration_since(t) >= NOT_STARTED_WARN_EVERY);
+        if due {
+            let name = self.servers[server]
+                .as_ref()
+                .map_or("", |s| s.name.as_str());
+            let others = self.not_started - 1;
+            warn!(
+                "Check on {name} could not begin ({why}); rescheduled without a verdict{}",
+                if others > 0 {
+                    format!(" ({others} more such attempts since the last warning)")
+                } else {
+                    String::new()
+                }
+            );
+            self.not_started = 0;
+            self.not_started_warned = Some(now);
+        }
     }
 
     fn begin_script(&mut self, si: usize, now: Instant) {

@@ -23,6 +23,8 @@ enum Answer {
     Silent,
     /// A byte every so many ms, for ever (slowloris).
     Trickle(u64),
+    /// No socket to be had here (EMFILE): no verdict.
+    NoSocket,
 }
 
 /// The server's behaviour over time: `(from ms, answer)`, sorted.
@@ -79,6 +81,9 @@ impl Io for FakeIo {
                 w.queue.insert((at, key));
                 Step::Pending { progress: true }
             }
+            Some(Answer::NoSocket) => Step::Local {
+                why: "connect: Too many open files (os error 24)".into(),
+            },
             Some(Answer::Silent) | None => Step::Pending { progress: false },
         }
     }
@@ -232,6 +237,20 @@ fn tcp_verdicts_fall_at_keepalived_instants() {
         s.attempts(),
         vec![0, 300, 600, 700, 1000, 1300, 1550, 2000, 2300, 2400]
     );
+}
+
+/// An attempt that cannot open its socket (EMFILE) says nothing about the
+/// real server: keepalived reschedules it after delay_loop ("fail to create
+/// socket. Rescheduling."), counting no retry. With retry 0 a counted
+/// failure would take the server down at 200.
+#[test]
+fn no_socket_is_no_verdict() {
+    use Answer::*;
+    let timeline = vec![(0, Pass), (100, NoSocket), (700, Pass), (900, Fail)];
+    let mut s = Sim::new(timeline, false, tcp(timing(200, 100, 0, 50), false));
+    s.run(1000);
+    assert_eq!(s.log, vec![(0, true), (1000, false)]);
+    assert_eq!(s.attempts(), vec![0, 200, 400, 600, 800, 1000]);
 }
 
 #[test]

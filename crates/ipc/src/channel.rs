@@ -144,6 +144,11 @@ impl Channel {
         Ok(true)
     }
 
+    /// Bytes queued and not yet taken by the socket.
+    pub fn queued_bytes(&self) -> usize {
+        self.out_bytes
+    }
+
     /// Whether sends are waiting for the socket to drain.
     pub fn wants_write(&self) -> bool {
         !self.out.is_empty()

@@ -14,7 +14,10 @@
 //! (acks, then sends well-formed VRRP state messages naming objects no
 //! plan has, as fast as the parent reads them, for ever), `empty` (acks,
 //! sends an empty datagram — which reads like a closed channel — and
-//! lingers).
+//! lingers), `flood-valid` (reads its whole plan, acks, then sends state
+//! changes of its first real instance, MASTER and BACKUP in turn, as fast
+//! as the parent reads them: messages the parent must route to the other
+//! children).
 
 use keepalived_ipc::{
     decode_to_child, encode, frame, FromChild, InstanceId, RealServerHealth, ScriptArgs,
@@ -33,6 +36,9 @@ fn main() {
     // socket supports send/recv like a datagram socket.
     let sock = unsafe { UnixDatagram::from_raw_fd(3) };
     let mut first = vec![0u8; 1 << 17];
+    if mode.trim() == "flood-valid" {
+        return flood_valid(&sock, &mut first);
+    }
     let _ = sock.recv(&mut first); // the Configure message (first fragment is enough)
     match mode.trim() {
         "garbage" => {
@@ -147,6 +153,48 @@ fn main() {
             for d in frame::fragment(&encode(&FromChild::Pong { seq }).expect("encode")) {
                 let _ = sock.send(&d);
             }
+        }
+    }
+}
+
+fn flood_valid(sock: &UnixDatagram, buf: &mut [u8]) {
+    let mut parts = frame::Reassembler::new(64 << 20);
+    let instance = loop {
+        let Ok(n) = sock.recv(buf) else { return };
+        if let Ok(Some(m)) = parts.push(&buf[..n]) {
+            let Ok(ToChild::Configure { slice, .. }) = decode_to_child(&m) else {
+                return;
+            };
+            let Some(id) = slice
+                .vrrp
+                .as_ref()
+                .and_then(|p| p.instances.first())
+                .and_then(|i| slice.ids.instance(&i.cfg.name))
+            else {
+                return;
+            };
+            break id;
+        }
+    };
+    let send = |m: &FromChild| {
+        frame::fragment(&encode(m).expect("encode"))
+            .iter()
+            .all(|d| sock.send(d).is_ok())
+    };
+    send(&FromChild::Ready { generation: 1 });
+    for n in 0u64.. {
+        let m = FromChild::VrrpState(VrrpStateChange {
+            instance,
+            group: None,
+            state: if n % 2 == 0 {
+                VrrpState::Master
+            } else {
+                VrrpState::Backup
+            },
+            priority: 100,
+        });
+        if !send(&m) {
+            return;
         }
     }
 }

@@ -4,6 +4,7 @@
 use super::{would_block, Probe, Step};
 use mio::net::UdpSocket;
 use mio::{Interest, Registry, Token};
+use std::os::fd::AsRawFd;
 
 /// Query type names keepalived accepts, with their codes.
 pub const TYPES: [(&str, u16); 10] = [
@@ -78,7 +79,7 @@ pub fn judge(resp: &[u8], id: u16) -> Option<Step> {
 
 pub struct DnsProbe {
     sock: Option<UdpSocket>,
-    err: Option<String>,
+    err: Option<Step>,
     id: u16,
     query: Vec<u8>,
     sent: bool,
@@ -98,7 +99,7 @@ impl DnsProbe {
         });
         let (sock, err) = match r {
             Ok(s) => (Some(s), None),
-            Err(e) => (None, Some(format!("socket: {e}"))),
+            Err(e) => (None, Some(Step::not_started("socket", &e))),
         };
         DnsProbe {
             sock,
@@ -113,7 +114,7 @@ impl DnsProbe {
 impl Probe for DnsProbe {
     fn ready(&mut self) -> Step {
         let Some(s) = &self.sock else {
-            return Step::fail(self.err.clone().unwrap_or_default());
+            return self.err.clone().unwrap_or_else(|| Step::fail("no socket"));
         };
         let mut progress = false;
         if !self.sent {
@@ -127,17 +128,8 @@ impl Probe for DnsProbe {
             }
         }
         let mut buf = [0u8; 1024];
-        loop {
-            match s.recv(&mut buf) {
-                Ok(n) => {
-                    if let Some(step) = judge(&buf[..n], self.id) {
-                        return step;
-                    }
-                }
-                Err(e) if would_block(&e) => return Step::Pending { progress },
-                Err(e) => return Step::fail(format!("recv: {e}")),
-            }
-        }
+        let id = self.id;
+        super::read_replies(s.as_raw_fd(), &mut buf, progress, |r| judge(r, id))
     }
 
     fn deregister(&mut self, registry: &Registry) {
@@ -150,6 +142,34 @@ impl Probe for DnsProbe {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server answering with a flood of replies that are not the answer
+    /// (another id): one readiness reads a budget's worth and yields
+    /// (before: the whole socket, for as long as the flood kept up), the
+    /// junk re-arms no deadline, and the answer behind it still counts.
+    #[test]
+    fn a_reply_flood_is_read_a_budget_at_a_time() {
+        let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        server
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let poll = mio::Poll::new().unwrap();
+        let ep = super::super::stream::Endpoint::to(server.local_addr().unwrap());
+        let mut p = DnsProbe::start(&ep, &DnsSpec::default(), 0x4242, poll.registry(), Token(1));
+        assert_eq!(p.ready(), Step::Pending { progress: true });
+        let mut q = [0u8; 512];
+        let (n, from) = server.recv_from(&mut q).unwrap();
+        let mut answer = q[..n].to_vec();
+        answer[2] |= 0x80;
+        let mut junk = answer.clone();
+        junk[0] ^= 0xff;
+        for _ in 0..super::super::READ_BUDGET + 10 {
+            server.send_to(&junk, from).unwrap();
+        }
+        server.send_to(&answer, from).unwrap();
+        assert_eq!(p.ready(), Step::Pending { progress: false });
+        assert_eq!(p.ready(), Step::pass());
+    }
 
     #[test]
     fn query_and_answer() {

@@ -406,7 +406,8 @@ pub fn hex(d: &[u8]) -> String {
 }
 
 enum State {
-    Failed(String),
+    /// The connection could not be opened (see [`Step::not_started`]).
+    NotStarted(Step),
     Connecting(mio::net::TcpStream),
     Exchange(Conn),
     Gone,
@@ -450,7 +451,7 @@ impl HttpProbe {
         });
         let state = match connect(ep, registry, token) {
             Ok(s) => State::Connecting(s),
-            Err(e) => State::Failed(format!("connect: {e}")),
+            Err(e) => State::NotStarted(Step::not_started("connect", &e)),
         };
         HttpProbe {
             state,
@@ -496,7 +497,7 @@ impl Probe for HttpProbe {
             progress = true;
         }
         match &mut self.state {
-            State::Failed(e) => Step::fail(e.clone()),
+            State::NotStarted(step) => step.clone(),
             State::Exchange(conn) => match conn.pump(&mut self.inbuf) {
                 Err(e) => Step::fail(format!("{e}")),
                 Ok(p) => {

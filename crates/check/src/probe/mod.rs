@@ -22,11 +22,17 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::path::Path;
 
 /// What one readiness callback achieved.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
     /// Waiting; `progress` re-arms the inactivity timeout, as keepalived
     /// re-arms `connect_timeout` on every read or write.
     Pending { progress: bool },
+    /// The attempt could not begin for a reason of this host's (no
+    /// descriptor or buffer for a socket): no verdict, the check is tried
+    /// again after `delay_loop`, as keepalived's "fail to create socket.
+    /// Rescheduling." (a full descriptor table must not take every real
+    /// server out of its pools).
+    Local { why: String },
     /// The attempt is over: pass or fail, with why for the log.
     Done { ok: bool, why: String },
 }
@@ -38,12 +44,31 @@ impl Step {
             why: why.into(),
         }
     }
+    /// An attempt that could not begin: [`Step::Local`] when the cause is
+    /// this host's resources, else a failure.
+    pub fn not_started(what: &str, e: &std::io::Error) -> Step {
+        let why = format!("{what}: {e}");
+        if is_local(e) {
+            Step::Local { why }
+        } else {
+            Step::fail(why)
+        }
+    }
     pub fn pass() -> Step {
         Step::Done {
             ok: true,
             why: String::new(),
         }
     }
+}
+
+/// Errors that say nothing about the real server: this process (or host)
+/// is out of descriptors or memory for a socket.
+pub fn is_local(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
 }
 
 /// One attempt in flight.
@@ -191,6 +216,38 @@ impl Drop for SocketIo {
             p.deregister(&self.registry);
         }
     }
+}
+
+/// Datagrams read per readiness event: a server flooding replies that are
+/// not the answer cannot hold checkerd's loop. What is left is read on the
+/// next event (a flood brings them); the attempt's deadline ends it.
+pub const READ_BUDGET: usize = 64;
+
+/// Read datagrams from `fd` until `judge` decides, the socket is empty or
+/// [`READ_BUDGET`] is spent. `progress`: whether this readiness achieved
+/// something before (a reply that decides nothing is not progress: it must
+/// not re-arm the deadline).
+pub(crate) fn read_replies(
+    fd: std::os::fd::RawFd,
+    buf: &mut [u8],
+    progress: bool,
+    mut judge: impl FnMut(&[u8]) -> Option<Step>,
+) -> Step {
+    for _ in 0..READ_BUDGET {
+        // SAFETY: recv writes at most buf.len() bytes into buf.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if would_block(&e) {
+                return Step::Pending { progress };
+            }
+            return Step::fail(format!("recv: {e}"));
+        }
+        if let Some(step) = judge(&buf[..n as usize]) {
+            return step;
+        }
+    }
+    Step::Pending { progress }
 }
 
 pub(crate) fn would_block(e: &io::Error) -> bool {

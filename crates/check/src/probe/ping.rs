@@ -6,12 +6,20 @@ use super::{would_block, Probe, Step};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 
 /// Open an ICMP (or ICMPv6) datagram socket, explaining a refusal.
 pub fn open(dst: SocketAddr) -> Result<Socket, String> {
+    open_for_probe(dst).map_err(|step| match step {
+        Step::Local { why } | Step::Done { why, .. } => why,
+        Step::Pending { .. } => String::new(),
+    })
+}
+
+/// [`open`] for a probe: out of descriptors is no verdict
+/// ([`Step::not_started`]), a refused group a failure that says what to do.
+fn open_for_probe(dst: SocketAddr) -> Result<Socket, Step> {
     let (domain, proto) = match dst {
         SocketAddr::V4(_) => (Domain::IPV4, Protocol::ICMPV4),
         SocketAddr::V6(_) => (Domain::IPV6, Protocol::ICMPV6),
@@ -19,7 +27,7 @@ pub fn open(dst: SocketAddr) -> Result<Socket, String> {
     match Socket::new(domain, Type::DGRAM.nonblocking().cloexec(), Some(proto)) {
         Ok(s) => Ok(s),
         Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES) | Some(libc::EPERM)) => {
-            Err(format!(
+            Err(Step::fail(format!(
                 "ICMP datagram socket refused ({e}): gid {} is outside \
                  net.ipv4.ping_group_range ({}); widen it, e.g. \
                  `sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"`",
@@ -27,9 +35,9 @@ pub fn open(dst: SocketAddr) -> Result<Socket, String> {
                 std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range")
                     .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
                     .unwrap_or_else(|_| "unreadable".into())
-            ))
+            )))
         }
-        Err(e) => Err(format!("ICMP socket: {e}")),
+        Err(e) => Err(Step::not_started("ICMP socket", &e)),
     }
 }
 
@@ -43,7 +51,7 @@ pub fn echo_request(v6: bool, seq: u16) -> Vec<u8> {
 
 pub struct PingProbe {
     sock: Option<Socket>,
-    err: Option<String>,
+    err: Option<Step>,
     dst: SocketAddr,
     seq: u16,
     sent: bool,
@@ -51,14 +59,14 @@ pub struct PingProbe {
 
 impl PingProbe {
     pub fn start(dst: SocketAddr, seq: u16, registry: &Registry, token: Token) -> Self {
-        let r = open(dst).and_then(|s| {
+        let r = open_for_probe(dst).and_then(|s| {
             // Connected: the kernel hands us only replies from the real
             // server (an unconnected ICMP socket takes an echo reply with
             // our id from anyone).
             let mut to = dst;
             to.set_port(0);
             s.connect(&SockAddr::from(to))
-                .map_err(|e| format!("ICMP connect: {e}"))?;
+                .map_err(|e| Step::not_started("ICMP connect", &e))?;
             let fd = s.as_raw_fd();
             registry
                 .register(
@@ -66,7 +74,7 @@ impl PingProbe {
                     token,
                     Interest::READABLE | Interest::WRITABLE,
                 )
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| Step::not_started("poll", &e))?;
             Ok(s)
         });
         let (sock, err) = match r {
@@ -86,7 +94,7 @@ impl PingProbe {
 impl Probe for PingProbe {
     fn ready(&mut self) -> Step {
         let Some(s) = &self.sock else {
-            return Step::fail(self.err.clone().unwrap_or_default());
+            return self.err.clone().unwrap_or_else(|| Step::fail("no socket"));
         };
         let v6 = self.dst.is_ipv6();
         let mut progress = false;
@@ -101,29 +109,10 @@ impl Probe for PingProbe {
             }
         }
         let mut buf = [0u8; 2048];
-        loop {
-            // SAFETY: recv writes at most buf.len() initialised bytes.
-            let n = unsafe {
-                libc::recv(
-                    s.as_raw_fd(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    libc::MSG_DONTWAIT,
-                )
-            };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if would_block(&e) {
-                    return Step::Pending { progress };
-                }
-                return Step::fail(format!("recv: {e}"));
-            }
-            let r = &buf[..n as usize];
-            let reply = if v6 { 129 } else { 0 };
-            if r.len() >= 8 && r[0] == reply && r[6..8] == self.seq.to_be_bytes() {
-                return Step::pass();
-            }
-        }
+        let (reply, seq) = (if v6 { 129 } else { 0 }, self.seq.to_be_bytes());
+        super::read_replies(s.as_raw_fd(), &mut buf, progress, |r| {
+            (r.len() >= 8 && r[0] == reply && r[6..8] == seq).then(Step::pass)
+        })
     }
 
     fn deregister(&mut self, registry: &Registry) {

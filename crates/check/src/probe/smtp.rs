@@ -13,7 +13,8 @@ enum Phase {
 }
 
 enum State {
-    Failed(String),
+    /// The connection could not be opened (see [`Step::not_started`]).
+    NotStarted(Step),
     Connecting(TcpStream),
     Talking(Conn, Phase),
     Gone,
@@ -54,7 +55,7 @@ impl SmtpProbe {
     pub fn start(ep: &Endpoint, helo: &str, registry: &Registry, token: Token) -> Self {
         let state = match connect(ep, registry, token) {
             Ok(s) => State::Connecting(s),
-            Err(e) => State::Failed(format!("connect: {e}")),
+            Err(e) => State::NotStarted(Step::not_started("connect", &e)),
         };
         SmtpProbe {
             state,
@@ -78,8 +79,8 @@ impl Probe for SmtpProbe {
             self.state = State::Talking(Conn::new(s, None), Phase::Banner);
         }
         let State::Talking(conn, phase) = &mut self.state else {
-            if let State::Failed(e) = &self.state {
-                return Step::fail(e.clone());
+            if let State::NotStarted(step) = &self.state {
+                return step.clone();
             }
             return Step::fail("internal state");
         };

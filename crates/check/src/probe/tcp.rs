@@ -7,7 +7,7 @@ use mio::{Registry, Token};
 
 pub struct TcpProbe {
     s: Option<TcpStream>,
-    err: Option<String>,
+    err: Option<Step>,
 }
 
 impl TcpProbe {
@@ -19,7 +19,7 @@ impl TcpProbe {
             },
             Err(e) => TcpProbe {
                 s: None,
-                err: Some(format!("connect: {e}")),
+                err: Some(Step::not_started("connect", &e)),
             },
         }
     }
@@ -28,7 +28,7 @@ impl TcpProbe {
 impl Probe for TcpProbe {
     fn ready(&mut self) -> Step {
         let Some(s) = &self.s else {
-            return Step::fail(self.err.clone().unwrap_or_default());
+            return self.err.clone().unwrap_or_else(|| Step::fail("no socket"));
         };
         match connected(s) {
             Ok(true) => Step::pass(),

@@ -77,7 +77,7 @@ pub(crate) fn open(ep: &Endpoint) -> io::Result<UdpSocket> {
 
 pub struct UdpProbe {
     sock: Option<UdpSocket>,
-    err: Option<String>,
+    err: Option<Step>,
     spec: UdpSpec,
     sent: bool,
 }
@@ -90,7 +90,7 @@ impl UdpProbe {
         });
         let (sock, err) = match r {
             Ok(s) => (Some(s), None),
-            Err(e) => (None, Some(format!("socket: {e}"))),
+            Err(e) => (None, Some(Step::not_started("socket", &e))),
         };
         UdpProbe {
             sock,
@@ -104,7 +104,7 @@ impl UdpProbe {
 impl Probe for UdpProbe {
     fn ready(&mut self) -> Step {
         let Some(s) = &self.sock else {
-            return Step::fail(self.err.clone().unwrap_or_default());
+            return self.err.clone().unwrap_or_else(|| Step::fail("no socket"));
         };
         let mut progress = false;
         if !self.sent {
