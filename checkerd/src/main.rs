@@ -136,32 +136,37 @@ impl Checkerd {
                 }
             }
         }
-        let first_new = self.servers.len();
+        let kept = self.servers.iter().flatten().count() - gone.len();
+        let mut added = Vec::new();
         for planned in wanted.into_iter().flatten() {
             let resume = last.get(&planned.rs).copied();
-            if let Err(e) = add_server(engine, &mut self.servers, planned, resume, ctx) {
-                for id in first_new..self.servers.len() {
-                    engine.remove_real_server(RsId(id));
-                    self.servers[id] = None;
+            match add_server(engine, &mut self.servers, planned, resume, ctx) {
+                // Its state is the one reported before the reload: no
+                // notify script or alert unless it changes.
+                Ok(id) => {
+                    if let Some(Some(s)) = self.servers.get_mut(id) {
+                        s.last = resume;
+                    }
+                    added.push(id);
                 }
-                engine.drain_events();
-                return Err(e);
-            }
-            // Its state is the one reported before the reload: no notify
-            // script or alert unless it changes.
-            if let Some(Some(s)) = self.servers.last_mut() {
-                s.last = resume;
+                Err(e) => {
+                    for id in added {
+                        engine.remove_real_server(RsId(id));
+                        self.servers[id] = None;
+                    }
+                    engine.drain_events();
+                    return Err(e);
+                }
             }
         }
         for id in gone {
             engine.remove_real_server(RsId(id));
             self.servers[id] = None;
         }
-        let added = self.servers.len() - first_new;
         let kept_scripts = engine.reconcile_scripts(plan.scripts.clone(), ctx.now);
         info!(
-            "Reload: {added} real server(s) added or changed, {} kept; {kept_scripts} track script(s) kept",
-            self.servers[..first_new].iter().flatten().count()
+            "Reload: {} real server(s) added or changed, {kept} kept; {kept_scripts} track script(s) kept",
+            added.len()
         );
         self.configured(plan);
         Ok(())
@@ -627,21 +632,27 @@ impl Daemon for Checkerd {
 }
 
 /// Add one real server to the engine and to `servers` (same index).
+/// Add a real server to the engine and to `servers` at the engine's id
+/// (which may be a removed server's, reused); returns that id.
 fn add_server(
     engine: &mut Engine,
     servers: &mut Vec<Option<Server>>,
     plan: ServerPlan,
     resume: Option<bool>,
     ctx: &mut Ctx,
-) -> Result<(), String> {
+) -> Result<usize, String> {
     let mut run = plan.spec.clone();
     run.resume_up = resume;
     let id = engine
         .add_real_server(run, ctx.now)
-        .map_err(|e| format!("{} of {}: {e}", plan.rk, plan.vk))?;
-    debug_assert_eq!(id.0, servers.len());
-    servers.push(Some(Server { plan, last: None }));
-    Ok(())
+        .map_err(|e| format!("{} of {}: {e}", plan.rk, plan.vk))?
+        .0;
+    if id >= servers.len() {
+        servers.resize_with(id + 1, || None);
+    }
+    debug_assert!(servers[id].is_none(), "the engine reused a live id");
+    servers[id] = Some(Server { plan, last: None });
+    Ok(id)
 }
 
 /// A line of the launcher self-test file: `ID` or `ID INSTANCE_ID STATE

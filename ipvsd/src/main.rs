@@ -34,8 +34,12 @@ struct Ipvsd {
     /// Messages for the parent, sent at the end of each callback.
     out: Vec<FromChild>,
     plan: IpvsPlan,
-    /// Health by real server id.
+    /// Health by real server id, for the plan's real servers only.
     health: HealthById,
+    /// The plan's real-server ids: a report naming another is dropped, and
+    /// a reload forgets the health of those it removed (a reload that
+    /// churns real servers grew this map for ever).
+    planned: BTreeSet<u32>,
     /// The plan's object ids: messages name real servers, virtual servers
     /// and instances by these.
     ids: keepalived_ipc::Ids,
@@ -60,6 +64,32 @@ struct Ipvsd {
 }
 
 impl Ipvsd {
+    /// Take a plan and its ids; what names objects the plan no longer has
+    /// is forgotten, so state is bounded by the configuration.
+    fn set_plan(&mut self, plan: IpvsPlan, ids: keepalived_ipc::Ids) {
+        self.planned = plan
+            .services
+            .iter()
+            .flat_map(|s| s.real_servers.iter().copied())
+            .collect();
+        let planned = &self.planned;
+        self.health.retain(|id, _| planned.contains(id));
+        self.vrrp.retain(|name, _| ids.instance(name).is_some());
+        self.was_master.retain(|name| ids.instance(name).is_some());
+        self.plan = plan;
+        self.ids = ids;
+    }
+
+    /// A real server's report; one the plan does not name is dropped.
+    fn report_health(&mut self, id: u32, up: bool, weight: Option<i32>) {
+        if !self.planned.contains(&id) {
+            return;
+        }
+        self.health_updates += 1;
+        self.health.insert(id, (up, weight));
+        self.dirty = true;
+    }
+
     fn connect(&mut self, now: Instant) {
         let r = IpvsSocket::connect();
         let available = r.is_ok();
@@ -249,16 +279,20 @@ impl Daemon for Ipvsd {
             slice.generation,
             slice.ipvs.as_ref().map_or(0, |p| p.services.len())
         );
-        self.plan = slice.ipvs.ok_or("no IPVS plan in the configuration")?;
-        self.ids = slice.ids;
+        self.set_plan(
+            slice.ipvs.ok_or("no IPVS plan in the configuration")?,
+            slice.ids,
+        );
         for v in replay.vrrp {
             if let Some(name) = self.ids.instance_name(v.instance).map(str::to_string) {
                 self.vrrp_state(&name, v.state);
             }
         }
+        let planned = &self.planned;
         self.health = replay
             .health
             .into_iter()
+            .filter(|h| planned.contains(&h.real_server.0))
             .map(|h| (h.real_server.0, (h.up, h.weight)))
             .collect();
         self.connect(ctx.now);
@@ -272,8 +306,10 @@ impl Daemon for Ipvsd {
 
     fn reload(&mut self, slice: ConfigSlice, ctx: &mut Ctx) -> Result<(), String> {
         let generation = slice.generation;
-        self.plan = slice.ipvs.ok_or("no IPVS plan in the configuration")?;
-        self.ids = slice.ids;
+        self.set_plan(
+            slice.ipvs.ok_or("no IPVS plan in the configuration")?,
+            slice.ids,
+        );
         self.reconcile(ctx.now);
         self.flush(ctx);
         // After the pass: tests wait for this line before reading the table.
@@ -283,11 +319,7 @@ impl Daemon for Ipvsd {
 
     fn message(&mut self, msg: ToChild, _ctx: &mut Ctx) {
         match msg {
-            ToChild::Health(h) => {
-                self.health_updates += 1;
-                self.health.insert(h.real_server.0, (h.up, h.weight));
-                self.dirty = true;
-            }
+            ToChild::Health(h) => self.report_health(h.real_server.0, h.up, h.weight),
             ToChild::VrrpState(v) => {
                 if let Some(name) = self.ids.instance_name(v.instance).map(str::to_string) {
                     self.vrrp_state(&name, v.state);
@@ -395,6 +427,55 @@ fn main() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A plan of one service whose real servers have ids `rs`.
+    fn plan_of(rs: &[u32]) -> IpvsPlan {
+        use keepalived_ipvs::desired::{Health, RealServerInput, VirtualServerInput, VsTarget};
+        let vip: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+        let mut input = VirtualServerInput::new(
+            "[10.0.0.1]:tcp:80",
+            VsTarget::Single(keepalived_ipvs::ServiceKey::Addr {
+                protocol: keepalived_ipvs::Protocol::Tcp,
+                addr: vip,
+                port: 80,
+            }),
+            keepalived_ipvs::Scheduler::from_name("rr"),
+        );
+        for (i, _) in rs.iter().enumerate() {
+            let a = std::net::IpAddr::from([10, 0, 1, i as u8 + 1]);
+            input
+                .real_servers
+                .push(RealServerInput::new(a, 80, 1, Health::Unknown));
+        }
+        IpvsPlan {
+            services: vec![keepalived_ipvs::plan::PlannedService {
+                id: 1,
+                name: "[10.0.0.1]:tcp:80".into(),
+                input,
+                real_servers: rs.to_vec(),
+                vip: Some(vip),
+            }],
+            sync_daemon: None,
+        }
+    }
+
+    /// State is bounded by the plan: a reload forgets the health of the
+    /// real servers it removed, and a report naming none of the plan's is
+    /// dropped (10,000 reloads churning real servers grew ipvsd by 3 MiB).
+    #[test]
+    fn health_is_kept_for_the_plans_real_servers_only() {
+        let mut d = Ipvsd::default();
+        let ids = keepalived_ipc::Ids::default();
+        d.set_plan(plan_of(&[1, 2]), ids.clone());
+        for id in [1, 2, 99] {
+            d.report_health(id, true, None);
+        }
+        assert_eq!(d.health.keys().copied().collect::<Vec<_>>(), vec![1, 2]);
+        d.set_plan(plan_of(&[2, 3]), ids);
+        d.report_health(3, false, None);
+        assert_eq!(d.health.keys().copied().collect::<Vec<_>>(), vec![2, 3]);
+        assert_eq!(d.health_updates, 3);
+    }
 
     #[test]
     fn vrrp_state_to_sync_daemons() {

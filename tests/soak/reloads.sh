@@ -35,12 +35,13 @@ ip -n "$ns" addr add 10.77.0.2/24 dev eth0
 ip -n "$ns" link set eth0 up
 ip -n "$ns-peer" link set eth0 up
 # Real servers: TCP listeners on the node itself (lo), ports 8000..8039.
+# (A subshell each: not this shell's jobs, so their end at cleanup is quiet.)
 for p in $(seq 8000 8039); do
-    ip netns exec "$ns" python3 -c "
+    (ip netns exec "$ns" python3 -c "
 import socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(('127.0.0.1', $p)); s.listen(64)
-while True: s.accept()[0].close()" &
+while True: s.accept()[0].close()" >/dev/null 2>&1 &)
 done
 
 variant() { # k: real servers from a window of 20 of the 40 ports; 2 VIPs of 4

@@ -220,6 +220,15 @@ pub struct Engine {
     /// check).
     not_started: u64,
     not_started_warned: Option<Instant>,
+    /// Indices of removed servers, checks and scripts, reused by the next
+    /// additions: a reload that churns real servers must not grow the
+    /// tables (10,000 reloads grew checkerd by 55 MiB before). A reused
+    /// index is safe: timer entries carry a generation the new owner does
+    /// not hold, probe keys are slots released at removal, and a removed
+    /// server's pending events and figures are dropped with it.
+    free_servers: Vec<usize>,
+    free_checks: Vec<usize>,
+    free_scripts: Vec<usize>,
 }
 
 /// Between two warnings about checks that could not open a socket.
@@ -251,6 +260,9 @@ impl Engine {
             check_times: std::collections::BTreeMap::new(),
             not_started: 0,
             not_started_warned: None,
+            free_servers: Vec::new(),
+            free_checks: Vec::new(),
+            free_scripts: Vec::new(),
         }
     }
 
@@ -264,7 +276,11 @@ impl Engine {
 
     /// Add a real server; its first checks come after bootstrap + warmup.
     pub fn add_real_server(&mut self, spec: RealServerSpec, now: Instant) -> Result<RsId, String> {
-        let id = self.servers.len();
+        let id = self
+            .free_servers
+            .last()
+            .copied()
+            .unwrap_or(self.servers.len());
         let mut checks = Vec::new();
         let mut dynamic = false;
         for c in spec.checks {
@@ -279,7 +295,10 @@ impl Engine {
                 },
             };
             let tls = match &c.kind {
-                CheckKind::Http(_, HttpSpec { tls: Some(t), .. }) => Some(t.client_config()?),
+                CheckKind::Http(_, HttpSpec { tls: Some(t), .. }) => match t.client_config() {
+                    Ok(c) => Some(c),
+                    Err(e) => return Err(self.unwind(checks, e)),
+                },
                 _ => None,
             };
             let mut core = CheckerCore::new(c.timing, flavor, c.alpha);
@@ -290,7 +309,9 @@ impl Engine {
             match &c.kind {
                 CheckKind::File(f) => {
                     // The state is known at once (keepalived clears alpha).
-                    self.io.watch(&f.path)?;
+                    if let Err(e) = self.io.watch(&f.path) {
+                        return Err(self.unwind(checks, e));
+                    }
                     self.watching = true;
                     let st = file::status(file::read_value(&f.path), f.weight, f.reverse);
                     core = CheckerCore::new(c.timing, flavor, st.is_none());
@@ -303,11 +324,12 @@ impl Engine {
                 }
                 _ => core.start(now, self.random() as f64 / u64::MAX as f64),
             }
+            let ci = self.free_checks.pop().unwrap_or(self.checks.len());
             if matches!(c.kind, CheckKind::File(_)) {
-                self.file_checks.push(self.checks.len());
+                self.file_checks.push(ci);
             }
-            checks.push(self.checks.len());
-            self.checks.push(Some(Check {
+            checks.push(ci);
+            let check = Some(Check {
                 server: id,
                 core,
                 kind: c.kind,
@@ -317,22 +339,45 @@ impl Engine {
                 last_exit: None,
                 started: None,
                 armed: None,
-            }));
+            });
+            if ci == self.checks.len() {
+                self.checks.push(check);
+            } else {
+                self.checks[ci] = check;
+            }
         }
         for &ci in &checks {
             self.sync(Owner::Check(ci));
         }
         self.prune();
-        self.servers.push(Some(Server {
+        let server = Some(Server {
             spec_weight: spec.weight,
             name: spec.name,
             checks,
             dynamic,
             omega: spec.omega,
             reported: None,
-        }));
+        });
+        if id == self.servers.len() {
+            self.servers.push(server);
+        } else {
+            self.free_servers.pop();
+            self.servers[id] = server;
+        }
         self.report(id);
         Ok(RsId(id))
+    }
+
+    /// A real server that could not be added: the checks made for it so
+    /// far are taken back (none is scheduled yet). Returns `e`.
+    fn unwind(&mut self, checks: Vec<usize>, e: String) -> String {
+        for ci in checks {
+            self.checks[ci] = None;
+            self.free_checks.push(ci);
+        }
+        let all = &self.checks;
+        self.file_checks.retain(|&ci| all[ci].is_some());
+        e
     }
 
     /// Stop checking a real server (reload removed it).
@@ -345,8 +390,13 @@ impl Engine {
             if let Some(mut c) = self.checks[ci].take() {
                 had_file |= matches!(c.kind, CheckKind::File(_));
                 self.stop_run(&mut c.run);
+                self.free_checks.push(ci);
             }
         }
+        self.free_servers.push(id.0);
+        self.check_times.remove(&id.0);
+        self.events
+            .retain(|e| !matches!(e, Event::RealServer { id: i, .. } if *i == id));
         if had_file {
             let checks = &self.checks;
             self.file_checks.retain(|&ci| checks[ci].is_some());
@@ -358,14 +408,24 @@ impl Engine {
     /// Add a track script; its first run is due at once.
     pub fn add_script(&mut self, spec: ScriptSpec, now: Instant) {
         let tracker = ScriptTracker::new(spec.rise, spec.fall, spec.init_fail);
-        self.scripts.push(Some(Script {
+        let script = Some(Script {
             spec,
             tracker,
             next: now,
             run: Run::Idle,
             armed: None,
-        }));
-        self.sync(Owner::Script(self.scripts.len() - 1));
+        });
+        let si = match self.free_scripts.pop() {
+            Some(si) => {
+                self.scripts[si] = script;
+                si
+            }
+            None => {
+                self.scripts.push(script);
+                self.scripts.len() - 1
+            }
+        };
+        self.sync(Owner::Script(si));
         self.prune();
     }
 
@@ -386,6 +446,7 @@ impl Engine {
             }
             if let Some(mut gone) = self.scripts[si].take() {
                 self.stop_run(&mut gone.run);
+                self.free_scripts.push(si);
             }
         }
         for spec in specs {
@@ -1225,6 +1286,59 @@ mod tests {
         assert!(e.timers.len() <= 2 * (N as usize) + 64);
         e.shutdown();
         assert_eq!(e.next_deadline(), None);
+    }
+
+    /// Reloads that churn real servers and track scripts reuse the removed
+    /// ones' indices: the tables stay the size of the configuration (they
+    /// grew by one entry per added server for ever), and a reused index
+    /// inherits nothing: no pending event, no timer of the removed owner.
+    #[test]
+    fn churn_reuses_indices_and_inherits_nothing() {
+        let fake = Rc::new(RefCell::new(Fake::default()));
+        let mut e = Engine::new(16, Box::new(NoIo), Box::new(Runner(fake.clone())));
+        let t0 = Instant::now();
+        let keep = e.add_real_server(misc("keep", 10, 1000, 50), t0).unwrap();
+        let mut ids = std::collections::BTreeSet::new();
+        let script = |n: u32| ScriptSpec {
+            name: format!("chk{n}"),
+            command: script(&format!("chk{n}")),
+            interval: ms(1000),
+            timeout: None,
+            rise: 1,
+            fall: 1,
+            init_fail: false,
+        };
+        e.add_script(script(0), t0);
+        for round in 0..1000u32 {
+            let a = e.add_real_server(misc("a", 10, 1000, 50), t0).unwrap();
+            let b = e.add_real_server(misc("b", 10, 1000, 50), t0).unwrap();
+            ids.extend([a, b]);
+            // The added server's first report is still pending: its removal
+            // takes it away, so a later server reusing the id starts clean.
+            e.remove_real_server(a);
+            e.remove_real_server(b);
+            e.reconcile_scripts(vec![script(round + 1)], t0);
+        }
+        assert_eq!(ids.len(), 2, "{ids:?}");
+        assert!(!ids.contains(&keep));
+        assert!(
+            e.servers.len() <= 3 && e.checks.len() <= 3,
+            "{} {}",
+            e.servers.len(),
+            e.checks.len()
+        );
+        assert!(e.scripts.len() <= 2, "{}", e.scripts.len());
+        let reported: Vec<RsId> = e
+            .drain_events()
+            .into_iter()
+            .filter_map(|ev| match ev {
+                Event::RealServer { id, .. } => Some(id),
+                Event::Script { .. } => None,
+            })
+            .collect();
+        assert_eq!(reported, vec![keep]);
+        assert!(e.timers.len() <= 2 * 2 + 64);
+        e.shutdown();
     }
 
     /// Each finished attempt's duration is kept for the parent (latest
