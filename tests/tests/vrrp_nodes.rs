@@ -257,6 +257,54 @@ fn tracked_interface_down_means_fault() {
     assert!(holds(&a, VIP));
 }
 
+/// The link monitor overruns: vrrpd is stopped while 3,000 address changes
+/// fill its netlink socket, then the tracked interface goes down behind
+/// them (the kernel drops that announcement: the socket is full). Woken,
+/// vrrpd reads ENOBUFS, drops the stale queue, re-reads the links and
+/// finds the interface down; without the resync it would stay MASTER on a
+/// dead link.
+#[test]
+fn a_monitor_overrun_is_resynced() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    a.ip(&[
+        "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+    ]);
+    a.ip(&["link", "set", "eth1", "up"]);
+    a.ip(&["link", "set", "eth1p", "up"]);
+    let mut na = start(
+        &a,
+        &conf(150, "    track_interface {\n        eth1\n    }\n"),
+    );
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    let vrrpd = Pid::from_raw(na.child_pid("vrrpd"));
+    let dir = tempfile::tempdir().unwrap();
+    let batch = dir.path().join("batch");
+    let mut cmds: String = (0..3000)
+        .map(|i| format!("addr add 10.98.{}.{}/32 dev eth1p\n", i / 250, i % 250 + 1))
+        .collect();
+    cmds.push_str("link set eth1p down\n");
+    std::fs::write(&batch, cmds).unwrap();
+    kill(vrrpd, Signal::SIGSTOP).unwrap();
+    let out = std::process::Command::new("ip")
+        .args(["-n", &a.name, "-batch"])
+        .arg(&batch)
+        .output()
+        .expect("run ip -batch");
+    kill(vrrpd, Signal::SIGCONT).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    na.log
+        .wait_for_text("rtnetlink monitor: announcements lost (ENOBUFS)", PROMPT);
+    na.log.wait_for_text("(VI_1) Entering FAULT STATE", PROMPT);
+    assert!(!holds(&a, VIP));
+}
+
 #[test]
 fn a_sync_group_moves_together() {
     let mut lan = Lan::new();

@@ -95,6 +95,9 @@ pub struct Engine {
     /// Sockets whose budget ran out with datagrams left, and since when.
     rx_pending: std::collections::BTreeSet<usize>,
     rx_pending_since: Option<Instant>,
+    /// The monitor's budget ran out with announcements left (read after
+    /// the timers, like `rx_pending`).
+    monitor_pending: bool,
     out: Vec<FromChild>,
     /// Last verdict of each object checkerd watches, kept across reloads.
     tracks: BTreeMap<(Watched, String), TrackStatus>,
@@ -156,6 +159,7 @@ impl Engine {
             rx_buf: vec![0; 65536],
             rx_pending: Default::default(),
             rx_pending_since: None,
+            monitor_pending: false,
             out: Vec::new(),
             tracks: BTreeMap::new(),
             ids,
@@ -523,6 +527,9 @@ impl Engine {
         self.rx_pending_since = None;
         for si in pending {
             self.drain_socket(si, now);
+        }
+        if self.monitor_pending {
+            self.on_monitor(now);
         }
     }
 

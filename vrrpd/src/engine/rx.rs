@@ -84,15 +84,24 @@ impl Engine {
 
     /// Links went up or down.
     pub fn on_monitor(&mut self, now: Instant) {
+        self.monitor_pending = false;
+        let resync = |e: &dyn std::fmt::Display, rtnl: &mut Rtnl| {
+            warn!("rtnetlink monitor: {e}; re-reading links");
+            rtnl.links()
+                .map(|ls| ls.into_iter().map(NetEvent::Link).collect())
+                .unwrap_or_default()
+        };
         let events = match self.monitor.drain() {
-            Ok(e) => e,
-            Err(e) => {
-                warn!("rtnetlink monitor: {e}; re-reading links");
-                self.rtnl
-                    .links()
-                    .map(|ls| ls.into_iter().map(NetEvent::Link).collect())
-                    .unwrap_or_default()
+            Ok(d) if d.resync => resync(&"announcements lost (ENOBUFS)", &mut self.rtnl),
+            Ok(d) => {
+                if d.more {
+                    // A storm: the rest right after the timers.
+                    self.monitor_pending = true;
+                    self.rx_pending_since.get_or_insert(now);
+                }
+                d.events
             }
+            Err(e) => resync(&e, &mut self.rtnl),
         };
         for ev in events {
             let NetEvent::Link(l) = ev else { continue };

@@ -371,6 +371,8 @@ pub enum NetEvent {
 /// removed behind our back).
 pub struct Monitor {
     sock: NlSocketHandle,
+    /// An ENOBUFS was read: the queue is being dropped up to its end.
+    overrun: bool,
 }
 
 impl Monitor {
@@ -391,24 +393,45 @@ impl Monitor {
                 libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
             )
         };
-        Ok(Monitor { sock })
+        Ok(Monitor {
+            sock,
+            overrun: false,
+        })
     }
 
     pub fn fd(&self) -> std::os::fd::RawFd {
         self.sock.as_raw_fd()
     }
 
-    /// Everything announced since the last call. An overrun (ENOBUFS) is
-    /// reported as an error: the caller re-reads the full state.
-    pub fn drain(&self) -> io::Result<Vec<NetEvent>> {
-        let mut out = Vec::new();
-        loop {
+    /// What was announced since the last call, at most [`MONITOR_BUDGET`]
+    /// reads of it (a storm of link or address changes must not keep
+    /// vrrpd from its timers; `more` says some is left). After an overrun
+    /// (ENOBUFS: the kernel dropped announcements) what is still queued is
+    /// older than anything a fresh dump would say: it is read and dropped
+    /// up to the end of the queue, then `resync` tells the caller to
+    /// re-read the whole state (so a stale event is never applied after
+    /// the dump).
+    pub fn drain(&mut self) -> io::Result<Drained> {
+        let mut d = Drained::default();
+        for _ in 0..MONITOR_BUDGET {
             let msgs = match self.sock.recv::<Rtm, Buffer>() {
                 Ok((msgs, _)) => msgs,
-                Err(SocketError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => return Ok(out),
+                Err(SocketError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
+                    d.resync = std::mem::take(&mut self.overrun);
+                    return Ok(d);
+                }
+                Err(SocketError::Io(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    self.overrun = true;
+                    d.events.clear();
+                    continue;
+                }
                 Err(SocketError::Io(e)) => return Err(io::Error::new(e.kind(), e.to_string())),
                 Err(e) => return Err(io::Error::other(format!("netlink receive: {e}"))),
             };
+            if self.overrun {
+                continue;
+            }
+            let out = &mut d.events;
             for m in msgs {
                 let Ok(m) = m else { continue };
                 let Some(body) = m.get_payload() else {
@@ -447,7 +470,22 @@ impl Monitor {
                 }
             }
         }
+        d.more = true;
+        Ok(d)
     }
+}
+
+/// Reads of the monitor socket per wake-up.
+pub const MONITOR_BUDGET: usize = 64;
+
+/// One [`Monitor::drain`].
+#[derive(Debug, Default)]
+pub struct Drained {
+    pub events: Vec<NetEvent>,
+    /// The budget ran out with announcements left.
+    pub more: bool,
+    /// Announcements were lost: re-read the state.
+    pub resync: bool,
 }
 
 #[cfg(test)]
@@ -533,8 +571,8 @@ mod tests {
     #[test]
     fn monitor_reports_link_down_and_address_changes() {
         fresh_netns();
-        let m = Monitor::open().unwrap();
-        assert!(m.drain().unwrap().is_empty(), "nothing yet");
+        let mut m = Monitor::open().unwrap();
+        assert!(m.drain().unwrap().events.is_empty(), "nothing yet");
         assert!(Command::new("ip")
             .args(["link", "set", "v0", "down"])
             .status()
@@ -546,7 +584,7 @@ mod tests {
             .unwrap()
             .success());
         // The kernel has queued the events by the time `ip` returns.
-        let ev = m.drain().unwrap();
+        let ev = m.drain().unwrap().events;
         assert!(
             ev.iter()
                 .any(|e| matches!(e, NetEvent::Link(l) if l.name == "v0" && !l.up)),
@@ -556,5 +594,55 @@ mod tests {
             ev.iter().any(|e| matches!(e, NetEvent::AddrAdded(a) if a.addr == "10.7.0.1".parse::<IpAddr>().unwrap())),
             "{ev:?}"
         );
+    }
+
+    /// A burst the socket cannot hold (ENOBUFS): what is still queued is
+    /// dropped, not applied, and the caller is told once to re-read the
+    /// state; a storm bigger than the budget is read over several calls.
+    #[test]
+    fn an_overrun_drops_the_stale_queue_and_asks_for_a_resync() {
+        fresh_netns();
+        let mut m = Monitor::open().unwrap();
+        let small: libc::c_int = 1;
+        // SAFETY: setsockopt on our own socket with a valid int.
+        let r = unsafe {
+            libc::setsockopt(
+                m.fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&small as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(r, 0);
+        let batch: String = (0..300)
+            .map(|i| format!("addr add 10.8.{}.{}/32 dev v1\n", i / 200, i % 200 + 1))
+            .collect();
+        let mut ip = Command::new("ip")
+            .args(["-batch", "-"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        ip.stdin
+            .take()
+            .unwrap()
+            .write_all(batch.as_bytes())
+            .unwrap();
+        assert!(ip.wait().unwrap().success());
+        let mut resyncs = 0;
+        let mut calls = 0;
+        loop {
+            let d = m.drain().unwrap();
+            calls += 1;
+            assert!(d.events.is_empty(), "stale events applied: {:?}", d.events);
+            resyncs += usize::from(d.resync);
+            if !d.more {
+                break;
+            }
+        }
+        assert_eq!(resyncs, 1, "after {calls} call(s)");
+        let d = m.drain().unwrap();
+        assert!(!d.resync && d.events.is_empty() && !d.more, "{d:?}");
     }
 }
