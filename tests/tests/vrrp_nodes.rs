@@ -231,20 +231,26 @@ fn ipv6_with_vrrpv3_sends_neighbour_advertisements() {
     assert!(holds(&b, "fd99::100/64"));
 }
 
-#[test]
-fn tracked_interface_down_means_fault() {
-    let mut lan = Lan::new();
-    let a = Arc::new(lan.host(1));
-    let b = Arc::new(lan.host(2));
+/// A veth pair eth1/eth1p on `a`, and a suite there at priority 150 whose
+/// VI_1 tracks eth1 (taking eth1p down takes eth1's carrier).
+fn tracking_eth1(a: &Arc<Netns>) -> Suite {
     a.ip(&[
         "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
     ]);
     a.ip(&["link", "set", "eth1", "up"]);
     a.ip(&["link", "set", "eth1p", "up"]);
-    let mut na = start(
-        &a,
+    start(
+        a,
         &conf(150, "    track_interface {\n        eth1\n    }\n"),
-    );
+    )
+}
+
+#[test]
+fn tracked_interface_down_means_fault() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    let mut na = tracking_eth1(&a);
     let mut nb = start(&b, &conf(100, ""));
     na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
     nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
@@ -269,15 +275,7 @@ fn a_monitor_overrun_is_resynced() {
     use nix::unistd::Pid;
     let mut lan = Lan::new();
     let a = Arc::new(lan.host(1));
-    a.ip(&[
-        "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
-    ]);
-    a.ip(&["link", "set", "eth1", "up"]);
-    a.ip(&["link", "set", "eth1p", "up"]);
-    let mut na = start(
-        &a,
-        &conf(150, "    track_interface {\n        eth1\n    }\n"),
-    );
+    let mut na = tracking_eth1(&a);
     na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
     let vrrpd = Pid::from_raw(na.child_pid("vrrpd"));
     let dir = tempfile::tempdir().unwrap();
