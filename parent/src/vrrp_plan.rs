@@ -138,6 +138,14 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
     };
     cfg.lower_prio_no_advert = Some(inst.lower_prio_no_advert);
     cfg.higher_prio_send_advert = inst.higher_prio_send_advert;
+    // The instance's own beats the global one (keepalived copies the
+    // global into each instance before reading its block).
+    cfg.down_timer_adverts = inst
+        .down_timer_adverts
+        .or(g.vrrp_down_timer_adverts)
+        .unwrap_or(3);
+    cfg.startup_delay = g.vrrp_startup_delay.map_or(Duration::ZERO, secs);
+    cfg.no_peer_fault = inst.unicast_fault_no_peer && inst.unicast_peer.is_empty();
     cfg.garp = GarpConfig {
         master_delay: secs(inst.garp_master_delay),
         master_repeat: inst.garp_master_repeat,
@@ -269,6 +277,7 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
         track_interfaces,
         group,
         vmac_xmit_base: vmac.is_some() && inst.vmac_xmit_base,
+        dont_track_primary: inst.dont_track_primary,
         vmac,
         routes,
         rules,
@@ -337,6 +346,31 @@ mod tests {
         let (mut p, errors) = compile(&c);
         assert!(errors.is_empty(), "{errors:?}");
         p.instances.remove(0)
+    }
+
+    /// The global `vrrp_down_timer_adverts` and `vrrp_startup_delay` reach
+    /// every instance; an instance's own `down_timer_adverts` beats the
+    /// global one; `dont_track_primary` reaches vrrpd.
+    #[test]
+    fn down_timer_adverts_startup_delay_and_dont_track_primary() {
+        let text = "global_defs {\n vrrp_down_timer_adverts 7\n vrrp_startup_delay 2.5\n}\n\
+                    vrrp_instance A {\n interface eth9\n virtual_router_id 1\n priority 100\n \
+                    virtual_ipaddress {\n 10.0.0.100\n }\n}\n\
+                    vrrp_instance B {\n interface eth9\n virtual_router_id 2\n priority 100\n \
+                    down_timer_adverts 4\n dont_track_primary\n virtual_ipaddress {\n 10.0.0.101\n }\n}\n";
+        let c = load_str(text, Path::new("/t/k.conf"), &LoadOptions::default())
+            .expect("valid")
+            .config;
+        let (p, errors) = compile(&c);
+        assert!(errors.is_empty(), "{errors:?}");
+        let (a, b) = (&p.instances[0], &p.instances[1]);
+        assert_eq!((a.cfg.down_timer_adverts, b.cfg.down_timer_adverts), (7, 4));
+        assert_eq!(a.cfg.startup_delay, Duration::from_millis(2500));
+        assert_eq!(b.cfg.startup_delay, Duration::from_millis(2500));
+        assert!(!a.dont_track_primary && b.dont_track_primary);
+        let plain = planned("");
+        assert_eq!(plain.cfg.down_timer_adverts, 3);
+        assert!(plain.cfg.startup_delay.is_zero());
     }
 
     #[test]

@@ -143,3 +143,30 @@ fn a_check_without_descriptors_gives_no_verdict() {
     assert_eq!(na.child_pid("checkerd"), checkerd);
     assert!(na.stop().success());
 }
+
+/// `checker_log_all_failures`: a failure that leaves a retry (the server
+/// still up) is logged at info with keepalived's TCP_CHECK phrase; before,
+/// only the state change was (the retries at debug).
+#[test]
+fn log_all_failures_logs_each_failed_attempt() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = lan.host(2);
+    listen_in(&b, &[80]);
+    let conf = "global_defs {\n    checker_log_all_failures\n}\n\
+         virtual_server 10.99.0.100 80 {\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    \
+         real_server 10.99.0.12 80 {\n        TCP_CHECK {\n            alpha\n            connect_timeout 1\n            \
+         retry 2\n            delay_before_retry 1\n        }\n    }\n}\n";
+    let mut na = Suite::spawn_in(a.clone(), conf, &[]).wait_started();
+    na.log
+        .wait_for_text("Adding service [10.99.0.12]:tcp:80", PROMPT);
+    a.ip(&["route", "add", "blackhole", "10.99.0.12/32"]);
+    // Two failures with a retry left, then the removal.
+    for _ in 0..2 {
+        na.log
+            .wait_for_text("TCP connection to [10.99.0.12]:tcp:80 failed.", PROMPT);
+    }
+    na.log
+        .wait_for_text("Removing service [10.99.0.12]:tcp:80", PROMPT);
+    assert!(na.stop().success());
+}

@@ -226,10 +226,10 @@ fn unsupported_keywords_are_named_and_fail_the_config_test() {
             &format!("    router_id LVS_1\n{extra}"),
         )
     };
-    let (code, msg) = run_t(&with("    vrrp_startup_delay 5\n"));
+    let (code, msg) = run_t(&with("    dynamic_interfaces\n"));
     assert_eq!(code, 3, "{msg}");
     assert!(
-        msg.contains("FILE:3:5: warning: 'vrrp_startup_delay' is not implemented by keepalived-rs"),
+        msg.contains("FILE:3:5: warning: 'dynamic_interfaces' is not implemented by keepalived-rs"),
         "{msg}"
     );
     assert!(msg.contains("affects failover"), "{msg}");
@@ -237,7 +237,7 @@ fn unsupported_keywords_are_named_and_fail_the_config_test() {
     // Allowed: keepalived's verdict, the keyword still listed.
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("keepalived.conf");
-    std::fs::write(&conf, with("    vrrp_startup_delay 5\n")).unwrap();
+    std::fs::write(&conf, with("    dynamic_interfaces\n")).unwrap();
     let out = Command::new(bin("keepalived-rs"))
         .args(["-t", "--allow-unsupported", "-f"])
         .arg(&conf)
@@ -246,7 +246,7 @@ fn unsupported_keywords_are_named_and_fail_the_config_test() {
     let msg = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{msg}");
     assert!(
-        msg.contains("'vrrp_startup_delay' is not implemented"),
+        msg.contains("'dynamic_interfaces' is not implemented"),
         "{msg}"
     );
     // Tuning only: listed, and the test passes.
@@ -254,7 +254,7 @@ fn unsupported_keywords_are_named_and_fail_the_config_test() {
     assert_eq!(code, 0, "{msg}");
     assert!(msg.contains("'vrrp_priority' is not implemented"), "{msg}");
     // keepalived's own failure keeps its status.
-    let (code, msg) = run_t(&with("    vrrp_startup_delay 5\n    bogus_keyword\n"));
+    let (code, msg) = run_t(&with("    dynamic_interfaces\n    bogus_keyword\n"));
     assert_eq!(code, 5, "{msg}");
 }
 

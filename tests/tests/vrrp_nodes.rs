@@ -303,6 +303,71 @@ fn a_monitor_overrun_is_resynced() {
     assert!(!holds(&a, VIP));
 }
 
+/// `vrrp_startup_delay 2` and `down_timer_adverts 4` (advert_int 1,
+/// priority 150, alone): the first takeover comes at 2 + 4 + 106/256 s
+/// after the start (keepalived counts the down timer from the delay's
+/// end); 3.41 s with neither, 4.41 s with only the adverts, 5.41 s with
+/// only the delay.
+#[test]
+fn startup_delay_and_down_timer_adverts_hold_the_first_takeover() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let text = conf(150, "    down_timer_adverts 4\n").replace(
+        "router_id N150\n",
+        "router_id N150\n    vrrp_startup_delay 2\n",
+    );
+    let mut na = start(&a, &text);
+    na.log
+        .wait_for_text("Delaying startup for 2 seconds", PROMPT);
+    let began = std::time::Instant::now();
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    let took = began.elapsed();
+    // The delay line comes at vrrpd's start, a few ms after the timers'.
+    assert!(
+        took >= Duration::from_millis(6200),
+        "MASTER {took:?} after the delay began"
+    );
+}
+
+/// `unicast_fault_no_peer` without any peer: FAULT for good, with
+/// keepalived's message, where the instance would otherwise fall back to
+/// multicast and become MASTER.
+#[test]
+fn unicast_fault_no_peer_without_peers_is_fault() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let mut na = start(&a, &conf(150, "    unicast_fault_no_peer\n"));
+    na.log.wait_for_all(
+        &[
+            "(VI_1) Cannot use unicast without any peers - going to fault state",
+            "(VI_1) Entering FAULT STATE",
+        ],
+        PROMPT,
+    );
+    assert_eq!(na.log.count("Entering MASTER STATE"), 0);
+    assert!(!holds(&a, VIP));
+}
+
+/// `dont_track_primary`: the instance's own interface going down is not a
+/// fault (keepalived does not track it); before, it entered FAULT.
+#[test]
+fn dont_track_primary_ignores_the_interface() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let mut na = start(&a, &conf(150, "    dont_track_primary\n"));
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    a.ip(&["link", "set", "eth0", "down"]);
+    na.log.wait_for_text("Netlink reports eth0 down", PROMPT);
+    a.ip(&["link", "set", "eth0", "up"]);
+    na.log.wait_for_text("Netlink reports eth0 up", PROMPT);
+    assert_eq!(
+        na.log.count("Entering FAULT STATE"),
+        0,
+        "{:#?}",
+        na.log.lines
+    );
+}
+
 #[test]
 fn a_sync_group_moves_together() {
     let mut lan = Lan::new();

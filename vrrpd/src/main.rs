@@ -67,6 +67,12 @@ impl Daemon for Vrrpd {
 
     fn start(&mut self, ctx: &mut Ctx) {
         let resume = engine::recorded(&self.replay.vrrp, &self.ids);
+        // keepalived's phrase; instances resumed after a crash are not
+        // delayed (only a start is).
+        let delay = self.engine.as_ref().and_then(Engine::startup_delay);
+        if let Some(d) = delay.filter(|_| resume.is_empty()) {
+            info!("Delaying startup for {} seconds", d.as_secs_f64());
+        }
         if let Some(e) = self.engine.as_mut() {
             e.start(ctx.now, &resume, &self.replay.tracks);
         }

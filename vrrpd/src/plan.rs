@@ -43,6 +43,8 @@ pub struct Planned {
     /// `virtual_routes` / `virtual_rules`, present while MASTER.
     pub routes: Vec<Route>,
     pub rules: Vec<Rule>,
+    /// `dont_track_primary`: `ifindex` going down is no fault.
+    pub dont_track_primary: bool,
 }
 
 impl Planned {
@@ -184,6 +186,7 @@ fn plan_one(inst: &InstancePlan, links: &[Link], addrs: &[Addr]) -> Result<Plann
         xmit,
         routes,
         rules: inst.rules.clone(),
+        dont_track_primary: inst.dont_track_primary,
     })
 }
 
@@ -251,6 +254,7 @@ mod tests {
             group: None,
             vmac: None,
             vmac_xmit_base: false,
+            dont_track_primary: false,
             routes: Vec::new(),
             rules: Vec::new(),
         }

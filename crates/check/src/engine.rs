@@ -70,6 +70,10 @@ pub struct RealServerSpec {
 /// One checker of a real server.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CheckSpec {
+    /// `log_all_failures` / `checker_log_all_failures`: a failure that
+    /// changes nothing (a retry is left) is logged at info, not debug.
+    #[serde(default)]
+    pub log_all_failures: bool,
     pub timing: Timing,
     /// Start down until the first success.
     pub alpha: bool,
@@ -144,6 +148,8 @@ enum Run {
 
 struct Check {
     server: usize,
+    /// `log_all_failures`.
+    log_all: bool,
     core: CheckerCore,
     kind: CheckKind,
     tls: Option<Arc<ClientConfig>>,
@@ -331,6 +337,7 @@ impl Engine {
             checks.push(ci);
             let check = Some(Check {
                 server: id,
+                log_all: c.log_all_failures,
                 core,
                 kind: c.kind,
                 tls,
@@ -848,6 +855,7 @@ impl Engine {
             }
         }
         let was = c.core.is_up();
+        let (log_all, tcp) = (c.log_all, matches!(c.kind, CheckKind::Tcp(_)));
         let changed = c.core.on_result(ok, now);
         if changed == Some(false) {
             c.cur_weight = 0;
@@ -859,6 +867,16 @@ impl Engine {
         match changed {
             Some(true) => info!("Check on {name} succeeded"),
             Some(false) => info!("Check on {name} failed: {why}"),
+            // keepalived's TCP_CHECK phrases; the other kinds say why.
+            None if !ok && was && log_all && tcp => {
+                let what = if why == "timeout" {
+                    "timeout"
+                } else {
+                    "failed"
+                };
+                info!("TCP connection to {name} {what}.")
+            }
+            None if !ok && was && log_all => info!("Check on {name} failed, will retry: {why}"),
             None if !ok && was => log::debug!("Check on {name} failed, will retry: {why}"),
             None => {}
         }
@@ -1180,6 +1198,7 @@ mod tests {
             name: name.into(),
             weight: 1,
             checks: vec![CheckSpec {
+                log_all_failures: false,
                 timing: Timing {
                     delay_loop: ms(delay_loop),
                     connect_timeout: ms(1),

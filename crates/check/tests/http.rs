@@ -42,6 +42,7 @@ fn http_get_status_digest_slow_and_down() {
     // delay_loop 300, connect_timeout 200, retry 1, delay_before_retry 100;
     // alpha: down until both urls pass (one url per loop).
     h.add(vec![CheckSpec {
+        log_all_failures: false,
         timing: timing(300, 200, 1, 100),
         alpha: true,
         kind: CheckKind::Http(
@@ -86,6 +87,7 @@ fn http_wrong_digest_and_status_fail() {
     let mut bad = urls();
     bad[0].digest = Some([0; 16]);
     h.add(vec![CheckSpec {
+        log_all_failures: false,
         timing: timing(300, 200, 0, 100),
         alpha: false,
         kind: CheckKind::Http(
@@ -99,6 +101,7 @@ fn http_wrong_digest_and_status_fail() {
     not_before(h.wait_rs(2000, false), 0, 30);
     let mut h = Harness::new();
     h.add(vec![CheckSpec {
+        log_all_failures: false,
         timing: timing(300, 200, 0, 100),
         alpha: false,
         kind: CheckKind::Http(
@@ -128,6 +131,7 @@ fn http_regex_decides_on_the_body() {
         let mut h = Harness::new();
         let options: Vec<String> = options.iter().map(|o| o.to_string()).collect();
         h.add(vec![CheckSpec {
+            log_all_failures: false,
             timing: timing(300, 200, 0, 100),
             alpha: true,
             kind: CheckKind::Http(
@@ -191,6 +195,7 @@ fn tls_server(addr: &'static str, mode: Mode) {
 
 fn ssl_check(tls: TlsSpec, alpha: bool) -> CheckSpec {
     CheckSpec {
+        log_all_failures: false,
         timing: timing(300, 300, 1, 100),
         alpha,
         kind: CheckKind::Http(
@@ -288,6 +293,7 @@ fn a_trickling_server_cannot_hold_a_check() {
     });
     let mut h = Harness::new();
     h.add(vec![CheckSpec {
+        log_all_failures: false,
         timing: timing(10_000, 200, 0, 100),
         alpha: false,
         kind: CheckKind::Http(

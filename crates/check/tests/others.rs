@@ -12,6 +12,7 @@ use std::time::Duration;
 
 fn check(kind: CheckKind, alpha: bool) -> CheckSpec {
     CheckSpec {
+        log_all_failures: false,
         // delay_loop 300, connect_timeout 150, retry 1, delay_before_retry 100
         timing: timing(300, 150, 1, 100),
         alpha,
@@ -62,6 +63,7 @@ fn an_endless_smtp_banner_is_cut_off() {
     });
     let mut h = Harness::new();
     h.add(vec![CheckSpec {
+        log_all_failures: false,
         timing: timing(10_000, 2_000, 0, 100),
         alpha: false,
         kind: CheckKind::Smtp(ep("127.0.0.3:25"), "checker.test".into()),
@@ -178,6 +180,7 @@ fn misc_check_exit_codes_dynamic_weight_and_timeout() {
     let mut h = Harness::with_scripts(&[&line]);
     h.add_weighted(
         vec![CheckSpec {
+            log_all_failures: false,
             timing: timing(300, 150, 0, 100),
             alpha: true,
             kind: CheckKind::Misc(MiscSpec {
@@ -230,6 +233,7 @@ fn misc_check_exit_codes_dynamic_weight_and_timeout() {
     // misc_timeout: a script that hangs is terminated and counts as failed.
     let mut h = Harness::with_scripts(&["/bin/sleep 10"]);
     h.add(vec![CheckSpec {
+        log_all_failures: false,
         timing: timing(300, 150, 0, 100),
         alpha: false,
         kind: CheckKind::Misc(MiscSpec {
@@ -250,6 +254,7 @@ fn file_check_weights_and_fault() {
     let mut h = Harness::new();
     h.add_weighted(
         vec![CheckSpec {
+            log_all_failures: false,
             timing: timing(300, 150, 0, 100),
             alpha: false,
             kind: CheckKind::File(FileSpec {

@@ -35,6 +35,7 @@ fn tcp_up_down_slow_flap() {
     let mut l = Some(listen());
     // delay_loop 300, connect_timeout 150, retry 1, delay_before_retry 100.
     h.add(vec![CheckSpec {
+        log_all_failures: false,
         timing: timing(300, 150, 1, 100),
         alpha: false,
         kind: CheckKind::Tcp(ep(ADDR)),
@@ -78,6 +79,7 @@ fn tcp_alpha_starts_down_and_retry_zero_fails_at_once() {
     let mut h = Harness::new();
     let _l = listen();
     h.add(vec![CheckSpec {
+        log_all_failures: false,
         timing: timing(200, 100, 0, 50),
         alpha: true,
         kind: CheckKind::Tcp(ep(ADDR)),
@@ -98,6 +100,7 @@ fn tcp_bindto_and_bind_port() {
     let mut e = ep(ADDR);
     e.bind = Some("127.0.0.3:40000".parse().unwrap());
     h.add(vec![CheckSpec {
+        log_all_failures: false,
         timing: timing(200, 100, 0, 50),
         alpha: true,
         kind: CheckKind::Tcp(e),

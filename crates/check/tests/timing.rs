@@ -199,6 +199,7 @@ impl Sim {
 
 fn tcp(t: Timing, alpha: bool) -> CheckSpec {
     CheckSpec {
+        log_all_failures: false,
         timing: t,
         alpha,
         kind: CheckKind::Tcp(Endpoint::to("10.0.0.2:80".parse().unwrap())),
@@ -277,6 +278,7 @@ fn http_walks_urls_and_retries_the_failed_one() {
         timeline,
         false,
         CheckSpec {
+            log_all_failures: false,
             timing: timing(300, 200, 1, 100),
             alpha: true,
             kind: CheckKind::Http(
@@ -333,6 +335,7 @@ fn smtp_and_dns_verdicts() {
         ),
     ] {
         let check = CheckSpec {
+            log_all_failures: false,
             timing: timing(300, 150, 1, 100),
             alpha: true,
             kind,
@@ -362,6 +365,7 @@ fn udp_verdicts_with_and_without_require_reply() {
     use Answer::*;
     let ep = Endpoint::to("10.0.0.2:7".parse().unwrap());
     let udp = |require: bool| CheckSpec {
+        log_all_failures: false,
         timing: timing(300, 150, 1, 100),
         alpha: require,
         kind: CheckKind::Udp(
@@ -392,6 +396,7 @@ fn udp_verdicts_with_and_without_require_reply() {
 #[test]
 fn ping_unreachable_is_down_after_the_retry() {
     let check = CheckSpec {
+        log_all_failures: false,
         timing: timing(300, 150, 1, 100),
         alpha: false,
         kind: CheckKind::Ping("10.9.9.9".parse().unwrap()),
@@ -406,6 +411,7 @@ fn ping_unreachable_is_down_after_the_retry() {
 #[test]
 fn a_trickle_ends_at_four_connect_timeouts() {
     let check = CheckSpec {
+        log_all_failures: false,
         timing: timing(10_000, 200, 0, 100),
         alpha: false,
         kind: CheckKind::Http(

@@ -337,15 +337,43 @@ fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String>
         if stopping {
             daemon.shutdown(&mut ctx);
         }
+        // The parent gone (SIGKILLed: its end of the socket closed before
+        // the parent-death signal is handled): a send fails with EPIPE or
+        // ECONNRESET. That is a stop like any other — priority-0 adverts,
+        // VIPs removed — not an error exit that leaves them behind.
+        let peer_gone = |e: nix::errno::Errno| {
+            matches!(e, nix::errno::Errno::EPIPE | nix::errno::Errno::ECONNRESET)
+        };
+        let mut gone = false;
         for m in out.drain(..) {
-            if let Err(e) = chan.send(&m) {
-                return Err(format!("cannot queue {} for the parent: {e}", m.kind()));
+            match chan.send(&m) {
+                Ok(()) => {}
+                Err(e) if peer_gone(e) => {
+                    gone = true;
+                    break;
+                }
+                Err(e) => return Err(format!("cannot queue {} for the parent: {e}", m.kind())),
             }
         }
-        if let Err(e) = chan.flush() {
-            if !stopping {
-                return Err(format!("IPC send failed: {e}"));
+        if !gone {
+            match chan.flush() {
+                Ok(_) => {}
+                Err(e) if peer_gone(e) => gone = true,
+                Err(e) if !stopping => return Err(format!("IPC send failed: {e}")),
+                Err(_) => {}
             }
+        }
+        if gone && !stopping {
+            warn!("Parent closed the IPC channel; stopping");
+            let mut ctx = Ctx {
+                registry: poll.registry(),
+                now: Instant::now(),
+                launcher_fd: args.launcher_fd,
+                launcher_selftest: args.launcher_selftest.as_deref(),
+                out: &mut out,
+            };
+            daemon.shutdown(&mut ctx);
+            stopping = true;
         }
         keepalived_log::flush();
         if stopping {

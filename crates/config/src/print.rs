@@ -362,6 +362,8 @@ fn global(p: &mut P, g: &GlobalDefs) {
     );
     p.flag("vrrp_skip_check_adv_addr", g.vrrp_skip_check_adv_addr);
     p.flag("vrrp_check_unicast_src", g.vrrp_check_unicast_src);
+    p.opt("vrrp_down_timer_adverts", &g.vrrp_down_timer_adverts);
+    p.opt("vrrp_startup_delay", &g.vrrp_startup_delay);
     for (k, v, dv) in [
         (
             "vrrp_garp_master_delay",
@@ -410,6 +412,7 @@ fn global(p: &mut P, g: &GlobalDefs) {
         g.vrrp_higher_prio_send_advert,
     );
     p.flag("vrrp_min_garp", g.vrrp_min_garp);
+    p.flag("checker_log_all_failures", g.checker_log_all_failures);
     if let Some(s) = &g.lvs_sync_daemon {
         let mut l = format!("lvs_sync_daemon {}", q(&s.interface));
         if let Some(i) = &s.vrrp_instance {
@@ -551,6 +554,7 @@ fn instance(p: &mut P, v: &VrrpInstance, g: &GlobalDefs) {
     p.tracks("track_process", &v.track_process);
     p.tracks("track_bfd", &v.track_bfd);
     p.flag("dont_track_primary", v.dont_track_primary);
+    p.opt("down_timer_adverts", &v.down_timer_adverts);
     p.script("notify_master", &v.notify_master);
     p.script("notify_backup", &v.notify_backup);
     p.script("notify_fault", &v.notify_fault);

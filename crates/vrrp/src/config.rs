@@ -112,6 +112,17 @@ pub struct InstanceConfig {
     pub auth: Auth,
     /// Adverts missed before Master_Down (`down_timer_adverts`, 3).
     pub down_timer_adverts: u32,
+    /// `vrrp_startup_delay`: after a start (not a resume), no takeover
+    /// before this much time has passed plus the down timer (keepalived
+    /// sets a backup's expiry to the delay's end + Master_Down_Interval,
+    /// an owner's to the delay's end).
+    #[serde(default)]
+    pub startup_delay: Duration,
+    /// `unicast_fault_no_peer` without any `unicast_peer`: keepalived puts
+    /// the instance in FAULT for good rather than falling back to
+    /// multicast.
+    #[serde(default)]
+    pub no_peer_fault: bool,
     /// `lower_prio_no_advert`; `None` = keepalived default (on only in strict).
     pub lower_prio_no_advert: Option<bool>,
     /// `higher_prio_send_advert`: a master hearing a higher priority sends
@@ -146,6 +157,8 @@ impl InstanceConfig {
             check_unicast_src: false,
             auth: Auth::None,
             down_timer_adverts: 3,
+            startup_delay: Duration::ZERO,
+            no_peer_fault: false,
             lower_prio_no_advert: None,
             higher_prio_send_advert: false,
             v3_checksum_as_v2: false,
@@ -204,6 +217,11 @@ impl InstanceConfig {
         }
         if self.vips.len() > 255 {
             return Err(ConfigError::TooManyVips);
+        }
+        if self.no_peer_fault {
+            w.push(format!(
+                "({n}) Cannot use unicast without any peers - going to fault state"
+            ));
         }
         if self.vips.is_empty() && (self.version == Version::V3 || self.strict) {
             return Err(ConfigError::NoVips);

@@ -63,6 +63,8 @@ pub struct Instance {
     /// Master_Adver_Interval: ours as master, the master's as v3 backup.
     master_adver_int: Duration,
     down_deadline: Option<Instant>,
+    /// End of `vrrp_startup_delay` after a start.
+    delayed_until: Option<Instant>,
     advert_deadline: Option<Instant>,
     /// Expiry of preempt_delay (keepalived's preempt_time).
     preempt_deadline: Option<Instant>,
@@ -103,6 +105,7 @@ impl Instance {
             track_status,
             master_adver_int: cfg.advert_int,
             down_deadline: None,
+            delayed_until: None,
             advert_deadline: None,
             preempt_deadline: None,
             garp_delay_deadline: None,
@@ -170,6 +173,7 @@ impl Instance {
     /// Interface down or a weight-0 tracked object failing.
     pub fn own_fault(&self) -> bool {
         !self.interface_up
+            || self.cfg.no_peer_fault
             || self
                 .cfg
                 .tracks
@@ -206,6 +210,17 @@ impl Instance {
     }
 
     /// Current Master_Down_Interval.
+    /// When a backup's down timer armed at `now` expires: after
+    /// Master_Down_Interval, counted from the end of `vrrp_startup_delay`
+    /// while it lasts.
+    fn down_from(&self, now: Instant) -> Instant {
+        let base = match self.delayed_until {
+            Some(t) if t > now => t,
+            _ => now,
+        };
+        base + self.master_down_interval()
+    }
+
     pub fn master_down_interval(&self) -> Duration {
         timers::master_down_interval(
             self.cfg.version,
@@ -299,6 +314,9 @@ impl Instance {
             return;
         }
         self.started = true;
+        if !self.cfg.startup_delay.is_zero() {
+            self.delayed_until = Some(now + self.cfg.startup_delay);
+        }
         if self.own_fault() || self.gate.others_faulted {
             self.log(
                 out,
@@ -306,8 +324,22 @@ impl Instance {
                 format_args!("Entering FAULT STATE (init)"),
             );
             self.set_state(State::Fault, out);
-        } else if self.cfg.starts_as_master() && self.gate.can_go_master {
+        } else if self.cfg.starts_as_master()
+            && self.gate.can_go_master
+            && self.delayed_until.is_none()
+        {
             self.become_master(now, out);
+        } else if let Some(at) = self.delayed_until.filter(|_| self.cfg.starts_as_master()) {
+            // keepalived: even an owner times out of BACKUP, at the
+            // delay's end.
+            self.log(
+                out,
+                LogLevel::Info,
+                format_args!("Entering BACKUP STATE (init)"),
+            );
+            self.master_adver_int = self.cfg.advert_int;
+            self.down_deadline = Some(at);
+            self.set_state(State::Backup, out);
         } else {
             self.log(
                 out,
@@ -315,7 +347,7 @@ impl Instance {
                 format_args!("Entering BACKUP STATE (init)"),
             );
             self.master_adver_int = self.cfg.advert_int;
-            self.down_deadline = Some(now + self.master_down_interval());
+            self.down_deadline = Some(self.down_from(now));
             self.set_state(State::Backup, out);
         }
     }
@@ -371,7 +403,7 @@ impl Instance {
                     LogLevel::Info,
                     format_args!("Resuming in BACKUP STATE"),
                 );
-                self.down_deadline = Some(now + self.master_down_interval());
+                self.down_deadline = Some(self.down_from(now));
             }
         }
     }
@@ -456,7 +488,7 @@ impl Instance {
         self.release_vips(out);
         self.clear_timers();
         self.counters.release_master += 1;
-        self.down_deadline = Some(now + self.master_down_interval());
+        self.down_deadline = Some(self.down_from(now));
         self.set_state(State::Backup, out);
     }
 
@@ -490,7 +522,7 @@ impl Instance {
         }
         self.log(out, LogLevel::Info, format_args!("Entering BACKUP STATE"));
         self.clear_timers();
-        self.down_deadline = Some(now + self.master_down_interval());
+        self.down_deadline = Some(self.down_from(now));
         self.set_state(State::Backup, out);
     }
 
@@ -562,7 +594,7 @@ impl Instance {
                 } else {
                     // Held by the sync group until every member wants MASTER.
                     self.wants_master = true;
-                    self.down_deadline = Some(now + self.master_down_interval());
+                    self.down_deadline = Some(self.down_from(now));
                 }
             }
             State::Master if due(self.advert_deadline) => {
@@ -909,7 +941,7 @@ impl Instance {
             !self.cfg.preempt_delay.is_zero() && self.preempt_deadline.is_none_or(|t| t > now);
         if !self.cfg.preempt || a.priority >= ours || delaying {
             self.adopt_interval(a, out);
-            self.down_deadline = Some(now + self.master_down_interval());
+            self.down_deadline = Some(self.down_from(now));
             self.master = Some((src, a.priority));
             if !self.cfg.preempt_delay.is_zero() {
                 if a.priority >= ours {
@@ -1079,7 +1111,7 @@ impl Instance {
                 self.log(out, LogLevel::Info, format_args!("Entering BACKUP STATE"));
                 self.clear_timers();
                 self.master_adver_int = self.cfg.advert_int;
-                self.down_deadline = Some(now + self.master_down_interval());
+                self.down_deadline = Some(self.down_from(now));
                 self.set_state(State::Backup, out);
             }
             _ => {}

@@ -59,6 +59,10 @@ pub struct InstancePlan {
     pub vmac: Option<String>,
     /// `vmac_xmit_base`.
     pub vmac_xmit_base: bool,
+    /// `dont_track_primary`: its own interface going down or up is not a
+    /// fault (keepalived does not track it).
+    #[serde(default)]
+    pub dont_track_primary: bool,
     /// `virtual_routes` / `virtual_rules`, each parsed once by the parent
     /// (a line that did not parse was reported with its file:line there
     /// and is not in the plan).

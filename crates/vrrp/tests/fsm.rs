@@ -1071,3 +1071,66 @@ fn ipv6_election() {
         7
     );
 }
+
+/// The transitions of one instance alone on its link, over `secs`.
+fn alone(c: InstanceConfig, secs: u32) -> Vec<(Duration, State, State)> {
+    let mut sim = Sim::new(vec![c]);
+    sim.start_all();
+    sim.run_until(secs * SEC);
+    sim.transitions(0)
+}
+
+/// `down_timer_adverts 5`: the backup takes over after 5 missed adverts
+/// plus its skew (keepalived's VRRP_MS_DOWN_TIMER), not 3: alone from the
+/// start, at 5 s + (256 - 100) / 256 s (3.609375 with 3).
+#[test]
+fn down_timer_adverts_lengthens_master_down() {
+    let mut c = cfg(2, 100);
+    c.down_timer_adverts = 5;
+    assert_eq!(
+        alone(c, 10),
+        vec![
+            (Duration::ZERO, INIT, BACKUP),
+            (us(5_609_375), BACKUP, MASTER)
+        ]
+    );
+}
+
+/// `vrrp_startup_delay 4`: a starting backup's down timer counts from the
+/// delay's end (keepalived's vrrp_init_instance_sands), and an owner, who
+/// would be master at once, waits for the delay's end in BACKUP.
+#[test]
+fn startup_delay_postpones_the_first_takeover() {
+    let mut b = cfg(2, 100);
+    b.startup_delay = 4 * SEC;
+    assert_eq!(
+        alone(b, 20),
+        vec![
+            (Duration::ZERO, INIT, BACKUP),
+            (us(7_609_375), BACKUP, MASTER)
+        ]
+    );
+    let mut owner = cfg(1, 255);
+    owner.startup_delay = 4 * SEC;
+    assert_eq!(
+        alone(owner, 20),
+        vec![(Duration::ZERO, INIT, BACKUP), (4 * SEC, BACKUP, MASTER)]
+    );
+}
+
+/// `unicast_fault_no_peer` with no peer: FAULT from the start, for good,
+/// with keepalived's message.
+#[test]
+fn unicast_fault_no_peer_stays_in_fault() {
+    let mut a = cfg(1, 200);
+    a.no_peer_fault = true;
+    let mut sim = Sim::new(vec![a]);
+    sim.start_all();
+    sim.run_until(20 * SEC);
+    assert_eq!(sim.transitions(0), vec![(Duration::ZERO, INIT, FAULT)]);
+    assert!(sim.has_log(
+        0,
+        "(VI_1) Cannot use unicast without any peers - going to fault state"
+    ));
+    assert!(sim.adverts(0).is_empty());
+}

@@ -373,7 +373,7 @@ impl Engine {
                 .links
                 .get(&self.plans[m].ifindex)
                 .is_some_and(|l| l.up && l.running);
-            if !up {
+            if !up && !self.plans[m].dont_track_primary {
                 self.input(m, Input::InterfaceDown, now);
             }
             for (idx, ifindex) in self.plans[m].track_ifaces.clone() {
@@ -553,6 +553,14 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// `vrrp_startup_delay`, when set (every instance has the global one).
+    pub fn startup_delay(&self) -> Option<std::time::Duration> {
+        self.plans
+            .first()
+            .map(|p| p.cfg.startup_delay)
+            .filter(|d| !d.is_zero())
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {

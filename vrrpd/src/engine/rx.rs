@@ -117,7 +117,7 @@ impl Engine {
                 if is { "up" } else { "down" }
             );
             for m in 0..self.plans.len() {
-                if self.plans[m].ifindex == l.index {
+                if self.plans[m].ifindex == l.index && !self.plans[m].dont_track_primary {
                     self.input(
                         m,
                         if is {

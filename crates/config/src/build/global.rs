@@ -110,6 +110,26 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
             "vrrp_lower_prio_no_advert" => g.vrrp_lower_prio_no_advert = cx.flag(k),
             "vrrp_higher_prio_send_advert" => g.vrrp_higher_prio_send_advert = cx.flag(k),
             "vrrp_min_garp" => g.vrrp_min_garp = cx.flag(k),
+            "checker_log_all_failures" => g.checker_log_all_failures = cx.flag(k),
+            "vrrp_down_timer_adverts" => {
+                if let Some(v) = down_timer_adverts(cx, k) {
+                    g.vrrp_down_timer_adverts = Some(v);
+                }
+            }
+            "vrrp_startup_delay" => {
+                if let Some(v) = cx.timer(k, f64::from(u32::MAX) / 1e6) {
+                    if v >= 60.0 {
+                        cx.warn(
+                            k.pos(),
+                            format!(
+                                "The vrrp_startup_delay is very large - {} seconds",
+                                k.args[0].text
+                            ),
+                        );
+                    }
+                    g.vrrp_startup_delay = Some(v);
+                }
+            }
             "lvs_sync_daemon" => {
                 if cx.need(k, 1) {
                     let mut s = LvsSyncDaemon {
@@ -204,4 +224,10 @@ fn first_word(k: &Node, slot: &mut Option<String>) {
     if slot.is_none() {
         *slot = k.args.first().map(|t| t.text.clone());
     }
+}
+
+/// `down_timer_adverts` / `vrrp_down_timer_adverts`: 1..100 adverts
+/// (keepalived's range).
+pub(crate) fn down_timer_adverts(cx: &mut Cx, k: &Node) -> Option<u32> {
+    cx.num(k, 1u32, 100)
 }

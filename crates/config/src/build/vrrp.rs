@@ -367,6 +367,11 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
             "track_process" => v.track_process.extend(cx.track_refs(k, -254, 254)),
             "track_bfd" => v.track_bfd.extend(cx.track_refs(k, -253, 253)),
             "dont_track_primary" => v.dont_track_primary = cx.flag(k),
+            "down_timer_adverts" => {
+                if let Some(n) = super::global::down_timer_adverts(cx, k) {
+                    v.down_timer_adverts = Some(n);
+                }
+            }
             // A script given twice: keepalived keeps the first (and reports it).
             "notify_master" if v.notify_master.is_none() => v.notify_master = cx.notify_script(k),
             "notify_master" => {}
@@ -451,7 +456,8 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
         }
     }
     if v.unicast_peer.is_empty() {
-        if let Some(p) = unicast_kw {
+        // With unicast_fault_no_peer keepalived goes to FAULT instead.
+        if let Some(p) = unicast_kw.filter(|_| !v.unicast_fault_no_peer) {
             cx.warn(&p, format!("vrrp_instance {}: a unicast keyword without any unicast_peer: keepalived uses multicast (deprecated usage)", v.name));
         }
         if v.unicast_ttl.is_some() {

@@ -55,6 +55,13 @@ pub struct GlobalDefs {
     pub vrrp_lower_prio_no_advert: bool,
     pub vrrp_higher_prio_send_advert: bool,
     pub vrrp_min_garp: bool,
+    /// Every checker logs each failure, not only state changes.
+    pub checker_log_all_failures: bool,
+    /// Adverts a backup misses before it takes over; unset: 3 (an
+    /// instance's `down_timer_adverts` beats it).
+    pub vrrp_down_timer_adverts: Option<u32>,
+    /// Seconds after start before a backup may take over (0: none).
+    pub vrrp_startup_delay: Option<f64>,
     /// `lvs_sync_daemon IF [VI] [id N] [maxlen N] [port N] [ttl N] [group G]`.
     pub lvs_sync_daemon: Option<LvsSyncDaemon>,
     pub lvs_flush: bool,
@@ -178,6 +185,9 @@ impl Default for GlobalDefs {
             vrrp_lower_prio_no_advert: false,
             vrrp_higher_prio_send_advert: false,
             vrrp_min_garp: false,
+            checker_log_all_failures: false,
+            vrrp_down_timer_adverts: None,
+            vrrp_startup_delay: None,
             lvs_sync_daemon: None,
             lvs_flush: false,
             dynamic_interfaces: false,

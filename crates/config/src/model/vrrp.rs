@@ -210,6 +210,8 @@ pub struct VrrpInstance {
     pub track_process: Vec<TrackRef>,
     pub track_bfd: Vec<TrackRef>,
     pub dont_track_primary: bool,
+    /// Unset: `vrrp_down_timer_adverts`, else 3.
+    pub down_timer_adverts: Option<u32>,
     pub notify_master: Option<String>,
     pub notify_backup: Option<String>,
     pub notify_fault: Option<String>,
@@ -266,6 +268,7 @@ impl Default for VrrpInstance {
             track_process: Vec::new(),
             track_bfd: Vec::new(),
             dont_track_primary: false,
+            down_timer_adverts: None,
             notify_master: None,
             notify_backup: None,
             notify_fault: None,
