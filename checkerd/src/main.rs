@@ -456,6 +456,10 @@ impl Daemon for Checkerd {
                 e.on_event(t.0, ctx.now);
             }
         }
+        if let ToChild::MasterRxLowerPri(id) = &msg {
+            self.notify
+                .rx_lower_pri(&self.plan, *id, self.launcher.as_ref());
+        }
         if let ToChild::GroupState(g) = &msg {
             self.notify
                 .group(&self.plan, g.group, g.state, self.launcher.as_ref());

@@ -75,6 +75,19 @@ impl Notifier {
         self.state_scripts(inst, state, args, launcher);
     }
 
+    /// A master heard a lower priority: `notify_master_rx_lower_pri`, run
+    /// as configured (keepalived gives it no arguments).
+    pub fn rx_lower_pri(&mut self, plan: &CheckPlan, id: InstanceId, launcher: Option<&Launcher>) {
+        let inst = plan.instances.iter().find(|i| i.id == id);
+        if let Some((cmd, name)) = inst.and_then(|i| i.rx_lower_pri.map(|c| (c, &i.name))) {
+            self.run(
+                cmd,
+                format!("({name}) notify_master_rx_lower_pri"),
+                launcher,
+            );
+        }
+    }
+
     /// A sync group's notify scripts (`notify` gets `GROUP name state 0`).
     pub fn group(
         &mut self,

@@ -566,6 +566,7 @@ fn state_plan<I>(
         fault,
         stop,
         notify,
+        rx_lower_pri: None,
         alert: false,
     }
 }
@@ -666,8 +667,13 @@ pub fn compile(
                     lines,
                     &i.notify,
                 );
+                let rx_lower_pri = scripts.opt(
+                    &format!("({}) notify_master_rx_lower_pri", i.name),
+                    &i.notify_master_rx_lower_pri,
+                );
                 plan.instances.push(StatePlan {
                     alert: vrrp_alerts(i.smtp_alert),
+                    rx_lower_pri,
                     ..p
                 });
             }

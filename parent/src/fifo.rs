@@ -288,6 +288,18 @@ pub fn transition(
     }
 }
 
+/// `INSTANCE "VI_1" MASTER_RX_LOWER_PRI 150`: a master heard a lower
+/// priority (keepalived's event line, with the master's own priority).
+pub fn rx_lower_pri(name: &str, priority: u8) -> Transition {
+    transition(
+        TransitionKind::Instance,
+        name,
+        None,
+        "MASTER_RX_LOWER_PRI",
+        Some(priority),
+    )
+}
+
 /// `INSTANCE "VI_1" MASTER 150`.
 pub fn instance(name: &str, state: VrrpState, priority: u8) -> Transition {
     transition(
@@ -331,6 +343,10 @@ mod tests {
         assert_eq!(
             real_server("[10.0.0.1]:tcp:80", "[192.168.1.2]:tcp:80", false).fifo_line(),
             "RS [192.168.1.2]:tcp:80 [10.0.0.1]:tcp:80 DOWN\n"
+        );
+        assert_eq!(
+            rx_lower_pri("VI_1", 150).fifo_line(),
+            "INSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 150\n"
         );
         assert_eq!(
             group("G", VrrpState::Fault).fifo_line(),

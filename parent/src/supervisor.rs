@@ -788,6 +788,15 @@ impl Supervisor {
                     ToChild::VrrpState(s),
                 );
             }
+            FromChild::MasterRxLowerPri { instance, priority } => {
+                let Some(name) =
+                    self.lookup(sub, |ids| ids.instance_name(instance).map(str::to_string))
+                else {
+                    return;
+                };
+                self.transition(crate::fifo::rx_lower_pri(&name, priority));
+                self.route(&[Subsystem::Checker], ToChild::MasterRxLowerPri(instance));
+            }
             FromChild::GroupState(g) => {
                 let Some(name) =
                     self.lookup(sub, |ids| ids.group_name(g.group).map(str::to_string))

@@ -549,3 +549,64 @@ fn send_only_vrrp_sockets_hold_no_adverts() {
     assert_eq!(dropped, 0, "{socks:?}");
     assert_no_state_change(&p.na, &p.nb);
 }
+
+/// A master that hears a lower priority runs `notify_master_rx_lower_pri`
+/// without arguments, as keepalived (cloud failover scripts take their
+/// secondary addresses back with it) — once per advert interval however
+/// many such adverts come (keepalived: once per packet, a fork storm under
+/// a flood). Before, the script was accepted and never run.
+#[test]
+fn a_master_hearing_a_lower_priority_runs_its_script() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = keepalived_rs_tests::shared_dir();
+    let out = dir.path().join("rx.out");
+    let script = dir.path().join("rx.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"ran with $# arguments\" >> {}\n",
+            out.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let obs = lan.host(3);
+    let text = conf(150).replace(
+        "    virtual_ipaddress {",
+        &format!(
+            "    notify_master_rx_lower_pri {}\n    virtual_ipaddress {{",
+            script.display()
+        ),
+    );
+    let mut na = Suite::spawn_in(a.clone(), &text, &[]).wait_started();
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    let fd = raw_socket_in(&obs);
+    let src = Ipv4Addr::new(10, 99, 0, 13);
+    let group = Ipv4Addr::new(224, 0, 0, 18);
+    let pass = *b"kars\0\0\0\0";
+    let v2 = encode(
+        &advert(50, &pass),
+        IpAddr::V4(src),
+        IpAddr::V4(group),
+        ChecksumVariant::V2,
+    )
+    .expect("encode");
+    let pkt = wrap_ipv4(src, group, &v2);
+    for _ in 0..100 {
+        send(&fd, &pkt, group);
+    }
+    na.log.wait_for_text(
+        "Received advert from 10.99.0.13 with lower priority 50",
+        PROMPT,
+    );
+    let ran = keepalived_rs_tests::wait_file(&out, "the script's output", |t| {
+        t.contains("ran with 0 arguments")
+    });
+    // The 100 adverts came within one advert interval: one run.
+    na.signal(Signal::SIGUSR1);
+    na.log.wait_for_text("Wrote /tmp/keepalived.data", PROMPT);
+    let ran_later = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(ran_later.lines().count(), 1, "{ran}{ran_later}");
+}

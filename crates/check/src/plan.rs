@@ -86,6 +86,10 @@ pub struct StatePlan<I> {
     pub stop: Option<ScriptCommand>,
     /// `notify`: given keepalived's arguments when run.
     pub notify: Option<ScriptCommand>,
+    /// `notify_master_rx_lower_pri` (instances only), run without
+    /// arguments.
+    #[serde(default)]
+    pub rx_lower_pri: Option<ScriptCommand>,
     /// SMTP alerts on a transition.
     pub alert: bool,
 }

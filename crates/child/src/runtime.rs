@@ -390,6 +390,7 @@ fn routed(m: &ToChild) -> bool {
         ToChild::VrrpState(_)
             | ToChild::Garp(_)
             | ToChild::GroupState(_)
+            | ToChild::MasterRxLowerPri(_)
             | ToChild::Health(_)
             | ToChild::Track(_)
             | ToChild::Quorum(_)

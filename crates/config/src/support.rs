@@ -188,7 +188,6 @@ pub const UNSUPPORTED: &[Unsupported] = &[
     u("vrrp_instance", "native_ipv6", Traffic, "runs the instance over IPv6 without IPv6 VIPs"),
     u("vrrp_instance", "no_accept", Traffic, "drops traffic to the VIPs with firewall rules while master"),
     u("vrrp_instance", "notify_deleted", Scripts, "reports DELETED to notify scripts for an instance a reload removed"),
-    u("vrrp_instance", "notify_master_rx_lower_pri", Scripts, "runs a script when a master hears a lower-priority advert"),
     u("vrrp_instance", "notify_priority_changes", Monitoring, "writes priority changes to the notify FIFOs"),
     u("vrrp_instance", "old_unicast_checksum", Failover, "sends unicast VRRPv3 adverts with keepalived's pre-2.2 checksum"),
     u("vrrp_instance", "promote_secondaries", Traffic, "sets promote_secondaries on the interface so removing a VIP keeps the others"),

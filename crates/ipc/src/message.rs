@@ -190,6 +190,8 @@ pub enum ToChild {
     },
     VrrpState(VrrpStateChange),
     GroupState(GroupStateChange),
+    /// checkerd: run the instance's `notify_master_rx_lower_pri`.
+    MasterRxLowerPri(InstanceId),
     Health(RealServerHealth),
     Track(TrackResult),
     Quorum(QuorumChange),
@@ -233,6 +235,12 @@ pub enum FromChild {
     },
     VrrpState(VrrpStateChange),
     GroupState(GroupStateChange),
+    /// A master heard a lower-priority advert (`notify_master_rx_lower_pri`,
+    /// the FIFO's `MASTER_RX_LOWER_PRI`); `priority` is the master's own.
+    MasterRxLowerPri {
+        instance: InstanceId,
+        priority: u8,
+    },
     Health(RealServerHealth),
     Track(TrackResult),
     Quorum(QuorumChange),
@@ -272,6 +280,7 @@ impl FromChild {
             FromChild::Rejected { .. } => "Rejected",
             FromChild::VrrpState(_) => "VrrpState",
             FromChild::GroupState(_) => "GroupState",
+            FromChild::MasterRxLowerPri { .. } => "MasterRxLowerPri",
             FromChild::Health(_) => "Health",
             FromChild::Track(_) => "Track",
             FromChild::Quorum(_) => "Quorum",
@@ -293,7 +302,9 @@ impl FromChild {
             | FromChild::Rejected { .. }
             | FromChild::Dump { .. }
             | FromChild::Pong { .. } => true,
-            FromChild::VrrpState(_) | FromChild::GroupState(_) => from == Subsystem::Vrrp,
+            FromChild::VrrpState(_)
+            | FromChild::GroupState(_)
+            | FromChild::MasterRxLowerPri { .. } => from == Subsystem::Vrrp,
             FromChild::Quorum(_) | FromChild::Ipvs { .. } => from == Subsystem::Ipvs,
             FromChild::Health(_)
             | FromChild::Track(_)

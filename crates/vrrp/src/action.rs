@@ -145,6 +145,8 @@ pub enum Action {
     MasterRxLowerPriority {
         from: IpAddr,
         priority: u8,
+        /// The master's own (effective) priority.
+        ours: u8,
     },
     Log {
         level: LogLevel,

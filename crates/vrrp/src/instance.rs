@@ -1045,6 +1045,7 @@ impl Instance {
             out.push(Action::MasterRxLowerPriority {
                 from: src,
                 priority: a.priority,
+                ours,
             });
             return;
         }

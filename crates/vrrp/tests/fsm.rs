@@ -482,7 +482,8 @@ fn master_answers_lower_priority() {
         10 * SEC,
         Action::MasterRxLowerPriority {
             from: ip(9),
-            priority: 50
+            priority: 50,
+            ours: 200
         }
     )));
     let at = |t: Duration| {

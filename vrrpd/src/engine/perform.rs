@@ -100,7 +100,18 @@ impl Engine {
                     None => error!("({}) has no id in the plan", p.cfg.name),
                 }
             }
-            Action::PriorityChanged { .. } | Action::MasterRxLowerPriority { .. } => {}
+            // At most one per advert interval: the core answers a flood of
+            // lower-priority adverts once per interval, and only answered
+            // ones are reported (keepalived runs the script per packet).
+            Action::MasterRxLowerPriority { ours, .. } => {
+                if let Some(instance) = self.ids.instance(&self.plans[m].cfg.name) {
+                    self.out.push(FromChild::MasterRxLowerPri {
+                        instance,
+                        priority: ours,
+                    });
+                }
+            }
+            Action::PriorityChanged { .. } => {}
             Action::Log { level, message } => match level {
                 LogLevel::Error => error!("{message}"),
                 LogLevel::Warning => warn!("{message}"),
