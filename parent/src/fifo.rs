@@ -300,6 +300,17 @@ pub fn rx_lower_pri(name: &str, priority: u8) -> Transition {
     )
 }
 
+/// `INSTANCE "VI_1" MASTER_PRIORITY 90` (or `BACKUP_PRIORITY`): the
+/// effective priority changed (`notify_priority_changes`).
+pub fn priority(name: &str, priority: u8, master: bool) -> Transition {
+    let state = if master {
+        "MASTER_PRIORITY"
+    } else {
+        "BACKUP_PRIORITY"
+    };
+    transition(TransitionKind::Instance, name, None, state, Some(priority))
+}
+
 /// `INSTANCE "VI_1" MASTER 150`.
 pub fn instance(name: &str, state: VrrpState, priority: u8) -> Transition {
     transition(
@@ -343,6 +354,14 @@ mod tests {
         assert_eq!(
             real_server("[10.0.0.1]:tcp:80", "[192.168.1.2]:tcp:80", false).fifo_line(),
             "RS [192.168.1.2]:tcp:80 [10.0.0.1]:tcp:80 DOWN\n"
+        );
+        assert_eq!(
+            priority("VI_1", 90, true).fifo_line(),
+            "INSTANCE \"VI_1\" MASTER_PRIORITY 90\n"
+        );
+        assert_eq!(
+            priority("VI_1", 90, false).fifo_line(),
+            "INSTANCE \"VI_1\" BACKUP_PRIORITY 90\n"
         );
         assert_eq!(
             rx_lower_pri("VI_1", 150).fifo_line(),

@@ -797,6 +797,18 @@ impl Supervisor {
                 self.transition(crate::fifo::rx_lower_pri(&name, priority));
                 self.route(&[Subsystem::Checker], ToChild::MasterRxLowerPri(instance));
             }
+            FromChild::PriorityChanged {
+                instance,
+                priority,
+                master,
+            } => {
+                let Some(name) =
+                    self.lookup(sub, |ids| ids.instance_name(instance).map(str::to_string))
+                else {
+                    return;
+                };
+                self.transition(crate::fifo::priority(&name, priority, master));
+            }
             FromChild::GroupState(g) => {
                 let Some(name) =
                     self.lookup(sub, |ids| ids.group_name(g.group).map(str::to_string))

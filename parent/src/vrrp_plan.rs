@@ -278,6 +278,10 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
         group,
         vmac_xmit_base: vmac.is_some() && inst.vmac_xmit_base,
         dont_track_primary: inst.dont_track_primary,
+        notify_priority_changes: inst
+            .notify_priority_changes
+            .or(sync.and_then(|s| s.notify_priority_changes))
+            .unwrap_or(config.global_defs.vrrp_notify_priority_changes),
         vmac,
         routes,
         rules,
@@ -371,6 +375,37 @@ mod tests {
         let plain = planned("");
         assert_eq!(plain.cfg.down_timer_adverts, 3);
         assert!(plain.cfg.startup_delay.is_zero());
+    }
+
+    /// `notify_priority_changes`: the instance's own, else its sync
+    /// group's, else the global `vrrp_notify_priority_changes`.
+    #[test]
+    fn notify_priority_changes_precedence() {
+        let inst = |name: &str, vrid: u8, extra: &str| {
+            format!(
+                "vrrp_instance {name} {{\n interface eth9\n virtual_router_id {vrid}\n priority 100\n \
+                 virtual_ipaddress {{\n 10.0.0.{vrid}\n }}\n{extra}}}\n"
+            )
+        };
+        let text = format!(
+            "global_defs {{\n vrrp_notify_priority_changes\n}}\n\
+             vrrp_sync_group G {{\n group {{\n B\n C\n }}\n notify_priority_changes false\n}}\n{}{}{}",
+            inst("A", 1, ""),
+            inst("B", 2, ""),
+            inst("C", 3, " notify_priority_changes true\n"),
+        );
+        let c = load_str(&text, Path::new("/t/k.conf"), &LoadOptions::default())
+            .expect("valid")
+            .config;
+        let (p, errors) = compile(&c);
+        assert!(errors.is_empty(), "{errors:?}");
+        let flags: Vec<bool> = p
+            .instances
+            .iter()
+            .map(|i| i.notify_priority_changes)
+            .collect();
+        assert_eq!(flags, vec![true, false, true]);
+        assert!(!planned("").notify_priority_changes);
     }
 
     #[test]

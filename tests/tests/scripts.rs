@@ -241,6 +241,37 @@ fn notify_fifo_lines_reach_the_fifo_script() {
     wait_file(&out, "INSTANCE \"VI_1\" STOP");
 }
 
+/// `vrrp_notify_priority_changes`: a change of effective priority (a
+/// tracked script failing, weight -60) writes keepalived's
+/// `INSTANCE "VI_1" MASTER_PRIORITY 90` to the notify FIFO; before, the
+/// keyword was accepted and nothing was written.
+#[test]
+fn priority_changes_reach_the_notify_fifo() {
+    let dir = shared_dir();
+    let fifo = dir.path().join("vrrp.fifo");
+    let out = dir.path().join("fifo.out");
+    let reader = fifo_reader(dir.path(), &out);
+    let flag = dir.path().join("healthy");
+    std::fs::write(&flag, "").unwrap();
+    let global = format!(
+        "global_defs {{\n    vrrp_notify_fifo {}\n    vrrp_notify_fifo_script {}\n    vrrp_notify_priority_changes\n}}\n\
+         vrrp_script chk_app {{\n    script \"/usr/bin/test -f {}\"\n    interval 1\n    weight -60\n    fall 1\n    rise 1\n}}\n",
+        fifo.display(),
+        reader.display(),
+        flag.display()
+    );
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let extra = "    track_script {\n        chk_app\n    }\n";
+    let mut na = Suite::spawn_in(a.clone(), &conf(150, &global, extra), &[]).wait_started();
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    wait_file(&out, "INSTANCE \"VI_1\" MASTER 150");
+    std::fs::remove_file(&flag).unwrap();
+    na.log
+        .wait_for_text("(VI_1) Changing effective priority from 150 to 90", PROMPT);
+    wait_file(&out, "INSTANCE \"VI_1\" MASTER_PRIORITY 90");
+}
+
 /// `notify_down` / `notify_up` of a real server run when its checker's
 /// verdict changes (health checks work without IPVS in the kernel).
 #[test]

@@ -45,6 +45,8 @@ pub struct Planned {
     pub rules: Vec<Rule>,
     /// `dont_track_primary`: `ifindex` going down is no fault.
     pub dont_track_primary: bool,
+    /// Priority changes are reported to the parent (notify FIFOs).
+    pub notify_priority_changes: bool,
 }
 
 impl Planned {
@@ -187,6 +189,7 @@ fn plan_one(inst: &InstancePlan, links: &[Link], addrs: &[Addr]) -> Result<Plann
         routes,
         rules: inst.rules.clone(),
         dont_track_primary: inst.dont_track_primary,
+        notify_priority_changes: inst.notify_priority_changes,
     })
 }
 
@@ -255,6 +258,7 @@ mod tests {
             vmac: None,
             vmac_xmit_base: false,
             dont_track_primary: false,
+            notify_priority_changes: false,
             routes: Vec::new(),
             rules: Vec::new(),
         }

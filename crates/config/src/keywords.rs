@@ -177,7 +177,7 @@ pub(crate) const GLOBAL: &[Kw] = &[
     t("lvs_notify_fifo"),
     t("lvs_notify_fifo_script"),
     r("fifo_write_vrrp_states_on_reload"),
-    r("vrrp_notify_priority_changes").f(TF),
+    t("vrrp_notify_priority_changes").f(TF),
     t("vrrp_down_timer_adverts"),
     r("log_unknown_vrids"),
     t("vrrp_startup_delay").f(K_EXITS_IF_NO_WORD),
@@ -294,7 +294,7 @@ pub(crate) const SYNC: &[Kw] = &[
     t("track_file"),
     t("track_process"),
     r("track_bfd"),
-    r("notify_priority_changes").f(TF),
+    t("notify_priority_changes").f(TF),
 ];
 
 pub(crate) const INSTANCE: &[Kw] = &[
@@ -356,7 +356,7 @@ pub(crate) const INSTANCE: &[Kw] = &[
     t("down_timer_adverts"),
     r("native_ipv6"),
     r("debug"),
-    r("notify_priority_changes").f(TF),
+    t("notify_priority_changes").f(TF),
     r("garp_extra_if"),
     r("kernel_rx_buf_size").f(W | K_REPORTS_NO_WORD),
     r("linkbeat_use_polling"),

@@ -277,6 +277,9 @@ pub fn to_keepalived_conf(c: &Config) -> String {
         }
         p.flag("global_tracking", g.global_tracking);
         p.flag("sync_group_tracking_weight", g.sync_group_tracking_weight);
+        if let Some(b) = g.notify_priority_changes {
+            p.onoff("notify_priority_changes", b);
+        }
         p.tracks("track_interface", &g.track_interface);
         p.tracks("track_script", &g.track_script);
         p.tracks("track_file", &g.track_file);
@@ -413,6 +416,10 @@ fn global(p: &mut P, g: &GlobalDefs) {
     );
     p.flag("vrrp_min_garp", g.vrrp_min_garp);
     p.flag("checker_log_all_failures", g.checker_log_all_failures);
+    p.flag(
+        "vrrp_notify_priority_changes",
+        g.vrrp_notify_priority_changes,
+    );
     if let Some(s) = &g.lvs_sync_daemon {
         let mut l = format!("lvs_sync_daemon {}", q(&s.interface));
         if let Some(i) = &s.vrrp_instance {
@@ -555,6 +562,9 @@ fn instance(p: &mut P, v: &VrrpInstance, g: &GlobalDefs) {
     p.tracks("track_bfd", &v.track_bfd);
     p.flag("dont_track_primary", v.dont_track_primary);
     p.opt("down_timer_adverts", &v.down_timer_adverts);
+    if let Some(b) = v.notify_priority_changes {
+        p.onoff("notify_priority_changes", b);
+    }
     p.script("notify_master", &v.notify_master);
     p.script("notify_backup", &v.notify_backup);
     p.script("notify_fault", &v.notify_fault);

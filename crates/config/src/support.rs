@@ -156,7 +156,6 @@ pub const UNSUPPORTED: &[Unsupported] = &[
     u("global_defs", "vrrp_netlink_monitor_rcv_bufs", Tuning, "sizes a netlink receive buffer"),
     u("global_defs", "vrrp_netlink_monitor_rcv_bufs_force", Tuning, "sizes a netlink receive buffer"),
     u("global_defs", "vrrp_no_swap", Tuning, "locks the VRRP process in memory"),
-    u("global_defs", "vrrp_notify_priority_changes", Monitoring, "writes priority changes to the notify FIFOs"),
     u("global_defs", "vrrp_priority", Tuning, "sets the VRRP process's nice value"),
     u("global_defs", "vrrp_process_name", Tuning, "names the VRRP process"),
     u("global_defs", "vrrp_rlimit_rtime", Tuning, "limits the VRRP process's realtime CPU"),
@@ -188,7 +187,6 @@ pub const UNSUPPORTED: &[Unsupported] = &[
     u("vrrp_instance", "native_ipv6", Traffic, "runs the instance over IPv6 without IPv6 VIPs"),
     u("vrrp_instance", "no_accept", Traffic, "drops traffic to the VIPs with firewall rules while master"),
     u("vrrp_instance", "notify_deleted", Scripts, "reports DELETED to notify scripts for an instance a reload removed"),
-    u("vrrp_instance", "notify_priority_changes", Monitoring, "writes priority changes to the notify FIFOs"),
     u("vrrp_instance", "old_unicast_checksum", Failover, "sends unicast VRRPv3 adverts with keepalived's pre-2.2 checksum"),
     u("vrrp_instance", "promote_secondaries", Traffic, "sets promote_secondaries on the interface so removing a VIP keeps the others"),
     u("vrrp_instance", "strict_mode", Traffic, "with the rest of strict mode (which keepalived-rs applies), drops traffic to the VIPs with firewall rules"),
@@ -198,7 +196,6 @@ pub const UNSUPPORTED: &[Unsupported] = &[
     u("vrrp_instance", "use_ipvlan", Traffic, "puts the VIPs on an ipvlan interface"),
     u("vrrp_instance", "use_vmac_addr", Traffic, "uses the VMAC's address"),
     u("vrrp_instance", "vrf", Traffic, "runs the instance in a VRF"),
-    u("vrrp_sync_group", "notify_priority_changes", Monitoring, "writes priority changes to the notify FIFOs"),
     u("vrrp_sync_group", "track_bfd", Failover, "moves the group with a BFD session's state"),
 ];
 

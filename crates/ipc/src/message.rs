@@ -241,6 +241,14 @@ pub enum FromChild {
         instance: InstanceId,
         priority: u8,
     },
+    /// `notify_priority_changes`: the instance's effective priority is now
+    /// `priority`, while MASTER or not (the FIFO's `MASTER_PRIORITY` /
+    /// `BACKUP_PRIORITY`).
+    PriorityChanged {
+        instance: InstanceId,
+        priority: u8,
+        master: bool,
+    },
     Health(RealServerHealth),
     Track(TrackResult),
     Quorum(QuorumChange),
@@ -281,6 +289,7 @@ impl FromChild {
             FromChild::VrrpState(_) => "VrrpState",
             FromChild::GroupState(_) => "GroupState",
             FromChild::MasterRxLowerPri { .. } => "MasterRxLowerPri",
+            FromChild::PriorityChanged { .. } => "PriorityChanged",
             FromChild::Health(_) => "Health",
             FromChild::Track(_) => "Track",
             FromChild::Quorum(_) => "Quorum",
@@ -304,7 +313,8 @@ impl FromChild {
             | FromChild::Pong { .. } => true,
             FromChild::VrrpState(_)
             | FromChild::GroupState(_)
-            | FromChild::MasterRxLowerPri { .. } => from == Subsystem::Vrrp,
+            | FromChild::MasterRxLowerPri { .. }
+            | FromChild::PriorityChanged { .. } => from == Subsystem::Vrrp,
             FromChild::Quorum(_) | FromChild::Ipvs { .. } => from == Subsystem::Ipvs,
             FromChild::Health(_)
             | FromChild::Track(_)

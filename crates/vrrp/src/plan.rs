@@ -63,6 +63,11 @@ pub struct InstancePlan {
     /// fault (keepalived does not track it).
     #[serde(default)]
     pub dont_track_primary: bool,
+    /// `notify_priority_changes` (the instance's, else its sync group's,
+    /// else `vrrp_notify_priority_changes`): priority changes go to the
+    /// notify FIFOs.
+    #[serde(default)]
+    pub notify_priority_changes: bool,
     /// `virtual_routes` / `virtual_rules`, each parsed once by the parent
     /// (a line that did not parse was reported with its file:line there
     /// and is not in the plan).

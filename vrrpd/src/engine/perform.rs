@@ -111,6 +111,16 @@ impl Engine {
                     });
                 }
             }
+            Action::PriorityChanged { to, .. } if self.plans[m].notify_priority_changes => {
+                let master = self.instance(m).state() == keepalived_vrrp::State::Master;
+                if let Some(instance) = self.ids.instance(&self.plans[m].cfg.name) {
+                    self.out.push(FromChild::PriorityChanged {
+                        instance,
+                        priority: to,
+                        master,
+                    });
+                }
+            }
             Action::PriorityChanged { .. } => {}
             Action::Log { level, message } => match level {
                 LogLevel::Error => error!("{message}"),

@@ -111,6 +111,7 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
             "vrrp_higher_prio_send_advert" => g.vrrp_higher_prio_send_advert = cx.flag(k),
             "vrrp_min_garp" => g.vrrp_min_garp = cx.flag(k),
             "checker_log_all_failures" => g.checker_log_all_failures = cx.flag(k),
+            "vrrp_notify_priority_changes" => g.vrrp_notify_priority_changes = cx.flag(k),
             "vrrp_down_timer_adverts" => {
                 if let Some(v) = down_timer_adverts(cx, k) {
                     g.vrrp_down_timer_adverts = Some(v);

@@ -202,6 +202,7 @@ pub(crate) fn sync_group(cx: &mut Cx, n: &Node) -> Option<VrrpSyncGroup> {
             "notify" if s.notify.is_none() => s.notify = cx.notify_script(k),
             "notify" => {}
             "smtp_alert" => s.smtp_alert = Some(cx.flag(k)),
+            "notify_priority_changes" => s.notify_priority_changes = Some(cx.flag(k)),
             "global_tracking" => {
                 cx.warn(k.pos(), "'global_tracking' is deprecated - use track scripts with weight 0 or 'sync_group_tracking_weight'");
                 s.global_tracking = cx.flag(k)
@@ -367,6 +368,7 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
             "track_process" => v.track_process.extend(cx.track_refs(k, -254, 254)),
             "track_bfd" => v.track_bfd.extend(cx.track_refs(k, -253, 253)),
             "dont_track_primary" => v.dont_track_primary = cx.flag(k),
+            "notify_priority_changes" => v.notify_priority_changes = Some(cx.flag(k)),
             "down_timer_adverts" => {
                 if let Some(n) = super::global::down_timer_adverts(cx, k) {
                     v.down_timer_adverts = Some(n);

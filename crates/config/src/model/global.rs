@@ -57,6 +57,9 @@ pub struct GlobalDefs {
     pub vrrp_min_garp: bool,
     /// Every checker logs each failure, not only state changes.
     pub checker_log_all_failures: bool,
+    /// Priority changes go to the notify FIFOs (`MASTER_PRIORITY`,
+    /// `BACKUP_PRIORITY`).
+    pub vrrp_notify_priority_changes: bool,
     /// Adverts a backup misses before it takes over; unset: 3 (an
     /// instance's `down_timer_adverts` beats it).
     pub vrrp_down_timer_adverts: Option<u32>,
@@ -186,6 +189,7 @@ impl Default for GlobalDefs {
             vrrp_higher_prio_send_advert: false,
             vrrp_min_garp: false,
             checker_log_all_failures: false,
+            vrrp_notify_priority_changes: false,
             vrrp_down_timer_adverts: None,
             vrrp_startup_delay: None,
             lvs_sync_daemon: None,

@@ -128,6 +128,8 @@ pub struct VrrpSyncGroup {
     pub smtp_alert: Option<bool>,
     pub global_tracking: bool,
     pub sync_group_tracking_weight: bool,
+    /// Members without their own `notify_priority_changes` take this.
+    pub notify_priority_changes: Option<bool>,
     pub track_interface: Vec<TrackRef>,
     pub track_script: Vec<TrackRef>,
     pub track_file: Vec<TrackRef>,
@@ -212,6 +214,8 @@ pub struct VrrpInstance {
     pub dont_track_primary: bool,
     /// Unset: `vrrp_down_timer_adverts`, else 3.
     pub down_timer_adverts: Option<u32>,
+    /// Unset: the sync group's, else `vrrp_notify_priority_changes`.
+    pub notify_priority_changes: Option<bool>,
     pub notify_master: Option<String>,
     pub notify_backup: Option<String>,
     pub notify_fault: Option<String>,
@@ -269,6 +273,7 @@ impl Default for VrrpInstance {
             track_bfd: Vec::new(),
             dont_track_primary: false,
             down_timer_adverts: None,
+            notify_priority_changes: None,
             notify_master: None,
             notify_backup: None,
             notify_fault: None,
