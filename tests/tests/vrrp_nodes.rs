@@ -175,6 +175,47 @@ fn unicast_peers_elect_without_multicast() {
     assert!(holds(&b, VIP));
 }
 
+/// `unicast_ttl 64`: adverts to the unicast peer leave with TTL 64 (the
+/// filter matches only those); before, always 255.
+#[test]
+fn unicast_ttl_sets_the_adverts_ttl() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    let mut ttl64 = tcpdump(&b, "ip proto 112 and ip[8] = 64");
+    let uni = |me: u8, peer: u8| {
+        format!(
+            "    unicast_src_ip 10.99.0.{me}\n    unicast_ttl 64\n    unicast_peer {{\n        10.99.0.{peer}\n    }}\n"
+        )
+    };
+    let mut na = start(&a, &conf(150, &uni(11, 12)));
+    let mut nb = start(&b, &conf(100, &uni(12, 11)));
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    ttl64.wait_for("a unicast advert with TTL 64", PROMPT, |l| {
+        l.contains("10.99.0.11 > 10.99.0.12")
+    });
+    drop((na, nb));
+    // IPv6 (VRRPv3): the hop limit, set per packet.
+    let mut hops64 = tcpdump(&b, "ip6 proto 112 and ip6[7] = 64");
+    let v6 = |p: u8, me: u8, peer: u8| {
+        conf(p, &uni(me, peer).replace("10.99.0.", "fd99::"))
+            .replace("    state BACKUP\n", "    state BACKUP\n    version 3\n")
+            .replace(VIP, "fd99::100/64")
+            .replace(
+                "    authentication {\n        auth_type PASS\n        auth_pass kars\n    }\n",
+                "",
+            )
+    };
+    let mut na = start(&a, &v6(150, 11, 12));
+    let mut nb = start(&b, &v6(100, 12, 11));
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    hops64.wait_for("a unicast advert with hop limit 64", PROMPT, |l| {
+        l.contains("fd99::11 > fd99::12")
+    });
+}
+
 #[test]
 fn vrrpv3_with_centisecond_adverts() {
     let mut lan = Lan::new();

@@ -47,6 +47,8 @@ pub struct Planned {
     pub dont_track_primary: bool,
     /// Priority changes are reported to the parent (notify FIFOs).
     pub notify_priority_changes: bool,
+    /// `unicast_ttl` for adverts to unicast peers.
+    pub unicast_ttl: Option<u8>,
 }
 
 impl Planned {
@@ -190,6 +192,7 @@ fn plan_one(inst: &InstancePlan, links: &[Link], addrs: &[Addr]) -> Result<Plann
         rules: inst.rules.clone(),
         dont_track_primary: inst.dont_track_primary,
         notify_priority_changes: inst.notify_priority_changes,
+        unicast_ttl: inst.unicast_ttl,
     })
 }
 
@@ -259,6 +262,7 @@ mod tests {
             vmac_xmit_base: false,
             dont_track_primary: false,
             notify_priority_changes: false,
+            unicast_ttl: None,
             routes: Vec::new(),
             rules: Vec::new(),
         }

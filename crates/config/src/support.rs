@@ -192,7 +192,6 @@ pub const UNSUPPORTED: &[Unsupported] = &[
     u("vrrp_instance", "strict_mode", Traffic, "with the rest of strict mode (which keepalived-rs applies), drops traffic to the VIPs with firewall rules"),
     u("vrrp_instance", "track_bfd", Failover, "moves the instance with a BFD session's state"),
     u("vrrp_instance", "track_src_ip", Failover, "goes to FAULT when the source address is missing"),
-    u("vrrp_instance", "unicast_ttl", Traffic, "sends unicast adverts with this TTL (keepalived-rs: 255)"),
     u("vrrp_instance", "use_ipvlan", Traffic, "puts the VIPs on an ipvlan interface"),
     u("vrrp_instance", "use_vmac_addr", Traffic, "uses the VMAC's address"),
     u("vrrp_instance", "vrf", Traffic, "runs the instance in a VRF"),

@@ -292,11 +292,16 @@ pub fn encode_ipv4_packet(
 /// TTL 255, protocol 112, no options, DF clear, header checksum set.
 /// `payload` is an encoded VRRP message (at most 1028 + 8 bytes).
 pub fn wrap_ipv4(src: Ipv4Addr, dst: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
+    wrap_ipv4_ttl(src, dst, payload, VRRP_TTL)
+}
+
+/// [`wrap_ipv4`] with another TTL (`unicast_ttl`).
+pub fn wrap_ipv4_ttl(src: Ipv4Addr, dst: Ipv4Addr, payload: &[u8], ttl: u8) -> Vec<u8> {
     let total = (20 + payload.len()) as u16;
     let mut pkt = Vec::with_capacity(usize::from(total));
     pkt.extend_from_slice(&[0x45, 0xc0]);
     pkt.extend_from_slice(&total.to_be_bytes());
-    pkt.extend_from_slice(&[0, 0, 0, 0, VRRP_TTL, IPPROTO_VRRP, 0, 0]);
+    pkt.extend_from_slice(&[0, 0, 0, 0, ttl, IPPROTO_VRRP, 0, 0]);
     pkt.extend_from_slice(&src.octets());
     pkt.extend_from_slice(&dst.octets());
     let c = checksum::checksum(&pkt);

@@ -68,6 +68,10 @@ pub struct InstancePlan {
     /// notify FIFOs.
     #[serde(default)]
     pub notify_priority_changes: bool,
+    /// `unicast_ttl`: the TTL (hop limit) of adverts to unicast peers
+    /// (unset: 255; keepalived resets it without peers).
+    #[serde(default)]
+    pub unicast_ttl: Option<u8>,
     /// `virtual_routes` / `virtual_rules`, each parsed once by the parent
     /// (a line that did not parse was reported with its file:line there
     /// and is not in the plan).

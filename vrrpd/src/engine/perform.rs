@@ -28,15 +28,22 @@ impl Engine {
                     return;
                 };
                 let vmac_tx = p.xmit.as_ref().and_then(|(_, i)| self.vmac_tx.get(i));
+                // `unicast_ttl` applies to the adverts sent to the peers.
+                let ttl = p.unicast_ttl.filter(|_| p.cfg.unicast_peers.contains(&dst));
                 let r = match (&s.sock, p.cfg.src_addr, dst) {
                     (Sock::V4(s4), IpAddr::V4(src), IpAddr::V4(d)) => {
-                        let frame = packet::wrap_ipv4(src, d, &payload);
+                        let frame = packet::wrap_ipv4_ttl(
+                            src,
+                            d,
+                            &payload,
+                            ttl.unwrap_or(packet::VRRP_TTL),
+                        );
                         match vmac_tx {
                             Some(t) => t.send(&frame, d),
                             None => s4.send(&frame, d),
                         }
                     }
-                    (Sock::V6(s6), _, IpAddr::V6(d)) => s6.send(&payload, d),
+                    (Sock::V6(s6), _, IpAddr::V6(d)) => s6.send(&payload, d, ttl),
                     _ => Ok(()),
                 };
                 if let Err(e) = r {

@@ -295,10 +295,23 @@ impl Vrrp6 {
         Ok(Vrrp6 { rx, tx, ifindex })
     }
 
-    /// Send a VRRP message (its checksum already computed) to `dst`.
-    pub fn send(&self, payload: &[u8], dst: Ipv6Addr) -> io::Result<()> {
+    /// Send a VRRP message (its checksum already computed) to `dst`;
+    /// `hops`: a hop limit for this one (`unicast_ttl`), else the socket's
+    /// 255.
+    pub fn send(&self, payload: &[u8], dst: Ipv6Addr, hops: Option<u8>) -> io::Result<()> {
         let addr = SockaddrIn6::from(std::net::SocketAddrV6::new(dst, 0, 0, self.ifindex));
-        nix::sys::socket::sendto(self.tx.as_raw_fd(), payload, &addr, MsgFlags::MSG_DONTWAIT)?;
+        let iov = [std::io::IoSlice::new(payload)];
+        let limit = hops.map(i32::from);
+        let cmsg = limit
+            .as_ref()
+            .map(nix::sys::socket::ControlMessage::Ipv6HopLimit);
+        nix::sys::socket::sendmsg(
+            self.tx.as_raw_fd(),
+            &iov,
+            cmsg.as_slice(),
+            MsgFlags::MSG_DONTWAIT,
+            Some(&addr),
+        )?;
         Ok(())
     }
 

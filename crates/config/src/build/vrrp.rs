@@ -345,7 +345,7 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
                     v.unicast_peer.push(p);
                 }
             }
-            "unicast_ttl" => v.unicast_ttl = cx.num(k, 1u8, 255),
+            "unicast_ttl" => v.unicast_ttl = cx.num(k, 0u8, 255),
             "unicast_fault_no_peer" => v.unicast_fault_no_peer = cx.flag(k),
             "authentication" => v.authentication = authentication(cx, k),
             "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
