@@ -120,6 +120,12 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
     cfg.strict = inst.strict_mode;
     cfg.skip_check_adv_addr = inst.skip_check_adv_addr;
     cfg.unicast_peers = inst.unicast_peer.iter().map(|p| p.address).collect();
+    cfg.peer_ttl = inst
+        .unicast_peer
+        .iter()
+        .filter(|p| p.min_ttl.is_some() || p.max_ttl.is_some())
+        .map(|p| (p.address, p.min_ttl.unwrap_or(0), p.max_ttl.unwrap_or(255)))
+        .collect();
     cfg.mcast_group = Some(match (inst.mcast_dst_ip, v6) {
         (Some(d), _) if d.is_ipv6() == v6 => d,
         (_, true) => IpAddr::V6(g.vrrp_mcast_group6),
@@ -417,6 +423,14 @@ mod tests {
         );
         let p = planned(" unicast_src_ip 10.0.0.1\n unicast_peer {\n 10.0.0.2\n }\n");
         assert!(p.cfg.check_unicast_src, "peers configured: only they count");
+        assert!(p.cfg.peer_ttl.is_empty(), "no range given: any TTL");
+        let p = planned(
+            " unicast_src_ip 10.0.0.1\n unicast_peer {\n 10.0.0.2 min_ttl 250\n 10.0.0.3\n }\n",
+        );
+        assert_eq!(
+            p.cfg.peer_ttl,
+            vec![("10.0.0.2".parse::<IpAddr>().unwrap(), 250, 255)]
+        );
         assert!(p.src_configured);
         assert_eq!(p.cfg.src_addr, "10.0.0.1".parse::<IpAddr>().unwrap());
     }

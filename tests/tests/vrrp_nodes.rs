@@ -216,6 +216,30 @@ fn unicast_ttl_sets_the_adverts_ttl() {
     });
 }
 
+/// `unicast_peer { ADDR min_ttl 250 }`: the master's adverts arriving with
+/// TTL 64 (its `unicast_ttl`) are dropped with keepalived's message, so the
+/// backup takes over; before, the range was read and never applied.
+#[test]
+fn a_unicast_peers_ttl_range_is_enforced() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    let na_conf = conf(
+        150,
+        "    unicast_src_ip 10.99.0.11\n    unicast_ttl 64\n    unicast_peer {\n        10.99.0.12\n    }\n",
+    );
+    let nb_conf = conf(
+        100,
+        "    unicast_src_ip 10.99.0.12\n    unicast_peer {\n        10.99.0.11 min_ttl 250\n    }\n",
+    );
+    let mut na = start(&a, &na_conf);
+    let mut nb = start(&b, &nb_conf);
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    nb.log
+        .wait_for_text("(VI_1) TTL/HL 64 not in range 250 - 255", PROMPT);
+    nb.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+}
+
 #[test]
 fn vrrpv3_with_centisecond_adverts() {
     let mut lan = Lan::new();

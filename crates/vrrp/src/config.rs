@@ -123,6 +123,11 @@ pub struct InstanceConfig {
     /// multicast.
     #[serde(default)]
     pub no_peer_fault: bool,
+    /// `unicast_peer { ADDR min_ttl N max_ttl M }`: the TTL (hop limit)
+    /// range a peer's adverts must arrive with; peers not listed accept
+    /// any (keepalived's 0..255).
+    #[serde(default)]
+    pub peer_ttl: Vec<(IpAddr, u8, u8)>,
     /// `lower_prio_no_advert`; `None` = keepalived default (on only in strict).
     pub lower_prio_no_advert: Option<bool>,
     /// `higher_prio_send_advert`: a master hearing a higher priority sends
@@ -159,6 +164,7 @@ impl InstanceConfig {
             down_timer_adverts: 3,
             startup_delay: Duration::ZERO,
             no_peer_fault: false,
+            peer_ttl: Vec::new(),
             lower_prio_no_advert: None,
             higher_prio_send_advert: false,
             v3_checksum_as_v2: false,

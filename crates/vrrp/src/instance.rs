@@ -903,6 +903,14 @@ impl Instance {
                 format!("unicast source address {} not a unicast peer", p.src),
             );
         }
+        if let Some(&(_, min, max)) = cfg.peer_ttl.iter().find(|(a, ..)| *a == p.src) {
+            if p.ttl < min || p.ttl > max {
+                return fail(
+                    DropCause::BadTtl,
+                    format!("TTL/HL {} not in range {min} - {max}", p.ttl),
+                );
+            }
+        }
         Ok((a, d.checksum))
     }
 

@@ -789,6 +789,26 @@ fn unicast_peers_and_source_check() {
     i.handle(Input::Packet(uni(ip(1), 62)), t0 + SEC);
     assert_eq!(i.counters().adverts_received, 1);
     assert_eq!(i.next_deadline(), Some(t0 + SEC + us(3_609_375)));
+
+    // `unicast_peer { ADDR min_ttl 250 max_ttl 255 }`: a routed advert
+    // (TTL 62) from that peer is dropped with keepalived's message, one
+    // sent on the link (255) is taken.
+    let mut c = cfg(2, 100);
+    c.unicast_peers = vec![ip(1)];
+    c.check_unicast_src = true;
+    c.peer_ttl = vec![(ip(1), 250, 255)];
+    let mut i = Instance::new(c).unwrap();
+    i.handle(Input::Startup, t0);
+    let out = i.handle(Input::Packet(uni(ip(1), 62)), t0 + SEC);
+    assert_eq!(i.counters().dropped(DropCause::BadTtl), 1);
+    assert_eq!(i.counters().adverts_received, 0);
+    assert!(
+        out.iter().any(|a| matches!(a, Action::Log { message, .. }
+            if message.contains("TTL/HL 62 not in range 250 - 255"))),
+        "{out:?}"
+    );
+    i.handle(Input::Packet(uni(ip(1), 255)), t0 + 2 * SEC);
+    assert_eq!(i.counters().adverts_received, 1);
 }
 
 #[test]
