@@ -246,3 +246,22 @@ fn a_restarted_vrrpd_restores_the_original_arp_settings() {
     );
     assert!(!ip_soft(&a, &["link", "show", "vrrp.51"]).status.success());
 }
+
+/// `promote_secondaries`: vrrpd turns it on for the instance's interface
+/// (removing a VIP that is its subnet's primary address then keeps the
+/// other addresses) and back off at stop, as keepalived does; before, the
+/// keyword was accepted and nothing was set.
+#[test]
+fn promote_secondaries_is_set_and_reset_at_stop() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let knob = "/proc/sys/net/ipv4/conf/eth0/promote_secondaries";
+    a.exec(&["sh", "-c", &format!("echo 0 > {knob}")]);
+    let read = |ns: &Netns| text(ns, &["cat", knob]).trim().to_string();
+    assert_eq!(read(&a), "0");
+    let mut na = start(&a, &instance(150, "    promote_secondaries\n"));
+    na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    assert_eq!(read(&a), "1");
+    assert!(na.stop().success());
+    assert_eq!(read(&a), "0");
+}

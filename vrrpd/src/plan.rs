@@ -49,6 +49,8 @@ pub struct Planned {
     pub notify_priority_changes: bool,
     /// `unicast_ttl` for adverts to unicast peers.
     pub unicast_ttl: Option<u8>,
+    /// `promote_secondaries` on `ifindex`.
+    pub promote_secondaries: bool,
 }
 
 impl Planned {
@@ -193,6 +195,7 @@ fn plan_one(inst: &InstancePlan, links: &[Link], addrs: &[Addr]) -> Result<Plann
         dont_track_primary: inst.dont_track_primary,
         notify_priority_changes: inst.notify_priority_changes,
         unicast_ttl: inst.unicast_ttl,
+        promote_secondaries: inst.promote_secondaries,
     })
 }
 
@@ -263,6 +266,7 @@ mod tests {
             dont_track_primary: false,
             notify_priority_changes: false,
             unicast_ttl: None,
+            promote_secondaries: false,
             routes: Vec::new(),
             rules: Vec::new(),
         }

@@ -188,7 +188,6 @@ pub const UNSUPPORTED: &[Unsupported] = &[
     u("vrrp_instance", "no_accept", Traffic, "drops traffic to the VIPs with firewall rules while master"),
     u("vrrp_instance", "notify_deleted", Scripts, "reports DELETED to notify scripts for an instance a reload removed"),
     u("vrrp_instance", "old_unicast_checksum", Failover, "sends unicast VRRPv3 adverts with keepalived's pre-2.2 checksum"),
-    u("vrrp_instance", "promote_secondaries", Traffic, "sets promote_secondaries on the interface so removing a VIP keeps the others"),
     u("vrrp_instance", "strict_mode", Traffic, "with the rest of strict mode (which keepalived-rs applies), drops traffic to the VIPs with firewall rules"),
     u("vrrp_instance", "track_bfd", Failover, "moves the instance with a BFD session's state"),
     u("vrrp_instance", "track_src_ip", Failover, "goes to FAULT when the source address is missing"),

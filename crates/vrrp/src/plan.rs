@@ -72,6 +72,10 @@ pub struct InstancePlan {
     /// (unset: 255; keepalived resets it without peers).
     #[serde(default)]
     pub unicast_ttl: Option<u8>,
+    /// `promote_secondaries` (not with a VMAC: keepalived ignores it there,
+    /// the VMAC has it set).
+    #[serde(default)]
+    pub promote_secondaries: bool,
     /// `virtual_routes` / `virtual_rules`, each parsed once by the parent
     /// (a line that did not parse was reported with its file:line there
     /// and is not in the plan).

@@ -108,6 +108,9 @@ pub struct Engine {
     vmacs: BTreeMap<String, u32>,
     /// Lower devices' devconf values before we changed them, restored at stop.
     lower_saved: BTreeMap<u32, Vec<(u16, u32)>>,
+    /// Interfaces whose `promote_secondaries` we turned on (reset at stop,
+    /// as keepalived does; one already on is left alone).
+    promoted: std::collections::BTreeSet<u32>,
     /// Send sockets on VMACs, by VMAC ifindex.
     vmac_tx: BTreeMap<u32, Tx4>,
     /// Last state reported for each sync group.
@@ -165,6 +168,7 @@ impl Engine {
             ids,
             vmacs: BTreeMap::new(),
             lower_saved: BTreeMap::new(),
+            promoted: Default::default(),
             vmac_tx: BTreeMap::new(),
             groups_dirty: false,
             transitions: BTreeMap::new(),
@@ -369,6 +373,9 @@ impl Engine {
             self.rtnl.addresses().unwrap_or_default()
         };
         for m in (0..self.plans.len()).filter(|&m| fresh[m]) {
+            if self.plans[m].promote_secondaries {
+                self.promote_secondaries(self.plans[m].ifindex);
+            }
             let up = self
                 .links
                 .get(&self.plans[m].ifindex)
@@ -584,10 +591,44 @@ impl Engine {
                 Err(e) => warn!("cannot remove VMAC interface {name}: {e}"),
             }
         }
+        for index in std::mem::take(&mut self.promoted) {
+            let off = [(vmac::DEVCONF_PROMOTE_SECONDARIES, 0)];
+            if let Err(e) = self.rtnl.set_inet_conf(index, &off) {
+                warn!("cannot reset promote_secondaries of interface {index}: {e}");
+            }
+        }
         for (index, values) in std::mem::take(&mut self.lower_saved) {
             if let Err(e) = self.rtnl.set_inet_conf(index, &values) {
                 warn!("cannot restore ARP settings of interface {index}: {e}");
             }
+        }
+    }
+
+    /// `promote_secondaries`: when a VIP that is the interface's primary
+    /// address of its subnet is removed, the kernel keeps the secondaries
+    /// (it would delete them all). Set if off; keepalived sets it the same
+    /// way (IPV4_DEVCONF over rtnetlink) and resets it at exit.
+    fn promote_secondaries(&mut self, index: u32) {
+        if self.promoted.contains(&index) {
+            return;
+        }
+        let at = usize::from(vmac::DEVCONF_PROMOTE_SECONDARIES - 1);
+        let on = self
+            .links
+            .get(&index)
+            .and_then(|l| l.inet_conf.get(at))
+            .is_some_and(|v| *v != 0);
+        if on {
+            return;
+        }
+        match self
+            .rtnl
+            .set_inet_conf(index, &[(vmac::DEVCONF_PROMOTE_SECONDARIES, 1)])
+        {
+            Ok(()) => {
+                self.promoted.insert(index);
+            }
+            Err(e) => warn!("cannot set promote_secondaries on interface {index}: {e}"),
         }
     }
 

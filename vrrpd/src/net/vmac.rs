@@ -22,6 +22,7 @@ const MACVLAN_MODE_PRIVATE: u32 = 1;
 pub const DEVCONF_RP_FILTER: u16 = 8;
 pub const DEVCONF_ARPFILTER: u16 = 13;
 pub const DEVCONF_ARP_IGNORE: u16 = 19;
+pub const DEVCONF_PROMOTE_SECONDARIES: u16 = 20;
 pub const DEVCONF_ACCEPT_LOCAL: u16 = 23;
 
 /// The VRRP virtual MAC of RFC 5798 §7.3.
