@@ -276,9 +276,7 @@ fn servers(scripts: &mut Scripts, ids: &Ids, out: &mut CheckPlan) {
             for c in &rs.checkers {
                 match kind(scripts, c, vs, rs) {
                     Ok(Some(kind)) => checks.push(CheckSpec {
-                        log_all_failures: c
-                            .log_all_failures
-                            .unwrap_or(config.global_defs.checker_log_all_failures),
+                        log_all_failures: c.log_all_failures.unwrap_or(g.checker_log_all_failures),
                         timing: Timing {
                             delay_loop: secs(c.delay_loop),
                             connect_timeout: secs(c.connect_timeout),

@@ -1,7 +1,9 @@
-//! A TCP_CHECK with `fwmark`: checkerd holds no capability, so its socket
-//! comes from the parent with SO_MARK set. The node routes the real server
-//! only for marked packets (policy routing; the main table blackholes it),
-//! so the check succeeds only if the mark is really on its socket.
+//! Check sockets in namespaces. A TCP_CHECK with `fwmark`: checkerd holds
+//! no capability, so its socket comes from the parent with SO_MARK set. The
+//! node routes the real server only for marked packets (policy routing; the
+//! main table blackholes it), so the check succeeds only if the mark is
+//! really on its socket. Then checkerd out of descriptors, and
+//! `log_all_failures`.
 
 use keepalived_rs_tests::lan::Lan;
 use keepalived_rs_tests::suite::PROMPT;
@@ -79,29 +81,41 @@ fn lowest_free_fd(pid: i32) -> u64 {
 }
 
 /// Set `pid`'s soft RLIMIT_NOFILE with util-linux's `prlimit`, run (by
-/// `setpriv`) as
-/// the process's own user: tests may lack CAP_SYS_RESOURCE, and a process
-/// may change the limits of another of its own uid without it.
-fn set_nofile_soft(pid: i32, soft: u64) {
+/// `setpriv`, from `ns` where `pid` runs) as the process's own user: tests
+/// may lack CAP_SYS_RESOURCE, and a process may change the limits of
+/// another of its own uid without it.
+fn set_nofile_soft(ns: &Netns, pid: i32, soft: u64) {
     let st = keepalived_rs_tests::proc::status(pid);
     let id = |k: &str| -> u32 { st[k].split_whitespace().next().unwrap().parse().unwrap() };
-    let out = std::process::Command::new("setpriv")
-        .args([
-            &format!("--reuid={}", id("Uid")),
-            &format!("--regid={}", id("Gid")),
-            "--clear-groups",
-            "prlimit",
-            "--pid",
-            &pid.to_string(),
-            &format!("--nofile={soft}:"),
-        ])
-        .output()
-        .expect("run prlimit");
-    assert!(
-        out.status.success(),
-        "prlimit: {}",
-        String::from_utf8_lossy(&out.stderr)
+    ns.exec(&[
+        "setpriv",
+        &format!("--reuid={}", id("Uid")),
+        &format!("--regid={}", id("Gid")),
+        "--clear-groups",
+        "prlimit",
+        "--pid",
+        &pid.to_string(),
+        &format!("--nofile={soft}:"),
+    ]);
+}
+
+/// A host running a suite whose one real server, 10.99.0.12:80, is a
+/// listener on another host, checked by a TCP_CHECK (`alpha`,
+/// connect_timeout 1, and `check` lines), with `global` before it; returned
+/// once the server was added.
+fn checked_listener(global: &str, check: &str) -> (Lan, Arc<Netns>, Netns, Suite) {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = lan.host(2);
+    listen_in(&b, &[80]);
+    let conf = format!(
+        "{global}virtual_server 10.99.0.100 80 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    \
+         real_server 10.99.0.12 80 {{\n        TCP_CHECK {{\n            alpha\n            connect_timeout 1\n{check}        }}\n    }}\n}}\n"
     );
+    let mut na = Suite::spawn_in(a.clone(), &conf, &[]).wait_started();
+    na.log
+        .wait_for_text("Adding service [10.99.0.12]:tcp:80", PROMPT);
+    (lan, a, b, na)
 }
 
 /// checkerd out of descriptors (EMFILE: its soft RLIMIT_NOFILE lowered to
@@ -113,17 +127,9 @@ fn set_nofile_soft(pid: i32, soft: u64) {
 /// still sees a real failure.
 #[test]
 fn a_check_without_descriptors_gives_no_verdict() {
-    let mut lan = Lan::new();
-    let a = Arc::new(lan.host(1));
-    let b = lan.host(2);
-    listen_in(&b, &[80]);
-    let conf = "virtual_server 10.99.0.100 80 {\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    \
-         real_server 10.99.0.12 80 {\n        TCP_CHECK {\n            alpha\n            connect_timeout 1\n            retry 0\n        }\n    }\n}\n";
-    let mut na = Suite::spawn_in(a.clone(), conf, &[]).wait_started();
-    na.log
-        .wait_for_text("Adding service [10.99.0.12]:tcp:80", PROMPT);
+    let (_lan, a, _b, mut na) = checked_listener("", "            retry 0\n");
     let checkerd = na.child_pid("checkerd");
-    set_nofile_soft(checkerd, lowest_free_fd(checkerd));
+    set_nofile_soft(&a, checkerd, lowest_free_fd(checkerd));
     let line = na.log.wait_for_text(
         "Check on [10.99.0.12]:tcp:80 could not begin (connect: Too many open files",
         PROMPT,
@@ -135,7 +141,7 @@ fn a_check_without_descriptors_gives_no_verdict() {
         "{:#?}",
         na.log.lines
     );
-    set_nofile_soft(checkerd, 1024);
+    set_nofile_soft(&a, checkerd, 1024);
     // The check is still scheduled: a real failure is seen.
     a.ip(&["route", "add", "blackhole", "10.99.0.12/32"]);
     na.log
@@ -149,17 +155,10 @@ fn a_check_without_descriptors_gives_no_verdict() {
 /// only the state change was (the retries at debug).
 #[test]
 fn log_all_failures_logs_each_failed_attempt() {
-    let mut lan = Lan::new();
-    let a = Arc::new(lan.host(1));
-    let b = lan.host(2);
-    listen_in(&b, &[80]);
-    let conf = "global_defs {\n    checker_log_all_failures\n}\n\
-         virtual_server 10.99.0.100 80 {\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    \
-         real_server 10.99.0.12 80 {\n        TCP_CHECK {\n            alpha\n            connect_timeout 1\n            \
-         retry 2\n            delay_before_retry 1\n        }\n    }\n}\n";
-    let mut na = Suite::spawn_in(a.clone(), conf, &[]).wait_started();
-    na.log
-        .wait_for_text("Adding service [10.99.0.12]:tcp:80", PROMPT);
+    let (_lan, a, _b, mut na) = checked_listener(
+        "global_defs {\n    checker_log_all_failures\n}\n",
+        "            retry 2\n            delay_before_retry 1\n",
+    );
     a.ip(&["route", "add", "blackhole", "10.99.0.12/32"]);
     // Two failures with a retry left, then the removal.
     for _ in 0..2 {

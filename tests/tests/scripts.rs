@@ -40,6 +40,20 @@ fn fifo_reader(dir: &Path, out: &Path) -> PathBuf {
     )
 }
 
+/// A `vrrp_notify_fifo` in `dir` read by [`fifo_reader`] into an output
+/// file: (FIFO, output, the global_defs block with `extra` lines).
+fn vrrp_fifo(dir: &Path, extra: &str) -> (PathBuf, PathBuf, String) {
+    let fifo = dir.join("vrrp.fifo");
+    let out = dir.join("fifo.out");
+    let reader = fifo_reader(dir, &out);
+    let global = format!(
+        "global_defs {{\n    vrrp_notify_fifo {}\n    vrrp_notify_fifo_script {}\n{extra}}}\n",
+        fifo.display(),
+        reader.display()
+    );
+    (fifo, out, global)
+}
+
 #[test]
 fn a_failing_track_script_hands_mastership_over_by_its_weight() {
     let dir = shared_dir();
@@ -213,14 +227,7 @@ fn a_hung_track_script_is_killed_at_its_timeout() {
 #[test]
 fn notify_fifo_lines_reach_the_fifo_script() {
     let dir = shared_dir();
-    let fifo = dir.path().join("vrrp.fifo");
-    let out = dir.path().join("fifo.out");
-    let script = fifo_reader(dir.path(), &out);
-    let global = format!(
-        "global_defs {{\n    vrrp_notify_fifo {}\n    vrrp_notify_fifo_script {}\n}}\n",
-        fifo.display(),
-        script.display()
-    );
+    let (fifo, out, global) = vrrp_fifo(dir.path(), "");
     let mut lan = Lan::new();
     let a = Arc::new(lan.host(1));
     let mut na = Suite::spawn_in(a.clone(), &conf(150, &global, ""), &[]).wait_started();
@@ -248,16 +255,11 @@ fn notify_fifo_lines_reach_the_fifo_script() {
 #[test]
 fn priority_changes_reach_the_notify_fifo() {
     let dir = shared_dir();
-    let fifo = dir.path().join("vrrp.fifo");
-    let out = dir.path().join("fifo.out");
-    let reader = fifo_reader(dir.path(), &out);
+    let (_fifo, out, global) = vrrp_fifo(dir.path(), "    vrrp_notify_priority_changes\n");
     let flag = dir.path().join("healthy");
     std::fs::write(&flag, "").unwrap();
     let global = format!(
-        "global_defs {{\n    vrrp_notify_fifo {}\n    vrrp_notify_fifo_script {}\n    vrrp_notify_priority_changes\n}}\n\
-         vrrp_script chk_app {{\n    script \"/usr/bin/test -f {}\"\n    interval 1\n    weight -60\n    fall 1\n    rise 1\n}}\n",
-        fifo.display(),
-        reader.display(),
+        "{global}vrrp_script chk_app {{\n    script \"/usr/bin/test -f {}\"\n    interval 1\n    weight -60\n    fall 1\n    rise 1\n}}\n",
         flag.display()
     );
     let mut lan = Lan::new();

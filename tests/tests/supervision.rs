@@ -148,6 +148,17 @@ fn fake_vrrpd(mode: &str) -> (tempfile::TempDir, String) {
     (dir, libexec)
 }
 
+/// A dump needs every real child to answer through the parent: it is
+/// written, and checkerd and ipvsd are the same processes as before.
+fn dump_answered_by(suite: &mut Suite, checkerd: i32, ipvsd: i32) {
+    suite.signal(Signal::SIGUSR1);
+    suite
+        .log
+        .wait_for_text("Wrote /tmp/keepalived.data", PROMPT);
+    assert_eq!(suite.child_pid("checkerd"), checkerd);
+    assert_eq!(suite.child_pid("ipvsd"), ipvsd);
+}
+
 /// A compromised vrrpd sending valid messages as fast as the parent reads
 /// them (naming objects no plan has): the parent drops them, keeps serving
 /// the other children, and still stops on SIGTERM.
@@ -157,14 +168,8 @@ fn a_flooding_child_cannot_hold_the_parent() {
     let mut suite = Suite::start(MINIMAL, &["--libexec-dir", &libexec]);
     let checkerd = suite.child_pid("checkerd");
     let ipvsd = suite.child_pid("ipvsd");
-    // Other work still gets done while the flood goes on: a dump needs
-    // every real child to answer through the parent.
-    suite.signal(Signal::SIGUSR1);
-    suite
-        .log
-        .wait_for_text("Wrote /tmp/keepalived.data", PROMPT);
-    assert_eq!(suite.child_pid("checkerd"), checkerd);
-    assert_eq!(suite.child_pid("ipvsd"), ipvsd);
+    // Other work still gets done while the flood goes on.
+    dump_answered_by(&mut suite, checkerd, ipvsd);
     let began = std::time::Instant::now();
     assert!(suite.stop().success(), "the parent did not stop cleanly");
     assert!(
@@ -194,12 +199,7 @@ fn a_flood_of_routed_messages_is_paid_by_its_sender() {
         .log
         .wait_for_text("Reading from vrrpd paused: checkerd has", PROMPT);
     assert!(line.contains("the reader is not killed"), "{line}");
-    let rss_kib = |pid: i32| -> u64 {
-        proc::status(pid)["VmRSS"]
-            .trim_end_matches(" kB")
-            .parse()
-            .unwrap()
-    };
+    let rss_kib = |pid: i32| proc::usage(&[pid]).1;
     // Far under the 512 MiB a reader may have queued before it is killed.
     let rss = rss_kib(parent);
     assert!(
@@ -207,13 +207,8 @@ fn a_flood_of_routed_messages_is_paid_by_its_sender() {
         "the parent grew to {rss} KiB under the flood"
     );
     kill(Pid::from_raw(checkerd), Signal::SIGCONT).unwrap();
-    // Both readers keep up with the parent again and answer a dump.
-    suite.signal(Signal::SIGUSR1);
-    suite
-        .log
-        .wait_for_text("Wrote /tmp/keepalived.data", PROMPT);
-    assert_eq!(suite.child_pid("checkerd"), checkerd);
-    assert_eq!(suite.child_pid("ipvsd"), ipvsd);
+    // Both readers keep up with the parent again.
+    dump_answered_by(&mut suite, checkerd, ipvsd);
     assert_eq!(
         suite.log.count("is not reading its messages"),
         0,

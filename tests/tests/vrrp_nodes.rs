@@ -21,6 +21,22 @@ fn conf(prio: u8, extra: &str) -> String {
     )
 }
 
+/// `extra` and the unicast lines of an instance at 10.99.0.`me` whose one
+/// peer is 10.99.0.`peer` (which may carry `min_ttl`/`max_ttl` after it).
+fn unicast(me: u8, peer: &str, extra: &str) -> String {
+    format!(
+        "    unicast_src_ip 10.99.0.{me}\n{extra}    unicast_peer {{\n        10.99.0.{peer}\n    }}\n"
+    )
+}
+
+/// An instance text without its authentication block (VRRPv3 has none).
+fn without_auth(text: &str) -> String {
+    text.replace(
+        "    authentication {\n        auth_type PASS\n        auth_pass kars\n    }\n",
+        "",
+    )
+}
+
 fn start(ns: &Arc<Netns>, config: &str) -> Suite {
     Suite::spawn_in(ns.clone(), config, &[]).wait_started()
 }
@@ -153,11 +169,8 @@ fn unicast_peers_elect_without_multicast() {
     let b = Arc::new(lan.host(2));
     // The switch does not flood unicast: watch on the peer itself.
     let mut vrrp = tcpdump(&b, "ip proto 112");
-    let uni = |me: u8, peer: u8| {
-        format!("    unicast_src_ip 10.99.0.{me}\n    unicast_peer {{\n        10.99.0.{peer}\n    }}\n")
-    };
-    let mut na = start(&a, &conf(150, &uni(11, 12)));
-    let mut nb = start(&b, &conf(100, &uni(12, 11)));
+    let mut na = start(&a, &conf(150, &unicast(11, "12", "")));
+    let mut nb = start(&b, &conf(100, &unicast(12, "11", "")));
     na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
     nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
     vrrp.wait_for("a unicast advert", PROMPT, |l| {
@@ -183,13 +196,9 @@ fn unicast_ttl_sets_the_adverts_ttl() {
     let a = Arc::new(lan.host(1));
     let b = Arc::new(lan.host(2));
     let mut ttl64 = tcpdump(&b, "ip proto 112 and ip[8] = 64");
-    let uni = |me: u8, peer: u8| {
-        format!(
-            "    unicast_src_ip 10.99.0.{me}\n    unicast_ttl 64\n    unicast_peer {{\n        10.99.0.{peer}\n    }}\n"
-        )
-    };
-    let mut na = start(&a, &conf(150, &uni(11, 12)));
-    let mut nb = start(&b, &conf(100, &uni(12, 11)));
+    let ttl = "    unicast_ttl 64\n";
+    let mut na = start(&a, &conf(150, &unicast(11, "12", ttl)));
+    let mut nb = start(&b, &conf(100, &unicast(12, "11", ttl)));
     na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
     nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
     ttl64.wait_for("a unicast advert with TTL 64", PROMPT, |l| {
@@ -198,17 +207,16 @@ fn unicast_ttl_sets_the_adverts_ttl() {
     drop((na, nb));
     // IPv6 (VRRPv3): the hop limit, set per packet.
     let mut hops64 = tcpdump(&b, "ip6 proto 112 and ip6[7] = 64");
-    let v6 = |p: u8, me: u8, peer: u8| {
-        conf(p, &uni(me, peer).replace("10.99.0.", "fd99::"))
-            .replace("    state BACKUP\n", "    state BACKUP\n    version 3\n")
-            .replace(VIP, "fd99::100/64")
-            .replace(
-                "    authentication {\n        auth_type PASS\n        auth_pass kars\n    }\n",
-                "",
-            )
+    let v6 = |p: u8, me: u8, peer: &str| {
+        without_auth(&conf(
+            p,
+            &unicast(me, peer, ttl).replace("10.99.0.", "fd99::"),
+        ))
+        .replace("    state BACKUP\n", "    state BACKUP\n    version 3\n")
+        .replace(VIP, "fd99::100/64")
     };
-    let mut na = start(&a, &v6(150, 11, 12));
-    let mut nb = start(&b, &v6(100, 12, 11));
+    let mut na = start(&a, &v6(150, 11, "12"));
+    let mut nb = start(&b, &v6(100, 12, "11"));
     na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
     nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
     hops64.wait_for("a unicast advert with hop limit 64", PROMPT, |l| {
@@ -224,16 +232,8 @@ fn a_unicast_peers_ttl_range_is_enforced() {
     let mut lan = Lan::new();
     let a = Arc::new(lan.host(1));
     let b = Arc::new(lan.host(2));
-    let na_conf = conf(
-        150,
-        "    unicast_src_ip 10.99.0.11\n    unicast_ttl 64\n    unicast_peer {\n        10.99.0.12\n    }\n",
-    );
-    let nb_conf = conf(
-        100,
-        "    unicast_src_ip 10.99.0.12\n    unicast_peer {\n        10.99.0.11 min_ttl 250\n    }\n",
-    );
-    let mut na = start(&a, &na_conf);
-    let mut nb = start(&b, &nb_conf);
+    let mut na = start(&a, &conf(150, &unicast(11, "12", "    unicast_ttl 64\n")));
+    let mut nb = start(&b, &conf(100, &unicast(12, "11 min_ttl 250", "")));
     na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
     nb.log
         .wait_for_text("(VI_1) TTL/HL 64 not in range 250 - 255", PROMPT);
@@ -248,14 +248,7 @@ fn vrrpv3_with_centisecond_adverts() {
     let obs = lan.host(3);
     let mut vrrp = tcpdump(&obs, "ip proto 112");
     let v3 = "    version 3\n";
-    let c = |p: u8| {
-        conf(p, v3)
-            .replace("advert_int 1", "advert_int 0.1")
-            .replace(
-                "    authentication {\n        auth_type PASS\n        auth_pass kars\n    }\n",
-                "",
-            )
-    };
+    let c = |p: u8| without_auth(&conf(p, v3).replace("advert_int 1", "advert_int 0.1"));
     let mut na = start(&a, &c(150));
     let mut nb = start(&b, &c(100));
     na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
@@ -275,14 +268,7 @@ fn ipv6_with_vrrpv3_sends_neighbour_advertisements() {
     let b = Arc::new(lan.host(2));
     let obs = lan.host(3);
     let mut icmp6 = tcpdump(&obs, "icmp6 or ip6 proto 112");
-    let c = |p: u8| {
-        conf(p, "    version 3\n")
-            .replace(VIP, "fd99::100/64")
-            .replace(
-                "    authentication {\n        auth_type PASS\n        auth_pass kars\n    }\n",
-                "",
-            )
-    };
+    let c = |p: u8| without_auth(&conf(p, "    version 3\n")).replace(VIP, "fd99::100/64");
     let mut na = start(&a, &c(150));
     let mut nb = start(&b, &c(100));
     na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
@@ -351,17 +337,8 @@ fn a_monitor_overrun_is_resynced() {
     cmds.push_str("link set eth1p down\n");
     std::fs::write(&batch, cmds).unwrap();
     kill(vrrpd, Signal::SIGSTOP).unwrap();
-    let out = std::process::Command::new("ip")
-        .args(["-n", &a.name, "-batch"])
-        .arg(&batch)
-        .output()
-        .expect("run ip -batch");
+    a.ip(&["-batch", &batch.to_string_lossy()]);
     kill(vrrpd, Signal::SIGCONT).unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     na.log
         .wait_for_text("rtnetlink monitor: announcements lost (ENOBUFS)", PROMPT);
     na.log.wait_for_text("(VI_1) Entering FAULT STATE", PROMPT);

@@ -68,12 +68,7 @@ wait_count() { # file needle n [timeout s]: until the needle has appeared n time
         sleep 0.02
     done
 }
-stop() { # pidfile
-    local p
-    p=$(cat "$1" 2>/dev/null) || return 0
-    kill -TERM "$p" 2>/dev/null
-    for _ in $(seq 1 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-}
+. "$(dirname "$0")/lib.sh"
 step_clock() { date -s "@$(($(date +%s) + $1))" >/dev/null; }
 netem() { ip netns exec a tc qdisc replace dev vA root netem "$@"; }
 clear_netem() { ip netns exec a tc qdisc del dev vA root 2>/dev/null || true; }

@@ -54,12 +54,7 @@ snapshot() {
     done
 }
 
-stop() { # pidfile
-    local p
-    p=$(cat "$1" 2>/dev/null) || return 0
-    kill -TERM "$p" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-}
+. "$(dirname "$0")/lib.sh"
 
 failed=0
 for c in "${confs[@]}"; do

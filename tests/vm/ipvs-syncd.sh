@@ -74,12 +74,7 @@ wait_daemons() { # the whole listing to wait for (at most 40 s)
     echo "$cur"
     return 1
 }
-stop() { # pidfile
-    local p
-    p=$(cat "$1" 2>/dev/null) || return 0
-    kill -TERM "$p" 2>/dev/null
-    for _ in $(seq 1 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-}
+. "$(dirname "$0")/lib.sh"
 
 failed=0
 bad() { echo "FAIL: $*"; failed=1; }

@@ -62,25 +62,17 @@ fn main() {
                 up: false,
                 weight: None,
             });
-            for d in frame::fragment(&encode(&m).expect("encode")) {
-                let _ = sock.send(&d);
-            }
+            send(&sock, &m);
         }
         "empty" => {
-            for d in frame::fragment(&encode(&FromChild::Ready { generation: 1 }).expect("encode"))
-            {
-                let _ = sock.send(&d);
-            }
+            send(&sock, &FromChild::Ready { generation: 1 });
             let _ = sock.send(&[]);
             loop {
                 std::thread::sleep(std::time::Duration::from_secs(1));
             }
         }
         "flood" => {
-            for d in frame::fragment(&encode(&FromChild::Ready { generation: 1 }).expect("encode"))
-            {
-                let _ = sock.send(&d);
-            }
+            send(&sock, &FromChild::Ready { generation: 1 });
             for n in 0u32.. {
                 let m = FromChild::VrrpState(VrrpStateChange {
                     instance: InstanceId(1_000_000 + n),
@@ -88,10 +80,8 @@ fn main() {
                     state: VrrpState::Master,
                     priority: 100,
                 });
-                for d in frame::fragment(&encode(&m).expect("encode")) {
-                    if sock.send(&d).is_err() {
-                        return;
-                    }
+                if !send(&sock, &m) {
+                    return;
                 }
             }
         }
@@ -123,16 +113,11 @@ fn main() {
                 }));
             }
             for m in msgs {
-                for d in frame::fragment(&encode(&m).expect("encode")) {
-                    let _ = sock.send(&d);
-                }
+                send(&sock, &m);
             }
         }
         _ => {
-            for d in frame::fragment(&encode(&FromChild::Ready { generation: 1 }).expect("encode"))
-            {
-                let _ = sock.send(&d);
-            }
+            send(&sock, &FromChild::Ready { generation: 1 });
         }
     }
     // Wait for the parent to kill us (or to close the socket), answering
@@ -150,9 +135,7 @@ fn main() {
             continue;
         };
         if let Ok(ToChild::Ping { seq }) = decode_to_child(&m) {
-            for d in frame::fragment(&encode(&FromChild::Pong { seq }).expect("encode")) {
-                let _ = sock.send(&d);
-            }
+            send(&sock, &FromChild::Pong { seq });
         }
     }
 }
@@ -176,12 +159,7 @@ fn flood_valid(sock: &UnixDatagram, buf: &mut [u8]) {
             break id;
         }
     };
-    let send = |m: &FromChild| {
-        frame::fragment(&encode(m).expect("encode"))
-            .iter()
-            .all(|d| sock.send(d).is_ok())
-    };
-    send(&FromChild::Ready { generation: 1 });
+    send(sock, &FromChild::Ready { generation: 1 });
     for n in 0u64.. {
         let m = FromChild::VrrpState(VrrpStateChange {
             instance,
@@ -193,8 +171,16 @@ fn flood_valid(sock: &UnixDatagram, buf: &mut [u8]) {
             },
             priority: 100,
         });
-        if !send(&m) {
+        if !send(sock, &m) {
             return;
         }
     }
+}
+
+/// Send one message, in fragments as the parent's channel expects; false
+/// once the socket refuses (the parent is gone or killed us).
+fn send(sock: &UnixDatagram, m: &FromChild) -> bool {
+    frame::fragment(&encode(m).expect("encode"))
+        .iter()
+        .all(|d| sock.send(d).is_ok())
 }

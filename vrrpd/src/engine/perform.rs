@@ -16,6 +16,15 @@ impl Engine {
         }
     }
 
+    /// Tell the parent about instance `m`, named by its id (every planned
+    /// instance has one; one without is a bug, logged).
+    fn report(&mut self, m: usize, message: impl FnOnce(InstanceId) -> FromChild) {
+        match self.ids.instance(&self.plans[m].cfg.name) {
+            Some(id) => self.out.push(message(id)),
+            None => error!("({}) has no id in the plan", self.plans[m].cfg.name),
+        }
+    }
+
     pub(super) fn perform(&mut self, m: usize, a: Action) {
         let p = &self.plans[m];
         match a {
@@ -94,39 +103,36 @@ impl Engine {
                 self.transitions
                     .insert(self.plans[m].cfg.name.clone(), std::time::SystemTime::now());
                 let priority = self.instance(m).effective_priority();
-                let p = &self.plans[m];
                 let state = to.reported();
-                let group = p.group.as_deref().and_then(|g| self.ids.group(g));
-                match self.ids.instance(&p.cfg.name) {
-                    Some(instance) => self.out.push(FromChild::VrrpState(VrrpStateChange {
+                let group = self.plans[m]
+                    .group
+                    .as_deref()
+                    .and_then(|g| self.ids.group(g));
+                self.report(m, |instance| {
+                    FromChild::VrrpState(VrrpStateChange {
                         instance,
                         group,
                         state,
                         priority,
-                    })),
-                    None => error!("({}) has no id in the plan", p.cfg.name),
-                }
+                    })
+                });
             }
             // At most one per advert interval: the core answers a flood of
             // lower-priority adverts once per interval, and only answered
             // ones are reported (keepalived runs the script per packet).
             Action::MasterRxLowerPriority { ours, .. } => {
-                if let Some(instance) = self.ids.instance(&self.plans[m].cfg.name) {
-                    self.out.push(FromChild::MasterRxLowerPri {
-                        instance,
-                        priority: ours,
-                    });
-                }
+                self.report(m, |instance| FromChild::MasterRxLowerPri {
+                    instance,
+                    priority: ours,
+                });
             }
             Action::PriorityChanged { to, .. } if self.plans[m].notify_priority_changes => {
                 let master = self.instance(m).state() == keepalived_vrrp::State::Master;
-                if let Some(instance) = self.ids.instance(&self.plans[m].cfg.name) {
-                    self.out.push(FromChild::PriorityChanged {
-                        instance,
-                        priority: to,
-                        master,
-                    });
-                }
+                self.report(m, |instance| FromChild::PriorityChanged {
+                    instance,
+                    priority: to,
+                    master,
+                });
             }
             Action::PriorityChanged { .. } => {}
             Action::Log { level, message } => match level {
