@@ -6,7 +6,7 @@ use keepalived_config::route::{parse_route, parse_rule};
 use keepalived_config::{Config, TrackRef, VirtualIp, VrrpInstance};
 use keepalived_types::TrackKind;
 use keepalived_vrrp::config::{Auth, GarpConfig, InstanceConfig};
-use keepalived_vrrp::plan::{InstancePlan, VipPlan, VrrpPlan, Watched};
+use keepalived_vrrp::plan::{FirewallPlan, InstancePlan, VipPlan, VrrpPlan, Watched};
 use keepalived_vrrp::track::{TrackConfig, TrackStatus};
 use keepalived_vrrp::Version;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -60,6 +60,7 @@ pub fn compile(config: &Config) -> (VrrpPlan, Vec<String>) {
             .collect(),
         mcast_group4: g.vrrp_mcast_group4,
         mcast_group6: g.vrrp_mcast_group6,
+        firewall: None,
     };
     let mut errors = Vec::new();
     for inst in &config.vrrp_instances {
@@ -68,7 +69,31 @@ pub fn compile(config: &Config) -> (VrrpPlan, Vec<String>) {
             Err(e) => errors.push(format!("({}) {e}", inst.name)),
         }
     }
+    plan.firewall = firewall(g, &plan);
     (plan, errors)
+}
+
+/// keepalived's nftables table: configured (`nftables`, or `vrrp_iptables`,
+/// which keepalived 2.2.7 built without iptables turns into nftables), or
+/// implied by an instance without accept mode (keepalived logs "use_vmac
+/// or no_accept/strict specified, but no firewall configured - using
+/// nftables").
+fn firewall(g: &keepalived_config::model::GlobalDefs, plan: &VrrpPlan) -> Option<FirewallPlan> {
+    let implied = plan.instances.iter().any(|i| !i.cfg.accept_mode());
+    if g.nftables.is_none() && g.vrrp_iptables.is_none() && !implied {
+        return None;
+    }
+    let d = FirewallPlan::default();
+    Some(FirewallPlan {
+        table: g
+            .nftables
+            .as_ref()
+            .and_then(|a| a.first().cloned())
+            .unwrap_or(d.table),
+        priority: g.nftables_priority.unwrap_or(d.priority),
+        counters: g.nftables_counters,
+        ifindex: g.nftables_ifindex,
+    })
 }
 
 fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String> {

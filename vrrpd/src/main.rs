@@ -117,6 +117,8 @@ impl Daemon for Vrrpd {
         if let Some(e) = self.engine.as_mut() {
             if token == engine::MONITOR_TOKEN {
                 e.on_monitor(ctx.now);
+            } else if token == engine::FIREWALL_TOKEN {
+                e.on_firewall(ctx.now);
             } else {
                 e.on_socket(token, ctx.now);
             }

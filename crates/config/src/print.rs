@@ -467,6 +467,11 @@ fn global(p: &mut P, g: &GlobalDefs) {
             p.line(&l);
         }
     }
+    if let Some(v) = g.nftables_priority {
+        p.line(&format!("nftables_priority {v}"));
+    }
+    p.flag("nftables_counters", g.nftables_counters);
+    p.flag("nftables_ifindex", g.nftables_ifindex);
     p.stmts(&g.extra);
     p.close();
 }

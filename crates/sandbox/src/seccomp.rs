@@ -162,11 +162,12 @@ fn extras(sub: Subsystem) -> &'static [Syscall] {
 }
 
 /// Netlink protocols each child may open: rtnetlink for vrrpd (addresses,
-/// routes, links) and ipvsd (`ha_suspend`'s address dump), generic netlink
-/// for ipvsd (IPVS) — nothing else (no netfilter, audit, uevents...).
+/// routes, links) and ipvsd (`ha_suspend`'s address dump), nf_tables for
+/// vrrpd (the no_accept firewall), generic netlink for ipvsd (IPVS) —
+/// nothing else (no audit, uevents, xfrm...).
 fn netlink_protocols(sub: Subsystem) -> &'static [i32] {
     match sub {
-        Subsystem::Vrrp => &[libc::NETLINK_ROUTE],
+        Subsystem::Vrrp => &[libc::NETLINK_ROUTE, libc::NETLINK_NETFILTER],
         Subsystem::Ipvs => &[libc::NETLINK_ROUTE, libc::NETLINK_GENERIC],
         Subsystem::Checker => &[],
     }
@@ -244,6 +245,7 @@ pub fn socket_policy(sub: Subsystem) -> (Vec<&'static str>, Vec<&'static str>) {
         .map(|&p| match p {
             libc::NETLINK_ROUTE => "NETLINK_ROUTE",
             libc::NETLINK_GENERIC => "NETLINK_GENERIC",
+            libc::NETLINK_NETFILTER => "NETLINK_NETFILTER",
             _ => "other",
         })
         .collect();
@@ -336,7 +338,7 @@ pub fn violate(sub: Subsystem, which: &str) -> std::io::Result<()> {
             libc::socket(
                 libc::AF_NETLINK,
                 libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::NETLINK_NETFILTER,
+                libc::NETLINK_AUDIT,
             )
         },
         _ => return violate_default(sub),

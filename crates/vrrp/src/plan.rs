@@ -94,6 +94,32 @@ pub struct VrrpPlan {
     /// sockets join when an instance names none.
     pub mcast_group4: Ipv4Addr,
     pub mcast_group6: Ipv6Addr,
+    /// keepalived's nftables table for instances without accept mode
+    /// (`nftables`, or implied by `no_accept` / `vrrp_strict`).
+    pub firewall: Option<FirewallPlan>,
+}
+
+/// global_defs `nftables [NAME]`, `nftables_priority`,
+/// `nftables_counters`, `nftables_ifindex`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirewallPlan {
+    pub table: String,
+    pub priority: i32,
+    pub counters: bool,
+    /// Link-local addresses are always matched by interface index (else
+    /// by name for instances that do not track their interface).
+    pub ifindex: bool,
+}
+
+impl Default for FirewallPlan {
+    fn default() -> Self {
+        FirewallPlan {
+            table: "keepalived".into(),
+            priority: -1,
+            counters: false,
+            ifindex: false,
+        }
+    }
 }
 
 impl Default for VrrpPlan {
@@ -103,6 +129,7 @@ impl Default for VrrpPlan {
             groups: Vec::new(),
             mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
             mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
+            firewall: None,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! out against the kernel. The daemon shell (main.rs) only feeds it events.
 
 mod dump;
+mod firewall;
 mod perform;
 mod reload;
 mod rx;
@@ -37,6 +38,8 @@ const RX_BUDGET: usize = 64;
 
 /// Token of the rtnetlink monitor; VRRP receive sockets follow.
 pub const MONITOR_TOKEN: Token = Token(16);
+/// Token of the nf_tables change monitor (the no_accept firewall).
+pub const FIREWALL_TOKEN: Token = Token(17);
 const SOCKET_TOKEN_BASE: usize = 32;
 
 enum Sock {
@@ -120,6 +123,12 @@ pub struct Engine {
     /// dump's `last_transition`), by name; else `started_at`.
     transitions: BTreeMap<String, std::time::SystemTime>,
     started_at: std::time::SystemTime,
+    /// keepalived's nftables table for instances without accept mode.
+    firewall: Option<crate::net::firewall::Firewall>,
+    /// `nftables_ifindex`.
+    firewall_ifindex: bool,
+    /// The firewall monitor's budget ran out with announcements left.
+    firewall_pending: bool,
 }
 
 fn state_from(s: VrrpState) -> Option<State> {
@@ -173,7 +182,11 @@ impl Engine {
             groups_dirty: false,
             transitions: BTreeMap::new(),
             started_at: std::time::SystemTime::now(),
+            firewall: None,
+            firewall_ifindex: false,
+            firewall_pending: false,
         };
+        e.set_firewall(vrrp, registry);
         e.build(vrrp, &addrs, registry, &BTreeMap::new(), Vec::new())?;
         Ok(e)
     }
@@ -538,6 +551,9 @@ impl Engine {
         if self.monitor_pending {
             self.on_monitor(now);
         }
+        if self.firewall_pending {
+            self.on_firewall(now);
+        }
     }
 
     fn timers(&mut self, now: Instant) {
@@ -583,6 +599,9 @@ impl Engine {
     pub fn shutdown(&mut self, now: Instant) {
         for m in 0..self.plans.len() {
             self.input(m, Input::Shutdown, now);
+        }
+        if let Some(f) = self.firewall.as_mut() {
+            f.stop();
         }
         self.vmac_tx.clear();
         for (name, index) in std::mem::take(&mut self.vmacs) {

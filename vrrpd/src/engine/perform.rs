@@ -60,7 +60,10 @@ impl Engine {
                 }
             }
             Action::AddVips { addrs, .. } => {
-                let specs = p.specs(&addrs);
+                // The drop rules go in before the addresses (keepalived's
+                // order), so no packet reaches a VIP unfiltered.
+                self.sync_firewall();
+                let specs = self.plans[m].specs(&addrs);
                 for spec in specs {
                     if let Err(e) = self.rtnl.add_address(&spec) {
                         error!(
@@ -82,6 +85,7 @@ impl Engine {
                         );
                     }
                 }
+                self.sync_firewall();
             }
             Action::SendGarp(ip) => {
                 let ifindex = p.vips.get(&IpAddr::V4(ip)).map_or(p.ifindex, |s| s.index);

@@ -67,6 +67,7 @@ impl Engine {
             .into_iter()
             .filter(|(n, s)| new_names.contains(n) && *s != State::Init)
             .collect();
+        self.set_firewall(vrrp, registry);
         let reuse = self.take_units();
         let fresh = self.build(vrrp, &addrs, registry, &keep, reuse)?;
         let kept = fresh.iter().filter(|f| !**f).count();
@@ -124,6 +125,8 @@ impl Engine {
                 self.set_routes(m, true);
             }
         }
+        // Accept mode, addresses or the table's layout may have changed.
+        self.sync_firewall();
         Ok(())
     }
 }

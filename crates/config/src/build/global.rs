@@ -17,7 +17,7 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
         let kw = d.name;
         if kw == "vrrp_iptables" {
             // Debian's 2.2.7 is built without iptables and says so.
-            cx.warn(k.pos(), "iptables is not supported (keepalived 2.2.7 uses nftables instead; keepalived-rs implements neither)");
+            cx.warn(k.pos(), "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option");
         }
         if kw == "vrrp_vmac_garp_intvl" {
             cx.warn(
@@ -165,6 +165,14 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
                 g.vrrp_iptables = Some(k.args.iter().map(|t| t.text.clone()).collect())
             }
             "nftables" => g.nftables = Some(k.args.iter().map(|t| t.text.clone()).collect()),
+            // Range and syntax are kchecks' (keepalived's own messages).
+            "nftables_priority" => {
+                if let Some(v) = k.args.first().and_then(|t| t.text.parse::<i32>().ok()) {
+                    g.nftables_priority = Some(v);
+                }
+            }
+            "nftables_counters" => g.nftables_counters = true,
+            "nftables_ifindex" => g.nftables_ifindex = true,
             "notify_fifo" => fifo(k, &mut g.notify_fifo),
             "vrrp_notify_fifo" => fifo(k, &mut g.vrrp_notify_fifo),
             "lvs_notify_fifo" => fifo(k, &mut g.lvs_notify_fifo),

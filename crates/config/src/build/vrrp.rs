@@ -513,6 +513,17 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
         v.lower_prio_no_advert = true;
         v.higher_prio_send_advert = false;
     }
+    // The classic trap (keepalived says nothing): strict mode implies
+    // no_accept, so a master drops traffic to its own VIPs.
+    if v.strict_mode && v.accept.is_none() && v.priority != 255 {
+        cx.diags.note(
+            n.pos(),
+            format!(
+                "vrrp_instance {}: strict mode implies no_accept - while MASTER it drops traffic to its virtual addresses (nftables table keepalived); add 'accept' for them to answer",
+                v.name
+            ),
+        );
+    }
     if v.strict_mode && v.authentication.is_some() {
         cx.warn(n.pos(), format!("vrrp_instance {}: strict mode does not support authentication - ignored, as keepalived does", v.name));
         v.authentication = None;

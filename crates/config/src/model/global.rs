@@ -75,6 +75,12 @@ pub struct GlobalDefs {
     pub vrrp_iptables: Option<Vec<String>>,
     /// Accepted but not implemented by keepalived-rs (reported when read).
     pub nftables: Option<Vec<String>>,
+    /// `nftables_priority N`: the base chains' priority (default -1).
+    pub nftables_priority: Option<i32>,
+    /// `nftables_counters`: a counter in every rule.
+    pub nftables_counters: bool,
+    /// `nftables_ifindex`: link-local VIPs always matched by index.
+    pub nftables_ifindex: bool,
     /// `notify_fifo`, `vrrp_notify_fifo`, `lvs_notify_fifo` (the first of
     /// each counts: keepalived ignores the others, and says so).
     pub notify_fifo: Option<NotifyFifo>,
@@ -198,6 +204,9 @@ impl Default for GlobalDefs {
             dynamic_interfaces_allow_if_changes: false,
             vrrp_iptables: None,
             nftables: None,
+            nftables_priority: None,
+            nftables_counters: false,
+            nftables_ifindex: false,
             notify_fifo: None,
             vrrp_notify_fifo: None,
             lvs_notify_fifo: None,
