@@ -15,6 +15,8 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v keepalived >/dev/null || need+=(keepalived)
 command -v ipvsadm >/dev/null || need+=(ipvsadm)
 command -v tcpdump >/dev/null || need+=(tcpdump)
+# nft reads back the no_accept tables (tests/tests/firewall.rs).
+command -v nft >/dev/null || need+=(nftables)
 # promtool validates keepalivedctl's Prometheus text.
 command -v promtool >/dev/null || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then

@@ -126,13 +126,11 @@ mod tests {
             }
         }
         // A not-implemented one says so, with what keepalived does.
-        let i = page
-            .find("\\fBvrrp_startup_delay\\fR")
-            .expect("vrrp_startup_delay");
+        let i = page.find("\\fBlvs_timeouts\\fR").expect("lvs_timeouts");
         assert!(
-            page[i..i + 200].contains("not implemented"),
+            page[i..i + 120].contains("not implemented"),
             "{}",
-            &page[i..i + 200]
+            &page[i..i + 120]
         );
         // An implemented one does not.
         let i = page.find("\\fBvirtual_router_id\\fR").unwrap();

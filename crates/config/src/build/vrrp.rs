@@ -8,6 +8,7 @@ use crate::model::{
     VrrpScript, VrrpSyncGroup, VrrpTrackProcess,
 };
 use crate::tree::Node;
+use std::net::IpAddr;
 
 /// Block name (`vrrp_instance NAME {`); an error if missing.
 fn name(cx: &mut Cx, n: &Node) -> Option<String> {
@@ -512,6 +513,27 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
         // (The keyword checks report a set higher_prio_send_advert.)
         v.lower_prio_no_advert = true;
         v.higher_prio_send_advert = false;
+    }
+    // keepalived 2.2.7 (vrrp.c vrrp_complete_instance): a multicast IPv6
+    // instance's first VIP should be link-local (RFC 5798 §5.2.9); in
+    // strict mode that is a configuration error it reports.
+    if let Some(IpAddr::V6(first)) = v.virtual_ipaddress.first().map(|x| x.address) {
+        if v.unicast_peer.is_empty() && first.segments()[0] & 0xffc0 != 0xfe80 {
+            if v.strict_mode {
+                cx.warn(
+                    n.pos(),
+                    format!("({}) the first IPv6 VIP address must be link local", v.name),
+                );
+            } else {
+                cx.diags.note(
+                    n.pos(),
+                    format!(
+                        "({}) the first IPv6 VIP address should be link local",
+                        v.name
+                    ),
+                );
+            }
+        }
     }
     // The classic trap (keepalived says nothing): strict mode implies
     // no_accept, so a master drops traffic to its own VIPs.

@@ -1,0 +1,250 @@
+//! `no_accept` / `vrrp_strict` as Debian's keepalived 2.2.7 makes them
+//! work: a master without accept mode drops traffic to its virtual
+//! addresses with nftables rules, in the same tables, sets and chains as
+//! keepalived's (`nft list ruleset` compared line by line, on the master
+//! and after it became backup); with `accept` the addresses answer and no
+//! table exists; the tables go at stop; and a flushed ruleset comes back.
+
+use keepalived_rs_tests::lan::{holds, Keepalived, Lan};
+use keepalived_rs_tests::suite::PROMPT;
+use keepalived_rs_tests::{Netns, Suite};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::channel;
+use std::sync::Arc;
+use std::time::Duration;
+
+const VIP4: &str = "10.99.0.100/24";
+const VIP6: &str = "fd99::100/64";
+const PORT: u16 = 7007;
+
+fn conf(prio: u8, accept: bool) -> String {
+    let accept = if accept { "    accept\n" } else { "" };
+    let inst = |name: &str, vrid: u8, vips: &str| {
+        format!(
+            "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n    \
+             virtual_router_id {vrid}\n    priority {prio}\n    advert_int 0.1\n{accept}    \
+             virtual_ipaddress {{\n{vips}    }}\n}}\n"
+        )
+    };
+    format!(
+        "global_defs {{\n    vrrp_strict\n    vrrp_version 3\n}}\n{}{}",
+        inst(
+            "VI_4",
+            51,
+            &format!("        {VIP4}\n        10.99.0.101/24\n")
+        ),
+        inst(
+            "VI_6",
+            52,
+            &format!("        fe80::100/64\n        {VIP6}\n")
+        ),
+    )
+}
+
+/// The state's log line comes before the addresses: wait for them (the
+/// kernel's view, polled, up to the usual prompt).
+fn wait_holds(ns: &Netns) {
+    let until = std::time::Instant::now() + PROMPT;
+    while !(holds(ns, VIP4) && holds(ns, VIP6)) {
+        assert!(std::time::Instant::now() < until, "the VIPs never came");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// `nft list ruleset` in `ns`.
+fn ruleset(ns: &Netns) -> String {
+    String::from_utf8_lossy(&ns.exec(&["nft", "list", "ruleset"]).stdout).into_owned()
+}
+
+/// A TCP listener on every address of `ns` until the flag drops.
+fn listen(ns: &Netns) -> Arc<AtomicBool> {
+    let on = Arc::new(AtomicBool::new(true));
+    let flag = on.clone();
+    let (tx, rx) = channel();
+    ns.thread(move || {
+        let l = TcpListener::bind(("::", PORT)).expect("listen");
+        l.set_nonblocking(true).unwrap();
+        tx.send(()).unwrap();
+        while flag.load(Ordering::Relaxed) {
+            if l.accept().is_err() {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    });
+    rx.recv().unwrap();
+    on
+}
+
+/// Whether a TCP connection from `ns` to `addr` is answered within 1 s.
+fn answers(ns: &Netns, addr: &str) -> bool {
+    let ip: std::net::IpAddr = addr.split('/').next().unwrap().parse().unwrap();
+    let (tx, rx) = channel();
+    ns.thread(move || {
+        let r = TcpStream::connect_timeout(&SocketAddr::new(ip, PORT), Duration::from_secs(1));
+        tx.send(r.is_ok()).unwrap();
+    })
+    .join()
+    .unwrap();
+    rx.recv().unwrap()
+}
+
+/// What a run shows: the ruleset on the master, whether the VIPs and the
+/// host's own address answer, the ruleset once a higher priority took
+/// over, and after the daemon stopped.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    master_rules: String,
+    vip4_answers: bool,
+    vip6_answers: bool,
+    own_answers: bool,
+    backup_rules: String,
+    stopped_rules: String,
+}
+
+/// Both instances reached `state`, in whatever order they logged it.
+fn both(mut wait: impl FnMut(&dyn Fn(&str) -> bool) -> String, state: &str) {
+    let mut left = vec![
+        format!("(VI_4) Entering {state}"),
+        format!("(VI_6) Entering {state}"),
+    ];
+    while !left.is_empty() {
+        let line = wait(&|l: &str| left.iter().any(|w| l.contains(w.as_str())));
+        left.retain(|w| !line.contains(w.as_str()));
+    }
+}
+
+trait Daemon {
+    fn wait_state(&mut self, state: &str);
+    fn stop(self);
+}
+
+impl Daemon for Suite {
+    fn wait_state(&mut self, state: &str) {
+        both(|p| self.log.wait_for(state, PROMPT, p), state);
+    }
+    fn stop(mut self) {
+        assert!(Suite::stop(&mut self).success());
+    }
+}
+
+impl Daemon for Keepalived {
+    fn wait_state(&mut self, state: &str) {
+        both(|p| self.out.wait_for(state, PROMPT, p), state);
+    }
+    fn stop(self) {
+        Keepalived::stop(self)
+    }
+}
+
+fn run<D: Daemon>(accept: bool, start: impl FnOnce(&Arc<Netns>, &str) -> D) -> Seen {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let client = lan.host(2);
+    let peer = lan.host(3);
+    let on = listen(&a);
+    let mut d = start(&a, &conf(200, accept));
+    d.wait_state("MASTER STATE");
+    wait_holds(&a);
+    let master_rules = ruleset(&a);
+    let seen_answers = (
+        answers(&client, VIP4),
+        answers(&client, VIP6),
+        answers(&client, "10.99.0.11"),
+    );
+    // A higher priority takes over: the addresses leave the sets.
+    let mut k = Keepalived::start(&peer, &conf(250, true));
+    d.wait_state("BACKUP STATE");
+    let backup_rules = ruleset(&a);
+    k.out.wait_for_text("(VI_4) Entering MASTER STATE", PROMPT);
+    d.stop();
+    let stopped_rules = ruleset(&a);
+    k.stop();
+    on.store(false, Ordering::Relaxed);
+    Seen {
+        master_rules,
+        vip4_answers: seen_answers.0,
+        vip6_answers: seen_answers.1,
+        own_answers: seen_answers.2,
+        backup_rules,
+        stopped_rules,
+    }
+}
+
+fn ours(ns: &Arc<Netns>, conf: &str) -> Suite {
+    Suite::spawn_in(ns.clone(), conf, &[]).wait_started()
+}
+
+fn theirs(ns: &Arc<Netns>, conf: &str) -> Keepalived {
+    Keepalived::start(ns, conf)
+}
+
+#[test]
+fn no_accept_master_drops_vip_traffic_with_keepalived_rules() {
+    keepalived_rs_tests::require_root();
+    let us = run(false, ours);
+    let them = run(false, theirs);
+    assert!(!us.vip4_answers && !us.vip6_answers, "{us:#?}");
+    assert!(us.own_answers, "{us:#?}");
+    assert!(us.master_rules.contains("ip daddr @vips drop"), "{us:#?}");
+    assert!(
+        us.master_rules.contains("10.99.0.100, 10.99.0.101"),
+        "{us:#?}"
+    );
+    assert!(!us.backup_rules.contains("10.99.0.100"), "{us:#?}");
+    assert!(us.backup_rules.contains("set vips {"), "{us:#?}");
+    assert_eq!(us.stopped_rules, "");
+    assert_eq!(
+        us, them,
+        "ours (left) and keepalived 2.2.7's (right) differ"
+    );
+}
+
+#[test]
+fn accept_master_answers_and_sets_no_rules_like_keepalived() {
+    keepalived_rs_tests::require_root();
+    let us = run(true, ours);
+    let them = run(true, theirs);
+    assert!(
+        us.vip4_answers && us.vip6_answers && us.own_answers,
+        "{us:#?}"
+    );
+    assert_eq!(us.master_rules, "");
+    assert_eq!(
+        us, them,
+        "ours (left) and keepalived 2.2.7's (right) differ"
+    );
+}
+
+#[test]
+fn a_flushed_ruleset_is_put_back() {
+    keepalived_rs_tests::require_root();
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let client = lan.host(2);
+    let on = listen(&a);
+    let mut us = ours(&a, &conf(200, false));
+    us.wait_state("MASTER STATE");
+    wait_holds(&a);
+    let before = ruleset(&a);
+    assert!(before.contains("10.99.0.100"), "{before}");
+    // A firewall reload elsewhere on the host flushes everything.
+    a.exec(&["nft", "flush", "ruleset"]);
+    us.log.wait_for_text(
+        "nftables table keepalived was changed by someone else",
+        PROMPT,
+    );
+    assert_eq!(ruleset(&a), before);
+    assert!(!answers(&client, VIP4));
+    // Removing one rule is noticed too.
+    a.exec(&["nft", "flush", "chain", "ip", "keepalived", "in"]);
+    us.log.wait_for_text(
+        "nftables table keepalived was changed by someone else",
+        PROMPT,
+    );
+    assert_eq!(ruleset(&a), before);
+    assert!(!answers(&client, VIP4));
+    Daemon::stop(us);
+    assert_eq!(ruleset(&a), "");
+    on.store(false, Ordering::Relaxed);
+}
