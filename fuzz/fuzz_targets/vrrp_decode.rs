@@ -20,6 +20,21 @@ fuzz_target!(|data: &[u8]| {
     if let Ok((meta, payload)) = parse_ipv4_packet(rest) {
         check(payload, &meta, sel);
     }
+    // keepalived's AH: the ICV check, then an AH instance fed the datagram
+    // (random bytes stop at the ICV; a panic anywhere before is a bug).
+    let _ = keepalived_vrrp::ah::open(rest, b"kars-ah1", sel & 8 != 0);
+    let mut ah_cfg = InstanceConfig::new(
+        "VI_A",
+        51,
+        IpAddr::V4(Ipv4Addr::new(10, 0, 0, 99)),
+        vec![IpAddr::V4(Ipv4Addr::new(10, 0, 0, 100))],
+    );
+    ah_cfg.auth = keepalived_vrrp::config::Auth::Ah(*b"kars-ah1");
+    if let Ok(mut inst) = Instance::new(ah_cfg) {
+        let t0 = Instant::now();
+        inst.handle(Input::Startup, t0);
+        inst.handle(Input::Ipv4Datagram(rest.to_vec()), t0 + Duration::from_millis(10));
+    }
     // Bare payload with a chosen family and destination.
     let (src, dst) = match sel & 3 {
         0 => (

@@ -163,7 +163,9 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
     // peers whenever there are peers (a deliberate difference, documented).
     cfg.check_unicast_src = inst.check_unicast_src || !inst.unicast_peer.is_empty();
     cfg.auth = match &inst.authentication {
-        Some(a) if a.auth_type == keepalived_config::AuthType::Ah => Auth::Ah,
+        Some(a) if a.auth_type == keepalived_config::AuthType::Ah => {
+            Auth::ah(a.auth_pass.as_deref().unwrap_or(""))
+        }
         Some(a) => Auth::pass(a.auth_pass.as_deref().unwrap_or("")),
         None => Auth::None,
     };

@@ -1,6 +1,7 @@
 //! On the wire with Debian's keepalived 2.2.7: elections, failover and
 //! preemption behave as between two keepalived nodes, both ways round, for
-//! VRRPv2 with PASS authentication and for VRRPv3.
+//! VRRPv2 with PASS and with AH authentication (keepalived's IPsec AH:
+//! ICVs, SPIs and sequence numbers each side accepts) and for VRRPv3.
 
 use keepalived_rs_tests::lan::{holds, Keepalived, Lan};
 use keepalived_rs_tests::suite::PROMPT;
@@ -9,12 +10,14 @@ use std::sync::Arc;
 
 const VIP: &str = "10.99.0.100/24";
 
+/// VRRP version 2 with PASS, 2 with AH (written 1 here), or 3.
 fn conf(prio: u8, version: u8) -> String {
-    let auth = if version == 2 {
-        "    authentication {\n        auth_type PASS\n        auth_pass kars\n    }\n"
-    } else {
-        ""
+    let auth = match version {
+        2 => "    authentication {\n        auth_type PASS\n        auth_pass kars\n    }\n",
+        1 => "    authentication {\n        auth_type AH\n        auth_pass kars-ah1\n    }\n",
+        _ => "",
     };
+    let version = version.max(2);
     format!(
         "global_defs {{\n    router_id N{prio}\n}}\n\
          vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
@@ -48,7 +51,7 @@ fn ours_master_keepalived_backup(version: u8) {
     assert!(holds(&a, VIP) && !holds(&b, VIP));
     let log = us.log.lines.join("\n");
     assert!(
-        !log.contains("discarding packet"),
+        !log.contains("discarding packet") && !log.contains("IPSEC"),
         "we dropped keepalived's adverts:\n{log}"
     );
 }
@@ -75,7 +78,7 @@ fn keepalived_master_ours_backup(version: u8) {
     assert!(holds(&a, VIP) && !holds(&b, VIP));
     let out = ka.out.lines.join("\n");
     assert!(
-        !out.contains("bad checksum") && !out.contains("invalid"),
+        !out.contains("bad checksum") && !out.contains("invalid") && !out.contains("IPSEC"),
         "keepalived refused our adverts:\n{out}"
     );
 }
@@ -98,4 +101,14 @@ fn v3_ours_master_keepalived_backup() {
 #[test]
 fn v3_keepalived_master_ours_backup() {
     keepalived_master_ours_backup(3);
+}
+
+#[test]
+fn v2_ah_ours_master_keepalived_backup() {
+    ours_master_keepalived_backup(1);
+}
+
+#[test]
+fn v2_ah_keepalived_master_ours_backup() {
+    keepalived_master_ours_backup(1);
 }

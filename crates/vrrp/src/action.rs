@@ -117,6 +117,9 @@ pub enum Action {
         dst: IpAddr,
         priority: u8,
         payload: Vec<u8>,
+        /// `auth_type AH`: the sequence number to seal it with
+        /// ([`crate::ah::wrap`]).
+        ah_seq: Option<u32>,
     },
     /// Add the virtual addresses; `block_traffic` when accept mode is off
     /// (firewall the VIPs, as keepalived's no_accept).

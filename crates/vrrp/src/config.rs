@@ -21,8 +21,9 @@ pub enum Auth {
     None,
     /// `auth_type PASS`: up to 8 bytes, zero padded.
     Pass([u8; 8]),
-    /// `auth_type AH`: parsed but unsupported; the instance refuses to run.
-    Ah,
+    /// `auth_type AH`: keepalived's IPsec AH (HMAC-MD5-96), keyed with
+    /// `auth_pass` zero-padded to 8 bytes (see [`crate::ah`]).
+    Ah([u8; 8]),
 }
 
 impl Auth {
@@ -33,6 +34,14 @@ impl Auth {
             *d = s;
         }
         Auth::Pass(p)
+    }
+
+    /// Builds an AH auth from `auth_pass` (the same first 8 bytes).
+    pub fn ah(s: &str) -> Auth {
+        match Auth::pass(s) {
+            Auth::Pass(k) => Auth::Ah(k),
+            a => a,
+        }
     }
 }
 
@@ -185,6 +194,12 @@ impl InstanceConfig {
         }
     }
 
+    /// Whether adverts travel in keepalived's IPsec AH (VRRPv2 only; strict
+    /// mode and VRRPv3 ignore authentication).
+    pub fn uses_ah(&self) -> bool {
+        matches!(self.auth, Auth::Ah(_)) && self.version == Version::V2 && !self.strict
+    }
+
     /// Effective accept mode: owners always accept.
     pub fn accept_mode(&self) -> bool {
         self.is_owner() || self.accept.unwrap_or(!self.strict)
@@ -276,8 +291,6 @@ impl InstanceConfig {
                     "({n}) VRRP version 3 does not support authentication. Ignoring."
                 ));
                 self.auth = Auth::None;
-            } else if self.auth == Auth::Ah {
-                return Err(ConfigError::AhUnsupported);
             }
         }
         if self.strict
@@ -353,7 +366,6 @@ pub enum ConfigError {
     TooManyVips,
     NoVips,
     DownTimerAdverts,
-    AhUnsupported,
 }
 
 impl std::fmt::Display for ConfigError {
@@ -365,7 +377,6 @@ impl std::fmt::Display for ConfigError {
             ConfigError::TooManyVips => "more than 255 virtual addresses",
             ConfigError::NoVips => "no virtual address; at least one is required",
             ConfigError::DownTimerAdverts => "down_timer_adverts must be 1..100",
-            ConfigError::AhUnsupported => "auth_type AH is not supported",
         })
     }
 }

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use crate::action::{Action, Input, LogLevel, ResumeState, RxPacket, State};
+use crate::ah;
 use crate::config::{Auth, ConfigError, InstanceConfig};
 use crate::counters::{Counters, DropCause};
 use crate::garp::Garp;
@@ -73,6 +74,14 @@ pub struct Instance {
     /// When a lower priority advert was last answered: at most one answer
     /// per advert interval, so a flood of them is not amplified.
     lower_prio_answered: Option<Instant>,
+    /// `auth_type AH`: keepalived's one sequence counter, for the adverts
+    /// sent and the replay check of those received (a backup follows the
+    /// master's, so it goes on from there when it takes over).
+    ah_seq: u32,
+    /// The counter ran out (keepalived's "cycle"): reset on becoming master.
+    ah_cycle: bool,
+    /// The AH sequence number of the datagram being handled.
+    rx_ah_seq: Option<u32>,
     refresh_deadline: Option<Instant>,
     /// The down timer expired but the sync group held us in BACKUP.
     wants_master: bool,
@@ -111,6 +120,9 @@ impl Instance {
             garp_delay_deadline: None,
             lower_prio_garp_deadline: None,
             lower_prio_answered: None,
+            ah_seq: 0,
+            ah_cycle: false,
+            rx_ah_seq: None,
             refresh_deadline: None,
             wants_master: false,
             master: None,
@@ -445,6 +457,10 @@ impl Instance {
 
     /// Backup/Fault/Init -> Master (RFC 6.4.2 "Master_Down_Timer fires").
     fn become_master(&mut self, now: Instant, out: &mut Vec<Action>) {
+        // A run-out AH counter starts again (keepalived's anti-replay reset).
+        if std::mem::take(&mut self.ah_cycle) {
+            self.ah_seq = 0;
+        }
         // Advert first: the old master must drop the VIPs before our GARPs.
         self.send_advert(self.effective_priority, out);
         self.log(out, LogLevel::Info, format_args!("Entering MASTER STATE"));
@@ -635,7 +651,7 @@ impl Instance {
     fn advert(&self, priority: u8) -> Advert {
         let (auth_type, auth_data) = match (&self.cfg.version, &self.cfg.auth) {
             (Version::V2, Auth::Pass(p)) => (AUTH_PASS, *p),
-            (Version::V2, Auth::Ah) => (AUTH_AH, [0; 8]),
+            (Version::V2, Auth::Ah(_)) => (AUTH_AH, [0; 8]),
             _ => (AUTH_NONE, [0; 8]),
         };
         Advert {
@@ -672,12 +688,22 @@ impl Instance {
         } else {
             ChecksumVariant::PseudoHeader
         };
+        // One sequence number per advert, whatever the peers (keepalived).
+        let ah_seq = matches!(self.cfg.auth, Auth::Ah(_)).then(|| {
+            if self.ah_seq > 0xFFFF_FFFD {
+                self.ah_cycle = true;
+            } else {
+                self.ah_seq += 1;
+            }
+            self.ah_seq
+        });
         for dst in self.destinations() {
             match packet::encode(&advert, self.cfg.src_addr, dst, variant) {
                 Ok(payload) => out.push(Action::SendAdvert {
                     dst,
                     priority,
                     payload,
+                    ah_seq,
                 }),
                 Err(e) => self.log(
                     out,
@@ -706,6 +732,9 @@ impl Instance {
     }
 
     fn on_datagram(&mut self, dgram: &[u8], now: Instant, out: &mut Vec<Action>) {
+        if let Auth::Ah(key) = self.cfg.auth {
+            return self.on_ah_datagram(dgram, &key, now, out);
+        }
         match packet::parse_ipv4_packet(dgram) {
             Ok((m, payload)) => {
                 let p = RxPacket {
@@ -727,6 +756,52 @@ impl Instance {
         }
     }
 
+    /// `auth_type AH`: the ICV and SPI checked before anything in the
+    /// packet is believed, then the advert, then the sequence number
+    /// (keepalived's vrrp_in_chk_ipsecah).
+    fn on_ah_datagram(&mut self, dgram: &[u8], key: &ah::Key, now: Instant, out: &mut Vec<Action>) {
+        let unicast = !self.cfg.unicast_peers.is_empty();
+        let refused = match ah::open(dgram, key, unicast) {
+            Ok((m, payload, seq)) => {
+                let p = RxPacket {
+                    src: m.src,
+                    dst: m.dst,
+                    ttl: m.ttl,
+                    data: payload.to_vec(),
+                };
+                self.rx_ah_seq = Some(seq);
+                self.on_packet(p, now, out);
+                self.rx_ah_seq = None;
+                return;
+            }
+            // An AH for another protocol: not ours to count.
+            Err(ah::AhError::OtherProtocol) => return,
+            Err(ah::AhError::BadIcv) => (
+                DropCause::AuthFailure,
+                "IPSEC-AH : invalid IPSEC HMAC-MD5 value. Due to fields mutation or bad password !"
+                    .to_string(),
+            ),
+            Err(ah::AhError::BadSpi(src, spi)) => (
+                DropCause::AuthFailure,
+                format!(
+                    "IPSEC AH : invalid IPSEC SPI value. {} and expect {}",
+                    src.swap_bytes(),
+                    spi.swap_bytes()
+                ),
+            ),
+            Err(ah::AhError::NotAh) => (
+                DropCause::AuthTypeMismatch,
+                format!("received a {AUTH_NONE} auth, expecting {AUTH_AH}!"),
+            ),
+            Err(ah::AhError::Malformed) => (
+                DropCause::TooShort,
+                "ip/vrrp header check failed - packet dropped".to_string(),
+            ),
+        };
+        self.counters.packets_received += 1;
+        self.dropped(refused.0, &refused.1, out);
+    }
+
     fn on_packet(&mut self, p: RxPacket, now: Instant, out: &mut Vec<Action>) {
         self.counters.packets_received += 1;
         let (advert, variant) = match self.validate(&p) {
@@ -736,6 +811,22 @@ impl Instance {
                 return;
             }
         };
+        // AH replay protection: only a newer sequence number is believed.
+        if let Some(seq) = self.rx_ah_seq {
+            if seq > self.ah_seq {
+                self.ah_seq = seq;
+                if self.state == State::Backup {
+                    self.ah_cycle = false;
+                }
+            } else {
+                let msg = format!(
+                    "IPSEC-AH : sequence number {seq} already processed. Packet dropped. Local({})",
+                    self.ah_seq
+                );
+                self.dropped(DropCause::AuthFailure, &msg, out);
+                return;
+            }
+        }
         self.counters.adverts_received += 1;
         self.counters.record_checksum(p.src, variant);
         if advert.priority == 0 {
@@ -822,7 +913,7 @@ impl Instance {
                 let expect = match cfg.auth {
                     Auth::None => AUTH_NONE,
                     Auth::Pass(_) => AUTH_PASS,
-                    Auth::Ah => AUTH_AH,
+                    Auth::Ah(_) => AUTH_AH,
                 };
                 if a.auth_type != expect {
                     return fail(
@@ -1017,6 +1108,17 @@ impl Instance {
             ours = self.effective_priority;
         }
         if a.priority < ours || (a.priority == ours && !higher_addr) {
+            // keepalived takes the lower priority's AH sequence number, so
+            // its adverts are newer than what that router has seen.
+            if let Some(seq) = self.rx_ah_seq {
+                self.log(
+                    out,
+                    LogLevel::Info,
+                    format_args!("IPSEC-AH : Syncing seq_num - Increment seq"),
+                );
+                self.ah_seq = seq.wrapping_add(1);
+                self.ah_cycle = false;
+            }
             // One answer per advert interval: a stranger flooding lower
             // priority adverts must not make us send one per packet (the
             // regular adverts go on meanwhile).

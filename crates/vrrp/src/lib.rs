@@ -47,6 +47,7 @@
 #![forbid(unsafe_code)]
 
 pub mod action;
+pub mod ah;
 pub mod checksum;
 pub mod config;
 pub mod counters;

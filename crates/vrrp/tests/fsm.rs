@@ -901,9 +901,6 @@ fn config_normalisation_warnings() {
     let out = i.handle(Input::Startup, std::time::Instant::now());
     assert!(out.iter().any(|a| matches!(a, Action::Log { level: LogLevel::Warning, message }
         if message == "(VI_1) Warning - nopreempt will not work with initial state MASTER - clearing")));
-    let mut bad = cfg(1, 100);
-    bad.auth = Auth::Ah;
-    assert_eq!(Instance::new(bad).unwrap_err(), ConfigError::AhUnsupported);
 }
 
 /// Drops are logged with keepalived's phrases: the first of each cause at
@@ -1154,4 +1151,70 @@ fn unicast_fault_no_peer_stays_in_fault() {
         "(VI_1) Cannot use unicast without any peers - going to fault state"
     ));
     assert!(sim.adverts(0).is_empty());
+}
+
+/// `auth_type AH` as keepalived 2.2.7 runs it: a sealed advert is taken,
+/// the same sequence number again is a replay, a wrong password fails the
+/// ICV, and a backup that takes over continues the master's sequence.
+#[test]
+fn ah_sequence_numbers_and_icv() {
+    const KEY: [u8; 8] = *b"kars-ah1";
+    let mut c = cfg(2, 100);
+    c.auth = Auth::Ah(KEY);
+    let mut i = Instance::new(c).unwrap();
+    let t0 = std::time::Instant::now();
+    i.handle(Input::Startup, t0);
+    let sealed = |seq: u32, key: &[u8; 8]| {
+        let a = Advert {
+            version: Version::V2,
+            vrid: 51,
+            priority: 200,
+            adver_int: 1,
+            auth_type: packet::AUTH_AH,
+            auth_data: [0; 8],
+            addrs: vec![vip()],
+        };
+        let (IpAddr::V4(s), d) = (ip(1), MCAST_GROUP_V4) else {
+            unreachable!()
+        };
+        let data = encode(&a, ip(1), IpAddr::V4(d), ChecksumVariant::PseudoHeader).unwrap();
+        let seal = ah::Seal {
+            ttl: 255,
+            id: seq as u16,
+            seq,
+            key,
+            unicast: false,
+        };
+        ah::wrap(s, d, &data, &seal)
+    };
+    i.handle(Input::Ipv4Datagram(sealed(5, &KEY)), t0 + SEC);
+    assert_eq!(i.counters().adverts_received, 1);
+    let out = i.handle(Input::Ipv4Datagram(sealed(5, &KEY)), t0 + 2 * SEC);
+    assert!(out.iter().any(|a| matches!(a, Action::Log { message, .. }
+        if message == "(VI_1) IPSEC-AH : sequence number 5 already processed. Packet dropped. Local(5)")), "{out:?}");
+    let out = i.handle(Input::Ipv4Datagram(sealed(6, b"other\0\0\0")), t0 + 2 * SEC);
+    assert!(
+        out.iter().any(|a| matches!(a, Action::Log { message, .. }
+        if message.contains("invalid IPSEC HMAC-MD5 value"))),
+        "{out:?}"
+    );
+    assert_eq!(i.counters().dropped(DropCause::AuthFailure), 2);
+    // A plain advert (protocol 112) is not AH.
+    let p = advert_from(ip(1), Version::V2, 200, 1);
+    let (IpAddr::V4(s), IpAddr::V4(d)) = (p.src, p.dst) else {
+        unreachable!()
+    };
+    i.handle(Input::Ipv4Datagram(wrap_ipv4(s, d, &p.data)), t0 + 2 * SEC);
+    assert_eq!(i.counters().dropped(DropCause::AuthTypeMismatch), 1);
+    // The master goes silent: we take over and go on from its number.
+    let out = i.handle(Input::Timer, t0 + 5 * SEC);
+    assert_eq!(i.state(), State::Master);
+    let seqs: Vec<Option<u32>> = out
+        .iter()
+        .filter_map(|a| match a {
+            Action::SendAdvert { ah_seq, .. } => Some(*ah_seq),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(seqs, vec![Some(6)]);
 }

@@ -241,11 +241,15 @@ impl Engine {
             }
             let (auth_type, auth_data) = match &c.auth {
                 keepalived_vrrp::config::Auth::None => (0, None),
-                keepalived_vrrp::config::Auth::Pass(b) => {
+                keepalived_vrrp::config::Auth::Pass(b) | keepalived_vrrp::config::Auth::Ah(b) => {
                     let end = b.iter().position(|&x| x == 0).unwrap_or(b.len());
-                    (1, Some(String::from_utf8_lossy(&b[..end]).into_owned()))
+                    let kind = if matches!(c.auth, keepalived_vrrp::config::Auth::Ah(_)) {
+                        2
+                    } else {
+                        1
+                    };
+                    (kind, Some(String::from_utf8_lossy(&b[..end]).into_owned()))
                 }
-                keepalived_vrrp::config::Auth::Ah => (2, None),
             };
             put("auth_type", json!(auth_type));
             if let Some(d) = auth_data {

@@ -50,6 +50,8 @@ enum Sock {
 struct SockEntry {
     ifindex: u32,
     v6: bool,
+    /// Receives IP protocol 51 (`auth_type AH` instances) instead of 112.
+    ah: bool,
     sock: Sock,
 }
 
@@ -223,24 +225,25 @@ impl Engine {
         }
         // Sockets: one pair per (interface, family) in use. One that cannot
         // be opened disables the instances on it, not all of vrrpd.
-        let mut failed: Vec<(u32, bool)> = Vec::new();
+        let mut failed: Vec<(u32, bool, bool)> = Vec::new();
         for p in &plans {
             let v6 = p.cfg.src_addr.is_ipv6();
-            if failed.contains(&(p.sock_if.1, v6))
+            let ah = p.cfg.uses_ah();
+            if failed.contains(&(p.sock_if.1, v6, ah))
                 || self
                     .sockets
                     .iter()
-                    .any(|s| s.ifindex == p.sock_if.1 && s.v6 == v6)
+                    .any(|s| s.ifindex == p.sock_if.1 && s.v6 == v6 && s.ah == ah)
             {
                 continue;
             }
             let sock = match (p.cfg.src_addr, p.cfg.mcast_group) {
                 (IpAddr::V4(_), Some(IpAddr::V4(group))) => {
-                    Vrrp4::open(&p.sock_if.0, p.sock_if.1, Some(group)).map(Sock::V4)
+                    Vrrp4::open(&p.sock_if.0, p.sock_if.1, Some(group), ah).map(Sock::V4)
                 }
                 (IpAddr::V4(_), _) => {
                     let group = vrrp.mcast_group4;
-                    Vrrp4::open(&p.sock_if.0, p.sock_if.1, Some(group)).map(Sock::V4)
+                    Vrrp4::open(&p.sock_if.0, p.sock_if.1, Some(group), ah).map(Sock::V4)
                 }
                 (IpAddr::V6(src), Some(IpAddr::V6(group))) => {
                     Vrrp6::open(&p.sock_if.0, p.sock_if.1, Some(group), src).map(Sock::V6)
@@ -263,16 +266,17 @@ impl Engine {
                 Ok(sock) => self.sockets.push(SockEntry {
                     ifindex: p.sock_if.1,
                     v6,
+                    ah,
                     sock,
                 }),
                 Err(e) => {
                     error!("VRRP socket on {}: {e}", p.sock_if.0);
-                    failed.push((p.sock_if.1, v6));
+                    failed.push((p.sock_if.1, v6, ah));
                 }
             }
         }
         plans.retain(|p| {
-            let lost = failed.contains(&(p.sock_if.1, p.cfg.src_addr.is_ipv6()));
+            let lost = failed.contains(&(p.sock_if.1, p.cfg.src_addr.is_ipv6(), p.cfg.uses_ah()));
             if lost {
                 error!(
                     "({}) no VRRP socket on {}; instance disabled",

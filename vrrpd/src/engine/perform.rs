@@ -28,12 +28,15 @@ impl Engine {
     pub(super) fn perform(&mut self, m: usize, a: Action) {
         let p = &self.plans[m];
         match a {
-            Action::SendAdvert { dst, payload, .. } => {
-                let Some(s) = self
-                    .sockets
-                    .iter()
-                    .find(|s| s.ifindex == p.sock_if.1 && s.v6 == dst.is_ipv6())
-                else {
+            Action::SendAdvert {
+                dst,
+                payload,
+                ah_seq,
+                ..
+            } => {
+                let Some(s) = self.sockets.iter().find(|s| {
+                    s.ifindex == p.sock_if.1 && s.v6 == dst.is_ipv6() && s.ah == p.cfg.uses_ah()
+                }) else {
                     return;
                 };
                 let vmac_tx = p.xmit.as_ref().and_then(|(_, i)| self.vmac_tx.get(i));
@@ -41,12 +44,25 @@ impl Engine {
                 let ttl = p.unicast_ttl.filter(|_| p.cfg.unicast_peers.contains(&dst));
                 let r = match (&s.sock, p.cfg.src_addr, dst) {
                     (Sock::V4(s4), IpAddr::V4(src), IpAddr::V4(d)) => {
-                        let frame = packet::wrap_ipv4_ttl(
-                            src,
-                            d,
-                            &payload,
-                            ttl.unwrap_or(packet::VRRP_TTL),
-                        );
+                        let ttl = ttl.unwrap_or(packet::VRRP_TTL);
+                        let frame = match (&p.cfg.auth, ah_seq) {
+                            (keepalived_vrrp::config::Auth::Ah(key), Some(seq)) => {
+                                keepalived_vrrp::ah::wrap(
+                                    src,
+                                    d,
+                                    &payload,
+                                    &keepalived_vrrp::ah::Seal {
+                                        ttl,
+                                        // One IP id per advert, never 0.
+                                        id: seq as u16,
+                                        seq,
+                                        key,
+                                        unicast: !p.cfg.unicast_peers.is_empty(),
+                                    },
+                                )
+                            }
+                            _ => packet::wrap_ipv4_ttl(src, d, &payload, ttl),
+                        };
                         match vmac_tx {
                             Some(t) => t.send(&frame, d),
                             None => s4.send(&frame, d),

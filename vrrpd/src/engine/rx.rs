@@ -22,6 +22,9 @@ impl Engine {
     /// ([`Engine::next_deadline`] says so), a budget at a time.
     pub(super) fn drain_socket(&mut self, si: usize, now: Instant) {
         self.rx_pending.remove(&si);
+        if self.sockets[si].ah {
+            return self.drain_ah_socket(si, now);
+        }
         for _ in 0..RX_BUDGET {
             let r = match &self.sockets[si].sock {
                 Sock::V4(s) => s.recv(&mut self.rx_buf),
@@ -39,7 +42,10 @@ impl Engine {
             let (ifindex, v6) = (self.sockets[si].ifindex, self.sockets[si].v6);
             let vrid = pkt.payload.get(1).copied();
             let wants = |p: &Planned| {
-                p.sock_if.1 == ifindex && p.cfg.src_addr.is_ipv6() == v6 && Some(p.cfg.vrid) == vrid
+                p.sock_if.1 == ifindex
+                    && p.cfg.src_addr.is_ipv6() == v6
+                    && Some(p.cfg.vrid) == vrid
+                    && !p.cfg.uses_ah()
             };
             // Usually one instance per VRID and interface: the datagram is
             // handed over without a copy or a target list (only instances
@@ -78,6 +84,46 @@ impl Engine {
             self.input(last, Input::Packet(rx), now);
         }
         // Budget spent: come back right after the timers.
+        self.rx_pending.insert(si);
+        self.rx_pending_since.get_or_insert(now);
+    }
+
+    /// [`Engine::drain_socket`] for an AH socket: whole datagrams (the AH
+    /// check covers the IP header), to the AH instances of their VRID.
+    fn drain_ah_socket(&mut self, si: usize, now: Instant) {
+        let ifindex = self.sockets[si].ifindex;
+        for _ in 0..RX_BUDGET {
+            let Sock::V4(s) = &self.sockets[si].sock else {
+                return;
+            };
+            let n = match s.recv_datagram(&mut self.rx_buf) {
+                Ok(Some(n)) => n,
+                Ok(None) => return,
+                Err(e) => {
+                    warn!("VRRP receive: {e}");
+                    return;
+                }
+            };
+            let dgram = &self.rx_buf[..n];
+            // The VRID is the VRRP header's second byte, after the IP
+            // header and keepalived's 24-byte AH.
+            let ihl = usize::from(dgram.first().map_or(0, |b| b & 0x0f)) * 4;
+            let vrid = dgram.get(ihl + keepalived_vrrp::ah::AH_LEN + 1).copied();
+            let targets: Vec<usize> = (0..self.plans.len())
+                .filter(|&m| {
+                    let p = &self.plans[m];
+                    p.sock_if.1 == ifindex && p.cfg.uses_ah() && Some(p.cfg.vrid) == vrid
+                })
+                .collect();
+            if targets.is_empty() {
+                self.unknown_vrid += 1;
+                continue;
+            }
+            let dgram = dgram.to_vec();
+            for m in targets {
+                self.input(m, Input::Ipv4Datagram(dgram.clone()), now);
+            }
+        }
         self.rx_pending.insert(si);
         self.rx_pending_since.get_or_insert(now);
     }

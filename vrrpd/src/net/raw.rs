@@ -13,6 +13,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 pub const IPPROTO_VRRP: i32 = 112;
+/// IPsec AH, which carries keepalived's `auth_type AH` adverts.
+pub const IPPROTO_AH: i32 = 51;
 
 /// A received VRRP packet, with what the checks need from its IP header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,8 +152,16 @@ pub struct Vrrp4 {
 }
 
 impl Vrrp4 {
-    pub fn open(ifname: &str, ifindex: u32, group: Option<Ipv4Addr>) -> io::Result<Vrrp4> {
-        let rx = raw_socket(libc::AF_INET, IPPROTO_VRRP)?;
+    /// `ah`: receive IP protocol 51 (keepalived's `auth_type AH`) instead
+    /// of 112.
+    pub fn open(
+        ifname: &str,
+        ifindex: u32,
+        group: Option<Ipv4Addr>,
+        ah: bool,
+    ) -> io::Result<Vrrp4> {
+        let proto = if ah { IPPROTO_AH } else { IPPROTO_VRRP };
+        let rx = raw_socket(libc::AF_INET, proto)?;
         bind_to_device(&rx, ifname)?;
         if let Some(g) = group {
             let mreq = libc::ip_mreqn {
@@ -180,6 +190,16 @@ impl Vrrp4 {
     /// Next packet, or `None` when drained.
     /// Read one datagram into `buf` (reused: no per-packet zeroing).
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Rx> {
+        Ok(match self.recv_datagram(buf)? {
+            None => Rx::Empty,
+            Some(n) => parse_ipv4(&buf[..n]).map_or(Rx::Junk, Rx::Packet),
+        })
+    }
+
+    /// Read one whole datagram (header included) into `buf`: its length,
+    /// or `None` when drained. AH uses it whole (its check covers the IP
+    /// header).
+    pub fn recv_datagram(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
         // SAFETY: recv into a live buffer of the given length.
         let n = unsafe {
             libc::recv(
@@ -192,12 +212,12 @@ impl Vrrp4 {
         if n < 0 {
             let e = io::Error::last_os_error();
             return if e.kind() == io::ErrorKind::WouldBlock {
-                Ok(Rx::Empty)
+                Ok(None)
             } else {
                 Err(e)
             };
         }
-        Ok(parse_ipv4(&buf[..n as usize]).map_or(Rx::Junk, Rx::Packet))
+        Ok(Some(n as usize))
     }
 
     pub fn rx_fd(&self) -> RawFd {
