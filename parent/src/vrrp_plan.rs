@@ -6,7 +6,7 @@ use keepalived_config::route::{parse_route, parse_rule};
 use keepalived_config::{Config, TrackRef, VirtualIp, VrrpInstance};
 use keepalived_types::TrackKind;
 use keepalived_vrrp::config::{Auth, GarpConfig, InstanceConfig};
-use keepalived_vrrp::plan::{FirewallPlan, InstancePlan, VipPlan, VrrpPlan, Watched};
+use keepalived_vrrp::plan::{AddrOptions, FirewallPlan, InstancePlan, VipPlan, VrrpPlan, Watched};
 use keepalived_vrrp::track::{TrackConfig, TrackStatus};
 use keepalived_vrrp::Version;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -16,11 +16,18 @@ fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s.max(0.0))
 }
 
-/// keepalived's address options after the address: `brd`, `scope`
-/// (the others are not acted on here).
+/// keepalived's address options after the address (vrrp_ipaddress.c):
+/// `brd`, `scope`, `peer`, `preferred_lft`, the IFA_F_* flags and
+/// `-nodad` (`no_track` is the tracking's business, `dev`/`label` the
+/// model's). Bad values were reported at load.
 fn vip(v: &VirtualIp) -> VipPlan {
     let mut broadcast = None;
     let mut scope = 0u8;
+    let mut opts = AddrOptions::default();
+    let mut prefix = v
+        .prefix
+        .unwrap_or(if v.address.is_ipv4() { 32 } else { 128 });
+    let mut lft_set = false;
     let mut it = v.options.iter();
     while let Some(o) = it.next() {
         match o.as_str() {
@@ -31,18 +38,46 @@ fn vip(v: &VirtualIp) -> VipPlan {
                         .unwrap_or_else(|| n.parse().unwrap_or(0))
                 })
             }
+            // A bare address (keepalived refuses one with /LEN); the
+            // address then takes the peer's full-length prefix.
+            "peer" => {
+                if let Some(Ok(a)) = it.next().map(|p| p.parse::<IpAddr>()) {
+                    if a.is_ipv4() == v.address.is_ipv4() && opts.peer.is_none() {
+                        opts.peer = Some(a);
+                        prefix = if a.is_ipv4() { 32 } else { 128 };
+                    }
+                }
+            }
+            "preferred_lft" => {
+                if let Some(n) = it.next() {
+                    lft_set = true;
+                    opts.preferred_lft = match n.as_str() {
+                        "forever" => None,
+                        n => n.parse().ok().filter(|&l| l != u32::MAX),
+                    };
+                }
+            }
+            "home" => opts.flags |= libc::IFA_F_HOMEADDRESS,
+            "mngtmpaddr" => opts.flags |= libc::IFA_F_MANAGETEMPADDR,
+            "noprefixroute" => opts.flags |= libc::IFA_F_NOPREFIXROUTE,
+            "autojoin" => opts.flags |= libc::IFA_F_MCAUTOJOIN,
+            "-nodad" => opts.dad = true,
             _ => {}
         }
     }
+    // keepalived's old default: a /128 IPv6 VIP is deprecated (never a
+    // source address), a wider one preferred forever.
+    if v.address.is_ipv6() && !lft_set && prefix == 128 {
+        opts.preferred_lft = Some(0);
+    }
     VipPlan {
         addr: v.address,
-        prefix: v
-            .prefix
-            .unwrap_or(if v.address.is_ipv4() { 32 } else { 128 }),
+        prefix,
         dev: v.dev.clone(),
         broadcast,
         scope,
         label: v.label.clone(),
+        opts,
     }
 }
 
@@ -269,6 +304,48 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
             trackers.push(tc);
         }
     }
+    // keepalived 2.2.7 (vrrp_complete_instance): an instance also watches
+    // the interfaces its addresses (`dev`), virtual routes (`dev`) and
+    // rules (`iif`/`oif`) use, unless `no_track`: one going down is a
+    // fault, as for `track_interface` without a weight.
+    let routes: Vec<keepalived_types::route::RouteSpec> = inst
+        .virtual_routes
+        .iter()
+        .filter_map(|l| parse_route(l).ok())
+        .collect();
+    let rules: Vec<keepalived_types::route::RuleSpec> = inst
+        .virtual_rules
+        .iter()
+        .filter_map(|l| parse_rule(l).ok())
+        .collect();
+    let vip_devs = inst
+        .virtual_ipaddress
+        .iter()
+        .chain(&inst.virtual_ipaddress_excluded)
+        .filter(|v| !v.options.iter().any(|o| o == "no_track"))
+        .filter_map(|v| v.dev.as_deref())
+        // The primary is tracked already, or on purpose not at all.
+        .filter(|d| *d != interface);
+    let route_devs = routes
+        .iter()
+        .filter(|r| !r.no_track)
+        .filter_map(|r| r.dev.as_deref());
+    let rule_devs = rules
+        .iter()
+        .filter(|r| !r.no_track)
+        .flat_map(|r| [r.iif.as_deref(), r.oif.as_deref()])
+        .flatten();
+    for d in vip_devs.chain(route_devs).chain(rule_devs) {
+        if d == interface && !inst.dont_track_primary {
+            continue;
+        }
+        if !trackers
+            .iter()
+            .any(|t| t.kind == TrackKind::Interface && t.name == d)
+        {
+            trackers.push(TrackConfig::new(TrackKind::Interface, d, 0, false));
+        }
+    }
     for tc in trackers {
         if tc.kind == TrackKind::Interface {
             track_interfaces.push((cfg.tracks.len(), tc.name.clone()));
@@ -287,18 +364,8 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
         Some("") => Some(keepalived_vrrp::mac::vmac_name(inst.virtual_router_id, v6)),
         Some(n) => Some(n.to_string()),
     };
-    // A line that does not parse was reported with its file:line at load
-    // (keepalived skips it too).
-    let routes = inst
-        .virtual_routes
-        .iter()
-        .filter_map(|l| parse_route(l).ok())
-        .collect();
-    let rules = inst
-        .virtual_rules
-        .iter()
-        .filter_map(|l| parse_rule(l).ok())
-        .collect();
+    // (A route or rule line that does not parse was reported with its
+    // file:line at load; keepalived skips it too.)
     Ok(InstancePlan {
         cfg,
         src_configured: configured.is_some(),

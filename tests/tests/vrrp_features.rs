@@ -265,3 +265,101 @@ fn promote_secondaries_is_set_and_reset_at_stop() {
     assert!(na.stop().success());
     assert_eq!(read(&a), "0");
 }
+
+/// The address options keepalived 2.2.7 applies (vrrp_ipaddress.c): the
+/// kernel shows the same addresses, flags and lifetimes whichever daemon
+/// added them — a deprecated /128 (its default preferred_lft 0), a
+/// preferred_lft, `noprefixroute`, `home`, `-nodad`, a `peer` address.
+#[test]
+fn vip_options_match_keepalived() {
+    const VIPS: &str = "        10.99.0.100/24\n        10.99.0.200 peer 10.99.0.201\n        \
+        10.99.0.210/24 noprefixroute\n    }\n    virtual_ipaddress_excluded {\n        \
+        fd99::100/128\n        fd99::101/64 preferred_lft 3000 home mngtmpaddr\n        \
+        fd99::102/64 -nodad\n        fd99::103/128 preferred_lft forever\n";
+    let conf = instance(150, "").replace("        10.99.0.100/24\n", VIPS);
+    let shown = |ns: &Netns| -> Vec<String> {
+        let out = ip_text(ns, &["-o", "addr", "show", "dev", "eth0"]);
+        let mut v: Vec<String> = out
+            .lines()
+            .filter(|l| l.contains("10.99.0.1") || l.contains("10.99.0.2") || l.contains("fd99::1"))
+            .filter(|l| !l.contains("10.99.0.11/") && !l.contains("fd99::11/"))
+            .map(|l| {
+                // Lifetimes count down: keep only whether they are forever,
+                // zero or finite.
+                l.split_whitespace()
+                    .skip(3)
+                    .map(|w| match w {
+                        w if w.ends_with("sec") && w != "0sec" => "Nsec",
+                        w => w,
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let run = |ours: bool| -> Vec<String> {
+        let mut lan = Lan::new();
+        let a = Arc::new(lan.host(1));
+        if ours {
+            let mut s = start(&a, &conf);
+            s.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+            wait_addrs(&a, 7);
+            let v = shown(&a);
+            s.stop();
+            v
+        } else {
+            let mut k = Keepalived::start(&a, &conf);
+            k.out.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+            wait_addrs(&a, 7);
+            let v = shown(&a);
+            k.stop();
+            v
+        }
+    };
+    let ours = run(true);
+    let theirs = run(false);
+    assert_eq!(ours.len(), 7, "{ours:#?}");
+    assert!(
+        ours.iter()
+            .any(|l| l.contains("fd99::100/128") && l.contains("deprecated")),
+        "{ours:#?}"
+    );
+    assert!(
+        ours.iter()
+            .any(|l| l.contains("10.99.0.200 peer 10.99.0.201/32")),
+        "{ours:#?}"
+    );
+    assert!(
+        ours.iter().any(|l| l.contains("noprefixroute")),
+        "{ours:#?}"
+    );
+    assert_eq!(
+        ours, theirs,
+        "ours (left) and keepalived 2.2.7's (right) differ"
+    );
+}
+
+/// Wait until `n` VIPs are on eth0 (the state's log line comes first).
+fn wait_addrs(ns: &Netns, n: usize) {
+    let until = std::time::Instant::now() + PROMPT;
+    loop {
+        let out = ip_text(ns, &["-o", "addr", "show", "dev", "eth0"]);
+        let have = out
+            .lines()
+            .filter(|l| l.contains("10.99.0.1") || l.contains("10.99.0.2") || l.contains("fd99::1"))
+            .filter(|l| {
+                !l.contains("10.99.0.11/") && !l.contains("fd99::11/") && !l.contains("tentative")
+            })
+            .count();
+        if have >= n {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "{n} addresses never came:\n{out}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}

@@ -314,6 +314,47 @@ fn tracked_interface_down_means_fault() {
     assert!(holds(&a, VIP));
 }
 
+/// keepalived 2.2.7 watches the interface of a VIP with `dev` (unless
+/// `no_track`): its carrier going is a fault, as for `track_interface`.
+#[test]
+fn a_vip_interface_down_means_fault_unless_no_track() {
+    for no_track in [false, true] {
+        let mut lan = Lan::new();
+        let a = Arc::new(lan.host(1));
+        a.ip(&[
+            "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+        ]);
+        a.ip(&["link", "set", "eth1", "up"]);
+        a.ip(&["link", "set", "eth1p", "up"]);
+        let opt = if no_track { " no_track" } else { "" };
+        let mut text = conf(150, "").replace(
+            &format!("        {VIP}\n"),
+            &format!("        {VIP}\n        10.98.0.1/24 dev eth1{opt}\n"),
+        );
+        // A witness that tracks eth1: once it is in FAULT, vrrpd has seen
+        // the carrier go.
+        text.push_str(
+            "vrrp_instance VI_2 {\n    interface eth0\n    virtual_router_id 52\n    \
+             priority 150\n    advert_int 1\n    track_interface {\n        eth1\n    }\n    \
+             virtual_ipaddress {\n        10.99.0.102/24\n    }\n}\n",
+        );
+        let mut na = start(&a, &text);
+        na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+        a.ip(&["link", "set", "eth1p", "down"]);
+        if no_track {
+            na.log.wait_for_text("(VI_2) Entering FAULT STATE", PROMPT);
+            assert_eq!(na.log.count("(VI_1) Entering FAULT STATE"), 0);
+        } else {
+            na.log.wait_for_all(
+                &["(VI_1) Entering FAULT STATE", "(VI_2) Entering FAULT STATE"],
+                PROMPT,
+            );
+            a.ip(&["link", "set", "eth1p", "up"]);
+            na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+        }
+    }
+}
+
 /// The link monitor overruns: vrrpd is stopped while 3,000 address changes
 /// fill its netlink socket, then the tracked interface goes down behind
 /// them (the kernel drops that announcement: the socket is full). Woken,

@@ -81,6 +81,7 @@ fn vip_spec(v: &VipPlan, default_index: u32, links: &[Link]) -> Result<AddrSpec,
         broadcast: v.broadcast,
         scope: v.scope,
         label: v.label.clone(),
+        opts: v.opts.clone(),
     })
 }
 
@@ -250,6 +251,7 @@ mod tests {
             broadcast: None,
             scope: 0,
             label: None,
+            opts: Default::default(),
         };
         InstancePlan {
             cfg: InstanceConfig::new("VI_1", 1, src.unwrap_or(unspec), vec![vip.addr]),

@@ -58,6 +58,7 @@ pub struct AddrSpec {
     /// RT_SCOPE_* value (0 universe, 253 link, 254 host).
     pub scope: u8,
     pub label: Option<String>,
+    pub opts: keepalived_vrrp::plan::AddrOptions,
 }
 
 pub(super) fn err<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> io::Error + '_ {
@@ -232,18 +233,30 @@ pub(super) fn attr<T: RtaType>(ty: T, payload: Vec<u8>) -> io::Result<Rtattr<T, 
 
 fn addr_msg(a: &AddrSpec) -> io::Result<Ifaddrmsg> {
     let mut attrs = RtBuffer::new();
-    let bytes = match a.addr {
+    let octets = |ip: IpAddr| match ip {
         IpAddr::V4(v4) => v4.octets().to_vec(),
         IpAddr::V6(v6) => v6.octets().to_vec(),
     };
-    for ty in [Ifa::Local, Ifa::Address] {
-        attrs.push(
-            RtattrBuilder::default()
-                .rta_type(ty)
-                .rta_payload(bytes.clone())
-                .build()
-                .map_err(err("attr"))?,
-        );
+    // IFA_LOCAL is ours; IFA_ADDRESS the other end of a `peer` address.
+    attrs.push(attr(Ifa::Local, octets(a.addr))?);
+    attrs.push(attr(Ifa::Address, octets(a.opts.peer.unwrap_or(a.addr)))?);
+    // IPv6: keepalived's lifetime (a deprecated /128 is never picked as a
+    // source address) and flags (no DAD unless `-nodad`).
+    let v6 = a.addr.is_ipv6();
+    let mut flags = a.opts.flags;
+    if v6 && !a.opts.dad {
+        flags |= libc::IFA_F_NODAD;
+    }
+    if let (true, Some(lft)) = (v6, a.opts.preferred_lft) {
+        // struct ifa_cacheinfo: preferred, valid (forever), two stamps.
+        let mut ci = Vec::with_capacity(16);
+        ci.extend_from_slice(&lft.to_ne_bytes());
+        ci.extend_from_slice(&u32::MAX.to_ne_bytes());
+        ci.extend_from_slice(&[0; 8]);
+        attrs.push(attr(Ifa::Cacheinfo, ci)?);
+    }
+    if flags != 0 {
+        attrs.push(attr(Ifa::Flags, flags.to_ne_bytes().to_vec())?);
     }
     if let Some(b) = a.broadcast {
         attrs.push(
@@ -263,15 +276,16 @@ fn addr_msg(a: &AddrSpec) -> io::Result<Ifaddrmsg> {
                 .map_err(err("attr"))?,
         );
     }
-    let (family, flags) = match a.addr {
-        IpAddr::V4(_) => (RtAddrFamily::Inet, IfaF::empty()),
-        // A VIP must work at once, not after duplicate address detection.
-        IpAddr::V6(_) => (RtAddrFamily::Inet6, IfaF::NODAD),
+    let family = if v6 {
+        RtAddrFamily::Inet6
+    } else {
+        RtAddrFamily::Inet
     };
     IfaddrmsgBuilder::default()
         .ifa_family(family)
         .ifa_prefixlen(a.prefix)
-        .ifa_flags(flags)
+        // (The low 8 bits again, for kernels that read only these.)
+        .ifa_flags(IfaF::from_bits_truncate(flags as u8))
         .ifa_scope(RtScope::from(a.scope))
         .ifa_index(a.index)
         .rtattrs(attrs)
@@ -525,6 +539,7 @@ mod tests {
             broadcast: Some("10.9.0.255".parse().unwrap()),
             scope: 0,
             label: Some("v0:vip".into()),
+            opts: Default::default(),
         };
         let vip6 = AddrSpec {
             index: v0.index,
@@ -533,6 +548,7 @@ mod tests {
             broadcast: None,
             scope: 0,
             label: None,
+            opts: Default::default(),
         };
         for a in [&vip, &vip6] {
             r.add_address(a).unwrap();

@@ -126,12 +126,17 @@ pub(super) fn ip_line(cx: &mut Cx, l: &Node, static_addr: bool, st: &State) {
                         format!("Peer {} - another peer has already been specified", v.text),
                     );
                 } else {
-                    let pa = v.text.split('/').next().unwrap_or("");
-                    match pa.parse::<std::net::IpAddr>() {
-                        Err(_) => cx.warn(
-                            &v.pos,
-                            format!("VRRP parsed invalid IP {}. skipping IP...", v.text),
-                        ),
+                    // keepalived reads the peer without a prefix
+                    // (parse_ipaddress(..., false)): one with /LEN is
+                    // invalid and the address has no peer.
+                    match v.text.parse::<std::net::IpAddr>() {
+                        Err(_) => {
+                            cx.warn(
+                                &v.pos,
+                                format!("VRRP parsed invalid IP {}. skipping IP...", v.text),
+                            );
+                            cx.warn(&v.pos, format!("Invalid peer address {}", v.text));
+                        }
                         Ok(p) if p.is_ipv6() != v6 => cx.warn(
                             &v.pos,
                             format!("Peer address {} does not match address family", v.text),
