@@ -359,11 +359,10 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
         cfg.tracks.push(tc);
     }
     let group = sync.map(|g| g.name.clone());
-    let vmac = match inst.use_vmac.as_deref() {
-        None => None,
-        Some("") => Some(keepalived_vrrp::mac::vmac_name(inst.virtual_router_id, v6)),
-        Some(n) => Some(n.to_string()),
-    };
+    let (vmac_name, vmac_mac) = inst.vmac_parts();
+    let vmac = inst.use_vmac.as_ref().map(|_| {
+        vmac_name.unwrap_or_else(|| keepalived_vrrp::mac::vmac_name(inst.virtual_router_id, v6))
+    });
     // (A route or rule line that does not parse was reported with its
     // file:line at load; keepalived skips it too.)
     Ok(InstancePlan {
@@ -385,6 +384,7 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
             .or(sync.and_then(|s| s.notify_priority_changes))
             .unwrap_or(config.global_defs.vrrp_notify_priority_changes),
         vmac,
+        vmac_mac,
         routes,
         rules,
     })

@@ -363,3 +363,26 @@ fn wait_addrs(ns: &Netns, n: usize) {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
+
+/// `use_vmac NAME MAC` as keepalived 2.2.7 reads it: the name, and a MAC
+/// of five octets completed with the VRID (before, the two words were
+/// joined into one interface name). The same link either way.
+#[test]
+fn use_vmac_name_and_mac_match_keepalived() {
+    let conf = instance(150, "    use_vmac vmx51 02:11:22:33:44\n");
+    let link = |ns: &Netns| ip_text(ns, &["-o", "-d", "link", "show", "vmx51"]);
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let mut s = start(&a, &conf);
+    s.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    let ours = link(&a);
+    assert!(ours.contains("link/ether 02:11:22:33:44:33"), "{ours}");
+    assert!(ours.contains("macvlan mode private"), "{ours}");
+    assert!(s.stop().success());
+    let mut k = Keepalived::start(&a, &conf);
+    k.out.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    let theirs = link(&a);
+    k.stop();
+    let mac = |l: &str| l.split("link/ether ").nth(1).map(|r| r[..17].to_string());
+    assert_eq!(mac(&ours), mac(&theirs), "{ours}\n{theirs}");
+}

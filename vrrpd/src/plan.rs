@@ -264,6 +264,7 @@ mod tests {
             track_interfaces: vec![(0, "eth9".into())],
             group: None,
             vmac: None,
+            vmac_mac: None,
             vmac_xmit_base: false,
             dont_track_primary: false,
             notify_priority_changes: false,

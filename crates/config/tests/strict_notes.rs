@@ -62,3 +62,45 @@ fn strict_mode_points_out_its_implied_no_accept() {
         );
     }
 }
+
+/// `use_vmac [NAME] [MAC]` as keepalived 2.2.7's vrrp_vmac_handler reads
+/// it: either order, five octets completed with the VRID, refused MACs
+/// (multicast, RFC 5798's own, any in strict mode) not used.
+#[test]
+fn use_vmac_name_and_mac() {
+    let inst = |global: &str, words: &str| {
+        let text = format!(
+            "global_defs {{\n{global}\n}}\nvrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n \
+             priority 100\n use_vmac {words}\n virtual_ipaddress {{\n 10.0.0.1\n }}\n}}\n"
+        );
+        let l = load_str(&text, Path::new("/t/k.conf"), &common::opts()).expect("valid");
+        (
+            l.config.vrrp_instances[0].vmac_parts(),
+            l.config_test_exit(),
+        )
+    };
+    let m = |b: [u8; 6]| Some(b);
+    assert_eq!(
+        inst("", "vm1 02:11:22:33:44"),
+        ((Some("vm1".into()), m([2, 0x11, 0x22, 0x33, 0x44, 51])), 0)
+    );
+    assert_eq!(
+        inst("", "02:11:22:33:44: vm1"),
+        ((Some("vm1".into()), m([2, 0x11, 0x22, 0x33, 0x44, 51])), 0)
+    );
+    assert_eq!(
+        inst("", "02:11:22:33:44:55").0,
+        (None, m([2, 0x11, 0x22, 0x33, 0x44, 0x55]))
+    );
+    // Refused, and reported.
+    for bad in ["03:11:22:33:44:55", "00:00:5e:00:01:07", "02:11:22"] {
+        let ((name, mac), exit) = inst("", &format!("vm1 {bad}"));
+        assert_eq!(
+            (name.as_deref(), mac, exit),
+            (Some("vm1"), None, 5),
+            "{bad}"
+        );
+    }
+    assert_eq!(inst(" vrrp_strict", "vm1 02:11:22:33:44:55").0 .1, None);
+    assert_eq!(inst("", "").0, (None, None));
+}

@@ -77,6 +77,10 @@ pub struct InstancePlan {
     pub group: Option<String>,
     /// `use_vmac`: the macvlan's name.
     pub vmac: Option<String>,
+    /// `use_vmac ... MAC`: the macvlan's address, when not the RFC's
+    /// 00:00:5e:00:01:VRID (:02: for IPv6).
+    #[serde(default)]
+    pub vmac_mac: Option<[u8; 6]>,
     /// `vmac_xmit_base`.
     pub vmac_xmit_base: bool,
     /// `dont_track_primary`: its own interface going down or up is not a

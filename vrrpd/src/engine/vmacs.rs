@@ -20,7 +20,9 @@ impl Engine {
                 continue;
             };
             let v6 = inst.v6;
-            let mac = vmac::virtual_mac(inst.cfg.vrid, v6);
+            let mac = inst
+                .vmac_mac
+                .unwrap_or_else(|| vmac::virtual_mac(inst.cfg.vrid, v6));
             match self.links.values().find(|l| l.name == name).cloned() {
                 Some(l) if l.lower == Some(base.index) && l.mac == mac => {
                     if !l.up {

@@ -294,3 +294,58 @@ impl Default for VrrpInstance {
         }
     }
 }
+
+/// A `use_vmac` MAC word as keepalived 2.2.7 reads it (vrrp_parser.c):
+/// six hex octets, or five (with or without a trailing ':'), the sixth
+/// being the VRID (`true`). `None` when malformed.
+pub fn parse_vmac_mac(s: &str) -> Option<([u8; 6], bool)> {
+    if !s.chars().all(|c| c.is_ascii_hexdigit() || c == ':') {
+        return None;
+    }
+    let parts: Vec<&str> = s.strip_suffix(':').unwrap_or(s).split(':').collect();
+    if !(parts.len() == 5 || parts.len() == 6) || (parts.len() == 6 && s.ends_with(':')) {
+        return None;
+    }
+    let mut m = [0u8; 6];
+    for (i, p) in parts.iter().enumerate() {
+        if p.is_empty() || p.len() > 2 {
+            return None;
+        }
+        m[i] = u8::from_str_radix(p, 16).ok()?;
+    }
+    Some((m, parts.len() == 5))
+}
+
+impl VrrpInstance {
+    /// `use_vmac [NAME] [MAC]` as keepalived applies it: the interface name
+    /// (`None`: its default, `vrrp.VRID`) and the MAC set on it (`None`:
+    /// 00:00:5e:00:01:VRID, or :02: for IPv6). A MAC keepalived refuses
+    /// (multicast, an RFC 5798 one, or any in strict mode) is not used;
+    /// `-t` reports each.
+    pub fn vmac_parts(&self) -> (Option<String>, Option<[u8; 6]>) {
+        let Some(words) = &self.use_vmac else {
+            return (None, None);
+        };
+        let mut name = None;
+        let mut mac = None;
+        for w in words.split_whitespace().take(2) {
+            if w.contains(':') {
+                if mac.is_some() {
+                    continue;
+                }
+                if let Some((mut m, use_vrid)) = parse_vmac_mac(w) {
+                    if use_vrid {
+                        m[5] = self.virtual_router_id;
+                    }
+                    let rfc = m[..4] == [0, 0, 0x5e, 0] && (m[4] == 1 || m[4] == 2);
+                    if m[0] & 1 == 0 && !rfc && !self.strict_mode {
+                        mac = Some(m);
+                    }
+                }
+            } else if name.is_none() {
+                name = Some(w.to_string());
+            }
+        }
+        (name, mac)
+    }
+}

@@ -78,18 +78,7 @@ pub(super) fn sync_group_complete(cx: &mut Cx, n: &Node, st: &State) {
 
 /// Is `s` a MAC address (six hex pairs separated by ':')?
 pub(super) fn parse_mac(s: &str) -> Option<[u8; 6]> {
-    let parts: Vec<&str> = s.split(':').collect();
-    if parts.len() != 6 {
-        return None;
-    }
-    let mut m = [0u8; 6];
-    for (i, p) in parts.iter().enumerate() {
-        if p.is_empty() || p.len() > 2 {
-            return None;
-        }
-        m[i] = u8::from_str_radix(p, 16).ok()?;
-    }
-    Some(m)
+    crate::model::parse_vmac_mac(s).map(|(m, _)| m)
 }
 
 /// `vrrp_complete_instance()`: checks that need the whole instance.
@@ -584,9 +573,10 @@ pub(super) fn instance(cx: &mut Cx, n: &Node, body: &[Node], st: &mut State) {
             "use_vmac" => {
                 if !seen.insert(kw.to_string()) {
                     cx.warn(k.pos(), "VMAC interface name already specified");
-                } else if let Some(t) = a0 {
+                } else if let Some(t) = k.args.iter().take(2).find(|t| !t.text.contains(':')) {
+                    // (A word with ':' is the MAC, in either place.)
                     if t.text.len() > IFNAMSIZ_1
-                        || t.text.contains(['/', ':'])
+                        || t.text.contains('/')
                         || t.text.chars().any(char::is_whitespace)
                     {
                         cx.warn(
