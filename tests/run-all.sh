@@ -60,6 +60,8 @@ if [ -x tests/vm/run-ipvs-tests.sh ]; then
     tests/vm/run-ipvs-vm.sh tests/vm/ipvs-traffic.sh target/debug
     echo "== real servers down and up side by side with keepalived 2.2.7 (inhibit, sorry server, quorum)"
     tests/vm/run-ipvs-vm.sh tests/vm/ipvs-health.sh target/debug
+    echo "== lvs_flush, lvs_flush_on_stop, lvs_timeouts side by side with keepalived 2.2.7"
+    tests/vm/run-ipvs-vm.sh tests/vm/ipvs-globals.sh target/debug
     echo "== lvs_sync_daemon following a VRRP instance, side by side with keepalived 2.2.7"
     tests/vm/run-ipvs-vm.sh tests/vm/ipvs-syncd.sh target/debug
     echo "== faults on a VRRP pair: clock steps (monotonic timers), netem delay/reorder/duplicate/loss"

@@ -17,7 +17,7 @@ use keepalived_ipvs::diff::{desired_daemons, diff_daemon_set, teardown_daemons};
 use keepalived_ipvs::plan::{HealthById, IpvsPlan};
 use keepalived_ipvs::{
     compute, diff, teardown, Daemon as SyncDaemon, DaemonState, Event, IpvsError, IpvsSocket, Op,
-    Owned, ReconcileState, SyncFollow,
+    Owned, ReconcileState, Request, SyncFollow, Timeouts,
 };
 use log::{debug, error, info, warn};
 use std::collections::{BTreeMap, BTreeSet};
@@ -61,9 +61,77 @@ struct Ipvsd {
     /// Health changed since the last pass: reconcile once per wake-up, not
     /// once per message (a start reports thousands at once).
     dirty: bool,
+    /// `lvs_flush` was carried out (once, at this process's first
+    /// configuration with the kernel's IPVS: keepalived flushes at start,
+    /// not at a reload).
+    start_flush_done: bool,
+    /// The kernel's timeouts before `lvs_timeouts` changed them, restored
+    /// when a reload drops the keyword (as keepalived does).
+    orig_timeouts: Option<Timeouts>,
+    /// The timeouts last set.
+    set_timeouts: Option<Timeouts>,
 }
 
 impl Ipvsd {
+    /// `lvs_flush` and `lvs_timeouts`, before the table is written
+    /// (keepalived's order: timeouts, then the flush, then the services).
+    fn apply_globals(&mut self) {
+        let Some(sock) = self.sock.as_mut() else {
+            return;
+        };
+        match self.plan.timeouts {
+            Some(t) => {
+                if self.orig_timeouts.is_none() {
+                    match sock.timeouts() {
+                        Ok(o) => self.orig_timeouts = Some(o),
+                        Err(e) => warn!("IPVS: cannot read the timeouts: {e}"),
+                    }
+                }
+                // An unset one keeps the kernel's (libipvs sends the
+                // original value).
+                let o = self.orig_timeouts.unwrap_or_default();
+                let pick = |v: u32, orig: u32| if v != 0 { v } else { orig };
+                let want = Timeouts {
+                    tcp: pick(t.tcp, o.tcp),
+                    tcp_fin: pick(t.tcp_fin, o.tcp_fin),
+                    udp: pick(t.udp, o.udp),
+                };
+                if self.set_timeouts != Some(want) {
+                    match sock.execute(&Request::SetTimeouts(want)) {
+                        Ok(_) => {
+                            info!(
+                                "IPVS: timeouts tcp {} tcpfin {} udp {}",
+                                want.tcp, want.tcp_fin, want.udp
+                            );
+                            self.set_timeouts = Some(want);
+                        }
+                        Err(e) => error!("Failed to set ipvs timeouts: {e}"),
+                    }
+                }
+            }
+            None => {
+                if let (Some(o), Some(_)) = (self.orig_timeouts, self.set_timeouts) {
+                    match sock.execute(&Request::SetTimeouts(o)) {
+                        Ok(_) => {
+                            info!("IPVS: timeouts restored");
+                            self.set_timeouts = None;
+                        }
+                        Err(e) => error!("Failed to set ipvs timeouts: {e}"),
+                    }
+                }
+            }
+        }
+        if !self.start_flush_done {
+            self.start_flush_done = true;
+            if self.plan.flush_at_start {
+                match sock.flush() {
+                    Ok(()) => info!("IPVS: flushed the table (lvs_flush)"),
+                    Err(e) => error!("IPVS: cannot flush the table: {e}"),
+                }
+            }
+        }
+    }
+
     /// Take a plan and its ids; what names objects the plan no longer has
     /// is forgotten, so state is bounded by the configuration.
     fn set_plan(&mut self, plan: IpvsPlan, ids: keepalived_ipc::Ids) {
@@ -300,6 +368,7 @@ impl Daemon for Ipvsd {
     }
 
     fn start(&mut self, ctx: &mut Ctx) {
+        self.apply_globals();
         self.reconcile(ctx.now);
         self.flush(ctx);
     }
@@ -310,6 +379,7 @@ impl Daemon for Ipvsd {
             slice.ipvs.ok_or("no IPVS plan in the configuration")?,
             slice.ids,
         );
+        self.apply_globals();
         self.reconcile(ctx.now);
         self.flush(ctx);
         // After the pass: tests wait for this line before reading the table.
@@ -359,6 +429,7 @@ impl Daemon for Ipvsd {
     fn timer(&mut self, ctx: &mut Ctx) {
         if self.next_probe.is_some_and(|t| t <= ctx.now) {
             self.connect(ctx.now);
+            self.apply_globals();
             self.reconcile(ctx.now);
         }
         if self.dirty || self.next_drift.is_some_and(|t| t <= ctx.now) {
@@ -379,6 +450,13 @@ impl Daemon for Ipvsd {
         let Some(sock) = self.sock.as_mut() else {
             return;
         };
+        if self.plan.flush_on_stop {
+            // lvs_flush_on_stop: the whole table, ours or not.
+            match sock.flush() {
+                Ok(()) => info!("IPVS: flushed the table (lvs_flush_on_stop)"),
+                Err(e) => error!("IPVS: cannot flush the table at stop: {e}"),
+            }
+        }
         match sock.table() {
             Ok(actual) => {
                 let mut ops = teardown(&actual, &self.owned);
@@ -456,6 +534,7 @@ mod tests {
                 vip: Some(vip),
             }],
             sync_daemon: None,
+            ..Default::default()
         }
     }
 

@@ -126,7 +126,7 @@ mod tests {
             }
         }
         // A not-implemented one says so, with what keepalived does.
-        let i = page.find("\\fBlvs_timeouts\\fR").expect("lvs_timeouts");
+        let i = page.find("\\fBenable_dbus\\fR").expect("enable_dbus");
         assert!(
             page[i..i + 120].contains("not implemented"),
             "{}",

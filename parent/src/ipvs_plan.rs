@@ -10,6 +10,7 @@ use keepalived_ipvs::desired::{
     GroupEntry, RealServerInput, SorryServerInput, Tunnel, VirtualServerInput, VsTarget,
 };
 use keepalived_ipvs::diff::SyncDaemonInput;
+use keepalived_ipvs::model::Timeouts;
 use keepalived_ipvs::plan::{IpvsPlan, PlannedService, PlannedSyncDaemon};
 use keepalived_ipvs::{
     Family, FwdMethod, Health, Protocol, Scheduler, ServiceFlags, ServiceKey, TunType,
@@ -289,9 +290,18 @@ pub fn compile(config: &Config, ids: &Ids) -> IpvsPlan {
         daemon,
         instance: instance.and_then(|n| ids.instance(&n)).map(|i| i.0),
     });
+    let g = &config.global_defs;
+    let timeouts = [g.lvs_timeout_tcp, g.lvs_timeout_tcpfin, g.lvs_timeout_udp];
     IpvsPlan {
         services,
         sync_daemon,
+        flush_at_start: g.lvs_flush,
+        flush_on_stop: g.lvs_flush_on_stop,
+        timeouts: timeouts.iter().any(Option::is_some).then(|| Timeouts {
+            tcp: timeouts[0].unwrap_or(0),
+            tcp_fin: timeouts[1].unwrap_or(0),
+            udp: timeouts[2].unwrap_or(0),
+        }),
     }
 }
 

@@ -431,6 +431,18 @@ fn global(p: &mut P, g: &GlobalDefs) {
         p.line(&l);
     }
     p.flag("lvs_flush", g.lvs_flush);
+    p.flag("lvs_flush_on_stop", g.lvs_flush_on_stop);
+    let t: Vec<String> = [
+        ("tcp", g.lvs_timeout_tcp),
+        ("tcpfin", g.lvs_timeout_tcpfin),
+        ("udp", g.lvs_timeout_udp),
+    ]
+    .iter()
+    .filter_map(|(k, v)| v.map(|v| format!("{k} {v}")))
+    .collect();
+    if !t.is_empty() {
+        p.line(&format!("lvs_timeouts {}", t.join(" ")));
+    }
     for (kw, f) in [
         ("notify_fifo", &g.notify_fifo),
         ("vrrp_notify_fifo", &g.vrrp_notify_fifo),

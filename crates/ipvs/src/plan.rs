@@ -6,6 +6,7 @@
 
 use crate::desired::{Health, VirtualServerInput};
 use crate::diff::SyncDaemonInput;
+use crate::model::Timeouts;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -39,6 +40,16 @@ pub struct PlannedSyncDaemon {
 pub struct IpvsPlan {
     pub services: Vec<PlannedService>,
     pub sync_daemon: Option<PlannedSyncDaemon>,
+    /// `lvs_flush`: empty the whole table before the first pass.
+    #[serde(default)]
+    pub flush_at_start: bool,
+    /// `lvs_flush_on_stop`: empty the whole table at stop (else remove
+    /// only what we created).
+    #[serde(default)]
+    pub flush_on_stop: bool,
+    /// `lvs_timeouts`: tcp, tcpfin, udp (0: keep the kernel's).
+    #[serde(default)]
+    pub timeouts: Option<Timeouts>,
 }
 
 /// A real server's last report: up, and a dynamic weight if a checker set
@@ -127,6 +138,9 @@ mod tests {
                 vip: Some(vip),
             }],
             sync_daemon: None,
+            flush_at_start: false,
+            flush_on_stop: false,
+            timeouts: None,
         }
     }
 

@@ -150,6 +150,26 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
                 }
             }
             "lvs_flush" => g.lvs_flush = cx.flag(k),
+            // (Bad words are kchecks' to report, with keepalived's phrases.)
+            "lvs_flush_on_stop" | "lvs_flush_onstop" => {
+                g.lvs_flush_on_stop = k.args.is_empty();
+            }
+            "lvs_timeouts" => {
+                let mut it = k.args.iter();
+                while let Some(w) = it.next() {
+                    let slot = match w.text.as_str() {
+                        "tcp" => &mut g.lvs_timeout_tcp,
+                        "tcpfin" => &mut g.lvs_timeout_tcpfin,
+                        "udp" => &mut g.lvs_timeout_udp,
+                        _ => continue,
+                    };
+                    if let Some(v) = it.next().and_then(|v| v.text.parse::<u32>().ok()) {
+                        if v <= 86400 * 31 {
+                            *slot = Some(v);
+                        }
+                    }
+                }
+            }
             "dynamic_interfaces" => {
                 g.dynamic_interfaces = true;
                 match k.args.first().map(|t| t.text.as_str()) {

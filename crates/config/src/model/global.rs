@@ -68,6 +68,14 @@ pub struct GlobalDefs {
     /// `lvs_sync_daemon IF [VI] [id N] [maxlen N] [port N] [ttl N] [group G]`.
     pub lvs_sync_daemon: Option<LvsSyncDaemon>,
     pub lvs_flush: bool,
+    /// `lvs_flush_on_stop` without `VS`: the whole IPVS table is flushed at
+    /// stop (else only what keepalived made is removed).
+    pub lvs_flush_on_stop: bool,
+    /// `lvs_timeouts tcp N tcpfin N udp N` (seconds; unset keeps the
+    /// kernel's).
+    pub lvs_timeout_tcp: Option<u32>,
+    pub lvs_timeout_tcpfin: Option<u32>,
+    pub lvs_timeout_udp: Option<u32>,
     pub dynamic_interfaces: bool,
     /// `dynamic_interfaces allow_if_changes`.
     pub dynamic_interfaces_allow_if_changes: bool,
@@ -200,6 +208,10 @@ impl Default for GlobalDefs {
             vrrp_startup_delay: None,
             lvs_sync_daemon: None,
             lvs_flush: false,
+            lvs_flush_on_stop: false,
+            lvs_timeout_tcp: None,
+            lvs_timeout_tcpfin: None,
+            lvs_timeout_udp: None,
             dynamic_interfaces: false,
             dynamic_interfaces_allow_if_changes: false,
             vrrp_iptables: None,
