@@ -258,6 +258,15 @@ impl Lifecycle {
         self.phase
     }
 
+    /// Start-up begins now, not at [`Lifecycle::new`] (the startup script
+    /// ran in between): the window for the children to get ready counts
+    /// from here.
+    pub fn begin(&mut self, now: Instant) {
+        if let Phase::Starting { until } = &mut self.phase {
+            *until = now + STARTUP_WAIT;
+        }
+    }
+
     pub fn current(&self) -> u64 {
         self.current
     }

@@ -17,6 +17,7 @@ mod fifo;
 mod file_mode;
 mod fs_ids;
 mod heartbeat;
+mod hook_script;
 mod ipvs_plan;
 mod lifecycle;
 mod logfiles;

@@ -179,6 +179,16 @@ pub fn apply(config: &mut Config, runner: (u32, u32)) {
             }
         }
     };
+    slot(
+        "startup script".into(),
+        &mut config.global_defs.startup_script,
+        root_default,
+    );
+    slot(
+        "shutdown script".into(),
+        &mut config.global_defs.shutdown_script,
+        root_default,
+    );
     let g = &mut config.global_defs;
     for (kw, s) in [
         ("notify_fifo_script", &mut g.notify_fifo_script),

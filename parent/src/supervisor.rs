@@ -14,6 +14,7 @@ mod answers;
 use crate::backoff::Death;
 use crate::control::ControlServer;
 use crate::fifo::NotifyFifos;
+use crate::hook_script::HookScript;
 use crate::lifecycle::{Command, Event, Lifecycle, Phase};
 use crate::logfiles;
 use crate::pidfile::PidFiles;
@@ -195,6 +196,12 @@ pub struct Supervisor {
     socket_budget: crate::check_sockets::Budget,
     service: crate::service::Service,
     stopped: bool,
+    /// `startup_script` / `shutdown_script` being waited for.
+    hook: Option<HookScript>,
+    /// The startup script runs: no child starts before it ends.
+    holding: bool,
+    /// The shutdown script was started (it runs once).
+    shutdown_ran: bool,
 }
 
 fn token(i: usize) -> Token {
@@ -282,12 +289,20 @@ impl Supervisor {
             pid_files,
             dump: None,
             stopped: false,
+            hook: None,
+            holding: false,
+            shutdown_ran: false,
         })
     }
 
     /// Run until stopped; returns the exit status.
     pub fn run(mut self) -> i32 {
-        self.event(Event::Tick);
+        // keepalived runs the startup script before any child.
+        let config = self.plans.get(&self.life.current()).map(|p| &p.config);
+        self.hook = config
+            .and_then(|c| HookScript::start(c, "startup", unprivileged_user(), Instant::now()));
+        self.holding = self.hook.is_some();
+        self.tick();
         let mut events = Events::with_capacity(64);
         loop {
             let now = Instant::now();
@@ -346,7 +361,20 @@ impl Supervisor {
                     self.drain_child(i);
                 }
             }
-            self.event(Event::Tick);
+            if self
+                .hook
+                .as_ref()
+                .is_some_and(|h| h.deadline() <= Instant::now())
+            {
+                let over = self
+                    .hook
+                    .as_mut()
+                    .is_some_and(|h| h.expired(Instant::now()));
+                if over {
+                    self.hook_ended();
+                }
+            }
+            self.tick();
             let now = Instant::now();
             self.service.tick(now, self.life.children_answering(now));
             self.control.expire(now, self.poll.registry());
@@ -382,9 +410,29 @@ impl Supervisor {
         }
     }
 
+    /// The lifecycle's clock, held while the startup script runs.
+    fn tick(&mut self) {
+        if !self.holding {
+            self.event(Event::Tick);
+        }
+    }
+
+    /// The startup or shutdown script is over (or given up on).
+    fn hook_ended(&mut self) {
+        let Some(h) = self.hook.take() else { return };
+        if h.kind == "startup" {
+            self.holding = false;
+            self.life.begin(Instant::now());
+            self.tick();
+        } else {
+            self.stopped = true;
+        }
+    }
+
     fn next_deadline(&self) -> Option<Instant> {
         [
             self.life.next_deadline(),
+            self.hook.as_ref().map(HookScript::deadline),
             self.dump.as_ref().map(|d| d.deadline),
             self.service.deadline(),
             self.control.deadline(),
@@ -497,7 +545,26 @@ impl Supervisor {
                 let keep = self.life.generations_in_use();
                 self.plans.retain(|g, _| keep.contains(g));
             }
-            Command::Stopped => self.stopped = true,
+            Command::Stopped => {
+                // A startup script still running is abandoned; then the
+                // shutdown script, once, before the suite exits.
+                if self.holding {
+                    self.holding = false;
+                    if let Some(h) = self.hook.take() {
+                        h.abandon();
+                    }
+                }
+                if !self.shutdown_ran {
+                    self.shutdown_ran = true;
+                    let config = self.plans.get(&self.life.current()).map(|p| &p.config);
+                    self.hook = config.and_then(|c| {
+                        HookScript::start(c, "shutdown", unprivileged_user(), Instant::now())
+                    });
+                }
+                if self.hook.is_none() {
+                    self.stopped = true;
+                }
+            }
         }
         None
     }
@@ -984,7 +1051,9 @@ impl Supervisor {
             match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::StillAlive) | Err(_) => return,
                 Ok(status) => {
-                    if let Some((id, end)) = self.user_scripts.reaped(status) {
+                    if self.hook.as_ref().is_some_and(|h| h.reaped(&status)) {
+                        self.hook_ended();
+                    } else if let Some((id, end)) = self.user_scripts.reaped(status) {
                         self.route(&[Subsystem::Checker], ToChild::ScriptEnded { id, end });
                     } else if let Some(pid) = status.pid() {
                         self.child_died(pid, status);

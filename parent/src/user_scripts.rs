@@ -32,6 +32,27 @@ pub struct UserScripts {
 
 pub use keepalived_ipc::script_allow::resolve;
 
+/// How the parent starts a script: `argv` as `uid:gid`, in its own process
+/// group (killed whole at a timeout), with a bare environment, no standard
+/// streams, from `/`.
+pub fn command(argv: &[String], uid: u32, gid: u32) -> Command {
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .env_clear()
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .current_dir("/")
+        .process_group(0)
+        .uid(uid)
+        .gid(gid);
+    cmd
+}
+
 /// A request made into a command line by the allowlist.
 struct Resolved {
     id: u64,
@@ -88,21 +109,7 @@ impl UserScripts {
             uid,
             gid,
         };
-        let mut cmd = Command::new(&r.argv[0]);
-        cmd.args(&r.argv[1..])
-            .env_clear()
-            .env(
-                "PATH",
-                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            )
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .current_dir("/")
-            .process_group(0)
-            .uid(r.uid)
-            .gid(r.gid);
-        match cmd.spawn() {
+        match command(&r.argv, r.uid, r.gid).spawn() {
             Ok(child) => {
                 // The supervisor's waitpid reaps it; the handle is not kept.
                 self.running.insert(child.id() as i32, r.id);

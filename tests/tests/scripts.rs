@@ -634,3 +634,92 @@ fn a_sync_group_track_script_fails_every_member() {
     );
     assert!(holds(&a, "10.99.0.100/24") && holds(&a, "10.99.0.101/24"));
 }
+
+/// The global_defs of a `VI_1` instance config with `global` lines.
+fn with_global(global: &str) -> String {
+    conf(150, "", "").replacen(
+        "global_defs {\n    router_id N150\n}\n",
+        &format!("global_defs {{\n    router_id N150\n{global}}}\n"),
+        1,
+    )
+}
+
+/// Index of the first log line containing `needle`.
+fn at(lines: &[String], needle: &str) -> usize {
+    lines
+        .iter()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no '{needle}' in:\n{}", lines.join("\n")))
+}
+
+/// keepalived 2.2.7 (core/main.c): the startup script runs, and is waited
+/// for, before any child starts; the shutdown script after the last child
+/// stopped, before the suite exits.
+#[test]
+fn startup_and_shutdown_scripts_bracket_the_children() {
+    let dir = shared_dir();
+    let out = dir.path().join("hooks.out");
+    let o = out.display();
+    let up = script_file(
+        dir.path(),
+        "up.sh",
+        &format!("#!/bin/sh\necho \"up $(id -u)\" >> {o}\nsleep 1\necho up-done >> {o}\n"),
+        0o755,
+    );
+    let down = script_file(
+        dir.path(),
+        "down.sh",
+        &format!("#!/bin/sh\necho down >> {o}\n"),
+        0o755,
+    );
+    let text = with_global(&format!(
+        "    startup_script {}\n    shutdown_script {}\n",
+        up.display(),
+        down.display()
+    ));
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let mut na = Suite::spawn_in(a.clone(), &text, &[]).wait_started();
+    let l = &na.log.lines;
+    assert!(at(l, "startup script succeeded") < at(l, "Starting Keepalived_vrrp child process"));
+    assert!(
+        at(l, "startup script succeeded")
+            < at(l, "Starting Keepalived_healthcheckers child process")
+    );
+    assert!(std::fs::read_to_string(&out).unwrap().contains("up-done"));
+    assert!(na.stop().success());
+    na.log.drain_for(std::time::Duration::from_millis(200));
+    let l = &na.log.lines;
+    assert!(at(l, "Keepalived_vrrp (pid") < at(l, "Running shutdown script"));
+    assert!(at(l, "shutdown script succeeded") < at(l, "Stopped keepalived-rs"));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.ends_with("down\n"), "{text}");
+    // As every script: checkerd's unprivileged user unless told otherwise.
+    assert!(!text.contains("up 0\n"), "{text}");
+}
+
+/// A startup script that overruns `startup_script_timeout` is killed and
+/// the children start anyway.
+#[test]
+fn a_hung_startup_script_is_killed_at_its_timeout() {
+    let dir = shared_dir();
+    let pidf = dir.path().join("hang.pid");
+    let up = script_file(
+        dir.path(),
+        "hang.sh",
+        &format!("#!/bin/sh\necho $$ > {}\nexec sleep 600\n", pidf.display()),
+        0o755,
+    );
+    let text = with_global(&format!(
+        "    startup_script {}\n    startup_script_timeout 1\n",
+        up.display()
+    ));
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let na = Suite::spawn_in(a.clone(), &text, &[]).wait_started();
+    let l = &na.log.lines;
+    assert!(at(l, "startup script timed out") < at(l, "Starting Keepalived_vrrp child process"));
+    // It is gone (SIGTERM to its process group).
+    let pid = proc::read_pid(&pidf).expect("the script wrote its pid");
+    assert!(proc::wait_gone(pid, std::time::Duration::from_secs(5)));
+}

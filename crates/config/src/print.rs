@@ -431,6 +431,23 @@ fn global(p: &mut P, g: &GlobalDefs) {
         p.line(&l);
     }
     p.flag("lvs_flush", g.lvs_flush);
+    for (k, s, t) in [
+        (
+            "startup_script",
+            &g.startup_script,
+            g.startup_script_timeout,
+        ),
+        (
+            "shutdown_script",
+            &g.shutdown_script,
+            g.shutdown_script_timeout,
+        ),
+    ] {
+        p.script(k, s);
+        if let Some(t) = t {
+            p.line(&format!("{k}_timeout {t}"));
+        }
+    }
     p.flag("lvs_flush_on_stop", g.lvs_flush_on_stop);
     let t: Vec<String> = [
         ("tcp", g.lvs_timeout_tcp),

@@ -150,6 +150,30 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
                 }
             }
             "lvs_flush" => g.lvs_flush = cx.flag(k),
+            // The first of each (keepalived reports a second); timeouts
+            // in [1, 1000] (kchecks report the rest).
+            // (No script: kchecks report keepalived's "startup script missing".)
+            "startup_script" if g.startup_script.is_none() && !k.args.is_empty() => {
+                g.startup_script = cx.notify_script(k)
+            }
+            "shutdown_script" if g.shutdown_script.is_none() && !k.args.is_empty() => {
+                g.shutdown_script = cx.notify_script(k)
+            }
+            "startup_script" | "shutdown_script" => {}
+            "startup_script_timeout" | "shutdown_script_timeout" => {
+                let v = k
+                    .args
+                    .first()
+                    .and_then(|t| t.text.parse::<u32>().ok())
+                    .filter(|v| (1..=1000).contains(v));
+                if v.is_some() {
+                    if kw == "startup_script_timeout" {
+                        g.startup_script_timeout = v;
+                    } else {
+                        g.shutdown_script_timeout = v;
+                    }
+                }
+            }
             // (Bad words are kchecks' to report, with keepalived's phrases.)
             "lvs_flush_on_stop" | "lvs_flush_onstop" => {
                 g.lvs_flush_on_stop = k.args.is_empty();

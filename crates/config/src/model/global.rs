@@ -68,6 +68,13 @@ pub struct GlobalDefs {
     /// `lvs_sync_daemon IF [VI] [id N] [maxlen N] [port N] [ttl N] [group G]`.
     pub lvs_sync_daemon: Option<LvsSyncDaemon>,
     pub lvs_flush: bool,
+    /// `startup_script SCRIPT [USER [GROUP]]`: run (and waited for, at most
+    /// `startup_script_timeout` seconds, 10 by default) before the children
+    /// start; `shutdown_script` likewise after they stopped.
+    pub startup_script: Option<String>,
+    pub startup_script_timeout: Option<u32>,
+    pub shutdown_script: Option<String>,
+    pub shutdown_script_timeout: Option<u32>,
     /// `lvs_flush_on_stop` without `VS`: the whole IPVS table is flushed at
     /// stop (else only what keepalived made is removed).
     pub lvs_flush_on_stop: bool,
@@ -208,6 +215,10 @@ impl Default for GlobalDefs {
             vrrp_startup_delay: None,
             lvs_sync_daemon: None,
             lvs_flush: false,
+            startup_script: None,
+            startup_script_timeout: None,
+            shutdown_script: None,
+            shutdown_script_timeout: None,
             lvs_flush_on_stop: false,
             lvs_timeout_tcp: None,
             lvs_timeout_tcpfin: None,
