@@ -67,9 +67,42 @@ struct Checkerd {
     track_reports: u64,
     /// `Start` arrived: verdicts may be sent.
     started: bool,
+    /// `ha_suspend` virtual servers whose address ipvsd found here (the
+    /// others' checks are suspended; unknown means not yet found).
+    ha_active: BTreeMap<keepalived_ipc::VsId, bool>,
 }
 
 impl Checkerd {
+    /// Suspend or resume the checks of `ha_suspend` servers as their
+    /// address is absent or present (keepalived's "Activating" /
+    /// "Suspending healthchecker" lines; "Deactivating" for one suspended
+    /// from its start).
+    fn apply_ha_suspend(&mut self) {
+        let Some(engine) = self.engine.as_mut() else {
+            return;
+        };
+        for (id, s) in self.servers.iter().enumerate() {
+            let Some(Server { plan, last }) = s else {
+                continue;
+            };
+            if !plan.ha_suspend {
+                continue;
+            }
+            let active = self.ha_active.get(&plan.vs).copied().unwrap_or(false);
+            if engine.set_suspended(RsId(id), !active) {
+                let verb = match (active, last.is_some()) {
+                    (true, _) => "Activating",
+                    (false, true) => "Suspending",
+                    (false, false) => "Deactivating",
+                };
+                info!(
+                    "{verb} healthchecker for service {} for VS {}",
+                    plan.rk, plan.vk
+                );
+            }
+        }
+    }
+
     fn build(
         &mut self,
         plan: CheckPlan,
@@ -93,6 +126,8 @@ impl Checkerd {
             engine.add_script(s, ctx.now);
         }
         self.engine = Some(engine);
+        self.ha_active = replay.ha_suspend.iter().copied().collect();
+        self.apply_ha_suspend();
         self.configured(plan);
         Ok(())
     }
@@ -164,6 +199,7 @@ impl Checkerd {
             self.servers[id] = None;
         }
         let kept_scripts = engine.reconcile_scripts(plan.scripts.clone(), ctx.now);
+        self.apply_ha_suspend();
         info!(
             "Reload: {} real server(s) added or changed, {kept} kept; {kept_scripts} track script(s) kept",
             added.len()
@@ -280,7 +316,11 @@ impl Checkerd {
                                 }
                             );
                         }
-                        self.notify.real_server(plan, up, self.launcher.as_ref());
+                        // keepalived runs a first state's script only
+                        // with rs_init_notifies, and only an up one.
+                        if last.is_some() || (up && self.plan.rs_init_notifies) {
+                            self.notify.real_server(plan, up, self.launcher.as_ref());
+                        }
                         if last.is_some() && plan.alert {
                             if let Some(id) = self.mailer.router_id() {
                                 let a = smtp::rs_alert(id, vk, &plan.check_label, rk, up);
@@ -473,6 +513,14 @@ impl Daemon for Checkerd {
                     self.mailer.send(a, ctx.registry, ctx.now);
                 }
             }
+        }
+        if let ToChild::HaSuspend {
+            virtual_server,
+            active,
+        } = &msg
+        {
+            self.ha_active.insert(*virtual_server, *active);
+            self.apply_ha_suspend();
         }
         if let ToChild::Quorum(q) = &msg {
             if let Some(vs) = self

@@ -70,6 +70,9 @@ struct Ipvsd {
     orig_timeouts: Option<Timeouts>,
     /// The timeouts last set.
     set_timeouts: Option<Timeouts>,
+    /// `ha_suspend` services: whether their address was here at the last
+    /// pass (what checkerd was told).
+    ha_active: BTreeMap<u32, bool>,
 }
 
 impl Ipvsd {
@@ -142,6 +145,8 @@ impl Ipvsd {
             .collect();
         let planned = &self.planned;
         self.health.retain(|id, _| planned.contains(id));
+        let services: BTreeSet<u32> = plan.services.iter().map(|s| s.id).collect();
+        self.ha_active.retain(|id, _| services.contains(id));
         self.vrrp.retain(|name, _| ids.instance(name).is_some());
         self.was_master.retain(|name| ids.instance(name).is_some());
         self.plan = plan;
@@ -243,6 +248,21 @@ impl Ipvsd {
         } else {
             None
         };
+        // checkerd suspends the checks of a service whose address is gone.
+        if let Some(local) = &local {
+            for s in &self.plan.services {
+                let Some(vip) = s.vip.filter(|_| s.input.ha_suspend) else {
+                    continue;
+                };
+                let active = local.contains(&vip);
+                if self.ha_active.insert(s.id, active) != Some(active) {
+                    self.out.push(FromChild::HaSuspend {
+                        virtual_server: keepalived_ipc::VsId(s.id),
+                        active,
+                    });
+                }
+            }
+        }
         let d = compute(&self.plan.inputs(&self.health, local.as_ref()), &self.state);
         self.state = d.state;
         // Quorum follows health even where the kernel has no IPVS: the
@@ -440,10 +460,12 @@ impl Daemon for Ipvsd {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        [self.next_probe, self.sock.as_ref().and(self.next_drift)]
-            .into_iter()
-            .flatten()
-            .min()
+        // Passes every DRIFT_CHECK while IPVS is there, and for ha_suspend
+        // (an address may come or go outside VRRP) even when it is not.
+        let drift = (self.sock.is_some() || self.plan.uses_ha_suspend())
+            .then_some(self.next_drift)
+            .flatten();
+        [self.next_probe, drift].into_iter().flatten().min()
     }
 
     fn shutdown(&mut self, _ctx: &mut Ctx) {

@@ -311,6 +311,8 @@ fn servers(scripts: &mut Scripts, ids: &Ids, out: &mut CheckPlan) {
                 vk: vk.clone(),
                 rk,
                 spec,
+                // keepalived clears ha_suspend for fwmark services.
+                ha_suspend: vs.ha_suspend && vs.ip.is_some(),
             });
         }
     }
@@ -624,6 +626,7 @@ pub fn compile(
     let mut notes = Vec::new();
     let mut plan = CheckPlan::default();
     let g = &config.global_defs;
+    plan.rs_init_notifies = g.rs_init_notifies;
     let vrrp_alerts =
         |own: Option<bool>| own.or(g.smtp_alert_vrrp).or(g.smtp_alert).unwrap_or(false);
     {

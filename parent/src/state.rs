@@ -4,8 +4,8 @@
 //! child names before recording it), so it cannot grow without bound.
 
 use keepalived_ipc::{
-    Ids, InstanceId, RealServerHealth, ReplayState, RsId, Subsystem, TrackResult, TrackerId,
-    VrrpState, VrrpStateChange, VsId,
+    GroupId, Ids, InstanceId, RealServerHealth, ReplayState, RsId, Subsystem, TrackResult,
+    TrackerId, VrrpState, VrrpStateChange, VsId,
 };
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -18,6 +18,10 @@ pub struct KnownState {
     /// Only for status and metrics (nothing replays them).
     check_times: BTreeMap<RsId, Duration>,
     quorum: BTreeMap<VsId, bool>,
+    /// Sync groups' states (`fifo_write_vrrp_states_on_reload`).
+    groups: BTreeMap<GroupId, VrrpState>,
+    /// `ha_suspend` virtual servers: address here (checks run) or not.
+    ha_active: BTreeMap<VsId, bool>,
 }
 
 impl KnownState {
@@ -25,8 +29,26 @@ impl KnownState {
         self.vrrp.insert(s.instance, s.clone());
     }
 
-    pub fn record_health(&mut self, h: &RealServerHealth) {
-        self.health.insert(h.real_server, h.clone());
+    /// Record a real server's health; whether it was up before (`None`:
+    /// its first report).
+    pub fn record_health(&mut self, h: &RealServerHealth) -> Option<bool> {
+        self.health
+            .insert(h.real_server, h.clone())
+            .map(|before| before.up)
+    }
+
+    /// ipvsd's last word on an `ha_suspend` virtual server's address.
+    pub fn record_ha(&mut self, vs: VsId, active: bool) {
+        self.ha_active.insert(vs, active);
+    }
+
+    /// A sync group's last state.
+    pub fn record_group(&mut self, g: GroupId, state: VrrpState) {
+        self.groups.insert(g, state);
+    }
+
+    pub fn group_state(&self, g: GroupId) -> Option<VrrpState> {
+        self.groups.get(&g).copied()
     }
 
     /// How long a real server's last check attempt took (checkerd).
@@ -54,20 +76,26 @@ impl KnownState {
         match sub {
             Subsystem::Vrrp => ReplayState {
                 vrrp,
-                health: vec![],
                 tracks,
+                ..Default::default()
             },
             Subsystem::Ipvs => ReplayState {
                 vrrp,
                 health,
-                tracks: vec![],
+                ..Default::default()
             },
             Subsystem::Checker => ReplayState {
                 vrrp,
                 health,
                 tracks,
+                ha_suspend: self.ha_active.iter().map(|(k, v)| (*k, *v)).collect(),
             },
         }
+    }
+
+    /// The last state change vrrpd reported for an instance.
+    pub fn vrrp_change(&self, id: InstanceId) -> Option<&VrrpStateChange> {
+        self.vrrp.get(&id)
     }
 
     /// The last state vrrpd reported for an instance.
@@ -112,6 +140,9 @@ impl KnownState {
         self.quorum
             .retain(|k, _| ids.virtual_server_key(*k).is_some());
         self.tracks.retain(|k, _| ids.tracker_key(*k).is_some());
+        self.groups.retain(|k, _| ids.group_name(*k).is_some());
+        self.ha_active
+            .retain(|k, _| ids.virtual_server_key(*k).is_some());
     }
 }
 

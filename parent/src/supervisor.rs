@@ -202,6 +202,8 @@ pub struct Supervisor {
     holding: bool,
     /// The shutdown script was started (it runs once).
     shutdown_ran: bool,
+    /// Instances with a known state when the last reload began.
+    before_reload: std::collections::BTreeSet<String>,
 }
 
 fn token(i: usize) -> Token {
@@ -292,6 +294,7 @@ impl Supervisor {
             hook: None,
             holding: false,
             shutdown_ran: false,
+            before_reload: Default::default(),
         })
     }
 
@@ -407,6 +410,46 @@ impl Supervisor {
                 keepalived_log::flush();
                 return 0;
             }
+        }
+    }
+
+    /// `fifo_write_vrrp_states_on_reload` (keepalived's vrrp_init_state on
+    /// a reload): the notify FIFOs get the state of every sync group, and
+    /// of every instance the reload kept that is not master (a master
+    /// kept as master is not written again, as in keepalived). Instances
+    /// that changed state were written as they changed.
+    fn states_to_fifos(&mut self, generation: u64) {
+        let Some(plan) = self.plans.get(&generation) else {
+            return;
+        };
+        if !plan.config.global_defs.fifo_write_vrrp_states_on_reload {
+            return;
+        }
+        let mut lines = Vec::new();
+        for g in &plan.config.vrrp_sync_groups {
+            if let Some(s) = plan
+                .ids
+                .group(&g.name)
+                .and_then(|id| self.known.group_state(id))
+            {
+                lines.push(crate::fifo::group(&g.name, s));
+            }
+        }
+        for i in &plan.config.vrrp_instances {
+            let Some(id) = plan.ids.instance(&i.name) else {
+                continue;
+            };
+            if !self.before_reload.contains(&i.name) {
+                continue;
+            }
+            if let Some(s) = self.known.vrrp_change(id) {
+                if s.state != keepalived_ipc::VrrpState::Master {
+                    lines.push(crate::fifo::instance(&i.name, s.state, s.priority));
+                }
+            }
+        }
+        for t in &lines {
+            self.fifos.transition(t);
         }
     }
 
@@ -542,6 +585,9 @@ impl Supervisor {
                     }
                 };
                 self.reload_over(outcome);
+                if !failed.iter().any(|(s, _)| *s == Subsystem::Vrrp) {
+                    self.states_to_fifos(generation);
+                }
                 let keep = self.life.generations_in_use();
                 self.plans.retain(|g, _| keep.contains(g));
             }
@@ -882,6 +928,7 @@ impl Supervisor {
                 else {
                     return;
                 };
+                self.known.record_group(g.group, g.state);
                 self.transition(crate::fifo::group(&name, g.state));
                 self.route(&[Subsystem::Checker], ToChild::GroupState(g));
             }
@@ -895,8 +942,16 @@ impl Supervisor {
                 }) else {
                     return;
                 };
-                self.known.record_health(&h);
-                self.transition(crate::fifo::real_server(&vk, &rk, h.up));
+                // keepalived notifies a change, and a first (up) state
+                // only with rs_init_notifies; not a weight alone.
+                let before = self.known.record_health(&h);
+                let init = self
+                    .plans
+                    .get(&self.life.current())
+                    .is_some_and(|p| p.config.global_defs.rs_init_notifies);
+                if before.map_or(h.up && init, |b| b != h.up) {
+                    self.transition(crate::fifo::real_server(&vk, &rk, h.up));
+                }
                 self.route(&[Subsystem::Ipvs], ToChild::Health(h));
             }
             FromChild::Track(t) => {
@@ -926,6 +981,27 @@ impl Supervisor {
                 self.known.record_quorum(q.virtual_server, q.up);
                 self.transition(crate::fifo::quorum(&vk, q.up));
                 self.route(&[Subsystem::Checker], ToChild::Quorum(q));
+            }
+            FromChild::HaSuspend {
+                virtual_server,
+                active,
+            } => {
+                if self
+                    .lookup(sub, |ids| {
+                        ids.virtual_server_key(virtual_server).map(|_| ())
+                    })
+                    .is_none()
+                {
+                    return;
+                }
+                self.known.record_ha(virtual_server, active);
+                self.route(
+                    &[Subsystem::Checker],
+                    ToChild::HaSuspend {
+                        virtual_server,
+                        active,
+                    },
+                );
             }
             FromChild::RunScript(r) => {
                 let g = self.checker_generation();
@@ -1163,6 +1239,18 @@ impl Supervisor {
             crate::file_mode::effective(self.settings.umask_cmdline, config.global_defs.umask);
         crate::file_mode::apply(umask);
         let previous = &self.plans[&self.life.current()];
+        self.before_reload = previous
+            .config
+            .vrrp_instances
+            .iter()
+            .filter(|i| {
+                previous
+                    .ids
+                    .instance(&i.name)
+                    .is_some_and(|id| self.known.vrrp_state(id).is_some())
+            })
+            .map(|i| i.name.clone())
+            .collect();
         let ids = Ids::assign(&config.object_keys(), &previous.ids, &mut self.next_id);
         self.known.retain(&ids);
         self.fifos.reopen(&config, unprivileged_user());

@@ -96,6 +96,26 @@ pub fn compile(config: &Config) -> (VrrpPlan, Vec<String>) {
         mcast_group4: g.vrrp_mcast_group4,
         mcast_group6: g.vrrp_mcast_group6,
         firewall: None,
+        // (A line that does not parse was reported with its file:line.)
+        static_addrs: config
+            .static_ipaddress
+            .iter()
+            .map(|v| {
+                let mut p = vip(v);
+                p.dev = p.dev.or(g.default_interface.clone());
+                p
+            })
+            .collect(),
+        static_routes: config
+            .static_routes
+            .iter()
+            .filter_map(|l| parse_route(l).ok())
+            .collect(),
+        static_rules: config
+            .static_rules
+            .iter()
+            .filter_map(|l| parse_rule(l).ok())
+            .collect(),
     };
     let mut errors = Vec::new();
     for inst in &config.vrrp_instances {
@@ -105,7 +125,50 @@ pub fn compile(config: &Config) -> (VrrpPlan, Vec<String>) {
         }
     }
     plan.firewall = firewall(g, &plan);
+    default_vmac_names(config, &mut plan);
     (plan, errors)
+}
+
+/// keepalived 2.2.7's names for VMACs `use_vmac` does not name
+/// (vrrp.c create_vmac_name), in configuration order: `PREFIX.VRID`
+/// (`vmac_prefix`, else `vrrp`), and when another instance already uses
+/// that, `PREFIX6.VRID` first for IPv6, then `PREFIX1.VRID`, `PREFIX2...`;
+/// at most 15 characters (the prefix is cut).
+fn default_vmac_names(config: &Config, plan: &mut VrrpPlan) {
+    let prefix = config
+        .global_defs
+        .vmac_prefix
+        .clone()
+        .unwrap_or_else(|| "vrrp".into());
+    let named = |i: &VrrpInstance| i.vmac_parts().0;
+    let mut used: Vec<String> = config.vrrp_instances.iter().filter_map(named).collect();
+    let name = |num: Option<u32>, vrid: u8| {
+        let tail = format!("{}.{vrid}", num.map(|n| n.to_string()).unwrap_or_default());
+        let keep = 15usize.saturating_sub(tail.len());
+        format!("{}{tail}", prefix.chars().take(keep).collect::<String>())
+    };
+    for p in &mut plan.instances {
+        let Some(inst) = config.vrrp_instances.iter().find(|i| i.name == p.cfg.name) else {
+            continue;
+        };
+        if p.vmac.is_none() || named(inst).is_some() {
+            continue;
+        }
+        let vrid = inst.virtual_router_id;
+        let mut order: Vec<Option<u32>> = vec![None];
+        if p.v6 {
+            order.push(Some(6));
+        }
+        order.extend((1..100).filter(|n| !(p.v6 && *n == 6)).map(Some));
+        if let Some(n) = order
+            .into_iter()
+            .map(|n| name(n, vrid))
+            .find(|n| !used.contains(n))
+        {
+            used.push(n.clone());
+            p.vmac = Some(n);
+        }
+    }
 }
 
 /// keepalived's nftables table: configured (`nftables`, or `vrrp_iptables`,
@@ -557,6 +620,39 @@ mod tests {
         let (p, errors) = compile(&c);
         assert!(errors.is_empty(), "{errors:?}");
         p
+    }
+
+    /// keepalived 2.2.7's default VMAC names (create_vmac_name): one
+    /// name for both families, then vrrp6 for IPv6 and vrrpN, and
+    /// `vmac_prefix`.
+    #[test]
+    fn default_vmac_names_follow_keepalived() {
+        let inst = |n: u8, vip: &str, extra: &str| {
+            format!(
+                "vrrp_instance VI_{n} {{\n interface eth0\n virtual_router_id 51\n priority 100\n \
+                 use_vmac{extra}\n virtual_ipaddress {{\n {vip}\n }}\n}}\n"
+            )
+        };
+        let names = |text: &str| -> Vec<Option<String>> {
+            compiled(text)
+                .instances
+                .iter()
+                .map(|i| i.vmac.clone())
+                .collect()
+        };
+        let s = |x: &str| Some(x.to_string());
+        assert_eq!(names(&inst(1, "fe80::1/64", "")), vec![s("vrrp.51")]);
+        let three = inst(1, "10.0.0.1", "") + &inst(2, "fe80::1/64", "") + &inst(3, "10.0.0.3", "");
+        assert_eq!(
+            names(&three),
+            vec![s("vrrp.51"), s("vrrp6.51"), s("vrrp1.51")]
+        );
+        // A name given to another instance is taken.
+        let named = inst(1, "10.0.0.1", "") + &inst(2, "10.0.0.2", " vrrp.51");
+        assert_eq!(names(&named), vec![s("vrrp1.51"), s("vrrp.51")]);
+        let prefixed = "global_defs {\n vmac_prefix averyveryverylongname\n}\n".to_string()
+            + &inst(1, "10.0.0.1", "");
+        assert_eq!(names(&prefixed), vec![s("averyveryver.51")]);
     }
 
     fn tracks(i: &InstancePlan) -> Vec<(TrackKind, String, i32)> {

@@ -248,6 +248,48 @@ fn notify_fifo_lines_reach_the_fifo_script() {
     wait_file(&out, "INSTANCE \"VI_1\" STOP");
 }
 
+/// `fifo_write_vrrp_states_on_reload`: after a reload the FIFO gets the
+/// state of every instance the reload kept, except a master that stays
+/// master (keepalived 2.2.7's vrrp_init_state); without it, nothing.
+#[test]
+fn fifo_states_are_written_again_on_reload() {
+    for on in [true, false] {
+        let dir = shared_dir();
+        let extra = if on {
+            "    fifo_write_vrrp_states_on_reload\n"
+        } else {
+            ""
+        };
+        let (_fifo, out, global) = vrrp_fifo(dir.path(), extra);
+        let mut lan = Lan::new();
+        let a = Arc::new(lan.host(1));
+        // VI_2 tracks an interface that is down: FAULT.
+        a.ip(&[
+            "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+        ]);
+        let vi2 = "vrrp_instance VI_2 {\n    state BACKUP\n    interface eth0\n    virtual_router_id 52\n    \
+             priority 100\n    advert_int 1\n    track_interface {\n        eth1\n    }\n    \
+             virtual_ipaddress {\n        10.99.0.102/24\n    }\n}\n";
+        let text = conf(150, &global, "") + vi2;
+        let mut na = Suite::spawn_in(a.clone(), &text, &[]).wait_started();
+        na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+        wait_file(&out, "INSTANCE \"VI_2\" FAULT");
+        wait_file(&out, "INSTANCE \"VI_1\" MASTER 150");
+        let r = na.ctl(&["reload"]);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stdout));
+        // A marker after the reload: a graceful stop writes STOP lines.
+        assert!(na.stop().success());
+        let text = wait_file(&out, "INSTANCE \"VI_1\" STOP");
+        let count = |l: &str| text.lines().filter(|x| x.starts_with(l)).count();
+        assert_eq!(
+            count("INSTANCE \"VI_2\" FAULT"),
+            if on { 2 } else { 1 },
+            "{text}"
+        );
+        assert_eq!(count("INSTANCE \"VI_1\" MASTER 150"), 1, "{text}");
+    }
+}
+
 /// `vrrp_notify_priority_changes`: a change of effective priority (a
 /// tracked script failing, weight -60) writes keepalived's
 /// `INSTANCE "VI_1" MASTER_PRIORITY 90` to the notify FIFO; before, the
@@ -274,30 +316,53 @@ fn priority_changes_reach_the_notify_fifo() {
     wait_file(&out, "INSTANCE \"VI_1\" MASTER_PRIORITY 90");
 }
 
-/// `notify_down` / `notify_up` of a real server run when its checker's
-/// verdict changes (health checks work without IPVS in the kernel).
-#[test]
-fn real_server_notify_scripts_follow_its_health() {
-    let dir = shared_dir();
-    let flag = dir.path().join("rs-up");
-    let out = dir.path().join("rs.out");
-    let conf = format!(
-        "global_defs {{\n    router_id RS\n}}\n\
+/// A real server whose MISC_CHECK tests for `flag`, with notify_up /
+/// notify_down appending to `out`, and `global` lines.
+fn rs_notify_conf(flag: &Path, out: &Path, global: &str) -> String {
+    format!(
+        "global_defs {{\n    router_id RS\n{global}}}\n\
          virtual_server 10.99.0.100 80 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind DR\n    protocol TCP\n    \
          real_server 10.99.0.50 80 {{\n        notify_up \"/bin/sh -c 'echo up >> {o}'\"\n        \
          notify_down \"/bin/sh -c 'echo down >> {o}'\"\n        \
          MISC_CHECK {{\n            misc_path \"/usr/bin/test -f {f}\"\n        }}\n    }}\n}}\n",
         o = out.display(),
         f = flag.display()
-    );
+    )
+}
+
+/// A real server starts up without a notification (keepalived 2.2.7
+/// notifies changes only, unless rs_init_notifies); then each change of
+/// its checker's verdict runs notify_down / notify_up (health checks work
+/// without IPVS in the kernel).
+#[test]
+fn real_server_notify_scripts_follow_its_health() {
+    let dir = shared_dir();
+    let flag = dir.path().join("rs-up");
+    let out = dir.path().join("rs.out");
+    std::fs::write(&flag, "").unwrap();
     let mut lan = Lan::new();
     let a = Arc::new(lan.host(1));
-    let _na = Suite::spawn_in(a.clone(), &conf, &[]).wait_started();
-    std::fs::write(&flag, "").unwrap();
-    wait_file(&out, "up");
+    let _na = Suite::spawn_in(a.clone(), &rs_notify_conf(&flag, &out, ""), &[]).wait_started();
     std::fs::remove_file(&flag).unwrap();
     let text = wait_file(&out, "down");
-    assert!(text.find("up") < text.find("down"), "{text}");
+    assert_eq!(text, "down\n", "a notify ran for the first state");
+    std::fs::write(&flag, "").unwrap();
+    let text = wait_file(&out, "up");
+    assert_eq!(text, "down\nup\n");
+}
+
+/// `rs_init_notifies`: the first (up) state runs notify_up too.
+#[test]
+fn rs_init_notifies_notifies_the_first_state() {
+    let dir = shared_dir();
+    let flag = dir.path().join("rs-up");
+    let out = dir.path().join("rs.out");
+    std::fs::write(&flag, "").unwrap();
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let conf = rs_notify_conf(&flag, &out, "    rs_init_notifies\n");
+    let _na = Suite::spawn_in(a.clone(), &conf, &[]).wait_started();
+    assert_eq!(wait_file(&out, "up"), "up\n");
 }
 
 /// `enable_script_security`: a script others could alter is refused with
@@ -722,4 +787,61 @@ fn a_hung_startup_script_is_killed_at_its_timeout() {
     // It is gone (SIGTERM to its process group).
     let pid = proc::read_pid(&pidf).expect("the script wrote its pid");
     assert!(proc::wait_gone(pid, std::time::Duration::from_secs(5)));
+}
+
+/// `ha_suspend` (keepalived 2.2.7's update_checker_activity): a virtual
+/// server's checks run only while its address is on the host. A second
+/// virtual server without it is the witness that checks were due.
+#[test]
+fn ha_suspend_pauses_checks_while_the_address_is_absent() {
+    let dir = shared_dir();
+    let out = dir.path().join("checks.out");
+    let vs = |ip: &str, tag: &str, ha: &str| {
+        format!(
+            "virtual_server {ip} 80 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind DR\n    protocol TCP\n{ha}    \
+             real_server 10.99.0.50 80 {{\n        MISC_CHECK {{\n            \
+             misc_path \"/bin/sh -c 'echo {tag} >> {o}'\"\n        }}\n    }}\n}}\n",
+            o = out.display()
+        )
+    };
+    let text = format!(
+        "global_defs {{\n    router_id HA\n}}\n{}{}",
+        vs("10.99.0.100", "a", "    ha_suspend\n"),
+        vs("10.99.0.101", "b", "")
+    );
+    let count = |tag: &str| {
+        std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| *l == tag)
+            .count()
+    };
+    let wait_b = |n: usize| {
+        keepalived_rs_tests::wait_file(&out, "witness checks", |t| {
+            t.lines().filter(|l| *l == "b").count() >= n
+        });
+    };
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let mut na = Suite::spawn_in(a.clone(), &text, &[]).wait_started();
+    // (Logged while checkerd configures, before the start barrier.)
+    assert_eq!(
+        na.log.count(
+            "Deactivating healthchecker for service [10.99.0.50]:tcp:80 for VS [10.99.0.100]:tcp:80"
+        ),
+        1
+    );
+    wait_b(3);
+    assert_eq!(count("a"), 0, "suspended checks ran");
+    a.ip(&["addr", "add", "10.99.0.100/24", "dev", "eth0"]);
+    na.log
+        .wait_for_text("Activating healthchecker for service", PROMPT);
+    wait_file(&out, "a");
+    a.ip(&["addr", "del", "10.99.0.100/24", "dev", "eth0"]);
+    na.log
+        .wait_for_text("Suspending healthchecker for service", PROMPT);
+    // At most the attempt already under way finishes.
+    let before = count("a");
+    wait_b(count("b") + 3);
+    assert!(count("a") <= before + 1, "checks went on while suspended");
 }

@@ -386,3 +386,57 @@ fn use_vmac_name_and_mac_match_keepalived() {
     let mac = |l: &str| l.split("link/ether ").nth(1).map(|r| r[..17].to_string());
     assert_eq!(mac(&ours), mac(&theirs), "{ours}\n{theirs}");
 }
+
+/// `static_ipaddress`, `static_routes`, `static_rules` (keepalived 2.2.7,
+/// vrrp_daemon.c): set up at start whatever the state (a backup has them
+/// too), changed by a reload only where changed, removed at stop.
+#[test]
+fn static_addresses_routes_and_rules() {
+    let statics = |addr: &str| {
+        format!(
+            "static_ipaddress {{\n    {addr} dev eth0\n}}\nstatic_routes {{\n    10.210.0.0/16 via 10.99.0.1 dev eth0\n}}\n\
+             static_rules {{\n    from 10.99.0.211 table 100 priority 2000\n}}\n"
+        )
+    };
+    // A higher priority elsewhere keeps this one BACKUP: statics anyway.
+    let conf = |addr: &str| statics(addr) + &instance(100, "");
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    let mut nb = start(&b, &instance(150, ""));
+    nb.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    let mut na = start(&a, &conf("10.99.0.210/24"));
+    na.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    let addrs = |ns: &Netns| ip_text(ns, &["-o", "addr", "show", "dev", "eth0"]);
+    let routes = |ns: &Netns| ip_text(ns, &["route", "show"]);
+    let rules = |ns: &Netns| ip_text(ns, &["rule", "show"]);
+    assert!(addrs(&a).contains("inet 10.99.0.210/24"), "{}", addrs(&a));
+    assert!(
+        routes(&a).contains("10.210.0.0/16 via 10.99.0.1"),
+        "{}",
+        routes(&a)
+    );
+    assert!(
+        rules(&a).contains("2000:\tfrom 10.99.0.211 lookup 100"),
+        "{}",
+        rules(&a)
+    );
+    // A reload that changes the address: the old one goes, the new comes.
+    std::fs::write(&na.config, conf("10.99.0.212/24")).unwrap();
+    let r = na.ctl(&["reload"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stdout));
+    assert!(
+        addrs(&a).contains("inet 10.99.0.212/24") && !addrs(&a).contains("10.99.0.210"),
+        "{}",
+        addrs(&a)
+    );
+    assert!(
+        routes(&a).contains("10.210.0.0/16 via 10.99.0.1"),
+        "{}",
+        routes(&a)
+    );
+    assert!(na.stop().success());
+    assert!(!addrs(&a).contains("10.99.0.212"), "{}", addrs(&a));
+    assert!(!routes(&a).contains("10.210.0.0/16"), "{}", routes(&a));
+    assert!(!rules(&a).contains("10.99.0.211"), "{}", rules(&a));
+}

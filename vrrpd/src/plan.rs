@@ -202,18 +202,61 @@ fn plan_one(inst: &InstancePlan, links: &[Link], addrs: &[Addr]) -> Result<Plann
 
 /// Routes whose devices exist; the others are logged and left out, as
 /// keepalived does.
+/// What `static_ipaddress` / `static_routes` / `static_rules` set up.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Statics {
+    pub addrs: Vec<AddrSpec>,
+    pub routes: Vec<Route>,
+    pub rules: Vec<Rule>,
+}
+
+/// The static entries resolved against the links (one naming a missing
+/// interface is left out, logged).
+pub fn statics(vrrp: &VrrpPlan, links: &[Link]) -> Statics {
+    let mut addrs = Vec::new();
+    for v in &vrrp.static_addrs {
+        if v.dev.is_none() {
+            warn!(
+                "static_ipaddress {}: no interface (dev, or default_interface); ignored",
+                v.addr
+            );
+            continue;
+        }
+        match vip_spec(v, 0, links) {
+            Ok(a) => addrs.push(a),
+            Err(e) => warn!("static_ipaddress {}: {e}; ignored", v.addr),
+        }
+    }
+    Statics {
+        addrs,
+        routes: resolve_routes("static_routes", &vrrp.static_routes, links),
+        rules: vrrp.static_rules.clone(),
+    }
+}
+
 fn routes(inst: &InstancePlan, links: &[Link]) -> Vec<Route> {
+    resolve_routes(
+        &format!("({}) virtual_routes", inst.cfg.name),
+        &inst.routes,
+        links,
+    )
+}
+
+/// Routes with their output interface's index (one naming a missing
+/// interface is left out, logged).
+fn resolve_routes(
+    what: &str,
+    specs: &[keepalived_types::route::RouteSpec],
+    links: &[Link],
+) -> Vec<Route> {
     let mut out = Vec::new();
-    for spec in &inst.routes {
+    for spec in specs {
         let oif = match &spec.dev {
             None => None,
             Some(d) => match links.iter().find(|l| &l.name == d) {
                 Some(l) => Some(l.index),
                 None => {
-                    warn!(
-                        "({}) virtual_routes to {}: no interface {d}; ignored",
-                        inst.cfg.name, spec.dst
-                    );
+                    warn!("{what} to {}: no interface {d}; ignored", spec.dst);
                     continue;
                 }
             },

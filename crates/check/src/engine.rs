@@ -166,6 +166,9 @@ struct Check {
 }
 
 struct Server {
+    /// `ha_suspend` with the address absent: checks are skipped (no
+    /// verdict, the state kept), as keepalived's disabled checkers.
+    suspended: bool,
     spec_weight: i32,
     name: String,
     checks: Vec<usize>,
@@ -358,6 +361,7 @@ impl Engine {
         }
         self.prune();
         let server = Some(Server {
+            suspended: false,
             spec_weight: spec.weight,
             name: spec.name,
             checks,
@@ -581,10 +585,33 @@ impl Engine {
         self.prune();
     }
 
+    /// Suspend (`ha_suspend`, the address gone) or resume a real server's
+    /// checks; whether that changed anything.
+    pub fn set_suspended(&mut self, id: RsId, on: bool) -> bool {
+        match self.servers.get_mut(id.0).and_then(Option::as_mut) {
+            Some(s) if s.suspended != on => {
+                s.suspended = on;
+                true
+            }
+            _ => false,
+        }
+    }
+
     fn fire_check(&mut self, ci: usize, now: Instant) {
         let Some(c) = self.checks[ci].as_mut() else {
             return;
         };
+        // A suspended server's check waits another delay_loop.
+        if matches!(c.run, Run::Idle)
+            && self
+                .servers
+                .get(c.server)
+                .and_then(Option::as_ref)
+                .is_some_and(|s| s.suspended)
+        {
+            c.core.reschedule(now);
+            return;
+        }
         match &c.run {
             Run::Idle => {
                 if let Some(url) = c.core.begin(now) {

@@ -33,6 +33,10 @@ pub struct CheckPlan {
     /// Sockets to keep in stock from the parent (fwmark checkers), and how
     /// many of each.
     pub sockets: Vec<(SocketKey, u32)>,
+    /// `rs_init_notifies`: a real server's first (up) state runs its
+    /// `notify_up` (keepalived notifies only changes otherwise).
+    #[serde(default)]
+    pub rs_init_notifies: bool,
 }
 
 /// A real server to check: its ids, the keys keepalived names it by (in
@@ -52,6 +56,10 @@ pub struct ServerPlan {
     /// The kind of its first checker as keepalived's alert body names it
     /// ("TCP ", "MISC ", ... or empty).
     pub check_label: String,
+    /// Its virtual server has `ha_suspend` (on an address): its checks run
+    /// only while the address is here (ipvsd says which).
+    #[serde(default)]
+    pub ha_suspend: bool,
 }
 
 impl ServerPlan {

@@ -394,6 +394,7 @@ fn routed(m: &ToChild) -> bool {
             | ToChild::Health(_)
             | ToChild::Track(_)
             | ToChild::Quorum(_)
+            | ToChild::HaSuspend { .. }
             | ToChild::ScriptEnded { .. }
     )
 }

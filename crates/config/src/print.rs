@@ -307,7 +307,15 @@ pub fn to_keepalived_conf(c: &Config) -> String {
 }
 
 fn global(p: &mut P, g: &GlobalDefs) {
-    let d = GlobalDefs::default();
+    let mut d = GlobalDefs::default();
+    // vrrp_min_garp's values read as defaults (the printed keyword sets them
+    // again; keepalived refuses some of them written out, e.g. a refresh
+    // repeat of 0).
+    if g.vrrp_min_garp {
+        d.vrrp_garp_master_repeat = 1;
+        d.vrrp_garp_master_refresh_repeat = 0;
+        d.vrrp_garp_master_delay = 0.0;
+    }
     if *g == d {
         return;
     }
@@ -431,6 +439,12 @@ fn global(p: &mut P, g: &GlobalDefs) {
         p.line(&l);
     }
     p.flag("lvs_flush", g.lvs_flush);
+    p.opt_q("vmac_prefix", &g.vmac_prefix);
+    p.flag("rs_init_notifies", g.rs_init_notifies);
+    p.flag(
+        "fifo_write_vrrp_states_on_reload",
+        g.fifo_write_vrrp_states_on_reload,
+    );
     for (k, s, t) in [
         (
             "startup_script",

@@ -98,3 +98,20 @@ fn strict_mode_answers_no_lower_priority_advert() {
         assert!(d.iter().any(|x| x == m), "{m}: {d:?}");
     }
 }
+
+/// `vrrp_min_garp` (keepalived 2.2.7's handler): one gratuitous ARP, no
+/// delay, no refresh — for what was left at its default only.
+#[test]
+fn vrrp_min_garp_sets_what_was_left_at_default() {
+    let (i, _) = instance(" vrrp_min_garp", "");
+    assert_eq!(
+        (
+            i.garp_master_repeat,
+            i.garp_master_delay,
+            i.garp_master_refresh_repeat
+        ),
+        (1, 0.0, 0)
+    );
+    let (i, _) = instance(" vrrp_garp_master_repeat 3\n vrrp_min_garp", "");
+    assert_eq!((i.garp_master_repeat, i.garp_master_delay), (3, 0.0));
+}

@@ -127,6 +127,9 @@ pub struct ReplayState {
     pub health: Vec<RealServerHealth>,
     /// Last verdict of every tracker (scripts, files, processes).
     pub tracks: Vec<TrackResult>,
+    /// `ha_suspend` virtual servers whose address is here, or not.
+    #[serde(default)]
+    pub ha_suspend: Vec<(VsId, bool)>,
 }
 
 /// Largest piece of dump text in one message.
@@ -195,6 +198,11 @@ pub enum ToChild {
     Health(RealServerHealth),
     Track(TrackResult),
     Quorum(QuorumChange),
+    /// An `ha_suspend` virtual server's checkers run (`active`) or not.
+    HaSuspend {
+        virtual_server: VsId,
+        active: bool,
+    },
     ScriptEnded {
         id: u64,
         end: ScriptEnd,
@@ -278,6 +286,13 @@ pub enum FromChild {
     Ipvs {
         available: bool,
     },
+    /// ipvsd: an `ha_suspend` virtual server's address is here (`active`)
+    /// or not: its checkers run or are suspended (sent when first known
+    /// and on every change).
+    HaSuspend {
+        virtual_server: VsId,
+        active: bool,
+    },
 }
 
 impl FromChild {
@@ -300,6 +315,7 @@ impl FromChild {
             FromChild::Pong { .. } => "Pong",
             FromChild::Ipvs { .. } => "Ipvs",
             FromChild::CheckTimes(_) => "CheckTimes",
+            FromChild::HaSuspend { .. } => "HaSuspend",
         }
     }
 
@@ -315,7 +331,9 @@ impl FromChild {
             | FromChild::GroupState(_)
             | FromChild::MasterRxLowerPri { .. }
             | FromChild::PriorityChanged { .. } => from == Subsystem::Vrrp,
-            FromChild::Quorum(_) | FromChild::Ipvs { .. } => from == Subsystem::Ipvs,
+            FromChild::Quorum(_) | FromChild::Ipvs { .. } | FromChild::HaSuspend { .. } => {
+                from == Subsystem::Ipvs
+            }
             FromChild::Health(_)
             | FromChild::Track(_)
             | FromChild::RunScript(_)

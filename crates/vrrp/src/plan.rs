@@ -121,6 +121,15 @@ pub struct VrrpPlan {
     /// keepalived's nftables table for instances without accept mode
     /// (`nftables`, or implied by `no_accept` / `vrrp_strict`).
     pub firewall: Option<FirewallPlan>,
+    /// `static_ipaddress` (each with its device: its own `dev`, else
+    /// `default_interface`), `static_routes`, `static_rules`: set up while
+    /// vrrpd runs, whatever the instances' states.
+    #[serde(default)]
+    pub static_addrs: Vec<VipPlan>,
+    #[serde(default)]
+    pub static_routes: Vec<RouteSpec>,
+    #[serde(default)]
+    pub static_rules: Vec<RuleSpec>,
 }
 
 /// global_defs `nftables [NAME]`, `nftables_priority`,
@@ -154,6 +163,9 @@ impl Default for VrrpPlan {
             mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
             mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
             firewall: None,
+            static_addrs: Vec::new(),
+            static_routes: Vec::new(),
+            static_rules: Vec::new(),
         }
     }
 }

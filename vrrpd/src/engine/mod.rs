@@ -7,6 +7,7 @@ mod firewall;
 mod perform;
 mod reload;
 mod rx;
+mod statics;
 mod vmacs;
 
 use crate::net::garp::PacketSocket;
@@ -131,6 +132,8 @@ pub struct Engine {
     firewall_ifindex: bool,
     /// The firewall monitor's budget ran out with announcements left.
     firewall_pending: bool,
+    /// `static_ipaddress` / `static_routes` / `static_rules` set up.
+    statics: crate::plan::Statics,
 }
 
 fn state_from(s: VrrpState) -> Option<State> {
@@ -187,8 +190,10 @@ impl Engine {
             firewall: None,
             firewall_ifindex: false,
             firewall_pending: false,
+            statics: Default::default(),
         };
         e.set_firewall(vrrp, registry);
+        e.set_statics(vrrp);
         e.build(vrrp, &addrs, registry, &BTreeMap::new(), Vec::new())?;
         Ok(e)
     }
@@ -607,6 +612,8 @@ impl Engine {
         if let Some(f) = self.firewall.as_mut() {
             f.stop();
         }
+        let gone = std::mem::take(&mut self.statics);
+        self.remove_statics(&gone);
         self.vmac_tx.clear();
         for (name, index) in std::mem::take(&mut self.vmacs) {
             match self.rtnl.delete_link(index) {

@@ -150,6 +150,8 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
                 }
             }
             "lvs_flush" => g.lvs_flush = cx.flag(k),
+            "rs_init_notifies" => g.rs_init_notifies = cx.flag(k),
+            "fifo_write_vrrp_states_on_reload" => g.fifo_write_vrrp_states_on_reload = true,
             // The first of each (keepalived reports a second); timeouts
             // in [1, 1000] (kchecks report the rest).
             // (No script: kchecks report keepalived's "startup script missing".)
@@ -224,7 +226,24 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
             "vrrp_notify_fifo_script" => first_word(k, &mut g.vrrp_notify_fifo_script),
             "lvs_notify_fifo_script" => first_word(k, &mut g.lvs_notify_fifo_script),
             "no_email_faults" => g.no_email_faults = true,
+            "vmac_prefix" if g.vmac_prefix.is_none() => {
+                g.vmac_prefix = k.args.first().map(|t| t.text.clone())
+            }
+            "vmac_prefix" => {}
             _ => cx.untyped(d, k, &mut g.extra, "global_defs"),
+        }
+    }
+    // keepalived's vrrp_min_garp: one gratuitous ARP / NA on taking over,
+    // no delay, no refresh — for what was left at its default.
+    if g.vrrp_min_garp {
+        if g.vrrp_garp_master_repeat == 5 {
+            g.vrrp_garp_master_repeat = 1;
+        }
+        if g.vrrp_garp_master_refresh_repeat == 1 {
+            g.vrrp_garp_master_refresh_repeat = 0;
+        }
+        if g.vrrp_garp_master_delay == 5.0 {
+            g.vrrp_garp_master_delay = 0.0;
         }
     }
 }

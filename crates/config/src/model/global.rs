@@ -55,6 +55,8 @@ pub struct GlobalDefs {
     pub vrrp_lower_prio_no_advert: bool,
     pub vrrp_higher_prio_send_advert: bool,
     pub vrrp_min_garp: bool,
+    /// `vmac_prefix P`: default VMAC names are `P.VRID` (else `vrrp.VRID`).
+    pub vmac_prefix: Option<String>,
     /// Every checker logs each failure, not only state changes.
     pub checker_log_all_failures: bool,
     /// Priority changes go to the notify FIFOs (`MASTER_PRIORITY`,
@@ -68,6 +70,12 @@ pub struct GlobalDefs {
     /// `lvs_sync_daemon IF [VI] [id N] [maxlen N] [port N] [ttl N] [group G]`.
     pub lvs_sync_daemon: Option<LvsSyncDaemon>,
     pub lvs_flush: bool,
+    /// `rs_init_notifies`: a real server's first state (up) is notified
+    /// (script, FIFO) as a change would be.
+    pub rs_init_notifies: bool,
+    /// `fifo_write_vrrp_states_on_reload`: after a reload, the notify FIFOs
+    /// get the state of every instance and group that did not change.
+    pub fifo_write_vrrp_states_on_reload: bool,
     /// `startup_script SCRIPT [USER [GROUP]]`: run (and waited for, at most
     /// `startup_script_timeout` seconds, 10 by default) before the children
     /// start; `shutdown_script` likewise after they stopped.
@@ -209,12 +217,15 @@ impl Default for GlobalDefs {
             vrrp_lower_prio_no_advert: false,
             vrrp_higher_prio_send_advert: false,
             vrrp_min_garp: false,
+            vmac_prefix: None,
             checker_log_all_failures: false,
             vrrp_notify_priority_changes: false,
             vrrp_down_timer_adverts: None,
             vrrp_startup_delay: None,
             lvs_sync_daemon: None,
             lvs_flush: false,
+            rs_init_notifies: false,
+            fifo_write_vrrp_states_on_reload: false,
             startup_script: None,
             startup_script_timeout: None,
             shutdown_script: None,
