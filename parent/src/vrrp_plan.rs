@@ -240,6 +240,11 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
     cfg.preempt = !inst.nopreempt;
     cfg.preempt_delay = secs(inst.preempt_delay);
     cfg.accept = inst.accept;
+    cfg.unicast_checksum = match inst.old_unicast_checksum.as_deref() {
+        Some("") => keepalived_vrrp::config::UnicastChecksum::Old,
+        Some("never") => keepalived_vrrp::config::UnicastChecksum::Never,
+        _ => keepalived_vrrp::config::UnicastChecksum::Auto,
+    };
     cfg.strict = inst.strict_mode;
     cfg.skip_check_adv_addr = inst.skip_check_adv_addr;
     cfg.unicast_peers = inst.unicast_peer.iter().map(|p| p.address).collect();
@@ -627,9 +632,11 @@ mod tests {
     /// `vmac_prefix`.
     #[test]
     fn default_vmac_names_follow_keepalived() {
+        // (One VRID per interface and family: VI_3 is on eth1.)
         let inst = |n: u8, vip: &str, extra: &str| {
+            let ifname = if n == 3 { "eth1" } else { "eth0" };
             format!(
-                "vrrp_instance VI_{n} {{\n interface eth0\n virtual_router_id 51\n priority 100\n \
+                "vrrp_instance VI_{n} {{\n interface {ifname}\n virtual_router_id 51\n priority 100\n \
                  use_vmac{extra}\n virtual_ipaddress {{\n {vip}\n }}\n}}\n"
             )
         };
@@ -648,7 +655,7 @@ mod tests {
             vec![s("vrrp.51"), s("vrrp6.51"), s("vrrp1.51")]
         );
         // A name given to another instance is taken.
-        let named = inst(1, "10.0.0.1", "") + &inst(2, "10.0.0.2", " vrrp.51");
+        let named = inst(1, "10.0.0.1", "") + &inst(3, "10.0.0.2", " vrrp.51");
         assert_eq!(names(&named), vec![s("vrrp1.51"), s("vrrp.51")]);
         let prefixed = "global_defs {\n vmac_prefix averyveryverylongname\n}\n".to_string()
             + &inst(1, "10.0.0.1", "");

@@ -216,8 +216,8 @@ fn accept_master_answers_and_sets_no_rules_like_keepalived() {
     );
 }
 
-#[test]
-fn a_flushed_ruleset_is_put_back() {
+/// Our no_accept master on host 1 (a listener there), a client on host 2.
+fn no_accept_master() -> (Lan, Arc<Netns>, Netns, Arc<AtomicBool>, Suite) {
     keepalived_rs_tests::require_root();
     let mut lan = Lan::new();
     let a = Arc::new(lan.host(1));
@@ -226,6 +226,12 @@ fn a_flushed_ruleset_is_put_back() {
     let mut us = ours(&a, &conf(200, false));
     us.wait_state("MASTER STATE");
     wait_holds(&a);
+    (lan, a, client, on, us)
+}
+
+#[test]
+fn a_flushed_ruleset_is_put_back() {
+    let (_lan, a, client, on, mut us) = no_accept_master();
     let before = ruleset(&a);
     assert!(before.contains("10.99.0.100"), "{before}");
     // A firewall reload elsewhere on the host flushes everything.
@@ -246,5 +252,31 @@ fn a_flushed_ruleset_is_put_back() {
     assert!(!answers(&client, VIP4));
     Daemon::stop(us);
     assert_eq!(ruleset(&a), "");
+    on.store(false, Ordering::Relaxed);
+}
+
+/// A reload that gives the master `accept` empties the drop sets (the VIPs
+/// answer at once, the instance keeps its state and addresses); one that
+/// takes it away fills them again.
+#[test]
+fn a_reload_toggling_accept_applies_it() {
+    let (_lan, a, client, on, us) = no_accept_master();
+    assert!(!answers(&client, VIP4));
+    let reload = |us: &Suite, text: String| {
+        std::fs::write(&us.config, text).unwrap();
+        let r = us.ctl(&["reload"]);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stdout));
+    };
+    reload(&us, conf(200, true));
+    assert!(!ruleset(&a).contains("10.99.0.100"), "{}", ruleset(&a));
+    assert!(answers(&client, VIP4));
+    reload(&us, conf(200, false));
+    assert!(ruleset(&a).contains("10.99.0.100"), "{}", ruleset(&a));
+    assert!(!answers(&client, VIP4));
+    assert_eq!(
+        us.log.count("Entering BACKUP STATE"),
+        2,
+        "the reloads moved the instances"
+    );
     on.store(false, Ordering::Relaxed);
 }

@@ -112,3 +112,46 @@ fn v2_ah_ours_master_keepalived_backup() {
 fn v2_ah_keepalived_master_ours_backup() {
     keepalived_master_ours_backup(1);
 }
+
+/// Unicast VRRPv3 with a keepalived that sends the old checksum
+/// (`old_unicast_checksum`: 224.0.0.18 in the pseudo-header whatever the
+/// peer): we switch to it as keepalived 2.2.7 does ("Setting unicast VRRPv3
+/// checksum to old version"), so keepalived, which then checks only the old
+/// one, accepts our adverts when we are master.
+#[test]
+fn v3_unicast_old_checksum_with_keepalived() {
+    let unicast = |prio: u8, me: u8, peer: u8, extra: &str| {
+        conf(prio, 3).replace(
+            "    virtual_ipaddress",
+            &format!(
+                "{extra}    unicast_src_ip 10.99.0.{me}\n    unicast_peer {{\n        10.99.0.{peer}\n    }}\n    virtual_ipaddress"
+            ),
+        )
+    };
+    let mut lan = Lan::new();
+    let a = lan.host(1);
+    let b = Arc::new(lan.host(2));
+    let old = "    old_unicast_checksum\n";
+    let mut ka = Keepalived::start(&a, &unicast(150, 11, 12, old));
+    ka.out.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    let mut us = Suite::spawn_in(b.clone(), &unicast(100, 12, 11, ""), &[]).wait_started();
+    // (Its BACKUP (init) line comes first.)
+    us.log.wait_for_text(
+        "(VI_1) Setting unicast VRRPv3 checksum to old version",
+        PROMPT,
+    );
+    assert_eq!(us.log.count("Entering MASTER STATE"), 0);
+    // keepalived leaves: we take over; it comes back higher and must hear
+    // us (else it would not see a master, and both would hold the VIP).
+    ka.stop();
+    us.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    let mut ka = Keepalived::start(&a, &unicast(150, 11, 12, old));
+    ka.out.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
+    us.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+    let out = ka.out.lines.join("\n");
+    assert!(
+        !out.contains("checksum"),
+        "keepalived refused our adverts:\n{out}"
+    );
+    assert!(holds(&a, VIP) && !holds(&b, VIP));
+}

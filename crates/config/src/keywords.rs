@@ -352,7 +352,7 @@ pub(crate) const INSTANCE: &[Kw] = &[
     r("use_ipvlan"),
     r("track_src_ip"),
     r("vrf").f(K_EXITS_IF_NO_WORD),
-    r("old_unicast_checksum").f(W),
+    t("old_unicast_checksum").f(W),
     t("down_timer_adverts"),
     r("native_ipv6"),
     r("debug"),

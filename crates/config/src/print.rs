@@ -590,6 +590,9 @@ fn instance(p: &mut P, v: &VrrpInstance, g: &GlobalDefs) {
     }
     p.opt("unicast_ttl", &v.unicast_ttl);
     p.flag("unicast_fault_no_peer", v.unicast_fault_no_peer);
+    if let Some(w) = &v.old_unicast_checksum {
+        p.line(format!("old_unicast_checksum {w}").trim_end());
+    }
     if let Some(a) = &v.authentication {
         p.open("authentication");
         p.line(match a.auth_type {

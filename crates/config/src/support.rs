@@ -165,7 +165,6 @@ pub const UNSUPPORTED: &[Unsupported] = &[
     u("vrrp_instance", "linkbeat_use_polling", Tuning, "polls link state instead of netlink"),
     u("vrrp_instance", "native_ipv6", Traffic, "runs the instance over IPv6 without IPv6 VIPs"),
     u("vrrp_instance", "notify_deleted", Scripts, "reports DELETED to notify scripts for an instance a reload removed"),
-    u("vrrp_instance", "old_unicast_checksum", Failover, "sends unicast VRRPv3 adverts with keepalived's pre-2.2 checksum"),
     u("vrrp_instance", "track_bfd", Failover, "moves the instance with a BFD session's state"),
     u("vrrp_instance", "track_src_ip", Failover, "goes to FAULT when the source address is missing"),
     u("vrrp_instance", "use_ipvlan", Traffic, "puts the VIPs on an ipvlan interface"),

@@ -45,6 +45,22 @@ impl Auth {
     }
 }
 
+/// keepalived 2.2.7's unicast VRRPv3/IPv4 checksum modes (built with its
+/// OLD_CHKSUM_COMPAT, as Debian's is).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UnicastChecksum {
+    /// The pseudo-header holds the peer's address; an advert that only
+    /// checks with the old one (224.0.0.18 whatever the destination)
+    /// switches the instance to sending the old one ("Setting unicast
+    /// VRRPv3 checksum to old version").
+    #[default]
+    Auto,
+    /// `old_unicast_checksum never`: never switch.
+    Never,
+    /// `old_unicast_checksum`: always the old one.
+    Old,
+}
+
 /// Gratuitous ARP / unsolicited NA schedule (keepalived's `vrrp_garp_*`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GarpConfig {
@@ -145,6 +161,9 @@ pub struct InstanceConfig {
     /// `v3_checksum_as_v2`: send RFC 9568 checksums (no pseudo-header) for
     /// VRRPv3 over IPv4. Receiving accepts every variant regardless.
     pub v3_checksum_as_v2: bool,
+    /// Unicast VRRPv3 over IPv4: which checksum to send (keepalived's
+    /// `old_unicast_checksum`).
+    pub unicast_checksum: UnicastChecksum,
     pub garp: GarpConfig,
     pub tracks: Vec<TrackConfig>,
 }
@@ -177,6 +196,7 @@ impl InstanceConfig {
             lower_prio_no_advert: None,
             higher_prio_send_advert: false,
             v3_checksum_as_v2: false,
+            unicast_checksum: UnicastChecksum::Auto,
             garp: GarpConfig::default(),
             tracks: Vec::new(),
         }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::action::{Action, Input, LogLevel, ResumeState, RxPacket, State};
 use crate::ah;
-use crate::config::{Auth, ConfigError, InstanceConfig};
+use crate::config::{Auth, ConfigError, InstanceConfig, UnicastChecksum};
 use crate::counters::{Counters, DropCause};
 use crate::garp::Garp;
 use crate::packet::{
@@ -82,6 +82,9 @@ pub struct Instance {
     ah_cycle: bool,
     /// The AH sequence number of the datagram being handled.
     rx_ah_seq: Option<u32>,
+    /// Unicast VRRPv3/IPv4 sends keepalived's old checksum (configured, or
+    /// switched to when a peer's adverts carried it).
+    old_unicast_checksum: bool,
     refresh_deadline: Option<Instant>,
     /// The down timer expired but the sync group held us in BACKUP.
     wants_master: bool,
@@ -123,6 +126,7 @@ impl Instance {
             ah_seq: 0,
             ah_cycle: false,
             rx_ah_seq: None,
+            old_unicast_checksum: false,
             refresh_deadline: None,
             wants_master: false,
             master: None,
@@ -683,8 +687,13 @@ impl Instance {
 
     fn send_advert(&mut self, priority: u8, out: &mut Vec<Action>) {
         let advert = self.advert(priority);
+        let unicast4 = !self.cfg.unicast_peers.is_empty() && self.cfg.src_addr.is_ipv4();
         let variant = if self.cfg.v3_checksum_as_v2 {
             ChecksumVariant::NoPseudoHeader
+        } else if unicast4
+            && (self.old_unicast_checksum || self.cfg.unicast_checksum == UnicastChecksum::Old)
+        {
+            ChecksumVariant::GroupPseudoHeader
         } else {
             ChecksumVariant::PseudoHeader
         };
@@ -829,6 +838,20 @@ impl Instance {
         }
         self.counters.adverts_received += 1;
         self.counters.record_checksum(p.src, variant);
+        // keepalived's auto mode: a unicast peer on the old checksum gets
+        // the old checksum back (once, for good).
+        if variant == ChecksumVariant::GroupPseudoHeader
+            && !self.cfg.unicast_peers.is_empty()
+            && self.cfg.unicast_checksum == UnicastChecksum::Auto
+            && !self.old_unicast_checksum
+        {
+            self.old_unicast_checksum = true;
+            self.log(
+                out,
+                LogLevel::Info,
+                format_args!("Setting unicast VRRPv3 checksum to old version"),
+            );
+        }
         if advert.priority == 0 {
             self.counters.pri_zero_received += 1;
         }

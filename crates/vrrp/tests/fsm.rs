@@ -1218,3 +1218,84 @@ fn ah_sequence_numbers_and_icv() {
         .collect();
     assert_eq!(seqs, vec![Some(6)]);
 }
+
+/// keepalived 2.2.7's unicast VRRPv3 checksums (OLD_CHKSUM_COMPAT, as
+/// Debian builds it): by default a peer's advert that checks only with the
+/// old pseudo-header (224.0.0.18 whatever the destination) switches us to
+/// sending the old one; `old_unicast_checksum` sends it from the start;
+/// `old_unicast_checksum never` never switches.
+#[test]
+fn unicast_old_checksum_modes() {
+    use keepalived_vrrp::config::UnicastChecksum;
+    let t0 = std::time::Instant::now();
+    let advert = |prio: u8| Advert {
+        version: Version::V3,
+        vrid: 51,
+        priority: prio,
+        adver_int: 100,
+        auth_type: 0,
+        auth_data: [0; 8],
+        addrs: vec![vip()],
+    };
+    let from_peer = |variant: ChecksumVariant| RxPacket {
+        src: ip(1),
+        dst: ip(2),
+        ttl: 255,
+        data: encode(&advert(200), ip(1), ip(2), variant).unwrap(),
+    };
+    let sent_variant = |out: &[Action]| {
+        out.iter().find_map(|a| match a {
+            Action::SendAdvert { payload, dst, .. } => {
+                let meta = RxMeta {
+                    src: ip(2),
+                    dst: *dst,
+                    ttl: 255,
+                };
+                decode(payload, &meta).ok().map(|d| d.checksum)
+            }
+            _ => None,
+        })
+    };
+    let mk = |mode: UnicastChecksum| {
+        let mut c = v3(cfg(2, 100), Duration::from_secs(1));
+        c.unicast_peers = vec![ip(1)];
+        c.unicast_checksum = mode;
+        let mut i = Instance::new(c).unwrap();
+        i.handle(Input::Startup, t0);
+        i
+    };
+    // Auto: the old one heard, the old one sent from then on.
+    let mut i = mk(UnicastChecksum::Auto);
+    let out = i.handle(
+        Input::Packet(from_peer(ChecksumVariant::GroupPseudoHeader)),
+        t0,
+    );
+    assert!(
+        out.iter().any(|a| matches!(a, Action::Log { message, .. }
+        if message == "(VI_1) Setting unicast VRRPv3 checksum to old version")),
+        "{out:?}"
+    );
+    let out = i.handle(Input::Timer, t0 + Duration::from_secs(10));
+    assert_eq!(i.state(), State::Master);
+    assert_eq!(sent_variant(&out), Some(ChecksumVariant::GroupPseudoHeader));
+    // Auto with a peer on the new one: stays new.
+    let mut i = mk(UnicastChecksum::Auto);
+    i.handle(Input::Packet(from_peer(ChecksumVariant::PseudoHeader)), t0);
+    let out = i.handle(Input::Timer, t0 + Duration::from_secs(10));
+    assert_eq!(sent_variant(&out), Some(ChecksumVariant::PseudoHeader));
+    // never: no switch.
+    let mut i = mk(UnicastChecksum::Never);
+    let out = i.handle(
+        Input::Packet(from_peer(ChecksumVariant::GroupPseudoHeader)),
+        t0,
+    );
+    assert!(!out
+        .iter()
+        .any(|a| matches!(a, Action::Log { message, .. } if message.contains("old version"))));
+    let out = i.handle(Input::Timer, t0 + Duration::from_secs(10));
+    assert_eq!(sent_variant(&out), Some(ChecksumVariant::PseudoHeader));
+    // Configured: old from the start.
+    let mut i = mk(UnicastChecksum::Old);
+    let out = i.handle(Input::Timer, t0 + Duration::from_secs(10));
+    assert_eq!(sent_variant(&out), Some(ChecksumVariant::GroupPseudoHeader));
+}

@@ -426,7 +426,8 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
             }
             "old_unicast_checksum" => {
                 unicast_kw = Some(k.pos().clone());
-                v.extra.push(raw(k));
+                v.old_unicast_checksum =
+                    Some(k.args.first().map(|t| t.text.clone()).unwrap_or_default());
             }
             _ => cx.untyped(d, k, &mut v.extra, "vrrp_instance"),
         }

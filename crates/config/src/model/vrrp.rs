@@ -201,6 +201,8 @@ pub struct VrrpInstance {
     pub unicast_peer: Vec<UnicastPeer>,
     pub unicast_ttl: Option<u8>,
     pub unicast_fault_no_peer: bool,
+    /// `old_unicast_checksum [never]`: the word after it ("" for none).
+    pub old_unicast_checksum: Option<String>,
     pub authentication: Option<Authentication>,
     pub virtual_ipaddress: Vec<VirtualIp>,
     pub virtual_ipaddress_excluded: Vec<VirtualIp>,
@@ -261,6 +263,7 @@ impl Default for VrrpInstance {
             unicast_peer: Vec::new(),
             unicast_ttl: None,
             unicast_fault_no_peer: false,
+            old_unicast_checksum: None,
             authentication: None,
             virtual_ipaddress: Vec::new(),
             virtual_ipaddress_excluded: Vec::new(),
