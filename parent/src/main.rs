@@ -20,6 +20,7 @@ mod heartbeat;
 mod hook_script;
 mod ipvs_plan;
 mod lifecycle;
+mod local_igmp;
 mod logfiles;
 mod pidfile;
 mod script_security;

@@ -204,6 +204,8 @@ pub struct Supervisor {
     shutdown_ran: bool,
     /// Instances with a known state when the last reload began.
     before_reload: std::collections::BTreeSet<String>,
+    /// `disable_local_igmp` in force (restored when dropped).
+    local_igmp: Option<crate::local_igmp::LocalIgmp>,
 }
 
 fn token(i: usize) -> Token {
@@ -295,11 +297,13 @@ impl Supervisor {
             holding: false,
             shutdown_ran: false,
             before_reload: Default::default(),
+            local_igmp: None,
         })
     }
 
     /// Run until stopped; returns the exit status.
     pub fn run(mut self) -> i32 {
+        self.set_local_igmp(self.life.current());
         // keepalived runs the startup script before any child.
         let config = self.plans.get(&self.life.current()).map(|p| &p.config);
         self.hook = config
@@ -403,6 +407,7 @@ impl Supervisor {
             self.resume_paused();
             keepalived_log::flush();
             if self.stopped {
+                self.local_igmp = None;
                 self.control.remove();
                 self.user_scripts.terminate_all();
                 info!("Stopped keepalived-rs");
@@ -450,6 +455,18 @@ impl Supervisor {
         }
         for t in &lines {
             self.fifos.transition(t);
+        }
+    }
+
+    /// `disable_local_igmp` as `generation` says (set at start, and at a
+    /// reload that adds or drops the keyword).
+    fn set_local_igmp(&mut self, generation: u64) {
+        let want = self
+            .plans
+            .get(&generation)
+            .is_some_and(|p| p.config.global_defs.disable_local_igmp);
+        if want != self.local_igmp.is_some() {
+            self.local_igmp = want.then(crate::local_igmp::LocalIgmp::disable);
         }
     }
 
@@ -1256,6 +1273,7 @@ impl Supervisor {
         self.fifos.reopen(&config, unprivileged_user());
         let plan = Plan::new(config, ids, &previous.scripts, &mut self.next_script, umask);
         self.plans.insert(generation, plan);
+        self.set_local_igmp(generation);
         self.event(Event::Reload { generation });
         Some(generation)
     }

@@ -440,3 +440,27 @@ fn static_addresses_routes_and_rules() {
     assert!(!routes(&a).contains("10.210.0.0/16"), "{}", routes(&a));
     assert!(!rules(&a).contains("10.99.0.211"), "{}", rules(&a));
 }
+
+/// `disable_local_igmp` (keepalived 2.2.7): the namespace's
+/// net.ipv4.igmp_link_local_mcast_reports is 0 while the suite runs, put
+/// back at stop.
+#[test]
+fn disable_local_igmp_while_running() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let sysctl = |ns: &Netns| {
+        text(
+            ns,
+            &["cat", "/proc/sys/net/ipv4/igmp_link_local_mcast_reports"],
+        )
+    };
+    assert_eq!(sysctl(&a).trim(), "1");
+    let conf = format!(
+        "global_defs {{\n    disable_local_igmp\n}}\n{}",
+        instance(150, "")
+    );
+    let mut s = start(&a, &conf);
+    assert_eq!(sysctl(&a).trim(), "0");
+    assert!(s.stop().success());
+    assert_eq!(sysctl(&a).trim(), "1");
+}

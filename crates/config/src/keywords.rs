@@ -189,7 +189,7 @@ pub(crate) const GLOBAL: &[Kw] = &[
     r("nftables_ipvs"),
     r("nftables_ipvs_priority").f(K_EXITS_IF_NO_WORD),
     r("nftables_ipvs_start_fwmark").f(K_EXITS_IF_NO_WORD),
-    r("disable_local_igmp"),
+    t("disable_local_igmp"),
     t("lvs_timeouts").f(W),
     t("lvs_flush_on_stop"),
     t("lvs_flush_onstop"),

@@ -439,6 +439,7 @@ fn global(p: &mut P, g: &GlobalDefs) {
         p.line(&l);
     }
     p.flag("lvs_flush", g.lvs_flush);
+    p.flag("disable_local_igmp", g.disable_local_igmp);
     p.opt_q("vmac_prefix", &g.vmac_prefix);
     p.flag("rs_init_notifies", g.rs_init_notifies);
     p.flag(

@@ -150,6 +150,7 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
                 }
             }
             "lvs_flush" => g.lvs_flush = cx.flag(k),
+            "disable_local_igmp" => g.disable_local_igmp = true,
             "rs_init_notifies" => g.rs_init_notifies = cx.flag(k),
             "fifo_write_vrrp_states_on_reload" => g.fifo_write_vrrp_states_on_reload = true,
             // The first of each (keepalived reports a second); timeouts

@@ -70,6 +70,9 @@ pub struct GlobalDefs {
     /// `lvs_sync_daemon IF [VI] [id N] [maxlen N] [port N] [ttl N] [group G]`.
     pub lvs_sync_daemon: Option<LvsSyncDaemon>,
     pub lvs_flush: bool,
+    /// `disable_local_igmp`: net.ipv4.igmp_link_local_mcast_reports is set
+    /// to 0 while the suite runs (no IGMP reports for 224.0.0.18).
+    pub disable_local_igmp: bool,
     /// `rs_init_notifies`: a real server's first state (up) is notified
     /// (script, FIFO) as a change would be.
     pub rs_init_notifies: bool,
@@ -224,6 +227,7 @@ impl Default for GlobalDefs {
             vrrp_startup_delay: None,
             lvs_sync_daemon: None,
             lvs_flush: false,
+            disable_local_igmp: false,
             rs_init_notifies: false,
             fifo_write_vrrp_states_on_reload: false,
             startup_script: None,
