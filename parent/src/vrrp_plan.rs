@@ -427,10 +427,13 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
         cfg.tracks.push(tc);
     }
     let group = sync.map(|g| g.name.clone());
+    // An unnamed VMAC is named by default_vmac_names, which sees every
+    // instance (names must not collide).
     let (vmac_name, vmac_mac) = inst.vmac_parts();
-    let vmac = inst.use_vmac.as_ref().map(|_| {
-        vmac_name.unwrap_or_else(|| keepalived_vrrp::mac::vmac_name(inst.virtual_router_id, v6))
-    });
+    let vmac = inst
+        .use_vmac
+        .as_ref()
+        .map(|_| vmac_name.unwrap_or_default());
     // (A route or rule line that does not parse was reported with its
     // file:line at load; keepalived skips it too.)
     Ok(InstancePlan {

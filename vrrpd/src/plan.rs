@@ -93,7 +93,7 @@ fn source(v6: bool, index: u32, addrs: &[Addr]) -> Option<IpAddr> {
         .filter(|a| a.index == index && a.addr.is_ipv6() == v6)
         .find(|a| match a.addr {
             IpAddr::V4(_) => true,
-            IpAddr::V6(x) => x.segments()[0] & 0xffc0 == 0xfe80,
+            IpAddr::V6(x) => x.is_unicast_link_local(),
         })
         .map(|a| a.addr)
 }

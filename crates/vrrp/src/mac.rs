@@ -5,23 +5,11 @@ pub fn virtual_mac(ipv6: bool, vrid: u8) -> [u8; 6] {
     [0x00, 0x00, 0x5e, 0x00, if ipv6 { 0x02 } else { 0x01 }, vrid]
 }
 
-/// keepalived's default name for an instance's VMAC interface (`use_vmac`
-/// without a name).
-pub fn vmac_name(vrid: u8, v6: bool) -> String {
-    if v6 {
-        format!("vrrp6.{vrid}")
-    } else {
-        format!("vrrp.{vrid}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn rfc_values() {
         assert_eq!(super::virtual_mac(false, 51), [0, 0, 0x5e, 0, 1, 51]);
         assert_eq!(super::virtual_mac(true, 0xff), [0, 0, 0x5e, 0, 2, 0xff]);
-        assert_eq!(super::vmac_name(51, false), "vrrp.51");
-        assert_eq!(super::vmac_name(51, true), "vrrp6.51");
     }
 }

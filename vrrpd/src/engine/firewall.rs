@@ -52,7 +52,7 @@ impl Engine {
             for spec in p.vips.values().chain(&p.excluded) {
                 want.insert(match spec.addr {
                     IpAddr::V4(a) => Elem::V4(a),
-                    IpAddr::V6(a) if a.segments()[0] & 0xffc0 != 0xfe80 => Elem::V6(a),
+                    IpAddr::V6(a) if !a.is_unicast_link_local() => Elem::V6(a),
                     // keepalived matches a link-local VIP by interface
                     // name when the instance does not track its own
                     // interface (it may be re-created), else by index.

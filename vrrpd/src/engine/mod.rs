@@ -193,7 +193,7 @@ impl Engine {
             statics: Default::default(),
         };
         e.set_firewall(vrrp, registry);
-        e.set_statics(vrrp);
+        e.set_statics(vrrp, true);
         e.build(vrrp, &addrs, registry, &BTreeMap::new(), Vec::new())?;
         Ok(e)
     }

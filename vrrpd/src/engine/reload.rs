@@ -68,7 +68,7 @@ impl Engine {
             .filter(|(n, s)| new_names.contains(n) && *s != State::Init)
             .collect();
         self.set_firewall(vrrp, registry);
-        self.set_statics(vrrp);
+        self.set_statics(vrrp, false);
         let reuse = self.take_units();
         let fresh = self.build(vrrp, &addrs, registry, &keep, reuse)?;
         let kept = fresh.iter().filter(|f| !**f).count();

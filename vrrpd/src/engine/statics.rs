@@ -7,11 +7,11 @@ use super::*;
 use crate::plan::{statics, Statics};
 
 impl Engine {
-    /// Bring the static entries to what `vrrp` plans.
-    pub(super) fn set_statics(&mut self, vrrp: &VrrpPlan) {
+    /// Bring the static entries to what `vrrp` plans (`first`: vrrpd is
+    /// starting, not reloading).
+    pub(super) fn set_statics(&mut self, vrrp: &VrrpPlan, first: bool) {
         let links: Vec<Link> = self.links.values().cloned().collect();
         let want = statics(vrrp, &links);
-        let first = self.statics == Statics::default();
         let old = std::mem::take(&mut self.statics);
         // At start: a leftover of a run that died goes first (keepalived
         // deletes them all, then adds them).

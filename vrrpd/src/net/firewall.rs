@@ -7,6 +7,7 @@
 //! them (`nft flush ruleset`), which a change monitor notices.
 
 use super::nft_msg::*;
+use super::rtnl::err;
 use log::{info, warn};
 use neli::consts::socket::{Msg, NlFamily};
 use neli::nl::{NlPayload, Nlmsghdr};
@@ -38,30 +39,11 @@ pub struct Firewall {
     buf: Vec<u8>,
 }
 
-fn err<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> io::Error {
-    move |e| io::Error::other(format!("{what}: {e}"))
-}
-
 impl Firewall {
     pub fn open(layout: Layout) -> io::Result<Firewall> {
         let sock = NlSocket::connect(NlFamily::Netfilter, None, Groups::empty())?;
         sock.block()?;
-        // An answer never comes in more than microseconds; a lost one
-        // must not stall the event loop.
-        let tv = libc::timeval {
-            tv_sec: 1,
-            tv_usec: 0,
-        };
-        // SAFETY: setsockopt with a valid timeval on our own socket.
-        unsafe {
-            libc::setsockopt(
-                sock.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&tv as *const libc::timeval).cast(),
-                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-            );
-        }
+        super::answer_timeout(sock.as_raw_fd());
         let portid = sock.pid()?;
         let monitor = NlSocket::connect(
             NlFamily::Netfilter,

@@ -56,7 +56,12 @@ fn raw_socket(family: libc::c_int, protocol: libc::c_int) -> io::Result<OwnedFd>
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-fn setsockopt_raw<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, val: &T) -> io::Result<()> {
+pub(super) fn setsockopt_raw<T>(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    val: &T,
+) -> io::Result<()> {
     // SAFETY: val points to a live T of the size passed.
     check(unsafe {
         libc::setsockopt(

@@ -74,22 +74,7 @@ impl Rtnl {
     pub fn open() -> io::Result<Rtnl> {
         let sock = NlSocketHandle::connect(NlFamily::Route, None, Groups::empty())
             .map_err(err("rtnetlink socket"))?;
-        // The kernel answers in microseconds; a lost answer must not stall
-        // the event loop, so a receive gives up after a second.
-        let tv = libc::timeval {
-            tv_sec: 1,
-            tv_usec: 0,
-        };
-        // SAFETY: setsockopt with a valid timeval on our own socket.
-        unsafe {
-            libc::setsockopt(
-                sock.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&tv as *const libc::timeval).cast(),
-                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-            );
-        }
+        super::answer_timeout(sock.as_raw_fd());
         Ok(Rtnl { sock, seq: 0 })
     }
 

@@ -519,7 +519,7 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
     // instance's first VIP should be link-local (RFC 5798 §5.2.9); in
     // strict mode that is a configuration error it reports.
     if let Some(IpAddr::V6(first)) = v.virtual_ipaddress.first().map(|x| x.address) {
-        if v.unicast_peer.is_empty() && first.segments()[0] & 0xffc0 != 0xfe80 {
+        if v.unicast_peer.is_empty() && !first.is_unicast_link_local() {
             if v.strict_mode {
                 cx.warn(
                     n.pos(),

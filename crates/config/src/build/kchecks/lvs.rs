@@ -542,7 +542,7 @@ pub(super) fn checker(cx: &mut Cx, n: &Node, st: &State, bfds: &mut HashSet<Stri
     }
     if let Some((ip, p)) = &connect_ip {
         if let std::net::IpAddr::V6(v6) = ip {
-            if v6.segments()[0] & 0xffc0 == 0xfe80 && !bind_if {
+            if v6.is_unicast_link_local() && !bind_if {
                 cx.warn(
                     p,
                     format!("Checker link local address {ip} requires a bind_if"),
