@@ -256,23 +256,30 @@ impl ScriptRunner for Launcher {
     }
 }
 
-/// The command line of `call` in the newest allowlist that has its script,
-/// if it runs as `me`.
+/// The command line of `call` in the newest allowlist that has its script
+/// and knows its arguments' instance or group, if it runs as `me`. (A
+/// reload's notify for an instance it removed names the instance only the
+/// older list has, with a script both may have.)
 fn resolve(
     lists: &VecDeque<Allowlist>,
     call: &ScriptCall,
     me: (u32, u32),
 ) -> Result<Vec<String>, String> {
-    let list = lists
+    let mut refused = Err("not a script of the configuration".to_string());
+    for list in lists
         .iter()
         .rev()
-        .find(|l| l.scripts.contains_key(&call.script))
-        .ok_or("not a script of the configuration")?;
-    let (argv, uid, gid) = list.command(call)?;
-    if (uid, gid) != me {
-        return Err(format!("runs as {uid}:{gid}, not as the launcher's user"));
+        .filter(|l| l.scripts.contains_key(&call.script))
+    {
+        match list.command(call) {
+            Ok((argv, uid, gid)) if (uid, gid) == me => return Ok(argv),
+            Ok((_, uid, gid)) => {
+                return Err(format!("runs as {uid}:{gid}, not as the launcher's user"))
+            }
+            Err(e) => refused = Err(e),
+        }
     }
-    Ok(argv)
+    refused
 }
 
 /// The launcher process: run requested scripts with a `LocalRunner`,

@@ -117,7 +117,11 @@ impl Notifier {
         }
         if let (
             Some(cmd),
-            VrrpState::Master | VrrpState::Backup | VrrpState::Fault | VrrpState::Stop,
+            VrrpState::Master
+            | VrrpState::Backup
+            | VrrpState::Fault
+            | VrrpState::Stop
+            | VrrpState::Deleted,
         ) = (p.notify, state)
         {
             self.run(cmd.with(args), format!("({}) notify", p.name), launcher);

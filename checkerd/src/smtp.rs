@@ -39,6 +39,7 @@ pub fn vrrp_alert(router_id: &str, instance: &str, state: VrrpState) -> Option<A
             "=> VRRP Instance is no longer owning VRRP VIPs <=",
         ),
         VrrpState::Stop => ("Stopping", "=> VRRP Instance stopping <="),
+        VrrpState::Deleted => ("Deleted", "=> VRRP Deleted at reload <="),
         VrrpState::Init => return None,
     };
     Some(Alert {
@@ -66,7 +67,7 @@ pub fn group_alert(router_id: &str, group: &str, state: VrrpState) -> Option<Ale
             "Stopping",
             "=> All VRRP group instances are now stopping <=",
         ),
-        VrrpState::Init => return None,
+        VrrpState::Init | VrrpState::Deleted => return None,
     };
     Some(Alert {
         subject: format!("[{router_id}] VRRP Group {group} - {what}"),

@@ -567,6 +567,7 @@ fn state_plan<I>(
         stop,
         notify,
         rx_lower_pri: None,
+        deleted: None,
         alert: false,
     }
 }
@@ -588,6 +589,7 @@ fn root_script_notes(config: &Config, notes: &mut Vec<String>) {
             ("notify_fault", &i.notify_fault),
             ("notify_stop", &i.notify_stop),
             ("notify_master_rx_lower_pri", &i.notify_master_rx_lower_pri),
+            ("notify_deleted", &i.notify_deleted_script),
             ("notify", &i.notify),
         ] {
             if let Some(v) = v {
@@ -672,9 +674,14 @@ pub fn compile(
                     &format!("({}) notify_master_rx_lower_pri", i.name),
                     &i.notify_master_rx_lower_pri,
                 );
+                let deleted = scripts.opt(
+                    &format!("({}) notify_deleted", i.name),
+                    &i.notify_deleted_script,
+                );
                 plan.instances.push(StatePlan {
                     alert: vrrp_alerts(i.smtp_alert),
                     rx_lower_pri,
+                    deleted,
                     ..p
                 });
             }
@@ -804,6 +811,7 @@ mod tests {
                 ipvs: None,
                 vrrp: None,
                 check: Some(p),
+                process: Default::default(),
             }),
         };
         let got = keepalived_ipc::decode_to_child(&keepalived_ipc::encode(&msg).unwrap());

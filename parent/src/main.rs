@@ -30,6 +30,7 @@ mod slices;
 mod spawn;
 mod state;
 mod supervisor;
+mod tuning;
 mod user_scripts;
 mod vrrp_plan;
 
@@ -185,10 +186,14 @@ fn main() {
         &cli.control_dir,
         keepalived_sandbox::privileges::unprivileged_user().1,
     );
-    if let Err(e) = keepalived_sandbox::drop_parent_privileges() {
+    let tuning = tuning::needs_caps(&config.global_defs);
+    if let Err(e) = keepalived_sandbox::drop_parent_privileges(tuning) {
         error!("cannot drop capabilities: {e}");
         pid_files.remove_all();
         exit(1);
+    }
+    if tuning {
+        tuning::warn_missing_caps(&keepalived_sandbox::missing_tuning_caps());
     }
     let settings = supervisor::Settings {
         config_path: cli.use_file.clone(),

@@ -217,6 +217,7 @@ pub fn apply(config: &mut Config, runner: (u32, u32)) {
                 "notify_master_rx_lower_pri",
                 &mut i.notify_master_rx_lower_pri,
             ),
+            ("notify_deleted", &mut i.notify_deleted_script),
         ] {
             slot(format!("({n}) {k}"), s, root_default);
         }

@@ -39,6 +39,7 @@ pub fn slice(
         ipvs,
         vrrp,
         check,
+        process: crate::tuning::settings(&config.global_defs, sub),
     }
 }
 

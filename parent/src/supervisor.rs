@@ -206,6 +206,19 @@ pub struct Supervisor {
     before_reload: std::collections::BTreeSet<String>,
     /// `disable_local_igmp` in force (restored when dropped).
     local_igmp: Option<crate::local_igmp::LocalIgmp>,
+    /// The children's scheduling, limits and CPUs (`vrrp_priority`...).
+    tuner: crate::tuning::Tuner,
+    /// Instances reloads removed (ids are never reused): what vrrpd still
+    /// says of them is not a transition.
+    deleted_instances: std::collections::BTreeSet<keepalived_ipc::InstanceId>,
+}
+
+/// An instance a reload removes: what it reports (None: nothing, it was
+/// in FAULT already), with its last priority.
+struct Removed {
+    instance: keepalived_ipc::InstanceId,
+    state: Option<keepalived_ipc::VrrpState>,
+    priority: u8,
 }
 
 fn token(i: usize) -> Token {
@@ -298,12 +311,22 @@ impl Supervisor {
             shutdown_ran: false,
             before_reload: Default::default(),
             local_igmp: None,
+            tuner: Default::default(),
+            deleted_instances: Default::default(),
         })
     }
 
     /// Run until stopped; returns the exit status.
     pub fn run(mut self) -> i32 {
         self.set_local_igmp(self.life.current());
+        if let Some(p) = self.plans.get(&self.life.current()) {
+            let g = &p.config.global_defs;
+            crate::tuning::name_self(g.process_name.as_deref());
+            if g.max_auto_priority == 0 {
+                // keepalived's advice, in its words (-1 silences it).
+                info!("NOTICE: setting config option max_auto_priority should result in better keepalived performance");
+            }
+        }
         // keepalived runs the startup script before any child.
         let config = self.plans.get(&self.life.current()).map(|p| &p.config);
         self.hook = config
@@ -468,6 +491,34 @@ impl Supervisor {
         if want != self.local_igmp.is_some() {
             self.local_igmp = want.then(crate::local_igmp::LocalIgmp::disable);
         }
+    }
+
+    /// The running instances `config` drops, and what each reports.
+    fn removed_instances(&self, config: &Config) -> Vec<(String, Removed)> {
+        use keepalived_ipc::VrrpState;
+        let previous = &self.plans[&self.life.current()];
+        previous
+            .config
+            .vrrp_instances
+            .iter()
+            .filter(|i| !config.vrrp_instances.iter().any(|n| n.name == i.name))
+            .filter_map(|i| {
+                let instance = previous.ids.instance(&i.name)?;
+                let known = self.known.vrrp_change(instance);
+                let was = known.map(|k| k.state);
+                let state = if i.notify_deleted {
+                    Some(VrrpState::Deleted)
+                } else {
+                    (was.is_some() && was != Some(VrrpState::Fault)).then_some(VrrpState::Fault)
+                };
+                let removed = Removed {
+                    instance,
+                    state,
+                    priority: known.map_or(0, |k| k.priority),
+                };
+                Some((i.name.clone(), removed))
+            })
+            .collect()
     }
 
     /// The lifecycle's clock, held while the startup script runs.
@@ -711,10 +762,19 @@ impl Supervisor {
         } else {
             None
         };
+        let no_swap = self
+            .plans
+            .get(&self.life.current())
+            .is_some_and(|p| crate::tuning::tuning_of(&p.config.global_defs, sub).no_swap);
+        let privs = if no_swap {
+            keepalived_sandbox::with_memory_lock(privileges_for(sub))
+        } else {
+            privileges_for(sub)
+        };
         let pid = match spawn(
             sub,
             &self.settings.child,
-            privileges_for(sub),
+            privs,
             &theirs,
             log_fd.as_ref(),
             launcher.as_ref().map(|(_, theirs)| theirs),
@@ -729,6 +789,9 @@ impl Supervisor {
         };
         drop(theirs);
         drop(log_fd);
+        if let Some(p) = self.plans.get(&self.life.current()) {
+            self.tuner.spawned(sub, pid, &p.config.global_defs);
+        }
         self.slots[i].launcher = launcher.and_then(|(mine, _)| {
             let chan = Channel::new(mine, 1 << 16, MAX_QUEUED_DOWN)
                 .map_err(|e| error!("launcher socket for {sub}: {e}"))
@@ -879,6 +942,13 @@ impl Supervisor {
         match m {
             FromChild::Ready { generation } => self.event(Event::Ready { sub, generation }),
             FromChild::Pong { seq } => self.event(Event::Pong { sub, seq }),
+            FromChild::Late { by_us } => {
+                if let (Some(pid), Some(p)) =
+                    (self.life.pid(sub), self.plans.get(&self.life.current()))
+                {
+                    self.tuner.late(sub, pid, by_us, &p.config.global_defs);
+                }
+            }
             FromChild::Ipvs { available } => self.ipvs_available = Some(available),
             FromChild::CheckTimes(times) => {
                 for t in times.into_iter().take(keepalived_ipc::MAX_CHECK_TIMES) {
@@ -901,6 +971,10 @@ impl Supervisor {
                 if let Some(g) = self.life.accepted(sub) {
                     self.send_allowlist(i, g);
                 }
+            }
+            FromChild::VrrpState(s) if self.deleted_instances.contains(&s.instance) => {
+                // Reported at the reload already (FAULT or DELETED).
+                self.route(&[Subsystem::Ipvs], ToChild::VrrpState(s));
             }
             FromChild::VrrpState(s) => {
                 let Some(name) = self.lookup(sub, |ids| {
@@ -1022,11 +1096,16 @@ impl Supervisor {
             }
             FromChild::RunScript(r) => {
                 let g = self.checker_generation();
-                if self
-                    .user_scripts
-                    .start(&r, &self.plans[&g].scripts)
-                    .is_err()
+                let mut lists = vec![&self.plans[&g].scripts];
+                if let Some(old) = self
+                    .life
+                    .accepted(Subsystem::Checker)
+                    .filter(|a| *a != g)
+                    .and_then(|a| self.plans.get(&a))
                 {
+                    lists.push(&old.scripts);
+                }
+                if self.user_scripts.start(&r, &lists).is_err() {
                     self.route(
                         &[Subsystem::Checker],
                         ToChild::ScriptEnded {
@@ -1255,6 +1334,28 @@ impl Supervisor {
         let umask =
             crate::file_mode::effective(self.settings.umask_cmdline, config.global_defs.umask);
         crate::file_mode::apply(umask);
+        let removed = self.removed_instances(&config);
+        // keepalived 2.2.7 (clear_diff_vrrp): an instance the reload
+        // removes reports DELETED with `notify_deleted`, else FAULT (its
+        // old way, kept as the default) unless it is in FAULT already —
+        // never STOP. Sent before checkerd's reload (the same channel, in
+        // order), so it still has the instance's scripts; vrrpd's STOP for
+        // it is dropped.
+        for (name, r) in removed {
+            self.deleted_instances.insert(r.instance);
+            let Some(state) = r.state else {
+                continue;
+            };
+            info!("({name}) removed by the reload: {}", state.as_str());
+            self.transition(crate::fifo::instance(&name, state, r.priority));
+            let change = keepalived_ipc::VrrpStateChange {
+                instance: r.instance,
+                group: None,
+                state,
+                priority: r.priority,
+            };
+            self.route(&[Subsystem::Checker], ToChild::VrrpState(change));
+        }
         let previous = &self.plans[&self.life.current()];
         self.before_reload = previous
             .config
@@ -1274,6 +1375,12 @@ impl Supervisor {
         let plan = Plan::new(config, ids, &previous.scripts, &mut self.next_script, umask);
         self.plans.insert(generation, plan);
         self.set_local_igmp(generation);
+        if let Some(p) = self.plans.get(&generation) {
+            let g = &p.config.global_defs;
+            crate::tuning::name_self(g.process_name.as_deref());
+            let life = &self.life;
+            self.tuner.reloaded(g, |sub| life.pid(sub));
+        }
         self.event(Event::Reload { generation });
         Some(generation)
     }

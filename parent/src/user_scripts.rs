@@ -71,10 +71,12 @@ impl UserScripts {
 
     /// The command line and identity of request `r`, if the parent may run
     /// it: `allowed` holds the scripts of the configuration checkerd runs.
+    /// `allowed`: the lists to look in, newest first (a reload's notify for
+    /// an instance it removed names the instance only the older has).
     fn permitted(
         &self,
         r: &ScriptRequest,
-        allowed: &Allowlist,
+        allowed: &[&Allowlist],
     ) -> Result<(Vec<String>, u32, u32), String> {
         if self.running.len() >= MAX_RUNNING {
             return Err(format!("{MAX_RUNNING} scripts already running"));
@@ -82,7 +84,14 @@ impl UserScripts {
         if self.running.values().any(|&id| id == r.id) {
             return Err(format!("script id {} is already running", r.id));
         }
-        let (argv, uid, gid) = allowed.command(&r.call)?;
+        let mut found = Err("no allowlist".to_string());
+        for list in allowed {
+            found = list.command(&r.call);
+            if found.is_ok() {
+                break;
+            }
+        }
+        let (argv, uid, gid) = found?;
         // checkerd's own user's scripts run in its launcher, not here.
         if (uid, gid) == self.runner {
             return Err("checkerd runs that script itself".into());
@@ -92,7 +101,7 @@ impl UserScripts {
 
     /// Start a requested script, or say why not (the caller tells checkerd
     /// it ended as `Refused`).
-    pub fn start(&mut self, r: &ScriptRequest, allowed: &Allowlist) -> Result<(), String> {
+    pub fn start(&mut self, r: &ScriptRequest, allowed: &[&Allowlist]) -> Result<(), String> {
         let (argv, uid, gid) = match self.permitted(r, allowed) {
             Ok(x) => x,
             Err(e) => {
@@ -189,7 +198,7 @@ mod tests {
                 id: 1,
                 call: ScriptCall { script, args },
             };
-            self.0.permitted(&r, &self.1).map(|(argv, ..)| argv)
+            self.0.permitted(&r, &[&self.1]).map(|(argv, ..)| argv)
         }
         fn id(&self, line: &str, extras: Extras) -> ScriptId {
             self.1.find(line, None, extras).unwrap().id

@@ -223,6 +223,16 @@ pub struct Keepalived {
 
 impl Keepalived {
     pub fn start(ns: &Netns, config: &str) -> Keepalived {
+        Keepalived::start_with(ns, config, &["-P"])
+    }
+
+    /// With the checker process too (`--all`: even without virtual
+    /// servers).
+    pub fn start_all(ns: &Netns, config: &str) -> Keepalived {
+        Keepalived::start_with(ns, config, &["--all"])
+    }
+
+    fn start_with(ns: &Netns, config: &str, mode: &[&str]) -> Keepalived {
         let dir = tempfile::tempdir().expect("tempdir");
         let conf = dir.path().join("keepalived.conf");
         std::fs::write(&conf, config).expect("write config");
@@ -237,14 +247,24 @@ impl Keepalived {
                     "-n",
                     "-l",
                     "-D",
-                    "-P",
                     "-G",
                     "-f",
                 ])
                 .arg(&conf)
-                .args(["-p", &p("k.pid"), "-r", &p("kv.pid")]),
+                .args(mode)
+                .args(["-p", &p("k.pid"), "-r", &p("kv.pid"), "-c", &p("kc.pid")]),
         );
         Keepalived { out, _dir: dir }
+    }
+
+    /// Its configuration file (rewrite it, then SIGHUP, to reload).
+    pub fn config_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("keepalived.conf")
+    }
+
+    /// The pid in one of its pid files (`k.pid`, `kv.pid`, `kc.pid`).
+    pub fn pid(&self, file: &str) -> Option<i32> {
+        crate::proc::read_pid(&self._dir.path().join(file))
     }
 
     /// SIGTERM (a graceful stop: priority 0) and wait.

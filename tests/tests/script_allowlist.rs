@@ -110,6 +110,7 @@ fn the_launcher_runs_only_configured_scripts() {
             ipvs: None,
             vrrp: None,
             check: Some(Default::default()),
+            process: Default::default(),
         }),
         replay: ReplayState::default(),
     })

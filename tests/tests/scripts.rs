@@ -845,3 +845,132 @@ fn ha_suspend_pauses_checks_while_the_address_is_absent() {
     wait_b(count("b") + 3);
     assert!(count("a") <= before + 1, "checks went on while suspended");
 }
+
+/// An instance a reload removes (keepalived 2.2.7's clear_diff_vrrp):
+/// FAULT to its scripts and the FIFO by default, DELETED (and its
+/// `notify_deleted` script) with `notify_deleted`; never STOP. The same
+/// files under keepalived 2.2.7 and keepalived-rs give the same lines.
+#[test]
+fn a_removed_instance_reports_fault_or_deleted_as_keepalived_does() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let run = |keepalived: bool| -> Vec<String> {
+        let dir = shared_dir();
+        let d = dir.path();
+        let (_fifo, fifo_out, global) = vrrp_fifo(d, "");
+        let notify_out = d.join("notify.out");
+        let notify = script_file(
+            d,
+            "notify.sh",
+            &format!(
+                "#!/bin/sh\necho \"notify $*\" >> {}\n",
+                notify_out.display()
+            ),
+            0o755,
+        );
+        let deleted = script_file(
+            d,
+            "deleted.sh",
+            &format!(
+                "#!/bin/sh\necho \"deleted [$*]\" >> {}\n",
+                notify_out.display()
+            ),
+            0o755,
+        );
+        let instance = |n: u8, prio: u8, extra: &str| {
+            format!(
+                "vrrp_instance VI_{n} {{\n    state BACKUP\n    interface eth0\n    \
+                 virtual_router_id {}\n    priority {prio}\n    advert_int 1\n    \
+                 virtual_ipaddress {{\n        10.99.0.{}/24\n    }}\n    notify {}\n{extra}}}\n",
+                50 + n,
+                100 + n,
+                notify.display()
+            )
+        };
+        let before = format!(
+            "{global}{}{}{}",
+            instance(1, 150, ""),
+            instance(
+                2,
+                140,
+                &format!("    notify_deleted {}\n", deleted.display())
+            ),
+            instance(3, 130, "")
+        );
+        let after = format!("{global}{}", instance(3, 130, ""));
+        let masters = [
+            "INSTANCE \"VI_1\" MASTER 150",
+            "INSTANCE \"VI_2\" MASTER 140",
+            "INSTANCE \"VI_3\" MASTER 130",
+        ];
+        let wait_masters = || {
+            for m in masters {
+                wait_file(&fifo_out, m);
+            }
+        };
+        let removed = [
+            "INSTANCE \"VI_1\" FAULT 150",
+            "INSTANCE \"VI_2\" DELETED 140",
+        ];
+        if keepalived {
+            let k = keepalived_rs_tests::lan::Keepalived::start(&a, &before);
+            wait_masters();
+            std::fs::write(k.config_path(), &after).unwrap();
+            let pid = k.pid("k.pid").expect("keepalived's pid");
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGHUP,
+            )
+            .unwrap();
+            for r in removed {
+                wait_file(&fifo_out, r);
+            }
+            wait_file(&notify_out, "notify INSTANCE VI_2 DELETED 140");
+            k.stop();
+        } else {
+            let mut s = Suite::spawn_in(a.clone(), &before, &[]).wait_started();
+            wait_masters();
+            std::fs::write(&s.config, &after).unwrap();
+            let r = s.ctl(&["reload"]);
+            assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stdout));
+            for r in removed {
+                wait_file(&fifo_out, r);
+            }
+            wait_file(&notify_out, "notify INSTANCE VI_2 DELETED 140");
+            assert!(s.stop().success());
+            // Our stop writes VI_3's STOP last: the FIFO holds everything
+            // said before it (a late STOP for VI_1 or VI_2 too). keepalived
+            // ends its FIFO script as it stops: what it read is all there.
+            wait_file(&fifo_out, "INSTANCE \"VI_3\" STOP");
+        }
+        // Everything said of VI_1 and VI_2 after they were masters.
+        let fifo = std::fs::read_to_string(&fifo_out).unwrap();
+        let notified = std::fs::read_to_string(&notify_out).unwrap_or_default();
+        let mut lines: Vec<String> = fifo
+            .lines()
+            .chain(notified.lines())
+            .filter(|l| {
+                (l.contains("VI_1") || l.contains("VI_2") || l.starts_with("deleted"))
+                    && !l.contains("MASTER")
+                    && !l.contains("BACKUP")
+            })
+            .map(String::from)
+            .collect();
+        lines.sort();
+        lines
+    };
+    let theirs = run(true);
+    let ours = run(false);
+    assert_eq!(
+        theirs,
+        vec![
+            "INSTANCE \"VI_1\" FAULT 150",
+            "INSTANCE \"VI_2\" DELETED 140",
+            "deleted []",
+            "notify INSTANCE VI_1 FAULT 150",
+            "notify INSTANCE VI_2 DELETED 140",
+        ],
+        "keepalived 2.2.7"
+    );
+    assert_eq!(ours, theirs);
+}

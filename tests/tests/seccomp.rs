@@ -55,6 +55,7 @@ fn spawn_selftest(sub: Subsystem, mode: &str, which: &str) -> (std::process::Chi
         ipvs: (sub == Subsystem::Ipvs).then(Default::default),
         vrrp: (sub == Subsystem::Vrrp).then(Default::default),
         check: (sub == Subsystem::Checker).then(Default::default),
+        process: Default::default(),
     };
     chan.send(&ToChild::Configure {
         slice: Box::new(slice),

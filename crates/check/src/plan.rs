@@ -98,6 +98,9 @@ pub struct StatePlan<I> {
     /// arguments.
     #[serde(default)]
     pub rx_lower_pri: Option<ScriptCommand>,
+    /// `notify_deleted SCRIPT` (instances only).
+    #[serde(default)]
+    pub deleted: Option<ScriptCommand>,
     /// SMTP alerts on a transition.
     pub alert: bool,
 }
@@ -110,6 +113,7 @@ impl<I> StatePlan<I> {
             VrrpState::Backup => self.backup,
             VrrpState::Fault => self.fault,
             VrrpState::Stop => self.stop,
+            VrrpState::Deleted => self.deleted,
             VrrpState::Init => None,
         }
     }

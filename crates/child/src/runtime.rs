@@ -3,8 +3,8 @@
 use crate::ChildArgs;
 use clap::Parser;
 use keepalived_ipc::{
-    decode_to_child, Channel, ConfigSlice, DumpKind, FromChild, RecvError, ReplayState,
-    SocketRequest, Subsystem, ToChild, MAX_TO_CHILD,
+    decode_to_child, Channel, ConfigSlice, DumpKind, FromChild, ProcessSettings, RecvError,
+    ReplayState, SocketRequest, Subsystem, ToChild, MAX_TO_CHILD,
 };
 use keepalived_log::LogSettings;
 use log::{error, info, warn};
@@ -183,6 +183,8 @@ fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String>
         Signal::SIGHUP,
         Signal::SIGUSR1,
         Signal::SIGUSR2,
+        // RLIMIT_RTTIME's soft limit (`*_rlimit_rttime`): said, not fatal.
+        Signal::SIGXCPU,
     ] {
         mask.add(s);
     }
@@ -227,6 +229,7 @@ fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String>
     let mut stopping = false;
 
     let mut late_warned: Option<Instant> = None;
+    let mut process = ProcessSettings::default();
     let mut safety_net_fired: u64 = 0;
     let mut loop_stats = LoopStats::default();
     loop {
@@ -284,6 +287,14 @@ fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String>
                 );
                 late_warned = Some(now);
             }
+            // `max_auto_priority`: the parent may raise our priority.
+            let by_us = u64::try_from(late.as_micros()).unwrap_or(u64::MAX);
+            if process
+                .report_late_us
+                .is_some_and(|min| by_us >= u64::from(min))
+            {
+                out.push(FromChild::Late { by_us });
+            }
         }
         let mut ctx = Ctx {
             registry: poll.registry(),
@@ -295,8 +306,15 @@ fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String>
         for ev in events.iter() {
             match ev.token() {
                 IPC_TOKEN if ev.is_readable() || ev.is_read_closed() => {
-                    stopping |=
-                        drain_ipc(daemon, &mut chan, &mut phase, &mut ctx, args, &loop_stats)?;
+                    stopping |= drain_ipc(
+                        daemon,
+                        &mut chan,
+                        &mut phase,
+                        &mut ctx,
+                        args,
+                        &loop_stats,
+                        &mut process,
+                    )?;
                 }
                 IPC_TOKEN => {}
                 TIMER_TOKEN => {
@@ -309,6 +327,12 @@ fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String>
                         if signo == libc::SIGTERM || signo == libc::SIGINT {
                             info!("Stopping on signal {signo}");
                             stopping = true;
+                        } else if signo == libc::SIGXCPU {
+                            let (who, kw) = match sub {
+                                Subsystem::Vrrp => ("VRRP", "vrrp"),
+                                _ => ("Checker", "checker"),
+                            };
+                            warn!("{who} process has used too much CPU time, {kw}_rlimit_rttime may need to be increased");
                         }
                     }
                 }
@@ -412,6 +436,38 @@ struct LoopStats {
     last_deadline_in: Option<Duration>,
 }
 
+/// What the process applies to itself from its slice: its name and
+/// whether it is locked in memory (the parent set its scheduling).
+fn apply_process<D: Daemon>(want: &ProcessSettings, now: &mut ProcessSettings) {
+    if want.name != now.name {
+        let name = want.name.as_deref().unwrap_or(D::SUBSYSTEM.binary());
+        if let Ok(c) = std::ffi::CString::new(name) {
+            // SAFETY: PR_SET_NAME reads a NUL-terminated string.
+            if unsafe { libc::prctl(libc::PR_SET_NAME, c.as_ptr() as libc::c_ulong, 0, 0, 0) } != 0
+            {
+                info!("Failed to set process name '{name}'");
+            }
+        }
+    }
+    if want.no_swap != now.no_swap {
+        // SAFETY: mlockall/munlockall take flags only.
+        let r = unsafe {
+            if want.no_swap {
+                libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE | libc::MCL_ONFAULT)
+            } else {
+                libc::munlockall()
+            }
+        };
+        if r != 0 {
+            info!(
+                "Unable to lock process in memory - {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+    *now = want.clone();
+}
+
 fn drain_ipc<D: Daemon>(
     daemon: &mut D,
     chan: &mut Channel,
@@ -419,6 +475,7 @@ fn drain_ipc<D: Daemon>(
     ctx: &mut Ctx,
     args: &ChildArgs,
     stats: &LoopStats,
+    process: &mut ProcessSettings,
 ) -> Result<bool, String> {
     let sub = D::SUBSYSTEM;
     loop {
@@ -441,6 +498,7 @@ fn drain_ipc<D: Daemon>(
                     ));
                 }
                 let generation = slice.generation;
+                apply_process::<D>(&slice.process, process);
                 daemon.configure(*slice, replay, ctx)?;
                 keepalived_sandbox::seccomp::install(sub, args.seccomp)
                     .map_err(|e| format!("cannot install seccomp filter: {e}"))?;
@@ -460,8 +518,12 @@ fn drain_ipc<D: Daemon>(
             }
             (ToChild::Reload { slice }, Phase::Configured | Phase::Running) => {
                 let generation = slice.generation;
+                let want = slice.process.clone();
                 match daemon.reload(*slice, ctx) {
-                    Ok(()) => ctx.send(FromChild::Ready { generation }),
+                    Ok(()) => {
+                        apply_process::<D>(&want, process);
+                        ctx.send(FromChild::Ready { generation });
+                    }
                     Err(reason) => {
                         error!("Reload of configuration {generation} refused: {reason}");
                         ctx.send(FromChild::Rejected { generation, reason });

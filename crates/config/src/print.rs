@@ -516,6 +516,30 @@ fn global(p: &mut P, g: &GlobalDefs) {
     }
     p.flag("nftables_counters", g.nftables_counters);
     p.flag("nftables_ifindex", g.nftables_ifindex);
+    p.opt_q("process_name", &g.process_name);
+    for (who, t) in [("vrrp", &g.vrrp_process), ("checker", &g.checker_process)] {
+        p.opt_q(&format!("{who}_process_name"), &t.name);
+        p.opt(&format!("{who}_priority"), &t.nice);
+        p.opt(&format!("{who}_rt_priority"), &t.rt_priority);
+        if t.rlimit_rttime != 10_000 {
+            // (0, no limit, reads back from keepalived's invalid 0.)
+            p.line(&format!("{who}_rlimit_rttime {}", t.rlimit_rttime));
+        }
+        p.flag(&format!("{who}_no_swap"), t.no_swap);
+        if !t.cpu_affinity.is_empty() {
+            let cpus: Vec<String> = t.cpu_affinity.iter().map(|c| c.to_string()).collect();
+            p.line(&format!("{who}_cpu_affinity {}", cpus.join(" ")));
+        }
+    }
+    if g.max_auto_priority != 0 {
+        p.line(&format!("max_auto_priority {}", g.max_auto_priority));
+    }
+    if g.min_auto_priority_delay != 1_000_000 {
+        p.line(&format!(
+            "min_auto_priority_delay {}",
+            g.min_auto_priority_delay
+        ));
+    }
     p.stmts(&g.extra);
     p.close();
 }
@@ -623,6 +647,10 @@ fn instance(p: &mut P, v: &VrrpInstance, g: &GlobalDefs) {
     p.script("notify_stop", &v.notify_stop);
     p.script("notify", &v.notify);
     p.script("notify_master_rx_lower_pri", &v.notify_master_rx_lower_pri);
+    match &v.notify_deleted_script {
+        Some(_) => p.script("notify_deleted", &v.notify_deleted_script),
+        None => p.flag("notify_deleted", v.notify_deleted),
+    }
     if v.smtp_alert != g.smtp_alert_vrrp.or(g.smtp_alert) {
         if let Some(b) = v.smtp_alert {
             p.onoff("smtp_alert", b);

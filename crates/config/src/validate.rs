@@ -320,6 +320,7 @@ fn check_scripts(cx: &mut Cx, spans: &Spans, c: &mut Config, missing_if: bool) {
             &v.notify_stop,
             &v.notify,
             &v.notify_master_rx_lower_pri,
+            &v.notify_deleted_script,
         ]
         .into_iter()
         .flatten()

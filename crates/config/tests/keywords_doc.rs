@@ -29,7 +29,6 @@ const NOT_KEYWORDS: &[&str] = &[
     "Virtual",
     "dynamic",
     "keepalived",
-    "process_name",
     "start",
     "val1",
 ];

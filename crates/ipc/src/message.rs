@@ -25,6 +25,24 @@ pub struct ConfigSlice {
     pub vrrp: Option<keepalived_vrrp::plan::VrrpPlan>,
     /// checkerd's plan (no VRRP passwords, scripts by id only).
     pub check: Option<keepalived_check::plan::CheckPlan>,
+    /// How the child runs itself (what the parent cannot set for it).
+    #[serde(default)]
+    pub process: ProcessSettings,
+}
+
+/// The part of keepalived's process keywords (`*_process_name`,
+/// `*_no_swap`, `max_auto_priority`) only the process itself can apply:
+/// the parent sets its nice value, scheduler, limits and CPUs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessSettings {
+    /// prctl(PR_SET_NAME) (None: the binary's name).
+    pub name: Option<String>,
+    /// mlockall (the parent raised RLIMIT_MEMLOCK for it).
+    pub no_swap: bool,
+    /// Report a wake-up this many microseconds after a deadline with
+    /// [`FromChild::Late`] (`max_auto_priority`: the parent raises the
+    /// child's realtime priority).
+    pub report_late_us: Option<u32>,
 }
 
 /// A VRRP instance (or sync group) changed state: vrrpd → parent → checkerd
@@ -293,6 +311,11 @@ pub enum FromChild {
         virtual_server: VsId,
         active: bool,
     },
+    /// A timer fired `by_us` microseconds late, past
+    /// `ProcessSettings::report_late_us` (`max_auto_priority`).
+    Late {
+        by_us: u64,
+    },
 }
 
 impl FromChild {
@@ -316,6 +339,7 @@ impl FromChild {
             FromChild::Ipvs { .. } => "Ipvs",
             FromChild::CheckTimes(_) => "CheckTimes",
             FromChild::HaSuspend { .. } => "HaSuspend",
+            FromChild::Late { .. } => "Late",
         }
     }
 
@@ -326,7 +350,8 @@ impl FromChild {
             FromChild::Ready { .. }
             | FromChild::Rejected { .. }
             | FromChild::Dump { .. }
-            | FromChild::Pong { .. } => true,
+            | FromChild::Pong { .. }
+            | FromChild::Late { .. } => true,
             FromChild::VrrpState(_)
             | FromChild::GroupState(_)
             | FromChild::MasterRxLowerPri { .. }
@@ -402,6 +427,7 @@ mod tests {
                 ipvs: None,
                 vrrp: None,
                 check: Some(Default::default()),
+                process: Default::default(),
             }),
             replay: ReplayState::default(),
         };

@@ -152,6 +152,7 @@ fn lines(config: &Config) -> Vec<(String, Option<String>, Extras)> {
             &i.notify_fault,
             &i.notify_stop,
             &i.notify_master_rx_lower_pri,
+            &i.notify_deleted_script,
         ]
         .into_iter()
         .flatten()
@@ -297,9 +298,11 @@ impl Allowlist {
             .ok_or_else(|| format!("{} is not a script of the configuration", call.script))?;
         let mut argv = a.argv.clone();
         let state = |s: VrrpState| match s {
-            VrrpState::Master | VrrpState::Backup | VrrpState::Fault | VrrpState::Stop => {
-                Ok(s.as_str().to_string())
-            }
+            VrrpState::Master
+            | VrrpState::Backup
+            | VrrpState::Fault
+            | VrrpState::Stop
+            | VrrpState::Deleted => Ok(s.as_str().to_string()),
             VrrpState::Init => Err("a notify script is never given INIT".to_string()),
         };
         match (&a.extras, call.args) {

@@ -12,5 +12,7 @@ pub mod seccomp;
 pub use caps_mask::CapMask;
 pub use privileges::{
     apply_before_exec, drop_parent_privileges, privileges_for, ChildPrivileges, PARENT_CAPS,
+    TUNING_CAPS,
 };
+pub use privileges::{missing_tuning_caps, with_memory_lock};
 pub use seccomp::SeccompMode;

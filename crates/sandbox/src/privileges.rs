@@ -38,6 +38,38 @@ pub const PARENT_CAPS: CapMask = CapMask::of(&[
     CAP_NET_RAW,
 ]);
 
+const CAP_IPC_LOCK: u32 = 14;
+const CAP_SYS_NICE: u32 = 23;
+const CAP_SYS_RESOURCE: u32 = 24;
+
+/// Kept besides [`PARENT_CAPS`] only when the configuration the suite
+/// starts with sets keepalived's process keywords (`vrrp_rt_priority`,
+/// `checker_priority`, `*_cpu_affinity`, `*_no_swap`, `max_auto_priority`):
+/// the parent sets its children's scheduling, CPUs and limits on their
+/// pids, which needs SYS_NICE (checkerd is another user; realtime,
+/// negative nice) and SYS_RESOURCE (another user's limits); IPC_LOCK is
+/// handed to a root child whose `*_no_swap` is set (see
+/// [`with_memory_lock`]), as keepalived's root children lock themselves
+/// whatever RLIMIT_MEMLOCK says.
+pub const TUNING_CAPS: CapMask = CapMask::of(&[CAP_IPC_LOCK, CAP_SYS_NICE, CAP_SYS_RESOURCE]);
+
+/// `*_no_swap` for a root child (vrrpd, ipvsd): it may mlockall beyond
+/// RLIMIT_MEMLOCK (CAP_IPC_LOCK), if this process holds the capability to
+/// give. checkerd runs as another user and gets no capability: it locks
+/// what its limit allows.
+pub fn with_memory_lock(mut p: ChildPrivileges) -> ChildPrivileges {
+    let held = caps::has_cap(
+        None,
+        caps::CapSet::Permitted,
+        caps::Capability::CAP_IPC_LOCK,
+    )
+    .unwrap_or(false);
+    if p.uid == 0 && held {
+        p.caps = CapMask(p.caps.0 | CapMask::of(&[CAP_IPC_LOCK]).0);
+    }
+    p
+}
+
 /// The unprivileged account checkerd (and its scripts) run as.
 pub const CHECKER_USER: &str = "keepalived-rs";
 pub const FALLBACK_USER: &str = "nobody";
@@ -174,16 +206,26 @@ pub unsafe fn apply_before_exec(p: &ChildPrivileges, keep_fds: c_int) -> io::Res
     Ok(())
 }
 
-/// Reduce the parent to [`PARENT_CAPS`] (bounding, permitted, effective;
-/// inheritable and ambient emptied). Called once, after anything that needs
-/// more (entering a namespace, pid files).
-pub fn drop_parent_privileges() -> Result<(), caps::errors::CapsError> {
+/// Reduce the parent to [`PARENT_CAPS`] (plus [`TUNING_CAPS`] when
+/// `tuning`; bounding, permitted, effective; inheritable and ambient
+/// emptied). Called once, after anything that needs more (entering a
+/// namespace, pid files).
+pub fn drop_parent_privileges(tuning: bool) -> Result<(), caps::errors::CapsError> {
     use caps::CapSet;
     if !Uid::effective().is_root() {
         // Started unprivileged (tests of -t, --convert): nothing to drop.
         return Ok(());
     }
-    let keep = PARENT_CAPS.to_capset();
+    let mut keep = if tuning {
+        CapMask(PARENT_CAPS.0 | TUNING_CAPS.0)
+    } else {
+        PARENT_CAPS
+    }
+    .to_capset();
+    // What we were not given (a unit's bounding set) cannot be kept: the
+    // caller says so (see [`missing_tuning_caps`]).
+    let have = caps::read(None, CapSet::Permitted)?;
+    keep.retain(|c| have.contains(c));
     for c in caps::all() {
         if !keep.contains(&c) {
             caps::drop(None, CapSet::Bounding, c)?;
@@ -194,6 +236,20 @@ pub fn drop_parent_privileges() -> Result<(), caps::errors::CapsError> {
     caps::set(None, CapSet::Effective, &keep)?;
     caps::set(None, CapSet::Permitted, &keep)?;
     Ok(())
+}
+
+/// The [`TUNING_CAPS`] this process does not hold (after
+/// [`drop_parent_privileges`] with `tuning`: the ones it was never given).
+pub fn missing_tuning_caps() -> Vec<String> {
+    let have = caps::read(None, caps::CapSet::Effective).unwrap_or_default();
+    let mut missing: Vec<String> = TUNING_CAPS
+        .to_capset()
+        .into_iter()
+        .filter(|c| !have.contains(c))
+        .map(|c| c.to_string())
+        .collect();
+    missing.sort();
+    missing
 }
 
 #[cfg(test)]

@@ -117,6 +117,9 @@ const COMMON: &[Syscall] = &[
     ("getpeername", libc::SYS_getpeername),
     ("shutdown", libc::SYS_shutdown),
     ("connect", libc::SYS_connect),
+    // `*_no_swap` (a reload may turn it on or off).
+    ("mlockall", libc::SYS_mlockall),
+    ("munlockall", libc::SYS_munlockall),
 ];
 
 /// Socket families each child may open (syslog reconnects need AF_UNIX,
@@ -222,6 +225,7 @@ pub fn allowlist(sub: Subsystem) -> Vec<String> {
     names.push("socket (families and protocols below)".into());
     names.push("tgkill (itself only)".into());
     names.push("prlimit64 (itself only)".into());
+    names.push("prctl (PR_SET_NAME only)".into());
     names.sort();
     names
 }
@@ -274,6 +278,11 @@ pub fn program(sub: Subsystem, mode: SeccompMode) -> Result<BpfProgram, String> 
             SeccompRule::new(vec![eq(0, 0)]).map_err(|e| e.to_string())?,
             SeccompRule::new(vec![eq(0, me)]).map_err(|e| e.to_string())?,
         ],
+    );
+    // `*_process_name` at a reload: its own name, nothing else prctl does.
+    rules.insert(
+        libc::SYS_prctl,
+        vec![SeccompRule::new(vec![eq(0, libc::PR_SET_NAME as u64)]).map_err(|e| e.to_string())?],
     );
     let mismatch = match mode {
         SeccompMode::Kill => SeccompAction::KillProcess,

@@ -24,7 +24,7 @@ fn render() -> String {
         .collect();
     parent.sort();
     d.push_str(&format!(
-        "| keepalived-rs (parent) | root | {} (kept after start-up: to spawn children with theirs, run other users' scripts, signal checkerd) | not by itself (the unit sets NoNewPrivileges=yes) | none: it starts scripts of other users |\n",
+        "| keepalived-rs (parent) | root | {} (kept after start-up: to spawn children with theirs, run other users' scripts, signal checkerd), and CAP_SYS_NICE CAP_SYS_RESOURCE CAP_IPC_LOCK only when the configuration sets process tuning keywords (the children's scheduling, CPUs and limits; IPC_LOCK goes to vrrpd or ipvsd with `*_no_swap`) | not by itself (the unit sets NoNewPrivileges=yes) | none: it starts scripts of other users |\n",
         parent.join(" ")
     ));
     for sub in [Subsystem::Vrrp, Subsystem::Checker, Subsystem::Ipvs] {

@@ -24,6 +24,9 @@ pub enum VrrpState {
     Master,
     Fault,
     Stop,
+    /// Removed by a reload, as reported with `notify_deleted` (never a
+    /// state an instance runs in).
+    Deleted,
 }
 
 impl VrrpState {
@@ -34,6 +37,7 @@ impl VrrpState {
             VrrpState::Master => "MASTER",
             VrrpState::Fault => "FAULT",
             VrrpState::Stop => "STOP",
+            VrrpState::Deleted => "DELETED",
         }
     }
 }

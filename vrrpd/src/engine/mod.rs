@@ -141,7 +141,7 @@ fn state_from(s: VrrpState) -> Option<State> {
         VrrpState::Backup => Some(State::Backup),
         VrrpState::Master => Some(State::Master),
         VrrpState::Fault => Some(State::Fault),
-        VrrpState::Init | VrrpState::Stop => None,
+        VrrpState::Init | VrrpState::Stop | VrrpState::Deleted => None,
     }
 }
 

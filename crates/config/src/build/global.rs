@@ -231,6 +231,49 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
                 g.vmac_prefix = k.args.first().map(|t| t.text.clone())
             }
             "vmac_prefix" => {}
+            // Process tuning: the values keepalived 2.2.7's handlers keep
+            // (kchecks report the bad words in its phrases).
+            "process_names" => {
+                g.vrrp_process.name = Some("keepalived_vrrp".into());
+                g.checker_process.name = Some("keepalived_lvs".into());
+            }
+            "process_name" => process_name(k, &mut g.process_name),
+            "vrrp_process_name" => process_name(k, &mut g.vrrp_process.name),
+            "checker_process_name" | "lvs_process_name" => {
+                process_name(k, &mut g.checker_process.name)
+            }
+            "vrrp_priority" => g.vrrp_process.nice = nice(k),
+            "checker_priority" => g.checker_process.nice = nice(k),
+            "vrrp_rt_priority" => rt_priority(k, &mut g.vrrp_process.rt_priority),
+            "checker_rt_priority" => rt_priority(k, &mut g.checker_process.rt_priority),
+            "vrrp_rlimit_rttime" | "vrrp_rlimit_rtime" => {
+                g.vrrp_process.rlimit_rttime = rlimit_rttime(k)
+            }
+            "checker_rlimit_rttime" | "checker_rlimit_rtime" => {
+                g.checker_process.rlimit_rttime = rlimit_rttime(k)
+            }
+            "vrrp_no_swap" => g.vrrp_process.no_swap = true,
+            "checker_no_swap" => g.checker_process.no_swap = true,
+            "vrrp_cpu_affinity" => g.vrrp_process.cpu_affinity = cpu_affinity(k),
+            "checker_cpu_affinity" => g.checker_process.cpu_affinity = cpu_affinity(k),
+            "max_auto_priority" => match k.args.first() {
+                None => g.max_auto_priority = 99,
+                Some(t) => {
+                    if let Some(v) = t.text.parse::<i32>().ok().filter(|v| (-1..=99).contains(v)) {
+                        g.max_auto_priority = v;
+                    }
+                }
+            },
+            "min_auto_priority_delay" => {
+                if let Some(v) = k
+                    .args
+                    .first()
+                    .and_then(|t| t.text.parse::<u32>().ok())
+                    .filter(|v| (1..=10_000_000).contains(v))
+                {
+                    g.min_auto_priority_delay = v;
+                }
+            }
             _ => cx.untyped(d, k, &mut g.extra, "global_defs"),
         }
     }
@@ -290,6 +333,61 @@ fn fifo(k: &Node, slot: &mut Option<crate::model::NotifyFifo>) {
             group: word(2),
         });
     }
+}
+
+/// `*_process_name NAME`: at most 15 bytes (the kernel's comm), cut as
+/// keepalived cuts it.
+fn process_name(k: &Node, slot: &mut Option<String>) {
+    if let Some(t) = k.args.first() {
+        let mut end = t.text.len().min(15);
+        while !t.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        *slot = Some(t.text[..end].to_string());
+    }
+}
+
+/// `*_priority N`: a nice value in -20..19; anything else is keepalived's
+/// 0 (left alone).
+fn nice(k: &Node) -> Option<i8> {
+    k.args
+        .first()
+        .and_then(|t| t.text.parse::<i8>().ok())
+        .filter(|v| (-20..=19).contains(v) && *v != 0)
+}
+
+/// `*_rt_priority N`: clamped to SCHED_RR's 1..99; a word that is not a
+/// number leaves it as it was.
+fn rt_priority(k: &Node, slot: &mut Option<u8>) {
+    if let Some(v) = k.args.first().and_then(|t| t.text.parse::<i64>().ok()) {
+        *slot = Some(v.clamp(1, 99) as u8);
+    }
+}
+
+/// `*_rlimit_rttime N`: microseconds, at least 2 (1 is taken as 2: the
+/// soft limit is half); invalid is 0, no limit.
+fn rlimit_rttime(k: &Node) -> u32 {
+    match k.args.first().and_then(|t| t.text.parse::<u32>().ok()) {
+        Some(0) | None => 0,
+        Some(1) => 2,
+        Some(v) => v,
+    }
+}
+
+/// `*_cpu_affinity CPU...`: any CPU out of range empties the set, as
+/// keepalived does.
+fn cpu_affinity(k: &Node) -> Vec<u16> {
+    let max = super::kchecks::num_cpus().saturating_sub(1);
+    let mut cpus = Vec::new();
+    for t in &k.args {
+        match t.text.parse::<u16>() {
+            Ok(c) if u64::from(c) <= max => cpus.push(c),
+            _ => return Vec::new(),
+        }
+    }
+    cpus.sort_unstable();
+    cpus.dedup();
+    cpus
 }
 
 /// A `*_notify_fifo_script` line: the first given counts.

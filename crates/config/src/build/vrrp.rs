@@ -389,6 +389,15 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
             "notify_master_rx_lower_pri" if v.notify_master_rx_lower_pri.is_none() => {
                 v.notify_master_rx_lower_pri = cx.notify_script(k)
             }
+            // The first counts (kchecks report another); its script is
+            // optional.
+            "notify_deleted" if !v.notify_deleted => {
+                v.notify_deleted = true;
+                if !k.args.is_empty() {
+                    v.notify_deleted_script = cx.notify_script(k);
+                }
+            }
+            "notify_deleted" => {}
             "notify_master_rx_lower_pri" => {}
             "smtp_alert" => v.smtp_alert = Some(cx.flag(k)),
             "use_vmac" => v.use_vmac = Some(join(&k.args)),

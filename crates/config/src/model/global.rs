@@ -118,8 +118,59 @@ pub struct GlobalDefs {
     pub lvs_notify_fifo_script: Option<String>,
     /// `no_email_faults`: no SMTP alert for FAULT transitions.
     pub no_email_faults: bool,
+    /// `process_name NAME` (or `process_names`: "keepalived"): the
+    /// parent's process name (comm).
+    pub process_name: Option<String>,
+    /// `vrrp_priority`, `vrrp_rt_priority`, `vrrp_rlimit_rttime`,
+    /// `vrrp_no_swap`, `vrrp_cpu_affinity`, `vrrp_process_name`: how vrrpd
+    /// runs.
+    pub vrrp_process: ProcessTuning,
+    /// The same `checker_*` keywords: keepalived's checker process is
+    /// checkerd and ipvsd here, so both run this way.
+    pub checker_process: ProcessTuning,
+    /// `max_auto_priority [N]`: a child whose timers fire late by
+    /// `min_auto_priority_delay` is moved to realtime scheduling, one
+    /// priority step per late wake-up up to N (0: never; -1: never, and no
+    /// notice at start).
+    pub max_auto_priority: i32,
+    /// Microseconds (1,000,000).
+    pub min_auto_priority_delay: u32,
     /// Other known global keywords, kept raw.
     pub extra: Vec<Stmt>,
+}
+
+/// How a child process runs: keepalived 2.2.7's `*_priority`,
+/// `*_rt_priority`, `*_rlimit_rttime`, `*_no_swap`, `*_cpu_affinity` and
+/// `*_process_name` for one process.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProcessTuning {
+    /// Nice value, -20..19 (unset or 0: left alone). Not applied when a
+    /// realtime priority is set, as keepalived.
+    pub nice: Option<i8>,
+    /// SCHED_RR priority, 1..99.
+    pub rt_priority: Option<u8>,
+    /// RLIMIT_RTTIME in microseconds while realtime (10,000; 0: none).
+    pub rlimit_rttime: u32,
+    /// Locked in memory (mlockall).
+    pub no_swap: bool,
+    /// CPUs it may run on (empty: all).
+    pub cpu_affinity: Vec<u16>,
+    /// Process name (comm, at most 15 bytes).
+    pub name: Option<String>,
+}
+
+impl Default for ProcessTuning {
+    fn default() -> Self {
+        ProcessTuning {
+            nice: None,
+            rt_priority: None,
+            rlimit_rttime: 10_000,
+            no_swap: false,
+            cpu_affinity: Vec::new(),
+            name: None,
+        }
+    }
 }
 
 /// `notify_fifo PATH [USER [GROUP]]`: the FIFO and who owns it when the
@@ -252,6 +303,11 @@ impl Default for GlobalDefs {
             vrrp_notify_fifo_script: None,
             lvs_notify_fifo_script: None,
             no_email_faults: false,
+            process_name: None,
+            vrrp_process: ProcessTuning::default(),
+            checker_process: ProcessTuning::default(),
+            max_auto_priority: 0,
+            min_auto_priority_delay: 1_000_000,
             extra: Vec::new(),
         }
     }

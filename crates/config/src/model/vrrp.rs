@@ -224,6 +224,10 @@ pub struct VrrpInstance {
     pub notify_stop: Option<String>,
     pub notify: Option<String>,
     pub notify_master_rx_lower_pri: Option<String>,
+    /// `notify_deleted [SCRIPT]`: an instance a reload removes reports
+    /// DELETED (and runs SCRIPT), not keepalived's default FAULT.
+    pub notify_deleted: bool,
+    pub notify_deleted_script: Option<String>,
     pub smtp_alert: Option<bool>,
     /// `use_vmac [NAME]`: `Some("")` for the default name.
     pub use_vmac: Option<String>,
@@ -283,6 +287,8 @@ impl Default for VrrpInstance {
             notify_stop: None,
             notify: None,
             notify_master_rx_lower_pri: None,
+            notify_deleted: false,
+            notify_deleted_script: None,
             smtp_alert: None,
             use_vmac: None,
             vmac_xmit_base: false,
