@@ -450,6 +450,7 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
         dont_track_primary: inst.dont_track_primary,
         unicast_ttl: inst.unicast_ttl.filter(|_| !inst.unicast_peer.is_empty()),
         promote_secondaries: inst.promote_secondaries && vmac.is_none(),
+        track_src_ip: inst.track_src_ip && configured.is_some(),
         notify_priority_changes: inst
             .notify_priority_changes
             .or(sync.and_then(|s| s.notify_priority_changes))

@@ -250,9 +250,12 @@ fn unsupported_keywords_are_named_and_fail_the_config_test() {
         "{msg}"
     );
     // Tuning only: listed, and the test passes.
-    let (code, msg) = run_t(&with("    vrrp_priority -10\n"));
+    let (code, msg) = run_t(&with("    vrrp_netlink_cmd_rcv_bufs 1048576\n"));
     assert_eq!(code, 0, "{msg}");
-    assert!(msg.contains("'vrrp_priority' is not implemented"), "{msg}");
+    assert!(
+        msg.contains("'vrrp_netlink_cmd_rcv_bufs' is not implemented"),
+        "{msg}"
+    );
     // keepalived's own failure keeps its status.
     let (code, msg) = run_t(&with("    dynamic_interfaces\n    bogus_keyword\n"));
     assert_eq!(code, 5, "{msg}");

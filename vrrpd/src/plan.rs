@@ -51,6 +51,16 @@ pub struct Planned {
     pub unicast_ttl: Option<u8>,
     /// `promote_secondaries` on `ifindex`.
     pub promote_secondaries: bool,
+    /// `cfg.src_addr` is the configured `mcast_src_ip` / `unicast_src_ip`
+    /// (else the interface's address, followed as it changes).
+    pub src_configured: bool,
+    /// `track_src_ip`: the configured source going away is a fault.
+    pub track_src_ip: bool,
+    /// IPv4 without a configured source, on an interface with no address:
+    /// FAULT until one appears (keepalived's "no IPv4 address for
+    /// interface"); `cfg.src_addr` is then 0.0.0.0. With `track_src_ip`:
+    /// the configured source is not on the interface.
+    pub src_missing: bool,
 }
 
 impl Planned {
@@ -86,15 +96,23 @@ fn vip_spec(v: &VipPlan, default_index: u32, links: &[Link]) -> Result<AddrSpec,
 }
 
 /// The source address adverts are sent from when none is configured: the
-/// interface's first global IPv4 address or its IPv6 link-local address.
-fn source(v6: bool, index: u32, addrs: &[Addr]) -> Option<IpAddr> {
-    addrs
-        .iter()
-        .filter(|a| a.index == index && a.addr.is_ipv6() == v6)
-        .find(|a| match a.addr {
-            IpAddr::V4(_) => true,
-            IpAddr::V6(x) => x.is_unicast_link_local(),
+/// interface's first IPv4 address or its IPv6 link-local address, one
+/// that is not in `vips` if there is one (keepalived sends from a VIP
+/// only when the interface has nothing else).
+pub fn source(v6: bool, index: u32, addrs: &[Addr], vips: &[IpAddr]) -> Option<IpAddr> {
+    let usable = || {
+        addrs.iter().filter(move |a| {
+            a.index == index
+                && a.addr.is_ipv6() == v6
+                && match a.addr {
+                    IpAddr::V4(_) => true,
+                    IpAddr::V6(x) => x.is_unicast_link_local(),
+                }
         })
+    };
+    usable()
+        .find(|a| !vips.contains(&a.addr))
+        .or_else(|| usable().next())
         .map(|a| a.addr)
 }
 
@@ -119,15 +137,31 @@ fn plan_one(inst: &InstancePlan, links: &[Link], addrs: &[Addr]) -> Result<Plann
         .find(|l| l.name == ifname)
         .ok_or_else(|| format!("unknown interface {ifname}"))?;
     let v6 = inst.v6;
-    let src = if inst.src_configured {
-        inst.cfg.src_addr
+    let own: Vec<IpAddr> = inst
+        .vips
+        .iter()
+        .chain(&inst.excluded)
+        .map(|v| v.addr)
+        .collect();
+    let (src, src_missing) = if inst.src_configured {
+        // `track_src_ip`: a configured source that is not there is a
+        // fault until it is.
+        let there = addrs
+            .iter()
+            .any(|a| a.index == link.index && a.addr == inst.cfg.src_addr);
+        (inst.cfg.src_addr, inst.track_src_ip && !there)
     } else {
-        source(v6, link.index, addrs).ok_or_else(|| {
-            format!(
-                "interface {ifname} has no {} address to send from",
-                if v6 { "link-local IPv6" } else { "IPv4" }
-            )
-        })?
+        match source(v6, link.index, addrs, &own) {
+            Some(a) => (a, false),
+            // keepalived starts it in FAULT and brings it up when the
+            // interface gets an address.
+            None if !v6 => (IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), true),
+            None => {
+                return Err(format!(
+                    "interface {ifname} has no link-local IPv6 address to send from"
+                ))
+            }
+        }
     };
     let vmac_link = match &inst.vmac {
         Some(name) => Some(
@@ -197,6 +231,9 @@ fn plan_one(inst: &InstancePlan, links: &[Link], addrs: &[Addr]) -> Result<Plann
         notify_priority_changes: inst.notify_priority_changes,
         unicast_ttl: inst.unicast_ttl,
         promote_secondaries: inst.promote_secondaries,
+        src_configured: inst.src_configured,
+        track_src_ip: inst.track_src_ip,
+        src_missing,
     })
 }
 
@@ -313,6 +350,7 @@ mod tests {
             notify_priority_changes: false,
             unicast_ttl: None,
             promote_secondaries: false,
+            track_src_ip: false,
             routes: Vec::new(),
             rules: Vec::new(),
         }
@@ -337,10 +375,27 @@ mod tests {
     }
 
     #[test]
-    fn an_instance_on_a_missing_interface_or_without_a_source_is_refused() {
-        assert!(plan_one(&instance(None), &[link()], &[])
-            .unwrap_err()
-            .contains("no IPv4 address"));
+    fn an_instance_on_a_missing_interface_is_refused_one_without_an_address_waits() {
+        // keepalived: FAULT until the interface has an address.
+        let p = plan_one(&instance(None), &[link()], &[]).unwrap();
+        assert!(p.src_missing);
+        assert!(p.cfg.src_addr.is_unspecified());
+        // A VIP only when there is nothing else (keepalived's choice).
+        let vip = Addr {
+            index: 9,
+            addr: "10.0.0.100".parse().unwrap(),
+            prefix: 32,
+            scope: 0,
+        };
+        let own = Addr {
+            addr: "10.0.0.1".parse().unwrap(),
+            prefix: 24,
+            ..vip.clone()
+        };
+        let p = plan_one(&instance(None), &[link()], &[vip.clone(), own.clone()]).unwrap();
+        assert_eq!(p.cfg.src_addr, own.addr);
+        let p = plan_one(&instance(None), &[link()], std::slice::from_ref(&vip)).unwrap();
+        assert_eq!((p.cfg.src_addr, p.src_missing), (vip.addr, false));
         let mut i = instance(None);
         i.interface = "eth7".into();
         assert!(plan_one(&i, &[link()], &[]).unwrap_err().contains("eth7"));

@@ -351,7 +351,7 @@ pub(crate) const INSTANCE: &[Kw] = &[
     t("notify_deleted"),
     r("use_vmac_addr"),
     r("use_ipvlan"),
-    r("track_src_ip"),
+    t("track_src_ip"),
     r("vrf").f(K_EXITS_IF_NO_WORD),
     t("old_unicast_checksum").f(W),
     t("down_timer_adverts"),

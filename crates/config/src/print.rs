@@ -661,6 +661,7 @@ fn instance(p: &mut P, v: &VrrpInstance, g: &GlobalDefs) {
     }
     p.flag("vmac_xmit_base", v.vmac_xmit_base);
     p.flag("promote_secondaries", v.promote_secondaries);
+    p.flag("track_src_ip", v.track_src_ip);
     for (k, val, inh) in [
         (
             "garp_master_delay",

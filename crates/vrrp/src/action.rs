@@ -89,6 +89,10 @@ pub enum Input {
     /// The instance's own interface.
     InterfaceUp,
     InterfaceDown,
+    /// The address adverts are sent from: a new one (the interface's
+    /// address changed), or none (the interface has none, or
+    /// `track_src_ip`'s configured one went): FAULT until there is one.
+    Source(Option<std::net::IpAddr>),
     /// A tracked object changed; `index` into `InstanceConfig::tracks`.
     Track {
         index: usize,

@@ -60,6 +60,8 @@ pub struct Instance {
     base_priority: u8,
     effective_priority: u8,
     interface_up: bool,
+    /// It has an address to send from (see [`Input::Source`]).
+    has_source: bool,
     track_status: Vec<TrackStatus>,
     /// Master_Adver_Interval: ours as master, the master's as v3 backup.
     master_adver_int: Duration,
@@ -114,6 +116,7 @@ impl Instance {
             base_priority: cfg.priority,
             effective_priority: cfg.priority,
             interface_up: true,
+            has_source: true,
             track_status,
             master_adver_int: cfg.advert_int,
             down_deadline: None,
@@ -186,9 +189,11 @@ impl Instance {
     pub fn vips_set(&self) -> bool {
         self.vips_set
     }
-    /// Interface down or a weight-0 tracked object failing.
+    /// Interface down, no address to send from, or a weight-0 tracked
+    /// object failing.
     pub fn own_fault(&self) -> bool {
         !self.interface_up
+            || !self.has_source
             || self.cfg.no_peer_fault
             || self
                 .cfg
@@ -291,6 +296,13 @@ impl Instance {
             }
             Input::InterfaceDown => {
                 self.interface_up = false;
+                self.fault_changed(now, out);
+            }
+            Input::Source(src) => {
+                if let Some(a) = src {
+                    self.cfg.src_addr = a;
+                }
+                self.has_source = src.is_some();
                 self.fault_changed(now, out);
             }
             Input::Track { index, status } => {

@@ -100,6 +100,10 @@ pub struct InstancePlan {
     /// the VMAC has it set).
     #[serde(default)]
     pub promote_secondaries: bool,
+    /// `track_src_ip`: the configured source address going away is a
+    /// fault (keepalived clears it without a configured one).
+    #[serde(default)]
+    pub track_src_ip: bool,
     /// `virtual_routes` / `virtual_rules`, each parsed once by the parent
     /// (a line that did not parse was reported with its file:line there
     /// and is not in the plan).

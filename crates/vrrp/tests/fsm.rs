@@ -374,6 +374,33 @@ fn startup_with_interface_down_is_fault() {
     assert_eq!(i.next_deadline(), None);
 }
 
+/// No address to send from (keepalived's "no IPv4 address for
+/// interface"): FAULT from the start; one appearing brings the instance
+/// up and its adverts carry it; losing it again is FAULT.
+#[test]
+fn no_source_address_is_fault_until_one_appears() {
+    let mut i = Instance::new(cfg(1, 100)).unwrap();
+    let t0 = std::time::Instant::now();
+    i.handle(Input::Source(None), t0);
+    i.handle(Input::Startup, t0);
+    assert_eq!(i.state(), FAULT);
+    assert_eq!(i.next_deadline(), None);
+    let src: std::net::IpAddr = "10.0.0.9".parse().unwrap();
+    i.handle(Input::Source(Some(src)), t0 + SEC);
+    assert_eq!(i.state(), BACKUP);
+    let down = i.next_deadline().expect("a down timer");
+    let out = i.handle(Input::Timer, down);
+    assert_eq!(i.state(), MASTER);
+    let sent = out.iter().find_map(|a| match a {
+        Action::SendAdvert { payload, .. } => Some(payload.clone()),
+        _ => None,
+    });
+    assert!(sent.is_some(), "{out:?}");
+    assert_eq!(i.config().src_addr, src);
+    i.handle(Input::Source(None), down + SEC);
+    assert_eq!(i.state(), FAULT);
+}
+
 /// Tracking: weights move the effective priority (and a backup's down
 /// timer by the Skew_Time change); weight 0 failing means FAULT.
 #[test]

@@ -7,6 +7,7 @@ mod firewall;
 mod perform;
 mod reload;
 mod rx;
+mod sources;
 mod statics;
 mod vmacs;
 
@@ -404,6 +405,21 @@ impl Engine {
                 .is_some_and(|l| l.up && l.running);
             if !up && !self.plans[m].dont_track_primary {
                 self.input(m, Input::InterfaceDown, now);
+            }
+            if self.plans[m].src_missing {
+                let p = &self.plans[m];
+                if p.src_configured {
+                    info!(
+                        "({}) entering FAULT state (source address {} is not on {})",
+                        p.cfg.name, p.cfg.src_addr, p.ifname
+                    );
+                } else {
+                    info!(
+                        "({}) entering FAULT state (no IPv4 address for interface)",
+                        p.cfg.name
+                    );
+                }
+                self.input(m, Input::Source(None), now);
             }
             for (idx, ifindex) in self.plans[m].track_ifaces.clone() {
                 let up = self.links.get(&ifindex).is_some_and(|l| l.up && l.running);

@@ -150,7 +150,18 @@ impl Engine {
             Err(e) => resync(&e, &mut self.rtnl),
         };
         for ev in events {
-            let NetEvent::Link(l) = ev else { continue };
+            let l = match ev {
+                NetEvent::Link(l) => l,
+                NetEvent::AddrAdded(a) => {
+                    self.address_added(&a, now);
+                    continue;
+                }
+                NetEvent::AddrRemoved(a) => {
+                    self.address_removed(&a, now);
+                    continue;
+                }
+                _ => continue,
+            };
             let was = self.links.get(&l.index).map(|o| o.up && o.running);
             let is = l.up && l.running;
             self.links.insert(l.index, l.clone());

@@ -403,6 +403,7 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
             "use_vmac" => v.use_vmac = Some(join(&k.args)),
             "vmac_xmit_base" => v.vmac_xmit_base = cx.flag(k),
             "promote_secondaries" => v.promote_secondaries = cx.flag(k),
+            "track_src_ip" => v.track_src_ip = true,
             "garp_master_delay" => {
                 v.garp_master_delay = cx.timer(k, 1e6).unwrap_or(v.garp_master_delay)
             }

@@ -233,6 +233,9 @@ pub struct VrrpInstance {
     pub use_vmac: Option<String>,
     pub vmac_xmit_base: bool,
     pub promote_secondaries: bool,
+    /// `track_src_ip`: the configured source address going away is a
+    /// fault.
+    pub track_src_ip: bool,
     pub garp_master_delay: f64,
     pub garp_master_repeat: u32,
     pub garp_master_refresh: f64,
@@ -293,6 +296,7 @@ impl Default for VrrpInstance {
             use_vmac: None,
             vmac_xmit_base: false,
             promote_secondaries: false,
+            track_src_ip: false,
             garp_master_delay: 5.0,
             garp_master_repeat: 5,
             garp_master_refresh: 0.0,
