@@ -126,7 +126,56 @@ pub fn compile(config: &Config) -> (VrrpPlan, Vec<String>) {
     }
     plan.firewall = firewall(g, &plan);
     default_vmac_names(config, &mut plan);
+    extra_if_announcements(config, &mut plan);
     (plan, errors)
+}
+
+/// `garp_extra_if` / `vrrp_garp_extra_if` (keepalived 2.2.7
+/// vrrp_complete_instance, vrrp_send_vmac_update): the first VIP on each
+/// interface other than the instance's own that is one of our VMACs (any
+/// interface with `all`; the own one too with `vmac_xmit_base`, whose
+/// adverts leave from the lower device) is announced every interval while
+/// master. None such: off, as keepalived turns it off.
+fn extra_if_announcements(config: &Config, plan: &mut VrrpPlan) {
+    let g = &config.global_defs;
+    let ours: Vec<String> = plan
+        .instances
+        .iter()
+        .filter_map(|i| i.vmac.clone())
+        .collect();
+    for ip in &mut plan.instances {
+        let Some(inst) = config.vrrp_instances.iter().find(|i| i.name == ip.cfg.name) else {
+            continue;
+        };
+        let (secs, all) = match inst.garp_extra_if {
+            Some(s) => (s, inst.garp_extra_if_all),
+            None => (
+                g.vrrp_garp_extra_if.unwrap_or(0),
+                inst.garp_extra_if_all || g.vrrp_garp_extra_if_all,
+            ),
+        };
+        if secs == 0 {
+            continue;
+        }
+        let home = ip.vmac.clone().unwrap_or_else(|| ip.interface.clone());
+        let mut seen: Vec<String> = Vec::new();
+        let mut addrs = Vec::new();
+        for v in ip.vips.iter().chain(&ip.excluded) {
+            let dev = v.dev.clone().unwrap_or_else(|| home.clone());
+            if (!all && !ours.contains(&dev))
+                || (dev == home && !ip.vmac_xmit_base)
+                || seen.contains(&dev)
+            {
+                continue;
+            }
+            seen.push(dev);
+            addrs.push(v.addr);
+        }
+        if !addrs.is_empty() {
+            ip.cfg.garp.extra_if_interval = std::time::Duration::from_secs(u64::from(secs));
+            ip.cfg.garp.extra_if = addrs;
+        }
+    }
 }
 
 /// keepalived 2.2.7's names for VMACs `use_vmac` does not name
@@ -291,6 +340,9 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
         lower_prio_repeat: inst.garp_lower_prio_repeat,
         arp_interval: secs(g.vrrp_garp_interval),
         na_interval: secs(g.vrrp_gna_interval),
+        // (Set by extra_if_announcements once every VMAC has its name.)
+        extra_if_interval: Duration::ZERO,
+        extra_if: Vec::new(),
     };
     let mut watched = Vec::new();
     let mut track_interfaces = Vec::new();

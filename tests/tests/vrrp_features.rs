@@ -464,3 +464,78 @@ fn disable_local_igmp_while_running() {
     assert!(s.stop().success());
     assert_eq!(sysctl(&a).trim(), "1");
 }
+
+/// `garp_extra_if all SECS` (keepalived 2.2.7): while master, a
+/// gratuitous ARP every SECS for the VIP that lives on another interface
+/// (`dev eth1`), from that interface's MAC — so the switch behind it keeps
+/// the MAC — as keepalived sends it; without the keyword only the burst
+/// on taking over. Both daemons in turn on the same host.
+#[test]
+fn garp_extra_if_announces_vips_on_other_interfaces_periodically() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    for args in [
+        &[
+            "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+        ][..],
+        &["link", "set", "eth1", "up"],
+        &["link", "set", "eth1p", "up"],
+    ] {
+        assert!(a.ip(args).status.success(), "{args:?}");
+    }
+    let mac = text(&a, &["cat", "/sys/class/net/eth1/address"])
+        .trim()
+        .to_string();
+    let conf = "global_defs {\n    vrrp_garp_master_delay 0\n    vrrp_garp_master_repeat 1\n}\n\
+                vrrp_instance VI_1 {\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
+                priority 150\n    advert_int 1\n    garp_extra_if all 1\n    virtual_ipaddress {\n        \
+                10.99.0.100/24\n        10.77.0.100/24 dev eth1\n    }\n}\n";
+    // Gratuitous ARPs for the eth1 VIP seen on the wire: (time, source MAC).
+    let garps = |keepalived: bool| -> Vec<(f64, String)> {
+        let mut cap = keepalived_rs_tests::lan::LineTap::spawn(
+            std::process::Command::new("ip")
+                .args(["netns", "exec", &a.name, "tcpdump", "-l", "-n", "-e", "-tt"])
+                .args(["-i", "eth1p", "arp and host 10.77.0.100"]),
+        );
+        cap.wait_for_text("listening on", std::time::Duration::from_secs(20));
+        let k = keepalived.then(|| Keepalived::start(&a, conf));
+        let mut s = (!keepalived).then(|| start(&a, conf));
+        let mut seen = Vec::new();
+        while seen.len() < 4 {
+            let l = cap.wait_for(
+                "a gratuitous ARP",
+                std::time::Duration::from_secs(30),
+                |l| l.contains("10.77.0.100"),
+            );
+            let t: f64 = l.split_whitespace().next().unwrap().parse().unwrap();
+            let src = l.split_whitespace().nth(1).unwrap().to_string();
+            seen.push((t, src));
+        }
+        if let Some(k) = k {
+            k.stop();
+        }
+        if let Some(s) = s.as_mut() {
+            assert!(s.stop().success());
+        }
+        seen
+    };
+    for keepalived in [true, false] {
+        let who = if keepalived {
+            "keepalived 2.2.7"
+        } else {
+            "keepalived-rs"
+        };
+        let seen = garps(keepalived);
+        eprintln!("{who}: {seen:?}");
+        assert!(
+            seen.iter().all(|(_, m)| *m == mac),
+            "{who}: {seen:?} (eth1 is {mac})"
+        );
+        // After the one on taking over, one a second (keepalived checks on
+        // each advert: within an advert interval of the period).
+        for w in seen[1..].windows(2) {
+            let gap = w[1].0 - w[0].0;
+            assert!((0.5..=2.5).contains(&gap), "{who}: gap {gap} s in {seen:?}");
+        }
+    }
+}

@@ -531,6 +531,13 @@ fn global(p: &mut P, g: &GlobalDefs) {
             p.line(&format!("{who}_cpu_affinity {}", cpus.join(" ")));
         }
     }
+    if let Some(d) = g.vrrp_garp_extra_if {
+        let all = if g.vrrp_garp_extra_if_all { "all " } else { "" };
+        p.line(&format!("vrrp_garp_extra_if {all}{d}"));
+    } else if g.vrrp_garp_extra_if_all {
+        // (keepalived keeps the flag of a line without a time)
+        p.line("vrrp_garp_extra_if all");
+    }
     if g.max_auto_priority != 0 {
         p.line(&format!("max_auto_priority {}", g.max_auto_priority));
     }
@@ -662,6 +669,14 @@ fn instance(p: &mut P, v: &VrrpInstance, g: &GlobalDefs) {
     p.flag("vmac_xmit_base", v.vmac_xmit_base);
     p.flag("promote_secondaries", v.promote_secondaries);
     p.flag("track_src_ip", v.track_src_ip);
+    match (v.garp_extra_if, v.garp_extra_if_all) {
+        (Some(d), all) => p.line(&format!(
+            "garp_extra_if {}{d}",
+            if all { "all " } else { "" }
+        )),
+        (None, true) => p.line("garp_extra_if all"),
+        (None, false) => {}
+    }
     for (k, val, inh) in [
         (
             "garp_master_delay",

@@ -82,6 +82,15 @@ pub struct GarpConfig {
     pub arp_interval: Duration,
     /// Minimum gap between two unsolicited NAs (`vrrp_gna_interval`).
     pub na_interval: Duration,
+    /// `garp_extra_if` / `vrrp_garp_extra_if`: while master, one
+    /// gratuitous ARP / NA every this long for each of `extra_if` (zero:
+    /// off), so switches keep the MACs of interfaces that send no adverts.
+    #[serde(default)]
+    pub extra_if_interval: Duration,
+    /// One VIP per such interface (keepalived sends for the first VIP it
+    /// finds on each).
+    #[serde(default)]
+    pub extra_if: Vec<IpAddr>,
 }
 
 impl Default for GarpConfig {
@@ -95,6 +104,8 @@ impl Default for GarpConfig {
             lower_prio_repeat: 5,
             arp_interval: Duration::ZERO,
             na_interval: Duration::ZERO,
+            extra_if_interval: Duration::ZERO,
+            extra_if: Vec::new(),
         }
     }
 }

@@ -88,6 +88,8 @@ pub struct Instance {
     /// switched to when a peer's adverts carried it).
     old_unicast_checksum: bool,
     refresh_deadline: Option<Instant>,
+    /// Next `garp_extra_if` announcement while master.
+    extra_if_deadline: Option<Instant>,
     /// The down timer expired but the sync group held us in BACKUP.
     wants_master: bool,
     /// Last master heard (address, priority).
@@ -131,6 +133,7 @@ impl Instance {
             rx_ah_seq: None,
             old_unicast_checksum: false,
             refresh_deadline: None,
+            extra_if_deadline: None,
             wants_master: false,
             master: None,
             vips_set: false,
@@ -263,6 +266,7 @@ impl Instance {
             self.garp_delay_deadline,
             self.lower_prio_garp_deadline,
             self.refresh_deadline,
+            self.extra_if_deadline,
             self.garp.deadline(),
         ]
         .into_iter()
@@ -409,6 +413,7 @@ impl Instance {
                 if !self.cfg.garp.master_refresh.is_zero() {
                     self.refresh_deadline = Some(now + self.cfg.garp.master_refresh);
                 }
+                self.extra_if_deadline = self.extra_if_first(now);
             }
             State::Fault => {
                 self.state = State::Fault;
@@ -465,8 +470,16 @@ impl Instance {
         self.garp_delay_deadline = None;
         self.lower_prio_garp_deadline = None;
         self.refresh_deadline = None;
+        self.extra_if_deadline = None;
         self.wants_master = false;
         self.garp.clear();
+    }
+
+    /// The first `garp_extra_if` announcement after becoming master.
+    fn extra_if_first(&self, now: Instant) -> Option<Instant> {
+        let g = &self.cfg.garp;
+        (!g.extra_if_interval.is_zero() && !g.extra_if.is_empty())
+            .then(|| now + g.extra_if_interval)
     }
 
     // ---- transitions ---------------------------------------------------
@@ -510,6 +523,7 @@ impl Instance {
         if !g.master_refresh.is_zero() {
             self.refresh_deadline = Some(now + g.master_refresh);
         }
+        self.extra_if_deadline = self.extra_if_first(now);
         self.advert_deadline = Some(now + self.cfg.advert_int);
         self.set_state(State::Master, out);
     }
@@ -658,6 +672,15 @@ impl Instance {
                 .burst(&self.cfg.vips, g.master_refresh_repeat, now, out);
             let n = r + g.master_refresh;
             self.refresh_deadline = Some(if n > now { n } else { now + g.master_refresh });
+        }
+        if let Some(r) = self.extra_if_deadline.filter(|r| *r <= now) {
+            self.garp.burst(&g.extra_if, 1, now, out);
+            let n = r + g.extra_if_interval;
+            self.extra_if_deadline = Some(if n > now {
+                n
+            } else {
+                now + g.extra_if_interval
+            });
         }
         self.garp.poll(now, out);
     }

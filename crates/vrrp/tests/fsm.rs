@@ -401,6 +401,40 @@ fn no_source_address_is_fault_until_one_appears() {
     assert_eq!(i.state(), FAULT);
 }
 
+/// `garp_extra_if`: while master, one gratuitous ARP per extra interface
+/// address every interval (after the burst on taking over); none once it
+/// is no longer master.
+#[test]
+fn garp_extra_if_announces_every_interval_while_master() {
+    let mut c = cfg(1, 100);
+    c.garp.master_repeat = 1;
+    c.garp.master_delay = Duration::ZERO;
+    let extra: std::net::Ipv4Addr = "10.77.0.100".parse().unwrap();
+    c.garp.extra_if = vec![IpAddr::V4(extra)];
+    c.garp.extra_if_interval = 2 * SEC;
+    let mut i = Instance::new(c).unwrap();
+    let t0 = std::time::Instant::now();
+    i.handle(Input::Startup, t0);
+    let down = i.next_deadline().unwrap();
+    let out = i.handle(Input::Timer, down);
+    assert_eq!(i.state(), MASTER);
+    assert!(!out.contains(&Action::SendGarp(extra)), "{out:?}");
+    let mut sent = Vec::new();
+    let mut now = down;
+    while now < down + 7 * SEC {
+        now = i.next_deadline().unwrap();
+        for a in i.handle(Input::Timer, now) {
+            if a == Action::SendGarp(extra) {
+                sent.push(now - down);
+            }
+        }
+    }
+    assert_eq!(sent, vec![2 * SEC, 4 * SEC, 6 * SEC]);
+    // Backup again: no more.
+    i.handle(Input::Shutdown, now);
+    assert!(i.next_deadline().is_none_or(|d| d > now + 10 * SEC));
+}
+
 /// Tracking: weights move the effective priority (and a backup's down
 /// timer by the Skew_Time change); weight 0 failing means FAULT.
 #[test]

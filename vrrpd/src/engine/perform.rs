@@ -104,16 +104,18 @@ impl Engine {
                 self.sync_firewall();
             }
             Action::SendGarp(ip) => {
-                let ifindex = p.vips.get(&IpAddr::V4(ip)).map_or(p.ifindex, |s| s.index);
-                if let Err(e) = self.packet.send(ifindex, &frames::garp(p.mac, ip)) {
+                let (ifindex, mac) = self.announce_from(m, IpAddr::V4(ip));
+                let p = &self.plans[m];
+                if let Err(e) = self.packet.send(ifindex, &frames::garp(mac, ip)) {
                     debug!("({}) gratuitous ARP for {ip}: {e}", p.cfg.name);
                 }
             }
             Action::SendNa(ip) => {
-                let ifindex = p.vips.get(&IpAddr::V6(ip)).map_or(p.ifindex, |s| s.index);
+                let (ifindex, mac) = self.announce_from(m, IpAddr::V6(ip));
+                let p = &self.plans[m];
                 if let Err(e) = self
                     .packet
-                    .send(ifindex, &frames::unsolicited_na(p.mac, ip, false))
+                    .send(ifindex, &frames::unsolicited_na(mac, ip, false))
                 {
                     debug!("({}) unsolicited NA for {ip}: {e}", p.cfg.name);
                 }
@@ -192,5 +194,30 @@ impl Engine {
                 }
             }
         }
+    }
+}
+
+impl Engine {
+    /// Where a gratuitous ARP / NA for `addr` leaves, and with which MAC:
+    /// the interface the address lives on (a `dev` VIP's own), with that
+    /// interface's MAC (keepalived's IF_HWADDR of the address's
+    /// interface); on the instance's interface or VMAC, the instance's.
+    fn announce_from(&self, m: usize, addr: IpAddr) -> (u32, [u8; 6]) {
+        let p = &self.plans[m];
+        let home = p.vmac.as_ref().map_or(p.ifindex, |v| v.1);
+        let index = p
+            .vips
+            .get(&addr)
+            .or_else(|| p.excluded.iter().find(|e| e.addr == addr))
+            .map_or(home, |s| s.index);
+        if index == home {
+            return (index, p.mac);
+        }
+        let mac = self
+            .links
+            .get(&index)
+            .and_then(|l| <[u8; 6]>::try_from(l.mac.as_slice()).ok())
+            .unwrap_or(p.mac);
+        (index, mac)
     }
 }

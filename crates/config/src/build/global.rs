@@ -256,6 +256,11 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
             "checker_no_swap" => g.checker_process.no_swap = true,
             "vrrp_cpu_affinity" => g.vrrp_process.cpu_affinity = cpu_affinity(k),
             "checker_cpu_affinity" => g.checker_process.cpu_affinity = cpu_affinity(k),
+            "vrrp_garp_extra_if" | "vrrp_vmac_garp_intvl" => {
+                if let Some(d) = super::vrrp::extra_if(k, 1, &mut g.vrrp_garp_extra_if_all) {
+                    g.vrrp_garp_extra_if = Some(d);
+                }
+            }
             "max_auto_priority" => match k.args.first() {
                 None => g.max_auto_priority = 99,
                 Some(t) => {

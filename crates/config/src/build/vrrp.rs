@@ -404,6 +404,11 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
             "vmac_xmit_base" => v.vmac_xmit_base = cx.flag(k),
             "promote_secondaries" => v.promote_secondaries = cx.flag(k),
             "track_src_ip" => v.track_src_ip = true,
+            "garp_extra_if" => {
+                if let Some(d) = extra_if(k, 0, &mut v.garp_extra_if_all) {
+                    v.garp_extra_if = Some(d);
+                }
+            }
             "garp_master_delay" => {
                 v.garp_master_delay = cx.timer(k, 1e6).unwrap_or(v.garp_master_delay)
             }
@@ -653,4 +658,23 @@ fn authentication(cx: &mut Cx, n: &Node) -> Option<Authentication> {
         auth_type,
         auth_pass: pass,
     })
+}
+
+/// `garp_extra_if` / `vrrp_garp_extra_if [all] SECS` as keepalived reads
+/// them: each `all` sets the flag as it is met, the last number in
+/// [`min`, 86400] is the interval; a bad word ignores the rest (kchecks
+/// report it), no number leaves the interval unset.
+pub(crate) fn extra_if(k: &Node, min: u32, all: &mut bool) -> Option<u32> {
+    let mut delay = None;
+    for t in &k.args {
+        if t.text == "all" {
+            *all = true;
+            continue;
+        }
+        match t.text.parse::<u32>() {
+            Ok(v) if (min..=86400).contains(&v) => delay = Some(v),
+            _ => return None,
+        }
+    }
+    delay
 }

@@ -135,6 +135,10 @@ pub struct GlobalDefs {
     pub max_auto_priority: i32,
     /// Microseconds (1,000,000).
     pub min_auto_priority_delay: u32,
+    /// `vrrp_garp_extra_if [all] SECS` (or the deprecated
+    /// `vrrp_vmac_garp_intvl`): the default of instances' `garp_extra_if`.
+    pub vrrp_garp_extra_if: Option<u32>,
+    pub vrrp_garp_extra_if_all: bool,
     /// Other known global keywords, kept raw.
     pub extra: Vec<Stmt>,
 }
@@ -308,6 +312,8 @@ impl Default for GlobalDefs {
             checker_process: ProcessTuning::default(),
             max_auto_priority: 0,
             min_auto_priority_delay: 1_000_000,
+            vrrp_garp_extra_if: None,
+            vrrp_garp_extra_if_all: false,
             extra: Vec::new(),
         }
     }

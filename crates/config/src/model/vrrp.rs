@@ -236,6 +236,11 @@ pub struct VrrpInstance {
     /// `track_src_ip`: the configured source address going away is a
     /// fault.
     pub track_src_ip: bool,
+    /// `garp_extra_if [all] SECS` (0: off; unset: the global one): while
+    /// master, a gratuitous ARP / NA every SECS on each other interface a
+    /// VIP lives on (VMACs only, unless `all`).
+    pub garp_extra_if: Option<u32>,
+    pub garp_extra_if_all: bool,
     pub garp_master_delay: f64,
     pub garp_master_repeat: u32,
     pub garp_master_refresh: f64,
@@ -297,6 +302,8 @@ impl Default for VrrpInstance {
             vmac_xmit_base: false,
             promote_secondaries: false,
             track_src_ip: false,
+            garp_extra_if: None,
+            garp_extra_if_all: false,
             garp_master_delay: 5.0,
             garp_master_repeat: 5,
             garp_master_refresh: 0.0,

@@ -517,18 +517,22 @@ pub(super) fn instance(cx: &mut Cx, n: &Node, body: &[Node], st: &mut State) {
                 cx.k_first_uns(k, 1, 100);
             }
             "garp_extra_if" => {
-                let mut delay = 0;
+                // An instance may say 0 (off); a bad word stops the line.
+                let mut delay = None;
                 let mut ok = true;
                 for t in &k.args {
                     if t.text == "all" {
                         continue;
                     }
-                    match cx.k_uns(t, 1, 86400) {
-                        Some(v) => delay = v,
-                        None => ok = false,
+                    match cx.k_uns(t, 0, 86400) {
+                        Some(v) => delay = Some(v),
+                        None => {
+                            ok = false;
+                            break;
+                        }
                     }
                 }
-                if ok && delay == 0 {
+                if ok && delay.is_none() {
                     cx.warn(
                         k.pos(),
                         format!("({name}): garp_extra_if specified without time - ignoring"),
