@@ -34,7 +34,6 @@ mod tuning;
 mod user_scripts;
 mod vrrp_plan;
 
-use clap::Parser;
 use cli::Cli;
 use keepalived_config::{LoadOptions, Severity};
 use keepalived_ipc::Subsystem;
@@ -50,7 +49,14 @@ const EXIT_CONFIG: i32 = 3;
 const EXIT_UNSUPPORTED: i32 = 3;
 
 fn main() {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // Which pid files were left at their defaults (a namespace moves those).
+    let default_pids: Vec<&str> = ["pid", "vrrp_pid", "checkers_pid", "ipvs_pid"]
+        .into_iter()
+        .filter(|id| matches.value_source(id) == Some(clap::parser::ValueSource::DefaultValue))
+        .collect();
     if cli.version {
         eprint!("{}", version_text());
         return;
@@ -102,7 +108,8 @@ fn main() {
         .as_deref()
         .and_then(|a| file_mode::parse_cli(a).map_err(|e| eprintln!("{e}")).ok());
     file_mode::apply(file_mode::effective(umask_cmdline, None));
-    init_logging(&cli);
+    let mut ident_suffix: Option<String> = None;
+    init_logging(&cli, None);
     info!("Starting keepalived-rs v{}", env!("CARGO_PKG_VERSION"));
     let config = match keepalived_config::load_file(&cli.use_file, &load) {
         Ok(l) => {
@@ -144,7 +151,25 @@ fn main() {
     if cli.dump_conf {
         println!("{config:#?}");
     }
-    if let Some(ns) = &cli.namespace {
+    // `net_namespace` (keepalived 2.2.7): the configuration's namespace,
+    // unless -s names one.
+    let namespace = match (&cli.namespace, &config.net_namespace) {
+        (Some(c), Some(f)) if c != f => {
+            info!("Overriding config net_namespace '{f}' with command line namespace '{c}'");
+            Some(c.clone())
+        }
+        (c, f) => c.clone().or(f.clone()),
+    };
+    if let Some(ns) = &namespace {
+        // keepalived's pid files then live in /run/keepalived/NAMESPACE/
+        // (those not given on the command line), and its syslog idents
+        // end in _NAMESPACE.
+        namespaced_pid_files(&mut cli, ns, &default_pids);
+        ident_suffix = Some(format!("_{ns}"));
+        init_logging(&cli, ident_suffix.as_deref());
+        info!("Changing syslog ident to Keepalived_{ns}");
+    }
+    if let Some(ns) = &namespace {
         if let Err(e) = enter_namespace(ns) {
             let hint = if e == nix::errno::Errno::EPERM {
                 " (under the packaged unit's RestrictNamespaces=yes: add a drop-in with RestrictNamespaces=net)"
@@ -173,7 +198,7 @@ fn main() {
             exit(1);
         }
         // The pid changed: syslog lines must carry the new one.
-        init_logging(&cli);
+        init_logging(&cli, ident_suffix.as_deref());
     }
     raise_fd_limit();
     // The daemon's pid (the lock came through the fork).
@@ -207,7 +232,10 @@ fn main() {
             facility: cli.log_facility,
             syslog_socket: cli.syslog_socket.clone(),
             libexec_dir: cli.libexec_dir.clone(),
+            ident_suffix: ident_suffix.clone(),
         },
+        namespace: namespace.clone(),
+        namespace_from_cli: cli.namespace.is_some(),
         log_file: cli.log_file.clone(),
         pid_files: vec![
             (Subsystem::Vrrp, cli.vrrp_pid.clone()),
@@ -236,8 +264,34 @@ fn enabled_subsystems(cli: &Cli) -> Vec<Subsystem> {
     }
 }
 
-fn init_logging(cli: &Cli) {
-    let mut s = LogSettings::new("Keepalived");
+/// keepalived 2.2.7 with a network namespace: pid files not given on the
+/// command line go to /run/keepalived/NAMESPACE/ (keepalived.pid,
+/// vrrp.pid, checkers.pid; ours adds ipvs.pid), the directory made 0755.
+fn namespaced_pid_files(cli: &mut Cli, ns: &str, defaults: &[&str]) {
+    let dir = std::path::Path::new("/run/keepalived").join(ns);
+    if defaults.is_empty() {
+        return;
+    }
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        info!("Unable to create directory {} ({e})", dir.display());
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755));
+    for id in defaults {
+        let (slot, file) = match *id {
+            "pid" => (&mut cli.pid, "keepalived.pid"),
+            "vrrp_pid" => (&mut cli.vrrp_pid, "vrrp.pid"),
+            "checkers_pid" => (&mut cli.checkers_pid, "checkers.pid"),
+            "ipvs_pid" => (&mut cli.ipvs_pid, "ipvs.pid"),
+            _ => continue,
+        };
+        *slot = dir.join(file);
+    }
+}
+
+fn init_logging(cli: &Cli, ident_suffix: Option<&str>) {
+    let mut s = LogSettings::new(&format!("Keepalived{}", ident_suffix.unwrap_or("")));
     s.console = cli.log_console;
     s.detail = cli.log_detail;
     s.syslog = !cli.no_syslog;

@@ -51,6 +51,9 @@ pub struct ChildOptions {
     pub facility: Option<u8>,
     pub syslog_socket: Option<PathBuf>,
     pub libexec_dir: Option<PathBuf>,
+    /// `_NAMESPACE` after each syslog ident (keepalived's with a
+    /// network namespace).
+    pub ident_suffix: Option<String>,
 }
 
 /// Start `sub` with `ipc` on fd 3 and, when given, its log file and the
@@ -100,6 +103,9 @@ pub fn spawn(
     }
     if let Some(p) = &opts.syslog_socket {
         cmd.arg("--syslog-socket").arg(p);
+    }
+    if let Some(s) = &opts.ident_suffix {
+        cmd.arg("--syslog-ident-suffix").arg(s);
     }
     if log_file.is_some() {
         cmd.arg("--log-file-fd")

@@ -83,6 +83,11 @@ pub struct Settings {
     pub respawn: bool,
     /// `-u`: the umask given on the command line (it beats the file's).
     pub umask_cmdline: Option<u32>,
+    /// The network namespace the suite runs in (`-s` or `net_namespace`):
+    /// a reload cannot move it.
+    pub namespace: Option<String>,
+    /// It came from `-s` (which beats the file's `net_namespace`).
+    pub namespace_from_cli: bool,
 }
 
 /// The I/O side of one child.
@@ -1330,6 +1335,16 @@ impl Supervisor {
         }
         let generation = self.life.current() + 1;
         let mut config = loaded.config;
+        // keepalived 2.2.7: the namespace stays what it was (-s beats the
+        // file anyway); the rest of the reload applies.
+        let wanted = if self.settings.namespace_from_cli {
+            self.settings.namespace.clone()
+        } else {
+            config.net_namespace.clone()
+        };
+        if wanted != self.settings.namespace {
+            warn!("Cannot change network namespace at a reload - please restart keepalived");
+        }
         crate::script_security::apply(&mut config, unprivileged_user());
         let umask =
             crate::file_mode::effective(self.settings.umask_cmdline, config.global_defs.umask);

@@ -539,3 +539,121 @@ fn garp_extra_if_announces_vips_on_other_interfaces_periodically() {
         }
     }
 }
+
+/// `net_namespace NAME` (keepalived 2.2.7): started in another namespace,
+/// the suite runs in NAME (the VIP appears there, not where it was
+/// started), its syslog idents end in `_NAME`, and the pid files it was
+/// not given live in /run/keepalived/NAME/ — where keepalived 2.2.7 puts
+/// its own, checked side by side.
+#[test]
+fn net_namespace_runs_the_suite_in_the_named_namespace() {
+    use keepalived_rs_tests::lan::holds;
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let outer = Arc::new(Netns::new("outer"));
+    let conf = format!("net_namespace {}\n{}", a.name, instance(150, ""));
+    let vip = "10.99.0.100/24";
+    let wait_vip = |who: &str| {
+        let until = std::time::Instant::now() + PROMPT;
+        while !holds(&a, vip) {
+            assert!(
+                std::time::Instant::now() < until,
+                "{who}: no VIP in {}",
+                a.name
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let there = String::from_utf8_lossy(&outer.ip(&["-o", "addr"]).stdout).to_string();
+        assert!(
+            !there.contains("10.99.0.100"),
+            "{who}: the VIP went to the starting namespace: {there}"
+        );
+    };
+    let piddir = std::path::Path::new("/run/keepalived").join(&a.name);
+    let wait_pids = |who: &str, files: &[&str]| {
+        let until = std::time::Instant::now() + PROMPT;
+        for f in files {
+            let p = piddir.join(f);
+            while keepalived_rs_tests::proc::read_pid(&p)
+                .is_none_or(|pid| !keepalived_rs_tests::proc::alive(pid))
+            {
+                assert!(
+                    std::time::Instant::now() < until,
+                    "{who}: no live pid in {}",
+                    p.display()
+                );
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+    };
+
+    // keepalived 2.2.7, its own pid files left at their defaults.
+    let kdir = keepalived_rs_tests::shared_dir();
+    let kconf = kdir.path().join("keepalived.conf");
+    std::fs::write(&kconf, &conf).unwrap();
+    let mut k = keepalived_rs_tests::lan::LineTap::spawn(
+        std::process::Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &outer.name,
+                "keepalived",
+                "-n",
+                "-l",
+                "-D",
+                "-P",
+                "-f",
+            ])
+            .arg(&kconf),
+    );
+    wait_vip("keepalived 2.2.7");
+    wait_pids("keepalived 2.2.7", &["keepalived.pid", "vrrp.pid"]);
+    let kpid = keepalived_rs_tests::proc::read_pid(&piddir.join("keepalived.pid")).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(kpid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(keepalived_rs_tests::proc::wait_gone(kpid, PROMPT));
+    k.collect_for(std::time::Duration::from_millis(100));
+    assert!(!holds(&a, vip));
+
+    // keepalived-rs: the harness's pid files (given), then one without.
+    let mut s = Suite::spawn_in(outer.clone(), &conf, &[]).wait_started();
+    wait_vip("keepalived-rs");
+    s.log
+        .wait_for_text(&format!("Keepalived_vrrp_{}[", a.name), PROMPT);
+    assert!(s.stop().success());
+    assert!(!holds(&a, vip));
+    let dir = keepalived_rs_tests::shared_dir();
+    let cpath = dir.path().join("k.conf");
+    std::fs::write(&cpath, &conf).unwrap();
+    let mut child = std::process::Command::new("ip")
+        .args(["netns", "exec", &outer.name])
+        .arg(keepalived_rs_tests::bin("keepalived-rs"))
+        .args(["-n", "-G", "-f"])
+        .arg(&cpath)
+        .arg("--control-dir")
+        .arg(dir.path().join("ctl"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_vip("keepalived-rs");
+    wait_pids(
+        "keepalived-rs",
+        &["keepalived.pid", "vrrp.pid", "checkers.pid", "ipvs.pid"],
+    );
+    let ppid = keepalived_rs_tests::proc::read_pid(&piddir.join("keepalived.pid")).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(ppid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(
+        !piddir.join("vrrp.pid").exists(),
+        "pid files are removed at stop"
+    );
+    let _ = std::fs::remove_dir(&piddir);
+}

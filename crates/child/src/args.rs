@@ -28,6 +28,9 @@ pub struct ChildArgs {
     /// Syslog socket path (tests).
     #[arg(long)]
     pub syslog_socket: Option<PathBuf>,
+    /// Appended to the syslog ident (`_NAMESPACE`, as keepalived).
+    #[arg(long)]
+    pub syslog_ident_suffix: Option<String>,
     /// Descriptor of this child's log file (`-g`).
     #[arg(long)]
     pub log_file_fd: Option<i32>,

@@ -138,7 +138,12 @@ pub fn run<D: Daemon>(mut daemon: D) -> ! {
     if nix::unistd::getppid().as_raw() == 1 {
         std::process::exit(1);
     }
-    let mut settings = LogSettings::new(sub.syslog_ident());
+    let ident = format!(
+        "{}{}",
+        sub.syslog_ident(),
+        args.syslog_ident_suffix.as_deref().unwrap_or("")
+    );
+    let mut settings = LogSettings::new(&ident);
     settings.console = args.log_console;
     settings.detail = args.log_detail;
     settings.syslog = !args.no_syslog;

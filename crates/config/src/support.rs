@@ -133,7 +133,6 @@ pub const UNSUPPORTED: &[Unsupported] = &[
     u("top level", "linkbeat_interfaces", Tuning, "polls these interfaces' link state"),
     u("top level", "linkbeat_use_polling", Tuning, "polls link state instead of netlink"),
     u("top level", "namespace_with_ipsets", Tuning, "names ipsets after the namespace"),
-    u("top level", "net_namespace", Traffic, "runs everything in that network namespace (keepalived-rs honours -s only)"),
     u("top level", "net_namespace_ipvs", Traffic, "programs IPVS in another network namespace"),
     u("top level", "SSL", Checks, "the client key and certificate SSL_GET presents"),
     u("top level", "track_group", Failover, "a group of instances tracking static routes and rules"),

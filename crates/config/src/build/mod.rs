@@ -132,7 +132,9 @@ pub(crate) fn config(nodes: &[Node], diags: &mut Diags) -> Config {
                     c.virtual_servers.push(v);
                 }
             }
-            "net_namespace" => c.net_namespace = cx.one_string(n),
+            // The first counts (keepalived reports another).
+            "net_namespace" if c.net_namespace.is_none() => c.net_namespace = cx.one_string(n),
+            "net_namespace" => {}
             _ => cx.untyped(d, n, &mut c.extra, "top level"),
         }
     }

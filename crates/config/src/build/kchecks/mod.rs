@@ -386,6 +386,14 @@ pub(crate) fn check(cx: &mut Cx, nodes: &[Node]) {
             "net_namespace" if n.args.is_empty() => {
                 cx.warn(n.pos(), "net_namespace name missing - ignoring")
             }
+            "net_namespace" if st.net_namespace_set => cx.warn(
+                n.pos(),
+                format!(
+                    "Duplicate net_namespace definition {} - ignoring",
+                    n.args[0].text
+                ),
+            ),
+            "net_namespace" => st.net_namespace_set = true,
             "garp_group" => garp_group(cx, body, &mut st),
             "static_routes" => {
                 for l in body {
@@ -440,6 +448,7 @@ pub(super) struct State {
     bfds: HashSet<String>,
     bfd_neighbors: HashSet<String>,
     instance_set: bool,
+    net_namespace_set: bool,
     sync_members: HashSet<String>,
     track_groups: HashSet<String>,
     ssl_seen: bool,
