@@ -657,3 +657,84 @@ fn net_namespace_runs_the_suite_in_the_named_namespace() {
     );
     let _ = std::fs::remove_dir(&piddir);
 }
+
+/// `use_vmac` on an IPv6 instance: adverts leave from the VMAC, so their
+/// source MAC is the virtual router MAC 00:00:5e:00:02:VRID (RFC 5798
+/// 7.2), from the lower device's link-local address, which the VMAC
+/// holds too — as keepalived 2.2.7 sends them (seen from a third host);
+/// and keepalived as the backup hears our adverts.
+#[test]
+fn ipv6_vmac_adverts_carry_the_virtual_mac_as_keepalived_sends_them() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    let obs = lan.host(3);
+    let conf = |prio: u8| {
+        format!(
+            "vrrp_instance VI_6 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
+             priority {prio}\n    advert_int 1\n    use_vmac\n    virtual_ipaddress {{\n        \
+             fd00:99::100/64\n    }}\n}}\n"
+        )
+    };
+    const VMAC6: &str = "00:00:5e:00:02:33";
+    // The lower device's link-local address (DAD done).
+    let link_local = |ns: &Netns| -> String {
+        let until = std::time::Instant::now() + PROMPT;
+        loop {
+            let t = ip_text(
+                ns,
+                &["-o", "-6", "addr", "show", "dev", "eth0", "scope", "link"],
+            );
+            if !t.is_empty() && !t.contains("tentative") {
+                let w: Vec<&str> = t.split_whitespace().collect();
+                let i = w.iter().position(|x| *x == "inet6").unwrap();
+                return w[i + 1].to_string();
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "no link-local address: {t}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let ll = link_local(&a);
+    link_local(&b);
+    let advert_from = |who: &str| {
+        let mut cap = tcpdump(&obs, "ip6 proto 112");
+        let l = cap.wait_for(&format!("{who}'s advert"), PROMPT, |l| l.contains("VRRP"));
+        eprintln!("{who}: {l}");
+        assert!(
+            l.contains(&format!(" {VMAC6} > 33:33:00:00:00:12")),
+            "{who}: advert not from the virtual MAC: {l}"
+        );
+        let src = ll.split('/').next().unwrap();
+        assert!(l.contains(&format!("{src} > ff02::12")), "{who}: {l}");
+    };
+    {
+        let k = Keepalived::start(&a, &conf(150));
+        advert_from("keepalived 2.2.7");
+        k.stop();
+    }
+    let mut s = start(&a, &conf(150));
+    s.log.wait_for_text("(VI_6) Entering MASTER STATE", PROMPT);
+    advert_from("keepalived-rs");
+    let vmac = ip_text(&a, &["-o", "-6", "addr", "show", "dev", "vrrp.51"]);
+    assert!(
+        vmac.contains(&ll),
+        "the VMAC sends from eth0's link-local address: {vmac}"
+    );
+    // keepalived hears us through its own VMAC: it stays backup.
+    let mut k = Keepalived::start(&b, &conf(100));
+    k.out.wait_for_text("(VI_6) Entering BACKUP STATE", PROMPT);
+    k.out.collect_for(std::time::Duration::from_secs(5));
+    assert!(
+        !k.out
+            .lines
+            .iter()
+            .any(|l| l.contains("Entering MASTER STATE")),
+        "keepalived took over: {:?}",
+        k.out.lines
+    );
+    k.stop();
+    assert!(s.stop().success());
+}

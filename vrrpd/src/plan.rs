@@ -206,9 +206,11 @@ fn plan_one(inst: &InstancePlan, links: &[Link], addrs: &[Addr]) -> Result<Plann
         mac.copy_from_slice(&mac_link.mac);
     }
     let vmac = vmac_link.map(|l| (l.name.clone(), l.index));
+    // IPv6 too, unless vmac_xmit_base: adverts must leave with the
+    // virtual MAC (RFC 5798 7.2), as keepalived sends them.
     let sock_if = vmac
         .clone()
-        .filter(|_| !v6)
+        .filter(|_| !(v6 && inst.vmac_xmit_base))
         .unwrap_or((ifname.clone(), link.index));
     let xmit = (vmac.is_some() && !v6 && inst.vmac_xmit_base).then(|| (ifname.clone(), link.index));
     let routes = routes(inst, links);

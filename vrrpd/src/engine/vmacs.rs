@@ -52,7 +52,12 @@ impl Engine {
                     );
                 }
             }
-            wanted.insert(name, (base, v6));
+            // IPv6 adverts leave from the VMAC (their source MAC must be
+            // the virtual one, RFC 5798 7.2) and from the instance's
+            // link-local address, which the VMAC gets too (keepalived's
+            // set_link_local_address).
+            let src = inst.src_configured.then_some(inst.cfg.src_addr);
+            wanted.insert(name, (base, v6.then_some(src)));
         }
         self.refresh_links();
         // Forget (and delete) VMACs a reload dropped.
@@ -73,7 +78,8 @@ impl Engine {
                 continue;
             };
             self.vmacs.insert(name.clone(), l.index);
-            if v6 {
+            if let Some(src) = v6 {
+                self.vmac_link_local(&name, l.index, base.index, src);
                 continue;
             }
             if let Err(e) = self.rtnl.set_inet_conf(l.index, vmac::VMAC_CONF) {
@@ -109,6 +115,41 @@ impl Engine {
                     }
                 }
             }
+        }
+    }
+
+    /// The link-local address an IPv6 VMAC sends from: the configured
+    /// source, else the lower device's own link-local address, added
+    /// without duplicate address detection (the lower device holds it
+    /// too; a private macvlan never talks to it).
+    fn vmac_link_local(&mut self, name: &str, index: u32, lower: u32, src: Option<IpAddr>) {
+        let addrs = self.rtnl.addresses().unwrap_or_default();
+        let addr = src.or_else(|| {
+            addrs
+                .iter()
+                .find(|a| {
+                    a.index == lower && matches!(a.addr, IpAddr::V6(x) if x.is_unicast_link_local())
+                })
+                .map(|a| a.addr)
+        });
+        let Some(addr) = addr else {
+            warn!("VMAC {name}: its lower device has no IPv6 link-local address to send from");
+            return;
+        };
+        if addrs.iter().any(|a| a.index == index && a.addr == addr) {
+            return;
+        }
+        let spec = crate::net::rtnl::AddrSpec {
+            index,
+            addr,
+            prefix: 64,
+            broadcast: None,
+            scope: 253,
+            label: None,
+            opts: Default::default(),
+        };
+        if let Err(e) = self.rtnl.add_address(&spec) {
+            warn!("VMAC {name}: cannot add {addr}: {e}");
         }
     }
 }
