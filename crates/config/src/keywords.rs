@@ -462,7 +462,7 @@ const HTTP: &[Kw] = &[
     t("enable_sni").f(TF | KTF),
     t("fast_recovery").f(TF | KTF),
 ];
-const SMTP: &[Kw] = &[t("helo_name").f(W), r("host")];
+const SMTP: &[Kw] = &[t("helo_name").f(W), t("host")];
 const DNS: &[Kw] = &[t("type"), t("name").f(W)];
 const UDP: &[Kw] = &[
     t("payload").f(W),

@@ -86,7 +86,6 @@ use Effect::*;
 #[rustfmt::skip]
 pub const UNSUPPORTED: &[Unsupported] = &[
     u("checker", "BFD_CHECK", Checks, "takes a real server down with a BFD session"),
-    u("checker", "host", Checks, "checks each SMTP_CHECK host block's own address"),
     u("global_defs", "bfd_cpu_affinity", Tuning, "pins the BFD process to CPUs"),
     u("global_defs", "bfd_no_swap", Tuning, "locks the BFD process in memory"),
     u("global_defs", "bfd_priority", Tuning, "sets the BFD process's nice value"),

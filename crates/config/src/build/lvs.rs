@@ -296,18 +296,51 @@ fn real_server(cx: &mut Cx, n: &Node, vs: &VirtualServer) -> Option<RealServer> 
         }
     }
     for k in checks {
-        if let Some(c) = checker(cx, k, vs, &r) {
-            r.checkers.push(c);
-        }
+        let cs = checker(cx, k, vs, &r);
+        r.checkers.extend(cs);
     }
     Some(r)
 }
 
-fn checker(cx: &mut Cx, n: &Node, vs: &VirtualServer, rs: &RealServer) -> Option<Checker> {
-    let kind = CheckerKind::ALL
+/// The connection keywords an SMTP_CHECK `host` block sets for its host.
+const CONN: &[&str] = &[
+    "connect_ip",
+    "connect_port",
+    "bindto",
+    "bind_port",
+    "bind_if",
+    "connect_timeout",
+    "fwmark",
+];
+
+/// A connection keyword into `c` (`connect_timeout` into `timeout`).
+fn conn_opt(cx: &mut Cx, k: &Node, c: &mut Checker, timeout: &mut Option<f64>) {
+    match k.kw.text.as_str() {
+        "connect_ip" => c.connect_ip = cx.ip(k),
+        "connect_port" => c.connect_port = cx.num(k, 0u16, 65535),
+        "bindto" => c.bindto = cx.ip(k),
+        "bind_port" => c.bind_port = cx.num(k, 0u16, 65535),
+        "bind_if" => c.bind_if = cx.one_string(k),
+        "fwmark" => c.fwmark = cx.num(k, 0u32, u32::MAX),
+        "connect_timeout" => *timeout = cx.timer(k, 1e6),
+        _ => {}
+    }
+}
+
+/// A checker block: one checker, or for an SMTP_CHECK with (deprecated)
+/// `host` blocks one per host, as keepalived 2.2.7 makes them
+/// (check_smtp.c): a host's connection keywords are its own, the others
+/// (retry, delay_loop, warmup...) are the checker's, shared by all; the
+/// checker's own connection keeps its place unless it sets none, when the
+/// first host takes it.
+fn checker(cx: &mut Cx, n: &Node, vs: &VirtualServer, rs: &RealServer) -> Vec<Checker> {
+    let Some(kind) = CheckerKind::ALL
         .iter()
         .find(|(s, _)| *s == n.kw.text)
-        .map(|(_, k)| *k)?;
+        .map(|(_, k)| *k)
+    else {
+        return Vec::new();
+    };
     let mut c = Checker {
         kind,
         ..Default::default()
@@ -317,9 +350,27 @@ fn checker(cx: &mut Cx, n: &Node, vs: &VirtualServer, rs: &RealServer) -> Option
     let mut dbr = None;
     let mut delay_loop = None;
     let body: &[Node] = n.block.as_deref().unwrap_or(&[]);
+    // SMTP_CHECK's host blocks: their connection lines per host, the
+    // rest read as the checker's own.
+    let mut hosts: Vec<Vec<&Node>> = Vec::new();
+    let mut lines: Vec<&Node> = Vec::new();
+    for k in body {
+        if kind == CheckerKind::Smtp && k.kw.text == "host" {
+            let inner = k.block.as_deref().unwrap_or(&[]);
+            hosts.push(
+                inner
+                    .iter()
+                    .filter(|l| CONN.contains(&l.kw.text.as_str()))
+                    .collect(),
+            );
+            lines.extend(inner.iter().filter(|l| !CONN.contains(&l.kw.text.as_str())));
+        } else {
+            lines.push(k);
+        }
+    }
     let allowed = kws::checker(kind);
     let names = || allowed.iter().map(|k| k.name);
-    for k in body {
+    for k in lines {
         cx.check_inline(k, names());
         let Some(d) = allowed.iter().find(|d| d.name == k.kw.text) else {
             if k.kw.text == "nb_get_retry" {
@@ -472,7 +523,44 @@ fn checker(cx: &mut Cx, n: &Node, vs: &VirtualServer, rs: &RealServer) -> Option
         }
         _ => {}
     }
-    Some(c)
+    if hosts.is_empty() {
+        return vec![c];
+    }
+    cx.diags.note(
+        n.pos(),
+        "The SMTP_CHECK host block is deprecated. Please define additional checkers.",
+    );
+    let own = c.connect_ip.is_some()
+        || c.connect_port.is_some()
+        || c.bindto.is_some()
+        || c.bind_port.is_some()
+        || c.bind_if.is_some()
+        || c.fwmark.is_some()
+        || timeout.is_some();
+    let default_timeout = rs.connect_timeout.or(vs.connect_timeout).unwrap_or(5.0);
+    let mut out = Vec::new();
+    if own {
+        out.push(c.clone());
+    }
+    for h in hosts {
+        // A host connects to the real server unless it says otherwise.
+        let mut hc = Checker {
+            connect_ip: None,
+            connect_port: None,
+            bindto: None,
+            bind_port: None,
+            bind_if: None,
+            fwmark: None,
+            ..c.clone()
+        };
+        let mut t = None;
+        for k in h {
+            conn_opt(cx, k, &mut hc, &mut t);
+        }
+        hc.connect_timeout = t.unwrap_or(default_timeout);
+        out.push(hc);
+    }
+    out
 }
 
 /// Is `kw` a checker block keyword (`TCP_CHECK`, `HTTP_GET`, ...)?
