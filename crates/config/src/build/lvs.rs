@@ -381,13 +381,7 @@ fn checker(cx: &mut Cx, n: &Node, vs: &VirtualServer, rs: &RealServer) -> Vec<Ch
             continue;
         };
         match d.key() {
-            "connect_ip" => c.connect_ip = cx.ip(k),
-            "connect_port" => c.connect_port = cx.num(k, 0u16, 65535),
-            "bindto" => c.bindto = cx.ip(k),
-            "bind_port" => c.bind_port = cx.num(k, 0u16, 65535),
-            "bind_if" => c.bind_if = cx.one_string(k),
-            "fwmark" => c.fwmark = cx.num(k, 0u32, u32::MAX),
-            "connect_timeout" => timeout = cx.timer(k, 1e6),
+            kw if CONN.contains(&kw) => conn_opt(cx, k, &mut c, &mut timeout),
             "retry" => retry = cx.num(k, 0u32, u32::MAX),
             "nb_get_retry" => {
                 cx.warn(k.pos(), "'nb_get_retry' is deprecated - use 'retry'");
