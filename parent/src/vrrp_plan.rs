@@ -88,6 +88,7 @@ pub fn compile(config: &Config) -> (VrrpPlan, Vec<String>) {
     let g = &config.global_defs;
     let mut plan = VrrpPlan {
         instances: Vec::new(),
+        link_delays: Vec::new(),
         groups: config
             .vrrp_sync_groups
             .iter()
@@ -127,7 +128,56 @@ pub fn compile(config: &Config) -> (VrrpPlan, Vec<String>) {
     plan.firewall = firewall(g, &plan);
     default_vmac_names(config, &mut plan);
     extra_if_announcements(config, &mut plan);
+    plan.link_delays = link_delays(config, &plan);
     (plan, errors)
+}
+
+/// `interface_up_down_delays`, cut as keepalived 2.2.7 cuts them
+/// (vrrp_complete_instance, check_debounce_timers): none with an instance
+/// on the interface whose `down_timer_adverts` is 1, and each below
+/// (down_timer_adverts - 1) advert intervals of every instance on it, or
+/// a backup would take over before this one goes to FAULT.
+fn link_delays(config: &Config, plan: &VrrpPlan) -> Vec<keepalived_vrrp::plan::LinkDelay> {
+    let mut out = Vec::new();
+    for d in &config.interface_up_down_delays {
+        let mut down = Duration::from_secs_f64(d.down);
+        let mut up = Duration::from_secs_f64(d.up);
+        for i in plan.instances.iter().filter(|i| i.interface == d.interface) {
+            let dta = i.cfg.down_timer_adverts;
+            let adv = i.cfg.advert_int;
+            if dta == 1 {
+                if !down.is_zero() || !up.is_zero() {
+                    log::info!(
+                        "{}: cannot use debounce timers with down_timer_adverts = 1 - resetting",
+                        i.cfg.name
+                    );
+                }
+                down = Duration::ZERO;
+                up = Duration::ZERO;
+                continue;
+            }
+            let limit = adv * (dta - 1);
+            if down >= limit || up >= limit {
+                log::info!(
+                    "{}: interface {} debounce timer(s) not less that {} * advert_int - resetting",
+                    i.cfg.name,
+                    d.interface,
+                    dta - 1
+                );
+                let cut = limit - adv / 256;
+                down = down.min(cut);
+                up = up.min(cut);
+            }
+        }
+        if !down.is_zero() || !up.is_zero() {
+            out.push(keepalived_vrrp::plan::LinkDelay {
+                interface: d.interface.clone(),
+                down,
+                up,
+            });
+        }
+    }
+    out
 }
 
 /// `garp_extra_if` / `vrrp_garp_extra_if` (keepalived 2.2.7

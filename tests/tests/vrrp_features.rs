@@ -21,6 +21,18 @@ fn instance(prio: u8, extra: &str) -> String {
     )
 }
 
+/// A veth pair NAME / NAMEp in `ns`, both up (an extra interface).
+fn veth(ns: &Netns, name: &str) {
+    let peer = format!("{name}p");
+    for args in [
+        &["link", "add", name, "type", "veth", "peer", "name", &peer][..],
+        &["link", "set", name, "up"],
+        &["link", "set", &peer, "up"],
+    ] {
+        assert!(ns.ip(args).status.success(), "{args:?}");
+    }
+}
+
 fn text(ns: &Netns, args: &[&str]) -> String {
     String::from_utf8_lossy(&ns.exec(args).stdout).to_string()
 }
@@ -474,15 +486,7 @@ fn disable_local_igmp_while_running() {
 fn garp_extra_if_announces_vips_on_other_interfaces_periodically() {
     let mut lan = Lan::new();
     let a = Arc::new(lan.host(1));
-    for args in [
-        &[
-            "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
-        ][..],
-        &["link", "set", "eth1", "up"],
-        &["link", "set", "eth1p", "up"],
-    ] {
-        assert!(a.ip(args).status.success(), "{args:?}");
-    }
+    veth(&a, "eth1");
     let mac = text(&a, &["cat", "/sys/class/net/eth1/address"])
         .trim()
         .to_string();
@@ -737,4 +741,68 @@ fn ipv6_vmac_adverts_carry_the_virtual_mac_as_keepalived_sends_them() {
     );
     k.stop();
     assert!(s.stop().success());
+}
+
+/// `interface_up_down_delays` (keepalived 2.2.7): a tracked interface that
+/// goes down and comes back within its delay changes nothing; one that
+/// stays down takes the instance to FAULT only once the delay is over.
+/// Both daemons in turn on the same host.
+#[test]
+fn interface_up_down_delays_absorb_a_flap() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    veth(&a, "eth1");
+    let conf = "interface_up_down_delays {\n    eth1 3\n}\n\
+                vrrp_instance VI_1 {\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
+                priority 150\n    advert_int 2\n    track_interface {\n        eth1\n    }\n    \
+                virtual_ipaddress {\n        10.99.0.100/24\n    }\n}\n";
+    // `wait(needle)` waits for a line; `wait("")` only collects 5 s of
+    // lines (longer than the delay, and than a veth's carrier coming
+    // back); both return every line so far.
+    let flap = |wait: &mut dyn FnMut(&str) -> Vec<String>| {
+        wait("(VI_1) Entering MASTER STATE");
+        // Down and straight back up: absorbed.
+        ip_text(&a, &["link", "set", "eth1", "down"]);
+        ip_text(&a, &["link", "set", "eth1", "up"]);
+        let seen = wait("");
+        assert!(
+            !seen.iter().any(|l| l.contains("Entering FAULT STATE")),
+            "{seen:?}"
+        );
+        // Down for good: FAULT once the delay is over.
+        let t = std::time::Instant::now();
+        ip_text(&a, &["link", "set", "eth1", "down"]);
+        wait("(VI_1) Entering FAULT STATE");
+        let after = t.elapsed();
+        ip_text(&a, &["link", "set", "eth1", "up"]);
+        after
+    };
+    let window = std::time::Duration::from_secs(5);
+    let mut k = Keepalived::start(&a, conf);
+    let theirs = flap(&mut |needle| {
+        if needle.is_empty() {
+            k.out.collect_for(window);
+        } else {
+            k.out.wait_for_text(needle, PROMPT);
+        }
+        k.out.lines.clone()
+    });
+    k.stop();
+    let mut s = start(&a, conf);
+    let ours = flap(&mut |needle| {
+        if needle.is_empty() {
+            s.log.drain_for(window);
+        } else {
+            s.log.wait_for_text(needle, PROMPT);
+        }
+        s.log.lines.clone()
+    });
+    assert!(s.stop().success());
+    eprintln!("down -> FAULT: keepalived 2.2.7 {theirs:?}, keepalived-rs {ours:?}");
+    for (who, d) in [("keepalived 2.2.7", theirs), ("keepalived-rs", ours)] {
+        assert!(
+            d >= std::time::Duration::from_millis(2500),
+            "{who}: FAULT {d:?} after the link went down (delay 3 s)"
+        );
+    }
 }

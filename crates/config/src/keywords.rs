@@ -117,7 +117,7 @@ pub(crate) const TOP: &[Kw] = &[
     r("use_pid_dir"),
     r("linkbeat_use_polling"),
     r("linkbeat_interfaces"),
-    r("interface_up_down_delays"),
+    t("interface_up_down_delays"),
     r("track_group"),
     r("garp_group"),
     r("bfd_instance"),

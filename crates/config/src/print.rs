@@ -171,6 +171,13 @@ pub fn to_keepalived_conf(c: &Config) -> String {
         depth: 0,
         script_users: c.script_users.clone(),
     };
+    if !c.interface_up_down_delays.is_empty() {
+        p.open("interface_up_down_delays");
+        for d in &c.interface_up_down_delays {
+            p.line(&format!("{} {} {}", q(&d.interface), d.down, d.up));
+        }
+        p.close();
+    }
     if let Some(ns) = &c.net_namespace {
         p.kq("net_namespace", ns);
     }

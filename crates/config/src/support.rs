@@ -128,7 +128,6 @@ pub const UNSUPPORTED: &[Unsupported] = &[
     u("real_server", "snmp_name", Monitoring, "the real server's SNMP name"),
     u("top level", "bfd_instance", Failover, "runs a BFD session that instances and checkers can track"),
     u("top level", "garp_group", Traffic, "sends gratuitous ARPs on a group of interfaces"),
-    u("top level", "interface_up_down_delays", Failover, "delays acting on interface up and down events"),
     u("top level", "linkbeat_interfaces", Tuning, "polls these interfaces' link state"),
     u("top level", "linkbeat_use_polling", Tuning, "polls link state instead of netlink"),
     u("top level", "namespace_with_ipsets", Tuning, "names ipsets after the namespace"),

@@ -111,10 +111,23 @@ pub struct InstancePlan {
     pub rules: Vec<RuleSpec>,
 }
 
+/// `interface_up_down_delays`: how long a link change of `interface` must
+/// last before instances act on it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkDelay {
+    pub interface: String,
+    pub down: std::time::Duration,
+    pub up: std::time::Duration,
+}
+
 /// What vrrpd runs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VrrpPlan {
     pub instances: Vec<InstancePlan>,
+    /// `interface_up_down_delays`, already cut to what the instances on
+    /// each interface allow.
+    #[serde(default)]
+    pub link_delays: Vec<LinkDelay>,
     /// Sync groups by name, in configuration order (members name their
     /// group in `InstancePlan::group`).
     pub groups: Vec<String>,
@@ -163,6 +176,7 @@ impl Default for VrrpPlan {
     fn default() -> Self {
         VrrpPlan {
             instances: Vec::new(),
+            link_delays: Vec::new(),
             groups: Vec::new(),
             mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
             mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),

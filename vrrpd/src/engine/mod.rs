@@ -135,6 +135,10 @@ pub struct Engine {
     firewall_pending: bool,
     /// `static_ipaddress` / `static_routes` / `static_rules` set up.
     statics: crate::plan::Statics,
+    /// `interface_up_down_delays` by interface name: (down, up).
+    link_delays: BTreeMap<String, (std::time::Duration, std::time::Duration)>,
+    /// Link changes waiting out their delay: ifindex -> (due, up).
+    link_pending: BTreeMap<u32, (Instant, bool)>,
 }
 
 fn state_from(s: VrrpState) -> Option<State> {
@@ -192,6 +196,8 @@ impl Engine {
             firewall_ifindex: false,
             firewall_pending: false,
             statics: Default::default(),
+            link_delays: BTreeMap::new(),
+            link_pending: BTreeMap::new(),
         };
         e.set_firewall(vrrp, registry);
         e.set_statics(vrrp, true);
@@ -212,6 +218,11 @@ impl Engine {
         mut reuse: Vec<Option<Running>>,
     ) -> Result<Vec<bool>, String> {
         self.ensure_vmacs(vrrp);
+        self.link_delays = vrrp
+            .link_delays
+            .iter()
+            .map(|d| (d.interface.clone(), (d.down, d.up)))
+            .collect();
         let links: Vec<Link> = self.links.values().cloned().collect();
         let (mut plans, errors) = plan(vrrp, &links, addrs);
         for e in errors {
@@ -582,6 +593,16 @@ impl Engine {
     }
 
     fn timers(&mut self, now: Instant) {
+        let due: Vec<(u32, bool)> = self
+            .link_pending
+            .iter()
+            .filter(|(_, (at, _))| *at <= now)
+            .map(|(i, (_, up))| (*i, *up))
+            .collect();
+        for (index, up) in due {
+            self.link_pending.remove(&index);
+            self.link_changed(index, up, now);
+        }
         for u in 0..self.units.len() {
             if self.units[u].next_deadline().is_none_or(|d| d > now) {
                 continue;
@@ -616,6 +637,7 @@ impl Engine {
             .iter()
             .filter_map(Unit::next_deadline)
             .chain(self.rx_pending_since)
+            .chain(self.link_pending.values().map(|(at, _)| *at))
             .min()
     }
 

@@ -165,6 +165,21 @@ impl Engine {
             let was = self.links.get(&l.index).map(|o| o.up && o.running);
             let is = l.up && l.running;
             self.links.insert(l.index, l.clone());
+            // `interface_up_down_delays`: a change that is undone before
+            // its delay is over never reaches the instances.
+            if let Some(&(_, pending)) = self.link_pending.get(&l.index) {
+                // (Back to what the instances see: keepalived drops the
+                // pending change without a word.)
+                if pending != is {
+                    self.link_pending.remove(&l.index);
+                    debug!(
+                        "{}: back {} before its delay",
+                        l.name,
+                        if is { "up" } else { "down" }
+                    );
+                }
+                continue;
+            }
             if was == Some(is) {
                 continue;
             }
@@ -173,27 +188,57 @@ impl Engine {
                 l.name,
                 if is { "up" } else { "down" }
             );
-            for m in 0..self.plans.len() {
-                if self.plans[m].ifindex == l.index && !self.plans[m].dont_track_primary {
-                    self.input(
-                        m,
-                        if is {
-                            Input::InterfaceUp
-                        } else {
-                            Input::InterfaceDown
+            let delay =
+                self.link_delays
+                    .get(&l.name)
+                    .map_or(
+                        std::time::Duration::ZERO,
+                        |&(down, up)| {
+                            if is {
+                                up
+                            } else {
+                                down
+                            }
                         },
-                        now,
                     );
-                }
-                for (idx, ifindex) in self.plans[m].track_ifaces.clone() {
-                    if ifindex == l.index {
-                        let status = if is {
-                            TrackStatus::Up
-                        } else {
-                            TrackStatus::Down
-                        };
-                        self.input(m, Input::Track { index: idx, status }, now);
-                    }
+            if !delay.is_zero() && was.is_some() {
+                info!(
+                    "{}: Adding flags change from {} to {} delay by {}",
+                    l.name,
+                    if is { "down" } else { "up" },
+                    if is { "up" } else { "down" },
+                    delay.as_micros()
+                );
+                self.link_pending.insert(l.index, (now + delay, is));
+                continue;
+            }
+            self.link_changed(l.index, is, now);
+        }
+    }
+
+    /// The instances using or tracking interface `index` act on its
+    /// going up or down.
+    pub(super) fn link_changed(&mut self, index: u32, is: bool, now: Instant) {
+        for m in 0..self.plans.len() {
+            if self.plans[m].ifindex == index && !self.plans[m].dont_track_primary {
+                self.input(
+                    m,
+                    if is {
+                        Input::InterfaceUp
+                    } else {
+                        Input::InterfaceDown
+                    },
+                    now,
+                );
+            }
+            for (idx, ifindex) in self.plans[m].track_ifaces.clone() {
+                if ifindex == index {
+                    let status = if is {
+                        TrackStatus::Up
+                    } else {
+                        TrackStatus::Down
+                    };
+                    self.input(m, Input::Track { index: idx, status }, now);
                 }
             }
         }

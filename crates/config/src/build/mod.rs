@@ -135,6 +135,35 @@ pub(crate) fn config(nodes: &[Node], diags: &mut Diags) -> Config {
             // The first counts (keepalived reports another).
             "net_namespace" if c.net_namespace.is_none() => c.net_namespace = cx.one_string(n),
             "net_namespace" => {}
+            // Bad lines are kchecks' to report (keepalived's words); a
+            // later line for an interface replaces its values, as there.
+            "interface_up_down_delays" => {
+                for l in n.block.as_deref().unwrap_or(&[]) {
+                    let secs = |i: usize| {
+                        l.args
+                            .get(i)
+                            .and_then(|t| t.text.parse::<f64>().ok())
+                            .filter(|v| (0.0..=255.0).contains(v))
+                    };
+                    let Some(down) = secs(0) else {
+                        continue;
+                    };
+                    let up = match l.args.len() {
+                        1 => 0.0,
+                        _ => match secs(1) {
+                            Some(u) => u,
+                            None => continue,
+                        },
+                    };
+                    c.interface_up_down_delays
+                        .retain(|d| d.interface != l.kw.text);
+                    c.interface_up_down_delays.push(crate::model::UpDownDelay {
+                        interface: l.kw.text.clone(),
+                        down,
+                        up,
+                    });
+                }
+            }
             _ => cx.untyped(d, n, &mut c.extra, "top level"),
         }
     }

@@ -43,6 +43,10 @@ pub struct Config {
     pub virtual_servers: Vec<VirtualServer>,
     /// `net_namespace NAME` (top level).
     pub net_namespace: Option<String>,
+    /// `interface_up_down_delays { IF DOWN [UP] }`: seconds a link change
+    /// must last before the instances using IF act on it (UP unset: 0,
+    /// as keepalived 2.2.7's parser makes it, whatever its man page says).
+    pub interface_up_down_delays: Vec<UpDownDelay>,
     /// `notify*` / `quorum_*` scripts written with a user after the script
     /// (`notify_master SCRIPT [USER [GROUP]]`, as keepalived reads it):
     /// script line → "USER [GROUP]".
@@ -118,4 +122,13 @@ pub struct VirtualIp {
     /// Remaining options as written (`brd X`, `scope S`, `no_track`, ...).
     #[serde(default)]
     pub options: Vec<String>,
+}
+
+/// One line of `interface_up_down_delays`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UpDownDelay {
+    pub interface: String,
+    /// Seconds, at most 255.
+    pub down: f64,
+    pub up: f64,
 }
