@@ -109,6 +109,7 @@ fn main() {
         .and_then(|a| file_mode::parse_cli(a).map_err(|e| eprintln!("{e}")).ok());
     file_mode::apply(file_mode::effective(umask_cmdline, None));
     let mut ident_suffix: Option<String> = None;
+    let mut pid_dir: Option<std::path::PathBuf> = None;
     init_logging(&cli, None);
     info!("Starting keepalived-rs v{}", env!("CARGO_PKG_VERSION"));
     let config = match keepalived_config::load_file(&cli.use_file, &load) {
@@ -164,7 +165,7 @@ fn main() {
         // keepalived's pid files then live in /run/keepalived/NAMESPACE/
         // (those not given on the command line), and its syslog idents
         // end in _NAMESPACE.
-        namespaced_pid_files(&mut cli, ns, &default_pids);
+        pid_dir = namespaced_pid_files(&mut cli, ns, &default_pids);
         ident_suffix = Some(format!("_{ns}"));
         init_logging(&cli, ident_suffix.as_deref());
         info!("Changing syslog ident to Keepalived_{ns}");
@@ -236,6 +237,7 @@ fn main() {
         },
         namespace: namespace.clone(),
         namespace_from_cli: cli.namespace.is_some(),
+        pid_dir,
         log_file: cli.log_file.clone(),
         pid_files: vec![
             (Subsystem::Vrrp, cli.vrrp_pid.clone()),
@@ -266,15 +268,16 @@ fn enabled_subsystems(cli: &Cli) -> Vec<Subsystem> {
 
 /// keepalived 2.2.7 with a network namespace: pid files not given on the
 /// command line go to /run/keepalived/NAMESPACE/ (keepalived.pid,
-/// vrrp.pid, checkers.pid; ours adds ipvs.pid), the directory made 0755.
-fn namespaced_pid_files(cli: &mut Cli, ns: &str, defaults: &[&str]) {
+/// vrrp.pid, checkers.pid; ours adds ipvs.pid), the directory made 0755
+/// (returned: removed at stop).
+fn namespaced_pid_files(cli: &mut Cli, ns: &str, defaults: &[&str]) -> Option<std::path::PathBuf> {
     let dir = std::path::Path::new("/run/keepalived").join(ns);
     if defaults.is_empty() {
-        return;
+        return None;
     }
     if let Err(e) = std::fs::create_dir_all(&dir) {
         info!("Unable to create directory {} ({e})", dir.display());
-        return;
+        return None;
     }
     use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755));
@@ -288,6 +291,7 @@ fn namespaced_pid_files(cli: &mut Cli, ns: &str, defaults: &[&str]) {
         };
         *slot = dir.join(file);
     }
+    Some(dir)
 }
 
 fn init_logging(cli: &Cli, ident_suffix: Option<&str>) {

@@ -88,6 +88,9 @@ pub struct Settings {
     pub namespace: Option<String>,
     /// It came from `-s` (which beats the file's `net_namespace`).
     pub namespace_from_cli: bool,
+    /// `/run/keepalived/NAMESPACE`, when the pid files went there: removed
+    /// at stop once empty.
+    pub pid_dir: Option<PathBuf>,
 }
 
 /// The I/O side of one child.
@@ -440,6 +443,10 @@ impl Supervisor {
                 self.user_scripts.terminate_all();
                 info!("Stopped keepalived-rs");
                 self.pid_files.remove_all();
+                if let Some(d) = &self.settings.pid_dir {
+                    // keepalived's remove_pid_dir: only when empty.
+                    let _ = std::fs::remove_dir(d);
+                }
                 keepalived_log::flush();
                 return 0;
             }
