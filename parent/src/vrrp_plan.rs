@@ -132,6 +132,39 @@ pub fn compile(config: &Config) -> (VrrpPlan, Vec<String>) {
     (plan, errors)
 }
 
+/// The instance's share of its receive socket's buffer (keepalived 2.2.7
+/// vrrp_scheduler.c): `kernel_rx_buf_size`, else the global policy's size,
+/// advert count (an advert's length: IPv4 header and AH included, as
+/// vrrp_adv_len counts it) or MTU count.
+fn rx_buf(config: &Config, inst: &VrrpInstance, v6: bool) -> keepalived_vrrp::plan::RxBuf {
+    use keepalived_config::model::RxBufsPolicy;
+    use keepalived_vrrp::plan::RxBuf;
+    let g = &config.global_defs;
+    let mult = g.vrrp_rx_bufs_multiplier;
+    if let Some(n) = inst.kernel_rx_buf_size.filter(|n| *n > 0) {
+        return RxBuf::Bytes(u64::from(n));
+    }
+    match g.vrrp_rx_bufs_policy {
+        None => RxBuf::None,
+        Some(RxBufsPolicy::Size(n)) => RxBuf::Bytes(u64::from(n)),
+        Some(RxBufsPolicy::Mtu) => RxBuf::MtuTimes(mult),
+        Some(RxBufsPolicy::Advert) => {
+            let v2 = inst.version == 2 && !v6;
+            let naddr = inst.virtual_ipaddress.len() as u64;
+            let mut len = 8 + naddr * if v6 { 16 } else { 4 } + if v2 { 8 } else { 0 };
+            if !v6 {
+                len += 20;
+                let ah = inst.authentication.as_ref().map(|a| a.auth_type)
+                    == Some(keepalived_config::model::AuthType::Ah);
+                if ah && v2 {
+                    len += 24;
+                }
+            }
+            RxBuf::Bytes(u64::from(mult) * len)
+        }
+    }
+}
+
 /// `interface_up_down_delays`, cut as keepalived 2.2.7 cuts them
 /// (vrrp_complete_instance, check_debounce_timers): none with an instance
 /// on the interface whose `down_timer_adverts` is 1, and each below
@@ -553,6 +586,7 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
         unicast_ttl: inst.unicast_ttl.filter(|_| !inst.unicast_peer.is_empty()),
         promote_secondaries: inst.promote_secondaries && vmac.is_none(),
         track_src_ip: inst.track_src_ip && configured.is_some(),
+        rx_buf: rx_buf(config, inst, v6),
         notify_priority_changes: inst
             .notify_priority_changes
             .or(sync.and_then(|s| s.notify_priority_changes))

@@ -56,6 +56,8 @@ pub struct Planned {
     pub src_configured: bool,
     /// `track_src_ip`: the configured source going away is a fault.
     pub track_src_ip: bool,
+    /// Its share of its receive socket's buffer.
+    pub rx_buf: keepalived_vrrp::plan::RxBuf,
     /// IPv4 without a configured source, on an interface with no address:
     /// FAULT until one appears (keepalived's "no IPv4 address for
     /// interface"); `cfg.src_addr` is then 0.0.0.0. With `track_src_ip`:
@@ -235,6 +237,7 @@ fn plan_one(inst: &InstancePlan, links: &[Link], addrs: &[Addr]) -> Result<Plann
         promote_secondaries: inst.promote_secondaries,
         src_configured: inst.src_configured,
         track_src_ip: inst.track_src_ip,
+        rx_buf: inst.rx_buf,
         src_missing,
     })
 }
@@ -353,6 +356,7 @@ mod tests {
             unicast_ttl: None,
             promote_secondaries: false,
             track_src_ip: false,
+            rx_buf: Default::default(),
             routes: Vec::new(),
             rules: Vec::new(),
         }

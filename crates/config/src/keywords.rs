@@ -229,8 +229,8 @@ pub(crate) const GLOBAL: &[Kw] = &[
     r("lvs_netlink_monitor_rcv_bufs_force").f(TF),
     r("process_monitor_rcv_bufs"),
     r("process_monitor_rcv_bufs_force").f(TF),
-    r("vrrp_rx_bufs_policy").f(W),
-    r("vrrp_rx_bufs_multiplier").f(W | K_REPORTS_NO_WORD),
+    t("vrrp_rx_bufs_policy").f(W),
+    t("vrrp_rx_bufs_multiplier").f(W | K_REPORTS_NO_WORD),
     r("reload_check_config").f(W | K_REPORTS_NO_WORD),
     r("reload_time_file").f(W | K_REPORTS_NO_WORD),
     r("reload_repeat"),
@@ -359,7 +359,7 @@ pub(crate) const INSTANCE: &[Kw] = &[
     r("debug"),
     t("notify_priority_changes").f(TF),
     t("garp_extra_if"),
-    r("kernel_rx_buf_size").f(W | K_REPORTS_NO_WORD),
+    t("kernel_rx_buf_size").f(W | K_REPORTS_NO_WORD),
     r("linkbeat_use_polling"),
 ];
 

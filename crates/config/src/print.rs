@@ -545,6 +545,18 @@ fn global(p: &mut P, g: &GlobalDefs) {
         // (keepalived keeps the flag of a line without a time)
         p.line("vrrp_garp_extra_if all");
     }
+    match g.vrrp_rx_bufs_policy {
+        Some(crate::model::RxBufsPolicy::Mtu) => p.line("vrrp_rx_bufs_policy MTU"),
+        Some(crate::model::RxBufsPolicy::Advert) => p.line("vrrp_rx_bufs_policy ADVERT"),
+        Some(crate::model::RxBufsPolicy::Size(n)) => p.line(&format!("vrrp_rx_bufs_policy {n}")),
+        None => {}
+    }
+    if g.vrrp_rx_bufs_multiplier != 3 {
+        p.line(&format!(
+            "vrrp_rx_bufs_multiplier {}",
+            g.vrrp_rx_bufs_multiplier
+        ));
+    }
     if g.max_auto_priority != 0 {
         p.line(&format!("max_auto_priority {}", g.max_auto_priority));
     }
@@ -676,6 +688,7 @@ fn instance(p: &mut P, v: &VrrpInstance, g: &GlobalDefs) {
     p.flag("vmac_xmit_base", v.vmac_xmit_base);
     p.flag("promote_secondaries", v.promote_secondaries);
     p.flag("track_src_ip", v.track_src_ip);
+    p.opt("kernel_rx_buf_size", &v.kernel_rx_buf_size);
     match (v.garp_extra_if, v.garp_extra_if_all) {
         (Some(d), all) => p.line(&format!(
             "garp_extra_if {}{d}",

@@ -104,11 +104,27 @@ pub struct InstancePlan {
     /// fault (keepalived clears it without a configured one).
     #[serde(default)]
     pub track_src_ip: bool,
+    /// What the instance adds to its receive socket's buffer
+    /// (`kernel_rx_buf_size`, `vrrp_rx_bufs_policy`).
+    #[serde(default)]
+    pub rx_buf: RxBuf,
     /// `virtual_routes` / `virtual_rules`, each parsed once by the parent
     /// (a line that did not parse was reported with its file:line there
     /// and is not in the plan).
     pub routes: Vec<RouteSpec>,
     pub rules: Vec<RuleSpec>,
+}
+
+/// An instance's share of its receive socket's buffer; the socket gets
+/// the sum over its instances (none: the kernel's default), as keepalived
+/// 2.2.7 sizes it (vrrp_scheduler.c).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RxBuf {
+    #[default]
+    None,
+    Bytes(u64),
+    /// Times the interface's MTU (known to vrrpd only).
+    MtuTimes(u32),
 }
 
 /// `interface_up_down_delays`: how long a link change of `interface` must

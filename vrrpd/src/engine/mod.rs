@@ -292,6 +292,7 @@ impl Engine {
                 }
             }
         }
+        self.size_receive_buffers(&plans);
         plans.retain(|p| {
             let lost = failed.contains(&(p.sock_if.1, p.cfg.src_addr.is_ipv6(), p.cfg.uses_ah()));
             if lost {
@@ -620,6 +621,40 @@ impl Engine {
                     let acts = g.handle_timer(now);
                     self.perform_group(u, acts);
                 }
+            }
+        }
+    }
+
+    /// `kernel_rx_buf_size` / `vrrp_rx_bufs_policy`: each receive socket
+    /// gets the sum of its instances' shares (none: left as the kernel
+    /// made it), as keepalived 2.2.7 sizes its sockets.
+    fn size_receive_buffers(&self, plans: &[Planned]) {
+        use keepalived_vrrp::plan::RxBuf;
+        for s in &self.sockets {
+            let mut bytes: u64 = 0;
+            for p in plans.iter().filter(|p| {
+                p.sock_if.1 == s.ifindex
+                    && p.cfg.src_addr.is_ipv6() == s.v6
+                    && p.cfg.uses_ah() == s.ah
+            }) {
+                bytes += match p.rx_buf {
+                    RxBuf::None => 0,
+                    RxBuf::Bytes(b) => b,
+                    RxBuf::MtuTimes(k) => {
+                        u64::from(k) * u64::from(self.links.get(&s.ifindex).map_or(0, |l| l.mtu))
+                    }
+                };
+            }
+            if bytes == 0 {
+                continue;
+            }
+            let fd = match &s.sock {
+                Sock::V4(x) => x.rx_fd(),
+                Sock::V6(x) => x.rx_fd(),
+            };
+            let val = i32::try_from(bytes).unwrap_or(i32::MAX);
+            if let Err(e) = crate::net::set_rcvbuf(fd, val) {
+                info!("vrrp set receive socket buffer size error {e}");
             }
         }
     }

@@ -21,3 +21,9 @@ pub(crate) fn answer_timeout(fd: std::os::fd::RawFd) {
     // (As before: a socket without it still works, only less guarded.)
     let _ = raw::setsockopt_raw(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv);
 }
+
+/// SO_RCVBUF of a receive socket (the kernel doubles it, within
+/// net.core.rmem_max).
+pub(crate) fn set_rcvbuf(fd: std::os::fd::RawFd, bytes: i32) -> std::io::Result<()> {
+    raw::setsockopt_raw(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &bytes)
+}

@@ -37,6 +37,7 @@ pub struct Link {
     pub inet_conf: Vec<u32>,
     /// IFLA_IFALIAS (`ip link set X alias ...`).
     pub alias: Option<String>,
+    pub mtu: u32,
 }
 
 /// An address configured on an interface.
@@ -324,6 +325,7 @@ fn link_from(m: &Ifinfomsg) -> Link {
         .filter(|a| !a.is_empty());
     Link {
         index: *m.ifi_index() as u32,
+        mtu: h.get_attr_payload_as::<u32>(Ifla::Mtu).unwrap_or(0),
         name,
         lower,
         kind,

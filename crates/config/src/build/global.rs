@@ -256,6 +256,41 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
             "checker_no_swap" => g.checker_process.no_swap = true,
             "vrrp_cpu_affinity" => g.vrrp_process.cpu_affinity = cpu_affinity(k),
             "checker_cpu_affinity" => g.checker_process.cpu_affinity = cpu_affinity(k),
+            // keepalived's reading: each word adds to the policy (a number
+            // is read from the first word, whichever word it meets); a
+            // size beats MTU and ADVERT, MTU beats ADVERT (kchecks say so).
+            "vrrp_rx_bufs_policy" => {
+                let (mut mtu, mut advert, mut size) = (false, false, None);
+                if let Some(old) = g.vrrp_rx_bufs_policy {
+                    match old {
+                        crate::model::RxBufsPolicy::Mtu => mtu = true,
+                        crate::model::RxBufsPolicy::Advert => advert = true,
+                        crate::model::RxBufsPolicy::Size(n) => size = Some(n),
+                    }
+                }
+                for t in &k.args {
+                    if t.text.eq_ignore_ascii_case("MTU") {
+                        mtu = true;
+                    } else if t.text.eq_ignore_ascii_case("ADVERT") {
+                        advert = true;
+                    } else if let Ok(n) = k.args[0].text.parse::<u32>() {
+                        size = Some(n);
+                    }
+                }
+                g.vrrp_rx_bufs_policy = match (size, mtu, advert) {
+                    (Some(n), _, _) => Some(crate::model::RxBufsPolicy::Size(n)),
+                    (None, true, _) => Some(crate::model::RxBufsPolicy::Mtu),
+                    (None, false, true) => Some(crate::model::RxBufsPolicy::Advert),
+                    (None, false, false) => g.vrrp_rx_bufs_policy,
+                };
+            }
+            "vrrp_rx_bufs_multiplier" => {
+                if let [t] = k.args.as_slice() {
+                    if let Some(n) = t.text.parse::<u32>().ok().filter(|n| *n >= 1) {
+                        g.vrrp_rx_bufs_multiplier = n;
+                    }
+                }
+            }
             "vrrp_garp_extra_if" | "vrrp_vmac_garp_intvl" => {
                 if let Some(d) = super::vrrp::extra_if(k, 1, &mut g.vrrp_garp_extra_if_all) {
                     g.vrrp_garp_extra_if = Some(d);

@@ -404,6 +404,14 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
             "vmac_xmit_base" => v.vmac_xmit_base = cx.flag(k),
             "promote_secondaries" => v.promote_secondaries = cx.flag(k),
             "track_src_ip" => v.track_src_ip = true,
+            // (A bad word is kchecks' to report; keepalived keeps none.)
+            "kernel_rx_buf_size" => {
+                if let [t] = k.args.as_slice() {
+                    if let Ok(n) = t.text.parse::<u32>() {
+                        v.kernel_rx_buf_size = Some(n);
+                    }
+                }
+            }
             "garp_extra_if" => {
                 if let Some(d) = extra_if(k, 0, &mut v.garp_extra_if_all) {
                     v.garp_extra_if = Some(d);

@@ -139,8 +139,25 @@ pub struct GlobalDefs {
     /// `vrrp_vmac_garp_intvl`): the default of instances' `garp_extra_if`.
     pub vrrp_garp_extra_if: Option<u32>,
     pub vrrp_garp_extra_if_all: bool,
+    /// `vrrp_rx_bufs_policy MTU|ADVERT|SIZE`: the VRRP receive sockets'
+    /// buffer, per instance on the socket (unset: the kernel's).
+    pub vrrp_rx_bufs_policy: Option<RxBufsPolicy>,
+    /// `vrrp_rx_bufs_multiplier N` (3): MTUs or adverts per instance.
+    pub vrrp_rx_bufs_multiplier: u32,
     /// Other known global keywords, kept raw.
     pub extra: Vec<Stmt>,
+}
+
+/// `vrrp_rx_bufs_policy`: how much receive buffer each instance adds to
+/// its socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RxBufsPolicy {
+    /// `vrrp_rx_bufs_multiplier` times the interface MTU.
+    Mtu,
+    /// `vrrp_rx_bufs_multiplier` times the advert's length.
+    Advert,
+    /// These many bytes.
+    Size(u32),
 }
 
 /// How a child process runs: keepalived 2.2.7's `*_priority`,
@@ -314,6 +331,8 @@ impl Default for GlobalDefs {
             min_auto_priority_delay: 1_000_000,
             vrrp_garp_extra_if: None,
             vrrp_garp_extra_if_all: false,
+            vrrp_rx_bufs_policy: None,
+            vrrp_rx_bufs_multiplier: 3,
             extra: Vec::new(),
         }
     }

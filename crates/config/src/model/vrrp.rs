@@ -241,6 +241,9 @@ pub struct VrrpInstance {
     /// VIP lives on (VMACs only, unless `all`).
     pub garp_extra_if: Option<u32>,
     pub garp_extra_if_all: bool,
+    /// `kernel_rx_buf_size N`: bytes this instance adds to its receive
+    /// socket's buffer (beats `vrrp_rx_bufs_policy`).
+    pub kernel_rx_buf_size: Option<u32>,
     pub garp_master_delay: f64,
     pub garp_master_repeat: u32,
     pub garp_master_refresh: f64,
@@ -304,6 +307,7 @@ impl Default for VrrpInstance {
             track_src_ip: false,
             garp_extra_if: None,
             garp_extra_if_all: false,
+            kernel_rx_buf_size: None,
             garp_master_delay: 5.0,
             garp_master_repeat: 5,
             garp_master_refresh: 0.0,
