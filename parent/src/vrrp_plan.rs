@@ -89,6 +89,12 @@ pub fn compile(config: &Config) -> (VrrpPlan, Vec<String>) {
     let mut plan = VrrpPlan {
         instances: Vec::new(),
         link_delays: Vec::new(),
+        netlink_cmd_buf: g
+            .vrrp_netlink_cmd_rcv_bufs
+            .map(|n| (n, g.vrrp_netlink_cmd_rcv_bufs_force)),
+        netlink_monitor_buf: g
+            .vrrp_netlink_monitor_rcv_bufs
+            .map(|n| (n, g.vrrp_netlink_monitor_rcv_bufs_force)),
         groups: config
             .vrrp_sync_groups
             .iter()

@@ -806,14 +806,14 @@ fn interface_up_down_delays_absorb_a_flap() {
     }
 }
 
-/// SO_RCVBUF of each raw socket of protocol 112 process `pid` holds.
-fn vrrp_receive_buffers(pid: i32) -> Vec<i64> {
-    let mut out = Vec::new();
+/// Run `f` on a copy of each descriptor process `pid` holds (borrowed
+/// with pidfd_getfd; ss shows no raw socket memory without raw_diag).
+fn each_fd_of(pid: i32, mut f: impl FnMut(i32)) {
     // SAFETY: plain syscalls; every descriptor obtained is closed.
     unsafe {
         let pidfd = libc::syscall(libc::SYS_pidfd_open, pid, 0) as i32;
         if pidfd < 0 {
-            return out;
+            return;
         }
         for e in std::fs::read_dir(format!("/proc/{pid}/fd"))
             .into_iter()
@@ -824,31 +824,55 @@ fn vrrp_receive_buffers(pid: i32) -> Vec<i64> {
                 continue;
             };
             let fd = libc::syscall(libc::SYS_pidfd_getfd, pidfd, n, 0) as i32;
-            if fd < 0 {
-                continue;
+            if fd >= 0 {
+                f(fd);
+                libc::close(fd);
             }
-            let get = |opt: i32| {
-                let mut v: i32 = 0;
-                let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
-                let r = libc::getsockopt(
-                    fd,
-                    libc::SOL_SOCKET,
-                    opt,
-                    (&mut v as *mut i32).cast(),
-                    &mut len,
-                );
-                (r == 0).then_some(v)
-            };
-            if get(libc::SO_TYPE) == Some(libc::SOCK_RAW) && get(libc::SO_PROTOCOL) == Some(112) {
-                if let Some(v) = get(libc::SO_RCVBUF) {
-                    out.push(i64::from(v));
-                }
-            }
-            libc::close(fd);
         }
         libc::close(pidfd);
     }
+}
+
+/// An int socket option of `fd`.
+fn sockopt(fd: i32, opt: i32) -> Option<i32> {
+    let mut v: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: getsockopt into a live int.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            opt,
+            (&mut v as *mut i32).cast(),
+            &mut len,
+        )
+    };
+    (r == 0).then_some(v)
+}
+
+/// SO_RCVBUF of each raw socket of protocol 112 process `pid` holds.
+fn vrrp_receive_buffers(pid: i32) -> Vec<i64> {
+    let mut out = Vec::new();
+    each_fd_of(pid, |fd| {
+        if sockopt(fd, libc::SO_TYPE) == Some(libc::SOCK_RAW)
+            && sockopt(fd, libc::SO_PROTOCOL) == Some(112)
+        {
+            out.extend(sockopt(fd, libc::SO_RCVBUF).map(i64::from));
+        }
+    });
     out
+}
+
+/// The pid of keepalived's VRRP process, once its pid file has it.
+fn vrrp_pid(k: &Keepalived) -> i32 {
+    let until = std::time::Instant::now() + PROMPT;
+    loop {
+        if let Some(p) = k.pid("kv.pid") {
+            return p;
+        }
+        assert!(std::time::Instant::now() < until, "no VRRP process pid");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 /// `vrrp_rx_bufs_policy`, `vrrp_rx_bufs_multiplier`, `kernel_rx_buf_size`
@@ -881,14 +905,7 @@ fn receive_buffers_are_sized_as_keepalived_sizes_them() {
         }
     };
     let k = Keepalived::start(&a, &conf);
-    let until = std::time::Instant::now() + PROMPT;
-    let kv = loop {
-        if let Some(p) = k.pid("kv.pid") {
-            break p;
-        }
-        assert!(std::time::Instant::now() < until, "no VRRP process pid");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    };
+    let kv = vrrp_pid(&k);
     let theirs = buffers(kv);
     k.stop();
     let mut s = start(&a, &conf);
@@ -900,4 +917,70 @@ fn receive_buffers_are_sized_as_keepalived_sizes_them() {
     // header) + 50,000, doubled by the kernel.
     assert!(theirs.contains(&108_000), "keepalived 2.2.7: {theirs:?}");
     assert!(ours.contains(&108_000), "keepalived-rs: {ours:?}");
+}
+
+/// SO_RCVBUF of each rtnetlink socket process `pid` holds, by whether it
+/// listens to groups (the monitor) or not (requests).
+fn rtnetlink_buffers(pid: i32) -> (Vec<i64>, Vec<i64>) {
+    let (mut monitor, mut requests) = (Vec::new(), Vec::new());
+    each_fd_of(pid, |fd| {
+        // SAFETY: getsockname into a live sockaddr_nl.
+        let sa = unsafe {
+            let mut sa: libc::sockaddr_nl = std::mem::zeroed();
+            let mut len = std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+            let r = libc::getsockname(fd, (&mut sa as *mut libc::sockaddr_nl).cast(), &mut len);
+            (r == 0 && sa.nl_family == libc::AF_NETLINK as u16).then_some(sa)
+        };
+        let Some(sa) = sa else {
+            return;
+        };
+        if sockopt(fd, libc::SO_PROTOCOL) != Some(libc::NETLINK_ROUTE) {
+            return;
+        }
+        let Some(v) = sockopt(fd, libc::SO_RCVBUF).map(i64::from) else {
+            return;
+        };
+        if sa.nl_groups != 0 {
+            monitor.push(v);
+        } else {
+            requests.push(v);
+        }
+    });
+    (monitor, requests)
+}
+
+/// `vrrp_netlink_monitor_rcv_bufs` with `_force`, `vrrp_netlink_cmd_rcv_bufs`
+/// (keepalived 2.2.7): the rtnetlink monitor's buffer past rmem_max, the
+/// request socket's within it — the same under both daemons.
+#[test]
+fn netlink_buffers_are_sized_as_keepalived_sizes_them() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let conf = format!(
+        "global_defs {{\n    vrrp_netlink_monitor_rcv_bufs 1048576\n    \
+         vrrp_netlink_monitor_rcv_bufs_force\n    vrrp_netlink_cmd_rcv_bufs 65536\n}}\n{}",
+        instance(100, "")
+    );
+    let wanted = |b: &(Vec<i64>, Vec<i64>)| b.0.contains(&2_097_152) && b.1.contains(&131_072);
+    let read = |pid: i32| {
+        let until = std::time::Instant::now() + PROMPT;
+        loop {
+            let b = rtnetlink_buffers(pid);
+            if wanted(&b) || std::time::Instant::now() > until {
+                return b;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let k = Keepalived::start(&a, &conf);
+    let kv = vrrp_pid(&k);
+    let theirs = read(kv);
+    k.stop();
+    let mut s = start(&a, &conf);
+    s.log.wait_for_text("(VI_1) Entering", PROMPT);
+    let ours = read(s.child_pid("vrrpd"));
+    assert!(s.stop().success());
+    eprintln!("rtnetlink buffers (monitor, requests): keepalived 2.2.7 {theirs:?}, keepalived-rs {ours:?}");
+    assert!(wanted(&theirs), "keepalived 2.2.7: {theirs:?}");
+    assert!(wanted(&ours), "keepalived-rs: {ours:?}");
 }

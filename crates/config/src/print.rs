@@ -551,6 +551,19 @@ fn global(p: &mut P, g: &GlobalDefs) {
         Some(crate::model::RxBufsPolicy::Size(n)) => p.line(&format!("vrrp_rx_bufs_policy {n}")),
         None => {}
     }
+    p.opt("vrrp_netlink_cmd_rcv_bufs", &g.vrrp_netlink_cmd_rcv_bufs);
+    p.flag(
+        "vrrp_netlink_cmd_rcv_bufs_force",
+        g.vrrp_netlink_cmd_rcv_bufs_force,
+    );
+    p.opt(
+        "vrrp_netlink_monitor_rcv_bufs",
+        &g.vrrp_netlink_monitor_rcv_bufs,
+    );
+    p.flag(
+        "vrrp_netlink_monitor_rcv_bufs_force",
+        g.vrrp_netlink_monitor_rcv_bufs_force,
+    );
     if g.vrrp_rx_bufs_multiplier != 3 {
         p.line(&format!(
             "vrrp_rx_bufs_multiplier {}",

@@ -144,6 +144,13 @@ pub struct VrrpPlan {
     /// each interface allow.
     #[serde(default)]
     pub link_delays: Vec<LinkDelay>,
+    /// `vrrp_netlink_cmd_rcv_bufs[_force]`: the rtnetlink request
+    /// socket's receive buffer (bytes, forced past rmem_max).
+    #[serde(default)]
+    pub netlink_cmd_buf: Option<(u32, bool)>,
+    /// `vrrp_netlink_monitor_rcv_bufs[_force]`: the monitor socket's.
+    #[serde(default)]
+    pub netlink_monitor_buf: Option<(u32, bool)>,
     /// Sync groups by name, in configuration order (members name their
     /// group in `InstancePlan::group`).
     pub groups: Vec<String>,
@@ -193,6 +200,8 @@ impl Default for VrrpPlan {
         VrrpPlan {
             instances: Vec::new(),
             link_delays: Vec::new(),
+            netlink_cmd_buf: None,
+            netlink_monitor_buf: None,
             groups: Vec::new(),
             mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
             mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),

@@ -217,6 +217,14 @@ impl Engine {
         resume: &BTreeMap<String, State>,
         mut reuse: Vec<Option<Running>>,
     ) -> Result<Vec<bool>, String> {
+        // keepalived sets these once its sockets are open, and again at
+        // a reload.
+        if let Some(b) = vrrp.netlink_cmd_buf {
+            crate::net::set_netlink_rcvbuf(self.rtnl.fd(), b);
+        }
+        if let Some(b) = vrrp.netlink_monitor_buf {
+            crate::net::set_netlink_rcvbuf(self.monitor.fd(), b);
+        }
         self.ensure_vmacs(vrrp);
         self.link_delays = vrrp
             .link_delays

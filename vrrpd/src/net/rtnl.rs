@@ -79,6 +79,10 @@ impl Rtnl {
         Ok(Rtnl { sock, seq: 0 })
     }
 
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        self.sock.as_raw_fd()
+    }
+
     pub(super) fn send<P: Size + ToBytes + Debug>(
         &mut self,
         ty: Rtm,

@@ -284,6 +284,25 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
                     (None, false, false) => g.vrrp_rx_bufs_policy,
                 };
             }
+            // A value of 0 (or a bad one) leaves it as it was, as there.
+            "vrrp_netlink_cmd_rcv_bufs" | "vrrp_netlink_monitor_rcv_bufs" => {
+                if let Some(n) = k
+                    .args
+                    .first()
+                    .and_then(|t| t.text.parse::<u32>().ok())
+                    .filter(|n| *n > 0)
+                {
+                    if kw == "vrrp_netlink_cmd_rcv_bufs" {
+                        g.vrrp_netlink_cmd_rcv_bufs = Some(n);
+                    } else {
+                        g.vrrp_netlink_monitor_rcv_bufs = Some(n);
+                    }
+                }
+            }
+            "vrrp_netlink_cmd_rcv_bufs_force" => g.vrrp_netlink_cmd_rcv_bufs_force = cx.flag(k),
+            "vrrp_netlink_monitor_rcv_bufs_force" => {
+                g.vrrp_netlink_monitor_rcv_bufs_force = cx.flag(k)
+            }
             "vrrp_rx_bufs_multiplier" => {
                 if let [t] = k.args.as_slice() {
                     if let Some(n) = t.text.parse::<u32>().ok().filter(|n| *n >= 1) {

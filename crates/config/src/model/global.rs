@@ -144,6 +144,13 @@ pub struct GlobalDefs {
     pub vrrp_rx_bufs_policy: Option<RxBufsPolicy>,
     /// `vrrp_rx_bufs_multiplier N` (3): MTUs or adverts per instance.
     pub vrrp_rx_bufs_multiplier: u32,
+    /// `vrrp_netlink_cmd_rcv_bufs N` / `vrrp_netlink_monitor_rcv_bufs N`:
+    /// vrrpd's rtnetlink request and monitor sockets' receive buffers
+    /// (unset or 0: the kernel's), past net.core.rmem_max with `_force`.
+    pub vrrp_netlink_cmd_rcv_bufs: Option<u32>,
+    pub vrrp_netlink_cmd_rcv_bufs_force: bool,
+    pub vrrp_netlink_monitor_rcv_bufs: Option<u32>,
+    pub vrrp_netlink_monitor_rcv_bufs_force: bool,
     /// Other known global keywords, kept raw.
     pub extra: Vec<Stmt>,
 }
@@ -333,6 +340,10 @@ impl Default for GlobalDefs {
             vrrp_garp_extra_if_all: false,
             vrrp_rx_bufs_policy: None,
             vrrp_rx_bufs_multiplier: 3,
+            vrrp_netlink_cmd_rcv_bufs: None,
+            vrrp_netlink_cmd_rcv_bufs_force: false,
+            vrrp_netlink_monitor_rcv_bufs: None,
+            vrrp_netlink_monitor_rcv_bufs_force: false,
             extra: Vec::new(),
         }
     }
