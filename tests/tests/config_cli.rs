@@ -250,10 +250,10 @@ fn unsupported_keywords_are_named_and_fail_the_config_test() {
         "{msg}"
     );
     // Tuning only: listed, and the test passes.
-    let (code, msg) = run_t(&with("    vrrp_netlink_cmd_rcv_bufs 1048576\n"));
+    let (code, msg) = run_t(&with("    lvs_netlink_cmd_rcv_bufs 1048576\n"));
     assert_eq!(code, 0, "{msg}");
     assert!(
-        msg.contains("'vrrp_netlink_cmd_rcv_bufs' is not implemented"),
+        msg.contains("'lvs_netlink_cmd_rcv_bufs' is not implemented"),
         "{msg}"
     );
     // keepalived's own failure keeps its status.
