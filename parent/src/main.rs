@@ -53,8 +53,9 @@ fn main() {
     let matches = Cli::command().get_matches();
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // Which pid files were left at their defaults (a namespace moves those).
-    let default_pids: Vec<&str> = ["pid", "vrrp_pid", "checkers_pid", "ipvs_pid"]
-        .into_iter()
+    let default_pids: Vec<&str> = NAMESPACED_PID_FILES
+        .iter()
+        .map(|(id, _)| *id)
         .filter(|id| matches.value_source(id) == Some(clap::parser::ValueSource::DefaultValue))
         .collect();
     if cli.version {
@@ -169,8 +170,6 @@ fn main() {
         ident_suffix = Some(format!("_{ns}"));
         init_logging(&cli, ident_suffix.as_deref());
         info!("Changing syslog ident to Keepalived_{ns}");
-    }
-    if let Some(ns) = &namespace {
         if let Err(e) = enter_namespace(ns) {
             let hint = if e == nix::errno::Errno::EPERM {
                 " (under the packaged unit's RestrictNamespaces=yes: add a drop-in with RestrictNamespaces=net)"
@@ -266,6 +265,14 @@ fn enabled_subsystems(cli: &Cli) -> Vec<Subsystem> {
     }
 }
 
+/// The pid file arguments and their names in /run/keepalived/NAMESPACE/.
+const NAMESPACED_PID_FILES: [(&str, &str); 4] = [
+    ("pid", "keepalived.pid"),
+    ("vrrp_pid", "vrrp.pid"),
+    ("checkers_pid", "checkers.pid"),
+    ("ipvs_pid", "ipvs.pid"),
+];
+
 /// keepalived 2.2.7 with a network namespace: pid files not given on the
 /// command line go to /run/keepalived/NAMESPACE/ (keepalived.pid,
 /// vrrp.pid, checkers.pid; ours adds ipvs.pid), the directory made 0755
@@ -281,12 +288,15 @@ fn namespaced_pid_files(cli: &mut Cli, ns: &str, defaults: &[&str]) -> Option<st
     }
     use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755));
-    for id in defaults {
-        let (slot, file) = match *id {
-            "pid" => (&mut cli.pid, "keepalived.pid"),
-            "vrrp_pid" => (&mut cli.vrrp_pid, "vrrp.pid"),
-            "checkers_pid" => (&mut cli.checkers_pid, "checkers.pid"),
-            "ipvs_pid" => (&mut cli.ipvs_pid, "ipvs.pid"),
+    for (id, file) in NAMESPACED_PID_FILES
+        .iter()
+        .filter(|(id, _)| defaults.contains(id))
+    {
+        let slot = match *id {
+            "pid" => &mut cli.pid,
+            "vrrp_pid" => &mut cli.vrrp_pid,
+            "checkers_pid" => &mut cli.checkers_pid,
+            "ipvs_pid" => &mut cli.ipvs_pid,
             _ => continue,
         };
         *slot = dir.join(file);

@@ -27,7 +27,7 @@ use keepalived_ipc::control::{ReloadOutcome, Response};
 use keepalived_ipc::script_allow::Allowlist;
 use keepalived_ipc::{
     decode_from_child, Channel, DumpKind, FromChild, Ids, RecvError, ScriptEnd, Subsystem, ToChild,
-    TrackKind, MAX_FROM_CHILD,
+    TrackKind, VrrpStateChange, MAX_FROM_CHILD,
 };
 use keepalived_sandbox::privileges::unprivileged_user;
 use keepalived_sandbox::privileges_for;
@@ -219,14 +219,6 @@ pub struct Supervisor {
     /// Instances reloads removed (ids are never reused): what vrrpd still
     /// says of them is not a transition.
     deleted_instances: std::collections::BTreeSet<keepalived_ipc::InstanceId>,
-}
-
-/// An instance a reload removes: what it reports (None: nothing, it was
-/// in FAULT already), with its last priority.
-struct Removed {
-    instance: keepalived_ipc::InstanceId,
-    state: Option<keepalived_ipc::VrrpState>,
-    priority: u8,
 }
 
 fn token(i: usize) -> Token {
@@ -505,8 +497,12 @@ impl Supervisor {
         }
     }
 
-    /// The running instances `config` drops, and what each reports.
-    fn removed_instances(&self, config: &Config) -> Vec<(String, Removed)> {
+    /// The running instances `config` drops, each with what it reports
+    /// (None: nothing, it was in FAULT already).
+    fn removed_instances(
+        &self,
+        config: &Config,
+    ) -> Vec<(String, keepalived_ipc::InstanceId, Option<VrrpStateChange>)> {
         use keepalived_ipc::VrrpState;
         let previous = &self.plans[&self.life.current()];
         previous
@@ -523,12 +519,13 @@ impl Supervisor {
                 } else {
                     (was.is_some() && was != Some(VrrpState::Fault)).then_some(VrrpState::Fault)
                 };
-                let removed = Removed {
+                let change = state.map(|state| VrrpStateChange {
                     instance,
+                    group: None,
                     state,
                     priority: known.map_or(0, |k| k.priority),
-                };
-                Some((i.name.clone(), removed))
+                });
+                Some((i.name.clone(), instance, change))
             })
             .collect()
     }
@@ -1363,19 +1360,13 @@ impl Supervisor {
         // never STOP. Sent before checkerd's reload (the same channel, in
         // order), so it still has the instance's scripts; vrrpd's STOP for
         // it is dropped.
-        for (name, r) in removed {
-            self.deleted_instances.insert(r.instance);
-            let Some(state) = r.state else {
+        for (name, instance, change) in removed {
+            self.deleted_instances.insert(instance);
+            let Some(change) = change else {
                 continue;
             };
-            info!("({name}) removed by the reload: {}", state.as_str());
-            self.transition(crate::fifo::instance(&name, state, r.priority));
-            let change = keepalived_ipc::VrrpStateChange {
-                instance: r.instance,
-                group: None,
-                state,
-                priority: r.priority,
-            };
+            info!("({name}) removed by the reload: {}", change.state.as_str());
+            self.transition(crate::fifo::instance(&name, change.state, change.priority));
             self.route(&[Subsystem::Checker], ToChild::VrrpState(change));
         }
         let previous = &self.plans[&self.life.current()];

@@ -197,14 +197,12 @@ fn apply(sub: Subsystem, pid: u32, from: &Applied, to: &Applied) {
             }
             // Raising the hard limit again needs CAP_SYS_RESOURCE; without
             // it the limit stays, harmless: it counts realtime CPU only.
-            let unlimited = libc::rlimit {
-                rlim_cur: libc::RLIM_INFINITY,
-                rlim_max: libc::RLIM_INFINITY,
-            };
-            // SAFETY: prlimit with a valid rlimit and no old-value pointer.
-            let _ = unsafe {
-                libc::prlimit(pid, libc::RLIMIT_RTTIME, &unlimited, std::ptr::null_mut())
-            };
+            let _ = prlimit(
+                pid,
+                libc::RLIMIT_RTTIME,
+                libc::RLIM_INFINITY,
+                libc::RLIM_INFINITY,
+            );
         }
         None => {}
     }
@@ -249,17 +247,27 @@ fn own_nice() -> i32 {
     unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }
 }
 
-fn set_limit(sub: Subsystem, pid: libc::pid_t, res: libc::__rlimit_resource_t, cur: u64, max: u64) {
+fn prlimit(
+    pid: libc::pid_t,
+    res: libc::__rlimit_resource_t,
+    cur: u64,
+    max: u64,
+) -> std::io::Result<()> {
     let lim = libc::rlimit {
         rlim_cur: cur,
         rlim_max: max,
     };
     // SAFETY: prlimit with a valid rlimit and no old-value pointer.
     if unsafe { libc::prlimit(pid, res, &lim, std::ptr::null_mut()) } != 0 {
-        warn!(
-            "{sub}: cannot set resource limit {res}: {}",
-            std::io::Error::last_os_error()
-        );
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// [`prlimit`], saying what the kernel refused.
+fn set_limit(sub: Subsystem, pid: libc::pid_t, res: libc::__rlimit_resource_t, cur: u64, max: u64) {
+    if let Err(e) = prlimit(pid, res, cur, max) {
+        warn!("{sub}: cannot set resource limit {res}: {e}");
     }
 }
 

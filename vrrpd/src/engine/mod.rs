@@ -49,6 +49,15 @@ enum Sock {
     V6(Vrrp6),
 }
 
+impl Sock {
+    fn rx_fd(&self) -> std::os::fd::RawFd {
+        match self {
+            Sock::V4(s) => s.rx_fd(),
+            Sock::V6(s) => s.rx_fd(),
+        }
+    }
+}
+
 struct SockEntry {
     ifindex: u32,
     v6: bool,
@@ -280,10 +289,7 @@ impl Engine {
             }
             .and_then(|sock| {
                 let token = Token(SOCKET_TOKEN_BASE + self.sockets.len());
-                let fd = match &sock {
-                    Sock::V4(s) => s.rx_fd(),
-                    Sock::V6(s) => s.rx_fd(),
-                };
+                let fd = sock.rx_fd();
                 registry.register(&mut SourceFd(&fd), token, Interest::READABLE)?;
                 Ok(sock)
             });
@@ -656,12 +662,8 @@ impl Engine {
             if bytes == 0 {
                 continue;
             }
-            let fd = match &s.sock {
-                Sock::V4(x) => x.rx_fd(),
-                Sock::V6(x) => x.rx_fd(),
-            };
             let val = i32::try_from(bytes).unwrap_or(i32::MAX);
-            if let Err(e) = crate::net::set_rcvbuf(fd, val) {
+            if let Err(e) = crate::net::set_rcvbuf(s.sock.rx_fd(), val) {
                 info!("vrrp set receive socket buffer size error {e}");
             }
         }

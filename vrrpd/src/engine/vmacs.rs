@@ -73,13 +73,16 @@ impl Engine {
             let _ = self.rtnl.delete_link(index);
             info!("Removed VMAC interface {name}");
         }
+        // Read once, for the IPv6 VMACs' link-local addresses.
+        let mut addrs: Option<Vec<crate::net::rtnl::Addr>> = None;
         for (name, (base, v6)) in wanted {
             let Some(l) = self.links.values().find(|l| l.name == name).cloned() else {
                 continue;
             };
             self.vmacs.insert(name.clone(), l.index);
             if let Some(src) = v6 {
-                self.vmac_link_local(&name, l.index, base.index, src);
+                let addrs = addrs.get_or_insert_with(|| self.rtnl.addresses().unwrap_or_default());
+                self.vmac_link_local(&name, l.index, base.index, src, addrs);
                 continue;
             }
             if let Err(e) = self.rtnl.set_inet_conf(l.index, vmac::VMAC_CONF) {
@@ -122,16 +125,16 @@ impl Engine {
     /// source, else the lower device's own link-local address, added
     /// without duplicate address detection (the lower device holds it
     /// too; a private macvlan never talks to it).
-    fn vmac_link_local(&mut self, name: &str, index: u32, lower: u32, src: Option<IpAddr>) {
-        let addrs = self.rtnl.addresses().unwrap_or_default();
-        let addr = src.or_else(|| {
-            addrs
-                .iter()
-                .find(|a| {
-                    a.index == lower && matches!(a.addr, IpAddr::V6(x) if x.is_unicast_link_local())
-                })
-                .map(|a| a.addr)
-        });
+    fn vmac_link_local(
+        &mut self,
+        name: &str,
+        index: u32,
+        lower: u32,
+        src: Option<IpAddr>,
+        addrs: &[crate::net::rtnl::Addr],
+    ) {
+        // (The instances' own source choice: the first link-local one.)
+        let addr = src.or_else(|| crate::plan::source(true, lower, addrs, &[]));
         let Some(addr) = addr else {
             warn!("VMAC {name}: its lower device has no IPv6 link-local address to send from");
             return;
