@@ -131,8 +131,8 @@ pub fn compile(config: &Config) -> (VrrpPlan, Vec<String>) {
             Err(e) => errors.push(format!("({}) {e}", inst.name)),
         }
     }
-    plan.firewall = firewall(g, &plan);
     default_vmac_names(config, &mut plan);
+    plan.firewall = firewall(g, &plan);
     extra_if_announcements(config, &mut plan);
     plan.link_delays = link_delays(config, &plan);
     (plan, errors)
@@ -311,11 +311,14 @@ fn default_vmac_names(config: &Config, plan: &mut VrrpPlan) {
 
 /// keepalived's nftables table: configured (`nftables`, or `vrrp_iptables`,
 /// which keepalived 2.2.7 built without iptables turns into nftables), or
-/// implied by an instance without accept mode (keepalived logs "use_vmac
-/// or no_accept/strict specified, but no firewall configured - using
-/// nftables").
+/// implied by an instance without accept mode or with `use_vmac` (keepalived
+/// logs "use_vmac or no_accept/strict specified, but no firewall
+/// configured - using nftables").
 fn firewall(g: &keepalived_config::model::GlobalDefs, plan: &VrrpPlan) -> Option<FirewallPlan> {
-    let implied = plan.instances.iter().any(|i| !i.cfg.accept_mode());
+    let implied = plan
+        .instances
+        .iter()
+        .any(|i| !i.cfg.accept_mode() || i.vmac.is_some());
     if g.nftables.is_none() && g.vrrp_iptables.is_none() && !implied {
         return None;
     }
@@ -329,6 +332,7 @@ fn firewall(g: &keepalived_config::model::GlobalDefs, plan: &VrrpPlan) -> Option
         priority: g.nftables_priority.unwrap_or(d.priority),
         counters: g.nftables_counters,
         ifindex: g.nftables_ifindex,
+        disable_local_igmp: g.disable_local_igmp,
     })
 }
 

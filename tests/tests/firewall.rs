@@ -103,11 +103,18 @@ struct Seen {
 }
 
 /// Both instances reached `state`, in whatever order they logged it.
-fn both(mut wait: impl FnMut(&dyn Fn(&str) -> bool) -> String, state: &str) {
-    let mut left = vec![
-        format!("(VI_4) Entering {state}"),
-        format!("(VI_6) Entering {state}"),
-    ];
+fn both(wait: impl FnMut(&dyn Fn(&str) -> bool) -> String, state: &str) {
+    all(
+        wait,
+        vec![
+            format!("(VI_4) Entering {state}"),
+            format!("(VI_6) Entering {state}"),
+        ],
+    )
+}
+
+/// Every line of `left` was logged, in whatever order.
+fn all(mut wait: impl FnMut(&dyn Fn(&str) -> bool) -> String, mut left: Vec<String>) {
     while !left.is_empty() {
         let line = wait(&|l: &str| left.iter().any(|w| l.contains(w.as_str())));
         left.retain(|w| !line.contains(w.as_str()));
@@ -116,12 +123,16 @@ fn both(mut wait: impl FnMut(&dyn Fn(&str) -> bool) -> String, state: &str) {
 
 trait Daemon {
     fn wait_state(&mut self, state: &str);
+    fn wait_lines(&mut self, lines: Vec<String>);
     fn stop(self);
 }
 
 impl Daemon for Suite {
     fn wait_state(&mut self, state: &str) {
         both(|p| self.log.wait_for(state, PROMPT, p), state);
+    }
+    fn wait_lines(&mut self, lines: Vec<String>) {
+        all(|p| self.log.wait_for("lines", PROMPT, p), lines);
     }
     fn stop(mut self) {
         assert!(Suite::stop(&mut self).success());
@@ -131,6 +142,9 @@ impl Daemon for Suite {
 impl Daemon for Keepalived {
     fn wait_state(&mut self, state: &str) {
         both(|p| self.out.wait_for(state, PROMPT, p), state);
+    }
+    fn wait_lines(&mut self, lines: Vec<String>) {
+        all(|p| self.out.wait_for("lines", PROMPT, p), lines);
     }
     fn stop(self) {
         Keepalived::stop(self)
@@ -279,4 +293,157 @@ fn a_reload_toggling_accept_applies_it() {
         "the reloads moved the instances"
     );
     on.store(false, Ordering::Relaxed);
+}
+
+/// Three instances on VMACs or not: VI_4 (IPv4, `use_vmac`), VI_5 (IPv4,
+/// no VMAC, `no_accept`: the vips part comes after the VMAC part), VI_6
+/// (IPv6, `use_vmac`).
+fn vmac_conf() -> String {
+    "global_defs {\n    vrrp_version 3\n}\n\
+     vrrp_instance VI_4 {\n    interface eth0\n    virtual_router_id 51\n    \
+     priority 200\n    advert_int 0.1\n    use_vmac\n    \
+     virtual_ipaddress {\n        10.99.0.100/24\n    }\n}\n\
+     vrrp_instance VI_5 {\n    interface eth0\n    virtual_router_id 53\n    \
+     priority 200\n    advert_int 0.1\n    no_accept\n    \
+     virtual_ipaddress {\n        10.99.0.110/24\n    }\n}\n\
+     vrrp_instance VI_6 {\n    interface eth0\n    virtual_router_id 52\n    \
+     priority 200\n    advert_int 0.1\n    use_vmac\n    \
+     virtual_ipaddress {\n        fe80::100/64\n        fd99::100/64\n    }\n}\n"
+        .to_string()
+}
+
+/// What one daemon does with the VMAC instances: the ruleset while
+/// they are masters, and the source MACs of the IGMP / MLD reports that
+/// joining a group on each VMAC sends (the kernel sends every report a
+/// few times; all are kept).
+#[derive(Debug, PartialEq)]
+struct VmacSeen {
+    rules: String,
+    /// IPv6 addresses on the IPv4 VMAC (none: no link-local address is
+    /// made from the virtual MAC, which both routers share), and the
+    /// link-local ones on the IPv6 VMAC besides the VIP (only the lower
+    /// device's, which adverts are sent from).
+    v6_on_vmac4: Vec<String>,
+    link_local_on_vmac6: usize,
+    report_macs: Vec<String>,
+    stopped_rules: String,
+}
+
+fn vmac_run<D: Daemon>(start: impl FnOnce(&Arc<Netns>, &str) -> D) -> VmacSeen {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let obs = lan.host(2);
+    let mut d = start(&a, &vmac_conf());
+    d.wait_lines(
+        ["VI_4", "VI_5", "VI_6"]
+            .iter()
+            .map(|n| format!("({n}) Entering MASTER STATE"))
+            .collect(),
+    );
+    wait_holds_one(&a, "10.99.0.110/24");
+    let rules = ruleset(&a);
+    let v6_of = |dev: &str| -> Vec<String> {
+        let o = a.ip(&["-6", "-o", "addr", "show", "dev", dev]);
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(3).map(str::to_string))
+            .collect()
+    };
+    let v6_on_vmac4 = v6_of("vrrp.51");
+    let link_local_on_vmac6 = v6_of("vrrp.52")
+        .iter()
+        .filter(|a| a.starts_with("fe80:") && *a != "fe80::100/64")
+        .count();
+    let mut cap = keepalived_rs_tests::lan::LineTap::spawn(
+        std::process::Command::new("ip")
+            .args([
+                "netns", "exec", &obs.name, "tcpdump", "-l", "-n", "-e", "-v",
+            ])
+            .args(["-i", "eth0", "igmp or ip6 dst ff02::16"]),
+    );
+    cap.wait_for_text("listening on", PROMPT);
+    // `autojoin`: the kernel joins the group on the VMAC and reports it.
+    let join = |args: &[&str]| assert!(a.ip(args).status.success(), "{args:?}");
+    join(&["addr", "add", "239.1.2.3/32", "dev", "vrrp.51", "autojoin"]);
+    join(&[
+        "-6",
+        "addr",
+        "add",
+        "ff15::4242/128",
+        "dev",
+        "vrrp.52",
+        "autojoin",
+    ]);
+    let mut left = vec!["gaddr 239.1.2.3", "gaddr ff15::4242"];
+    while !left.is_empty() {
+        let l = cap.wait_for("both reports", PROMPT, |l| {
+            left.iter().any(|w| l.contains(w))
+        });
+        left.retain(|w| !l.contains(w));
+    }
+    d.stop();
+    let stopped_rules = ruleset(&a);
+    let mut report_macs: Vec<String> = cap
+        .lines
+        .iter()
+        .filter(|l| l.contains("> 01:00:5e:00:00:16") || l.contains("> 33:33:00:00:00:16"))
+        .filter_map(|l| l.split_whitespace().nth(1).map(str::to_string))
+        .collect();
+    report_macs.sort();
+    report_macs.dedup();
+    // The base's MAC reads differently in each run: name it.
+    let eth0 = text_mac(&a, "eth0");
+    for m in &mut report_macs {
+        if *m == eth0 {
+            *m = "eth0".into();
+        }
+    }
+    VmacSeen {
+        rules,
+        v6_on_vmac4,
+        link_local_on_vmac6,
+        report_macs,
+        stopped_rules,
+    }
+}
+
+fn text_mac(ns: &Netns, dev: &str) -> String {
+    let o = ns.exec(&["cat", &format!("/sys/class/net/{dev}/address")]);
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+fn wait_holds_one(ns: &Netns, addr: &str) {
+    let until = std::time::Instant::now() + PROMPT;
+    while !holds(ns, addr) {
+        assert!(std::time::Instant::now() < until, "{addr} never came");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// `use_vmac` as keepalived 2.2.7 makes it (vrrp_vmac.c, vrrp_nftables.c):
+/// even without `nftables` or `vrrp_strict`, the VMACs are put in a
+/// `vmac_map`, and the kernel's IGMP / MLD reports from them leave from
+/// the lower device with its MAC (a backup's switch would otherwise learn
+/// the virtual MAC there); the ruleset reads the same under both daemons.
+/// The VMACs get no IPv6 address made from the virtual MAC.
+#[test]
+fn vmac_reports_leave_from_the_lower_device_as_keepalived_makes_them() {
+    keepalived_rs_tests::require_root();
+    let us = vmac_run(ours);
+    let them = vmac_run(theirs);
+    assert!(
+        us.rules
+            .contains("dup to ip daddr device oif map @vmac_map drop"),
+        "{us:#?}"
+    );
+    assert!(us.rules.contains("\"vrrp.52\" : \"eth0\""), "{us:#?}");
+    assert!(us.rules.contains("ip saddr @vips drop"), "{us:#?}");
+    assert_eq!(us.report_macs, ["eth0"], "{us:#?}");
+    assert!(us.v6_on_vmac4.is_empty(), "{us:#?}");
+    assert_eq!(us.link_local_on_vmac6, 1, "{us:#?}");
+    assert_eq!(us.stopped_rules, "");
+    assert_eq!(
+        us, them,
+        "ours (left) and keepalived 2.2.7's (right) differ"
+    );
 }

@@ -99,10 +99,17 @@ const INSTANCE: &str = "vrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n
      virtual_router_id 51\n  priority 100\n  advert_int 1\n  \
      virtual_ipaddress {\n    10.99.0.100/24\n  }\n}\n";
 
+/// The nice value processes inherit (the test may itself run under
+/// `nice`): what a process whose nice value is not set runs with.
+fn inherited_nice() -> i32 {
+    sched(std::process::id() as i32).expect("own /proc").nice
+}
+
 fn tuned_vrrp() -> Sched {
     Sched {
         name: "kal_vrrp".into(),
-        nice: 0,
+        // Realtime: the nice value is left alone.
+        nice: inherited_nice(),
         rt_priority: 7,
         policy: 2,
         cpus: "0".into(),
@@ -168,7 +175,7 @@ fn process_keywords_run_the_processes_as_keepalived_runs_them() {
     for child in ["vrrpd", "checkerd", "ipvsd"] {
         let plain = Sched {
             name: child.into(),
-            nice: 0,
+            nice: inherited_nice(),
             rt_priority: 0,
             policy: 0,
             cpus: all.clone(),

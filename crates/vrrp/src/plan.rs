@@ -182,6 +182,8 @@ pub struct FirewallPlan {
     /// Link-local addresses are always matched by interface index (else
     /// by name for instances that do not track their interface).
     pub ifindex: bool,
+    /// `disable_local_igmp`: IPv4 VMACs stay out of the VMAC map.
+    pub disable_local_igmp: bool,
 }
 
 impl Default for FirewallPlan {
@@ -191,6 +193,7 @@ impl Default for FirewallPlan {
             priority: -1,
             counters: false,
             ifindex: false,
+            disable_local_igmp: false,
         }
     }
 }

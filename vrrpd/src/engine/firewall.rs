@@ -16,6 +16,10 @@ impl Engine {
             counters: f.counters,
         });
         self.firewall_ifindex = vrrp.firewall.as_ref().is_some_and(|f| f.ifindex);
+        self.firewall_local_igmp = vrrp
+            .firewall
+            .as_ref()
+            .is_some_and(|f| !f.disable_local_igmp);
         if self.firewall.as_ref().map(Firewall::layout) == layout.as_ref() {
             return;
         }
@@ -41,9 +45,35 @@ impl Engine {
         }
     }
 
-    /// Every address that must be blocked now.
+    /// Every address that must be blocked now, and every VMAC whose
+    /// reports must leave from its lower device.
     fn firewall_wanted(&self) -> BTreeSet<Elem> {
         let mut want = BTreeSet::new();
+        for p in &self.plans {
+            // keepalived (vrrp_vmac.c): from the VMAC's creation to its
+            // removal; IPv4 instances only while the host's link-local
+            // IGMP reports are on (`disable_local_igmp` turns them off
+            // instead), and the other family too with excluded addresses
+            // of that family.
+            let Some((_, vmac)) = p.vmac.as_ref().filter(|(_, i)| self.links.contains_key(i))
+            else {
+                continue;
+            };
+            let v6 = p.cfg.src_addr.is_ipv6();
+            if v6 || self.firewall_local_igmp {
+                let other = p.excluded.iter().any(|a| a.addr.is_ipv6() != v6);
+                for v6 in [v6, !v6].into_iter().take(if other { 2 } else { 1 }) {
+                    want.insert(Elem::Vmac {
+                        v6,
+                        vmac: *vmac,
+                        base: p.ifindex,
+                    });
+                    if v6 {
+                        want.insert(Elem::VmacSolicit(*vmac));
+                    }
+                }
+            }
+        }
         for (m, p) in self.plans.iter().enumerate() {
             let i = self.instance(m);
             if !i.vips_set() || i.config().accept_mode() {
@@ -72,7 +102,7 @@ impl Engine {
         want
     }
 
-    /// Bring the table in step with the instances' states.
+    /// Bring the table in step with the instances' states and VMACs.
     pub(super) fn sync_firewall(&mut self) {
         if self.firewall.is_none() {
             return;

@@ -140,6 +140,9 @@ pub struct Engine {
     firewall: Option<crate::net::firewall::Firewall>,
     /// `nftables_ifindex`.
     firewall_ifindex: bool,
+    /// VMACs of IPv4 instances are in the firewall's map (no
+    /// `disable_local_igmp`).
+    firewall_local_igmp: bool,
     /// The firewall monitor's budget ran out with announcements left.
     firewall_pending: bool,
     /// `static_ipaddress` / `static_routes` / `static_rules` set up.
@@ -203,6 +206,7 @@ impl Engine {
             started_at: std::time::SystemTime::now(),
             firewall: None,
             firewall_ifindex: false,
+            firewall_local_igmp: false,
             firewall_pending: false,
             statics: Default::default(),
             link_delays: BTreeMap::new(),
@@ -211,6 +215,8 @@ impl Engine {
         e.set_firewall(vrrp, registry);
         e.set_statics(vrrp, true);
         e.build(vrrp, &addrs, registry, &BTreeMap::new(), Vec::new())?;
+        // The VMACs exist now.
+        e.sync_firewall();
         Ok(e)
     }
 

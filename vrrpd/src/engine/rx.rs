@@ -160,7 +160,19 @@ impl Engine {
                     self.address_removed(&a, now);
                     continue;
                 }
-                _ => continue,
+                // A VMAC deleted behind our back leaves the firewall's
+                // VMAC map (keepalived's vrrp_if.c does the same).
+                NetEvent::LinkGone(index) => {
+                    if self
+                        .plans
+                        .iter()
+                        .any(|p| p.vmac.as_ref().is_some_and(|v| v.1 == index))
+                    {
+                        self.links.remove(&index);
+                        self.sync_firewall();
+                    }
+                    continue;
+                }
             };
             let was = self.links.get(&l.index).map(|o| o.up && o.running);
             let is = l.up && l.running;

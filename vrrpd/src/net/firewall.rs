@@ -2,7 +2,8 @@
 //! instance without accept mode is MASTER, its virtual addresses are in
 //! the table's sets and traffic to or from them is dropped (RFC 5798
 //! §6.4.3: a non-owner master in non-accept mode must not accept packets
-//! for its VIPs). Added before the addresses, removed after them, the
+//! for its VIPs). `use_vmac` instances' macvlans are in its VMAC map
+//! while they exist (their IGMP / MLD reports go out of the lower device). Added before the addresses, removed after them, the
 //! tables deleted at stop; rebuilt when someone else deletes any part of
 //! them (`nft flush ruleset`), which a change monitor notices.
 
@@ -81,12 +82,7 @@ impl Firewall {
             return;
         }
         let need = Parts::needed(want);
-        let new = Parts {
-            v4: need.v4 && !self.built.v4,
-            v6: need.v6 && !self.built.v6,
-            ll_index: need.ll_index && !self.built.ll_index,
-            ll_name: need.ll_name && !self.built.ll_name,
-        };
+        let new = need.minus(self.built);
         let clear = !self.cleared && new.any();
         let gone: Vec<Elem> = self.have.difference(want).cloned().collect();
         let added: Vec<Elem> = want.difference(&self.have).cloned().collect();

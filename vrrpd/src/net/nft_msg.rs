@@ -23,6 +23,31 @@
 //! }
 //! ```
 //!
+//! With `use_vmac`, keepalived also keeps the kernel's IGMP / MLD reports
+//! off the macvlans (they would leave with the virtual MAC, which a
+//! backup's switch then learns): each report is duplicated to the lower
+//! device and dropped, and IPv6 router solicitations from a VMAC dropped:
+//!
+//! ```text
+//! table ip keepalived {
+//!     map vmac_map { type iface_index : iface_index }
+//!     chain out { ip protocol igmp meta oifkind "macvlan"
+//!         dup to ip daddr device oif map @vmac_map drop }
+//! }
+//! table ip6 keepalived {
+//!     map vmac_map { type iface_index : iface_index }
+//!     set vmac_set { type iface_index }
+//!     chain out { icmpv6 type mld2-listener-report meta oifkind "macvlan"
+//!         dup to ip6 daddr device oif map @vmac_map drop
+//!         icmpv6 type nd-router-solicit meta oifkind "macvlan"
+//!         oif @vmac_set drop }
+//! }
+//! ```
+//!
+//! Each family's table and `out` chain exist as soon as anything needs
+//! them; the `vips` part and the VMAC part are added when first needed,
+//! so rules appear in the order keepalived appends them.
+//!
 //! Every u32 attribute of nf_tables is big-endian on the wire; element
 //! keys are raw bytes (addresses in network order, ifindex in host order,
 //! as `meta iif` loads it).
@@ -67,7 +92,10 @@ const NFT_META_IIF: u32 = 4;
 const NFT_META_OIF: u32 = 5;
 const NFT_META_IIFNAME: u32 = 6;
 const NFT_META_OIFNAME: u32 = 7;
+const NFT_META_L4PROTO: u32 = 16;
+const NFT_META_OIFKIND: u32 = 27;
 const NFT_SET_CONSTANT: u32 = 2;
+const NFT_SET_MAP: u32 = 8;
 /// Registers: verdict, then the legacy 16-byte ones (a 20-byte
 /// concatenation spills from 1 into 2, as nft itself does).
 const NFT_REG_VERDICT: u32 = 0;
@@ -86,6 +114,10 @@ const IFNAMSIZ: usize = 16;
 /// ICMPv6 neighbour solicitation and advertisement: let through to and
 /// from a blocked address, or the address could not be resolved.
 const ND_TYPES: [u8; 2] = [135, 136];
+const IPPROTO_IGMP: u8 = 2;
+const IPPROTO_ICMPV6: u8 = 58;
+const ICMPV6_ROUTER_SOLICIT: u8 = 133;
+const ICMPV6_MLD2_REPORT: u8 = 143;
 
 pub type Attr = Nlattr<u16, Buffer>;
 
@@ -168,11 +200,38 @@ fn lookup(set: &str) -> io::Result<Attr> {
     expr("lookup", vec![string(1, set)?, be32(2, NFT_REG_1)?])
 }
 
+/// A map lookup: the key in `reg`, the value loaded into `reg`.
+fn map_lookup(set: &str, reg: u32) -> io::Result<Attr> {
+    expr(
+        "lookup",
+        vec![string(1, set)?, be32(2, reg)?, be32(3, reg)?],
+    )
+}
+
 fn cmp_eq(data: &[u8]) -> io::Result<Attr> {
+    cmp_reg(NFT_REG_1, data)
+}
+
+fn cmp_reg(reg: u32, data: &[u8]) -> io::Result<Attr> {
     expr(
         "cmp",
-        vec![be32(1, NFT_REG_1)?, be32(2, 0)?, data_value(3, data)?],
+        vec![be32(1, reg)?, be32(2, 0)?, data_value(3, data)?],
     )
+}
+
+/// `dup to <address in addr> device <index in dev>`.
+fn dup(addr: u32, dev: u32) -> io::Result<Attr> {
+    expr("dup", vec![be32(1, addr)?, be32(2, dev)?])
+}
+
+/// `meta oifkind "macvlan"`, in `NFT_REG_2`.
+fn oifkind_macvlan() -> io::Result<[Attr; 2]> {
+    let mut kind = [0u8; IFNAMSIZ];
+    kind[..7].copy_from_slice(b"macvlan");
+    Ok([
+        meta(NFT_META_OIFKIND, NFT_REG_2)?,
+        cmp_reg(NFT_REG_2, &kind)?,
+    ])
 }
 
 fn bitwise(mask: &[u8]) -> io::Result<Attr> {
@@ -210,12 +269,21 @@ pub enum Elem {
     /// name when the instance does not track its interface, so a
     /// re-created interface keeps its rule).
     LinkLocalName(Ipv6Addr, String),
+    /// A VMAC (index) whose IGMP (IPv4) or MLD (IPv6) reports are moved
+    /// to its lower device (index): `vmac_map` of the family's table.
+    Vmac {
+        v6: bool,
+        vmac: u32,
+        base: u32,
+    },
+    /// A VMAC whose router solicitations are dropped (`ip6 vmac_set`).
+    VmacSolicit(u32),
 }
 
 impl Elem {
     fn family(&self) -> u8 {
         match self {
-            Elem::V4(_) => NFPROTO_IPV4,
+            Elem::V4(_) | Elem::Vmac { v6: false, .. } => NFPROTO_IPV4,
             _ => NFPROTO_IPV6,
         }
     }
@@ -225,6 +293,16 @@ impl Elem {
             Elem::V4(_) | Elem::V6(_) => "vips",
             Elem::LinkLocal(..) => "vips_link_local",
             Elem::LinkLocalName(..) => "vips_link_local_name",
+            Elem::Vmac { .. } => "vmac_map",
+            Elem::VmacSolicit(_) => "vmac_set",
+        }
+    }
+
+    /// A map element's value (the lower device's index).
+    fn data(&self) -> Option<Vec<u8>> {
+        match self {
+            Elem::Vmac { base, .. } => Some(base.to_ne_bytes().to_vec()),
+            _ => None,
         }
     }
 
@@ -246,6 +324,7 @@ impl Elem {
                 k.extend_from_slice(&name);
                 k
             }
+            Elem::Vmac { vmac: i, .. } | Elem::VmacSolicit(i) => i.to_ne_bytes().to_vec(),
         }
     }
 }
@@ -253,10 +332,17 @@ impl Elem {
 /// The parts of the ruleset that exist (each built once, in order).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Parts {
+    /// The family's table and its `out` chain.
     pub v4: bool,
     pub v6: bool,
+    /// The `in` chain, the `vips` set and their rules.
+    pub v4_vips: bool,
+    pub v6_vips: bool,
     pub ll_index: bool,
     pub ll_name: bool,
+    /// The VMAC map (and IPv6 set) and their rules.
+    pub igmp4: bool,
+    pub igmp6: bool,
 }
 
 impl Parts {
@@ -265,22 +351,58 @@ impl Parts {
         let mut p = Parts::default();
         for e in elems {
             match e {
-                Elem::V4(_) => p.v4 = true,
-                Elem::V6(_) => p.v6 = true,
-                Elem::LinkLocal(..) => (p.v6, p.ll_index) = (true, true),
-                Elem::LinkLocalName(..) => (p.v6, p.ll_name) = (true, true),
+                Elem::V4(_) => (p.v4, p.v4_vips) = (true, true),
+                Elem::V6(_) => (p.v6, p.v6_vips) = (true, true),
+                Elem::LinkLocal(..) => (p.v6, p.v6_vips, p.ll_index) = (true, true, true),
+                Elem::LinkLocalName(..) => (p.v6, p.v6_vips, p.ll_name) = (true, true, true),
+                Elem::Vmac { v6: false, .. } => (p.v4, p.igmp4) = (true, true),
+                Elem::Vmac { v6: true, .. } | Elem::VmacSolicit(_) => {
+                    (p.v6, p.igmp6) = (true, true)
+                }
             }
         }
         p
     }
 
-    pub fn union(self, o: Parts) -> Parts {
+    fn fields(self) -> [bool; 8] {
+        [
+            self.v4,
+            self.v6,
+            self.v4_vips,
+            self.v6_vips,
+            self.ll_index,
+            self.ll_name,
+            self.igmp4,
+            self.igmp6,
+        ]
+    }
+
+    fn from_fields(f: [bool; 8]) -> Parts {
+        let [v4, v6, v4_vips, v6_vips, ll_index, ll_name, igmp4, igmp6] = f;
         Parts {
-            v4: self.v4 || o.v4,
-            v6: self.v6 || o.v6,
-            ll_index: self.ll_index || o.ll_index,
-            ll_name: self.ll_name || o.ll_name,
+            v4,
+            v6,
+            v4_vips,
+            v6_vips,
+            ll_index,
+            ll_name,
+            igmp4,
+            igmp6,
         }
+    }
+
+    fn zip(self, o: Parts, f: impl Fn(bool, bool) -> bool) -> Parts {
+        let (a, b) = (self.fields(), o.fields());
+        Parts::from_fields(std::array::from_fn(|i| f(a[i], b[i])))
+    }
+
+    pub fn union(self, o: Parts) -> Parts {
+        self.zip(o, |a, b| a || b)
+    }
+
+    /// What `self` has and `o` has not.
+    pub fn minus(self, o: Parts) -> Parts {
+        self.zip(o, |a, b| a && !b)
     }
 
     pub fn any(self) -> bool {
@@ -415,6 +537,7 @@ impl<'a> Batch<'a> {
         self.msg(NFT_MSG_NEWCHAIN, family, NlmF::CREATE, attrs)
     }
 
+    /// A set, or a map when `data` gives the values' type and length.
     fn set(
         &mut self,
         family: u8,
@@ -422,6 +545,7 @@ impl<'a> Batch<'a> {
         types: &[u32],
         len: u32,
         constant: bool,
+        data: Option<(u32, u32)>,
     ) -> io::Result<()> {
         self.set_id += 1;
         let key_type = types.iter().fold(0, |t, x| (t << TYPE_BITS) | x);
@@ -435,6 +559,11 @@ impl<'a> Batch<'a> {
             };
         let mut udata = vec![0u8, 4];
         udata.extend_from_slice(&order.to_ne_bytes());
+        if data.is_some() {
+            // A map's values (interface indexes): host order.
+            udata.extend_from_slice(&[1, 4]);
+            udata.extend_from_slice(&1u32.to_ne_bytes());
+        }
         let mut attrs = vec![
             string(1, &self.layout.table)?,
             string(2, name)?,
@@ -443,8 +572,17 @@ impl<'a> Batch<'a> {
             be32(10, self.set_id)?,
             attr(13, udata)?,
         ];
+        let mut flags = 0;
         if constant {
-            attrs.push(be32(3, NFT_SET_CONSTANT)?);
+            flags |= NFT_SET_CONSTANT;
+        }
+        if let Some((ty, len)) = data {
+            flags |= NFT_SET_MAP;
+            attrs.push(be32(6, ty)?);
+            attrs.push(be32(7, len)?);
+        }
+        if flags != 0 {
+            attrs.push(be32(3, flags)?);
         }
         self.msg(NFT_MSG_NEWSET, family, NlmF::CREATE, attrs)
     }
@@ -484,29 +622,32 @@ impl<'a> Batch<'a> {
         self.rule(family, chain, e)
     }
 
-    /// The IPv4 table, its chains, set and rules.
+    /// A family's table and its `out` chain (keepalived's
+    /// nft_setup_ipv4 / nft_setup_ipv6).
+    fn table(&mut self, f: u8) -> io::Result<()> {
+        self.table_msg(NFT_MSG_NEWTABLE, f)?;
+        self.chain(f, "out", Some(NF_INET_LOCAL_OUT))
+    }
+
+    /// The IPv4 `in` chain, `vips` set and rules.
     pub fn setup_v4(&mut self) -> io::Result<()> {
         let f = NFPROTO_IPV4;
-        self.table_msg(NFT_MSG_NEWTABLE, f)?;
-        self.chain(f, "out", Some(NF_INET_LOCAL_OUT))?;
         self.chain(f, "in", Some(NF_INET_LOCAL_IN))?;
-        self.set(f, "vips", &[TYPE_IPADDR], 4, false)?;
+        self.set(f, "vips", &[TYPE_IPADDR], 4, false, None)?;
         self.drop_vips(f, "in", false)?;
         self.drop_vips(f, "out", true)
     }
 
-    /// The IPv6 table: neighbour discovery let through, link-local
+    /// The IPv6 `vips` part: neighbour discovery let through, link-local
     /// addresses sent to their own chains, the rest dropped by set.
     pub fn setup_v6(&mut self) -> io::Result<()> {
         let f = NFPROTO_IPV6;
-        self.table_msg(NFT_MSG_NEWTABLE, f)?;
-        self.chain(f, "out", Some(NF_INET_LOCAL_OUT))?;
         self.chain(f, "in", Some(NF_INET_LOCAL_IN))?;
         self.chain(f, "in_link_local", None)?;
         self.chain(f, "out_link_local", None)?;
-        self.set(f, "vips", &[TYPE_IP6ADDR], 16, false)?;
-        self.set(f, "neighbor-discovery", &[TYPE_ICMPV6_TYPE], 1, true)?;
-        let keys: Vec<Vec<u8>> = ND_TYPES.iter().map(|t| vec![*t]).collect();
+        self.set(f, "vips", &[TYPE_IP6ADDR], 16, false, None)?;
+        self.set(f, "neighbor-discovery", &[TYPE_ICMPV6_TYPE], 1, true, None)?;
+        let keys: Vec<Key> = ND_TYPES.iter().map(|t| (vec![*t], None)).collect();
         self.elems_raw(NFT_MSG_NEWSETELEM, f, "neighbor-discovery", &keys)?;
         for (chain, saddr) in [("in", false), ("out", true)] {
             // icmpv6 type @neighbor-discovery accept (next header 58).
@@ -547,7 +688,7 @@ impl<'a> Batch<'a> {
         } else {
             ("vips_link_local", [TYPE_IP6ADDR, TYPE_IFINDEX], 20)
         };
-        self.set(f, set, &types, len, false)?;
+        self.set(f, set, &types, len, false, None)?;
         for (chain, saddr) in [("in_link_local", false), ("out_link_local", true)] {
             let key = match (by_name, saddr) {
                 (false, false) => NFT_META_IIF,
@@ -567,12 +708,74 @@ impl<'a> Batch<'a> {
         Ok(())
     }
 
+    /// The VMAC part of a family (keepalived's nft_setup_igmp): reports
+    /// leaving a macvlan are duplicated to its lower device and dropped;
+    /// IPv6 router solicitations from one are dropped.
+    pub fn setup_igmp(&mut self, v6: bool) -> io::Result<()> {
+        let f = if v6 { NFPROTO_IPV6 } else { NFPROTO_IPV4 };
+        self.set(
+            f,
+            "vmac_map",
+            &[TYPE_IFINDEX],
+            4,
+            false,
+            Some((TYPE_IFINDEX, 4)),
+        )?;
+        if v6 {
+            self.set(f, "vmac_set", &[TYPE_IFINDEX], 4, false, None)?;
+        }
+        let mut e = if v6 {
+            vec![
+                meta(NFT_META_L4PROTO, NFT_REG_1)?,
+                cmp_eq(&[IPPROTO_ICMPV6])?,
+                payload(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1)?,
+                cmp_eq(&[ICMPV6_MLD2_REPORT])?,
+                payload(NFT_PAYLOAD_NETWORK_HEADER, 24, 16, NFT_REG_1)?,
+            ]
+        } else {
+            vec![
+                payload(NFT_PAYLOAD_NETWORK_HEADER, 9, 1, NFT_REG_1)?,
+                cmp_eq(&[IPPROTO_IGMP])?,
+                payload(NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1)?,
+            ]
+        };
+        e.extend(oifkind_macvlan()?);
+        e.push(meta(NFT_META_OIF, NFT_REG_2)?);
+        e.push(map_lookup("vmac_map", NFT_REG_2)?);
+        e.push(dup(NFT_REG_1, NFT_REG_2)?);
+        e.extend(self.tail(NF_DROP, None)?);
+        self.rule(f, "out", e)?;
+        if v6 {
+            let mut e = vec![
+                meta(NFT_META_L4PROTO, NFT_REG_1)?,
+                cmp_eq(&[IPPROTO_ICMPV6])?,
+                payload(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1)?,
+                cmp_eq(&[ICMPV6_ROUTER_SOLICIT])?,
+            ];
+            e.extend(oifkind_macvlan()?);
+            e.push(meta(NFT_META_OIF, NFT_REG_2)?);
+            e.push(expr(
+                "lookup",
+                vec![string(1, "vmac_set")?, be32(2, NFT_REG_2)?],
+            )?);
+            e.extend(self.tail(NF_DROP, None)?);
+            self.rule(f, "out", e)?;
+        }
+        Ok(())
+    }
+
     /// Everything `parts` names, in dependency order.
     pub fn setup(&mut self, parts: Parts) -> io::Result<()> {
         if parts.v4 {
+            self.table(NFPROTO_IPV4)?;
+        }
+        if parts.v4_vips {
             self.setup_v4()?;
         }
         if parts.v6 {
+            self.table(NFPROTO_IPV6)?;
+        }
+        if parts.v6_vips {
             self.setup_v6()?;
         }
         if parts.ll_index {
@@ -580,6 +783,12 @@ impl<'a> Batch<'a> {
         }
         if parts.ll_name {
             self.setup_link_local(true)?;
+        }
+        if parts.igmp4 {
+            self.setup_igmp(false)?;
+        }
+        if parts.igmp6 {
+            self.setup_igmp(true)?;
         }
         Ok(())
     }
@@ -591,13 +800,15 @@ impl<'a> Batch<'a> {
         msg: u16,
         elems: impl IntoIterator<Item = &'e Elem>,
     ) -> io::Result<()> {
-        let mut by_set: std::collections::BTreeMap<(u8, &'static str), Vec<Vec<u8>>> =
+        let mut by_set: std::collections::BTreeMap<(u8, &'static str), Vec<Key>> =
             Default::default();
         for e in elems {
+            // A map element is deleted by its key alone.
+            let data = e.data().filter(|_| msg == NFT_MSG_NEWSETELEM);
             by_set
                 .entry((e.family(), e.set()))
                 .or_default()
-                .push(e.key());
+                .push((e.key(), data));
         }
         for ((family, set), keys) in by_set {
             for chunk in keys.chunks(ELEMS_PER_MSG) {
@@ -607,10 +818,16 @@ impl<'a> Batch<'a> {
         Ok(())
     }
 
-    fn elems_raw(&mut self, msg: u16, family: u8, set: &str, keys: &[Vec<u8>]) -> io::Result<()> {
+    fn elems_raw(&mut self, msg: u16, family: u8, set: &str, keys: &[Key]) -> io::Result<()> {
         let list = keys
             .iter()
-            .map(|k| nest(1, vec![data_value(1, k)?]))
+            .map(|(k, d)| {
+                let mut e = vec![data_value(1, k)?];
+                if let Some(d) = d {
+                    e.push(data_value(2, d)?);
+                }
+                nest(1, e)
+            })
             .collect::<io::Result<Vec<_>>>()?;
         let attrs = vec![
             string(1, &self.layout.table)?,
@@ -625,6 +842,9 @@ impl<'a> Batch<'a> {
         self.msg(msg, family, flags, attrs)
     }
 }
+
+/// A set element's key and, in a map, its value.
+type Key = (Vec<u8>, Option<Vec<u8>>);
 
 /// Elements per set-element message: bounds one message's size (a
 /// link-local element by name is under 64 bytes).
@@ -683,7 +903,8 @@ mod tests {
     fn a_batch_is_framed_and_every_change_is_acknowledged() {
         let l = layout();
         let mut b = Batch::new(&l, 100).unwrap();
-        b.setup_v4().unwrap();
+        b.setup(Parts::needed(&[Elem::V4(Ipv4Addr::LOCALHOST)]))
+            .unwrap();
         b.elems(NFT_MSG_NEWSETELEM, &[Elem::V4(Ipv4Addr::new(10, 0, 0, 1))])
             .unwrap();
         let Finished {
@@ -748,13 +969,36 @@ mod tests {
         assert_eq!(
             p,
             Parts {
-                v4: false,
                 v6: true,
+                v6_vips: true,
                 ll_index: true,
-                ll_name: false
+                ..Parts::default()
             }
         );
         assert!(!Parts::needed(&[]).any());
+        // A VMAC needs its family's table and the VMAC part, not the
+        // vips part; the difference is what a batch still has to build.
+        let v = Parts::needed(&[Elem::Vmac {
+            v6: false,
+            vmac: 5,
+            base: 2,
+        }]);
+        assert_eq!(
+            v,
+            Parts {
+                v4: true,
+                igmp4: true,
+                ..Parts::default()
+            }
+        );
+        let both = v.union(Parts::needed(&[Elem::V4(Ipv4Addr::LOCALHOST)]));
+        assert_eq!(
+            both.minus(v),
+            Parts {
+                v4_vips: true,
+                ..Parts::default()
+            }
+        );
     }
 
     #[test]

@@ -58,8 +58,49 @@ fn nested<T: neli::consts::rtnl::RtaType>(
 }
 
 impl Rtnl {
-    /// Create the macvlan `name` on `lower` with `mac`, up.
-    pub fn create_macvlan(&mut self, name: &str, lower: u32, mac: [u8; 6]) -> io::Result<()> {
+    /// Create the macvlan `name` on `lower` with `mac`, without IPv6
+    /// addresses of its own, up. Returns its index.
+    ///
+    /// As keepalived: created down, its IPv6 address generation turned
+    /// off (RFC 5798 §7.4: no link-local address made from the virtual
+    /// MAC, which both routers share; and no DAD, MLD or router
+    /// solicitations sent from it by the kernel), then brought up. The
+    /// kernel ignores IFLA_AF_SPEC in the creating message, hence three.
+    pub fn create_macvlan(&mut self, name: &str, lower: u32, mac: [u8; 6]) -> io::Result<u32> {
+        self.new_macvlan(name, lower, mac)?;
+        let index = self
+            .links()?
+            .into_iter()
+            .find(|l| l.name == name)
+            .map(|l| l.index)
+            .ok_or_else(|| io::Error::other("created, then not found"))?;
+        if let Err(e) = self.set_addr_gen_none(index) {
+            log::warn!("Error setting ADDR_GEN_MODE to NONE on {name}: {e}");
+        }
+        self.set_up(index)?;
+        Ok(index)
+    }
+
+    /// `IFLA_INET6_ADDR_GEN_MODE` none on one link.
+    pub fn set_addr_gen_none(&mut self, index: u32) -> io::Result<()> {
+        const IFLA_INET6_ADDR_GEN_MODE: u16 = 8;
+        const IN6_ADDR_GEN_MODE_NONE: u8 = 1;
+        let inet6 = nested(
+            libc::AF_INET6 as u16,
+            &[attr(
+                IFLA_INET6_ADDR_GEN_MODE,
+                vec![IN6_ADDR_GEN_MODE_NONE],
+            )?],
+        )?;
+        let af = attr(Ifla::AfSpec, Vec::new())?
+            .nest(&inet6)
+            .map_err(err("af_spec"))?;
+        let mut attrs = RtBuffer::new();
+        attrs.push(af);
+        self.link_request(Rtm::Setlink, index, false, attrs)
+    }
+
+    fn new_macvlan(&mut self, name: &str, lower: u32, mac: [u8; 6]) -> io::Result<()> {
         let data = nested(
             IflaInfo::Data,
             &[attr(
@@ -81,8 +122,8 @@ impl Rtnl {
         attrs.push(linkinfo);
         let msg = IfinfomsgBuilder::default()
             .ifi_family(RtAddrFamily::Unspecified)
-            .ifi_flags(Iff::UP)
-            .ifi_change(Iff::UP)
+            .ifi_flags(Iff::empty())
+            .ifi_change(Iff::empty())
             .rtattrs(attrs)
             .build()
             .map_err(err("ifinfomsg"))?;
