@@ -6,7 +6,9 @@ use keepalived_config::route::{parse_route, parse_rule};
 use keepalived_config::{Config, TrackRef, VirtualIp, VrrpInstance};
 use keepalived_types::TrackKind;
 use keepalived_vrrp::config::{Auth, GarpConfig, InstanceConfig};
-use keepalived_vrrp::plan::{AddrOptions, FirewallPlan, InstancePlan, VipPlan, VrrpPlan, Watched};
+use keepalived_vrrp::plan::{
+    AddrOptions, AddrVmac, FirewallPlan, InstancePlan, VipPlan, VrrpPlan, Watched,
+};
 use keepalived_vrrp::track::{TrackConfig, TrackStatus};
 use keepalived_vrrp::Version;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -267,46 +269,135 @@ fn extra_if_announcements(config: &Config, plan: &mut VrrpPlan) {
     }
 }
 
+/// The interface an address's own VMAC goes on, if it gets one
+/// (keepalived 2.2.7, vrrp_complete_instance): with `use_vmac_addr` or
+/// the address's `use_vmac`, an address on another interface than the
+/// instance's, or of the other family (on the instance's interface). An
+/// address of the instance's family on the instance's interface goes on
+/// the instance's VMAC, or on the interface itself. keepalived reports
+/// the address's `use_vmac` where it has no effect (config checks).
+pub fn addr_vmac_base<'a>(
+    inst: &'a VrrpInstance,
+    interface: &'a str,
+    v6: bool,
+    v: &'a VirtualIp,
+) -> Option<&'a str> {
+    let own = v.options.iter().any(|o| o == "use_vmac");
+    let on_primary = v.dev.as_deref().is_none_or(|d| d == interface);
+    let same_family = v.address.is_ipv6() == v6;
+    if on_primary {
+        if inst.use_vmac.is_some() && same_family {
+            return None;
+        }
+        (own || (inst.use_vmac_addr && !same_family)).then_some(interface)
+    } else {
+        (own || inst.use_vmac_addr).then(|| v.dev.as_deref().unwrap_or(interface))
+    }
+}
+
 /// keepalived 2.2.7's names for VMACs `use_vmac` does not name
 /// (vrrp.c create_vmac_name), in configuration order: `PREFIX.VRID`
 /// (`vmac_prefix`, else `vrrp`), and when another instance already uses
 /// that, `PREFIX6.VRID` first for IPv6, then `PREFIX1.VRID`, `PREFIX2...`;
 /// at most 15 characters (the prefix is cut).
+///
+/// Then each instance's addresses that get a VMAC of their own
+/// ([`addr_vmac_base`]): one already made for the same interface and MAC
+/// is shared, else one is named the same way with `vmac_addr_prefix`
+/// (else `vmac_prefix`, else `vrrp`); the addresses move onto it and the
+/// instance tracks it (unless `no_track`).
 fn default_vmac_names(config: &Config, plan: &mut VrrpPlan) {
-    let prefix = config
-        .global_defs
-        .vmac_prefix
-        .clone()
-        .unwrap_or_else(|| "vrrp".into());
+    let g = &config.global_defs;
+    let prefix = g.vmac_prefix.clone().unwrap_or_else(|| "vrrp".into());
+    let addr_prefix = g.vmac_addr_prefix.clone().unwrap_or_else(|| prefix.clone());
     let named = |i: &VrrpInstance| i.vmac_parts().0;
     let mut used: Vec<String> = config.vrrp_instances.iter().filter_map(named).collect();
-    let name = |num: Option<u32>, vrid: u8| {
-        let tail = format!("{}.{vrid}", num.map(|n| n.to_string()).unwrap_or_default());
-        let keep = 15usize.saturating_sub(tail.len());
-        format!("{}{tail}", prefix.chars().take(keep).collect::<String>())
+    let pick = |used: &mut Vec<String>, prefix: &str, vrid: u8, v6: bool| {
+        let name = |num: Option<u32>| {
+            let tail = format!("{}.{vrid}", num.map(|n| n.to_string()).unwrap_or_default());
+            let keep = 15usize.saturating_sub(tail.len());
+            format!("{}{tail}", prefix.chars().take(keep).collect::<String>())
+        };
+        let mut order: Vec<Option<u32>> = vec![None];
+        if v6 {
+            order.push(Some(6));
+        }
+        order.extend((1..100).filter(|n| !(v6 && *n == 6)).map(Some));
+        let n = order.into_iter().map(name).find(|n| !used.contains(n))?;
+        used.push(n.clone());
+        Some(n)
     };
+    // Every VMAC so far: name, lower device, MAC.
+    let mut made: Vec<AddrVmac> = Vec::new();
     for p in &mut plan.instances {
         let Some(inst) = config.vrrp_instances.iter().find(|i| i.name == p.cfg.name) else {
             continue;
         };
-        if p.vmac.is_none() || named(inst).is_some() {
-            continue;
-        }
         let vrid = inst.virtual_router_id;
-        let mut order: Vec<Option<u32>> = vec![None];
-        if p.v6 {
-            order.push(Some(6));
+        if p.vmac.is_some() && named(inst).is_none() {
+            p.vmac = pick(&mut used, &prefix, vrid, p.v6);
         }
-        order.extend((1..100).filter(|n| !(p.v6 && *n == 6)).map(Some));
-        if let Some(n) = order
-            .into_iter()
-            .map(|n| name(n, vrid))
-            .find(|n| !used.contains(n))
-        {
-            used.push(n.clone());
-            p.vmac = Some(n);
+        if let Some(name) = &p.vmac {
+            made.push(AddrVmac {
+                name: name.clone(),
+                base: p.interface.clone(),
+                mac: p.vmac_mac.unwrap_or(virtual_mac(vrid, p.v6)),
+                v6: p.v6,
+            });
+        }
+        let configured = inst
+            .virtual_ipaddress
+            .iter()
+            .chain(&inst.virtual_ipaddress_excluded);
+        let mut moved: Vec<(IpAddr, String, bool)> = Vec::new();
+        for v in configured {
+            let Some(base) = addr_vmac_base(inst, &p.interface, p.v6, v) else {
+                continue;
+            };
+            let v6 = v.address.is_ipv6();
+            let mac = p.vmac_mac.unwrap_or(virtual_mac(vrid, v6));
+            let name = match made.iter().find(|m| m.base == base && m.mac == mac) {
+                Some(m) => m.name.clone(),
+                None => {
+                    let Some(name) = pick(&mut used, &addr_prefix, vrid, v6) else {
+                        continue;
+                    };
+                    made.push(AddrVmac {
+                        name: name.clone(),
+                        base: base.to_string(),
+                        mac,
+                        v6,
+                    });
+                    name
+                }
+            };
+            if !p.addr_vmacs.iter().any(|m| m.name == name) {
+                if let Some(m) = made.iter().find(|m| m.name == name) {
+                    p.addr_vmacs.push(m.clone());
+                }
+            }
+            let track = !v.options.iter().any(|o| o == "no_track");
+            moved.push((v.address, name, track));
+        }
+        for (addr, name, track) in moved {
+            for vp in p.vips.iter_mut().chain(p.excluded.iter_mut()) {
+                if vp.addr == addr {
+                    vp.dev = Some(name.clone());
+                }
+            }
+            if track && !p.track_interfaces.iter().any(|(_, n)| *n == name) {
+                p.track_interfaces.push((p.cfg.tracks.len(), name.clone()));
+                p.cfg
+                    .tracks
+                    .push(TrackConfig::new(TrackKind::Interface, &name, 0, false));
+            }
         }
     }
+}
+
+/// The RFC 5798 §7.3 virtual MAC.
+fn virtual_mac(vrid: u8, v6: bool) -> [u8; 6] {
+    [0, 0, 0x5e, 0, if v6 { 2 } else { 1 }, vrid]
 }
 
 /// keepalived's nftables table: configured (`nftables`, or `vrrp_iptables`,
@@ -531,11 +622,13 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
         .iter()
         .filter_map(|l| parse_rule(l).ok())
         .collect();
+    // (An address on a VMAC of its own tracks that VMAC: default_vmac_names.)
     let vip_devs = inst
         .virtual_ipaddress
         .iter()
         .chain(&inst.virtual_ipaddress_excluded)
         .filter(|v| !v.options.iter().any(|o| o == "no_track"))
+        .filter(|v| addr_vmac_base(inst, &interface, v6, v).is_none())
         .filter_map(|v| v.dev.as_deref())
         // The primary is tracked already, or on purpose not at all.
         .filter(|d| *d != interface);
@@ -592,6 +685,8 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
         track_interfaces,
         group,
         vmac_xmit_base: vmac.is_some() && inst.vmac_xmit_base,
+        // Named by default_vmac_names, with the instances' VMACs.
+        addr_vmacs: Vec::new(),
         dont_track_primary: inst.dont_track_primary,
         unicast_ttl: inst.unicast_ttl.filter(|_| !inst.unicast_peer.is_empty()),
         promote_secondaries: inst.promote_secondaries && vmac.is_none(),
@@ -810,6 +905,59 @@ mod tests {
         let prefixed = "global_defs {\n vmac_prefix averyveryverylongname\n}\n".to_string()
             + &inst(1, "10.0.0.1", "");
         assert_eq!(names(&prefixed), vec![s("averyveryver.51")]);
+    }
+
+    /// keepalived 2.2.7's address VMACs: `use_vmac_addr` gives an address
+    /// on another interface, and one of the other family, a VMAC of its
+    /// own (named as instance VMACs, with `vmac_addr_prefix`); an
+    /// address's `use_vmac` does it for that address; the instance tracks
+    /// the VMAC, not the interface, unless `no_track`; a second address
+    /// for the same interface and family shares it.
+    #[test]
+    fn address_vmacs_follow_keepalived() {
+        let text = "global_defs {\n vmac_addr_prefix va\n}\n\
+             vrrp_instance A {\n interface eth0\n virtual_router_id 51\n priority 100\n \
+             use_vmac_addr\n virtual_ipaddress {\n 10.0.0.1/24\n 10.1.0.1/24 dev eth1\n \
+             10.1.0.2/24 dev eth1\n }\n virtual_ipaddress_excluded {\n fd00::1/64\n \
+             10.2.0.1/24 dev eth2 no_track\n }\n}\n\
+             vrrp_instance B {\n interface eth0\n virtual_router_id 52\n priority 100\n \
+             use_vmac\n virtual_ipaddress {\n 10.0.0.2/24\n 10.3.0.1/24 dev eth3 use_vmac\n \
+             10.4.0.1/24 dev eth4\n }\n}\n";
+        let p = compiled(text);
+        let (a, b) = (&p.instances[0], &p.instances[1]);
+        let vmacs = |i: &InstancePlan| -> Vec<(String, String, [u8; 6])> {
+            i.addr_vmacs
+                .iter()
+                .map(|m| (m.name.clone(), m.base.clone(), m.mac))
+                .collect()
+        };
+        let v4 = |vrid| [0, 0, 0x5e, 0, 1, vrid];
+        assert_eq!(
+            vmacs(a),
+            vec![
+                ("va.51".into(), "eth1".into(), v4(51)),
+                ("va6.51".into(), "eth0".into(), [0, 0, 0x5e, 0, 2, 51]),
+                ("va1.51".into(), "eth2".into(), v4(51)),
+            ]
+        );
+        let devs =
+            |l: &[VipPlan]| -> Vec<Option<String>> { l.iter().map(|v| v.dev.clone()).collect() };
+        let s = |x: &str| Some(x.to_string());
+        assert_eq!(devs(&a.vips), vec![None, s("va.51"), s("va.51")]);
+        assert_eq!(devs(&a.excluded), vec![s("va6.51"), s("va1.51")]);
+        let tracked: Vec<&str> = a.track_interfaces.iter().map(|(_, n)| n.as_str()).collect();
+        assert!(
+            tracked.contains(&"va.51") && tracked.contains(&"va6.51"),
+            "{tracked:?}"
+        );
+        assert!(
+            !tracked.contains(&"eth1") && !tracked.contains(&"va1.51"),
+            "{tracked:?}"
+        );
+        // B: its own VMAC, and one for the address that asks.
+        assert_eq!(b.vmac.as_deref(), Some("vrrp.52"));
+        assert_eq!(vmacs(b), vec![("va.52".into(), "eth3".into(), v4(52))]);
+        assert_eq!(devs(&b.vips), vec![None, s("va.52"), s("eth4")]);
     }
 
     fn tracks(i: &InstancePlan) -> Vec<(TrackKind, String, i32)> {

@@ -984,3 +984,125 @@ fn netlink_buffers_are_sized_as_keepalived_sizes_them() {
     assert!(wanted(&theirs), "keepalived 2.2.7: {theirs:?}");
     assert!(wanted(&ours), "keepalived-rs: {ours:?}");
 }
+
+/// What one daemon made of `use_vmac_addr` and an address's `use_vmac`
+/// while master: its macvlans (name, lower device, MAC, mode, up), the
+/// addresses on each (IPv6 link-local ones counted: the lower device's
+/// is the only one), the source MACs of gratuitous ARPs for the eth1
+/// address, the nftables ruleset; and the macvlans left after stop.
+#[derive(Debug, PartialEq)]
+struct AddrVmacs {
+    links: Vec<String>,
+    addrs: Vec<String>,
+    garp_macs: Vec<String>,
+    rules: String,
+    left: String,
+}
+
+fn addr_vmacs_of(a: &Arc<Netns>, keepalived: bool) -> AddrVmacs {
+    let conf = "global_defs {\n    nftables\n    vrrp_garp_master_delay 0\n}\n\
+        vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    \
+        priority 200\n    advert_int 1\n    use_vmac_addr\n    virtual_ipaddress {\n        \
+        10.99.0.100/24\n        10.77.0.100/24 dev eth1\n    }\n    \
+        virtual_ipaddress_excluded {\n        fd99::100/64\n    }\n}\n\
+        vrrp_instance VI_2 {\n    interface eth0\n    virtual_router_id 52\n    \
+        priority 200\n    advert_int 1\n    virtual_ipaddress {\n        \
+        10.99.0.101/24\n        10.66.0.100/24 dev eth2 use_vmac\n    }\n}\n";
+    let mut cap = keepalived_rs_tests::lan::LineTap::spawn(
+        std::process::Command::new("ip")
+            .args(["netns", "exec", &a.name, "tcpdump", "-l", "-n", "-e"])
+            .args(["-i", "eth1p", "arp and host 10.77.0.100"]),
+    );
+    cap.wait_for_text("listening on", PROMPT);
+    let k = keepalived.then(|| Keepalived::start(a, conf));
+    let mut s = (!keepalived).then(|| start(a, conf));
+    let l = cap.wait_for("a gratuitous ARP", PROMPT, |l| l.contains("10.77.0.100"));
+    let garp_macs = vec![l.split_whitespace().nth(1).unwrap_or("").to_string()];
+    // The state's line comes before the addresses: wait for the last one.
+    let until = std::time::Instant::now() + PROMPT;
+    let present = |x: &str| text(a, &["ip", "-o", "addr", "show"]).contains(&format!(" {x} "));
+    while !present("10.66.0.100/24") || !present("fd99::100/64") {
+        assert!(std::time::Instant::now() < until, "the VIPs never came");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let macvlans = || text(a, &["ip", "-d", "-o", "link", "show", "type", "macvlan"]);
+    let mut links: Vec<String> = macvlans()
+        .lines()
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let at = |k: &str| {
+                w.iter()
+                    .position(|x| *x == k)
+                    .and_then(|i| w.get(i + 1))
+                    .copied()
+                    .unwrap_or("")
+            };
+            let mode = w
+                .windows(3)
+                .find(|x| x[0] == "macvlan" && x[1] == "mode")
+                .map_or("", |x| x[2]);
+            format!(
+                "{} {} mode {mode} {}",
+                w[1].trim_end_matches(':'),
+                at("link/ether"),
+                if w[2].contains(",UP") { "up" } else { "down" }
+            )
+        })
+        .collect();
+    links.sort();
+    let mut addrs: Vec<String> = text(a, &["ip", "-o", "addr", "show", "type", "macvlan"])
+        .lines()
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let addr = if w[3].starts_with("fe80:") {
+                "link-local"
+            } else {
+                w[3]
+            };
+            format!("{} {addr}", w[1])
+        })
+        .collect();
+    addrs.sort();
+    let rules = text(a, &["nft", "list", "ruleset"]);
+    if let Some(k) = k {
+        k.stop();
+    }
+    if let Some(s) = s.as_mut() {
+        assert!(s.stop().success());
+    }
+    AddrVmacs {
+        links,
+        addrs,
+        garp_macs,
+        rules,
+        left: macvlans(),
+    }
+}
+
+/// `use_vmac_addr` and an address's `use_vmac` (keepalived 2.2.7,
+/// vrrp_complete_instance): an address on another interface, or of the
+/// other family, gets a VMAC of its own with the family's virtual MAC
+/// (`vrrp.51` on eth1, `vrrp6.51` on eth0, `vrrp.52` on eth2), its
+/// gratuitous ARPs carry that MAC, the VMACs are in the nftables map, and
+/// they go at stop — the same under both daemons, on the same host.
+#[test]
+fn address_vmacs_are_made_as_keepalived_makes_them() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    veth(&a, "eth1");
+    veth(&a, "eth2");
+    let theirs = addr_vmacs_of(&a, true);
+    let ours = addr_vmacs_of(&a, false);
+    eprintln!("keepalived 2.2.7: {theirs:#?}");
+    assert!(
+        ours.links
+            .contains(&"vrrp.51@eth1 00:00:5e:00:01:33 mode private up".to_string()),
+        "{ours:#?}"
+    );
+    assert_eq!(ours.garp_macs, ["00:00:5e:00:01:33"], "{ours:#?}");
+    assert_eq!(ours.left, "", "{ours:#?}");
+    assert_eq!(
+        ours, theirs,
+        "ours (left) and keepalived 2.2.7's (right) differ"
+    );
+}

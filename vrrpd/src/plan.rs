@@ -351,6 +351,7 @@ mod tests {
             vmac: None,
             vmac_mac: None,
             vmac_xmit_base: false,
+            addr_vmacs: Vec::new(),
             dont_track_primary: false,
             notify_priority_changes: false,
             unicast_ttl: None,

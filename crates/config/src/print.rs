@@ -448,6 +448,7 @@ fn global(p: &mut P, g: &GlobalDefs) {
     p.flag("lvs_flush", g.lvs_flush);
     p.flag("disable_local_igmp", g.disable_local_igmp);
     p.opt_q("vmac_prefix", &g.vmac_prefix);
+    p.opt_q("vmac_addr_prefix", &g.vmac_addr_prefix);
     p.flag("rs_init_notifies", g.rs_init_notifies);
     p.flag(
         "fifo_write_vrrp_states_on_reload",
@@ -698,6 +699,7 @@ fn instance(p: &mut P, v: &VrrpInstance, g: &GlobalDefs) {
     if let Some(m) = &v.use_vmac {
         p.line(format!("use_vmac {m}").trim_end());
     }
+    p.flag("use_vmac_addr", v.use_vmac_addr);
     p.flag("vmac_xmit_base", v.vmac_xmit_base);
     p.flag("promote_secondaries", v.promote_secondaries);
     p.flag("track_src_ip", v.track_src_ip);

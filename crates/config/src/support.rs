@@ -118,7 +118,6 @@ pub const UNSUPPORTED: &[Unsupported] = &[
     u("global_defs", "reload_repeat", Tuning, "repeats a timed reload"),
     u("global_defs", "reload_time_file", Tuning, "reloads at a time read from a file"),
     u("global_defs", "snmp_socket", Monitoring, "the AgentX socket"),
-    u("global_defs", "vmac_addr_prefix", Traffic, "the prefix of VMAC addresses' interface names"),
     u("real_server", "snmp_name", Monitoring, "the real server's SNMP name"),
     u("top level", "bfd_instance", Failover, "runs a BFD session that instances and checkers can track"),
     u("top level", "garp_group", Traffic, "sends gratuitous ARPs on a group of interfaces"),
@@ -134,7 +133,6 @@ pub const UNSUPPORTED: &[Unsupported] = &[
     u("vrrp_instance", "native_ipv6", Traffic, "runs the instance over IPv6 without IPv6 VIPs"),
     u("vrrp_instance", "track_bfd", Failover, "moves the instance with a BFD session's state"),
     u("vrrp_instance", "use_ipvlan", Traffic, "puts the VIPs on an ipvlan interface"),
-    u("vrrp_instance", "use_vmac_addr", Traffic, "uses the VMAC's address"),
     u("vrrp_instance", "vrf", Traffic, "runs the instance in a VRF"),
     u("vrrp_sync_group", "track_bfd", Failover, "moves the group with a BFD session's state"),
 ];

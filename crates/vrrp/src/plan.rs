@@ -54,6 +54,17 @@ pub struct Watched {
     pub name: String,
 }
 
+/// A VMAC made for addresses on `base` (keepalived 2.2.7's
+/// vrrp_complete_instance): the family's virtual MAC (or the instance's
+/// `use_vmac` MAC), IPv6 ones with the lower device's link-local address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddrVmac {
+    pub name: String,
+    pub base: String,
+    pub mac: [u8; 6],
+    pub v6: bool,
+}
+
 /// One `vrrp_instance`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InstancePlan {
@@ -83,6 +94,10 @@ pub struct InstancePlan {
     pub vmac_mac: Option<[u8; 6]>,
     /// `vmac_xmit_base`.
     pub vmac_xmit_base: bool,
+    /// VMACs made for addresses (`use_vmac_addr`, an address's own
+    /// `use_vmac`): the addresses' `dev` names them.
+    #[serde(default)]
+    pub addr_vmacs: Vec<AddrVmac>,
     /// `dont_track_primary`: its own interface going down or up is not a
     /// fault (keepalived does not track it).
     #[serde(default)]

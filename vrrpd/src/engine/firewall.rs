@@ -74,6 +74,24 @@ impl Engine {
                 }
             }
         }
+        // An address VMAC as a VMAC of an instance of its family
+        // (keepalived adds it through a stand-in instance).
+        for (name, &v6) in &self.addr_vmacs {
+            let Some(l) = self.vmacs.get(name).and_then(|i| self.links.get(i)) else {
+                continue;
+            };
+            let Some(base) = l.lower.filter(|_| v6 || self.firewall_local_igmp) else {
+                continue;
+            };
+            want.insert(Elem::Vmac {
+                v6,
+                vmac: l.index,
+                base,
+            });
+            if v6 {
+                want.insert(Elem::VmacSolicit(l.index));
+            }
+        }
         for (m, p) in self.plans.iter().enumerate() {
             let i = self.instance(m);
             if !i.vips_set() || i.config().accept_mode() {

@@ -122,6 +122,8 @@ pub struct Engine {
     ids: Ids,
     /// VMAC interfaces we created or adopted, by name: deleted at stop.
     vmacs: BTreeMap<String, u32>,
+    /// The VMACs made for addresses, by name: IPv6 or not.
+    addr_vmacs: BTreeMap<String, bool>,
     /// Lower devices' devconf values before we changed them, restored at stop.
     lower_saved: BTreeMap<u32, Vec<(u16, u32)>>,
     /// Interfaces whose `promote_secondaries` we turned on (reset at stop,
@@ -198,6 +200,7 @@ impl Engine {
             tracks: BTreeMap::new(),
             ids,
             vmacs: BTreeMap::new(),
+            addr_vmacs: BTreeMap::new(),
             lower_saved: BTreeMap::new(),
             promoted: Default::default(),
             vmac_tx: BTreeMap::new(),

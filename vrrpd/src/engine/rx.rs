@@ -163,11 +163,7 @@ impl Engine {
                 // A VMAC deleted behind our back leaves the firewall's
                 // VMAC map (keepalived's vrrp_if.c does the same).
                 NetEvent::LinkGone(index) => {
-                    if self
-                        .plans
-                        .iter()
-                        .any(|p| p.vmac.as_ref().is_some_and(|v| v.1 == index))
-                    {
+                    if self.vmacs.values().any(|&i| i == index) {
                         self.links.remove(&index);
                         self.sync_firewall();
                     }

@@ -3,26 +3,40 @@
 use super::*;
 
 impl Engine {
-    /// Create (or adopt) the VMAC of every `use_vmac` instance, delete the
-    /// ones no longer configured, and re-read the links.
+    /// Create (or adopt) the VMAC of every `use_vmac` instance and every
+    /// address VMAC, delete the ones no longer configured, and re-read
+    /// the links.
     pub(super) fn ensure_vmacs(&mut self, vrrp: &VrrpPlan) {
         let mut wanted = BTreeMap::new();
+        self.addr_vmacs = vrrp
+            .instances
+            .iter()
+            .flat_map(|i| &i.addr_vmacs)
+            .map(|a| (a.name.clone(), a.v6))
+            .collect();
+        // (instance, name, lower device, MAC, IPv6, configured source)
+        let mut specs = Vec::new();
         for inst in &vrrp.instances {
-            let Some(name) = inst.vmac.clone() else {
+            if let Some(name) = inst.vmac.clone() {
+                let mac = inst
+                    .vmac_mac
+                    .unwrap_or_else(|| vmac::virtual_mac(inst.cfg.vrid, inst.v6));
+                let src = inst.src_configured.then_some(inst.cfg.src_addr);
+                specs.push((inst, name, inst.interface.clone(), mac, inst.v6, src));
+            }
+            // An address VMAC sends nothing: an IPv6 one gets the lower
+            // device's link-local address, as keepalived gives it.
+            for a in &inst.addr_vmacs {
+                specs.push((inst, a.name.clone(), a.base.clone(), a.mac, a.v6, None));
+            }
+        }
+        for (inst, name, base, mac, v6, src) in specs {
+            if wanted.contains_key(&name) {
+                continue;
+            }
+            let Some(base) = self.links.values().find(|l| l.name == base).cloned() else {
                 continue;
             };
-            let Some(base) = self
-                .links
-                .values()
-                .find(|l| l.name == inst.interface)
-                .cloned()
-            else {
-                continue;
-            };
-            let v6 = inst.v6;
-            let mac = inst
-                .vmac_mac
-                .unwrap_or_else(|| vmac::virtual_mac(inst.cfg.vrid, v6));
             match self.links.values().find(|l| l.name == name).cloned() {
                 Some(l) if l.lower == Some(base.index) && l.mac == mac => {
                     if !l.up {
@@ -56,7 +70,6 @@ impl Engine {
             // the virtual one, RFC 5798 7.2) and from the instance's
             // link-local address, which the VMAC gets too (keepalived's
             // set_link_local_address).
-            let src = inst.src_configured.then_some(inst.cfg.src_addr);
             wanted.insert(name, (base, v6.then_some(src)));
         }
         self.refresh_links();

@@ -231,6 +231,10 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
                 g.vmac_prefix = k.args.first().map(|t| t.text.clone())
             }
             "vmac_prefix" => {}
+            "vmac_addr_prefix" if g.vmac_addr_prefix.is_none() => {
+                g.vmac_addr_prefix = k.args.first().map(|t| t.text.clone())
+            }
+            "vmac_addr_prefix" => {}
             // Process tuning: the values keepalived 2.2.7's handlers keep
             // (kchecks report the bad words in its phrases).
             "process_names" => {

@@ -718,8 +718,7 @@ impl Cx<'_> {
                     }
                     None => self.error(&t.pos, format!("'{}' needs a value", t.text)),
                 },
-                "brd" | "broadcast" | "scope" | "peer" | "preferred_lft" | "track_group"
-                | "use_vmac" => {
+                "brd" | "broadcast" | "scope" | "peer" | "preferred_lft" | "track_group" => {
                     v.options.push(t.text.clone());
                     if let Some(x) = l.args.get(i + 1) {
                         v.options.push(x.text.clone());
@@ -727,7 +726,7 @@ impl Cx<'_> {
                     }
                 }
                 "home" | "-nodad" | "nodad" | "mngtmpaddr" | "noprefixroute" | "autojoin"
-                | "no_track" => v.options.push(t.text.clone()),
+                | "no_track" | "use_vmac" => v.options.push(t.text.clone()),
                 _ => self.error(
                     &t.pos,
                     format!("unknown option '{}' for address {}", t.text, l.kw.text),

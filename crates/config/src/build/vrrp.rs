@@ -402,6 +402,7 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
             "smtp_alert" => v.smtp_alert = Some(cx.flag(k)),
             "use_vmac" => v.use_vmac = Some(join(&k.args)),
             "vmac_xmit_base" => v.vmac_xmit_base = cx.flag(k),
+            "use_vmac_addr" => v.use_vmac_addr = cx.flag(k),
             "promote_secondaries" => v.promote_secondaries = cx.flag(k),
             "track_src_ip" => v.track_src_ip = true,
             // (A bad word is kchecks' to report; keepalived keeps none.)
@@ -557,6 +558,44 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
                     ),
                 );
             }
+        }
+    }
+    // keepalived 2.2.7 (vrrp_complete_instance): an address's `use_vmac`
+    // where the instance's VMAC or `use_vmac_addr` already decides.
+    let v6 = v
+        .virtual_ipaddress
+        .first()
+        .is_some_and(|x| x.address.is_ipv6());
+    let primary = v.interface.clone().or_else(|| g.default_interface.clone());
+    for x in v
+        .virtual_ipaddress
+        .iter()
+        .chain(&v.virtual_ipaddress_excluded)
+        .filter(|x| x.options.iter().any(|o| o == "use_vmac"))
+    {
+        let on_primary = x.dev.is_none() || x.dev == primary;
+        let same_family = x.address.is_ipv6() == v6;
+        let text = match (x.address, x.prefix) {
+            (IpAddr::V4(a), Some(p)) if p != 32 => format!("{a}/{p}"),
+            (IpAddr::V6(a), Some(p)) if p != 128 => format!("{a}/{p}"),
+            (a, _) => a.to_string(),
+        };
+        if on_primary && v.use_vmac.is_some() && same_family {
+            cx.warn(
+                n.pos(),
+                format!(
+                    "({}) use_vmac specified for VIP/eVIP {text} and vrrp instance",
+                    v.name
+                ),
+            );
+        } else if (!on_primary || !same_family) && v.use_vmac_addr {
+            cx.warn(
+                n.pos(),
+                format!(
+                    "({}) use_vmac_addr specified and use_vmac specified for VIP/eVIP {text}",
+                    v.name
+                ),
+            );
         }
     }
     // The classic trap (keepalived says nothing): strict mode implies

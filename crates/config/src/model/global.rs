@@ -57,6 +57,10 @@ pub struct GlobalDefs {
     pub vrrp_min_garp: bool,
     /// `vmac_prefix P`: default VMAC names are `P.VRID` (else `vrrp.VRID`).
     pub vmac_prefix: Option<String>,
+    /// `vmac_addr_prefix P`: names of the VMACs made for addresses
+    /// (`use_vmac_addr`, an address's `use_vmac`) start with P (else the
+    /// `vmac_prefix`, else `vrrp`).
+    pub vmac_addr_prefix: Option<String>,
     /// Every checker logs each failure, not only state changes.
     pub checker_log_all_failures: bool,
     /// Priority changes go to the notify FIFOs (`MASTER_PRIORITY`,
@@ -300,6 +304,7 @@ impl Default for GlobalDefs {
             vrrp_higher_prio_send_advert: false,
             vrrp_min_garp: false,
             vmac_prefix: None,
+            vmac_addr_prefix: None,
             checker_log_all_failures: false,
             vrrp_notify_priority_changes: false,
             vrrp_down_timer_adverts: None,

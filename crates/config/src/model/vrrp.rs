@@ -231,6 +231,9 @@ pub struct VrrpInstance {
     pub smtp_alert: Option<bool>,
     /// `use_vmac [NAME]`: `Some("")` for the default name.
     pub use_vmac: Option<String>,
+    /// `use_vmac_addr`: addresses on another interface, or of the other
+    /// family, get a VMAC of their own.
+    pub use_vmac_addr: bool,
     pub vmac_xmit_base: bool,
     pub promote_secondaries: bool,
     /// `track_src_ip`: the configured source address going away is a
@@ -302,6 +305,7 @@ impl Default for VrrpInstance {
             notify_deleted_script: None,
             smtp_alert: None,
             use_vmac: None,
+            use_vmac_addr: false,
             vmac_xmit_base: false,
             promote_secondaries: false,
             track_src_ip: false,

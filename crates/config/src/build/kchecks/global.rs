@@ -218,6 +218,9 @@ pub(super) fn global(cx: &mut Cx, body: &[Node], st: &mut State) {
             "vmac_prefix" => {
                 cx.k_once(&mut seen, kw, k, "vmac prefix");
             }
+            "vmac_addr_prefix" => {
+                cx.k_once(&mut seen, kw, k, "vmac_addr prefix");
+            }
             "config_save_dir" => {
                 if let Some(t) = a0 {
                     let p = std::path::Path::new(&t.text);
