@@ -9,6 +9,7 @@
 use keepalived_check::plan::{
     CheckPlan, FifoScript, FileInit, FilePlan, ProcessPlan, ServerPlan, SmtpPlan, StatePlan, VsPlan,
 };
+use keepalived_check::probe::client_cert::ClientCert;
 use keepalived_check::probe::http::BodyRegex;
 use keepalived_check::sockets::SocketKey;
 use keepalived_check::{
@@ -31,6 +32,8 @@ struct Scripts<'a> {
     config: &'a Config,
     list: &'a Allowlist,
     errors: &'a mut Vec<String>,
+    /// The SSL block's client certificate (loaded by the caller).
+    ssl: Option<&'a ClientCert>,
 }
 
 impl Scripts<'_> {
@@ -78,7 +81,12 @@ fn endpoint(c: &Checker, vs: &VirtualServer, rs: &RealServer) -> Endpoint {
     }
 }
 
-fn http(c: &Checker, vs: &VirtualServer, rs: &RealServer) -> Result<HttpSpec, String> {
+fn http(
+    c: &Checker,
+    vs: &VirtualServer,
+    rs: &RealServer,
+    ssl: Option<&ClientCert>,
+) -> Result<HttpSpec, String> {
     let urls = c
         .url
         .iter()
@@ -124,6 +132,7 @@ fn http(c: &Checker, vs: &VirtualServer, rs: &RealServer) -> Result<HttpSpec, St
         .or(vs.virtualhost.clone());
     let tls = (c.kind == CheckerKind::SslGet).then(|| TlsSpec {
         verify_roots: Vec::new(),
+        client: ssl.cloned(),
         sni: if c.enable_sni == Some(true) {
             virtualhost.clone()
         } else {
@@ -149,7 +158,9 @@ fn kind(
     let ep = endpoint(c, vs, rs);
     Ok(Some(match c.kind {
         CheckerKind::Tcp => CheckKind::Tcp(ep),
-        CheckerKind::HttpGet | CheckerKind::SslGet => CheckKind::Http(ep, http(c, vs, rs)?),
+        CheckerKind::HttpGet | CheckerKind::SslGet => {
+            CheckKind::Http(ep, http(c, vs, rs, scripts.ssl)?)
+        }
         CheckerKind::Smtp => CheckKind::Smtp(
             ep,
             c.helo_name.clone().unwrap_or_else(|| "localhost".into()),
@@ -618,11 +629,13 @@ fn root_script_notes(config: &Config, notes: &mut Vec<String>) {
 
 /// checkerd's plan for `config`, whose scripts `list` allows (made from
 /// the same configuration), with the errors (a checker or script left
-/// out) and the notes to log, once per configuration.
+/// out) and the notes to log, once per configuration. `ssl`: the SSL
+/// block's client certificate, which SSL_GET presents.
 pub fn compile(
     config: &Config,
     ids: &Ids,
     list: &Allowlist,
+    ssl: Option<&ClientCert>,
 ) -> (CheckPlan, Vec<String>, Vec<String>) {
     let mut errors = Vec::new();
     let mut notes = Vec::new();
@@ -636,6 +649,7 @@ pub fn compile(
             config,
             list,
             errors: &mut errors,
+            ssl,
         };
         servers(&mut scripts, ids, &mut plan);
         for s in &config.vrrp_scripts {
@@ -743,7 +757,7 @@ mod tests {
         let ids = Ids::assign(&c.object_keys(), &Ids::default(), &mut next);
         let mut n = 0;
         let list = Allowlist::of(&c, &ids, (4242, 4243), &Allowlist::default(), &mut n);
-        let (p, errors, notes) = compile(&c, &ids, &list);
+        let (p, errors, notes) = compile(&c, &ids, &list, None);
         (p, list, ids, errors, notes)
     }
 

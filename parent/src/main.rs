@@ -28,6 +28,7 @@ mod service;
 mod signals;
 mod slices;
 mod spawn;
+mod ssl_client;
 mod state;
 mod supervisor;
 mod tuning;

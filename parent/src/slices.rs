@@ -67,7 +67,7 @@ mod tests {
             &Default::default(),
             &mut next,
         );
-        let (check, ..) = crate::check_plan::compile(&c, &ids, &list);
+        let (check, ..) = crate::check_plan::compile(&c, &ids, &list, None);
         let v = slice(&c, &ids, &check, Subsystem::Vrrp, 1);
         let plan = v.vrrp.expect("a plan");
         assert_eq!(plan.instances.len(), 1);

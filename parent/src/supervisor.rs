@@ -22,6 +22,7 @@ use crate::slices::slice;
 use crate::spawn::{spawn, ChildOptions};
 use crate::state::KnownState;
 use crate::user_scripts::UserScripts;
+use keepalived_check::probe::client_cert::ClientCert;
 use keepalived_config::{Config, LoadOptions};
 use keepalived_ipc::control::{ReloadOutcome, Response};
 use keepalived_ipc::script_allow::Allowlist;
@@ -131,11 +132,20 @@ struct Plan {
 impl Plan {
     /// `previous`: the scripts of the configuration before (an unchanged
     /// script keeps its id); `next`: above every script id given so far.
-    /// `umask`: the one this configuration's scripts run under.
-    fn new(config: Config, ids: Ids, previous: &Allowlist, next: &mut u32, umask: u32) -> Plan {
+    /// `umask`: the one this configuration's scripts run under. `ssl`: the
+    /// SSL block's client certificate (loaded by the caller, which refuses
+    /// a configuration whose files cannot be used).
+    fn new(
+        config: Config,
+        ids: Ids,
+        previous: &Allowlist,
+        next: &mut u32,
+        umask: u32,
+        ssl: Option<&ClientCert>,
+    ) -> Plan {
         let mut scripts = Allowlist::of(&config, &ids, unprivileged_user(), previous, next);
         scripts.umask = Some(umask);
-        let (check, errors, notes) = crate::check_plan::compile(&config, &ids, &scripts);
+        let (check, errors, notes) = crate::check_plan::compile(&config, &ids, &scripts, ssl);
         for e in errors {
             error!("{e}");
         }
@@ -233,6 +243,14 @@ impl Supervisor {
         fifos: NotifyFifos,
         mut control: ControlServer,
     ) -> std::io::Result<Self> {
+        // keepalived's checker stops when it cannot load these.
+        let ssl = crate::ssl_client::load(&config).map_err(|lines| {
+            for l in &lines {
+                error!("{l}");
+            }
+            error!("Terminate...");
+            std::io::Error::other("the SSL block's files cannot be used")
+        })?;
         let mut mask = SigSet::empty();
         for s in [
             Signal::SIGCHLD,
@@ -292,7 +310,14 @@ impl Supervisor {
             life,
             plans: BTreeMap::from([(
                 1,
-                Plan::new(config, ids, &Allowlist::default(), &mut next_script, umask),
+                Plan::new(
+                    config,
+                    ids,
+                    &Allowlist::default(),
+                    &mut next_script,
+                    umask,
+                    ssl.as_ref(),
+                ),
             )]),
             next_id,
             next_script,
@@ -1328,6 +1353,24 @@ impl Supervisor {
                     return None;
                 }
             };
+        // The SSL block's files, read again (a renewed certificate
+        // applies): what cannot be used refuses the reload before
+        // anything changes.
+        let ssl = match crate::ssl_client::load(&loaded.config) {
+            Ok(s) => s,
+            Err(lines) => {
+                error!("Reload failed; keeping the running configuration:");
+                for l in &lines {
+                    error!("{l}");
+                }
+                self.reload_over(ReloadOutcome {
+                    generation: self.life.current() + 1,
+                    result: "not loaded".into(),
+                    details: lines,
+                });
+                return None;
+            }
+        };
         for d in &loaded.diagnostics {
             warn!("{d}");
         }
@@ -1385,7 +1428,14 @@ impl Supervisor {
         let ids = Ids::assign(&config.object_keys(), &previous.ids, &mut self.next_id);
         self.known.retain(&ids);
         self.fifos.reopen(&config, unprivileged_user());
-        let plan = Plan::new(config, ids, &previous.scripts, &mut self.next_script, umask);
+        let plan = Plan::new(
+            config,
+            ids,
+            &previous.scripts,
+            &mut self.next_script,
+            umask,
+            ssl.as_ref(),
+        );
         self.plans.insert(generation, plan);
         self.set_local_igmp(generation);
         if let Some(p) = self.plans.get(&generation) {

@@ -57,6 +57,7 @@ fn main() {
         fast_recovery: false,
         tls: a.ssl.then(|| TlsSpec {
             verify_roots: Vec::new(),
+            client: None,
             sni: a.virtualhost.clone(),
         }),
     };

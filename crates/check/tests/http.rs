@@ -167,23 +167,39 @@ fn http_regex_decides_on_the_body() {
 }
 
 fn tls_server(addr: &'static str, mode: Mode) {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+    tls_server_asking(addr, mode, false)
+}
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+
+/// A TLS server; `client_cert`: it requires a client certificate signed by
+/// the test client CA (as a server behind mutual TLS does).
+fn tls_server_asking(addr: &'static str, mode: Mode, client_cert: bool) {
+    let dir = DATA;
     let certs: Vec<CertificateDer<'static>> =
         CertificateDer::pem_file_iter(format!("{dir}/server.pem"))
             .unwrap()
             .map(|c| c.unwrap())
             .collect();
     let key = PrivateKeyDer::from_pem_file(format!("{dir}/server.key")).unwrap();
-    let cfg = Arc::new(
-        rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap(),
-    );
+        .unwrap();
+    let builder = if client_cert {
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_file_iter(format!("{dir}/client-ca.pem")).unwrap() {
+            roots.add(c.unwrap()).unwrap();
+        }
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .unwrap();
+        builder.with_client_cert_verifier(verifier)
+    } else {
+        builder.with_no_client_auth()
+    };
+    let cfg = Arc::new(builder.with_single_cert(certs, key).unwrap());
     tcp_server(addr, mode, move |s, m| {
         let conn = rustls::ServerConnection::new(cfg.clone()).unwrap();
         let mut tls = rustls::StreamOwned::new(conn, s);
@@ -232,6 +248,7 @@ fn ssl_get_unverified_by_default_verified_on_request() {
     h2.add(vec![ssl_check(
         TlsSpec {
             verify_roots: ca.clone(),
+            client: None,
             sni: Some("localhost".into()),
         },
         true,
@@ -243,6 +260,7 @@ fn ssl_get_unverified_by_default_verified_on_request() {
     h3.add(vec![ssl_check(
         TlsSpec {
             verify_roots: ca,
+            client: None,
             sni: Some("other.example".into()),
         },
         false,
@@ -250,6 +268,132 @@ fn ssl_get_unverified_by_default_verified_on_request() {
     // retry 1 with delay_before_retry 100: down at 100.
     not_before(h3.wait_rs(2000, false), 100, 40);
     let _ = down;
+}
+
+fn data(f: &str) -> String {
+    format!("{DATA}/{f}")
+}
+
+/// The SSL block (keepalived's check_ssl.c): SSL_GET presents its client
+/// certificate to a server that requires one, with the key as written or
+/// encrypted (PKCS#8) under `password`; without it the check fails.
+#[test]
+fn ssl_get_presents_the_ssl_block_client_certificate() {
+    use keepalived_check::probe::client_cert::{load, SslFiles};
+    netns();
+    let mode = Mode::new();
+    tls_server_asking("127.0.0.3:443", mode.clone(), true);
+    let check = |client, alpha| {
+        let mut c = ssl_check(
+            TlsSpec {
+                client,
+                ..Default::default()
+            },
+            alpha,
+        );
+        if let CheckKind::Http(e, _) = &mut c.kind {
+            *e = ep("127.0.0.3:443");
+        }
+        c
+    };
+    let (cert, key, enc) = (
+        data("client.pem"),
+        data("client.key"),
+        data("client-enc.key"),
+    );
+    let plain = load(&SslFiles {
+        certificate: Some(&cert),
+        key: Some(&key),
+        ..Default::default()
+    })
+    .unwrap();
+    let encrypted = load(&SslFiles {
+        certificate: Some(&cert),
+        key: Some(&enc),
+        password: Some("keepalived"),
+        ca: Some(&data("client-ca.pem")),
+    })
+    .unwrap();
+    assert!(plain.is_some() && plain == encrypted);
+    for client in [plain, encrypted] {
+        let mut h = Harness::new();
+        h.add(vec![check(client, false)]);
+        h.wait_rs(2000, true);
+    }
+    // No certificate: the server ends every handshake.
+    let mut h = Harness::new();
+    h.add(vec![check(None, true)]);
+    h.wait_rs(2000, false);
+}
+
+/// What keepalived cannot load stops its checker; here each failure names
+/// the file and why, after keepalived's phrase.
+#[test]
+fn ssl_block_files_that_cannot_be_used_are_named() {
+    use keepalived_check::probe::client_cert::{load, SslFiles};
+    let (cert, key) = (data("client.pem"), data("client.key"));
+    let err = |f: SslFiles| load(&f).unwrap_err().to_string();
+    let e = err(SslFiles {
+        certificate: Some("/nonexistent/c.pem"),
+        key: Some(&key),
+        ..Default::default()
+    });
+    assert!(
+        e.starts_with("SSL error : Cant load certificate file..."),
+        "{e}"
+    );
+    assert!(e.contains("/nonexistent/c.pem"), "{e}");
+    let enc = data("client-enc.key");
+    let wrong = SslFiles {
+        certificate: Some(&cert),
+        key: Some(&enc),
+        password: Some("nope"),
+        ..Default::default()
+    };
+    assert!(err(wrong).starts_with("SSL error : Cant load key file..."));
+    let none = SslFiles {
+        password: None,
+        ..wrong
+    };
+    assert!(err(none).contains("no password"));
+    let legacy = data("client-legacy.key");
+    let e = err(SslFiles {
+        certificate: Some(&cert),
+        key: Some(&legacy),
+        password: Some("keepalived"),
+        ..Default::default()
+    });
+    assert!(e.contains("openssl pkcs8 -topk8"), "{e}");
+    // The server's key with the client's certificate.
+    let other = data("server.key");
+    let e = err(SslFiles {
+        certificate: Some(&cert),
+        key: Some(&other),
+        ..Default::default()
+    });
+    assert!(e.contains("does not go with"), "{e}");
+    let e = err(SslFiles {
+        ca: Some(&key),
+        ..Default::default()
+    });
+    assert!(e.starts_with("SSL error : Cant load CA file..."), "{e}");
+    // Only one of the pair: nothing to present, nothing wrong.
+    assert_eq!(
+        load(&SslFiles {
+            certificate: Some(&cert),
+            ..Default::default()
+        }),
+        Ok(None)
+    );
+    // The key never shows in a log or dump.
+    let c = load(&SslFiles {
+        certificate: Some(&cert),
+        key: Some(&key),
+        ..Default::default()
+    })
+    .unwrap()
+    .unwrap();
+    assert!(format!("{c:?}").contains("<redacted>"));
 }
 
 #[test]

@@ -121,7 +121,7 @@ pub(crate) const TOP: &[Kw] = &[
     r("track_group"),
     r("garp_group"),
     r("bfd_instance"),
-    r("SSL"),
+    t("SSL"),
     r("child_wait_time"),
 ];
 
@@ -542,8 +542,12 @@ const BLOCKS: &[(&str, &[Kw])] = &[
     ("authentication", AUTH),
     ("virtual_server", VS),
     ("real_server", RS),
+    ("SSL", SSL),
     ("url", URL),
 ];
+
+/// The top-level `SSL` block (check_parser.c).
+const SSL: &[Kw] = &[t("password"), t("ca"), t("certificate"), t("key")];
 
 /// The tables holding `block`'s keywords ("checker": any checker's).
 fn tables_of(block: &str) -> Vec<&'static [Kw]> {

@@ -182,6 +182,14 @@ pub fn to_keepalived_conf(c: &Config) -> String {
         p.kq("net_namespace", ns);
     }
     global(&mut p, &c.global_defs);
+    if let Some(s) = &c.ssl {
+        p.open("SSL");
+        p.opt_q("password", &s.password);
+        p.opt_q("ca", &s.ca);
+        p.opt_q("certificate", &s.certificate);
+        p.opt_q("key", &s.key);
+        p.close();
+    }
     // Raw top-level blocks (bfd_instance, linkbeat_interfaces, ...) come
     // before anything that may refer to them.
     p.stmts(&c.extra);

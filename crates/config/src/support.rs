@@ -125,7 +125,6 @@ pub const UNSUPPORTED: &[Unsupported] = &[
     u("top level", "linkbeat_use_polling", Tuning, "polls link state instead of netlink"),
     u("top level", "namespace_with_ipsets", Tuning, "names ipsets after the namespace"),
     u("top level", "net_namespace_ipvs", Traffic, "programs IPVS in another network namespace"),
-    u("top level", "SSL", Checks, "the client key and certificate SSL_GET presents"),
     u("top level", "track_group", Failover, "a group of instances tracking static routes and rules"),
     u("virtual_server", "snmp_name", Monitoring, "the virtual server's SNMP name"),
     u("vrrp_instance", "debug", Tuning, "the instance's debug level"),
@@ -161,7 +160,6 @@ pub const UNSUPPORTED_BLOCKS: &[(&str, &[&str])] = &[
         "garp_group",
         &["garp_interval", "gna_interval", "interface", "interfaces"],
     ),
-    ("SSL", &["password", "ca", "certificate", "key"]),
 ];
 
 /// The entry for `keyword` in `block`, if keepalived-rs does not act on it.

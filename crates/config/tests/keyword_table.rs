@@ -201,6 +201,7 @@ fn config(block: &str, l: &str) -> String {
             "virtual_server 10.0.0.60 80 {{\n protocol TCP\n real_server 10.0.0.61 80 {{\n {l}\n }}\n}}\n"
         ),
         "url" => checker("HTTP_GET", "").replace(" path /\n", &format!(" path /\n {l}\n")),
+        "SSL" => format!("SSL {{\n {l}\n}}\n{}", instance("")),
         kind => checker(kind, l),
     };
     // The samples' trackers, unless the line defines its own.
@@ -227,7 +228,7 @@ fn extra<'c>(c: &'c Config, block: &str) -> &'c [Stmt] {
         "track_file" => &c.track_files[0].extra,
         "vrrp_sync_group" => &c.vrrp_sync_groups[0].extra,
         "vrrp_instance" => &c.vrrp_instances[0].extra,
-        "authentication" => &[],
+        "authentication" | "SSL" => &[],
         "virtual_server" => &vs().expect("virtual server").extra,
         "real_server" => &rs().extra,
         "url" => &rs().checkers[0].url[0].extra,

@@ -221,6 +221,9 @@ pub struct TlsSpec {
     /// Name sent with SNI (`enable_sni` with the virtual host); also the
     /// name verified. Unset: no SNI, the address is verified.
     pub sni: Option<String>,
+    /// The SSL block's client certificate, presented when a server asks.
+    #[serde(default)]
+    pub client: Option<super::client_cert::ClientCert>,
 }
 
 impl TlsSpec {
@@ -230,11 +233,10 @@ impl TlsSpec {
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| e.to_string())?;
-        let cfg = if self.verify_roots.is_empty() {
+        let builder = if self.verify_roots.is_empty() {
             builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
-                .with_no_client_auth()
         } else {
             let mut roots = RootCertStore::empty();
             for c in &self.verify_roots {
@@ -242,7 +244,13 @@ impl TlsSpec {
                     .add(CertificateDer::from(c.clone()))
                     .map_err(|e| e.to_string())?;
             }
-            builder.with_root_certificates(roots).with_no_client_auth()
+            builder.with_root_certificates(roots)
+        };
+        let cfg = match &self.client {
+            Some(c) => builder
+                .with_client_auth_cert(c.chain(), c.key())
+                .map_err(|e| e.to_string())?,
+            None => builder.with_no_client_auth(),
         };
         Ok(Arc::new(cfg))
     }

@@ -2,6 +2,7 @@
 //! readiness of its own mio source, and [`SocketIo`], the engine's [`Io`]
 //! on a mio loop. The engine owns timeouts.
 
+pub mod client_cert;
 pub mod dns;
 pub mod http;
 pub mod ping;

@@ -132,6 +132,37 @@ pub(crate) fn config(nodes: &[Node], diags: &mut Diags) -> Config {
                     c.virtual_servers.push(v);
                 }
             }
+            // A second block replaces the first; a repeated keyword the
+            // earlier value (keepalived's words are the config checks').
+            "SSL" => {
+                let mut s = crate::model::SslConfig {
+                    location: format!("{}:{}", n.pos().file.display(), n.pos().line),
+                    ..Default::default()
+                };
+                for k in n.block.as_deref().unwrap_or(&[]) {
+                    let value = (!k.args.is_empty()).then(|| {
+                        k.args
+                            .iter()
+                            .map(|t| t.text.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    });
+                    let slot = match k.kw.text.as_str() {
+                        "password" => &mut s.password,
+                        "ca" => &mut s.ca,
+                        "certificate" => &mut s.certificate,
+                        "key" => &mut s.key,
+                        _ => {
+                            cx.unknown(k, ["password", "ca", "certificate", "key"], "SSL");
+                            continue;
+                        }
+                    };
+                    if value.is_some() {
+                        *slot = value;
+                    }
+                }
+                c.ssl = Some(s);
+            }
             // The first counts (keepalived reports another).
             "net_namespace" if c.net_namespace.is_none() => c.net_namespace = cx.one_string(n),
             "net_namespace" => {}

@@ -51,9 +51,33 @@ pub struct Config {
     /// (`notify_master SCRIPT [USER [GROUP]]`, as keepalived reads it):
     /// script line → "USER [GROUP]".
     pub script_users: std::collections::BTreeMap<String, String>,
+    /// The `SSL { }` block: the client certificate SSL_GET presents.
+    pub ssl: Option<SslConfig>,
     /// Other top-level blocks keepalived knows (`linkbeat_interfaces`,
-    /// `bfd_instance`, `garp_group`, `track_group`, `SSL`, ...), kept raw.
+    /// `bfd_instance`, `garp_group`, `track_group`, ...), kept raw.
     pub extra: Vec<Stmt>,
+}
+
+/// The top-level `SSL { }` block (keepalived's check_parser.c): files the
+/// checker loads at start; a second block replaces the first.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SslConfig {
+    pub password: Option<String>,
+    pub ca: Option<String>,
+    pub certificate: Option<String>,
+    pub key: Option<String>,
+    /// Where the block starts (file:line), for the messages about it
+    /// (not part of what the block says).
+    #[serde(skip)]
+    pub location: String,
+}
+
+impl PartialEq for SslConfig {
+    fn eq(&self, o: &Self) -> bool {
+        (&self.password, &self.ca, &self.certificate, &self.key)
+            == (&o.password, &o.ca, &o.certificate, &o.key)
+    }
 }
 
 impl Config {
