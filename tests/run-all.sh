@@ -19,6 +19,9 @@ command -v tcpdump >/dev/null || need+=(tcpdump)
 command -v nft >/dev/null || need+=(nftables)
 # promtool validates keepalivedctl's Prometheus text.
 command -v promtool >/dev/null || need+=(prometheus)
+# openssl s_server is the real server requiring client certificates
+# (tests/tests/ssl_client.rs).
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
     echo "== installing ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -64,6 +67,8 @@ if [ -x tests/vm/run-ipvs-tests.sh ]; then
     tests/vm/run-ipvs-vm.sh tests/vm/ipvs-globals.sh target/debug
     echo "== lvs_sync_daemon following a VRRP instance, side by side with keepalived 2.2.7"
     tests/vm/run-ipvs-vm.sh tests/vm/ipvs-syncd.sh target/debug
+    echo "== use_ipvlan side by side with keepalived 2.2.7 (this host's kernel may have no ipvlan)"
+    KARS_VM_FORCE=1 tests/vm/run-ipvs-vm.sh tests/vm/vrrp-links.sh target/debug
     echo "== faults on a VRRP pair: clock steps (monotonic timers), netem delay/reorder/duplicate/loss"
     # Forced into the VM: it steps the clock.
     KARS_VM_FORCE=1 tests/vm/run-ipvs-vm.sh tests/vm/faults.sh target/debug

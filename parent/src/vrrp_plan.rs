@@ -310,7 +310,10 @@ fn default_vmac_names(config: &Config, plan: &mut VrrpPlan) {
     let g = &config.global_defs;
     let prefix = g.vmac_prefix.clone().unwrap_or_else(|| "vrrp".into());
     let addr_prefix = g.vmac_addr_prefix.clone().unwrap_or_else(|| prefix.clone());
-    let named = |i: &VrrpInstance| i.vmac_parts().0;
+    let named = |i: &VrrpInstance| match i.ipvlan_parts() {
+        Some(p) => p.name,
+        None => i.vmac_parts().0,
+    };
     let mut used: Vec<String> = config.vrrp_instances.iter().filter_map(named).collect();
     let pick = |used: &mut Vec<String>, prefix: &str, vrid: u8, v6: bool| {
         let name = |num: Option<u32>| {
@@ -337,7 +340,8 @@ fn default_vmac_names(config: &Config, plan: &mut VrrpPlan) {
         if p.vmac.is_some() && named(inst).is_none() {
             p.vmac = pick(&mut used, &prefix, vrid, p.v6);
         }
-        if let Some(name) = &p.vmac {
+        // (An ipvlan has no MAC of its own to share.)
+        if let Some(name) = p.vmac.as_ref().filter(|_| p.ipvlan.is_none()) {
             made.push(AddrVmac {
                 name: name.clone(),
                 base: p.interface.clone(),
@@ -409,7 +413,7 @@ fn firewall(g: &keepalived_config::model::GlobalDefs, plan: &VrrpPlan) -> Option
     let implied = plan
         .instances
         .iter()
-        .any(|i| !i.cfg.accept_mode() || i.vmac.is_some());
+        .any(|i| !i.cfg.accept_mode() || (i.vmac.is_some() && i.ipvlan.is_none()));
     if g.nftables.is_none() && g.vrrp_iptables.is_none() && !implied {
         return None;
     }
@@ -438,7 +442,13 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
         .virtual_ipaddress
         .first()
         .is_some_and(|v| v.address.is_ipv6());
-    let configured = inst.unicast_src_ip.or(inst.mcast_src_ip);
+    // keepalived sends from the `use_ipvlan` address when no source is
+    // configured (it counts as configured).
+    let ipvlan = inst.ipvlan_parts();
+    let configured = inst
+        .unicast_src_ip
+        .or(inst.mcast_src_ip)
+        .or(ipvlan.as_ref().and_then(|p| p.addr).map(|a| a.0));
     let unspecified = if v6 {
         IpAddr::V6(Ipv6Addr::UNSPECIFIED)
     } else {
@@ -668,10 +678,19 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
     // An unnamed VMAC is named by default_vmac_names, which sees every
     // instance (names must not collide).
     let (vmac_name, vmac_mac) = inst.vmac_parts();
-    let vmac = inst
-        .use_vmac
-        .as_ref()
-        .map(|_| vmac_name.unwrap_or_default());
+    let vmac = match &ipvlan {
+        // (With both, keepalived creates the ipvlan.)
+        Some(p) => Some(p.name.clone().unwrap_or_default()),
+        None => inst
+            .use_vmac
+            .as_ref()
+            .map(|_| vmac_name.unwrap_or_default()),
+    };
+    let vmac_mac = vmac_mac.filter(|_| ipvlan.is_none());
+    let ipvlan = ipvlan.map(|p| keepalived_vrrp::plan::IpvlanPlan {
+        flags: p.flags,
+        addr: p.addr,
+    });
     // (A route or rule line that does not parse was reported with its
     // file:line at load; keepalived skips it too.)
     Ok(InstancePlan {
@@ -684,7 +703,7 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
         watched,
         track_interfaces,
         group,
-        vmac_xmit_base: vmac.is_some() && inst.vmac_xmit_base,
+        vmac_xmit_base: ipvlan.is_none() && inst.use_vmac.is_some() && inst.vmac_xmit_base,
         // Named by default_vmac_names, with the instances' VMACs.
         addr_vmacs: Vec::new(),
         dont_track_primary: inst.dont_track_primary,
@@ -698,6 +717,7 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
             .unwrap_or(config.global_defs.vrrp_notify_priority_changes),
         vmac,
         vmac_mac,
+        ipvlan,
         routes,
         rules,
     })
@@ -958,6 +978,40 @@ mod tests {
         assert_eq!(b.vmac.as_deref(), Some("vrrp.52"));
         assert_eq!(vmacs(b), vec![("va.52".into(), "eth3".into(), v4(52))]);
         assert_eq!(devs(&b.vips), vec![None, s("va.52"), s("eth4")]);
+    }
+
+    /// `use_ipvlan` as keepalived 2.2.7 reads it: words in any order, the
+    /// first type and address count, an address of the other family is
+    /// skipped; the address is the source when none is configured; the
+    /// default name is a VMAC's; no virtual MAC, no vmac_xmit_base.
+    #[test]
+    fn use_ipvlan_plans_as_keepalived_reads_it() {
+        let inst = |args: &str, extra: &str| {
+            format!(
+                "vrrp_instance A {{\n interface eth0\n virtual_router_id 7\n priority 100\n \
+                 use_ipvlan {args}\n{extra} virtual_ipaddress {{\n 10.0.0.100/24\n }}\n}}\n"
+            )
+        };
+        let p = compiled(&inst("10.0.0.50/24 vepa ipv1 private fd00::1", ""));
+        let a = &p.instances[0];
+        assert_eq!(a.vmac.as_deref(), Some("ipv1"));
+        let ip = a.ipvlan.as_ref().expect("an ipvlan");
+        assert_eq!(ip.flags, 2, "vepa, the first type");
+        assert_eq!(ip.addr, Some(("10.0.0.50".parse().unwrap(), 24)));
+        assert!(a.src_configured);
+        assert_eq!(a.cfg.src_addr, "10.0.0.50".parse::<IpAddr>().unwrap());
+        assert_eq!(a.vmac_mac, None);
+        let p = compiled(&inst("", " vmac_xmit_base\n mcast_src_ip 10.0.0.9\n"));
+        let a = &p.instances[0];
+        assert_eq!(a.vmac.as_deref(), Some("vrrp.7"));
+        assert_eq!(
+            a.ipvlan.as_ref().map(|i| (i.flags, i.addr)),
+            Some((0, None))
+        );
+        assert_eq!(a.cfg.src_addr, "10.0.0.9".parse::<IpAddr>().unwrap());
+        assert!(!a.vmac_xmit_base);
+        // No firewall for an ipvlan (keepalived's is for macvlans).
+        assert!(p.firewall.is_none());
     }
 
     fn tracks(i: &InstancePlan) -> Vec<(TrackKind, String, i32)> {

@@ -383,11 +383,14 @@ fn vmac_run<D: Daemon>(start: impl FnOnce(&Arc<Netns>, &str) -> D) -> VmacSeen {
     }
     d.stop();
     let stopped_rules = ruleset(&a);
+    // (The observer's own reports, seen leaving it, are not host 1's.)
+    let own = text_mac(&obs, "eth0");
     let mut report_macs: Vec<String> = cap
         .lines
         .iter()
         .filter(|l| l.contains("> 01:00:5e:00:00:16") || l.contains("> 33:33:00:00:00:16"))
         .filter_map(|l| l.split_whitespace().nth(1).map(str::to_string))
+        .filter(|m| *m != own)
         .collect();
     report_macs.sort();
     report_macs.dedup();

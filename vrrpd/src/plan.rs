@@ -174,8 +174,13 @@ fn plan_one(inst: &InstancePlan, links: &[Link], addrs: &[Addr]) -> Result<Plann
         ),
         None => None,
     };
-    // Addresses live on the VMAC when there is one.
-    let home = vmac_link.map_or(link.index, |l| l.index);
+    // Addresses live on the VMAC when there is one. Not on a `use_ipvlan`
+    // ipvlan: keepalived 2.2.7 moves them only for a macvlan (they stay
+    // on the interface, which has the same MAC in L2 mode).
+    let home = match vmac_link {
+        Some(l) if inst.ipvlan.is_none() => l.index,
+        _ => link.index,
+    };
     let mut vips = BTreeMap::new();
     for v in &inst.vips {
         vips.insert(v.addr, vip_spec(v, home, links)?);
@@ -351,6 +356,7 @@ mod tests {
             vmac: None,
             vmac_mac: None,
             vmac_xmit_base: false,
+            ipvlan: None,
             addr_vmacs: Vec::new(),
             dont_track_primary: false,
             notify_priority_changes: false,

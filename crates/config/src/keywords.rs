@@ -350,7 +350,7 @@ pub(crate) const INSTANCE: &[Kw] = &[
     t("garp_lower_prio_repeat"),
     t("notify_deleted"),
     t("use_vmac_addr"),
-    r("use_ipvlan"),
+    t("use_ipvlan"),
     t("track_src_ip"),
     r("vrf").f(K_EXITS_IF_NO_WORD),
     t("old_unicast_checksum").f(W),

@@ -707,6 +707,9 @@ fn instance(p: &mut P, v: &VrrpInstance, g: &GlobalDefs) {
     if let Some(m) = &v.use_vmac {
         p.line(format!("use_vmac {m}").trim_end());
     }
+    if let Some(m) = &v.use_ipvlan {
+        p.line(format!("use_ipvlan {m}").trim_end());
+    }
     p.flag("use_vmac_addr", v.use_vmac_addr);
     p.flag("vmac_xmit_base", v.vmac_xmit_base);
     p.flag("promote_secondaries", v.promote_secondaries);

@@ -65,6 +65,16 @@ pub struct AddrVmac {
     pub v6: bool,
 }
 
+/// `use_ipvlan` (keepalived 2.2.7, netlink_link_add_ipvlan): an L2
+/// ipvlan on the instance's interface with these `IFLA_IPVLAN_FLAGS`
+/// (bridge 0, private, vepa), holding `addr` (the instance's source
+/// address unless one is configured). It shares the lower device's MAC.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpvlanPlan {
+    pub flags: u16,
+    pub addr: Option<(IpAddr, u8)>,
+}
+
 /// One `vrrp_instance`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InstancePlan {
@@ -94,6 +104,9 @@ pub struct InstancePlan {
     pub vmac_mac: Option<[u8; 6]>,
     /// `vmac_xmit_base`.
     pub vmac_xmit_base: bool,
+    /// `use_ipvlan`: `vmac` names an L2 ipvlan, not a macvlan.
+    #[serde(default)]
+    pub ipvlan: Option<IpvlanPlan>,
     /// VMACs made for addresses (`use_vmac_addr`, an address's own
     /// `use_vmac`): the addresses' `dev` names them.
     #[serde(default)]

@@ -55,7 +55,10 @@ impl Engine {
             // IGMP reports are on (`disable_local_igmp` turns them off
             // instead), and the other family too with excluded addresses
             // of that family.
-            let Some((_, vmac)) = p.vmac.as_ref().filter(|(_, i)| self.links.contains_key(i))
+            let Some((_, vmac)) = p
+                .vmac
+                .as_ref()
+                .filter(|(_, i)| self.links.contains_key(i) && !self.ipvlans.contains(i))
             else {
                 continue;
             };

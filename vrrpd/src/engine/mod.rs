@@ -124,6 +124,9 @@ pub struct Engine {
     vmacs: BTreeMap<String, u32>,
     /// The VMACs made for addresses, by name: IPv6 or not.
     addr_vmacs: BTreeMap<String, bool>,
+    /// Which of `vmacs` are `use_ipvlan` ipvlans (kept out of the
+    /// firewall's VMAC map, as keepalived keeps them).
+    ipvlans: std::collections::BTreeSet<u32>,
     /// Lower devices' devconf values before we changed them, restored at stop.
     lower_saved: BTreeMap<u32, Vec<(u16, u32)>>,
     /// Interfaces whose `promote_secondaries` we turned on (reset at stop,
@@ -201,6 +204,7 @@ impl Engine {
             ids,
             vmacs: BTreeMap::new(),
             addr_vmacs: BTreeMap::new(),
+            ipvlans: Default::default(),
             lower_saved: BTreeMap::new(),
             promoted: Default::default(),
             vmac_tx: BTreeMap::new(),

@@ -1,6 +1,21 @@
-//! `use_vmac`: the macvlan interfaces the instances live on.
+//! `use_vmac`: the macvlan interfaces the instances live on (and
+//! `use_ipvlan`'s L2 ipvlans, made and removed the same way).
 
 use super::*;
+use keepalived_vrrp::plan::IpvlanPlan;
+
+/// One interface to create or adopt.
+struct Spec<'p> {
+    instance: &'p str,
+    name: String,
+    base: String,
+    /// The macvlan's MAC (an ipvlan has its lower device's).
+    mac: Option<[u8; 6]>,
+    v6: bool,
+    /// The configured source of the instance sending from it.
+    src: Option<IpAddr>,
+    ipvlan: Option<&'p IpvlanPlan>,
+}
 
 impl Engine {
     /// Create (or adopt) the VMAC of every `use_vmac` instance and every
@@ -14,29 +29,56 @@ impl Engine {
             .flat_map(|i| &i.addr_vmacs)
             .map(|a| (a.name.clone(), a.v6))
             .collect();
-        // (instance, name, lower device, MAC, IPv6, configured source)
         let mut specs = Vec::new();
         for inst in &vrrp.instances {
             if let Some(name) = inst.vmac.clone() {
                 let mac = inst
                     .vmac_mac
                     .unwrap_or_else(|| vmac::virtual_mac(inst.cfg.vrid, inst.v6));
-                let src = inst.src_configured.then_some(inst.cfg.src_addr);
-                specs.push((inst, name, inst.interface.clone(), mac, inst.v6, src));
+                specs.push(Spec {
+                    instance: &inst.cfg.name,
+                    name,
+                    base: inst.interface.clone(),
+                    mac: inst.ipvlan.is_none().then_some(mac),
+                    v6: inst.v6,
+                    src: inst.src_configured.then_some(inst.cfg.src_addr),
+                    ipvlan: inst.ipvlan.as_ref(),
+                });
             }
             // An address VMAC sends nothing: an IPv6 one gets the lower
             // device's link-local address, as keepalived gives it.
             for a in &inst.addr_vmacs {
-                specs.push((inst, a.name.clone(), a.base.clone(), a.mac, a.v6, None));
+                specs.push(Spec {
+                    instance: &inst.cfg.name,
+                    name: a.name.clone(),
+                    base: a.base.clone(),
+                    mac: Some(a.mac),
+                    v6: a.v6,
+                    src: None,
+                    ipvlan: None,
+                });
             }
         }
-        for (inst, name, base, mac, v6, src) in specs {
-            if wanted.contains_key(&name) {
+        for spec in specs {
+            if wanted.contains_key(&spec.name) {
                 continue;
             }
-            let Some(base) = self.links.values().find(|l| l.name == base).cloned() else {
+            let Some(base) = self.links.values().find(|l| l.name == spec.base).cloned() else {
                 continue;
             };
+            let (name, inst) = (spec.name.clone(), spec.instance);
+            let kind = if spec.ipvlan.is_some() {
+                "ipvlan"
+            } else {
+                "VMAC"
+            };
+            let mac = spec.mac.unwrap_or_else(|| {
+                let mut m = [0u8; 6];
+                if base.mac.len() == 6 {
+                    m.copy_from_slice(&base.mac);
+                }
+                m
+            });
             match self.links.values().find(|l| l.name == name).cloned() {
                 Some(l) if l.lower == Some(base.index) && l.mac == mac => {
                     if !l.up {
@@ -45,32 +87,29 @@ impl Engine {
                 }
                 Some(_) => {
                     error!(
-                        "({}) interface {name} exists and is not a VMAC of {} with {}",
-                        inst.cfg.name,
+                        "({inst}) interface {name} exists and is not an {kind} of {} with {}",
                         base.name,
                         mac.map(|b| format!("{b:02x}")).join(":")
                     );
                     continue;
                 }
                 None => {
-                    if let Err(e) = self.rtnl.create_macvlan(&name, base.index, mac) {
-                        error!(
-                            "({}) cannot create VMAC interface {name}: {e}",
-                            inst.cfg.name
-                        );
+                    let made = match spec.ipvlan {
+                        Some(p) => self.rtnl.create_ipvlan(&name, base.index, p.flags, spec.v6),
+                        None => self.rtnl.create_macvlan(&name, base.index, mac),
+                    };
+                    if let Err(e) = made {
+                        error!("({inst}) cannot create {kind} interface {name}: {e}");
                         continue;
                     }
-                    info!(
-                        "({}) Created VMAC interface {name} on {}",
-                        inst.cfg.name, base.name
-                    );
+                    info!("({inst}) Created {kind} interface {name} on {}", base.name);
                 }
             }
             // IPv6 adverts leave from the VMAC (their source MAC must be
             // the virtual one, RFC 5798 7.2) and from the instance's
             // link-local address, which the VMAC gets too (keepalived's
-            // set_link_local_address).
-            wanted.insert(name, (base, v6.then_some(src)));
+            // set_link_local_address). An ipvlan gets its address instead.
+            wanted.insert(name, (base, spec.v6.then_some(spec.src), spec.ipvlan));
         }
         self.refresh_links();
         // Forget (and delete) VMACs a reload dropped.
@@ -88,11 +127,16 @@ impl Engine {
         }
         // Read once, for the IPv6 VMACs' link-local addresses.
         let mut addrs: Option<Vec<crate::net::rtnl::Addr>> = None;
-        for (name, (base, v6)) in wanted {
+        for (name, (base, v6, ipvlan)) in wanted {
             let Some(l) = self.links.values().find(|l| l.name == name).cloned() else {
                 continue;
             };
             self.vmacs.insert(name.clone(), l.index);
+            if let Some(p) = ipvlan {
+                self.ipvlans.insert(l.index);
+                self.ipvlan_address(&name, l.index, p);
+                continue;
+            }
             if let Some(src) = v6 {
                 let addrs = addrs.get_or_insert_with(|| self.rtnl.addresses().unwrap_or_default());
                 self.vmac_link_local(&name, l.index, base.index, src, addrs);
@@ -131,6 +175,28 @@ impl Engine {
                     }
                 }
             }
+        }
+    }
+
+    /// The address of a `use_ipvlan` interface (keepalived's "Failed to
+    /// add interface address" when it cannot).
+    fn ipvlan_address(&mut self, name: &str, index: u32, p: &IpvlanPlan) {
+        let Some((addr, prefix)) = p.addr else {
+            return;
+        };
+        let spec = crate::net::rtnl::AddrSpec {
+            index,
+            addr,
+            prefix,
+            broadcast: None,
+            scope: 0,
+            label: None,
+            opts: Default::default(),
+        };
+        match self.rtnl.add_address(&spec) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+            Err(e) => warn!("Failed to add interface address to {name}: {e}"),
         }
     }
 

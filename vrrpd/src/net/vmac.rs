@@ -67,18 +67,60 @@ impl Rtnl {
     /// solicitations sent from it by the kernel), then brought up. The
     /// kernel ignores IFLA_AF_SPEC in the creating message, hence three.
     pub fn create_macvlan(&mut self, name: &str, lower: u32, mac: [u8; 6]) -> io::Result<u32> {
-        self.new_macvlan(name, lower, mac)?;
-        let index = self
-            .links()?
-            .into_iter()
-            .find(|l| l.name == name)
-            .map(|l| l.index)
-            .ok_or_else(|| io::Error::other("created, then not found"))?;
+        let data = nested(
+            IflaInfo::Data,
+            &[attr(
+                IFLA_MACVLAN_MODE,
+                MACVLAN_MODE_PRIVATE.to_ne_bytes().to_vec(),
+            )?],
+        )?;
+        self.new_link(name, lower, Some(mac), b"macvlan\0", data)?;
+        let index = self.index_of(name)?;
         if let Err(e) = self.set_addr_gen_none(index) {
             log::warn!("Error setting ADDR_GEN_MODE to NONE on {name}: {e}");
         }
         self.set_up(index)?;
         Ok(index)
+    }
+
+    /// Create the L2 ipvlan `name` on `lower` with `flags` (bridge,
+    /// private, vepa), up. As keepalived: an IPv4 instance's gets no IPv6
+    /// (keepalived writes disable_ipv6; address generation off here: it
+    /// would make the lower device's own link-local address again).
+    pub fn create_ipvlan(
+        &mut self,
+        name: &str,
+        lower: u32,
+        flags: u16,
+        v6: bool,
+    ) -> io::Result<u32> {
+        const IFLA_IPVLAN_MODE: u16 = 1;
+        const IFLA_IPVLAN_FLAGS: u16 = 2;
+        const IPVLAN_MODE_L2: u16 = 0;
+        let data = nested(
+            IflaInfo::Data,
+            &[
+                attr(IFLA_IPVLAN_MODE, IPVLAN_MODE_L2.to_ne_bytes().to_vec())?,
+                attr(IFLA_IPVLAN_FLAGS, flags.to_ne_bytes().to_vec())?,
+            ],
+        )?;
+        self.new_link(name, lower, None, b"ipvlan\0", data)?;
+        let index = self.index_of(name)?;
+        if !v6 {
+            if let Err(e) = self.set_addr_gen_none(index) {
+                log::warn!("Error setting ADDR_GEN_MODE to NONE on {name}: {e}");
+            }
+        }
+        self.set_up(index)?;
+        Ok(index)
+    }
+
+    fn index_of(&mut self, name: &str) -> io::Result<u32> {
+        self.links()?
+            .into_iter()
+            .find(|l| l.name == name)
+            .map(|l| l.index)
+            .ok_or_else(|| io::Error::other("created, then not found"))
     }
 
     /// `IFLA_INET6_ADDR_GEN_MODE` none on one link.
@@ -100,17 +142,18 @@ impl Rtnl {
         self.link_request(Rtm::Setlink, index, false, attrs)
     }
 
-    fn new_macvlan(&mut self, name: &str, lower: u32, mac: [u8; 6]) -> io::Result<()> {
-        let data = nested(
-            IflaInfo::Data,
-            &[attr(
-                IFLA_MACVLAN_MODE,
-                MACVLAN_MODE_PRIVATE.to_ne_bytes().to_vec(),
-            )?],
-        )?;
+    /// A new link of `kind` on `lower`, down.
+    fn new_link(
+        &mut self,
+        name: &str,
+        lower: u32,
+        mac: Option<[u8; 6]>,
+        kind: &[u8],
+        data: Rtattr<IflaInfo, Buffer>,
+    ) -> io::Result<()> {
         let mut linkinfo = attr(Ifla::Linkinfo, Vec::new())?;
         linkinfo = linkinfo
-            .nest(&attr(IflaInfo::Kind, b"macvlan\0".to_vec())?)
+            .nest(&attr(IflaInfo::Kind, kind.to_vec())?)
             .and_then(|l| l.nest(&data))
             .map_err(err("linkinfo"))?;
         let mut ifname = name.as_bytes().to_vec();
@@ -118,7 +161,9 @@ impl Rtnl {
         let mut attrs = RtBuffer::new();
         attrs.push(attr(Ifla::Ifname, ifname)?);
         attrs.push(attr(Ifla::Link, lower.to_ne_bytes().to_vec())?);
-        attrs.push(attr(Ifla::Address, mac.to_vec())?);
+        if let Some(mac) = mac {
+            attrs.push(attr(Ifla::Address, mac.to_vec())?);
+        }
         attrs.push(linkinfo);
         let msg = IfinfomsgBuilder::default()
             .ifi_family(RtAddrFamily::Unspecified)

@@ -401,6 +401,10 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
             "notify_master_rx_lower_pri" => {}
             "smtp_alert" => v.smtp_alert = Some(cx.flag(k)),
             "use_vmac" => v.use_vmac = Some(join(&k.args)),
+            // (A second use_ipvlan is reported by the config checks and
+            // ignored, as keepalived ignores it.)
+            "use_ipvlan" if v.use_ipvlan.is_none() => v.use_ipvlan = Some(join(&k.args)),
+            "use_ipvlan" => {}
             "vmac_xmit_base" => v.vmac_xmit_base = cx.flag(k),
             "use_vmac_addr" => v.use_vmac_addr = cx.flag(k),
             "promote_secondaries" => v.promote_secondaries = cx.flag(k),
@@ -469,13 +473,8 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
             cx.warn(&p, format!("vrrp_instance {}: 'vrf {}' and 'interface' together - vrf ignored, as keepalived does", v.name, vrf.args.join(" ")));
         }
     }
-    if let Some(ipv) = v.extra.iter().find(|s| s.keyword == "use_ipvlan") {
-        let has_ip = ipv.args.iter().any(|a| {
-            a.split('/')
-                .next()
-                .is_some_and(|x| x.parse::<std::net::IpAddr>().is_ok())
-        });
-        if !has_ip
+    if let Some(ipv) = v.ipvlan_parts() {
+        if ipv.addr.is_none()
             && v.virtual_ipaddress
                 .first()
                 .is_some_and(|a| a.address.is_ipv4())

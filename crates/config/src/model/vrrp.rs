@@ -234,6 +234,9 @@ pub struct VrrpInstance {
     /// `use_vmac_addr`: addresses on another interface, or of the other
     /// family, get a VMAC of their own.
     pub use_vmac_addr: bool,
+    /// `use_ipvlan [NAME] [ADDRESS[/LEN]] [bridge|private|vepa]`, its words
+    /// as written (see [`VrrpInstance::ipvlan_parts`]).
+    pub use_ipvlan: Option<String>,
     pub vmac_xmit_base: bool,
     pub promote_secondaries: bool,
     /// `track_src_ip`: the configured source address going away is a
@@ -306,6 +309,7 @@ impl Default for VrrpInstance {
             smtp_alert: None,
             use_vmac: None,
             use_vmac_addr: false,
+            use_ipvlan: None,
             vmac_xmit_base: false,
             promote_secondaries: false,
             track_src_ip: false,
@@ -350,6 +354,48 @@ impl VrrpInstance {
     /// 00:00:5e:00:01:VRID, or :02: for IPv6). A MAC keepalived refuses
     /// (multicast, an RFC 5798 one, or any in strict mode) is not used;
     /// `-t` reports each.
+    pub fn ipvlan_parts(&self) -> Option<IpvlanParts> {
+        let words = self.use_ipvlan.as_ref()?;
+        let v6 = self.virtual_ipaddress.first().map(|a| a.address.is_ipv6());
+        let mut p = IpvlanParts::default();
+        let mut typed = false;
+        for w in words.split_whitespace() {
+            let flags = match w {
+                "bridge" => Some(0),
+                "private" => Some(IPVLAN_F_PRIVATE),
+                "vepa" => Some(IPVLAN_F_VEPA),
+                _ => None,
+            };
+            if let Some(f) = flags {
+                if !typed {
+                    p.flags = f;
+                    typed = true;
+                }
+                continue;
+            }
+            let (a, len) = w.split_once('/').unwrap_or((w, ""));
+            if let Ok(addr) = a.parse::<IpAddr>() {
+                let full = if addr.is_ipv4() { 32 } else { 128 };
+                let prefix = if len.is_empty() {
+                    Some(full)
+                } else {
+                    len.parse::<u8>().ok().filter(|l| *l <= full)
+                };
+                // Another family than the instance's is skipped (-t says so).
+                if let (None, Some(prefix)) = (p.addr, prefix) {
+                    if v6.is_none_or(|v6| v6 == addr.is_ipv6()) {
+                        p.addr = Some((addr, prefix));
+                    }
+                }
+                continue;
+            }
+            if p.name.is_none() && w.len() < 16 {
+                p.name = Some(w.to_string());
+            }
+        }
+        Some(p)
+    }
+
     pub fn vmac_parts(&self) -> (Option<String>, Option<[u8; 6]>) {
         let Some(words) = &self.use_vmac else {
             return (None, None);
@@ -376,4 +422,19 @@ impl VrrpInstance {
         }
         (name, mac)
     }
+}
+
+/// `IFLA_IPVLAN_FLAGS` of `use_ipvlan ... private` and `... vepa`.
+pub const IPVLAN_F_PRIVATE: u16 = 0x01;
+pub const IPVLAN_F_VEPA: u16 = 0x02;
+
+/// `use_ipvlan` as keepalived 2.2.7 reads it (vrrp_parser.c): the
+/// interface name (else the default VMAC name), the address it gets and
+/// sends from (an IPv4 instance needs one), and its mode's flags (bridge
+/// by default); a second type or address is ignored.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IpvlanParts {
+    pub name: Option<String>,
+    pub addr: Option<(IpAddr, u8)>,
+    pub flags: u16,
 }

@@ -356,7 +356,7 @@ pub(super) fn instance_complete(cx: &mut Cx, n: &Node, body: &[Node], st: &mut S
     }
     if let Some(k) = find("use_ipvlan") {
         let mut ty = false;
-        for t in k.args.iter().skip(1) {
+        for t in &k.args {
             if matches!(t.text.as_str(), "bridge" | "private" | "vepa") {
                 if ty {
                     cx.warn(
