@@ -102,6 +102,7 @@ pub fn compile(config: &Config) -> (VrrpPlan, Vec<String>) {
             .iter()
             .map(|g| g.name.clone())
             .collect(),
+        dynamic_interfaces: g.dynamic_interfaces,
         mcast_group4: g.vrrp_mcast_group4,
         mcast_group6: g.vrrp_mcast_group6,
         firewall: None,

@@ -215,7 +215,7 @@ fn dash_p_and_dash_c_run_their_subsystems_only() {
 
 /// A keyword keepalived acts on and keepalived-rs does not is never
 /// silent: `-t` names it at its file:line with what keepalived would do;
-/// where ignoring it changes behaviour (here VRRP's start), `-t` fails
+/// where ignoring it changes behaviour (here IPVS traffic), `-t` fails
 /// with its own status 3 unless `--allow-unsupported`; a tuning keyword
 /// is listed and passes.
 #[test]
@@ -226,18 +226,28 @@ fn unsupported_keywords_are_named_and_fail_the_config_test() {
             &format!("    router_id LVS_1\n{extra}"),
         )
     };
-    let (code, msg) = run_t(&with("    dynamic_interfaces\n"));
+    // The examples must still be unimplemented: when one is implemented,
+    // take another from keepalived_config::support::UNSUPPORTED.
+    for kw in ["nftables_ipvs", "lvs_netlink_cmd_rcv_bufs"] {
+        assert!(
+            keepalived_config::support::UNSUPPORTED
+                .iter()
+                .any(|u| u.block == "global_defs" && u.keyword == kw),
+            "{kw} is implemented now: pick another example from the support table"
+        );
+    }
+    let (code, msg) = run_t(&with("    nftables_ipvs\n"));
     assert_eq!(code, 3, "{msg}");
     assert!(
-        msg.contains("FILE:3:5: warning: 'dynamic_interfaces' is not implemented by keepalived-rs"),
+        msg.contains("FILE:3:5: warning: 'nftables_ipvs' is not implemented by keepalived-rs"),
         "{msg}"
     );
-    assert!(msg.contains("affects failover"), "{msg}");
+    assert!(msg.contains("affects traffic"), "{msg}");
     assert!(msg.contains("--allow-unsupported"), "{msg}");
     // Allowed: keepalived's verdict, the keyword still listed.
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("keepalived.conf");
-    std::fs::write(&conf, with("    dynamic_interfaces\n")).unwrap();
+    std::fs::write(&conf, with("    nftables_ipvs\n")).unwrap();
     let out = Command::new(bin("keepalived-rs"))
         .args(["-t", "--allow-unsupported", "-f"])
         .arg(&conf)
@@ -245,10 +255,7 @@ fn unsupported_keywords_are_named_and_fail_the_config_test() {
         .unwrap();
     let msg = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{msg}");
-    assert!(
-        msg.contains("'dynamic_interfaces' is not implemented"),
-        "{msg}"
-    );
+    assert!(msg.contains("'nftables_ipvs' is not implemented"), "{msg}");
     // Tuning only: listed, and the test passes.
     let (code, msg) = run_t(&with("    lvs_netlink_cmd_rcv_bufs 1048576\n"));
     assert_eq!(code, 0, "{msg}");
@@ -257,7 +264,7 @@ fn unsupported_keywords_are_named_and_fail_the_config_test() {
         "{msg}"
     );
     // keepalived's own failure keeps its status.
-    let (code, msg) = run_t(&with("    dynamic_interfaces\n    bogus_keyword\n"));
+    let (code, msg) = run_t(&with("    nftables_ipvs\n    bogus_keyword\n"));
     assert_eq!(code, 5, "{msg}");
 }
 

@@ -40,6 +40,13 @@ fn fifo_reader(dir: &Path, out: &Path) -> PathBuf {
     )
 }
 
+/// Wait until `out` holds `n` lines starting with `line`.
+fn wait_lines(out: &Path, line: &str, n: usize) {
+    keepalived_rs_tests::wait_file(out, line, |t| {
+        t.lines().filter(|l| l.starts_with(line)).count() >= n
+    });
+}
+
 /// A `vrrp_notify_fifo` in `dir` read by [`fifo_reader`] into an output
 /// file: (FIFO, output, the global_defs block with `extra` lines).
 fn vrrp_fifo(dir: &Path, extra: &str) -> (PathBuf, PathBuf, String) {
@@ -1022,11 +1029,7 @@ fn the_source_address_coming_and_going_moves_instances_as_keepalived_does() {
             let t = std::fs::read_to_string(&out).unwrap_or_default();
             t.lines().filter(|l| l.starts_with(line)).count()
         };
-        let wait_count = |line: &str, n: usize| {
-            keepalived_rs_tests::wait_file(&out, line, |t| {
-                t.lines().filter(|l| l.starts_with(line)).count() >= n
-            });
-        };
+        let wait_count = |line: &str, n: usize| wait_lines(&out, line, n);
         let k = keepalived.then(|| keepalived_rs_tests::lan::Keepalived::start(&a, &text));
         let mut s = (!keepalived).then(|| Suite::spawn_in(a.clone(), &text, &[]).wait_started());
         // No IPv4 address for VI_1; VI_2's source is there.
@@ -1088,4 +1091,74 @@ fn the_source_address_coming_and_going_moves_instances_as_keepalived_does() {
             "INSTANCE \"VI_2\" MASTER 100"
         ]
     );
+}
+
+/// `dynamic_interfaces` (keepalived 2.2.7): an instance on an interface
+/// that does not exist yet is in FAULT, runs when the interface appears
+/// (up, with an address), is in FAULT when it is deleted, and runs again
+/// when an interface of that name is back with another index — the same
+/// FIFO lines under both daemons.
+#[test]
+fn dynamic_interfaces_wait_for_the_interface_as_keepalived_does() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let ip = |args: &[&str]| {
+        let o = a.ip(args);
+        assert!(o.status.success(), "ip {args:?}: {o:?}");
+    };
+    let make_eth1 = || {
+        ip(&[
+            "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+        ]);
+        ip(&["link", "set", "eth1p", "up"]);
+        ip(&["link", "set", "eth1", "up"]);
+        ip(&["addr", "add", "10.77.0.1/24", "dev", "eth1"]);
+    };
+    let run = |keepalived: bool| -> Vec<String> {
+        let dir = shared_dir();
+        let (_fifo, out, global) = vrrp_fifo(dir.path(), "    dynamic_interfaces\n");
+        let text = format!(
+            "{global}vrrp_instance VI_1 {{\n    interface eth1\n    virtual_router_id 51\n    \
+             priority 100\n    advert_int 1\n    virtual_ipaddress {{\n        \
+             10.77.0.100/24\n    }}\n}}\n"
+        );
+        let wait_count = |line: &str, n: usize| wait_lines(&out, line, n);
+        let k = keepalived.then(|| keepalived_rs_tests::lan::Keepalived::start(&a, &text));
+        let mut s = (!keepalived).then(|| Suite::spawn_in(a.clone(), &text, &[]).wait_started());
+        wait_count("INSTANCE \"VI_1\" FAULT", 1);
+        make_eth1();
+        wait_count("INSTANCE \"VI_1\" MASTER", 1);
+        ip(&["link", "del", "eth1"]);
+        wait_count("INSTANCE \"VI_1\" FAULT", 2);
+        make_eth1();
+        wait_count("INSTANCE \"VI_1\" MASTER", 2);
+        if let Some(k) = k {
+            k.stop();
+        }
+        if let Some(s) = s.as_mut() {
+            assert!(s.stop().success());
+        }
+        ip(&["link", "del", "eth1"]);
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.contains("STOP"))
+            .map(String::from)
+            .collect()
+    };
+    let theirs = run(true);
+    let ours = run(false);
+    eprintln!("keepalived 2.2.7: {theirs:#?}");
+    assert_eq!(
+        theirs,
+        [
+            "INSTANCE \"VI_1\" FAULT 100",
+            "INSTANCE \"VI_1\" BACKUP 100",
+            "INSTANCE \"VI_1\" MASTER 100",
+            "INSTANCE \"VI_1\" FAULT 100",
+            "INSTANCE \"VI_1\" BACKUP 100",
+            "INSTANCE \"VI_1\" MASTER 100",
+        ]
+    );
+    assert_eq!(ours, theirs, "ours (left) and keepalived 2.2.7's (right)");
 }

@@ -117,6 +117,9 @@ impl Daemon for Vrrpd {
         if let Some(e) = self.engine.as_mut() {
             if token == engine::MONITOR_TOKEN {
                 e.on_monitor(ctx.now);
+                if let Err(e) = e.relink(ctx.registry, ctx.now) {
+                    log::error!("cannot rebuild the instances on a new interface: {e}");
+                }
             } else if token == engine::FIREWALL_TOKEN {
                 e.on_firewall(ctx.now);
             } else {

@@ -96,7 +96,6 @@ pub const UNSUPPORTED: &[Unsupported] = &[
     u("global_defs", "config_save_dir", Tuning, "keeps copies of the configuration it loaded"),
     u("global_defs", "data_use_instance", Tuning, "puts the instance name in dump file names"),
     u("global_defs", "dbus_service_name", Monitoring, "names its D-Bus service"),
-    u("global_defs", "dynamic_interfaces", Failover, "keeps instances whose interface is missing or goes away, and runs them when it comes back"),
     u("global_defs", "enable_dbus", Monitoring, "publishes instance states on D-Bus and takes commands"),
     u("global_defs", "enable_snmp_checker", Monitoring, "serves the checker MIB over AgentX"),
     u("global_defs", "enable_snmp_keepalived", Monitoring, "serves the KEEPALIVED-MIB over AgentX"),

@@ -182,6 +182,10 @@ pub struct VrrpPlan {
     /// Sync groups by name, in configuration order (members name their
     /// group in `InstancePlan::group`).
     pub groups: Vec<String>,
+    /// `dynamic_interfaces`: an instance whose interface does not exist
+    /// (yet, or any more) waits for it in FAULT, and runs when it appears.
+    #[serde(default)]
+    pub dynamic_interfaces: bool,
     /// `vrrp_mcast_group4` / `vrrp_mcast_group6`: the groups the receive
     /// sockets join when an instance names none.
     pub mcast_group4: Ipv4Addr,
@@ -234,6 +238,7 @@ impl Default for VrrpPlan {
             netlink_cmd_buf: None,
             netlink_monitor_buf: None,
             groups: Vec::new(),
+            dynamic_interfaces: false,
             mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
             mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
             firewall: None,

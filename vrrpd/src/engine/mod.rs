@@ -3,6 +3,7 @@
 //! out against the kernel. The daemon shell (main.rs) only feeds it events.
 
 mod dump;
+mod dynamic;
 mod firewall;
 mod perform;
 mod reload;
@@ -156,6 +157,16 @@ pub struct Engine {
     link_delays: BTreeMap<String, (std::time::Duration, std::time::Duration)>,
     /// Link changes waiting out their delay: ifindex -> (due, up).
     link_pending: BTreeMap<u32, (Instant, bool)>,
+    /// The plan running (a `dynamic_interfaces` rebuild applies it again).
+    plan: VrrpPlan,
+    /// `dynamic_interfaces`: instances not built because their interface
+    /// does not exist, with that interface (`engine/dynamic.rs`).
+    waiting: BTreeMap<String, String>,
+    /// Waiting instances whose FAULT was reported.
+    waiting_reported: std::collections::BTreeSet<String>,
+    /// An interface some instance waits for appeared, or one came back
+    /// with a new index: rebuild after the monitor's events.
+    relink_pending: bool,
 }
 
 fn state_from(s: VrrpState) -> Option<State> {
@@ -218,6 +229,10 @@ impl Engine {
             statics: Default::default(),
             link_delays: BTreeMap::new(),
             link_pending: BTreeMap::new(),
+            plan: vrrp.clone(),
+            waiting: BTreeMap::new(),
+            waiting_reported: Default::default(),
+            relink_pending: false,
         };
         e.set_firewall(vrrp, registry);
         e.set_statics(vrrp, true);
@@ -248,6 +263,10 @@ impl Engine {
             crate::net::set_netlink_rcvbuf(self.monitor.fd(), b);
         }
         self.ensure_vmacs(vrrp);
+        // `dynamic_interfaces`: instances whose interface is missing wait
+        // (with their sync group) instead of being refused.
+        let present = self.waiting_for_interfaces(vrrp);
+        let vrrp = present.as_ref().unwrap_or(vrrp);
         self.link_delays = vrrp
             .link_delays
             .iter()
@@ -412,6 +431,7 @@ impl Engine {
     ) {
         let all = vec![true; self.plans.len()];
         self.start_fresh(now, resume, tracks, &all);
+        self.report_waiting();
     }
 
     /// [`Engine::start`] for the instances marked in `fresh` only (a

@@ -126,6 +126,12 @@ impl Engine {
                     .insert(self.plans[m].cfg.name.clone(), std::time::SystemTime::now());
                 let priority = self.instance(m).effective_priority();
                 let state = to.reported();
+                // Reported FAULT while it waited for its interface: the
+                // same FAULT again is no change.
+                let name = &self.plans[m].cfg.name;
+                if self.waiting_reported.remove(name) && state == VrrpState::Fault {
+                    return;
+                }
                 let group = self.plans[m]
                     .group
                     .as_deref()

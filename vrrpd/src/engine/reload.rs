@@ -47,6 +47,21 @@ impl Engine {
         registry: &Registry,
         now: Instant,
     ) -> Result<(), String> {
+        self.reload_with(vrrp, ids, registry, now, false)
+    }
+
+    /// [`Engine::reload`]; `relink`: a `dynamic_interfaces` rebuild, where
+    /// an instance rebuilt on its interface's new index starts again
+    /// instead of resuming its FAULT (keepalived goes to BACKUP).
+    pub(super) fn reload_with(
+        &mut self,
+        vrrp: &VrrpPlan,
+        ids: Ids,
+        registry: &Registry,
+        now: Instant,
+        relink: bool,
+    ) -> Result<(), String> {
+        self.plan = vrrp.clone();
         self.ids = ids;
         let before = self.states();
         let old_names: Vec<String> = self.plans.iter().map(|p| p.cfg.name.clone()).collect();
@@ -63,9 +78,17 @@ impl Engine {
             .map(|p| (p.cfg.name.clone(), p.clone()))
             .collect();
         let addrs = self.rtnl.addresses().map_err(|e| e.to_string())?;
+        if relink {
+            // Rebuilt on its interface's new index, an instance starts
+            // again; a FAULT it reports on the way is the one it is in.
+            for (n, _) in before.iter().filter(|(_, s)| **s == State::Fault) {
+                self.waiting_reported.insert(n.clone());
+            }
+        }
         let keep: BTreeMap<String, State> = before
             .into_iter()
             .filter(|(n, s)| new_names.contains(n) && *s != State::Init)
+            .filter(|(_, s)| !(relink && *s == State::Fault))
             .collect();
         self.set_firewall(vrrp, registry);
         self.set_statics(vrrp, false);
@@ -128,6 +151,7 @@ impl Engine {
         }
         // Accept mode, addresses or the table's layout may have changed.
         self.sync_firewall();
+        self.report_waiting();
         Ok(())
     }
 }

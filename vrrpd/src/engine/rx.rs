@@ -163,6 +163,7 @@ impl Engine {
                 // A VMAC deleted behind our back leaves the firewall's
                 // VMAC map (keepalived's vrrp_if.c does the same).
                 NetEvent::LinkGone(index) => {
+                    self.link_gone(index);
                     if self.vmacs.values().any(|&i| i == index) {
                         self.links.remove(&index);
                         self.sync_firewall();
@@ -173,6 +174,7 @@ impl Engine {
             let was = self.links.get(&l.index).map(|o| o.up && o.running);
             let is = l.up && l.running;
             self.links.insert(l.index, l.clone());
+            self.note_link(&l, was.is_none());
             // `interface_up_down_delays`: a change that is undone before
             // its delay is over never reaches the instances.
             if let Some(&(_, pending)) = self.link_pending.get(&l.index) {
