@@ -83,6 +83,32 @@ fn vip(v: &VirtualIp) -> VipPlan {
     }
 }
 
+/// The gaps between gratuitous ARPs and between unsolicited NAs on
+/// `interface` (keepalived 2.2.7's garp_delay): its `garp_group`'s (the
+/// first that names it; an interval the group leaves unset is none; a
+/// group naming no interface is the default interface's), else the global
+/// `vrrp_garp_interval` / `vrrp_gna_interval`. keepalived paces each
+/// interface (a group's `interfaces` together); here each instance paces
+/// its own gratuitous ARPs by its interface's values.
+fn garp_intervals(config: &Config, interface: &str) -> (Duration, Duration) {
+    let g = &config.global_defs;
+    let default_if = g.default_interface.as_deref().unwrap_or("eth0");
+    let group = config.garp_groups.iter().find(|gg| {
+        if gg.interfaces.is_empty() {
+            interface == default_if
+        } else {
+            gg.interfaces.iter().any(|i| i == interface)
+        }
+    });
+    match group {
+        Some(gg) => (
+            gg.garp_interval.map_or(Duration::ZERO, secs),
+            gg.gna_interval.map_or(Duration::ZERO, secs),
+        ),
+        None => (secs(g.vrrp_garp_interval), secs(g.vrrp_gna_interval)),
+    }
+}
+
 /// The whole plan. An instance without an interface cannot run: it is
 /// left out and named in the returned errors (validation already refused
 /// such a file, so this only guards a model built some other way).
@@ -526,6 +552,7 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
         .unwrap_or(3);
     cfg.startup_delay = g.vrrp_startup_delay.map_or(Duration::ZERO, secs);
     cfg.no_peer_fault = inst.unicast_fault_no_peer && inst.unicast_peer.is_empty();
+    let (arp_interval, na_interval) = garp_intervals(config, &interface);
     cfg.garp = GarpConfig {
         master_delay: secs(inst.garp_master_delay),
         master_repeat: inst.garp_master_repeat,
@@ -533,8 +560,8 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
         master_refresh_repeat: inst.garp_master_refresh_repeat,
         lower_prio_delay: secs(inst.garp_lower_prio_delay),
         lower_prio_repeat: inst.garp_lower_prio_repeat,
-        arp_interval: secs(g.vrrp_garp_interval),
-        na_interval: secs(g.vrrp_gna_interval),
+        arp_interval,
+        na_interval,
         // (Set by extra_if_announcements once every VMAC has its name.)
         extra_if_interval: Duration::ZERO,
         extra_if: Vec::new(),
@@ -1013,6 +1040,39 @@ mod tests {
         assert!(!a.vmac_xmit_base);
         // No firewall for an ipvlan (keepalived's is for macvlans).
         assert!(p.firewall.is_none());
+    }
+
+    /// `garp_group`: its interfaces' instances pace by its intervals (one
+    /// it leaves unset is none); the others by the global ones; a group
+    /// naming no interface is the default interface's.
+    #[test]
+    fn garp_groups_set_the_pacing_of_their_interfaces() {
+        let inst = |n: u8, ifname: &str| {
+            format!(
+                "vrrp_instance VI_{n} {{\n interface {ifname}\n virtual_router_id {n}\n priority 100\n \
+                 virtual_ipaddress {{\n 10.0.{n}.1/24\n }}\n}}\n"
+            )
+        };
+        let text = format!(
+            "global_defs {{\n vrrp_garp_interval 0.1\n vrrp_gna_interval 0.2\n default_interface eth2\n}}\n\
+             garp_group {{\n garp_interval 0.3\n interface eth1\n}}\n\
+             garp_group {{\n gna_interval 0.4\n}}\n{}{}{}",
+            inst(1, "eth0"),
+            inst(2, "eth1"),
+            inst(3, "eth2")
+        );
+        let p = compiled(&text);
+        let gaps: Vec<(u128, u128)> = p
+            .instances
+            .iter()
+            .map(|i| {
+                (
+                    i.cfg.garp.arp_interval.as_millis(),
+                    i.cfg.garp.na_interval.as_millis(),
+                )
+            })
+            .collect();
+        assert_eq!(gaps, [(100, 200), (300, 0), (0, 400)]);
     }
 
     fn tracks(i: &InstancePlan) -> Vec<(TrackKind, String, i32)> {

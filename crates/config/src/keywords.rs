@@ -119,7 +119,7 @@ pub(crate) const TOP: &[Kw] = &[
     r("linkbeat_interfaces"),
     t("interface_up_down_delays"),
     r("track_group"),
-    r("garp_group"),
+    t("garp_group"),
     r("bfd_instance"),
     t("SSL"),
     r("child_wait_time"),
@@ -543,7 +543,16 @@ const BLOCKS: &[(&str, &[Kw])] = &[
     ("virtual_server", VS),
     ("real_server", RS),
     ("SSL", SSL),
+    ("garp_group", GARP_GROUP),
     ("url", URL),
+];
+
+/// The top-level `garp_group` block (vrrp_parser.c).
+const GARP_GROUP: &[Kw] = &[
+    t("garp_interval"),
+    t("gna_interval"),
+    t("interface"),
+    t("interfaces"),
 ];
 
 /// The top-level `SSL` block (check_parser.c).

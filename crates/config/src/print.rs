@@ -171,6 +171,23 @@ pub fn to_keepalived_conf(c: &Config) -> String {
         depth: 0,
         script_users: c.script_users.clone(),
     };
+    for g in &c.garp_groups {
+        p.open("garp_group");
+        if let Some(v) = g.garp_interval {
+            p.line(&format!("garp_interval {v}"));
+        }
+        if let Some(v) = g.gna_interval {
+            p.line(&format!("gna_interval {v}"));
+        }
+        if !g.interfaces.is_empty() {
+            p.open("interfaces");
+            for i in &g.interfaces {
+                p.line(&q(i));
+            }
+            p.close();
+        }
+        p.close();
+    }
     if !c.interface_up_down_delays.is_empty() {
         p.open("interface_up_down_delays");
         for d in &c.interface_up_down_delays {

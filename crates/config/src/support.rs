@@ -119,7 +119,6 @@ pub const UNSUPPORTED: &[Unsupported] = &[
     u("global_defs", "snmp_socket", Monitoring, "the AgentX socket"),
     u("real_server", "snmp_name", Monitoring, "the real server's SNMP name"),
     u("top level", "bfd_instance", Failover, "runs a BFD session that instances and checkers can track"),
-    u("top level", "garp_group", Traffic, "sends gratuitous ARPs on a group of interfaces"),
     u("top level", "linkbeat_interfaces", Tuning, "polls these interfaces' link state"),
     u("top level", "linkbeat_use_polling", Tuning, "polls link state instead of netlink"),
     u("top level", "namespace_with_ipsets", Tuning, "names ipsets after the namespace"),
@@ -136,29 +135,23 @@ pub const UNSUPPORTED: &[Unsupported] = &[
 
 /// Blocks the table refuses whole (keepalived-rs does not read inside
 /// them), with the keywords keepalived reads there.
-pub const UNSUPPORTED_BLOCKS: &[(&str, &[&str])] = &[
-    (
-        "bfd_instance",
-        &[
-            "neighbor_ip",
-            "source_ip",
-            "min_rx",
-            "min_tx",
-            "idle_tx",
-            "multiplier",
-            "passive",
-            "ttl",
-            "hoplimit",
-            "max_hops",
-            "vrrp",
-            "checker",
-        ],
-    ),
-    (
-        "garp_group",
-        &["garp_interval", "gna_interval", "interface", "interfaces"],
-    ),
-];
+pub const UNSUPPORTED_BLOCKS: &[(&str, &[&str])] = &[(
+    "bfd_instance",
+    &[
+        "neighbor_ip",
+        "source_ip",
+        "min_rx",
+        "min_tx",
+        "idle_tx",
+        "multiplier",
+        "passive",
+        "ttl",
+        "hoplimit",
+        "max_hops",
+        "vrrp",
+        "checker",
+    ],
+)];
 
 /// The entry for `keyword` in `block`, if keepalived-rs does not act on it.
 pub fn lookup(block: &str, keyword: &str) -> Option<&'static Unsupported> {

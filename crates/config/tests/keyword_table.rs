@@ -37,6 +37,8 @@ fn line(block: &str, kw: &str) -> String {
         ("top level", "garp_group") => "{\n interface eth0\n garp_interval 1\n}",
         ("top level", "bfd_instance") => "B1 {\n neighbor_ip 10.0.0.70\n}",
         ("top level", "SSL") => "{\n password x\n}",
+        ("garp_group", "interface") => "eth0",
+        ("garp_group", "interfaces") => "{\n eth1\n}",
         ("top level", "linkbeat_interfaces") => "{\n eth0\n}",
         ("top level", "interface_up_down_delays") => "{\n eth0 1 1\n}",
         ("top level", "net_namespace_ipvs") => "ns2",
@@ -202,6 +204,7 @@ fn config(block: &str, l: &str) -> String {
         ),
         "url" => checker("HTTP_GET", "").replace(" path /\n", &format!(" path /\n {l}\n")),
         "SSL" => format!("SSL {{\n {l}\n}}\n{}", instance("")),
+        "garp_group" => format!("garp_group {{\n garp_interval 1\n {l}\n}}\n{}", instance("")),
         kind => checker(kind, l),
     };
     // The samples' trackers, unless the line defines its own.
@@ -228,7 +231,7 @@ fn extra<'c>(c: &'c Config, block: &str) -> &'c [Stmt] {
         "track_file" => &c.track_files[0].extra,
         "vrrp_sync_group" => &c.vrrp_sync_groups[0].extra,
         "vrrp_instance" => &c.vrrp_instances[0].extra,
-        "authentication" | "SSL" => &[],
+        "authentication" | "SSL" | "garp_group" => &[],
         "virtual_server" => &vs().expect("virtual server").extra,
         "real_server" => &rs().extra,
         "url" => &rs().checkers[0].url[0].extra,

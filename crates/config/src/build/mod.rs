@@ -168,6 +168,39 @@ pub(crate) fn config(nodes: &[Node], diags: &mut Diags) -> Config {
             "net_namespace" => {}
             // Bad lines are kchecks' to report (keepalived's words); a
             // later line for an interface replaces its values, as there.
+            // Bad values and unknown interfaces are kchecks' to report
+            // (keepalived's words); a group without a delay is dropped.
+            "garp_group" => {
+                let mut g = crate::model::GarpGroup::default();
+                for k in n.block.as_deref().unwrap_or(&[]) {
+                    let secs = || {
+                        k.args
+                            .first()
+                            .and_then(|t| t.text.parse::<f64>().ok())
+                            .filter(|v| *v >= 0.0 && *v <= f64::from(i32::MAX) / 1e6)
+                    };
+                    match k.kw.text.as_str() {
+                        "garp_interval" => g.garp_interval = secs().or(g.garp_interval),
+                        "gna_interval" => g.gna_interval = secs().or(g.gna_interval),
+                        "interface" => g.interfaces.extend(k.args.first().map(|t| t.text.clone())),
+                        "interfaces" => g.interfaces.extend(
+                            k.block
+                                .as_deref()
+                                .unwrap_or(&[])
+                                .iter()
+                                .map(|l| l.kw.text.clone()),
+                        ),
+                        _ => cx.unknown(
+                            k,
+                            ["garp_interval", "gna_interval", "interface", "interfaces"],
+                            "garp_group",
+                        ),
+                    }
+                }
+                if g.garp_interval.is_some() || g.gna_interval.is_some() {
+                    c.garp_groups.push(g);
+                }
+            }
             "interface_up_down_delays" => {
                 for l in n.block.as_deref().unwrap_or(&[]) {
                     let secs = |i: usize| {

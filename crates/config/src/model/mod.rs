@@ -47,6 +47,8 @@ pub struct Config {
     /// must last before the instances using IF act on it (UP unset: 0,
     /// as keepalived 2.2.7's parser makes it, whatever its man page says).
     pub interface_up_down_delays: Vec<UpDownDelay>,
+    /// `garp_group { }` blocks with a delay set, in order.
+    pub garp_groups: Vec<GarpGroup>,
     /// `notify*` / `quorum_*` scripts written with a user after the script
     /// (`notify_master SCRIPT [USER [GROUP]]`, as keepalived reads it):
     /// script line → "USER [GROUP]".
@@ -146,6 +148,17 @@ pub struct VirtualIp {
     /// Remaining options as written (`brd X`, `scope S`, `no_track`, ...).
     #[serde(default)]
     pub options: Vec<String>,
+}
+
+/// A `garp_group` (keepalived's vrrp_parser.c): the gaps between
+/// gratuitous ARPs / unsolicited NAs on its interfaces (seconds; an unset
+/// one is none). No interface named: the default interface.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GarpGroup {
+    pub garp_interval: Option<f64>,
+    pub gna_interval: Option<f64>,
+    pub interfaces: Vec<String>,
 }
 
 /// One line of `interface_up_down_delays`.
