@@ -163,14 +163,30 @@ fn main() {
         }
         (c, f) => c.clone().or(f.clone()),
     };
+    // `instance NAME` (the start's: a reload cannot change it, as in
+    // keepalived): syslog idents end in _NAMESPACE_NAME; with it, a
+    // namespace or `use_pid_dir`, the pid files not given on the command
+    // line live in /run/keepalived/[NAMESPACE/] (keepalived[_NAME].pid...).
+    let instance = config.instance_name.clone();
+    if namespace.is_some() || instance.is_some() {
+        let suffix: String = [&namespace, &instance]
+            .into_iter()
+            .flatten()
+            .map(|s| format!("_{s}"))
+            .collect();
+        init_logging(&cli, Some(&suffix));
+        info!("Changing syslog ident to Keepalived{suffix}");
+        ident_suffix = Some(suffix);
+    }
+    if namespace.is_some() || instance.is_some() || config.use_pid_dir {
+        pid_dir = pid_dir_files(
+            &mut cli,
+            namespace.as_deref(),
+            instance.as_deref(),
+            &default_pids,
+        );
+    }
     if let Some(ns) = &namespace {
-        // keepalived's pid files then live in /run/keepalived/NAMESPACE/
-        // (those not given on the command line), and its syslog idents
-        // end in _NAMESPACE.
-        pid_dir = namespaced_pid_files(&mut cli, ns, &default_pids);
-        ident_suffix = Some(format!("_{ns}"));
-        init_logging(&cli, ident_suffix.as_deref());
-        info!("Changing syslog ident to Keepalived_{ns}");
         if let Err(e) = enter_namespace(ns) {
             let hint = if e == nix::errno::Errno::EPERM {
                 " (under the packaged unit's RestrictNamespaces=yes: add a drop-in with RestrictNamespaces=net)"
@@ -238,6 +254,7 @@ fn main() {
         namespace: namespace.clone(),
         namespace_from_cli: cli.namespace.is_some(),
         pid_dir,
+        instance_name: instance.clone(),
         log_file: cli.log_file.clone(),
         pid_files: vec![
             (Subsystem::Vrrp, cli.vrrp_pid.clone()),
@@ -266,20 +283,30 @@ fn enabled_subsystems(cli: &Cli) -> Vec<Subsystem> {
     }
 }
 
-/// The pid file arguments and their names in /run/keepalived/NAMESPACE/.
+/// The pid file arguments and their names in /run/keepalived/[NAMESPACE/].
 const NAMESPACED_PID_FILES: [(&str, &str); 4] = [
-    ("pid", "keepalived.pid"),
-    ("vrrp_pid", "vrrp.pid"),
-    ("checkers_pid", "checkers.pid"),
-    ("ipvs_pid", "ipvs.pid"),
+    ("pid", "keepalived"),
+    ("vrrp_pid", "vrrp"),
+    ("checkers_pid", "checkers"),
+    ("ipvs_pid", "ipvs"),
 ];
 
-/// keepalived 2.2.7 with a network namespace: pid files not given on the
-/// command line go to /run/keepalived/NAMESPACE/ (keepalived.pid,
-/// vrrp.pid, checkers.pid; ours adds ipvs.pid), the directory made 0755
-/// (returned: removed at stop).
-fn namespaced_pid_files(cli: &mut Cli, ns: &str, defaults: &[&str]) -> Option<std::path::PathBuf> {
-    let dir = std::path::Path::new("/run/keepalived").join(ns);
+/// keepalived 2.2.7 with a network namespace, an `instance` name or
+/// `use_pid_dir`: pid files not given on the command line go to
+/// /run/keepalived/ (/run/keepalived/NAMESPACE/ with a namespace), named
+/// keepalived.pid, vrrp.pid, checkers.pid (ours adds ipvs.pid), with
+/// `_NAME` before `.pid` for an instance name; the directory made 0755
+/// (returned: removed at stop when empty).
+fn pid_dir_files(
+    cli: &mut Cli,
+    ns: Option<&str>,
+    instance: Option<&str>,
+    defaults: &[&str],
+) -> Option<std::path::PathBuf> {
+    let mut dir = std::path::PathBuf::from("/run/keepalived");
+    if let Some(ns) = ns {
+        dir.push(ns);
+    }
     if defaults.is_empty() {
         return None;
     }
@@ -300,7 +327,11 @@ fn namespaced_pid_files(cli: &mut Cli, ns: &str, defaults: &[&str]) -> Option<st
             "ipvs_pid" => &mut cli.ipvs_pid,
             _ => continue,
         };
-        *slot = dir.join(file);
+        let name = match instance {
+            Some(i) => format!("{file}_{i}.pid"),
+            None => format!("{file}.pid"),
+        };
+        *slot = dir.join(name);
     }
     Some(dir)
 }

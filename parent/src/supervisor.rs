@@ -92,6 +92,8 @@ pub struct Settings {
     /// `/run/keepalived/NAMESPACE`, when the pid files went there: removed
     /// at stop once empty.
     pub pid_dir: Option<PathBuf>,
+    /// `instance NAME` of the configuration started with.
+    pub instance_name: Option<String>,
 }
 
 /// The I/O side of one child.
@@ -1557,11 +1559,31 @@ impl Supervisor {
         }
     }
 
+    /// keepalived 2.2.7's open_dump_file: with `data_use_instance` and a
+    /// namespace or an instance name, `keepalived.NAMESPACE_NAME.data`
+    /// (the stats and JSON dumps keep their names there too).
+    fn data_dump_name(&self) -> String {
+        let used = self
+            .plans
+            .get(&self.life.current())
+            .is_some_and(|p| p.config.global_defs.data_use_instance);
+        let parts: Vec<&str> = [&self.settings.namespace, &self.settings.instance_name]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        if used && !parts.is_empty() {
+            format!("keepalived.{}.data", parts.join("_"))
+        } else {
+            "keepalived.data".into()
+        }
+    }
+
     fn write_dump(&self, kind: DumpKind, text: Option<&str>) {
         let name = match kind {
-            DumpKind::Data => "keepalived.data",
-            DumpKind::Stats | DumpKind::StatsClear => "keepalived.stats",
-            DumpKind::Json => "keepalived.json",
+            DumpKind::Data => self.data_dump_name(),
+            DumpKind::Stats | DumpKind::StatsClear => "keepalived.stats".into(),
+            DumpKind::Json => "keepalived.json".into(),
         };
         let path = crate::dumpfile::dump_dir().join(name);
         let Some(text) = text else {

@@ -746,6 +746,7 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
         vmac,
         vmac_mac,
         ipvlan,
+        debug: inst.debug,
         routes,
         rules,
     })

@@ -1163,3 +1163,147 @@ fn garp_group_paces_gratuitous_arps_as_keepalived_does() {
         }
     }
 }
+
+/// `debug N` in an instance: keepalived 2.2.7 shows it in the data dump
+/// ("   Debug level = N") and does nothing else with it; so do we.
+#[test]
+fn instance_debug_level_shows_in_the_data_dump_as_keepalived_shows_it() {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let conf = instance(150, "    debug 2\n");
+    let data = std::path::Path::new("/tmp/keepalived.data");
+    let dumped = |want: &str| -> String {
+        let until = std::time::Instant::now() + PROMPT;
+        loop {
+            let t = std::fs::read_to_string(data).unwrap_or_default();
+            if t.contains(want) {
+                return t;
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "no dump with {want}: {t}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let _ = std::fs::remove_file(data);
+    let k = Keepalived::start(&a, &conf);
+    let until = std::time::Instant::now() + PROMPT;
+    let pid = loop {
+        if let Some(p) = k
+            .pid("k.pid")
+            .filter(|p| keepalived_rs_tests::proc::alive(*p))
+        {
+            break p;
+        }
+        assert!(std::time::Instant::now() < until, "keepalived's pid");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGUSR1,
+    )
+    .unwrap();
+    let theirs = dumped(" VRRP Instance = VI_1");
+    k.stop();
+    assert!(theirs.contains("\n   Debug level = 2\n"), "{theirs}");
+    let _ = std::fs::remove_file(data);
+    let mut s = start(&a, &conf);
+    s.signal(nix::sys::signal::Signal::SIGUSR1);
+    s.log.wait_for_text("Wrote /tmp/keepalived.data", PROMPT);
+    let ours = dumped(" VRRP Instance = VI_1");
+    assert!(ours.contains("\n   Debug level = 2\n"), "{ours}");
+    assert!(s.stop().success());
+}
+
+/// `instance NAME` with `data_use_instance` (keepalived 2.2.7, main.c and
+/// open_dump_file): pid files left at their defaults are
+/// /run/keepalived/keepalived_NAME.pid, vrrp_NAME.pid (checkers_NAME.pid,
+/// and our ipvs_NAME.pid), the data dump is /tmp/keepalived.NAME.data,
+/// and the syslog idents end in _NAME — under both daemons in turn.
+#[test]
+fn instance_name_places_pid_files_and_the_data_dump_as_keepalived_does() {
+    use keepalived_rs_tests::proc::{alive, read_pid, wait_gone};
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let name = format!("kars{}", std::process::id());
+    let conf = format!(
+        "instance {name}\nglobal_defs {{\n    data_use_instance\n}}\n{}",
+        instance(150, "")
+    );
+    let dir = keepalived_rs_tests::shared_dir();
+    let cpath = dir.path().join("k.conf");
+    std::fs::write(&cpath, &conf).unwrap();
+    let piddir = std::path::Path::new("/run/keepalived");
+    let data = std::path::PathBuf::from(format!("/tmp/keepalived.{name}.data"));
+    let live = |who: &str, files: &[&str]| -> i32 {
+        let until = std::time::Instant::now() + PROMPT;
+        for f in files {
+            let p = piddir.join(format!("{f}_{name}.pid"));
+            while read_pid(&p).is_none_or(|pid| !alive(pid)) {
+                assert!(
+                    std::time::Instant::now() < until,
+                    "{who}: no live pid in {}",
+                    p.display()
+                );
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+        read_pid(&piddir.join(format!("keepalived_{name}.pid"))).unwrap()
+    };
+    let dumped = |who: &str, main: i32| {
+        let _ = std::fs::remove_file(&data);
+        kill(Pid::from_raw(main), Signal::SIGUSR1).unwrap();
+        let until = std::time::Instant::now() + PROMPT;
+        while !std::fs::read_to_string(&data)
+            .unwrap_or_default()
+            .contains(" VRRP Instance = VI_1")
+        {
+            assert!(
+                std::time::Instant::now() < until,
+                "{who}: no {}",
+                data.display()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = std::fs::remove_file(&data);
+    };
+    for keepalived in [true, false] {
+        let who = if keepalived {
+            "keepalived 2.2.7"
+        } else {
+            "keepalived-rs"
+        };
+        let mut cmd = std::process::Command::new("ip");
+        cmd.args(["netns", "exec", &a.name]);
+        if keepalived {
+            cmd.args(["keepalived", "-n", "-l", "-D", "-P", "-f"])
+                .arg(&cpath);
+        } else {
+            cmd.arg(keepalived_rs_tests::bin("keepalived-rs"))
+                .args(["-n", "-l", "-f"])
+                .arg(&cpath)
+                .arg("--control-dir")
+                .arg(dir.path().join("ctl"));
+        }
+        let mut out = keepalived_rs_tests::lan::LineTap::spawn(&mut cmd);
+        let files: &[&str] = if keepalived {
+            &["keepalived", "vrrp"]
+        } else {
+            &["keepalived", "vrrp", "checkers", "ipvs"]
+        };
+        let main = live(who, files);
+        if !keepalived {
+            out.wait_for_text(&format!("Keepalived_vrrp_{name}["), PROMPT);
+        }
+        dumped(who, main);
+        kill(Pid::from_raw(main), Signal::SIGTERM).unwrap();
+        assert!(wait_gone(main, PROMPT), "{who} did not stop");
+        for f in files {
+            let p = piddir.join(format!("{f}_{name}.pid"));
+            assert!(!p.exists(), "{who}: {} left", p.display());
+        }
+    }
+}

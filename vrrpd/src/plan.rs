@@ -357,6 +357,7 @@ mod tests {
             vmac_mac: None,
             vmac_xmit_base: false,
             ipvlan: None,
+            debug: 0,
             addr_vmacs: Vec::new(),
             dont_track_primary: false,
             notify_priority_changes: false,

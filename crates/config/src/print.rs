@@ -198,6 +198,12 @@ pub fn to_keepalived_conf(c: &Config) -> String {
     if let Some(ns) = &c.net_namespace {
         p.kq("net_namespace", ns);
     }
+    if let Some(i) = &c.instance_name {
+        p.kq("instance", i);
+    }
+    if c.use_pid_dir {
+        p.line("use_pid_dir");
+    }
     global(&mut p, &c.global_defs);
     if let Some(s) = &c.ssl {
         p.open("SSL");
@@ -474,6 +480,7 @@ fn global(p: &mut P, g: &GlobalDefs) {
     p.flag("disable_local_igmp", g.disable_local_igmp);
     p.opt_q("vmac_prefix", &g.vmac_prefix);
     p.opt_q("vmac_addr_prefix", &g.vmac_addr_prefix);
+    p.flag("data_use_instance", g.data_use_instance);
     p.flag("rs_init_notifies", g.rs_init_notifies);
     p.flag(
         "fifo_write_vrrp_states_on_reload",
@@ -726,6 +733,9 @@ fn instance(p: &mut P, v: &VrrpInstance, g: &GlobalDefs) {
     }
     if let Some(m) = &v.use_ipvlan {
         p.line(format!("use_ipvlan {m}").trim_end());
+    }
+    if v.debug != 0 {
+        p.line(&format!("debug {}", v.debug));
     }
     p.flag("use_vmac_addr", v.use_vmac_addr);
     p.flag("vmac_xmit_base", v.vmac_xmit_base);

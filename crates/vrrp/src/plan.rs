@@ -104,6 +104,9 @@ pub struct InstancePlan {
     pub vmac_mac: Option<[u8; 6]>,
     /// `vmac_xmit_base`.
     pub vmac_xmit_base: bool,
+    /// `debug`: shown in the data dump.
+    #[serde(default)]
+    pub debug: u8,
     /// `use_ipvlan`: `vmac` names an L2 ipvlan, not a macvlan.
     #[serde(default)]
     pub ipvlan: Option<IpvlanPlan>,

@@ -21,6 +21,17 @@ impl Engine {
             if let Some((addr, prio)) = inst.master() {
                 let _ = writeln!(s, "   Master = {addr} priority {prio}");
             }
+            // keepalived shows a set `debug` level, and does nothing else
+            // with it.
+            let debug = self
+                .plan
+                .instances
+                .iter()
+                .find(|i| i.cfg.name == p.cfg.name)
+                .map_or(0, |i| i.debug);
+            if debug != 0 {
+                let _ = writeln!(s, "   Debug level = {debug}");
+            }
             if stats {
                 // Where its timers stand (a timer that never fires shows
                 // here: a deadline long past, or none where one is due).

@@ -227,6 +227,7 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
             "vrrp_notify_fifo_script" => first_word(k, &mut g.vrrp_notify_fifo_script),
             "lvs_notify_fifo_script" => first_word(k, &mut g.lvs_notify_fifo_script),
             "no_email_faults" => g.no_email_faults = true,
+            "data_use_instance" => g.data_use_instance = cx.flag(k),
             "vmac_prefix" if g.vmac_prefix.is_none() => {
                 g.vmac_prefix = k.args.first().map(|t| t.text.clone())
             }

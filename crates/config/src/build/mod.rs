@@ -165,6 +165,12 @@ pub(crate) fn config(nodes: &[Node], diags: &mut Diags) -> Config {
             }
             // The first counts (keepalived reports another).
             "net_namespace" if c.net_namespace.is_none() => c.net_namespace = cx.one_string(n),
+            // The first counts (kchecks report another, and a missing name).
+            "instance" if c.instance_name.is_none() => {
+                c.instance_name = n.args.first().map(|t| t.text.clone())
+            }
+            "instance" => {}
+            "use_pid_dir" => c.use_pid_dir = true,
             "net_namespace" => {}
             // Bad lines are kchecks' to report (keepalived's words); a
             // later line for an interface replaces its values, as there.

@@ -405,6 +405,18 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
             // ignored, as keepalived ignores it.)
             "use_ipvlan" if v.use_ipvlan.is_none() => v.use_ipvlan = Some(join(&k.args)),
             "use_ipvlan" => {}
+            // (A bad value is kchecks' to report; keepalived keeps the last
+            // good one.)
+            "debug" => {
+                if let Some(d) = k
+                    .args
+                    .first()
+                    .and_then(|t| t.text.parse::<u8>().ok())
+                    .filter(|d| *d <= 4)
+                {
+                    v.debug = d;
+                }
+            }
             "vmac_xmit_base" => v.vmac_xmit_base = cx.flag(k),
             "use_vmac_addr" => v.use_vmac_addr = cx.flag(k),
             "promote_secondaries" => v.promote_secondaries = cx.flag(k),

@@ -61,6 +61,9 @@ pub struct GlobalDefs {
     /// (`use_vmac_addr`, an address's `use_vmac`) start with P (else the
     /// `vmac_prefix`, else `vrrp`).
     pub vmac_addr_prefix: Option<String>,
+    /// `data_use_instance`: the data dump is `keepalived.NS_INSTANCE.data`
+    /// (with a namespace or an instance name).
+    pub data_use_instance: bool,
     /// Every checker logs each failure, not only state changes.
     pub checker_log_all_failures: bool,
     /// Priority changes go to the notify FIFOs (`MASTER_PRIORITY`,
@@ -305,6 +308,7 @@ impl Default for GlobalDefs {
             vrrp_min_garp: false,
             vmac_prefix: None,
             vmac_addr_prefix: None,
+            data_use_instance: false,
             checker_log_all_failures: false,
             vrrp_notify_priority_changes: false,
             vrrp_down_timer_adverts: None,

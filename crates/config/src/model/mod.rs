@@ -43,6 +43,11 @@ pub struct Config {
     pub virtual_servers: Vec<VirtualServer>,
     /// `net_namespace NAME` (top level).
     pub net_namespace: Option<String>,
+    /// `instance NAME` (top level, the first): syslog idents end in
+    /// `_NAME`, pid files are `/run/keepalived/keepalived_NAME.pid`...
+    pub instance_name: Option<String>,
+    /// `use_pid_dir`: pid files in `/run/keepalived/`.
+    pub use_pid_dir: bool,
     /// `interface_up_down_delays { IF DOWN [UP] }`: seconds a link change
     /// must last before the instances using IF act on it (UP unset: 0,
     /// as keepalived 2.2.7's parser makes it, whatever its man page says).

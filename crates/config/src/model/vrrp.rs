@@ -237,6 +237,9 @@ pub struct VrrpInstance {
     /// `use_ipvlan [NAME] [ADDRESS[/LEN]] [bridge|private|vepa]`, its words
     /// as written (see [`VrrpInstance::ipvlan_parts`]).
     pub use_ipvlan: Option<String>,
+    /// `debug 0..4`: shown in the data dump ("Debug level"), as keepalived
+    /// 2.2.7 shows it (it changes nothing else there either).
+    pub debug: u8,
     pub vmac_xmit_base: bool,
     pub promote_secondaries: bool,
     /// `track_src_ip`: the configured source address going away is a
@@ -310,6 +313,7 @@ impl Default for VrrpInstance {
             use_vmac: None,
             use_vmac_addr: false,
             use_ipvlan: None,
+            debug: 0,
             vmac_xmit_base: false,
             promote_secondaries: false,
             track_src_ip: false,
