@@ -254,7 +254,6 @@ fn main() {
         namespace: namespace.clone(),
         namespace_from_cli: cli.namespace.is_some(),
         pid_dir,
-        instance_name: instance.clone(),
         log_file: cli.log_file.clone(),
         pid_files: vec![
             (Subsystem::Vrrp, cli.vrrp_pid.clone()),

@@ -92,8 +92,6 @@ pub struct Settings {
     /// `/run/keepalived/NAMESPACE`, when the pid files went there: removed
     /// at stop once empty.
     pub pid_dir: Option<PathBuf>,
-    /// `instance NAME` of the configuration started with.
-    pub instance_name: Option<String>,
 }
 
 /// The I/O side of one child.
@@ -1562,20 +1560,16 @@ impl Supervisor {
     /// keepalived 2.2.7's open_dump_file: with `data_use_instance` and a
     /// namespace or an instance name, `keepalived.NAMESPACE_NAME.data`
     /// (the stats and JSON dumps keep their names there too).
+    /// The namespace and instance name are the syslog idents' suffix
+    /// (`_NAMESPACE_NAME`), fixed at start.
     fn data_dump_name(&self) -> String {
         let used = self
             .plans
             .get(&self.life.current())
             .is_some_and(|p| p.config.global_defs.data_use_instance);
-        let parts: Vec<&str> = [&self.settings.namespace, &self.settings.instance_name]
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
-            .collect();
-        if used && !parts.is_empty() {
-            format!("keepalived.{}.data", parts.join("_"))
-        } else {
-            "keepalived.data".into()
+        match self.settings.child.ident_suffix.as_deref() {
+            Some(suffix) if used => format!("keepalived.{}.data", suffix.trim_start_matches('_')),
+            _ => "keepalived.data".into(),
         }
     }
 

@@ -44,10 +44,10 @@ fn conf(prio: u8, accept: bool) -> String {
 
 /// The state's log line comes before the addresses: wait for them (the
 /// kernel's view, polled, up to the usual prompt).
-fn wait_holds(ns: &Netns) {
+fn wait_holds(ns: &Netns, addrs: &[&str]) {
     let until = std::time::Instant::now() + PROMPT;
-    while !(holds(ns, VIP4) && holds(ns, VIP6)) {
-        assert!(std::time::Instant::now() < until, "the VIPs never came");
+    while !addrs.iter().all(|a| holds(ns, a)) {
+        assert!(std::time::Instant::now() < until, "{addrs:?} never came");
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -159,7 +159,7 @@ fn run<D: Daemon>(accept: bool, start: impl FnOnce(&Arc<Netns>, &str) -> D) -> S
     let on = listen(&a);
     let mut d = start(&a, &conf(200, accept));
     d.wait_state("MASTER STATE");
-    wait_holds(&a);
+    wait_holds(&a, &[VIP4, VIP6]);
     let master_rules = ruleset(&a);
     let seen_answers = (
         answers(&client, VIP4),
@@ -239,7 +239,7 @@ fn no_accept_master() -> (Lan, Arc<Netns>, Netns, Arc<AtomicBool>, Suite) {
     let on = listen(&a);
     let mut us = ours(&a, &conf(200, false));
     us.wait_state("MASTER STATE");
-    wait_holds(&a);
+    wait_holds(&a, &[VIP4, VIP6]);
     (lan, a, client, on, us)
 }
 
@@ -340,7 +340,7 @@ fn vmac_run<D: Daemon>(start: impl FnOnce(&Arc<Netns>, &str) -> D) -> VmacSeen {
             .map(|n| format!("({n}) Entering MASTER STATE"))
             .collect(),
     );
-    wait_holds_one(&a, "10.99.0.110/24");
+    wait_holds(&a, &["10.99.0.110/24"]);
     let rules = ruleset(&a);
     let v6_of = |dev: &str| -> Vec<String> {
         let o = a.ip(&["-6", "-o", "addr", "show", "dev", dev]);
@@ -413,14 +413,6 @@ fn vmac_run<D: Daemon>(start: impl FnOnce(&Arc<Netns>, &str) -> D) -> VmacSeen {
 fn text_mac(ns: &Netns, dev: &str) -> String {
     let o = ns.exec(&["cat", &format!("/sys/class/net/{dev}/address")]);
     String::from_utf8_lossy(&o.stdout).trim().to_string()
-}
-
-fn wait_holds_one(ns: &Netns, addr: &str) {
-    let until = std::time::Instant::now() + PROMPT;
-    while !holds(ns, addr) {
-        assert!(std::time::Instant::now() < until, "{addr} never came");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// `use_vmac` as keepalived 2.2.7 makes it (vrrp_vmac.c, vrrp_nftables.c):

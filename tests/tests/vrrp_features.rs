@@ -1172,20 +1172,8 @@ fn instance_debug_level_shows_in_the_data_dump_as_keepalived_shows_it() {
     let a = Arc::new(lan.host(1));
     let conf = instance(150, "    debug 2\n");
     let data = std::path::Path::new("/tmp/keepalived.data");
-    let dumped = |want: &str| -> String {
-        let until = std::time::Instant::now() + PROMPT;
-        loop {
-            let t = std::fs::read_to_string(data).unwrap_or_default();
-            if t.contains(want) {
-                return t;
-            }
-            assert!(
-                std::time::Instant::now() < until,
-                "no dump with {want}: {t}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-    };
+    let dumped =
+        |want: &str| -> String { keepalived_rs_tests::wait_file(data, want, |t| t.contains(want)) };
     let _ = std::fs::remove_file(data);
     let k = Keepalived::start(&a, &conf);
     let until = std::time::Instant::now() + PROMPT;
@@ -1256,18 +1244,8 @@ fn instance_name_places_pid_files_and_the_data_dump_as_keepalived_does() {
     let dumped = |who: &str, main: i32| {
         let _ = std::fs::remove_file(&data);
         kill(Pid::from_raw(main), Signal::SIGUSR1).unwrap();
-        let until = std::time::Instant::now() + PROMPT;
-        while !std::fs::read_to_string(&data)
-            .unwrap_or_default()
-            .contains(" VRRP Instance = VI_1")
-        {
-            assert!(
-                std::time::Instant::now() < until,
-                "{who}: no {}",
-                data.display()
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        let want = " VRRP Instance = VI_1";
+        keepalived_rs_tests::wait_file(&data, &format!("{who}'s data dump"), |t| t.contains(want));
         let _ = std::fs::remove_file(&data);
     };
     for keepalived in [true, false] {

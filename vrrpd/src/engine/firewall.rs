@@ -49,50 +49,40 @@ impl Engine {
     /// reports must leave from its lower device.
     fn firewall_wanted(&self) -> BTreeSet<Elem> {
         let mut want = BTreeSet::new();
-        for p in &self.plans {
-            // keepalived (vrrp_vmac.c): from the VMAC's creation to its
-            // removal; IPv4 instances only while the host's link-local
-            // IGMP reports are on (`disable_local_igmp` turns them off
-            // instead), and the other family too with excluded addresses
-            // of that family.
-            let Some((_, vmac)) = p
+        // keepalived (vrrp_vmac.c): a VMAC from its creation to its
+        // removal, in its family's map; an IPv4 one only while the host's
+        // link-local IGMP reports are on (`disable_local_igmp` turns them
+        // off instead); an instance's in the other family's too when it
+        // has excluded addresses of that family; an address VMAC as an
+        // instance of its family's (keepalived adds it through a stand-in
+        // instance). Not a `use_ipvlan` ipvlan.
+        for inst in &self.plan.instances {
+            let own = inst
                 .vmac
                 .as_ref()
-                .filter(|(_, i)| self.links.contains_key(i) && !self.ipvlans.contains(i))
-            else {
-                continue;
-            };
-            let v6 = p.cfg.src_addr.is_ipv6();
-            if v6 || self.firewall_local_igmp {
-                let other = p.excluded.iter().any(|a| a.addr.is_ipv6() != v6);
+                .filter(|_| inst.ipvlan.is_none())
+                .map(|n| {
+                    let other = inst.excluded.iter().any(|a| a.addr.is_ipv6() != inst.v6);
+                    (n, inst.v6, other)
+                });
+            let addrs = inst.addr_vmacs.iter().map(|a| (&a.name, a.v6, false));
+            for (name, v6, other) in own.into_iter().chain(addrs) {
+                let Some(l) = self.vmacs.get(name).and_then(|i| self.links.get(i)) else {
+                    continue;
+                };
+                let Some(base) = l.lower.filter(|_| v6 || self.firewall_local_igmp) else {
+                    continue;
+                };
                 for v6 in [v6, !v6].into_iter().take(if other { 2 } else { 1 }) {
                     want.insert(Elem::Vmac {
                         v6,
-                        vmac: *vmac,
-                        base: p.ifindex,
+                        vmac: l.index,
+                        base,
                     });
                     if v6 {
-                        want.insert(Elem::VmacSolicit(*vmac));
+                        want.insert(Elem::VmacSolicit(l.index));
                     }
                 }
-            }
-        }
-        // An address VMAC as a VMAC of an instance of its family
-        // (keepalived adds it through a stand-in instance).
-        for (name, &v6) in &self.addr_vmacs {
-            let Some(l) = self.vmacs.get(name).and_then(|i| self.links.get(i)) else {
-                continue;
-            };
-            let Some(base) = l.lower.filter(|_| v6 || self.firewall_local_igmp) else {
-                continue;
-            };
-            want.insert(Elem::Vmac {
-                v6,
-                vmac: l.index,
-                base,
-            });
-            if v6 {
-                want.insert(Elem::VmacSolicit(l.index));
             }
         }
         for (m, p) in self.plans.iter().enumerate() {

@@ -123,11 +123,6 @@ pub struct Engine {
     ids: Ids,
     /// VMAC interfaces we created or adopted, by name: deleted at stop.
     vmacs: BTreeMap<String, u32>,
-    /// The VMACs made for addresses, by name: IPv6 or not.
-    addr_vmacs: BTreeMap<String, bool>,
-    /// Which of `vmacs` are `use_ipvlan` ipvlans (kept out of the
-    /// firewall's VMAC map, as keepalived keeps them).
-    ipvlans: std::collections::BTreeSet<u32>,
     /// Lower devices' devconf values before we changed them, restored at stop.
     lower_saved: BTreeMap<u32, Vec<(u16, u32)>>,
     /// Interfaces whose `promote_secondaries` we turned on (reset at stop,
@@ -214,8 +209,6 @@ impl Engine {
             tracks: BTreeMap::new(),
             ids,
             vmacs: BTreeMap::new(),
-            addr_vmacs: BTreeMap::new(),
-            ipvlans: Default::default(),
             lower_saved: BTreeMap::new(),
             promoted: Default::default(),
             vmac_tx: BTreeMap::new(),

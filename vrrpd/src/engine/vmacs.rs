@@ -23,12 +23,6 @@ impl Engine {
     /// the links.
     pub(super) fn ensure_vmacs(&mut self, vrrp: &VrrpPlan) {
         let mut wanted = BTreeMap::new();
-        self.addr_vmacs = vrrp
-            .instances
-            .iter()
-            .flat_map(|i| &i.addr_vmacs)
-            .map(|a| (a.name.clone(), a.v6))
-            .collect();
         let mut specs = Vec::new();
         for inst in &vrrp.instances {
             if let Some(name) = inst.vmac.clone() {
@@ -133,7 +127,6 @@ impl Engine {
             };
             self.vmacs.insert(name.clone(), l.index);
             if let Some(p) = ipvlan {
-                self.ipvlans.insert(l.index);
                 self.ipvlan_address(&name, l.index, p);
                 continue;
             }
