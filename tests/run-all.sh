@@ -65,6 +65,8 @@ if [ -x tests/vm/run-ipvs-tests.sh ]; then
     tests/vm/run-ipvs-vm.sh tests/vm/ipvs-health.sh target/debug
     echo "== lvs_flush, lvs_flush_on_stop, lvs_timeouts side by side with keepalived 2.2.7"
     tests/vm/run-ipvs-vm.sh tests/vm/ipvs-globals.sh target/debug
+    echo "== nftables_ipvs (fwmarks for virtual-server groups) side by side with keepalived 2.2.7"
+    tests/vm/run-ipvs-vm.sh tests/vm/ipvs-nft.sh target/debug
     echo "== lvs_sync_daemon following a VRRP instance, side by side with keepalived 2.2.7"
     tests/vm/run-ipvs-vm.sh tests/vm/ipvs-syncd.sh target/debug
     echo "== use_ipvlan side by side with keepalived 2.2.7 (this host's kernel may have no ipvlan)"

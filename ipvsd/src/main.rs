@@ -8,6 +8,7 @@
 //! On a kernel without IPVS it says so once, keeps running, and retries.
 
 mod addrs;
+mod marks;
 
 use keepalived_child::{Ctx, Daemon};
 use keepalived_ipc::{
@@ -73,9 +74,47 @@ struct Ipvsd {
     /// `ha_suspend` services: whether their address was here at the last
     /// pass (what checkerd was told).
     ha_active: BTreeMap<u32, bool>,
+    /// `nftables_ipvs`'s table (opened when a plan first has one).
+    marks: Option<marks::Marks>,
+    /// Change announcements are left to read (the budget ran out).
+    marks_pending: bool,
 }
 
+/// The nftables change monitor's token.
+const MARKS_TOKEN: mio::Token = mio::Token(16);
+
 impl Ipvsd {
+    /// `nftables_ipvs`: the table follows the plan, before the services
+    /// that use its marks (keepalived's order).
+    fn sync_marks(&mut self, ctx: &mut Ctx) {
+        let want = self.plan.mark_table.as_ref();
+        if self.marks.is_none() {
+            if want.is_none() {
+                return;
+            }
+            match marks::Marks::open() {
+                Ok(m) => {
+                    let fd = m.monitor_fd();
+                    if let Err(e) = ctx.registry.register(
+                        &mut mio::unix::SourceFd(&fd),
+                        MARKS_TOKEN,
+                        mio::Interest::READABLE,
+                    ) {
+                        warn!("nftables monitor: {e}; a flushed table is not put back");
+                    }
+                    self.marks = Some(m);
+                }
+                Err(e) => {
+                    error!("nftables_ipvs: cannot open nf_tables netlink: {e}");
+                    return;
+                }
+            }
+        }
+        if let Some(m) = self.marks.as_mut() {
+            m.sync(want);
+        }
+    }
+
     /// `lvs_flush` and `lvs_timeouts`, before the table is written
     /// (keepalived's order: timeouts, then the flush, then the services).
     fn apply_globals(&mut self) {
@@ -388,6 +427,7 @@ impl Daemon for Ipvsd {
     }
 
     fn start(&mut self, ctx: &mut Ctx) {
+        self.sync_marks(ctx);
         self.apply_globals();
         self.reconcile(ctx.now);
         self.flush(ctx);
@@ -399,6 +439,7 @@ impl Daemon for Ipvsd {
             slice.ipvs.ok_or("no IPVS plan in the configuration")?,
             slice.ids,
         );
+        self.sync_marks(ctx);
         self.apply_globals();
         self.reconcile(ctx.now);
         self.flush(ctx);
@@ -446,7 +487,20 @@ impl Daemon for Ipvsd {
         }
     }
 
+    fn event(&mut self, token: mio::Token, _ctx: &mut Ctx) {
+        if token == MARKS_TOKEN {
+            if let Some(m) = self.marks.as_mut() {
+                self.marks_pending = m.on_monitor();
+            }
+        }
+    }
+
     fn timer(&mut self, ctx: &mut Ctx) {
+        if std::mem::take(&mut self.marks_pending) {
+            if let Some(m) = self.marks.as_mut() {
+                self.marks_pending = m.on_monitor();
+            }
+        }
         if self.next_probe.is_some_and(|t| t <= ctx.now) {
             self.connect(ctx.now);
             self.apply_globals();
@@ -465,10 +519,23 @@ impl Daemon for Ipvsd {
         let drift = (self.sock.is_some() || self.plan.uses_ha_suspend())
             .then_some(self.next_drift)
             .flatten();
-        [self.next_probe, drift].into_iter().flatten().min()
+        // Announcements left by the budget: read on at once.
+        let marks = self.marks_pending.then(Instant::now);
+        [self.next_probe, drift, marks].into_iter().flatten().min()
     }
 
     fn shutdown(&mut self, _ctx: &mut Ctx) {
+        self.teardown();
+        // After the services that used its marks (keepalived's order).
+        if let Some(m) = self.marks.as_mut() {
+            m.stop();
+        }
+    }
+}
+
+impl Ipvsd {
+    /// At stop: what we created in the IPVS table goes.
+    fn teardown(&mut self) {
         let Some(sock) = self.sock.as_mut() else {
             return;
         };

@@ -11,11 +11,12 @@ use keepalived_ipvs::desired::{
 };
 use keepalived_ipvs::diff::SyncDaemonInput;
 use keepalived_ipvs::model::Timeouts;
-use keepalived_ipvs::plan::{IpvsPlan, PlannedService, PlannedSyncDaemon};
+use keepalived_ipvs::plan::{IpvsPlan, MarkEntry, MarkTable, PlannedService, PlannedSyncDaemon};
 use keepalived_ipvs::{
     Family, FwdMethod, Health, Protocol, Scheduler, ServiceFlags, ServiceKey, TunType,
     TUN_FLAG_CSUM, TUN_FLAG_REMCSUM,
 };
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 fn fwd(k: Option<LbKind>) -> Option<FwdMethod> {
@@ -170,7 +171,47 @@ fn checked(first: IpAddr, last: IpAddr) -> Result<(IpAddr, IpAddr), String> {
     Ok((first, last))
 }
 
-fn target(config: &Config, vs: &VirtualServer) -> Option<VsTarget> {
+/// `nftables_ipvs`: the table being compiled, and the marks the previous
+/// plan gave (a surviving group keeps its mark).
+struct Marking<'a> {
+    table: MarkTable,
+    previous: Option<&'a BTreeMap<String, u32>>,
+}
+
+impl Marking<'_> {
+    /// The mark of `group` for `protocol` (keepalived's set_vs_fwmark: one
+    /// per group and protocol, counted up from nftables_ipvs_start_fwmark),
+    /// its ranges added to the table the first time.
+    fn mark(&mut self, group: &str, protocol: Protocol, entries: &[GroupEntry]) -> u32 {
+        let key = format!("{group}:{}", protocol.to_raw());
+        if let Some(m) = self.table.marks.get(&key) {
+            return *m;
+        }
+        let mark = match self.previous.and_then(|p| p.get(&key)) {
+            Some(m) => *m,
+            None => {
+                let m = self.table.next_mark;
+                self.table.next_mark = m.wrapping_add(1).max(1);
+                m
+            }
+        };
+        self.table.marks.insert(key, mark);
+        for e in entries {
+            if let GroupEntry::Range { first, last, port } = e {
+                self.table.entries.push(MarkEntry {
+                    protocol,
+                    first: *first,
+                    last: *last,
+                    port: *port,
+                    mark,
+                });
+            }
+        }
+        mark
+    }
+}
+
+fn target(config: &Config, vs: &VirtualServer, marking: &mut Option<Marking>) -> Option<VsTarget> {
     let p = proto(vs.protocol);
     let v6 = vs.ip_family.as_deref() == Some("inet6");
     let af = if v6 { Family::Inet6 } else { Family::Inet };
@@ -206,6 +247,24 @@ fn target(config: &Config, vs: &VirtualServer) -> Option<VsTarget> {
         }
     }
     entries.extend(g.fwmarks.iter().map(|m| GroupEntry::Fwmark(*m)));
+    // nftables_ipvs: a group of addresses only is served by fwmark
+    // services, one per family it has, its traffic marked by nftables.
+    if let Some(m) = marking
+        .as_mut()
+        .filter(|_| g.fwmarks.is_empty() && !entries.is_empty())
+    {
+        let mark = m.mark(name, p, &entries);
+        let has = |v4: bool| {
+            entries
+                .iter()
+                .any(|e| matches!(e, GroupEntry::Range { first, .. } if first.is_ipv4() == v4))
+        };
+        entries = [(true, Family::Inet), (false, Family::Inet6)]
+            .into_iter()
+            .filter(|(v4, _)| has(*v4))
+            .map(|(_, af)| GroupEntry::Marked { af, mark })
+            .collect();
+    }
     Some(VsTarget::Group {
         name: name.clone(),
         protocol: p,
@@ -214,11 +273,31 @@ fn target(config: &Config, vs: &VirtualServer) -> Option<VsTarget> {
     })
 }
 
-/// ipvsd's plan for `config`, its objects named by `ids`.
-pub fn compile(config: &Config, ids: &Ids) -> IpvsPlan {
+/// ipvsd's plan for `config`, its objects named by `ids`; `previous`:
+/// the plan it replaces (its `nftables_ipvs` marks are kept).
+pub fn compile(config: &Config, ids: &Ids, previous: Option<&IpvsPlan>) -> IpvsPlan {
+    let g = &config.global_defs;
+    let before = previous.and_then(|p| p.mark_table.as_ref());
+    let mut marking = g.nftables_ipvs.as_ref().map(|table| Marking {
+        table: MarkTable {
+            table: table.clone(),
+            priority: g.nftables_ipvs_priority.unwrap_or(-1),
+            counters: g.nftables_counters,
+            entries: Vec::new(),
+            marks: BTreeMap::new(),
+            // keepalived's counter starts at the first mark given and is
+            // never reset while it runs.
+            next_mark: before
+                .filter(|b| !b.marks.is_empty())
+                .map_or(g.nftables_ipvs_start_fwmark.unwrap_or(1000), |b| {
+                    b.next_mark
+                }),
+        },
+        previous: before.map(|b| &b.marks),
+    });
     let mut services = Vec::new();
     for vs in &config.virtual_servers {
-        let Some(t) = target(config, vs) else {
+        let Some(t) = target(config, vs, &mut marking) else {
             log::error!(
                 "virtual server {}: cannot resolve its address, fwmark or group; left out",
                 vs.key()
@@ -290,7 +369,6 @@ pub fn compile(config: &Config, ids: &Ids) -> IpvsPlan {
         daemon,
         instance: instance.and_then(|n| ids.instance(&n)).map(|i| i.0),
     });
-    let g = &config.global_defs;
     let timeouts = [g.lvs_timeout_tcp, g.lvs_timeout_tcpfin, g.lvs_timeout_udp];
     IpvsPlan {
         services,
@@ -302,6 +380,7 @@ pub fn compile(config: &Config, ids: &Ids) -> IpvsPlan {
             tcp_fin: timeouts[1].unwrap_or(0),
             udp: timeouts[2].unwrap_or(0),
         }),
+        mark_table: marking.map(|m| m.table),
     }
 }
 
@@ -452,11 +531,90 @@ mod tests {
         );
         let mut next = 0;
         let ids = Ids::assign(&c.object_keys(), &Ids::default(), &mut next);
-        let plan = compile(&c, &ids);
+        let plan = compile(&c, &ids, None);
         let keys = keepalived_ipvs::desired::service_keys(&plan.services[0].input.target);
         assert_eq!(keys.len(), 5, "{keys:?}");
         assert!(keys.iter().any(|k| matches!(k,
             keepalived_ipvs::ServiceKey::Addr { addr, .. } if *addr == ip("10.0.1.1"))));
+    }
+
+    #[test]
+    fn nftables_ipvs_marks_groups_as_keepalived_numbers_them() {
+        use keepalived_ipvs::ServiceKey;
+        let text = |extra: &str| {
+            format!(
+                "global_defs {{\n nftables_ipvs_priority 5\n nftables_ipvs\n nftables_ipvs_start_fwmark 50\n}}\n\
+                 virtual_server_group A {{\n 10.0.0.1-3 80\n 2001:db8::1 80\n}}\n\
+                 virtual_server_group F {{\n fwmark 7\n}}\n{extra}\
+                 virtual_server group A {{\n protocol UDP\n real_server 10.0.2.1 80 {{\n }}\n}}\n\
+                 virtual_server group A {{\n protocol TCP\n real_server 10.0.2.1 80 {{\n }}\n}}\n\
+                 virtual_server group F {{\n real_server 10.0.2.1 80 {{\n }}\n}}\n"
+            )
+        };
+        let plan_of = |t: &str, prev: Option<&IpvsPlan>| {
+            let c = load(t);
+            let mut next = 0;
+            let ids = Ids::assign(&c.object_keys(), &Ids::default(), &mut next);
+            compile(&c, &ids, prev)
+        };
+        let p = plan_of(&text(""), None);
+        let t = p.mark_table.as_ref().expect("a mark table");
+        assert_eq!(t.table, "keepalived_ipvs");
+        // nftables_ipvs puts the priority back to its default, as there.
+        assert_eq!((t.priority, t.counters), (-1, false));
+        let marks: Vec<(Protocol, u32, String)> = t
+            .entries
+            .iter()
+            .map(|e| (e.protocol, e.mark, format!("{}-{}", e.first, e.last)))
+            .collect();
+        assert_eq!(
+            marks,
+            vec![
+                (Protocol::Udp, 50, "10.0.0.1-10.0.0.3".into()),
+                (Protocol::Udp, 50, "2001:db8::1-2001:db8::1".into()),
+                (Protocol::Tcp, 51, "10.0.0.1-10.0.0.3".into()),
+                (Protocol::Tcp, 51, "2001:db8::1-2001:db8::1".into()),
+            ]
+        );
+        // One fwmark service per family; a group of fwmarks is as before.
+        let keys = |i: usize| keepalived_ipvs::desired::service_keys(&p.services[i].input.target);
+        assert_eq!(
+            keys(0),
+            vec![
+                ServiceKey::Fwmark {
+                    af: Family::Inet,
+                    mark: 50
+                },
+                ServiceKey::Fwmark {
+                    af: Family::Inet6,
+                    mark: 50
+                },
+            ]
+        );
+        assert_eq!(
+            keys(2),
+            vec![ServiceKey::Fwmark {
+                af: Family::Inet,
+                mark: 7
+            }]
+        );
+        // A reload keeps the surviving groups' marks; a new one gets the
+        // next, even when listed first.
+        let extra = "virtual_server_group B {\n 10.0.9.1 443\n}\n\
+                     virtual_server group B {\n real_server 10.0.2.1 443 {\n }\n}\n";
+        let q = plan_of(&text(extra), Some(&p));
+        let qt = q.mark_table.as_ref().unwrap();
+        assert_eq!(qt.marks.get("A:17"), Some(&50));
+        assert_eq!(qt.marks.get("A:6"), Some(&51));
+        // (No protocol: UDP, as keepalived 2.2.7 defaults.)
+        assert_eq!(qt.marks.get("B:17"), Some(&52), "{:?}", qt.marks);
+        // Without nftables_ipvs, groups are expanded per address.
+        let r = plan_of(&text("").replace(" nftables_ipvs\n", ""), None);
+        assert!(r.mark_table.is_none());
+        assert_eq!(
+            keepalived_ipvs::desired::service_keys(&r.services[0].input.target).len(),
+            4
+        );
     }
 
     #[test]
@@ -493,7 +651,7 @@ mod tests {
         );
         let mut next = 0;
         let ids = Ids::assign(&c.object_keys(), &Ids::default(), &mut next);
-        let plan = compile(&c, &ids);
+        let plan = compile(&c, &ids, None);
         let rs = &plan.services[0].input.real_servers;
         assert_eq!(
             (rs[0].tun_type, rs[0].tun_port, rs[0].tun_flags),
@@ -517,7 +675,7 @@ mod tests {
         );
         let mut next = 0;
         let ids = Ids::assign(&c.object_keys(), &Ids::default(), &mut next);
-        let plan = compile(&c, &ids);
+        let plan = compile(&c, &ids, None);
         let vs = &plan.services[0].input;
         assert_eq!(
             vs.flags,

@@ -6,13 +6,15 @@
 use keepalived_check::plan::CheckPlan;
 use keepalived_config::Config;
 use keepalived_ipc::{ConfigSlice, Ids, Subsystem};
+use keepalived_ipvs::plan::IpvsPlan;
 
 /// `check`: checkerd's plan, compiled once per configuration (its script
-/// ids must match the allowlist the launcher got).
+/// ids must match the allowlist the launcher got); `ipvs`: ipvsd's.
 pub fn slice(
     config: &Config,
     ids: &Ids,
     check: &CheckPlan,
+    ipvs: &IpvsPlan,
     sub: Subsystem,
     generation: u64,
 ) -> ConfigSlice {
@@ -30,7 +32,7 @@ pub fn slice(
         // The checker runs health checks and every script (by id), but
         // never learns the VRRP passwords or a command line.
         Subsystem::Checker => (None, None, Some(check.clone())),
-        Subsystem::Ipvs => (Some(crate::ipvs_plan::compile(config, ids)), None, None),
+        Subsystem::Ipvs => (Some(ipvs.clone()), None, None),
     };
     ConfigSlice {
         subsystem: sub,
@@ -68,11 +70,12 @@ mod tests {
             &mut next,
         );
         let (check, ..) = crate::check_plan::compile(&c, &ids, &list, None);
-        let v = slice(&c, &ids, &check, Subsystem::Vrrp, 1);
+        let ipvs = crate::ipvs_plan::compile(&c, &ids, None);
+        let v = slice(&c, &ids, &check, &ipvs, Subsystem::Vrrp, 1);
         let plan = v.vrrp.expect("a plan");
         assert_eq!(plan.instances.len(), 1);
         assert!(v.ipvs.is_none() && v.check.is_none());
-        let k = slice(&c, &ids, &check, Subsystem::Checker, 1);
+        let k = slice(&c, &ids, &check, &ipvs, Subsystem::Checker, 1);
         assert!(
             k.vrrp.is_none() && k.ipvs.is_none(),
             "checkerd got the VRRP plan (and its passwords)"
@@ -80,7 +83,7 @@ mod tests {
         let wire = format!("{k:?}");
         assert!(!wire.contains("secret"), "a password reached checkerd");
         assert_eq!(k.check.expect("a plan").servers.len(), 1);
-        let i = slice(&c, &ids, &check, Subsystem::Ipvs, 1);
+        let i = slice(&c, &ids, &check, &ipvs, Subsystem::Ipvs, 1);
         assert!(
             i.vrrp.is_none() && i.check.is_none(),
             "ipvsd got the VRRP plan (and its passwords)"

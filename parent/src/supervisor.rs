@@ -127,6 +127,8 @@ struct Plan {
     ids: Ids,
     scripts: Allowlist,
     check: keepalived_check::plan::CheckPlan,
+    /// ipvsd's plan (its `nftables_ipvs` marks follow the previous one's).
+    ipvs: keepalived_ipvs::plan::IpvsPlan,
 }
 
 impl Plan {
@@ -142,6 +144,7 @@ impl Plan {
         next: &mut u32,
         umask: u32,
         ssl: Option<&ClientCert>,
+        previous_ipvs: Option<&keepalived_ipvs::plan::IpvsPlan>,
     ) -> Plan {
         let mut scripts = Allowlist::of(&config, &ids, unprivileged_user(), previous, next);
         scripts.umask = Some(umask);
@@ -152,12 +155,26 @@ impl Plan {
         for n in notes {
             warn!("{n}");
         }
+        let ipvs = crate::ipvs_plan::compile(&config, &ids, previous_ipvs);
         Plan {
             config,
             ids,
             scripts,
             check,
+            ipvs,
         }
+    }
+
+    /// What child `sub` gets of this configuration.
+    fn slice(&self, sub: Subsystem, generation: u64) -> keepalived_ipc::ConfigSlice {
+        slice(
+            &self.config,
+            &self.ids,
+            &self.check,
+            &self.ipvs,
+            sub,
+            generation,
+        )
     }
 }
 
@@ -317,6 +334,7 @@ impl Supervisor {
                     &mut next_script,
                     umask,
                     ssl.as_ref(),
+                    None,
                 ),
             )]),
             next_id,
@@ -622,7 +640,7 @@ impl Supervisor {
                 self.send_allowlist(i, generation);
                 let plan = &self.plans[&generation];
                 let msg = ToChild::Configure {
-                    slice: Box::new(slice(&plan.config, &plan.ids, &plan.check, sub, generation)),
+                    slice: Box::new(plan.slice(sub, generation)),
                     replay: self.known.replay_for(sub),
                 };
                 self.send(i, &msg);
@@ -639,7 +657,7 @@ impl Supervisor {
                 self.send_allowlist(i, generation);
                 let plan = &self.plans[&generation];
                 let msg = ToChild::Reload {
-                    slice: Box::new(slice(&plan.config, &plan.ids, &plan.check, sub, generation)),
+                    slice: Box::new(plan.slice(sub, generation)),
                 };
                 self.send(i, &msg);
             }
@@ -1435,6 +1453,7 @@ impl Supervisor {
             &mut self.next_script,
             umask,
             ssl.as_ref(),
+            Some(&previous.ipvs),
         );
         self.plans.insert(generation, plan);
         self.set_local_igmp(generation);

@@ -226,20 +226,26 @@ fn unsupported_keywords_are_named_and_fail_the_config_test() {
             &format!("    router_id LVS_1\n{extra}"),
         )
     };
+    // A top-level keyword, after global_defs (line 4).
+    let top =
+        |extra: &str| VALID.replace("}\nvirtual_server", &format!("}}\n{extra}virtual_server"));
     // The examples must still be unimplemented: when one is implemented,
     // take another from keepalived_config::support::UNSUPPORTED.
-    for kw in ["nftables_ipvs", "lvs_netlink_cmd_rcv_bufs"] {
+    for (block, kw) in [
+        ("top level", "net_namespace_ipvs"),
+        ("global_defs", "lvs_netlink_cmd_rcv_bufs"),
+    ] {
         assert!(
             keepalived_config::support::UNSUPPORTED
                 .iter()
-                .any(|u| u.block == "global_defs" && u.keyword == kw),
+                .any(|u| u.block == block && u.keyword == kw),
             "{kw} is implemented now: pick another example from the support table"
         );
     }
-    let (code, msg) = run_t(&with("    nftables_ipvs\n"));
+    let (code, msg) = run_t(&top("net_namespace_ipvs blue\n"));
     assert_eq!(code, 3, "{msg}");
     assert!(
-        msg.contains("FILE:3:5: warning: 'nftables_ipvs' is not implemented by keepalived-rs"),
+        msg.contains("FILE:4:1: warning: 'net_namespace_ipvs' is not implemented by keepalived-rs"),
         "{msg}"
     );
     assert!(msg.contains("affects traffic"), "{msg}");
@@ -247,7 +253,7 @@ fn unsupported_keywords_are_named_and_fail_the_config_test() {
     // Allowed: keepalived's verdict, the keyword still listed.
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("keepalived.conf");
-    std::fs::write(&conf, with("    nftables_ipvs\n")).unwrap();
+    std::fs::write(&conf, top("net_namespace_ipvs blue\n")).unwrap();
     let out = Command::new(bin("keepalived-rs"))
         .args(["-t", "--allow-unsupported", "-f"])
         .arg(&conf)
@@ -255,7 +261,10 @@ fn unsupported_keywords_are_named_and_fail_the_config_test() {
         .unwrap();
     let msg = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{msg}");
-    assert!(msg.contains("'nftables_ipvs' is not implemented"), "{msg}");
+    assert!(
+        msg.contains("'net_namespace_ipvs' is not implemented"),
+        "{msg}"
+    );
     // Tuning only: listed, and the test passes.
     let (code, msg) = run_t(&with("    lvs_netlink_cmd_rcv_bufs 1048576\n"));
     assert_eq!(code, 0, "{msg}");
@@ -264,7 +273,10 @@ fn unsupported_keywords_are_named_and_fail_the_config_test() {
         "{msg}"
     );
     // keepalived's own failure keeps its status.
-    let (code, msg) = run_t(&with("    nftables_ipvs\n    bogus_keyword\n"));
+    let (code, msg) = run_t(&with("    bogus_keyword\n").replace(
+        "}\nvirtual_server",
+        "}\nnet_namespace_ipvs blue\nvirtual_server",
+    ));
     assert_eq!(code, 5, "{msg}");
 }
 

@@ -459,7 +459,7 @@ fn audit_matches_proc_for_every_process() {
     );
     assert_eq!(
         by("ipvsd")["netlink_protocols"],
-        serde_json::json!(["NETLINK_ROUTE", "NETLINK_GENERIC"])
+        serde_json::json!(["NETLINK_ROUTE", "NETLINK_GENERIC", "NETLINK_NETFILTER"])
     );
     // For people too.
     let o = suite.ctl(&["audit"]);

@@ -89,7 +89,9 @@ fn twenty_reloads_leak_nothing() {
 /// (as keepalived would) and never ignores the keyword silently.
 #[test]
 fn unsupported_keywords_are_logged_at_start_and_reload() {
-    let text = "global_defs {\n    router_id R\n    nftables_ipvs\n}\n\
+    // (An unimplemented example: pick another from
+    // keepalived_config::support::UNSUPPORTED when it is implemented.)
+    let text = "global_defs {\n    router_id R\n}\nnet_namespace_ipvs blue\n\
                 vrrp_instance VI_1 {\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
                 priority 150\n    advert_int 1\n    virtual_ipaddress {\n        10.99.0.100/24\n    }\n}\n";
     let mut lan = Lan::new();
@@ -98,13 +100,13 @@ fn unsupported_keywords_are_logged_at_start_and_reload() {
     let line = s.log.lines.join("\n");
     assert!(
         line.contains(
-            "keepalived.conf:3:5: warning: 'nftables_ipvs' is not implemented by keepalived-rs"
+            "keepalived.conf:4:1: warning: 'net_namespace_ipvs' is not implemented by keepalived-rs"
         ),
         "{line}"
     );
     s.signal(Signal::SIGHUP);
     s.log.wait_for_text(
-        "'nftables_ipvs' is not implemented by keepalived-rs",
+        "'net_namespace_ipvs' is not implemented by keepalived-rs",
         PROMPT,
     );
     s.log.wait_for_text("vrrpd applied configuration 2", PROMPT);

@@ -556,6 +556,12 @@ fn global(p: &mut P, g: &GlobalDefs) {
     }
     p.flag("nftables_counters", g.nftables_counters);
     p.flag("nftables_ifindex", g.nftables_ifindex);
+    // After nftables_ipvs, which puts both back to their defaults.
+    if let Some(t) = &g.nftables_ipvs {
+        p.line(&format!("nftables_ipvs {}", q(t)));
+    }
+    p.opt("nftables_ipvs_priority", &g.nftables_ipvs_priority);
+    p.opt("nftables_ipvs_start_fwmark", &g.nftables_ipvs_start_fwmark);
     p.opt_q("process_name", &g.process_name);
     for (who, t) in [("vrrp", &g.vrrp_process), ("checker", &g.checker_process)] {
         p.opt_q(&format!("{who}_process_name"), &t.name);

@@ -98,6 +98,12 @@ pub enum GroupEntry {
         port: u16,
     },
     Fwmark(u32),
+    /// The mark `nftables_ipvs` gives the group's traffic of one family
+    /// (its addresses and ports are in the plan's mark table).
+    Marked {
+        af: Family,
+        mark: u32,
+    },
 }
 
 /// What the virtual server binds to.
@@ -264,6 +270,10 @@ pub fn service_keys(target: &VsTarget) -> Vec<ServiceKey> {
                         af: *fwmark_af,
                         mark: *mark,
                     }),
+                    GroupEntry::Marked { af, mark } => v.push(ServiceKey::Fwmark {
+                        af: *af,
+                        mark: *mark,
+                    }),
                 }
             }
             v
@@ -400,7 +410,13 @@ fn compute_vs(vs: &VirtualServerInput, prev: Option<&VsState>, out: &mut Desired
     for key in service_keys(&vs.target) {
         out.table.add_service(service_for(vs, key));
         for d in dests.values() {
-            out.table.add_dest(&key, d.clone());
+            let mut d = d.clone();
+            // A fwmark service's direct-routed or tunnelled destination
+            // has no port (keepalived's ipvs_cmd clears it).
+            if matches!(key, ServiceKey::Fwmark { .. }) && d.fwd != FwdMethod::Masq {
+                d.port = 0;
+            }
+            out.table.add_dest(&key, d);
         }
     }
     out.state

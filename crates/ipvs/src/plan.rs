@@ -35,6 +35,38 @@ pub struct PlannedSyncDaemon {
     pub instance: Option<u32>,
 }
 
+/// One range of a virtual-server group, marked by `nftables_ipvs`:
+/// traffic of `protocol` to an address from `first` to `last` and `port`
+/// gets `mark`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkEntry {
+    pub protocol: crate::Protocol,
+    pub first: IpAddr,
+    pub last: IpAddr,
+    pub port: u16,
+    pub mark: u32,
+}
+
+/// `nftables_ipvs`: the nftables table that marks virtual-server-group
+/// traffic, so each group is one fwmark service per family (keepalived
+/// 2.2.7's check_nftables.c).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkTable {
+    pub table: String,
+    /// The `in` chain's priority (before IPVS at input).
+    pub priority: i32,
+    /// `nftables_counters`.
+    pub counters: bool,
+    /// In the order keepalived adds them (virtual servers' order).
+    pub entries: Vec<MarkEntry>,
+    /// The mark of each group and protocol (`GROUP:6`, by protocol
+    /// number): kept across reloads, as keepalived keeps a surviving
+    /// group's.
+    pub marks: BTreeMap<String, u32>,
+    /// The next mark to give (never reused while the suite runs).
+    pub next_mark: u32,
+}
+
 /// What ipvsd runs.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct IpvsPlan {
@@ -50,6 +82,9 @@ pub struct IpvsPlan {
     /// `lvs_timeouts`: tcp, tcpfin, udp (0: keep the kernel's).
     #[serde(default)]
     pub timeouts: Option<Timeouts>,
+    /// `nftables_ipvs`.
+    #[serde(default)]
+    pub mark_table: Option<MarkTable>,
 }
 
 /// A real server's last report: up, and a dynamic weight if a checker set
@@ -141,6 +176,7 @@ mod tests {
             flush_at_start: false,
             flush_on_stop: false,
             timeouts: None,
+            mark_table: None,
         }
     }
 

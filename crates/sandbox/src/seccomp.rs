@@ -166,12 +166,17 @@ fn extras(sub: Subsystem) -> &'static [Syscall] {
 
 /// Netlink protocols each child may open: rtnetlink for vrrpd (addresses,
 /// routes, links) and ipvsd (`ha_suspend`'s address dump), nf_tables for
-/// vrrpd (the no_accept firewall), generic netlink for ipvsd (IPVS) —
-/// nothing else (no audit, uevents, xfrm...).
+/// vrrpd (the no_accept firewall) and ipvsd (`nftables_ipvs`'s marks),
+/// generic netlink for ipvsd (IPVS) — nothing else (no audit, uevents,
+/// xfrm...).
 fn netlink_protocols(sub: Subsystem) -> &'static [i32] {
     match sub {
         Subsystem::Vrrp => &[libc::NETLINK_ROUTE, libc::NETLINK_NETFILTER],
-        Subsystem::Ipvs => &[libc::NETLINK_ROUTE, libc::NETLINK_GENERIC],
+        Subsystem::Ipvs => &[
+            libc::NETLINK_ROUTE,
+            libc::NETLINK_GENERIC,
+            libc::NETLINK_NETFILTER,
+        ],
         Subsystem::Checker => &[],
     }
 }

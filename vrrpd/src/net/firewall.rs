@@ -8,63 +8,33 @@
 //! them (`nft flush ruleset`), which a change monitor notices.
 
 use super::nft_msg::*;
-use super::rtnl::err;
 use log::{info, warn};
-use neli::consts::socket::{Msg, NlFamily};
-use neli::nl::{NlPayload, Nlmsghdr};
-use neli::socket::NlSocket;
-use neli::types::{Buffer, NlBuffer};
-use neli::utils::Groups;
-use neli::FromBytesWithInput;
 use std::collections::BTreeSet;
-use std::io::{self, Cursor};
-use std::os::fd::{AsRawFd, RawFd};
-
-/// Announcements read per wake-up (a storm of other people's ruleset
-/// changes must not keep vrrpd from its timers).
-const MONITOR_BUDGET: usize = 64;
-/// Datagrams read while waiting for one batch's acknowledgements.
-const ACK_READS: usize = 4096;
+use std::io;
+use std::os::fd::RawFd;
 
 pub struct Firewall {
     layout: Layout,
-    sock: NlSocket,
-    portid: u32,
-    monitor: NlSocket,
-    seq: u32,
+    conn: Conn,
+    monitor: Monitor,
     /// What exists in the kernel (as far as our batches know).
     built: Parts,
     have: BTreeSet<Elem>,
     /// Residue of an earlier run removed (once, before the first build).
     cleared: bool,
-    buf: Vec<u8>,
 }
 
 impl Firewall {
     pub fn open(layout: Layout) -> io::Result<Firewall> {
-        let sock = NlSocket::connect(NlFamily::Netfilter, None, Groups::empty())?;
-        sock.block()?;
-        super::answer_timeout(sock.as_raw_fd());
-        let portid = sock.pid()?;
-        let monitor = NlSocket::connect(
-            NlFamily::Netfilter,
-            None,
-            Groups::new_groups(&[NFNLGRP_NFTABLES]),
-        )?;
-        monitor.nonblock()?;
-        let seq = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| d.as_secs() as u32);
+        let conn = Conn::open()?;
+        let monitor = Monitor::open()?;
         Ok(Firewall {
             layout,
-            sock,
-            portid,
+            conn,
             monitor,
-            seq,
             built: Parts::default(),
             have: BTreeSet::new(),
             cleared: false,
-            buf: vec![0; 65536],
         })
     }
 
@@ -73,7 +43,7 @@ impl Firewall {
     }
 
     pub fn monitor_fd(&self) -> RawFd {
-        self.monitor.as_raw_fd()
+        self.monitor.fd()
     }
 
     /// Make the sets hold exactly `want`, building what they need first.
@@ -130,70 +100,20 @@ impl Firewall {
     /// our tables, put them back whole. Returns whether announcements
     /// are left (the budget ran out).
     pub fn on_monitor(&mut self, want: &BTreeSet<Elem>) -> bool {
-        let mut touched = false;
-        let mut more = true;
-        for _ in 0..MONITOR_BUDGET {
-            match self.monitor.recv(&mut self.buf[..], Msg::empty()) {
-                Ok((0, _)) => {
-                    more = false;
-                    break;
-                }
-                Ok((n, _)) => touched |= self.foreign_deletion(n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    more = false;
-                    break;
-                }
-                // ENOBUFS: announcements were lost; one of them may have
-                // been a deletion.
-                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => touched = true,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    warn!("nftables monitor: {e}");
-                    more = false;
-                    break;
-                }
-            }
-        }
-        if touched && self.built.any() {
+        let built = self.built;
+        let seen = self
+            .monitor
+            .read(self.conn.portid(), &self.layout.table, |f| {
+                (f == NFPROTO_IPV4 && built.v4) || (f == NFPROTO_IPV6 && built.v6)
+            });
+        if seen.deleted && self.built.any() {
             warn!(
                 "nftables table {} was changed by someone else - restoring it",
                 self.layout.table
             );
             self.rebuild(want);
         }
-        more
-    }
-
-    /// Whether the first `n` bytes of the buffer announce that another
-    /// process deleted part of our tables.
-    fn foreign_deletion(&self, n: usize) -> bool {
-        let Ok(msgs) =
-            NlBuffer::<u16, Buffer>::from_bytes_with_input(&mut Cursor::new(&self.buf[..n]), n)
-        else {
-            return false;
-        };
-        msgs.iter().any(|m| {
-            if *m.nl_pid() == self.portid {
-                return false;
-            }
-            let NlPayload::Payload(p) = m.nl_payload() else {
-                return false;
-            };
-            let Some((kind, family)) = announced(*m.nl_type(), p.as_ref(), &self.layout.table)
-            else {
-                return false;
-            };
-            let ours = (family == NFPROTO_IPV4 && self.built.v4)
-                || (family == NFPROTO_IPV6 && self.built.v6);
-            ours && matches!(
-                kind,
-                NFT_MSG_DELTABLE
-                    | NFT_MSG_DELCHAIN
-                    | NFT_MSG_DELRULE
-                    | NFT_MSG_DELSET
-                    | NFT_MSG_DELSETELEM
-            )
-        })
+        seen.more
     }
 
     /// Delete our tables (at stop, or when the layout changes).
@@ -219,61 +139,8 @@ impl Firewall {
         self.have.clear();
     }
 
-    /// Build a batch with `fill`, send it, and wait for every
-    /// acknowledgement; the first error the kernel reports fails it
-    /// (the kernel then applied none of it).
+    /// Send one batch built by `fill`, every acknowledgement awaited.
     fn exchange(&mut self, fill: impl FnOnce(&mut Batch) -> io::Result<()>) -> io::Result<()> {
-        let layout = self.layout.clone();
-        let mut b = Batch::new(&layout, self.seq)?;
-        fill(&mut b)?;
-        let begin = self.seq;
-        let Some(Finished {
-            bytes,
-            acks,
-            next_seq,
-        }) = b.finish()?
-        else {
-            return Ok(());
-        };
-        self.seq = next_seq;
-        self.sock
-            .send(&bytes, Msg::empty())
-            .map_err(err("nftables send"))?;
-        let mut pending: BTreeSet<u32> = acks.into_iter().collect();
-        let mut first_error = None;
-        for _ in 0..ACK_READS {
-            if pending.is_empty() {
-                break;
-            }
-            let n = match self.sock.recv(&mut self.buf[..], Msg::empty()) {
-                Ok((n, _)) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(err("nftables receive")(e)),
-            };
-            let msgs =
-                NlBuffer::<u16, Buffer>::from_bytes_with_input(&mut Cursor::new(&self.buf[..n]), n)
-                    .map_err(err("nftables answer"))?;
-            for m in msgs.iter() {
-                let m: &Nlmsghdr<u16, Buffer> = m;
-                let seq = *m.nl_seq();
-                let code = match m.nl_payload() {
-                    NlPayload::Ack(_) => 0,
-                    NlPayload::Err(e) => *e.error(),
-                    _ => continue,
-                };
-                // An error naming the batch itself (out of memory) ends it.
-                if seq == begin && code != 0 {
-                    return Err(io::Error::from_raw_os_error(-code));
-                }
-                if pending.remove(&seq) && code != 0 && first_error.is_none() {
-                    first_error = Some(io::Error::from_raw_os_error(-code));
-                }
-            }
-        }
-        match first_error {
-            Some(e) => Err(e),
-            None if pending.is_empty() => Ok(()),
-            None => Err(io::Error::other("nftables: acknowledgements missing")),
-        }
+        self.conn.exchange(&self.layout, fill)
     }
 }

@@ -6,6 +6,9 @@ use crate::model::{GlobalDefs, LvsSyncDaemon};
 use crate::tree::Node;
 use std::net::IpAddr;
 
+/// The kernel's longest nftables table name, with its NUL (nf_tables.h).
+pub(crate) const NFT_NAME_MAXLEN: usize = 256;
+
 pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
     if !n.args.is_empty() {
         cx.at_most(n, 0);
@@ -220,6 +223,29 @@ pub(crate) fn global_defs(cx: &mut Cx, n: &Node, g: &mut GlobalDefs) {
             }
             "nftables_counters" => g.nftables_counters = true,
             "nftables_ifindex" => g.nftables_ifindex = true,
+            // keepalived's handler: the first one counts (kchecks says so
+            // for the others) and resets the priority and first mark.
+            "nftables_ipvs" => {
+                let name = k
+                    .args
+                    .first()
+                    .map_or("keepalived_ipvs", |t| t.text.as_str());
+                if g.nftables_ipvs.is_none() && name.len() < NFT_NAME_MAXLEN {
+                    g.nftables_ipvs = Some(name.to_string());
+                    g.nftables_ipvs_priority = None;
+                    g.nftables_ipvs_start_fwmark = None;
+                }
+            }
+            "nftables_ipvs_priority" => {
+                if let Some(v) = k.args.first().and_then(|t| t.text.parse::<i32>().ok()) {
+                    g.nftables_ipvs_priority = Some(v);
+                }
+            }
+            "nftables_ipvs_start_fwmark" => {
+                if let Some(v) = k.args.first().and_then(|t| t.text.parse::<u32>().ok()) {
+                    g.nftables_ipvs_start_fwmark = Some(v).filter(|v| *v >= 1);
+                }
+            }
             "notify_fifo" => fifo(k, &mut g.notify_fifo),
             "vrrp_notify_fifo" => fifo(k, &mut g.vrrp_notify_fifo),
             "lvs_notify_fifo" => fifo(k, &mut g.lvs_notify_fifo),

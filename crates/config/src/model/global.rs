@@ -114,6 +114,18 @@ pub struct GlobalDefs {
     pub nftables_counters: bool,
     /// `nftables_ifindex`: link-local VIPs always matched by index.
     pub nftables_ifindex: bool,
+    /// `nftables_ipvs [TABLE]`: virtual-server groups' traffic marked in
+    /// this nftables table (default `keepalived_ipvs`), each group served
+    /// by fwmark services (keepalived's check_nftables.c).
+    #[serde(default)]
+    pub nftables_ipvs: Option<String>,
+    /// `nftables_ipvs_priority N`: its chain's priority (default -1; an
+    /// `nftables_ipvs` after it puts the default back, as keepalived).
+    #[serde(default)]
+    pub nftables_ipvs_priority: Option<i32>,
+    /// `nftables_ipvs_start_fwmark N`: the first mark given (default 1000).
+    #[serde(default)]
+    pub nftables_ipvs_start_fwmark: Option<u32>,
     /// `notify_fifo`, `vrrp_notify_fifo`, `lvs_notify_fifo` (the first of
     /// each counts: keepalived ignores the others, and says so).
     pub notify_fifo: Option<NotifyFifo>,
@@ -333,6 +345,9 @@ impl Default for GlobalDefs {
             nftables_priority: None,
             nftables_counters: false,
             nftables_ifindex: false,
+            nftables_ipvs: None,
+            nftables_ipvs_priority: None,
+            nftables_ipvs_start_fwmark: None,
             notify_fifo: None,
             vrrp_notify_fifo: None,
             lvs_notify_fifo: None,

@@ -155,8 +155,18 @@ pub(super) fn global(cx: &mut Cx, body: &[Node], st: &mut State) {
             "nftables_ipvs_start_fwmark" => {
                 cx.k_first_uns(k, 1, U32);
             }
-            "nftables" => {
-                cx.k_once(&mut seen, kw, k, "nftables");
+            "nftables" | "nftables_ipvs" => {
+                let what = if kw == "nftables" {
+                    "nftables"
+                } else {
+                    "ipvs nftables"
+                };
+                if cx.k_once(&mut seen, kw, k, what)
+                    && a0.is_some_and(|t| t.text.len() >= crate::build::global::NFT_NAME_MAXLEN)
+                {
+                    cx.warn(k.pos(), format!("{what} table name too long - ignoring"));
+                    seen.remove(kw);
+                }
             }
             "notify_fifo" | "vrrp_notify_fifo" | "lvs_notify_fifo" => {
                 if a0.is_none() {
