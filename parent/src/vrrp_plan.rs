@@ -2,7 +2,7 @@
 //! vrrpd gets instances ready to run (timers, authentication, addresses,
 //! routes, rules, tracker weights), never configuration text.
 
-use keepalived_config::route::{parse_route, parse_rule};
+use keepalived_config::route::{parse_route, parse_rule, parse_static_route, parse_static_rule};
 use keepalived_config::{Config, TrackRef, VirtualIp, VrrpInstance};
 use keepalived_types::TrackKind;
 use keepalived_vrrp::config::{Auth, GarpConfig, InstanceConfig};
@@ -80,6 +80,7 @@ fn vip(v: &VirtualIp) -> VipPlan {
         scope,
         label: v.label.clone(),
         opts,
+        no_track: v.options.iter().any(|o| o == "no_track"),
     }
 }
 
@@ -145,12 +146,12 @@ pub fn compile(config: &Config) -> (VrrpPlan, Vec<String>) {
         static_routes: config
             .static_routes
             .iter()
-            .filter_map(|l| parse_route(l).ok())
+            .filter_map(|l| parse_static_route(l).ok())
             .collect(),
         static_rules: config
             .static_rules
             .iter()
-            .filter_map(|l| parse_rule(l).ok())
+            .filter_map(|l| parse_static_rule(l).ok())
             .collect(),
     };
     let mut errors = Vec::new();
@@ -458,6 +459,54 @@ fn firewall(g: &keepalived_config::model::GlobalDefs, plan: &VrrpPlan) -> Option
     })
 }
 
+/// keepalived 2.2.7's static_track_group_init: an instance in a
+/// `track_group` watches the interface of each static address (`dev`, else
+/// the default interface), route (`dev`) and rule (`iif`) naming the
+/// group, unless it says `no_track` (keepalived logs "has both
+/// track_group and no_track set - not tracking").
+fn track_group_devs(config: &Config, instance: &str) -> Vec<String> {
+    let in_group = |g: &str| {
+        config
+            .track_groups
+            .iter()
+            .any(|t| t.name == g && t.instances.iter().any(|i| i == instance))
+    };
+    let mut devs = Vec::new();
+    for v in &config.static_ipaddress {
+        let group = v
+            .options
+            .iter()
+            .position(|o| o == "track_group")
+            .and_then(|i| v.options.get(i + 1));
+        if group.is_some_and(|g| in_group(g)) && !v.options.iter().any(|o| o == "no_track") {
+            devs.extend(
+                v.dev
+                    .clone()
+                    .or(config.global_defs.default_interface.clone()),
+            );
+        }
+    }
+    for r in config
+        .static_routes
+        .iter()
+        .filter_map(|l| parse_static_route(l).ok())
+    {
+        if r.track_group.as_deref().is_some_and(in_group) && !r.no_track {
+            devs.extend(r.dev);
+        }
+    }
+    for r in config
+        .static_rules
+        .iter()
+        .filter_map(|l| parse_static_rule(l).ok())
+    {
+        if r.track_group.as_deref().is_some_and(in_group) && !r.no_track {
+            devs.extend(r.iif);
+        }
+    }
+    devs
+}
+
 fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String> {
     let g = &config.global_defs;
     let interface = inst
@@ -660,6 +709,7 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
         .iter()
         .filter_map(|l| parse_rule(l).ok())
         .collect();
+    let static_devs = track_group_devs(config, &inst.name);
     // (An address on a VMAC of its own tracks that VMAC: default_vmac_names.)
     let vip_devs = inst
         .virtual_ipaddress
@@ -679,7 +729,11 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
         .filter(|r| !r.no_track)
         .flat_map(|r| [r.iif.as_deref(), r.oif.as_deref()])
         .flatten();
-    for d in vip_devs.chain(route_devs).chain(rule_devs) {
+    for d in vip_devs
+        .chain(route_devs)
+        .chain(rule_devs)
+        .chain(static_devs.iter().map(String::as_str))
+    {
         if d == interface && !inst.dont_track_primary {
             continue;
         }
@@ -919,6 +973,38 @@ mod tests {
         let (p, errors) = compile(&c);
         assert!(errors.is_empty(), "{errors:?}");
         p
+    }
+
+    /// track_group: an instance of the group watches the interfaces of the
+    /// static address (dev), route (dev) and rule (iif) naming it, not
+    /// those of `no_track` ones or of another group's.
+    #[test]
+    fn track_group_instances_watch_the_statics_interfaces() {
+        let p = compiled(
+            "track_group TG {\n group {\n VI_1\n }\n}\n\
+             track_group OTHER {\n group {\n VI_2\n }\n}\n\
+             static_ipaddress {\n 10.9.1.5/24 dev eth1 track_group TG\n \
+             10.9.2.5/24 dev eth5 track_group TG no_track\n 10.9.3.5/24 dev eth6 track_group OTHER\n}\n\
+             static_routes {\n 10.8.0.0/24 via 10.9.1.1 dev eth2 track_group TG\n}\n\
+             static_rules {\n from 10.9.0.0/24 table 100 iif eth3 preference 10 track_group TG\n}\n\
+             vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n priority 100\n \
+             virtual_ipaddress {\n 10.0.0.1\n }\n}\n\
+             vrrp_instance VI_2 {\n interface eth0\n virtual_router_id 2\n priority 100\n \
+             virtual_ipaddress {\n 10.0.0.2\n }\n}\n",
+        );
+        let tracked = |i: usize| -> Vec<String> {
+            p.instances[i]
+                .track_interfaces
+                .iter()
+                .map(|(_, n)| n.clone())
+                .collect()
+        };
+        assert_eq!(tracked(0), ["eth1", "eth2", "eth3"]);
+        assert_eq!(tracked(1), ["eth6"]);
+        let t = &p.instances[0].cfg.tracks[p.instances[0].track_interfaces[0].0];
+        assert_eq!(t.weight, 0, "a fault, not a priority change");
+        assert!(p.static_addrs[1].no_track);
+        assert_eq!(p.static_routes[0].track_group.as_deref(), Some("TG"));
     }
 
     /// keepalived 2.2.7's default VMAC names (create_vmac_name): one

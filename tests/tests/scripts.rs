@@ -1162,3 +1162,121 @@ fn dynamic_interfaces_wait_for_the_interface_as_keepalived_does() {
     );
     assert_eq!(ours, theirs, "ours (left) and keepalived 2.2.7's (right)");
 }
+
+/// `track_group` and static entries as keepalived 2.2.7 runs them
+/// (vrrp_static_track.c, reinstate_static_*): an instance in the group
+/// watches the interface of the static address and route naming it (eth1
+/// here, not its own interface): eth1 down is a FAULT, up runs it again.
+/// A static address someone deletes is put back at once; the static
+/// addresses and routes of an interface that comes up go back (the kernel
+/// dropped the routes); `no_track` ones are left alone. The same FIFO
+/// lines, addresses and routes under both daemons.
+#[test]
+fn track_group_and_static_entries_as_keepalived_runs_them() {
+    use keepalived_rs_tests::lan::{monitor_ready, LineTap};
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let ip = |args: &[&str]| {
+        let o = a.ip(args);
+        assert!(o.status.success(), "ip {args:?}: {o:?}");
+    };
+    let show = |args: &[&str]| -> Vec<String> {
+        let o = a.ip(args);
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            // (Without `ip -o`'s interface index: eth1 is made per run.)
+            .map(|l| {
+                l.split_whitespace()
+                    .filter(|w| {
+                        w.strip_suffix(':')
+                            .is_none_or(|n| n.parse::<u32>().is_err())
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .filter(|l| l.contains(" 10.9.") || l.starts_with("10.8."))
+            .collect()
+    };
+    let run = |keepalived: bool| -> Vec<String> {
+        ip(&[
+            "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+        ]);
+        ip(&["link", "set", "eth1p", "up"]);
+        ip(&["link", "set", "eth1", "up"]);
+        let dir = shared_dir();
+        let (_fifo, out, global) = vrrp_fifo(dir.path(), "");
+        let text = format!(
+            "{global}track_group TG {{\n    group {{\n        VI_1\n    }}\n}}\n\
+             static_ipaddress {{\n    10.9.1.5/24 dev eth1 track_group TG\n    \
+             10.9.2.6/24 dev eth1\n    10.9.3.7/24 dev eth1 no_track\n}}\n\
+             static_routes {{\n    10.8.0.0/24 via 10.9.1.1 dev eth1 track_group TG\n    \
+             10.8.1.0/24 via 10.9.1.1 dev eth1\n    10.8.2.0/24 via 10.9.1.1 dev eth1 no_track\n}}\n\
+             vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    \
+             priority 200\n    advert_int 1\n    virtual_ipaddress {{\n        \
+             10.99.0.100/24\n    }}\n}}\n"
+        );
+        let mut mon = LineTap::spawn(std::process::Command::new("ip").args([
+            "netns", "exec", &a.name, "ip", "-o", "monitor", "address", "route",
+        ]));
+        monitor_ready(&a, &mut mon);
+        let k = keepalived.then(|| keepalived_rs_tests::lan::Keepalived::start(&a, &text));
+        let mut s = (!keepalived).then(|| Suite::spawn_in(a.clone(), &text, &[]).wait_started());
+        wait_lines(&out, "INSTANCE \"VI_1\" MASTER", 1);
+        let added = |l: &str, what: &str| !l.starts_with("Deleted") && l.contains(what);
+        let mut seen = vec!["-- started".to_string()];
+        seen.extend(show(&["-o", "-4", "addr", "show", "dev", "eth1"]));
+        seen.extend(show(&["route"]));
+        // (Each in a subnet of its own: deleting a primary address takes
+        // its secondaries with it.)
+        for n in [1, 2, 3] {
+            ip(&[
+                "addr",
+                "del",
+                &format!("10.9.{n}.{}/24", n + 4),
+                "dev",
+                "eth1",
+            ]);
+        }
+        for n in [1, 2] {
+            let what = format!("inet 10.9.{n}.{}/24", n + 4);
+            mon.wait_for(&what, PROMPT, |l| added(l, &what));
+        }
+        seen.push("-- addresses deleted".into());
+        seen.extend(show(&["-o", "-4", "addr", "show", "dev", "eth1"]));
+        ip(&["link", "set", "eth1", "down"]);
+        wait_lines(&out, "INSTANCE \"VI_1\" FAULT", 1);
+        seen.push("-- eth1 down".into());
+        seen.extend(show(&["route"]));
+        ip(&["link", "set", "eth1", "up"]);
+        wait_lines(&out, "INSTANCE \"VI_1\" MASTER", 2);
+        for r in ["10.8.0.0/24", "10.8.1.0/24"] {
+            mon.wait_for(r, PROMPT, |l| added(l, r));
+        }
+        seen.push("-- eth1 up".into());
+        seen.extend(show(&["-o", "-4", "addr", "show", "dev", "eth1"]));
+        seen.extend(show(&["route"]));
+        if let Some(k) = k {
+            k.stop();
+        }
+        if let Some(s) = s.as_mut() {
+            assert!(s.stop().success());
+        }
+        ip(&["link", "del", "eth1"]);
+        seen.extend(
+            std::fs::read_to_string(&out)
+                .unwrap()
+                .lines()
+                .filter(|l| !l.contains("STOP"))
+                .map(String::from),
+        );
+        seen
+    };
+    let theirs = run(true);
+    let ours = run(false);
+    eprintln!("keepalived 2.2.7: {theirs:#?}");
+    assert!(
+        theirs.iter().any(|l| l == "INSTANCE \"VI_1\" FAULT 200"),
+        "{theirs:#?}"
+    );
+    assert_eq!(ours, theirs, "ours (left) and keepalived 2.2.7's (right)");
+}

@@ -342,6 +342,7 @@ mod tests {
             scope: 0,
             label: None,
             opts: Default::default(),
+            no_track: false,
         };
         InstancePlan {
             cfg: InstanceConfig::new("VI_1", 1, src.unwrap_or(unspec), vec![vip.addr]),

@@ -118,7 +118,7 @@ pub(crate) const TOP: &[Kw] = &[
     r("linkbeat_use_polling"),
     r("linkbeat_interfaces"),
     t("interface_up_down_delays"),
-    r("track_group"),
+    t("track_group"),
     t("garp_group"),
     r("bfd_instance"),
     t("SSL"),

@@ -188,6 +188,15 @@ pub fn to_keepalived_conf(c: &Config) -> String {
         }
         p.close();
     }
+    for g in &c.track_groups {
+        p.open(&format!("track_group {}", q(&g.name)));
+        p.open("group");
+        for i in &g.instances {
+            p.line(&q(i));
+        }
+        p.close();
+        p.close();
+    }
     if !c.interface_up_down_delays.is_empty() {
         p.open("interface_up_down_delays");
         for d in &c.interface_up_down_delays {

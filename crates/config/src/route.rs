@@ -80,6 +80,17 @@ fn same_family(a: IpAddr, b: IpAddr, what: &str) -> Result<(), String> {
 
 /// Parse one `virtual_routes` line.
 pub fn parse_route(line: &str) -> Result<RouteSpec, String> {
+    route(line, false)
+}
+
+/// Parse one `static_routes` line (`track_group NAME` allowed).
+pub fn parse_static_route(line: &str) -> Result<RouteSpec, String> {
+    route(line, true)
+}
+
+/// keepalived's alloc_route: `track_group` only on a static route
+/// ("unknown route keyword" on a virtual one).
+fn route(line: &str, statics: bool) -> Result<RouteSpec, String> {
     let mut w = Words {
         it: line.split_whitespace(),
     };
@@ -95,6 +106,7 @@ pub fn parse_route(line: &str) -> Result<RouteSpec, String> {
         protocol: None,
         onlink: false,
         no_track: false,
+        track_group: None,
     };
     let mut dst = None;
     while let Some(word) = w.it.next() {
@@ -115,6 +127,7 @@ pub fn parse_route(line: &str) -> Result<RouteSpec, String> {
             "proto" | "protocol" => r.protocol = Some(protocol(w.value(word)?)?),
             "onlink" => r.onlink = true,
             "no_track" => r.no_track = true,
+            "track_group" if statics => r.track_group = Some(w.value(word)?.to_string()),
             "default" if dst.is_none() => dst = Some(Prefix::any(false)),
             other => {
                 if let (Some(t), None) = (route_type(other), dst) {
@@ -148,6 +161,16 @@ pub fn parse_route(line: &str) -> Result<RouteSpec, String> {
 
 /// Parse one `virtual_rules` line.
 pub fn parse_rule(line: &str) -> Result<RuleSpec, String> {
+    rule(line, false)
+}
+
+/// Parse one `static_rules` line (`track_group NAME` allowed).
+pub fn parse_static_rule(line: &str) -> Result<RuleSpec, String> {
+    rule(line, true)
+}
+
+/// keepalived's alloc_rule: `track_group` only on a static rule.
+fn rule(line: &str, statics: bool) -> Result<RuleSpec, String> {
     let mut w = Words {
         it: line.split_whitespace(),
     };
@@ -162,6 +185,7 @@ pub fn parse_rule(line: &str) -> Result<RuleSpec, String> {
         oif: None,
         tos: None,
         no_track: false,
+        track_group: None,
     };
     let mut action = None;
     let prefix = |v: &str| -> Result<Option<Prefix>, String> {
@@ -194,6 +218,7 @@ pub fn parse_rule(line: &str) -> Result<RuleSpec, String> {
             "unreachable" => action = Some(RuleAction::Unreachable),
             "prohibit" => action = Some(RuleAction::Prohibit),
             "no_track" => r.no_track = true,
+            "track_group" if statics => r.track_group = Some(w.value(word)?.to_string()),
             "inet6" => r.v6 = true,
             other => return Err(format!("unknown word '{other}' in rule")),
         }

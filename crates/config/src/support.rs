@@ -123,7 +123,6 @@ pub const UNSUPPORTED: &[Unsupported] = &[
     u("top level", "linkbeat_use_polling", Tuning, "polls link state instead of netlink"),
     u("top level", "namespace_with_ipsets", Tuning, "names ipsets after the namespace"),
     u("top level", "net_namespace_ipvs", Traffic, "programs IPVS in another network namespace"),
-    u("top level", "track_group", Failover, "a group of instances tracking static routes and rules"),
     u("virtual_server", "snmp_name", Monitoring, "the virtual server's SNMP name"),
     u("vrrp_instance", "linkbeat_use_polling", Tuning, "polls link state instead of netlink"),
     u("vrrp_instance", "native_ipv6", Traffic, "runs the instance over IPv6 without IPv6 VIPs"),

@@ -122,6 +122,9 @@ pub struct RouteSpec {
     pub onlink: bool,
     /// `no_track`: keepalived would not watch it; accepted and ignored.
     pub no_track: bool,
+    /// `track_group NAME` (static routes): its instances watch `dev`.
+    #[serde(default)]
+    pub track_group: Option<String>,
 }
 
 /// What a rule does with matching packets.
@@ -149,4 +152,7 @@ pub struct RuleSpec {
     pub oif: Option<String>,
     pub tos: Option<u8>,
     pub no_track: bool,
+    /// `track_group NAME` (static rules): its instances watch `iif`.
+    #[serde(default)]
+    pub track_group: Option<String>,
 }

@@ -24,6 +24,10 @@ pub struct VipPlan {
     pub label: Option<String>,
     /// The options after them (`home`, `-nodad`, `peer`, `preferred_lft`...).
     pub opts: AddrOptions,
+    /// `no_track`: a deletion is not acted on (a static address is not
+    /// put back).
+    #[serde(default)]
+    pub no_track: bool,
 }
 
 /// keepalived 2.2.7's address options (vrrp_ipaddress.c), as rtnetlink

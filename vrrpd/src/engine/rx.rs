@@ -137,7 +137,8 @@ impl Engine {
                 .map(|ls| ls.into_iter().map(NetEvent::Link).collect())
                 .unwrap_or_default()
         };
-        let events = match self.monitor.drain() {
+        let own = self.rtnl.portid();
+        let events = match self.monitor.drain(own) {
             Ok(d) if d.resync => resync(&"announcements lost (ENOBUFS)", &mut self.rtnl),
             Ok(d) => {
                 if d.more {
@@ -156,8 +157,11 @@ impl Engine {
                     self.address_added(&a, now);
                     continue;
                 }
-                NetEvent::AddrRemoved(a) => {
-                    self.address_removed(&a, now);
+                NetEvent::AddrRemoved { addr, ours } => {
+                    self.address_removed(&addr, now);
+                    if !ours {
+                        self.static_address_removed(&addr);
+                    }
                     continue;
                 }
                 // A VMAC deleted behind our back leaves the firewall's
@@ -229,6 +233,9 @@ impl Engine {
     /// The instances using or tracking interface `index` act on its
     /// going up or down.
     pub(super) fn link_changed(&mut self, index: u32, is: bool, now: Instant) {
+        if is {
+            self.reinstate_statics(index);
+        }
         for m in 0..self.plans.len() {
             if self.plans[m].ifindex == index && !self.plans[m].dont_track_primary {
                 self.input(

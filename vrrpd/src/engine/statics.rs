@@ -1,9 +1,15 @@
 //! `static_ipaddress`, `static_routes`, `static_rules` (keepalived 2.2.7,
 //! vrrp_daemon.c): set up when vrrpd starts (what an earlier run left is
 //! removed first), changed by a reload only where the configuration
-//! changed, removed at stop — whatever the instances' states.
+//! changed, removed at stop — whatever the instances' states. As there,
+//! a static address someone else deletes is put back at once, and the
+//! static addresses and routes on an interface that comes up are put back
+//! (the kernel drops the routes of a link that goes down); `no_track`
+//! ones are left alone. (keepalived 2.2.7 does not put back a static
+//! route deleted while its interface stays up, and neither do we.)
 
 use super::*;
+use crate::net::routes::Route;
 use crate::plan::{statics, Statics};
 
 impl Engine {
@@ -68,6 +74,82 @@ impl Engine {
             }
         }
         self.statics = want;
+    }
+
+    /// Whether a static address is watched (not `no_track`).
+    fn tracked(&self, a: &AddrSpec) -> bool {
+        !self
+            .plan
+            .static_addrs
+            .iter()
+            .any(|v| v.addr == a.addr && v.prefix == a.prefix && v.no_track)
+    }
+
+    /// keepalived's reinstate_static_address: an address of ours that
+    /// someone else deleted.
+    pub(super) fn static_address_removed(&mut self, a: &Addr) {
+        let Some(s) = self
+            .statics
+            .addrs
+            .iter()
+            .find(|s| s.index == a.index && s.addr == a.addr && s.prefix == a.prefix)
+            .cloned()
+        else {
+            return;
+        };
+        if self.tracked(&s) {
+            self.restore_address(&s);
+        }
+    }
+
+    fn restore_address(&mut self, s: &AddrSpec) {
+        match self.rtnl.add_address(s) {
+            Ok(()) => info!(
+                "Restoring deleted static address {}/{} dev {}",
+                s.addr,
+                s.prefix,
+                self.link_name(s.index)
+            ),
+            Err(e) => warn!("cannot restore static address {}/{}: {e}", s.addr, s.prefix),
+        }
+    }
+
+    /// keepalived's interface_up: the static addresses and routes on a
+    /// link that came up go back.
+    pub(super) fn reinstate_statics(&mut self, index: u32) {
+        let addrs: Vec<AddrSpec> = self
+            .statics
+            .addrs
+            .iter()
+            .filter(|a| a.index == index && self.tracked(a))
+            .cloned()
+            .collect();
+        for a in &addrs {
+            self.restore_address(a);
+        }
+        let routes: Vec<Route> = self
+            .statics
+            .routes
+            .iter()
+            .filter(|r| r.oif == Some(index) && !r.spec.no_track)
+            .cloned()
+            .collect();
+        for r in &routes {
+            match self.rtnl.add_route(r) {
+                Ok(()) => info!(
+                    "Restoring deleted static route {} dev {}",
+                    r.spec.dst,
+                    self.link_name(index)
+                ),
+                Err(e) => warn!("cannot restore static route {}: {e}", r.spec.dst),
+            }
+        }
+    }
+
+    fn link_name(&self, index: u32) -> String {
+        self.links
+            .get(&index)
+            .map_or_else(|| format!("#{index}"), |l| l.name.clone())
     }
 
     /// Remove static entries (rules, routes, then addresses, as keepalived);

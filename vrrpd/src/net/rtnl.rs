@@ -83,6 +83,11 @@ impl Rtnl {
         self.sock.as_raw_fd()
     }
 
+    /// The socket's netlink port: announcements of our own changes carry it.
+    pub fn portid(&self) -> u32 {
+        self.sock.pid()
+    }
+
     pub(super) fn send<P: Size + ToBytes + Debug>(
         &mut self,
         ty: Rtm,
@@ -368,7 +373,12 @@ pub enum NetEvent {
     Link(Link),
     LinkGone(u32),
     AddrAdded(Addr),
-    AddrRemoved(Addr),
+    /// `ours`: removed by a request of vrrpd's own (announcements carry
+    /// the requester's port).
+    AddrRemoved {
+        addr: Addr,
+        ours: bool,
+    },
 }
 
 /// A non-blocking rtnetlink socket subscribed to link and address changes,
@@ -416,7 +426,7 @@ impl Monitor {
     /// up to the end of the queue, then `resync` tells the caller to
     /// re-read the whole state (so a stale event is never applied after
     /// the dump).
-    pub fn drain(&mut self) -> io::Result<Drained> {
+    pub fn drain(&mut self, own: u32) -> io::Result<Drained> {
         let mut d = Drained::default();
         for _ in 0..MONITOR_BUDGET {
             let msgs = match self.sock.recv::<Rtm, Buffer>() {
@@ -467,7 +477,10 @@ impl Monitor {
                             out.push(if *m.nl_type() == Rtm::Newaddr {
                                 NetEvent::AddrAdded(addr)
                             } else {
-                                NetEvent::AddrRemoved(addr)
+                                NetEvent::AddrRemoved {
+                                    addr,
+                                    ours: *m.nl_pid() == own,
+                                }
                             });
                         }
                     }
@@ -579,7 +592,7 @@ mod tests {
     fn monitor_reports_link_down_and_address_changes() {
         fresh_netns();
         let mut m = Monitor::open().unwrap();
-        assert!(m.drain().unwrap().events.is_empty(), "nothing yet");
+        assert!(m.drain(0).unwrap().events.is_empty(), "nothing yet");
         assert!(Command::new("ip")
             .args(["link", "set", "v0", "down"])
             .status()
@@ -591,16 +604,52 @@ mod tests {
             .unwrap()
             .success());
         // The kernel has queued the events by the time `ip` returns.
-        let ev = m.drain().unwrap().events;
+        let ev = m.drain(0).unwrap().events;
         assert!(
             ev.iter()
                 .any(|e| matches!(e, NetEvent::Link(l) if l.name == "v0" && !l.up)),
             "{ev:?}"
         );
+        let a1: IpAddr = "10.7.0.1".parse().unwrap();
         assert!(
-            ev.iter().any(|e| matches!(e, NetEvent::AddrAdded(a) if a.addr == "10.7.0.1".parse::<IpAddr>().unwrap())),
+            ev.iter()
+                .any(|e| matches!(e, NetEvent::AddrAdded(a) if a.addr == a1)),
             "{ev:?}"
         );
+        // A deletion is ours when our request socket made it.
+        let mut r = Rtnl::open().unwrap();
+        let index = r
+            .links()
+            .unwrap()
+            .iter()
+            .find(|l| l.name == "v1")
+            .unwrap()
+            .index;
+        let spec = AddrSpec {
+            index,
+            addr: "10.7.0.2".parse().unwrap(),
+            prefix: 32,
+            broadcast: None,
+            scope: 0,
+            label: None,
+            opts: Default::default(),
+        };
+        r.add_address(&spec).unwrap();
+        r.del_address(&spec).unwrap();
+        assert!(Command::new("ip")
+            .args(["addr", "del", "10.7.0.1/24", "dev", "v1"])
+            .status()
+            .unwrap()
+            .success());
+        let ev = m.drain(r.portid()).unwrap().events;
+        let removed: Vec<(IpAddr, bool)> = ev
+            .iter()
+            .filter_map(|e| match e {
+                NetEvent::AddrRemoved { addr, ours } => Some((addr.addr, *ours)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(removed, vec![(spec.addr, true), (a1, false)], "{ev:?}");
     }
 
     /// A burst the socket cannot hold (ENOBUFS): what is still queued is
@@ -640,7 +689,7 @@ mod tests {
         let mut resyncs = 0;
         let mut calls = 0;
         loop {
-            let d = m.drain().unwrap();
+            let d = m.drain(0).unwrap();
             calls += 1;
             assert!(d.events.is_empty(), "stale events applied: {:?}", d.events);
             resyncs += usize::from(d.resync);
@@ -649,7 +698,7 @@ mod tests {
             }
         }
         assert_eq!(resyncs, 1, "after {calls} call(s)");
-        let d = m.drain().unwrap();
+        let d = m.drain(0).unwrap();
         assert!(!d.resync && d.events.is_empty() && !d.more, "{d:?}");
     }
 }

@@ -113,9 +113,22 @@ pub(crate) fn config(nodes: &[Node], diags: &mut Diags) -> Config {
                     }
                 }
             }
-            "static_routes" => c.static_routes.extend(cx.lines(n)),
+            "static_routes" => {
+                // Words keepalived rejects are kchecks' to report (in its
+                // words, failing -t); a route keepalived would install and
+                // keepalived-rs cannot (`from`, `encap`...) is said here.
+                for l in n.block.as_deref().unwrap_or(&[]) {
+                    if let Err(e) = crate::route::parse_static_route(&line_text(l)) {
+                        cx.diags.note(
+                            l.pos(),
+                            format!("static_routes: {e}: keepalived-rs cannot install this route; it is left out"),
+                        );
+                    }
+                }
+                c.static_routes.extend(cx.lines(n));
+            }
             "static_rules" => {
-                check_rules(&mut cx, n);
+                check_rules(&mut cx, n, true);
                 c.static_rules.extend(cx.lines(n));
             }
             "virtual_server_group" => {
@@ -207,6 +220,34 @@ pub(crate) fn config(nodes: &[Node], diags: &mut Diags) -> Config {
                     c.garp_groups.push(g);
                 }
             }
+            // Messages are kchecks' (keepalived's words); the first group
+            // of a name and its first `group` list count.
+            "track_group" => {
+                let Some(name) = n.args.first().map(|t| t.text.clone()) else {
+                    continue;
+                };
+                if c.track_groups.iter().any(|g| g.name == name) {
+                    continue;
+                }
+                let instances = n
+                    .block
+                    .as_deref()
+                    .unwrap_or(&[])
+                    .iter()
+                    .find(|k| k.kw.text == "group")
+                    .map(|k| {
+                        k.block
+                            .as_deref()
+                            .unwrap_or(&[])
+                            .iter()
+                            .flat_map(|l| std::iter::once(&l.kw).chain(&l.args))
+                            .map(|t| t.text.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                c.track_groups
+                    .push(crate::model::TrackGroup { name, instances });
+            }
             "interface_up_down_delays" => {
                 for l in n.block.as_deref().unwrap_or(&[]) {
                     let secs = |i: usize| {
@@ -244,7 +285,8 @@ pub(crate) fn config(nodes: &[Node], diags: &mut Diags) -> Config {
 
 /// keepalived 2.2.7 reports a rule with no explicit preference (it picks
 /// one counting down from 16384, which is rarely what was meant).
-pub(crate) fn check_rules(cx: &mut Cx, n: &Node) {
+/// `virtual_rules` (`statics` false) or `static_rules` lines.
+pub(crate) fn check_rules(cx: &mut Cx, n: &Node, statics: bool) {
     for l in n.block.as_deref().unwrap_or(&[]) {
         let has_pref = std::iter::once(&l.kw)
             .chain(&l.args)
@@ -303,7 +345,12 @@ pub(crate) fn check_rules(cx: &mut Cx, n: &Node) {
                 );
             }
         }
-        if let Err(e) = crate::route::parse_rule(&line_text(l)) {
+        let parsed = if statics {
+            crate::route::parse_static_rule(&line_text(l))
+        } else {
+            crate::route::parse_rule(&line_text(l))
+        };
+        if let Err(e) = parsed {
             if words
                 .iter()
                 .any(|t| matches!(t.text.as_str(), "goto" | "nop"))
@@ -314,7 +361,12 @@ pub(crate) fn check_rules(cx: &mut Cx, n: &Node) {
                     "rule actions goto/nop are not supported by keepalived-rs: the rule is not installed",
                 );
             } else {
-                cx.warn(l.pos(), format!("virtual_rules: {e}; the rule is ignored"));
+                let block = if statics {
+                    "static_rules"
+                } else {
+                    "virtual_rules"
+                };
+                cx.warn(l.pos(), format!("{block}: {e}; the rule is ignored"));
             }
         }
     }

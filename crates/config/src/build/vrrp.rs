@@ -643,7 +643,7 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
                     }
                 }
             }
-            "virtual_rules" => super::check_rules(cx, k),
+            "virtual_rules" => super::check_rules(cx, k, false),
             _ => {}
         }
     }

@@ -54,6 +54,8 @@ pub struct Config {
     pub interface_up_down_delays: Vec<UpDownDelay>,
     /// `garp_group { }` blocks with a delay set, in order.
     pub garp_groups: Vec<GarpGroup>,
+    /// `track_group NAME { group { INSTANCE... } }` (the first of a name).
+    pub track_groups: Vec<TrackGroup>,
     /// `notify*` / `quorum_*` scripts written with a user after the script
     /// (`notify_master SCRIPT [USER [GROUP]]`, as keepalived reads it):
     /// script line → "USER [GROUP]".
@@ -61,7 +63,7 @@ pub struct Config {
     /// The `SSL { }` block: the client certificate SSL_GET presents.
     pub ssl: Option<SslConfig>,
     /// Other top-level blocks keepalived knows (`linkbeat_interfaces`,
-    /// `bfd_instance`, `garp_group`, `track_group`, ...), kept raw.
+    /// `bfd_instance`, ...), kept raw.
     pub extra: Vec<Stmt>,
 }
 
@@ -164,6 +166,17 @@ pub struct GarpGroup {
     pub garp_interval: Option<f64>,
     pub gna_interval: Option<f64>,
     pub interfaces: Vec<String>,
+}
+
+/// A `track_group` (keepalived's vrrp_static_track.c): its instances
+/// watch the interfaces of the static addresses, routes and rules that
+/// name the group (`track_group NAME` on their line), as a
+/// `track_interface` without a weight: one going down is a fault.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrackGroup {
+    pub name: String,
+    pub instances: Vec<String>,
 }
 
 /// One line of `interface_up_down_delays`.
