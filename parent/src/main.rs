@@ -23,6 +23,8 @@ mod lifecycle;
 mod local_igmp;
 mod logfiles;
 mod pidfile;
+#[cfg(test)]
+mod plan_coverage;
 mod script_security;
 mod service;
 mod signals;

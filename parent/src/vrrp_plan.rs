@@ -514,10 +514,11 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
         .clone()
         .or_else(|| g.default_interface.clone())
         .ok_or("no interface")?;
-    let v6 = inst
-        .virtual_ipaddress
-        .first()
-        .is_some_and(|v| v.address.is_ipv6());
+    let v6 = inst.native_ipv6
+        || inst
+            .virtual_ipaddress
+            .first()
+            .is_some_and(|v| v.address.is_ipv6());
     // keepalived sends from the `use_ipvlan` address when no source is
     // configured (it counts as configured).
     let ipvlan = inst.ipvlan_parts();
@@ -651,7 +652,11 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
         trackers.push(tc);
     }
     for t in &inst.track_file {
-        let mut tc = file_tracker(config, t)?;
+        // An undefined one is ignored, as keepalived does (reported at
+        // load: "track file X not found, ignoring...").
+        let Some(mut tc) = file_tracker(config, t) else {
+            continue;
+        };
         if unweighted || owner {
             // 1 is the default weight: keepalived takes it as unweighted.
             match tc.weight {
@@ -662,9 +667,11 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
         }
         trackers.push(tc);
     }
-    for t in &inst.track_process {
-        trackers.push(process_tracker(config, t)?);
-    }
+    trackers.extend(
+        inst.track_process
+            .iter()
+            .filter_map(|t| process_tracker(config, t)),
+    );
     // The group's trackers move every member, with their weights (none
     // when a member is the address owner).
     if let Some(g) = sync {
@@ -682,12 +689,12 @@ fn instance(config: &Config, inst: &VrrpInstance) -> Result<InstancePlan, String
             ));
         }
         group.extend(g.track_script.iter().map(|t| script_tracker(config, t)));
-        for t in &g.track_file {
-            group.push(file_tracker(config, t)?);
-        }
-        for t in &g.track_process {
-            group.push(process_tracker(config, t)?);
-        }
+        group.extend(g.track_file.iter().filter_map(|t| file_tracker(config, t)));
+        group.extend(
+            g.track_process
+                .iter()
+                .filter_map(|t| process_tracker(config, t)),
+        );
         for mut tc in group {
             if has_owner {
                 tc.weight = 0;
@@ -819,31 +826,26 @@ fn script_tracker(config: &Config, t: &TrackRef) -> TrackConfig {
 }
 
 /// A `track_file` reference: its weight, else the file's.
-fn file_tracker(config: &Config, t: &TrackRef) -> Result<TrackConfig, String> {
-    let file = config
-        .track_files
-        .iter()
-        .find(|f| f.name == t.name)
-        .ok_or_else(|| format!("unknown track_file {}", t.name))?;
+fn file_tracker(config: &Config, t: &TrackRef) -> Option<TrackConfig> {
+    let file = config.track_files.iter().find(|f| f.name == t.name)?;
     let weight = t.weight.unwrap_or(file.weight);
     let reverse = t.reverse || file.weight_reverse;
     let mut tc = TrackConfig::new(TrackKind::File, &t.name, weight, reverse);
     // Until checkerd has read the file, assume the value that changes
     // nothing (keepalived reads it synchronously at start).
     tc.initial = TrackStatus::Value(0);
-    Ok(tc)
+    Some(tc)
 }
 
 /// A `track_process` reference: its weight, else the process's.
-fn process_tracker(config: &Config, t: &TrackRef) -> Result<TrackConfig, String> {
+fn process_tracker(config: &Config, t: &TrackRef) -> Option<TrackConfig> {
     let proc = config
         .vrrp_track_processes
         .iter()
-        .find(|p| p.name == t.name)
-        .ok_or_else(|| format!("unknown vrrp_track_process {}", t.name))?;
+        .find(|p| p.name == t.name)?;
     let weight = t.weight.unwrap_or(proc.weight);
     let reverse = t.reverse || proc.weight_reverse;
-    Ok(TrackConfig::new(
+    Some(TrackConfig::new(
         TrackKind::Process,
         &t.name,
         weight,
@@ -973,6 +975,34 @@ mod tests {
         let (p, errors) = compile(&c);
         assert!(errors.is_empty(), "{errors:?}");
         p
+    }
+
+    /// `native_ipv6` after `version 2`: an IPv6 VRRPv3 instance, as
+    /// keepalived's handler makes it.
+    #[test]
+    fn native_ipv6_makes_an_ipv6_vrrpv3_instance() {
+        let p = compiled(
+            "vrrp_instance VI_1 {\n interface eth0\n version 2\n native_ipv6\n \
+             virtual_router_id 1\n priority 100\n advert_int 0.5\n \
+             virtual_ipaddress {\n 2001:db8::1/64\n }\n}\n",
+        );
+        assert!(p.instances[0].v6);
+        assert_eq!(p.instances[0].cfg.version, Version::V3);
+    }
+
+    /// A tracked process or file that is not defined is ignored, as
+    /// keepalived ignores it ("track process X not found, ignoring..."):
+    /// the instance still runs (it was left out of the plan).
+    #[test]
+    fn an_undefined_tracked_process_or_file_is_ignored() {
+        let p = compiled(
+            "vrrp_sync_group G {\n group {\n VI_1\n }\n track_process {\n nosuch\n }\n}\n\
+             vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n priority 100\n \
+             track_process {\n nosuch\n }\n track_file {\n nofile\n }\n \
+             virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+        );
+        assert_eq!(p.instances.len(), 1);
+        assert!(p.instances[0].cfg.tracks.is_empty());
     }
 
     /// track_group: an instance of the group watches the interfaces of the

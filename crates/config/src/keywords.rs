@@ -355,7 +355,7 @@ pub(crate) const INSTANCE: &[Kw] = &[
     r("vrf").f(K_EXITS_IF_NO_WORD),
     t("old_unicast_checksum").f(W),
     t("down_timer_adverts"),
-    r("native_ipv6"),
+    t("native_ipv6"),
     t("debug"),
     t("notify_priority_changes").f(TF),
     t("garp_extra_if"),

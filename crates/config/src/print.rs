@@ -724,6 +724,7 @@ fn instance(p: &mut P, v: &VrrpInstance, g: &GlobalDefs) {
     p.tracks("track_process", &v.track_process);
     p.tracks("track_bfd", &v.track_bfd);
     p.flag("dont_track_primary", v.dont_track_primary);
+    p.flag("native_ipv6", v.native_ipv6);
     p.opt("down_timer_adverts", &v.down_timer_adverts);
     if let Some(b) = v.notify_priority_changes {
         p.onoff("notify_priority_changes", b);

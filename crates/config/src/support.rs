@@ -125,7 +125,6 @@ pub const UNSUPPORTED: &[Unsupported] = &[
     u("top level", "net_namespace_ipvs", Traffic, "programs IPVS in another network namespace"),
     u("virtual_server", "snmp_name", Monitoring, "the virtual server's SNMP name"),
     u("vrrp_instance", "linkbeat_use_polling", Tuning, "polls link state instead of netlink"),
-    u("vrrp_instance", "native_ipv6", Traffic, "runs the instance over IPv6 without IPv6 VIPs"),
     u("vrrp_instance", "track_bfd", Failover, "moves the instance with a BFD session's state"),
     u("vrrp_instance", "vrf", Traffic, "runs the instance in a VRF"),
     u("vrrp_sync_group", "track_bfd", Failover, "moves the group with a BFD session's state"),

@@ -109,10 +109,11 @@ pub(crate) fn config(cx: &mut Cx, spans: &Spans, c: &mut Config) {
                 ),
             );
         }
-        let fam4 = v
-            .virtual_ipaddress
-            .first()
-            .is_none_or(|a| a.address.is_ipv4());
+        // native_ipv6: an IPv6 instance, whatever its first address.
+        let fam4 = !v.native_ipv6
+            && v.virtual_ipaddress
+                .first()
+                .is_none_or(|a| a.address.is_ipv4());
         if v.virtual_ipaddress
             .iter()
             .any(|a| a.address.is_ipv4() != fam4)

@@ -369,6 +369,16 @@ pub(crate) fn instance(cx: &mut Cx, n: &Node, g: &GlobalDefs) -> Option<VrrpInst
             "track_process" => v.track_process.extend(cx.track_refs(k, -254, 254)),
             "track_bfd" => v.track_bfd.extend(cx.track_refs(k, -253, 253)),
             "dont_track_primary" => v.dont_track_primary = cx.flag(k),
+            // After an IPv4 address keepalived refuses it (kchecks says so).
+            "native_ipv6" => {
+                if v.virtual_ipaddress
+                    .first()
+                    .is_none_or(|a| a.address.is_ipv6())
+                {
+                    v.native_ipv6 = true;
+                    v.version = 3;
+                }
+            }
             "notify_priority_changes" => v.notify_priority_changes = Some(cx.flag(k)),
             "down_timer_adverts" => {
                 if let Some(n) = super::global::down_timer_adverts(cx, k) {

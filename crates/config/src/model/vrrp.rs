@@ -214,6 +214,9 @@ pub struct VrrpInstance {
     pub track_process: Vec<TrackRef>,
     pub track_bfd: Vec<TrackRef>,
     pub dont_track_primary: bool,
+    /// `native_ipv6` (before any IPv4 address): the instance is IPv6 and
+    /// VRRPv3 whatever its addresses (keepalived then refuses IPv4 ones).
+    pub native_ipv6: bool,
     /// Unset: `vrrp_down_timer_adverts`, else 3.
     pub down_timer_adverts: Option<u32>,
     /// Unset: the sync group's, else `vrrp_notify_priority_changes`.
@@ -299,6 +302,7 @@ impl Default for VrrpInstance {
             track_process: Vec::new(),
             track_bfd: Vec::new(),
             dont_track_primary: false,
+            native_ipv6: false,
             down_timer_adverts: None,
             notify_priority_changes: None,
             notify_master: None,

@@ -126,7 +126,17 @@ pub(super) fn instance_complete(cx: &mut Cx, n: &Node, body: &[Node], st: &mut S
         })
         .or(st.version)
         .unwrap_or(2);
-    if family_v6 == Some(true) && explicit_version == Some(2) {
+    // native_ipv6 after `version 2` makes the instance VRRPv3 (keepalived's
+    // handler sets the version).
+    let v3_after = body
+        .iter()
+        .rposition(|k| k.kw.text == "native_ipv6")
+        .is_some_and(|n| {
+            body.iter()
+                .rposition(|k| k.kw.text == "version")
+                .is_none_or(|v| v < n)
+        });
+    if family_v6 == Some(true) && explicit_version == Some(2) && !v3_after {
         if let Some(k) = find("version") {
             cx.warn(k.pos(), format!("({name}) vrrp_version 2 conflicts with configured or deduced version 0; ignoring."));
         }
