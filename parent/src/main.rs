@@ -116,6 +116,7 @@ fn main() {
     let mut pid_dir: Option<std::path::PathBuf> = None;
     init_logging(&cli, None);
     info!("Starting keepalived-rs v{}", env!("CARGO_PKG_VERSION"));
+    let unsupported: Vec<String>;
     let config = match keepalived_config::load_file(&cli.use_file, &load) {
         Ok(l) => {
             for d in &l.diagnostics {
@@ -124,8 +125,13 @@ fn main() {
             for n in &l.notes {
                 info!("{n}");
             }
-            for u in &l.unsupported {
-                warn!("{}", u.diagnostic());
+            unsupported = l
+                .unsupported
+                .iter()
+                .map(|u| u.diagnostic().to_string())
+                .collect();
+            for u in &unsupported {
+                warn!("{u}");
             }
             let mut config = l.config;
             file_mode::apply(file_mode::effective(
@@ -265,7 +271,7 @@ fn main() {
         respawn: !cli.dont_respawn,
         umask_cmdline,
     };
-    match supervisor::Supervisor::new(settings, config, pid_files, fifos, control) {
+    match supervisor::Supervisor::new(settings, config, unsupported, pid_files, fifos, control) {
         Ok(s) => exit(s.run()),
         Err(e) => {
             error!("cannot start the supervisor: {e}");

@@ -129,6 +129,9 @@ struct Plan {
     check: keepalived_check::plan::CheckPlan,
     /// ipvsd's plan (its `nftables_ipvs` marks follow the previous one's).
     ipvs: keepalived_ipvs::plan::IpvsPlan,
+    /// Its keywords keepalived-rs does not act on, as logged (for the
+    /// status output).
+    unsupported: Vec<String>,
 }
 
 impl Plan {
@@ -162,6 +165,7 @@ impl Plan {
             scripts,
             check,
             ipvs,
+            unsupported: Vec::new(),
         }
     }
 
@@ -253,9 +257,11 @@ fn token(i: usize) -> Token {
 }
 
 impl Supervisor {
+    /// `unsupported`: the configuration's keywords not acted on, as logged.
     pub fn new(
         settings: Settings,
         config: Config,
+        unsupported: Vec<String>,
         pid_files: PidFiles,
         fifos: NotifyFifos,
         mut control: ControlServer,
@@ -325,9 +331,8 @@ impl Supervisor {
             slots,
             settings,
             life,
-            plans: BTreeMap::from([(
-                1,
-                Plan::new(
+            plans: BTreeMap::from([(1, {
+                let mut p = Plan::new(
                     config,
                     ids,
                     &Allowlist::default(),
@@ -335,8 +340,10 @@ impl Supervisor {
                     umask,
                     ssl.as_ref(),
                     None,
-                ),
-            )]),
+                );
+                p.unsupported = unsupported;
+                p
+            })]),
             next_id,
             next_script,
             unknown_ids: 0,
@@ -1395,8 +1402,13 @@ impl Supervisor {
         for n in &loaded.notes {
             info!("{n}");
         }
-        for u in &loaded.unsupported {
-            warn!("{}", u.diagnostic());
+        let unsupported: Vec<String> = loaded
+            .unsupported
+            .iter()
+            .map(|u| u.diagnostic().to_string())
+            .collect();
+        for u in &unsupported {
+            warn!("{u}");
         }
         let generation = self.life.current() + 1;
         let mut config = loaded.config;
@@ -1446,7 +1458,7 @@ impl Supervisor {
         let ids = Ids::assign(&config.object_keys(), &previous.ids, &mut self.next_id);
         self.known.retain(&ids);
         self.fifos.reopen(&config, unprivileged_user());
-        let plan = Plan::new(
+        let mut plan = Plan::new(
             config,
             ids,
             &previous.scripts,
@@ -1455,6 +1467,7 @@ impl Supervisor {
             ssl.as_ref(),
             Some(&previous.ipvs),
         );
+        plan.unsupported = unsupported;
         self.plans.insert(generation, plan);
         self.set_local_igmp(generation);
         if let Some(p) = self.plans.get(&generation) {

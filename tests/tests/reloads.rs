@@ -104,6 +104,23 @@ fn unsupported_keywords_are_logged_at_start_and_reload() {
         ),
         "{line}"
     );
+    // And in the status output, for people and for tools.
+    let o = s.ctl(&["status"]);
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        text.contains("Not implemented by keepalived-rs")
+            && text
+                .contains("keepalived.conf:4:1: warning: 'net_namespace_ipvs' is not implemented"),
+        "{text}"
+    );
+    let o = s.ctl(&["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let list = v["status"]["unsupported"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(list.len(), 1, "{v}");
+    assert!(list[0].as_str().unwrap().contains("net_namespace_ipvs"));
     s.signal(Signal::SIGHUP);
     s.log.wait_for_text(
         "'net_namespace_ipvs' is not implemented by keepalived-rs",

@@ -256,6 +256,10 @@ pub struct Status {
     /// The `vrrp_script`s' verdicts.
     pub scripts: Vec<ScriptStatus>,
     pub log_lines_dropped: u64,
+    /// The running configuration's keywords keepalived-rs does not act on,
+    /// as logged (`FILE:LINE:COL: warning: 'KW' is not implemented...`).
+    #[serde(default)]
+    pub unsupported: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -356,6 +356,12 @@ fn status_text(s: &Status) -> String {
     if s.log_lines_dropped > 0 {
         t.push_str(&format!("Log lines dropped: {}\n", s.log_lines_dropped));
     }
+    if !s.unsupported.is_empty() {
+        t.push_str("Not implemented by keepalived-rs (keepalived would act on them):\n");
+        for u in &s.unsupported {
+            t.push_str(&format!("  {u}\n"));
+        }
+    }
     t
 }
 

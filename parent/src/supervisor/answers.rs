@@ -285,6 +285,7 @@ impl Supervisor {
             ipvs: self.ipvs_available,
             scripts,
             log_lines_dropped: keepalived_log::dropped(),
+            unsupported: plan.unsupported.clone(),
         }
     }
 }
@@ -644,6 +645,7 @@ mod tests {
                 good: true,
             }],
             log_lines_dropped: 0,
+            unsupported: Vec::new(),
         }
     }
 
