@@ -125,11 +125,7 @@ fn main() {
             for n in &l.notes {
                 info!("{n}");
             }
-            unsupported = l
-                .unsupported
-                .iter()
-                .map(|u| u.diagnostic().to_string())
-                .collect();
+            unsupported = l.unsupported_lines();
             for u in &unsupported {
                 warn!("{u}");
             }

@@ -1402,11 +1402,7 @@ impl Supervisor {
         for n in &loaded.notes {
             info!("{n}");
         }
-        let unsupported: Vec<String> = loaded
-            .unsupported
-            .iter()
-            .map(|u| u.diagnostic().to_string())
-            .collect();
+        let unsupported = loaded.unsupported_lines();
         for u in &unsupported {
             warn!("{u}");
         }

@@ -111,6 +111,15 @@ impl Loaded {
             .iter()
             .filter(|u| u.effect.blocks_config_test())
     }
+
+    /// Each use of an unsupported keyword as logged (and listed by the
+    /// status output).
+    pub fn unsupported_lines(&self) -> Vec<String> {
+        self.unsupported
+            .iter()
+            .map(|u| u.diagnostic().to_string())
+            .collect()
+    }
 }
 
 /// A configuration that cannot run: at least one diagnostic is an error.
