@@ -546,19 +546,69 @@ impl Ipvsd {
                 Err(e) => error!("IPVS: cannot flush the table at stop: {e}"),
             }
         }
-        match sock.table() {
-            Ok(actual) => {
-                let mut ops = teardown(&actual, &self.owned);
-                match sock.daemons() {
-                    Ok(d) => ops.extend(teardown_daemons(&d, &self.owned)),
-                    Err(e) => error!("IPVS: cannot read the sync daemons at stop: {e}"),
+        // One service dump (not one dest dump per service: 10,000 services
+        // took longer than the parent's stop timeout just to read).
+        let services = match sock.services() {
+            Ok(s) => s,
+            Err(e) => {
+                error!("IPVS: cannot read the kernel table at stop: {e}");
+                return;
+            }
+        };
+        // A table of ours only goes in one flush: one request, not one per
+        // service.
+        let all_ours = !services.is_empty()
+            && services
+                .iter()
+                .all(|s| self.owned.services.contains(&s.service.key));
+        let mut ops = Vec::new();
+        let mut flushed = false;
+        if all_ours {
+            match sock.flush() {
+                Ok(()) => {
+                    flushed = true;
+                    info!(
+                        "IPVS: removed the {} service(s) we created (the table held only ours: one flush)",
+                        services.len()
+                    );
                 }
-                info!("IPVS: removing the {} entr(ies) we created", ops.len());
-                for (op, e) in sock.apply(&ops, &mut self.owned) {
-                    error!("IPVS: {op:?}: {e}");
+                Err(e) => {
+                    error!("IPVS: cannot flush the table at stop: {e}; removing ours one by one")
                 }
             }
-            Err(e) => error!("IPVS: cannot read the kernel table at stop: {e}"),
+        }
+        if !flushed {
+            // Our services go whole; in another's, only our destinations
+            // (their dests read for those alone).
+            let mut actual = keepalived_ipvs::Table::new();
+            let with_dests: BTreeSet<keepalived_ipvs::ServiceKey> =
+                self.owned.dests.iter().map(|(k, _)| *k).collect();
+            for s in services {
+                let key = s.service.key;
+                let foreign = !self.owned.services.contains(&key);
+                actual.add_service(s.service);
+                if foreign && with_dests.contains(&key) {
+                    match sock.dests(&key) {
+                        Ok(ds) => {
+                            for d in ds {
+                                actual.add_dest(&key, d.dest);
+                            }
+                        }
+                        Err(e) => error!("IPVS: cannot read the destinations of {key:?}: {e}"),
+                    }
+                }
+            }
+            ops = teardown(&actual, &self.owned);
+        }
+        match sock.daemons() {
+            Ok(d) => ops.extend(teardown_daemons(&d, &self.owned)),
+            Err(e) => error!("IPVS: cannot read the sync daemons at stop: {e}"),
+        }
+        if !ops.is_empty() {
+            info!("IPVS: removing the {} entr(ies) we created", ops.len());
+        }
+        for (op, e) in sock.apply(&ops, &mut self.owned) {
+            error!("IPVS: {op:?}: {e}");
         }
     }
 }

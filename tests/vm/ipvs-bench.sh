@@ -54,3 +54,4 @@ while kill -0 "$parent" 2>/dev/null; do sleep 0.2; done
 t1=$(date +%s%N)
 echo "  stop (removing what it created): $(ms $t0 $t1) ms"
 echo "  after stop: $(ipvsadm -Ln | grep -c '^TCP') services left"
+grep -E "IPVS: remov|flush|SIGKILL|not stop|Stopped|stopp" "$w/log" | tail -6 | sed 's/^/  log: /'
