@@ -76,6 +76,11 @@ struct Ipvsd {
     ha_active: BTreeMap<u32, bool>,
     /// `nftables_ipvs`'s table (opened when a plan first has one).
     marks: Option<marks::Marks>,
+    /// The kernel's table as ipvsd left it: the last dump with the
+    /// changes applied since. A health pass diffs against it instead of
+    /// dumping the table (10,000 services: one dump per service, over a
+    /// second); start, reload and the drift check read the kernel again.
+    view: Option<keepalived_ipvs::Table>,
     /// Change announcements are left to read (the budget ran out).
     marks_pending: bool,
 }
@@ -273,9 +278,19 @@ impl Ipvsd {
         }
     }
 
-    /// One pass: desired table, kernel table, difference applied.
+    /// One pass that reads the kernel's table: desired table, kernel
+    /// table, difference applied.
     fn reconcile(&mut self, now: Instant) {
-        self.next_drift = Some(now + DRIFT_CHECK);
+        self.pass(now, true);
+    }
+
+    /// One pass; `read`: dump the kernel's table rather than trust the
+    /// view (a pass without a view reads it anyway).
+    fn pass(&mut self, now: Instant, read: bool) {
+        let read = read || self.view.is_none();
+        if read || self.next_drift.is_none() {
+            self.next_drift = Some(now + DRIFT_CHECK);
+        }
         let local = if self.plan.uses_ha_suspend() {
             match addrs::local_addresses() {
                 Ok(a) => Some(a),
@@ -343,13 +358,17 @@ impl Ipvsd {
         let Some(sock) = self.sock.as_mut() else {
             return;
         };
-        let actual = match sock.table() {
-            Ok(t) => t,
-            Err(e) => {
-                error!("IPVS: cannot read the kernel table: {e}");
-                return;
-            }
+        let actual = match self.view.take() {
+            Some(v) if !read => v,
+            _ => match sock.table() {
+                Ok(t) => t,
+                Err(e) => {
+                    error!("IPVS: cannot read the kernel table: {e}");
+                    return;
+                }
+            },
         };
+        let compared = actual.services.len();
         let mut ops = diff(&d.table, &actual, &self.owned);
         let daemons = self.desired_daemons();
         ops.extend(self.daemon_ops(&daemons));
@@ -372,16 +391,26 @@ impl Ipvsd {
         if !ops.is_empty() {
             info!("IPVS: applying {} change(s)", ops.len());
         }
-        for (op, e) in sock.apply(&ops, &mut self.owned) {
-            error!("IPVS: {op:?}: {e}");
+        let failed = sock.apply(&ops, &mut self.owned);
+        if failed.is_empty() {
+            let mut view = actual;
+            for op in &ops {
+                view.apply(op);
+            }
+            self.view = Some(view);
+        } else {
+            // Not what we think: the next pass reads the kernel.
+            for (op, e) in failed {
+                error!("IPVS: {op:?}: {e}");
+            }
         }
         self.owned.claim(&d.table);
         self.owned.claim_daemons(&daemons);
         let took = now.elapsed();
         if ops.is_empty() {
             debug!(
-                "IPVS: reconcile pass: no change, {} service(s) compared in {took:?}",
-                actual.services.len()
+                "IPVS: reconcile pass: no change, {compared} service(s) compared in {took:?}{}",
+                if read { "" } else { " (ipvsd's view)" }
             );
         } else {
             info!(
@@ -506,9 +535,12 @@ impl Daemon for Ipvsd {
             self.apply_globals();
             self.reconcile(ctx.now);
         }
-        if self.dirty || self.next_drift.is_some_and(|t| t <= ctx.now) {
+        let drift = self.next_drift.is_some_and(|t| t <= ctx.now);
+        if self.dirty || drift {
             self.dirty = false;
-            self.reconcile(ctx.now);
+            // Health alone: against ipvsd's view; the drift check reads
+            // the kernel.
+            self.pass(ctx.now, drift);
         }
         self.flush(ctx);
     }
