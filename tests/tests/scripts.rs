@@ -1000,15 +1000,11 @@ fn a_removed_instance_reports_fault_or_deleted_as_keepalived_does() {
 fn the_source_address_coming_and_going_moves_instances_as_keepalived_does() {
     let mut lan = Lan::new();
     let a = Arc::new(lan.host(1));
-    let ip = |args: &[&str]| {
-        let o = a.ip(args);
-        assert!(o.status.success(), "ip {args:?}: {o:?}");
-    };
     for i in ["eth1", "eth2"] {
         let peer = format!("{i}p");
-        ip(&["link", "add", i, "type", "veth", "peer", "name", &peer]);
-        ip(&["link", "set", i, "up"]);
-        ip(&["link", "set", &peer, "up"]);
+        a.ip(&["link", "add", i, "type", "veth", "peer", "name", &peer]);
+        a.ip(&["link", "set", i, "up"]);
+        a.ip(&["link", "set", &peer, "up"]);
     }
     let run = |keepalived: bool| -> (Vec<String>, Vec<String>) {
         let dir = shared_dir();
@@ -1022,9 +1018,9 @@ fn the_source_address_coming_and_going_moves_instances_as_keepalived_does() {
              unicast_src_ip 10.98.0.7\n    unicast_peer {{\n        10.98.0.8\n    }}\n    \
              track_src_ip\n    virtual_ipaddress {{\n        10.98.0.100/32 dev eth2\n    }}\n}}\n"
         );
-        ip(&["addr", "flush", "dev", "eth0"]);
-        ip(&["addr", "flush", "dev", "eth1"]);
-        ip(&["addr", "add", "10.98.0.7/24", "dev", "eth1"]);
+        a.ip(&["addr", "flush", "dev", "eth0"]);
+        a.ip(&["addr", "flush", "dev", "eth1"]);
+        a.ip(&["addr", "add", "10.98.0.7/24", "dev", "eth1"]);
         let count = |line: &str| {
             let t = std::fs::read_to_string(&out).unwrap_or_default();
             t.lines().filter(|l| l.starts_with(line)).count()
@@ -1036,22 +1032,22 @@ fn the_source_address_coming_and_going_moves_instances_as_keepalived_does() {
         wait_count("INSTANCE \"VI_1\" FAULT", 1);
         wait_count("INSTANCE \"VI_2\" MASTER", 1);
         // VI_2's configured source goes, and comes back.
-        ip(&["addr", "del", "10.98.0.7/24", "dev", "eth1"]);
+        a.ip(&["addr", "del", "10.98.0.7/24", "dev", "eth1"]);
         if !keepalived {
             wait_count("INSTANCE \"VI_2\" FAULT", 1);
         }
-        ip(&["addr", "add", "10.98.0.7/24", "dev", "eth1"]);
+        a.ip(&["addr", "add", "10.98.0.7/24", "dev", "eth1"]);
         if !keepalived {
             wait_count("INSTANCE \"VI_2\" MASTER", 2);
         }
         // An address: VI_1 comes up.
-        ip(&["addr", "add", "10.99.0.1/24", "dev", "eth0"]);
+        a.ip(&["addr", "add", "10.99.0.1/24", "dev", "eth0"]);
         wait_count("INSTANCE \"VI_1\" MASTER", 1);
         // VI_1's address goes while another is there: it sends from that
         // one (no transition); then the last goes: FAULT.
-        ip(&["addr", "add", "10.97.0.1/24", "dev", "eth0"]);
-        ip(&["addr", "del", "10.99.0.1/24", "dev", "eth0"]);
-        ip(&["addr", "del", "10.97.0.1/24", "dev", "eth0"]);
+        a.ip(&["addr", "add", "10.97.0.1/24", "dev", "eth0"]);
+        a.ip(&["addr", "del", "10.99.0.1/24", "dev", "eth0"]);
+        a.ip(&["addr", "del", "10.97.0.1/24", "dev", "eth0"]);
         wait_count("INSTANCE \"VI_1\" FAULT", 2);
         assert_eq!(count("INSTANCE \"VI_1\" MASTER"), 1);
         if let Some(k) = k {
@@ -1102,17 +1098,13 @@ fn the_source_address_coming_and_going_moves_instances_as_keepalived_does() {
 fn dynamic_interfaces_wait_for_the_interface_as_keepalived_does() {
     let mut lan = Lan::new();
     let a = Arc::new(lan.host(1));
-    let ip = |args: &[&str]| {
-        let o = a.ip(args);
-        assert!(o.status.success(), "ip {args:?}: {o:?}");
-    };
     let make_eth1 = || {
-        ip(&[
+        a.ip(&[
             "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
         ]);
-        ip(&["link", "set", "eth1p", "up"]);
-        ip(&["link", "set", "eth1", "up"]);
-        ip(&["addr", "add", "10.77.0.1/24", "dev", "eth1"]);
+        a.ip(&["link", "set", "eth1p", "up"]);
+        a.ip(&["link", "set", "eth1", "up"]);
+        a.ip(&["addr", "add", "10.77.0.1/24", "dev", "eth1"]);
     };
     let run = |keepalived: bool| -> Vec<String> {
         let dir = shared_dir();
@@ -1128,7 +1120,7 @@ fn dynamic_interfaces_wait_for_the_interface_as_keepalived_does() {
         wait_count("INSTANCE \"VI_1\" FAULT", 1);
         make_eth1();
         wait_count("INSTANCE \"VI_1\" MASTER", 1);
-        ip(&["link", "del", "eth1"]);
+        a.ip(&["link", "del", "eth1"]);
         wait_count("INSTANCE \"VI_1\" FAULT", 2);
         make_eth1();
         wait_count("INSTANCE \"VI_1\" MASTER", 2);
@@ -1138,7 +1130,7 @@ fn dynamic_interfaces_wait_for_the_interface_as_keepalived_does() {
         if let Some(s) = s.as_mut() {
             assert!(s.stop().success());
         }
-        ip(&["link", "del", "eth1"]);
+        a.ip(&["link", "del", "eth1"]);
         std::fs::read_to_string(&out)
             .unwrap()
             .lines()
@@ -1175,10 +1167,6 @@ fn dynamic_interfaces_wait_for_the_interface_as_keepalived_does() {
 fn track_group_and_static_entries_as_keepalived_runs_them() {
     let mut lan = Lan::new();
     let a = Arc::new(lan.host(1));
-    let ip = |args: &[&str]| {
-        let o = a.ip(args);
-        assert!(o.status.success(), "ip {args:?}: {o:?}");
-    };
     let show = |args: &[&str]| -> Vec<String> {
         let o = a.ip(args);
         String::from_utf8_lossy(&o.stdout)
@@ -1197,11 +1185,11 @@ fn track_group_and_static_entries_as_keepalived_runs_them() {
             .collect()
     };
     let run = |keepalived: bool| -> Vec<String> {
-        ip(&[
+        a.ip(&[
             "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
         ]);
-        ip(&["link", "set", "eth1p", "up"]);
-        ip(&["link", "set", "eth1", "up"]);
+        a.ip(&["link", "set", "eth1p", "up"]);
+        a.ip(&["link", "set", "eth1", "up"]);
         let dir = shared_dir();
         let (_fifo, out, global) = vrrp_fifo(dir.path(), "");
         let text = format!(
@@ -1232,7 +1220,7 @@ fn track_group_and_static_entries_as_keepalived_runs_them() {
         // (Each in a subnet of its own: deleting a primary address takes
         // its secondaries with it.)
         for n in [1, 2, 3] {
-            ip(&[
+            a.ip(&[
                 "addr",
                 "del",
                 &format!("10.9.{n}.{}/24", n + 4),
@@ -1246,11 +1234,11 @@ fn track_group_and_static_entries_as_keepalived_runs_them() {
         });
         seen.push("-- addresses deleted".into());
         seen.extend(show(&["-o", "-4", "addr", "show", "dev", "eth1"]));
-        ip(&["link", "set", "eth1", "down"]);
+        a.ip(&["link", "set", "eth1", "down"]);
         wait_lines(&out, "INSTANCE \"VI_1\" FAULT", 1);
         seen.push("-- eth1 down".into());
         seen.extend(show(&["route"]));
-        ip(&["link", "set", "eth1", "up"]);
+        a.ip(&["link", "set", "eth1", "up"]);
         wait_lines(&out, "INSTANCE \"VI_1\" MASTER", 2);
         until("the static routes back", &|| {
             let r = show(&["route"]);
@@ -1267,7 +1255,7 @@ fn track_group_and_static_entries_as_keepalived_runs_them() {
         if let Some(s) = s.as_mut() {
             assert!(s.stop().success());
         }
-        ip(&["link", "del", "eth1"]);
+        a.ip(&["link", "del", "eth1"]);
         seen.extend(
             std::fs::read_to_string(&out)
                 .unwrap()
