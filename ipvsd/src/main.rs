@@ -395,7 +395,7 @@ impl Ipvsd {
         if failed.is_empty() {
             let mut view = actual;
             for op in &ops {
-                view.apply(op);
+                keepalived_ipvs::diff::apply_to_table(&mut view, op);
             }
             self.view = Some(view);
         } else {

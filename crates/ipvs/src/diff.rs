@@ -277,8 +277,9 @@ pub fn desired_daemons(cfg: &SyncDaemonInput, follow: SyncFollow) -> Vec<Daemon>
         .collect()
 }
 
-/// Apply an op to an in-memory table the way the kernel would; lets tests
-/// (and dry runs) check that a diff converges.
+/// Apply an op to an in-memory table the way the kernel would: ipvsd's
+/// view of the kernel table follows the ops it applied, and tests check
+/// that a diff converges.
 pub fn apply_to_table(t: &mut Table, op: &Op) {
     match op {
         Op::AddService(s) | Op::EditService(s) => t.add_service(s.clone()),
