@@ -89,6 +89,14 @@ struct Ipvsd {
 const MARKS_TOKEN: mio::Token = mio::Token(16);
 
 impl Ipvsd {
+    /// nf_tables announcements (within their budget: `marks_pending` says
+    /// some are left).
+    fn read_marks(&mut self) {
+        if let Some(m) = self.marks.as_mut() {
+            self.marks_pending = m.on_monitor();
+        }
+    }
+
     /// `nftables_ipvs`: the table follows the plan, before the services
     /// that use its marks (keepalived's order).
     fn sync_marks(&mut self, ctx: &mut Ctx) {
@@ -518,17 +526,13 @@ impl Daemon for Ipvsd {
 
     fn event(&mut self, token: mio::Token, _ctx: &mut Ctx) {
         if token == MARKS_TOKEN {
-            if let Some(m) = self.marks.as_mut() {
-                self.marks_pending = m.on_monitor();
-            }
+            self.read_marks();
         }
     }
 
     fn timer(&mut self, ctx: &mut Ctx) {
         if std::mem::take(&mut self.marks_pending) {
-            if let Some(m) = self.marks.as_mut() {
-                self.marks_pending = m.on_monitor();
-            }
+            self.read_marks();
         }
         if self.next_probe.is_some_and(|t| t <= ctx.now) {
             self.connect(ctx.now);

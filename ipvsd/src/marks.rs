@@ -89,6 +89,11 @@ fn parts(entries: &[MarkEntry]) -> Vec<(u8, Vec<Protocol>)> {
     out
 }
 
+/// The families `t` has a table in.
+fn families(t: &MarkTable) -> Vec<u8> {
+    parts(&t.entries).iter().map(|(f, _)| *f).collect()
+}
+
 /// `meta l4proto P meta mark set ip daddr . P dport map @P_map return`.
 fn rule(b: &mut Batch, f: u8, p: Protocol) -> io::Result<()> {
     let v4 = f == NFPROTO_IPV4;
@@ -221,7 +226,7 @@ impl Marks {
             // Nothing of ours: drain and forget.
             return self.monitor.read(self.conn.portid(), "", |_| false).more;
         };
-        let fams: Vec<u8> = parts(&t.entries).iter().map(|(f, _)| *f).collect();
+        let fams = families(&t);
         let seen = self
             .monitor
             .read(self.conn.portid(), &t.table, |f| fams.contains(&f));
@@ -236,7 +241,7 @@ impl Marks {
     }
 
     fn delete(&mut self, t: &MarkTable) {
-        let fams: Vec<u8> = parts(&t.entries).iter().map(|(f, _)| *f).collect();
+        let fams = families(t);
         let r = self.conn.exchange(&layout(t), |b| {
             for f in fams {
                 b.delete_table(f)?;
