@@ -25,7 +25,8 @@ pub struct VipPlan {
     /// The options after them (`home`, `-nodad`, `peer`, `preferred_lft`...).
     pub opts: AddrOptions,
     /// `no_track`: a deletion is not acted on (a static address is not
-    /// put back).
+    /// put back). vrrpd reads it for static addresses only: it does not
+    /// act on a virtual address's deletion at all yet (migration.md §5).
     #[serde(default)]
     pub no_track: bool,
 }
