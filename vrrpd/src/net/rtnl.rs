@@ -382,8 +382,8 @@ pub enum NetEvent {
 }
 
 /// A non-blocking rtnetlink socket subscribed to link and address changes,
-/// polled by the event loop (track_interface, FAULT on link down, VIPs
-/// removed behind our back).
+/// polled by the event loop (track_interface, FAULT on link down, source
+/// addresses coming and going, static addresses put back).
 pub struct Monitor {
     sock: NlSocketHandle,
     /// An ENOBUFS was read: the queue is being dropped up to its end.
