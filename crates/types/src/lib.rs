@@ -3,11 +3,13 @@
 //! what a tracker watches and its verdict, and the ids the parent gives
 //! every object that crosses a socket.
 
+pub mod addr;
 pub mod ids;
 pub mod route;
 pub mod scheduler;
 pub mod script;
 
+pub use addr::AddrOptions;
 pub use ids::{GroupId, Ids, InstanceId, Keys, RsId, ScriptId, TrackerId, VsId};
 pub use scheduler::Scheduler;
 pub use script::{ScriptArgs, ScriptCall};

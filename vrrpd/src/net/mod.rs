@@ -6,21 +6,7 @@ pub mod firewall;
 pub mod garp;
 pub mod nft_msg;
 pub mod raw;
-pub mod routes;
-pub mod rtnl;
-pub mod vmac;
-
-/// A netlink request socket's receives give up after a second: the kernel
-/// answers in microseconds, and a lost answer must not stall the event
-/// loop.
-pub(crate) fn answer_timeout(fd: std::os::fd::RawFd) {
-    let tv = libc::timeval {
-        tv_sec: 1,
-        tv_usec: 0,
-    };
-    // (As before: a socket without it still works, only less guarded.)
-    let _ = raw::setsockopt_raw(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv);
-}
+pub use keepalived_rtnl::{routes, rtnl, vmac};
 
 /// SO_RCVBUF of a receive socket (the kernel doubles it, within
 /// net.core.rmem_max).

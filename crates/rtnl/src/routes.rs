@@ -1,7 +1,7 @@
 //! `virtual_routes` and `virtual_rules` over rtnetlink: added when an
 //! instance becomes master, removed when it leaves MASTER, as keepalived does.
 
-use super::rtnl::{attr, Rtnl};
+use crate::rtnl::{attr, Rtnl};
 use keepalived_types::route::{RouteSpec, RouteType, RuleAction, RuleSpec};
 use neli::consts::nl::NlmF;
 use neli::consts::rtnl::{

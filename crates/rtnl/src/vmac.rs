@@ -6,7 +6,7 @@
 //! not open files (its seccomp filter), so the same IPv4 settings go over
 //! rtnetlink (IFLA_AF_SPEC / AF_INET / IFLA_INET_CONF).
 
-use super::rtnl::{attr, err, Rtnl, IFLA_INET_CONF};
+use crate::rtnl::{attr, err, Rtnl, IFLA_INET_CONF};
 use neli::consts::nl::NlmF;
 use neli::consts::rtnl::{Iff, Ifla, IflaInfo, RtAddrFamily, Rtm};
 use neli::rtnl::{Ifinfomsg, IfinfomsgBuilder, Rtattr};
@@ -74,7 +74,7 @@ impl Rtnl {
                 MACVLAN_MODE_PRIVATE.to_ne_bytes().to_vec(),
             )?],
         )?;
-        self.new_link(name, lower, Some(mac), b"macvlan\0", data)?;
+        self.new_link(name, Some(lower), Some(mac), b"macvlan\0", Some(data))?;
         let index = self.index_of(name)?;
         if let Err(e) = self.set_addr_gen_none(index) {
             log::warn!("Error setting ADDR_GEN_MODE to NONE on {name}: {e}");
@@ -104,7 +104,7 @@ impl Rtnl {
                 attr(IFLA_IPVLAN_FLAGS, flags.to_ne_bytes().to_vec())?,
             ],
         )?;
-        self.new_link(name, lower, None, b"ipvlan\0", data)?;
+        self.new_link(name, Some(lower), None, b"ipvlan\0", Some(data))?;
         let index = self.index_of(name)?;
         if !v6 {
             if let Err(e) = self.set_addr_gen_none(index) {
@@ -115,7 +115,7 @@ impl Rtnl {
         Ok(index)
     }
 
-    fn index_of(&mut self, name: &str) -> io::Result<u32> {
+    pub(crate) fn index_of(&mut self, name: &str) -> io::Result<u32> {
         self.links()?
             .into_iter()
             .find(|l| l.name == name)
@@ -142,25 +142,28 @@ impl Rtnl {
         self.link_request(Rtm::Setlink, index, false, attrs)
     }
 
-    /// A new link of `kind` on `lower`, down.
-    fn new_link(
+    /// A new link of `kind` (on `lower`, for a stacked one), down.
+    pub(crate) fn new_link(
         &mut self,
         name: &str,
-        lower: u32,
+        lower: Option<u32>,
         mac: Option<[u8; 6]>,
         kind: &[u8],
-        data: Rtattr<IflaInfo, Buffer>,
+        data: Option<Rtattr<IflaInfo, Buffer>>,
     ) -> io::Result<()> {
-        let mut linkinfo = attr(Ifla::Linkinfo, Vec::new())?;
-        linkinfo = linkinfo
+        let mut linkinfo = attr(Ifla::Linkinfo, Vec::new())?
             .nest(&attr(IflaInfo::Kind, kind.to_vec())?)
-            .and_then(|l| l.nest(&data))
             .map_err(err("linkinfo"))?;
+        if let Some(data) = data {
+            linkinfo = linkinfo.nest(&data).map_err(err("linkinfo"))?;
+        }
         let mut ifname = name.as_bytes().to_vec();
         ifname.push(0);
         let mut attrs = RtBuffer::new();
         attrs.push(attr(Ifla::Ifname, ifname)?);
-        attrs.push(attr(Ifla::Link, lower.to_ne_bytes().to_vec())?);
+        if let Some(lower) = lower {
+            attrs.push(attr(Ifla::Link, lower.to_ne_bytes().to_vec())?);
+        }
         if let Some(mac) = mac {
             attrs.push(attr(Ifla::Address, mac.to_vec())?);
         }

@@ -19,7 +19,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 
 /// IFLA_INET_CONF inside IFLA_AF_SPEC / AF_INET.
-pub(super) const IFLA_INET_CONF: u16 = 1;
+pub const IFLA_INET_CONF: u16 = 1;
 
 /// An interface as vrrpd needs to know it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -59,10 +59,10 @@ pub struct AddrSpec {
     /// RT_SCOPE_* value (0 universe, 253 link, 254 host).
     pub scope: u8,
     pub label: Option<String>,
-    pub opts: keepalived_vrrp::plan::AddrOptions,
+    pub opts: keepalived_types::AddrOptions,
 }
 
-pub(super) fn err<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> io::Error + '_ {
+pub fn err<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> io::Error + '_ {
     move |e| io::Error::other(format!("{what}: {e}"))
 }
 
@@ -75,7 +75,7 @@ impl Rtnl {
     pub fn open() -> io::Result<Rtnl> {
         let sock = NlSocketHandle::connect(NlFamily::Route, None, Groups::empty())
             .map_err(err("rtnetlink socket"))?;
-        super::answer_timeout(sock.as_raw_fd());
+        crate::answer_timeout(sock.as_raw_fd());
         Ok(Rtnl { sock, seq: 0 })
     }
 
@@ -88,7 +88,7 @@ impl Rtnl {
         self.sock.pid()
     }
 
-    pub(super) fn send<P: Size + ToBytes + Debug>(
+    pub fn send<P: Size + ToBytes + Debug>(
         &mut self,
         ty: Rtm,
         flags: NlmF,
@@ -152,7 +152,7 @@ impl Rtnl {
     }
 
     /// Wait for the ACK of request `seq`; the kernel's errno on failure.
-    pub(super) fn ack<P>(&mut self, seq: u32) -> io::Result<()>
+    pub fn ack<P>(&mut self, seq: u32) -> io::Result<()>
     where
         P: Size + FromBytesWithInput<Input = usize> + Debug,
     {
@@ -218,7 +218,7 @@ impl Rtnl {
 }
 
 /// One attribute with a raw payload.
-pub(super) fn attr<T: RtaType>(ty: T, payload: Vec<u8>) -> io::Result<Rtattr<T, Buffer>> {
+pub fn attr<T: RtaType>(ty: T, payload: Vec<u8>) -> io::Result<Rtattr<T, Buffer>> {
     RtattrBuilder::default()
         .rta_type(ty)
         .rta_payload(payload)
@@ -242,11 +242,14 @@ fn addr_msg(a: &AddrSpec) -> io::Result<Ifaddrmsg> {
     if v6 && !a.opts.dad {
         flags |= libc::IFA_F_NODAD;
     }
-    if let (true, Some(lft)) = (v6, a.opts.preferred_lft) {
-        // struct ifa_cacheinfo: preferred, valid (forever), two stamps.
+    let valid = a.opts.valid_lft;
+    let preferred = a.opts.preferred_lft.filter(|_| v6 || valid.is_some());
+    if preferred.is_some() || valid.is_some() {
+        // struct ifa_cacheinfo: preferred, valid (unset: forever), two
+        // stamps.
         let mut ci = Vec::with_capacity(16);
-        ci.extend_from_slice(&lft.to_ne_bytes());
-        ci.extend_from_slice(&u32::MAX.to_ne_bytes());
+        ci.extend_from_slice(&preferred.or(valid).unwrap_or(u32::MAX).to_ne_bytes());
+        ci.extend_from_slice(&valid.unwrap_or(u32::MAX).to_ne_bytes());
         ci.extend_from_slice(&[0; 8]);
         attrs.push(attr(Ifa::Cacheinfo, ci)?);
     }
@@ -507,12 +510,12 @@ pub struct Drained {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::process::Command;
 
     /// Move this test thread into a fresh network namespace (root only).
-    fn fresh_netns() {
+    pub(crate) fn fresh_netns() {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
             .expect("unshare(CLONE_NEWNET): run tests as root");
         for args in [
