@@ -8,6 +8,7 @@
 //! On a kernel without IPVS it says so once, keeps running, and retries.
 
 mod addrs;
+mod announce;
 mod marks;
 
 use keepalived_child::{Ctx, Daemon};
@@ -83,6 +84,11 @@ struct Ipvsd {
     view: Option<keepalived_ipvs::Table>,
     /// Change announcements are left to read (the budget ran out).
     marks_pending: bool,
+    /// `bgp_announce`: which addresses go on the announce interface.
+    announcer: announce::Announcer,
+    announce_shell: announce::Shell,
+    /// The announce interface's addresses were read once (at start).
+    adopted: bool,
 }
 
 /// The nftables change monitor's token.
@@ -201,8 +207,53 @@ impl Ipvsd {
         self.ha_active.retain(|id, _| services.contains(id));
         self.vrrp.retain(|name, _| ids.instance(name).is_some());
         self.was_master.retain(|name| ids.instance(name).is_some());
+        let announced: Vec<_> = plan
+            .services
+            .iter()
+            .filter_map(|s| {
+                let a = s.announce.as_ref()?;
+                Some((s.id, s.vip?, a.delay_up, a.delay_down))
+            })
+            .collect();
+        let acts = self
+            .announcer
+            .configure(plan.announce.clone(), &announced, Instant::now());
+        self.announce_shell.run(acts);
         self.plan = plan;
         self.ids = ids;
+    }
+
+    /// `bgp_announce`: each announced service's verdict from this pass
+    /// (healthy once its first health round is complete: quorum up, and
+    /// IPVS there to carry its traffic), then the addresses follow.
+    fn announce_verdicts(&mut self, now: Instant) {
+        if self.plan.announce.is_none() {
+            return;
+        }
+        if !self.adopted {
+            self.adopted = true;
+            if let Some(i) = self.announcer.interface().map(str::to_string) {
+                let present = self.announce_shell.present(&i);
+                let acts = self.announcer.adopt(&present);
+                self.announce_shell.run(acts);
+            }
+        }
+        for s in &self.plan.services {
+            let Some(a) = &s.announce else {
+                continue;
+            };
+            let complete = a.checked.iter().all(|id| self.health.contains_key(id));
+            let verdict = complete.then(|| {
+                self.sock.is_some() && self.state.vs.get(&s.input.id).is_some_and(|v| v.quorum_up)
+            });
+            self.announcer.health(s.id, verdict, now);
+        }
+        self.announce_poll(now);
+    }
+
+    fn announce_poll(&mut self, now: Instant) {
+        let acts = self.announcer.poll(now);
+        self.announce_shell.run(acts);
     }
 
     /// A real server's report; one the plan does not name is dropped.
@@ -364,6 +415,8 @@ impl Ipvsd {
             self.out.push(FromChild::Quorum(q));
         }
         let Some(sock) = self.sock.as_mut() else {
+            // No IPVS to carry the traffic: nothing is announced.
+            self.announce_verdicts(now);
             return;
         };
         let actual = match self.view.take() {
@@ -414,6 +467,8 @@ impl Ipvsd {
         }
         self.owned.claim(&d.table);
         self.owned.claim_daemons(&daemons);
+        // After the services are in the kernel: then their addresses.
+        self.announce_verdicts(now);
         let took = now.elapsed();
         if ops.is_empty() {
             debug!(
@@ -485,8 +540,15 @@ impl Daemon for Ipvsd {
         Ok(())
     }
 
-    fn message(&mut self, msg: ToChild, _ctx: &mut Ctx) {
+    fn message(&mut self, msg: ToChild, ctx: &mut Ctx) {
         match msg {
+            ToChild::Checkers { running } => {
+                if !running {
+                    warn!("The health checker is gone: announced addresses are withdrawn if it is not back in time");
+                }
+                self.announcer.checkers(running, ctx.now);
+                self.announce_poll(ctx.now);
+            }
             ToChild::Health(h) => self.report_health(h.real_server.0, h.up, h.weight),
             ToChild::VrrpState(v) => {
                 if let Some(name) = self.ids.instance_name(v.instance).map(str::to_string) {
@@ -539,6 +601,9 @@ impl Daemon for Ipvsd {
             self.apply_globals();
             self.reconcile(ctx.now);
         }
+        if self.announcer.next_deadline().is_some_and(|t| t <= ctx.now) {
+            self.announce_poll(ctx.now);
+        }
         let drift = self.next_drift.is_some_and(|t| t <= ctx.now);
         if self.dirty || drift {
             self.dirty = false;
@@ -557,10 +622,21 @@ impl Daemon for Ipvsd {
             .flatten();
         // Announcements left by the budget: read on at once.
         let marks = self.marks_pending.then(Instant::now);
-        [self.next_probe, drift, marks].into_iter().flatten().min()
+        [
+            self.next_probe,
+            drift,
+            marks,
+            self.announcer.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn shutdown(&mut self, _ctx: &mut Ctx) {
+        // The routes go before the services that carry their traffic.
+        let acts = self.announcer.shutdown();
+        self.announce_shell.run(acts);
         self.teardown();
         // After the services that used its marks (keepalived's order).
         if let Some(m) = self.marks.as_mut() {
@@ -707,6 +783,7 @@ mod tests {
                 input,
                 real_servers: rs.to_vec(),
                 vip: Some(vip),
+                announce: None,
             }],
             sync_daemon: None,
             ..Default::default()

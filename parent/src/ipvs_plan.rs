@@ -11,7 +11,10 @@ use keepalived_ipvs::desired::{
 };
 use keepalived_ipvs::diff::SyncDaemonInput;
 use keepalived_ipvs::model::Timeouts;
-use keepalived_ipvs::plan::{IpvsPlan, MarkEntry, MarkTable, PlannedService, PlannedSyncDaemon};
+use keepalived_ipvs::plan::{
+    AnnouncePlan, IpvsPlan, MarkEntry, MarkTable, PlannedService, PlannedSyncDaemon,
+    ServiceAnnounce,
+};
 use keepalived_ipvs::{
     Family, FwdMethod, Health, Protocol, Scheduler, ServiceFlags, ServiceKey, TunType,
     TUN_FLAG_CSUM, TUN_FLAG_REMCSUM,
@@ -332,6 +335,7 @@ pub fn compile(config: &Config, ids: &Ids, previous: Option<&IpvsPlan>) -> IpvsP
         i.sorry_server_tunnel = vs_tunnel;
         options(vs, &mut i);
         let mut rs_ids = Vec::new();
+        let mut checked = Vec::new();
         for rs in &vs.real_servers {
             let Some(rs_id) = ids.real_server(vs_id, &rs.key(vs)) else {
                 continue;
@@ -355,6 +359,9 @@ pub fn compile(config: &Config, ids: &Ids, previous: Option<&IpvsPlan>) -> IpvsP
             r.l_thresh = rs.lthreshold.unwrap_or(0);
             i.real_servers.push(r);
             rs_ids.push(rs_id.0);
+            if !rs.checkers.is_empty() {
+                checked.push(rs_id.0);
+            }
         }
         services.push(PlannedService {
             id: vs_id.0,
@@ -363,6 +370,11 @@ pub fn compile(config: &Config, ids: &Ids, previous: Option<&IpvsPlan>) -> IpvsP
             real_servers: rs_ids,
             // keepalived clears ha_suspend for fwmark services; groups: not tracked.
             vip: vs.ip,
+            announce: vs.announce.as_ref().map(|a| ServiceAnnounce {
+                delay_up: a.delay_up,
+                delay_down: a.delay_down,
+                checked,
+            }),
         });
     }
     let sync_daemon = sync_daemon(config).map(|(daemon, instance)| PlannedSyncDaemon {
@@ -370,6 +382,17 @@ pub fn compile(config: &Config, ids: &Ids, previous: Option<&IpvsPlan>) -> IpvsP
         instance: instance.and_then(|n| ids.instance(&n)).map(|i| i.0),
     });
     let timeouts = [g.lvs_timeout_tcp, g.lvs_timeout_tcpfin, g.lvs_timeout_udp];
+    // The block's settings, or its defaults when only `announce` is
+    // written.
+    let announce = services.iter().any(|s| s.announce.is_some()).then(|| {
+        let b = config.bgp_announce.clone().unwrap_or_default();
+        AnnouncePlan {
+            interface: b.interface,
+            lifetime: b.address_lifetime,
+            withdraw_on_shutdown: b.withdraw_on_shutdown,
+            health_timeout: b.health_timeout,
+        }
+    });
     IpvsPlan {
         services,
         sync_daemon,
@@ -381,6 +404,7 @@ pub fn compile(config: &Config, ids: &Ids, previous: Option<&IpvsPlan>) -> IpvsP
             udp: timeouts[2].unwrap_or(0),
         }),
         mark_table: marking.map(|m| m.table),
+        announce,
     }
 }
 
@@ -536,6 +560,54 @@ mod tests {
         assert_eq!(keys.len(), 5, "{keys:?}");
         assert!(keys.iter().any(|k| matches!(k,
             keepalived_ipvs::ServiceKey::Addr { addr, .. } if *addr == ip("10.0.1.1"))));
+    }
+
+    /// `announce`: the plan carries the interface settings (the block's,
+    /// or its defaults) and, per announced service, its delays and the
+    /// real servers whose first report completes its first health round.
+    #[test]
+    fn announced_services_and_their_checked_real_servers() {
+        let plan_of = |t: &str| {
+            let c = load(t);
+            let mut next = 0;
+            let ids = Ids::assign(&c.object_keys(), &Ids::default(), &mut next);
+            (compile(&c, &ids, None), ids)
+        };
+        let vs = "virtual_server 192.0.2.10 80 {\n protocol TCP\n lb_algo mh\n announce {\n delay_up 2\n }\n\
+                  real_server 10.0.1.1 80 {\n TCP_CHECK {\n }\n }\n real_server 10.0.1.2 80 {\n }\n}\n\
+                  virtual_server 192.0.2.11 80 {\n protocol TCP\n real_server 10.0.1.1 80 {\n }\n}\n";
+        let (p, ids) = plan_of(vs);
+        let a = p.announce.as_ref().expect("defaults without the block");
+        assert_eq!(
+            (a.interface.as_str(), a.lifetime, a.withdraw_on_shutdown),
+            ("kalrs0", 9, true)
+        );
+        let s = p.services[0].announce.as_ref().expect("announced");
+        assert_eq!((s.delay_up, s.delay_down), (2.0, 0.0));
+        let vs_id = ids
+            .virtual_server(&load(vs).virtual_servers[0].id_key())
+            .unwrap();
+        let checked = ids
+            .real_server(
+                vs_id,
+                &load(vs).virtual_servers[0].real_servers[0].key(&load(vs).virtual_servers[0]),
+            )
+            .unwrap();
+        assert_eq!(
+            s.checked,
+            vec![checked.0],
+            "only the real server with a checker"
+        );
+        assert!(p.services[1].announce.is_none());
+        let (p, _) = plan_of(&format!("bgp_announce {{\n interface lb0\n address_lifetime 30\n withdraw_on_shutdown no\n}}\n{vs}"));
+        let a = p.announce.unwrap();
+        assert_eq!(
+            (a.interface.as_str(), a.lifetime, a.withdraw_on_shutdown),
+            ("lb0", 30, false)
+        );
+        // The block without an announced service: nothing to do.
+        let (p, _) = plan_of("bgp_announce {\n}\nvirtual_server 192.0.2.11 80 {\n protocol TCP\n real_server 10.0.1.1 80 {\n }\n}\n");
+        assert!(p.announce.is_none());
     }
 
     #[test]

@@ -160,6 +160,11 @@ const SORRY: &[(&str, &str)] = &[("virtual_server", "sorry_server 10.0.9.9 80")]
 const BINDTO: &[(&str, &str)] = &[("checker", "bindto 10.0.0.5")];
 const REGEX: &[(&str, &str)] = &[("url", "regex foo")];
 const GARP: &[(&str, &str)] = &[("garp_group", "garp_interval 0.3")];
+const ANNOUNCE: &[(&str, &str)] = &[("virtual_server", "announce {\n@announce@    }")];
+const BGP: &[(&str, &str)] = &[
+    ("virtual_server", "announce"),
+    ("top level", "bgp_announce {\n@bgp_announce@}"),
+];
 const CONTEXT: &[Context] = &[
     ("vrrp_instance", "preempt", "", &[("vrrp_instance", "nopreempt")]),
     ("vrrp_instance", "unicast_ttl", "", &[("vrrp_instance", "unicast_peer {\n 10.0.0.50\n }")]),
@@ -192,6 +197,12 @@ const CONTEXT: &[Context] = &[
     ("garp_group", "gna_interval", "", V6_INSTANCE),
     ("garp_group", "interface", "", GARP),
     ("garp_group", "interfaces", "", GARP),
+    ("announce", "delay_up", "", ANNOUNCE),
+    ("announce", "delay_down", "", ANNOUNCE),
+    ("bgp_announce", "interface", "", BGP),
+    ("bgp_announce", "address_lifetime", "", BGP),
+    ("bgp_announce", "withdraw_on_shutdown", "", BGP),
+    ("bgp_announce", "health_timeout", "", BGP),
     ("virtual_server", "virtualhost", "HTTP_GET", &[]),
     ("real_server", "virtualhost", "HTTP_GET", &[]),
     ("virtual_server", "sorry_server_inhibit", "", SORRY),
@@ -263,6 +274,9 @@ const BLOCKS: &[&str] = &[
     "track_group",
     "garp_group",
     "SSL",
+    // Its keywords are swept; the block alone, written with nothing in
+    // it, is its defaults (which a bare `announce` already gives).
+    "bgp_announce",
     "HTTP_GET",
     "SSL_GET",
     "TCP_CHECK",
@@ -340,7 +354,9 @@ fn config_with(block: &str, kind: &str, line: &str, context: &[(&str, &str)]) ->
         "checker",
         "real_server",
         "virtual_server",
+        "announce",
         "top level",
+        "bgp_announce",
     ] {
         let mut with = String::new();
         for (cb, cl) in context {

@@ -658,6 +658,9 @@ impl Supervisor {
                 for m in std::mem::take(&mut self.slots[i].held) {
                     self.send(i, &m);
                 }
+                if sub == Subsystem::Checker {
+                    self.route(&[Subsystem::Ipvs], ToChild::Checkers { running: true });
+                }
             }
             Command::Reload { sub, generation } => {
                 let i = self.slot_of(sub);
@@ -1309,6 +1312,8 @@ impl Supervisor {
         let sub = self.slots[i].sub;
         if sub == Subsystem::Checker {
             self.user_scripts.checker_gone();
+            // ipvsd's announced addresses depend on health reports.
+            self.route(&[Subsystem::Ipvs], ToChild::Checkers { running: false });
         }
         let how = match status {
             WaitStatus::Signaled(_, Signal::SIGKILL, _) => crate::backoff::sigkill_cause(

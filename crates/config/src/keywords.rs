@@ -123,7 +123,20 @@ pub(crate) const TOP: &[Kw] = &[
     r("bfd_instance"),
     t("SSL"),
     r("child_wait_time"),
+    // keepalived-rs extensions (keepalived 2.2.7 refuses them):
+    t("bgp_announce"),
 ];
+
+/// The top-level `bgp_announce` block (keepalived-rs extension).
+pub(crate) const BGP_ANNOUNCE: &[Kw] = &[
+    t("interface"),
+    t("address_lifetime").f(W),
+    t("withdraw_on_shutdown").f(TF),
+    t("health_timeout").f(W),
+];
+
+/// A virtual server's `announce` block (keepalived-rs extension).
+pub(crate) const ANNOUNCE: &[Kw] = &[t("delay_up").f(W), t("delay_down").f(W)];
 
 pub(crate) const GLOBAL: &[Kw] = &[
     t("router_id").f(W),
@@ -403,6 +416,8 @@ pub(crate) const VS: &[Kw] = &[
     t("persistence_engine"),
     r("snmp_name").f(W),
     t("sorry_server_lvs_method"),
+    // keepalived-rs extension (keepalived 2.2.7 refuses it):
+    t("announce"),
 ];
 
 pub(crate) const RS: &[Kw] = &[
@@ -544,6 +559,8 @@ const BLOCKS: &[(&str, &[Kw])] = &[
     ("real_server", RS),
     ("SSL", SSL),
     ("garp_group", GARP_GROUP),
+    ("bgp_announce", BGP_ANNOUNCE),
+    ("announce", ANNOUNCE),
     ("url", URL),
 ];
 

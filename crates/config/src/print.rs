@@ -222,6 +222,14 @@ pub fn to_keepalived_conf(c: &Config) -> String {
         p.opt_q("key", &s.key);
         p.close();
     }
+    if let Some(b) = &c.bgp_announce {
+        p.open("bgp_announce");
+        p.kq("interface", &b.interface);
+        p.kv("address_lifetime", b.address_lifetime);
+        p.onoff("withdraw_on_shutdown", b.withdraw_on_shutdown);
+        p.kv("health_timeout", b.health_timeout);
+        p.close();
+    }
     // Raw top-level blocks (bfd_instance, linkbeat_interfaces, ...) come
     // before anything that may refer to them.
     p.stmts(&c.extra);
@@ -884,6 +892,12 @@ fn virtual_server(p: &mut P, v: &VirtualServer) {
     p.opt("retry", &v.retry);
     p.opt("delay_before_retry", &v.delay_before_retry);
     p.opt("warmup", &v.warmup);
+    if let Some(a) = &v.announce {
+        p.open("announce");
+        p.kv("delay_up", a.delay_up);
+        p.kv("delay_down", a.delay_down);
+        p.close();
+    }
     p.stmts(&v.extra);
     for r in &v.real_servers {
         match r.port {

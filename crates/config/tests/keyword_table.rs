@@ -39,6 +39,11 @@ fn line(block: &str, kw: &str) -> String {
         ("top level", "SSL") => "{\n password x\n}",
         ("garp_group", "interface") => "eth0",
         ("garp_group", "interfaces") => "{\n eth1\n}",
+        ("top level", "bgp_announce") => "{\n interface kalrs1\n}",
+        ("bgp_announce", "interface") => "kalrs1",
+        ("bgp_announce", "withdraw_on_shutdown") => "no",
+        ("bgp_announce", "address_lifetime") => "30",
+        ("virtual_server", "announce") => "{\n delay_up 1\n}",
         ("top level", "linkbeat_interfaces") => "{\n eth0\n}",
         ("top level", "interface_up_down_delays") => "{\n eth0 1 1\n}",
         ("top level", "net_namespace_ipvs") => "ns2",
@@ -205,6 +210,10 @@ fn config(block: &str, l: &str) -> String {
         "url" => checker("HTTP_GET", "").replace(" path /\n", &format!(" path /\n {l}\n")),
         "SSL" => format!("SSL {{\n {l}\n}}\n{}", instance("")),
         "garp_group" => format!("garp_group {{\n garp_interval 1\n {l}\n}}\n{}", instance("")),
+        "bgp_announce" => format!("bgp_announce {{\n {l}\n}}\n{}", instance("")),
+        "announce" => format!(
+            "virtual_server 10.0.0.60 80 {{\n protocol TCP\n announce {{\n {l}\n }}\n real_server 10.0.0.61 80 {{\n weight 1\n }}\n}}\n"
+        ),
         kind => checker(kind, l),
     };
     // The samples' trackers, unless the line defines its own.
@@ -231,7 +240,7 @@ fn extra<'c>(c: &'c Config, block: &str) -> &'c [Stmt] {
         "track_file" => &c.track_files[0].extra,
         "vrrp_sync_group" => &c.vrrp_sync_groups[0].extra,
         "vrrp_instance" => &c.vrrp_instances[0].extra,
-        "authentication" | "SSL" | "garp_group" => &[],
+        "authentication" | "SSL" | "garp_group" | "bgp_announce" | "announce" => &[],
         "virtual_server" => &vs().expect("virtual server").extra,
         "real_server" => &rs().extra,
         "url" => &rs().checkers[0].url[0].extra,

@@ -136,6 +136,25 @@ fn render(man: &[String]) -> String {
         };
         s.push_str(&format!("| `{kw}` | {read_in} | {status} |\n"));
     }
+    // What keepalived-rs reads and keepalived does not: its extensions
+    // (the two blocks and what they hold).
+    const EXTENSION_BLOCKS: [&str; 2] = ["bgp_announce", "announce"];
+    let ours: Vec<(&str, String)> = blocks
+        .iter()
+        .filter(|(kw, b)| {
+            EXTENSION_BLOCKS.contains(kw) || b.iter().any(|b| EXTENSION_BLOCKS.contains(b))
+        })
+        .map(|(kw, b)| (*kw, b.join(", ")))
+        .collect();
+    s.push_str(
+        "\n## keepalived-rs extensions\n\n\
+         keepalived 2.2.7 refuses a configuration using these (\"Unknown keyword\"); \
+         keepalived-rs reads them, and `-t` notes each. See docs/bgp-announce.md.\n\n\
+         | keyword | read in |\n|---|---|\n",
+    );
+    for (kw, b) in ours {
+        s.push_str(&format!("| `{kw}` | {b} |\n"));
+    }
     s
 }
 

@@ -232,6 +232,11 @@ pub enum ToChild {
         given: u32,
     },
     Dump(DumpKind),
+    /// ipvsd: checkerd died (`false`) or was started again (`true`);
+    /// `bgp_announce` withdraws everything when it stays gone.
+    Checkers {
+        running: bool,
+    },
     /// vrrpd: a master re-announces this instance's addresses now
     /// (`keepalivedctl garp`).
     Garp(InstanceId),

@@ -23,8 +23,39 @@ pub struct PlannedService {
     pub input: VirtualServerInput,
     /// The parent's id of each real server, in `input.real_servers` order.
     pub real_servers: Vec<u32>,
-    /// The address `ha_suspend` looks for on the host.
+    /// The address `ha_suspend` looks for on the host (and `announce`
+    /// puts on the announce interface).
     pub vip: Option<IpAddr>,
+    /// `announce` (keepalived-rs extension): the VIP goes on the announce
+    /// interface while the service is healthy.
+    #[serde(default)]
+    pub announce: Option<ServiceAnnounce>,
+}
+
+/// A virtual server's `announce { }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceAnnounce {
+    /// Seconds quorum must have been up before the address is added.
+    pub delay_up: f64,
+    /// Seconds quorum must have been down before it goes.
+    pub delay_down: f64,
+    /// The real servers that have checkers: the first health round is
+    /// complete once each has reported (one without checkers never does;
+    /// it counts as up, as in keepalived).
+    pub checked: Vec<u32>,
+}
+
+/// `bgp_announce { }`: where and how announced addresses are kept.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AnnouncePlan {
+    /// The dummy interface ipvsd creates and owns.
+    pub interface: String,
+    /// Valid and preferred lifetime of each address, in seconds.
+    pub lifetime: u32,
+    /// Remove the addresses at stop (else they expire).
+    pub withdraw_on_shutdown: bool,
+    /// Seconds checkerd may be gone before every address goes.
+    pub health_timeout: f64,
 }
 
 /// `lvs_sync_daemon` and the VRRP instance it follows.
@@ -85,6 +116,9 @@ pub struct IpvsPlan {
     /// `nftables_ipvs`.
     #[serde(default)]
     pub mark_table: Option<MarkTable>,
+    /// `bgp_announce` (set when some virtual server is announced).
+    #[serde(default)]
+    pub announce: Option<AnnouncePlan>,
 }
 
 /// A real server's last report: up, and a dynamic weight if a checker set
@@ -171,12 +205,9 @@ mod tests {
                 input,
                 real_servers: vec![11, 12],
                 vip: Some(vip),
+                announce: None,
             }],
-            sync_daemon: None,
-            flush_at_start: false,
-            flush_on_stop: false,
-            timeouts: None,
-            mark_table: None,
+            ..Default::default()
         }
     }
 

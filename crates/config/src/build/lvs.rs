@@ -5,8 +5,8 @@ use super::Cx;
 use crate::diag::Pos;
 use crate::keywords as kws;
 use crate::model::{
-    Checker, CheckerKind, LbKind, Protocol, RealServer, Scheduler, SorryServer, Tunnel, Url,
-    VirtualServer, VirtualServerGroup, VsgAddress,
+    Announce, Checker, CheckerKind, LbKind, Protocol, RealServer, Scheduler, SorryServer, Tunnel,
+    Url, VirtualServer, VirtualServerGroup, VsgAddress,
 };
 use crate::tree::Node;
 use std::net::IpAddr;
@@ -147,6 +147,7 @@ pub(crate) fn virtual_server(cx: &mut Cx, n: &Node) -> Option<(VirtualServer, Ve
         }
     }
     let mut real: Vec<&Node> = Vec::new();
+    let mut announce_at = None;
     for k in cx.block(n) {
         let Some(d) = cx.lookup(k, kws::VS, "virtual_server") else {
             continue;
@@ -238,8 +239,15 @@ pub(crate) fn virtual_server(cx: &mut Cx, n: &Node) -> Option<(VirtualServer, Ve
             "warmup" => v.warmup = cx.timer(k, 1e6),
             "ip_family" => v.ip_family = cx.one_string(k),
             "real_server" => real.push(k),
+            "announce" => {
+                v.announce = Some(announce(cx, k));
+                announce_at = Some(k.pos().clone());
+            }
             _ => cx.untyped(d, k, &mut v.extra, "virtual_server"),
         }
+    }
+    if let Some(at) = announce_at {
+        announce_checks(cx, &at, &mut v);
     }
     let mut real_pos = Vec::new();
     for k in real {
@@ -249,6 +257,61 @@ pub(crate) fn virtual_server(cx: &mut Cx, n: &Node) -> Option<(VirtualServer, Ve
         }
     }
     Some((v, real_pos))
+}
+
+/// `announce [{ delay_up S  delay_down S }]` (keepalived-rs extension).
+fn announce(cx: &mut Cx, n: &Node) -> Announce {
+    cx.diags.note(
+        n.pos(),
+        "'announce' is a keepalived-rs extension (bgp_announce): keepalived 2.2.7 refuses this configuration",
+    );
+    cx.at_most(n, 0);
+    let mut a = Announce::default();
+    for k in n.block.as_deref().unwrap_or(&[]) {
+        let Some(d) = cx.lookup(k, kws::ANNOUNCE, "announce") else {
+            continue;
+        };
+        match d.key() {
+            "delay_up" => a.delay_up = cx.timer(k, 3600.0).unwrap_or(a.delay_up),
+            "delay_down" => a.delay_down = cx.timer(k, 3600.0).unwrap_or(a.delay_down),
+            _ => cx.no_arm(k, "announce"),
+        }
+    }
+    a
+}
+
+/// An announced virtual server needs one address; and the settings that
+/// keep a flow on its real server whichever director the routers send it
+/// to are said where they are missing (the announcement itself works
+/// without them).
+fn announce_checks(cx: &mut Cx, at: &Pos, v: &mut VirtualServer) {
+    if v.ip.is_none() {
+        cx.error(
+            at,
+            "'announce' needs a 'virtual_server ADDRESS PORT': a fwmark or group service has no one address to announce",
+        );
+        v.announce = None;
+        return;
+    }
+    let mh = v.lb_algo.as_ref() == Some(&Scheduler::Mh);
+    let advice = if !mh {
+        Some(format!(
+            "an announced virtual server should use 'lb_algo mh' (not {}): other schedulers send a flow the routers move to another director to another real server",
+            v.lb_algo.as_ref().map_or("wlc, keepalived's default".to_string(), |s| s.as_str().to_string())
+        ))
+    } else if !v.inhibit_on_failure {
+        Some("an announced 'mh' virtual server should set 'inhibit_on_failure': a failed real server deleted and added back reorders the Maglev table differently on each director".to_string())
+    } else if !v.mh_fallback {
+        Some("an announced 'mh' virtual server with 'inhibit_on_failure' should set 'mh-fallback': a flow hashed to a failed (weight 0) real server is dropped without it".to_string())
+    } else {
+        None
+    };
+    if let Some(a) = advice {
+        cx.diags.note(at, a);
+    }
+    if v.persistence_timeout.is_some() {
+        cx.diags.note(at, "an announced virtual server with 'persistence_timeout': persistence templates are each director's own, so a client moved to another director may reach another real server");
+    }
 }
 
 fn real_server(cx: &mut Cx, n: &Node, vs: &VirtualServer) -> Option<RealServer> {

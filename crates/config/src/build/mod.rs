@@ -176,6 +176,11 @@ pub(crate) fn config(nodes: &[Node], diags: &mut Diags) -> Config {
                 }
                 c.ssl = Some(s);
             }
+            // keepalived-rs extension; a second block is refused.
+            "bgp_announce" if c.bgp_announce.is_some() => {
+                cx.error(n.pos(), "'bgp_announce' is given twice");
+            }
+            "bgp_announce" => c.bgp_announce = Some(bgp_announce(&mut cx, n)),
             // The first counts (keepalived reports another).
             "net_namespace" if c.net_namespace.is_none() => c.net_namespace = cx.one_string(n),
             // The first counts (kchecks report another, and a missing name).
@@ -379,6 +384,44 @@ pub(crate) fn line_text(l: &Node) -> String {
         .map(|t| t.text.as_str())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The top-level `bgp_announce { }` block (keepalived-rs extension).
+fn bgp_announce(cx: &mut Cx, n: &Node) -> crate::model::BgpAnnounce {
+    cx.diags.note(
+        n.pos(),
+        "'bgp_announce' is a keepalived-rs extension: keepalived 2.2.7 refuses this configuration",
+    );
+    cx.at_most(n, 0);
+    let mut b = crate::model::BgpAnnounce::default();
+    for k in n.block.as_deref().unwrap_or(&[]) {
+        let Some(d) = cx.lookup(k, kws::BGP_ANNOUNCE, "bgp_announce") else {
+            continue;
+        };
+        match d.key() {
+            "interface" => {
+                if let Some(name) = cx.one_string(k) {
+                    // An interface name as the kernel takes it.
+                    if name.is_empty()
+                        || name.len() > 15
+                        || name.contains(['/', ':'])
+                        || name.chars().any(char::is_whitespace)
+                    {
+                        cx.error(&k.args[0].pos, format!("'interface' {name}: not a valid interface name (1 to 15 characters, no '/', ':' or spaces)"));
+                    } else {
+                        b.interface = name;
+                    }
+                }
+            }
+            "address_lifetime" => {
+                b.address_lifetime = cx.num(k, 3u32, 86_400).unwrap_or(b.address_lifetime)
+            }
+            "withdraw_on_shutdown" => b.withdraw_on_shutdown = cx.flag(k),
+            "health_timeout" => b.health_timeout = cx.timer(k, 3600.0).unwrap_or(b.health_timeout),
+            _ => cx.no_arm(k, "bgp_announce"),
+        }
+    }
+    b
 }
 
 /// A node as a raw statement.

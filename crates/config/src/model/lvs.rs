@@ -226,8 +226,51 @@ pub struct VirtualServer {
     pub retry: Option<u32>,
     pub delay_before_retry: Option<f64>,
     pub warmup: Option<f64>,
+    /// `announce [{ }]` (keepalived-rs extension): the address goes on
+    /// `bgp_announce`'s interface while the service is healthy.
+    pub announce: Option<Announce>,
     pub real_servers: Vec<RealServer>,
     pub extra: Vec<Stmt>,
+}
+
+/// `announce { delay_up S  delay_down S }` in a virtual server
+/// (keepalived-rs extension; keepalived 2.2.7 refuses the keyword).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Announce {
+    /// Seconds quorum must have been up before the address is added (0).
+    pub delay_up: f64,
+    /// Seconds quorum must have been down before it goes (0).
+    pub delay_down: f64,
+}
+
+/// The top-level `bgp_announce { }` block (keepalived-rs extension): the
+/// dummy interface on which ipvsd puts the addresses of healthy announced
+/// virtual servers, for a routing daemon to export.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BgpAnnounce {
+    /// The dummy interface the suite creates and owns (`kalrs0`).
+    pub interface: String,
+    /// Valid and preferred lifetime of each address, in seconds (9):
+    /// refreshed every third of it, so a dead suite's addresses expire.
+    pub address_lifetime: u32,
+    /// Remove the addresses at stop (yes); `no` leaves them to expire.
+    pub withdraw_on_shutdown: bool,
+    /// Seconds the health checker may be gone before every address is
+    /// withdrawn (3).
+    pub health_timeout: f64,
+}
+
+impl Default for BgpAnnounce {
+    fn default() -> Self {
+        BgpAnnounce {
+            interface: "kalrs0".into(),
+            address_lifetime: 9,
+            withdraw_on_shutdown: true,
+            health_timeout: 3.0,
+        }
+    }
 }
 
 impl Default for VirtualServer {
@@ -272,6 +315,7 @@ impl Default for VirtualServer {
             retry: None,
             delay_before_retry: None,
             warmup: None,
+            announce: None,
             real_servers: Vec::new(),
             extra: Vec::new(),
         }

@@ -62,6 +62,8 @@ pub struct Config {
     pub script_users: std::collections::BTreeMap<String, String>,
     /// The `SSL { }` block: the client certificate SSL_GET presents.
     pub ssl: Option<SslConfig>,
+    /// `bgp_announce { }` (keepalived-rs extension).
+    pub bgp_announce: Option<BgpAnnounce>,
     /// Other top-level blocks keepalived knows (`linkbeat_interfaces`,
     /// `bfd_instance`, ...), kept raw.
     pub extra: Vec<Stmt>,
