@@ -22,6 +22,8 @@ command -v promtool >/dev/null || need+=(prometheus)
 # openssl s_server is the real server requiring client certificates
 # (tests/tests/ssl_client.rs).
 command -v openssl >/dev/null || need+=(openssl)
+# BIRD 2 routes the announced virtual servers (tests/vm/bgp-announce.sh).
+command -v bird >/dev/null || need+=(bird2)
 if [ ${#need[@]} -gt 0 ]; then
     echo "== installing ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -35,6 +37,9 @@ pkill -x keepalived 2>/dev/null || true
 # Nor Prometheus's server, which its package starts too.
 systemctl disable --now prometheus >/dev/null 2>&1 || true
 pkill -x prometheus 2>/dev/null || true
+# Nor BIRD's.
+systemctl disable --now bird >/dev/null 2>&1 || true
+pkill -x bird 2>/dev/null || true
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -69,6 +74,8 @@ if [ -x tests/vm/run-ipvs-tests.sh ]; then
     tests/vm/run-ipvs-vm.sh tests/vm/ipvs-nft.sh target/debug
     echo "== lvs_sync_daemon following a VRRP instance, side by side with keepalived 2.2.7"
     tests/vm/run-ipvs-vm.sh tests/vm/ipvs-syncd.sh target/debug
+    echo "== virtual servers announced over BGP: two directors, BIRD 2, ECMP (bgp_announce)"
+    tests/vm/run-ipvs-vm.sh tests/vm/bgp-announce.sh target/debug
     echo "== use_ipvlan side by side with keepalived 2.2.7 (this host's kernel may have no ipvlan)"
     KARS_VM_FORCE=1 tests/vm/run-ipvs-vm.sh tests/vm/vrrp-links.sh target/debug
     echo "== faults on a VRRP pair: clock steps (monotonic timers), netem delay/reorder/duplicate/loss"

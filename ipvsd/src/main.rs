@@ -543,8 +543,11 @@ impl Daemon for Ipvsd {
     fn message(&mut self, msg: ToChild, ctx: &mut Ctx) {
         match msg {
             ToChild::Checkers { running } => {
-                if !running {
-                    warn!("The health checker is gone: announced addresses are withdrawn if it is not back in time");
+                if let (false, Some(a)) = (running, &self.plan.announce) {
+                    warn!(
+                        "The health checker is gone: announced addresses are withdrawn if it is not back within {}s",
+                        a.health_timeout
+                    );
                 }
                 self.announcer.checkers(running, ctx.now);
                 self.announce_poll(ctx.now);

@@ -1312,8 +1312,11 @@ impl Supervisor {
         let sub = self.slots[i].sub;
         if sub == Subsystem::Checker {
             self.user_scripts.checker_gone();
-            // ipvsd's announced addresses depend on health reports.
-            self.route(&[Subsystem::Ipvs], ToChild::Checkers { running: false });
+            // ipvsd's announced addresses depend on health reports (at
+            // stop, checkerd's end is expected).
+            if self.life.phase() != crate::lifecycle::Phase::Stopping {
+                self.route(&[Subsystem::Ipvs], ToChild::Checkers { running: false });
+            }
         }
         let how = match status {
             WaitStatus::Signaled(_, Signal::SIGKILL, _) => crate::backoff::sigkill_cause(

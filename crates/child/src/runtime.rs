@@ -425,6 +425,7 @@ fn routed(m: &ToChild) -> bool {
             | ToChild::Quorum(_)
             | ToChild::HaSuspend { .. }
             | ToChild::ScriptEnded { .. }
+            | ToChild::Checkers { .. }
     )
 }
 
