@@ -18,9 +18,14 @@
 #      address lifetime + 2 s;
 #   5. d1 stopped (SIGTERM): withdrawn at once (withdraw_on_shutdown).
 # The destinations are in the same order on both directors (one Maglev
-# table). Usage (host): tests/vm/run-ipvs-vm.sh tests/vm/bgp-announce.sh [BINDIR]
+# table). Between 3 and 4, d1's ipvsd and checkerd are SIGKILLed in turn:
+# the parent restarts them and the route never moves (no BGP update).
+# Usage (host): tests/vm/run-ipvs-vm.sh tests/vm/bgp-announce.sh [BINDIR [ROUNDS]]
+# ROUNDS > 1 repeats steps 2-3 (without the flows) and prints the spread:
+# the benchmark of failure -> withdrawal and restore -> announcement.
 set -u
 BIN=$(cd "${1:-target/debug}" && pwd)
+ROUNDS=${2:-1}
 w=$(mktemp -d)
 chmod 755 "$w"
 VIP=192.0.2.10
@@ -248,16 +253,45 @@ via2=$(ip netns exec d2 ipvsadm -Lnc | grep -c ESTABLISHED)
 echo "flows: $via1 through d1, $via2 through d2"
 [ "$via1" -gt 0 ] && [ "$via2" -gt 0 ] || bad "ECMP did not spread the flows over both directors"
 
-t0=$(ms)
-for r in rs1 rs2; do kill "$(cat "$w/$r.8101")"; done
-if t=$(wait_hops "10.0.1.3" 10); then
-    t=$(($(ms) - t0))
-    echo "figure: health failure -> withdrawal: $t ms (delay_loop 1 s, connect refused)"
-    [ "$t" -le 2000 ] || bad "withdrawn in $t ms: more than delay_loop + 1 s"
-else
-    bad "d1 not withdrawn: next hops '$(hops)'"
-    tail -20 "$w/d1.log"
-fi
+# d1's health ports close: d1 withdrawn (figure in $down).
+fail_checks() {
+    local t0
+    t0=$(ms)
+    for r in rs1 rs2; do kill "$(cat "$w/$r.8101")"; done
+    if wait_hops "10.0.1.3" 10 >/dev/null; then
+        down=$(($(ms) - t0))
+        echo "figure: health failure -> withdrawal: $down ms (delay_loop 1 s, connect refused)"
+        [ "$down" -le 2000 ] || bad "withdrawn in $down ms: more than delay_loop + 1 s"
+    else
+        bad "d1 not withdrawn: next hops '$(hops)'"
+        tail -20 "$w/d1.log"
+    fi
+}
+# d1's health ports open again: announced after delay_up, counted from when
+# both accept, as d1 sees them (figure in $up).
+restore_checks() {
+    local a t0
+    for r in rs1 rs2; do
+        ip netns exec $r python3 "$w/server.py" $r 8101 >/dev/null 2>&1 &
+        echo $! >"$w/$r.8101"
+    done
+    for a in 10.0.1.11 10.0.1.12; do
+        for _ in $(seq 1 100); do
+            ip netns exec d1 bash -c "exec 3<>/dev/tcp/$a/8101" 2>/dev/null && break
+            sleep 0.05
+        done
+    done
+    t0=$(ms)
+    if wait_hops "10.0.1.2 10.0.1.3" 15 >/dev/null; then
+        up=$(($(ms) - t0))
+        echo "figure: restore -> announcement: $up ms (delay_up $DELAY_UP s, delay_loop 1 s)"
+        [ "$up" -ge $((DELAY_UP * 1000)) ] || bad "announced after $up ms: before delay_up"
+        [ "$up" -le $((DELAY_UP * 1000 + 2000)) ] || bad "announced after $up ms: later than delay_up + delay_loop + 1 s"
+    else
+        bad "d1 not announced again: next hops '$(hops)'"
+    fi
+}
+fail_checks
 same_since "$(since d1)" "$s1" && same_since "$(since d2)" "$s2" && echo "BGP sessions stayed up ($(birdc rtr show protocols | awk '$1 ~ /^d[12]$/ { print $1, $6 }' | xargs))" ||
     bad "a BGP session restarted: '$s1' '$s2' -> '$(since d1)' '$(since d2)'"
 echo go >&7
@@ -268,26 +302,48 @@ same=${2:-} moved=${3:-} broken=${4:-}
 [ "${same:-0}" = 200 ] && echo "flows: all 200 kept their real server through d2 (sloppy_tcp, mh)" ||
     bad "flows after the withdrawal: same ${same:-?} moved ${moved:-?} broken ${broken:-?}"
 
-# 3. d1's checks pass again: announced after delay_up (counted from when
-#    both health ports accept again, as d1 sees them).
-for r in rs1 rs2; do
-    ip netns exec $r python3 "$w/server.py" $r 8101 >/dev/null 2>&1 &
+# 3. d1's checks pass again: announced after delay_up.
+restore_checks
+downs=("$down") ups=("$up")
+for _ in $(seq 2 "$ROUNDS"); do
+    sleep 1
+    fail_checks >/dev/null; downs+=("$down")
+    restore_checks >/dev/null; ups+=("$up")
 done
-for a in 10.0.1.11 10.0.1.12; do
-    for _ in $(seq 1 100); do
-        ip netns exec d1 bash -c "exec 3<>/dev/tcp/$a/8101" 2>/dev/null && break
+if [ "$ROUNDS" -gt 1 ]; then
+    spread() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { printf "min %d median %d max %d ms", v[1], v[int((NR + 1) / 2)], v[NR] }'; }
+    echo "benchmark ($ROUNDS rounds): health failure -> withdrawal: $(spread "${downs[@]}")"
+    echo "benchmark ($ROUNDS rounds): restore -> announcement: $(spread "${ups[@]}") (delay_up $DELAY_UP s)"
+fi
+
+# 3b. d1's ipvsd, then its checkerd, SIGKILLed: restarted by the parent,
+#     the address stays (adopted by the new ipvsd; checkerd back within
+#     health_timeout): the route never moves, no BGP update.
+steady() { # seconds: the next hops stay both directors' throughout
+    local t0
+    t0=$(ms)
+    while [ $(($(ms) - t0)) -lt $(($1 * 1000)) ]; do
+        [ "$(hops)" = "10.0.1.2 10.0.1.3" ] || return 1
         sleep 0.05
     done
+}
+for child in i c; do
+    name=$([ $child = i ] && echo ipvsd || echo checkerd)
+    u=$(birdc rtr show protocols all d1 | awk '/Import (updates|withdraws):/ { print $3 }' | xargs)
+    old=$(cat "$w/d1.run/$child")
+    kill -KILL "$old"
+    if steady 5; then
+        new=$(cat "$w/d1.run/$child" 2>/dev/null)
+        [ -n "$new" ] && [ "$new" != "$old" ] && kill -0 "$new" 2>/dev/null ||
+            bad "d1's $name was not restarted (pid $old -> '${new:-}')"
+        [ "$(birdc rtr show protocols all d1 | awk '/Import (updates|withdraws):/ { print $3 }' | xargs)" = "$u" ] &&
+            echo "crash: d1's $name SIGKILLed and restarted (pid $old -> $new); route and BGP untouched" ||
+            bad "d1's $name crash made BGP updates: $u -> $(birdc rtr show protocols all d1 | awk '/Import (updates|withdraws):/ { print $3 }' | xargs)"
+    else
+        bad "d1's $name crash moved the route: next hops '$(hops)'"
+        tail -20 "$w/d1.log"
+    fi
 done
-t0=$(ms)
-if t=$(wait_hops "10.0.1.2 10.0.1.3" 15); then
-    t=$(($(ms) - t0))
-    echo "figure: restore -> announcement: $t ms (delay_up $DELAY_UP s, delay_loop 1 s)"
-    [ "$t" -ge $((DELAY_UP * 1000)) ] || bad "announced after $t ms: before delay_up"
-    [ "$t" -le $((DELAY_UP * 1000 + 2000)) ] || bad "announced after $t ms: later than delay_up + delay_loop + 1 s"
-else
-    bad "d1 not announced again: next hops '$(hops)'"
-fi
 
 # 4. d2's whole suite killed at once (stopped first, so no process of it
 #    sees another die and cleans up): the kernel deletes its address.
