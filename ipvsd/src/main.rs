@@ -346,6 +346,9 @@ impl Ipvsd {
     /// One pass; `read`: dump the kernel's table rather than trust the
     /// view (a pass without a view reads it anyway).
     fn pass(&mut self, now: Instant, read: bool) {
+        // (`now` is the wake-up's: a long pass before this one in the same
+        // wake-up must not count as this one's time.)
+        let started = Instant::now();
         let read = read || self.view.is_none();
         if read || self.next_drift.is_none() {
             self.next_drift = Some(now + DRIFT_CHECK);
@@ -469,7 +472,7 @@ impl Ipvsd {
         self.owned.claim_daemons(&daemons);
         // After the services are in the kernel: then their addresses.
         self.announce_verdicts(now);
-        let took = now.elapsed();
+        let took = started.elapsed();
         if ops.is_empty() {
             debug!(
                 "IPVS: reconcile pass: no change, {compared} service(s) compared in {took:?}{}",

@@ -208,6 +208,9 @@ pub struct Supervisor {
     slots: Vec<Slot>,
     settings: Settings,
     life: Lifecycle,
+    /// checkerd died and ipvsd was told (`Checkers`): tell it when
+    /// checkerd runs again.
+    checkers_down: bool,
     /// The validated configuration of each generation some child runs,
     /// applies or will get.
     plans: BTreeMap<u64, Plan>,
@@ -331,6 +334,7 @@ impl Supervisor {
             slots,
             settings,
             life,
+            checkers_down: false,
             plans: BTreeMap::from([(1, {
                 let mut p = Plan::new(
                     config,
@@ -658,7 +662,9 @@ impl Supervisor {
                 for m in std::mem::take(&mut self.slots[i].held) {
                     self.send(i, &m);
                 }
-                if sub == Subsystem::Checker {
+                // (Only after a death: at the first start ipvsd counts on
+                // checkerd anyway.)
+                if sub == Subsystem::Checker && std::mem::take(&mut self.checkers_down) {
                     self.route(&[Subsystem::Ipvs], ToChild::Checkers { running: true });
                 }
             }
@@ -1316,6 +1322,7 @@ impl Supervisor {
             // stop, checkerd's end is expected).
             if self.life.phase() != crate::lifecycle::Phase::Stopping {
                 self.route(&[Subsystem::Ipvs], ToChild::Checkers { running: false });
+                self.checkers_down = true;
             }
         }
         let how = match status {

@@ -341,9 +341,21 @@ fn serialize(
 
 /// Encode an IPVS request for the resolved family id.
 pub fn encode(req: &Request, family: u16, seq: u32, pid: u32) -> Result<Vec<u8>> {
+    encode_flags(req, family, seq, pid, req.flags())
+}
+
+/// [`encode`] with the netlink flags given: a batch of writes asks an ACK
+/// of its last message only (the kernel reports an error of any).
+pub fn encode_flags(
+    req: &Request,
+    family: u16,
+    seq: u32,
+    pid: u32,
+    flags: NlmF,
+) -> Result<Vec<u8>> {
     serialize(
         family,
-        req.flags(),
+        flags,
         seq,
         pid,
         req.cmd(),

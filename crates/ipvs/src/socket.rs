@@ -23,6 +23,11 @@ use crate::table::Table;
 /// Receive buffer: larger than the kernel's 32 KiB dump skb.
 const RECV_BUF: usize = 64 * 1024;
 
+/// Most writes sent in one `sendmsg` by [`IpvsSocket::apply`]: the kernel
+/// runs a datagram's messages one after the other, so a batch costs one
+/// system call and one answer instead of one round trip per rule.
+const BATCH: usize = 64;
+
 struct Pending {
     seq: u32,
     cmd: u8,
@@ -301,15 +306,106 @@ impl IpvsSocket {
 
     /// Apply ops in order, recording successes in `owned`. Like keepalived,
     /// a failed op is reported and the rest still applied.
+    ///
+    /// Batched: up to [`BATCH`] requests per datagram, only the last asking
+    /// for an ACK. The kernel handles a datagram's messages in order within
+    /// the `sendmsg`, acknowledging (or reporting the error of) each in
+    /// order, so the last one's answer means every earlier one is done and
+    /// its error, if any, already read.
     pub fn apply(&mut self, ops: &[Op], owned: &mut Owned) -> Vec<(Op, IpvsError)> {
         let mut failed = Vec::new();
-        for op in ops {
-            match self.execute(&op.to_request()) {
-                Ok(_) => owned.record(op),
-                Err(e) => failed.push((op.clone(), e)),
+        for chunk in ops.chunks(BATCH) {
+            match self.apply_batch(chunk) {
+                Ok(errors) => {
+                    let mut by_op: Vec<Option<IpvsError>> = chunk.iter().map(|_| None).collect();
+                    for (i, e) in errors {
+                        by_op[i] = Some(e);
+                    }
+                    for (op, e) in chunk.iter().zip(by_op) {
+                        match e {
+                            Some(e) => failed.push((op.clone(), e)),
+                            None => owned.record(op),
+                        }
+                    }
+                }
+                // The socket failed: nothing of the batch is known done.
+                Err(e) => {
+                    let why = e.to_string();
+                    failed.extend(
+                        chunk
+                            .iter()
+                            .map(|op| (op.clone(), IpvsError::Invalid(why.clone()))),
+                    );
+                }
             }
         }
         failed
+    }
+
+    /// One batch: the index and error of each op the kernel refused.
+    fn apply_batch(&mut self, ops: &[Op]) -> Result<Vec<(usize, IpvsError)>> {
+        if self.pending.is_some() {
+            return Err(IpvsError::Invalid("a request is already in flight".into()));
+        }
+        let mut buf = Vec::new();
+        let mut seqs = Vec::with_capacity(ops.len());
+        let mut cmds = Vec::with_capacity(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            let req = op.to_request();
+            let seq = self.next_seq();
+            let flags = if i + 1 == ops.len() {
+                neli::consts::nl::NlmF::REQUEST | neli::consts::nl::NlmF::ACK
+            } else {
+                neli::consts::nl::NlmF::REQUEST
+            };
+            let m = encode::encode_flags(&req, self.family, seq, self.pid, flags)?;
+            buf.extend_from_slice(&m);
+            // Messages of a datagram start 4-byte aligned.
+            buf.resize(buf.len().next_multiple_of(4), 0);
+            seqs.push(seq);
+            cmds.push(req.cmd());
+            if req.is_write() {
+                self.writes += 1;
+            }
+        }
+        self.sock.send(&buf, Msg::empty())?;
+        let last = *seqs.last().expect("a batch is not empty");
+        let mut errors = Vec::new();
+        loop {
+            let n = match self.sock.recv(&mut self.buf[..], Msg::empty()) {
+                Ok((n, _)) => n,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    continue
+                }
+                Err(e) => return Err(e.into()),
+            };
+            for m in decode::messages(&self.buf[..n])? {
+                // Answers of an abandoned request, or not ours.
+                let Some(i) = seqs.iter().position(|s| *s == m.seq) else {
+                    continue;
+                };
+                match decode::classify(&m, self.family)? {
+                    Message::Error(errno) => errors.push((
+                        i,
+                        IpvsError::Kernel {
+                            cmd: cmds[i],
+                            errno,
+                        },
+                    )),
+                    Message::Ack => {}
+                    // A write answers with an ACK or an error only.
+                    _ => continue,
+                }
+                if m.seq == last {
+                    return Ok(errors);
+                }
+            }
+        }
     }
 
     pub fn flush(&mut self) -> Result<()> {

@@ -162,3 +162,55 @@ fn write_ack_error_and_counter() {
     // SAFETY: closing our end of the pair.
     unsafe { libc::close(peer) };
 }
+
+/// `apply` sends its writes in one datagram, only the last asking for an
+/// ACK; an error the kernel reports for one of them fails that op alone
+/// (the others are recorded as ours), and the last one's ACK ends it.
+#[test]
+fn writes_are_batched_and_an_error_fails_its_op_only() {
+    let (mut s, peer) = pair();
+    let k = ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80);
+    let dest = |last: u8| {
+        Dest::new(
+            std::net::IpAddr::from([10, 0, 1, last]),
+            80,
+            FwdMethod::Masq,
+            1,
+        )
+    };
+    let ops = vec![
+        Op::AddService(Service::new(k, Scheduler::Rr)),
+        Op::AddDest(k, dest(1)),
+        Op::AddDest(k, dest(2)),
+    ];
+    let kernel = std::thread::spawn(move || {
+        let req = recv_req(peer);
+        let m = decode::messages(&req).unwrap();
+        let flags: Vec<u16> = m.iter().map(|m| m.flags).collect();
+        // The second is refused, then the last acknowledged.
+        let mut err = (-libc::EEXIST).to_ne_bytes().to_vec();
+        err.extend_from_slice(&req[..16]);
+        send(peer, &nlmsg(NLMSG_ERROR, 0, m[1].seq, &err));
+        let mut ack = 0i32.to_ne_bytes().to_vec();
+        ack.extend_from_slice(&[0u8; 16]);
+        send(peer, &nlmsg(NLMSG_ERROR, 0, m[2].seq, &ack));
+        // SAFETY: closing our end of the pair.
+        unsafe { libc::close(peer) };
+        (m.len(), flags)
+    });
+    let mut owned = Owned::default();
+    let failed = s.apply(&ops, &mut owned);
+    let (count, flags) = kernel.join().unwrap();
+    assert_eq!(count, 3, "one datagram");
+    let ack = libc::NLM_F_ACK as u16;
+    assert_eq!(
+        flags.iter().map(|f| f & ack != 0).collect::<Vec<_>>(),
+        vec![false, false, true]
+    );
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].0, ops[1]);
+    assert_eq!(failed[0].1.errno(), Some(libc::EEXIST));
+    assert!(owned.services.contains(&k));
+    assert_eq!(owned.dests.len(), 1, "the refused destination is not ours");
+    assert_eq!(s.writes(), 3);
+}
