@@ -40,6 +40,9 @@ struct Server {
     plan: ServerPlan,
     /// Last state reported.
     last: Option<bool>,
+    /// A report with `settled` was sent (the `Settled` event then needs
+    /// no report of its own).
+    told_settled: bool,
 }
 
 #[derive(Default)]
@@ -82,7 +85,7 @@ impl Checkerd {
             return;
         };
         for (id, s) in self.servers.iter().enumerate() {
-            let Some(Server { plan, last }) = s else {
+            let Some(Server { plan, last, .. }) = s else {
                 continue;
             };
             if !plan.ha_suspend {
@@ -301,7 +304,12 @@ impl Checkerd {
         for ev in engine.drain_events() {
             match ev {
                 Event::RealServer { id, up, weight } => {
-                    let Some(Some(Server { plan, last })) = self.servers.get_mut(id.0) else {
+                    let Some(Some(Server {
+                        plan,
+                        last,
+                        told_settled,
+                    })) = self.servers.get_mut(id.0)
+                    else {
                         continue;
                     };
                     let (vk, rk) = (&plan.vk, &plan.rk);
@@ -330,11 +338,38 @@ impl Checkerd {
                     }
                     *last = Some(up);
                     self.health_sent += 1;
+                    let settled = engine.settled(id);
+                    *told_settled = settled;
                     ctx.send(FromChild::Health(RealServerHealth {
                         virtual_server: plan.vs,
                         real_server: plan.rs,
                         up,
                         weight,
+                        settled,
+                    }));
+                }
+                // The first verdicts are in: said even when they kept the
+                // starting state (ipvsd's bgp_announce waits for them).
+                Event::Settled { id } => {
+                    let Some(Some(Server {
+                        plan, told_settled, ..
+                    })) = self.servers.get_mut(id.0)
+                    else {
+                        continue;
+                    };
+                    if std::mem::replace(told_settled, true) {
+                        continue;
+                    }
+                    let Some((up, weight)) = engine.reported(id) else {
+                        continue;
+                    };
+                    self.health_sent += 1;
+                    ctx.send(FromChild::Health(RealServerHealth {
+                        virtual_server: plan.vs,
+                        real_server: plan.rs,
+                        up,
+                        weight,
+                        settled: true,
                     }));
                 }
                 Event::Script { name, ok } => {
@@ -563,7 +598,7 @@ impl Daemon for Checkerd {
         match kind {
             DumpKind::Data => {
                 s.push_str("------< Health checkers >------\n");
-                for Server { plan, last } in self.servers.iter().flatten() {
+                for Server { plan, last, .. } in self.servers.iter().flatten() {
                     let (vk, rk) = (&plan.vk, &plan.rk);
                     let st = match last {
                         Some(true) => "UP",
@@ -703,7 +738,11 @@ fn add_server(
         servers.resize_with(id + 1, || None);
     }
     debug_assert!(servers[id].is_none(), "the engine reused a live id");
-    servers[id] = Some(Server { plan, last: None });
+    servers[id] = Some(Server {
+        plan,
+        last: None,
+        told_settled: false,
+    });
     Ok(id)
 }
 

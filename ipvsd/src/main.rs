@@ -30,6 +30,21 @@ const RETRY: Duration = Duration::from_secs(30);
 /// How often the kernel table is compared with the desired one, to undo
 /// changes made behind our back.
 const DRIFT_CHECK: Duration = Duration::from_secs(5);
+/// Services whose destinations the drift check reads per wake-up (one
+/// dump each): 10,000 services read at once held ipvsd's loop for 1.6 s
+/// in the VM guest; a slice holds it a few tens of milliseconds, and the
+/// messages waiting are handled between slices.
+const DRIFT_SLICE: usize = 256;
+
+/// A drift check under way: the services whose destinations are still to
+/// be compared with ipvsd's view.
+struct Scan {
+    keys: Vec<keepalived_ipvs::ServiceKey>,
+    next: usize,
+    started: Instant,
+    slices: u32,
+    longest: Duration,
+}
 
 #[derive(Default)]
 struct Ipvsd {
@@ -38,6 +53,8 @@ struct Ipvsd {
     plan: IpvsPlan,
     /// Health by real server id, for the plan's real servers only.
     health: HealthById,
+    /// Real servers whose checkers have all given a first verdict.
+    settled: BTreeSet<u32>,
     /// The plan's real-server ids: a report naming another is dropped, and
     /// a reload forgets the health of those it removed (a reload that
     /// churns real servers grew this map for ever).
@@ -84,6 +101,8 @@ struct Ipvsd {
     view: Option<keepalived_ipvs::Table>,
     /// Change announcements are left to read (the budget ran out).
     marks_pending: bool,
+    /// The drift check under way, a slice per wake-up.
+    scan: Option<Scan>,
     /// `bgp_announce`: which addresses go on the announce interface.
     announcer: announce::Announcer,
     announce_shell: announce::Shell,
@@ -203,6 +222,7 @@ impl Ipvsd {
             .collect();
         let planned = &self.planned;
         self.health.retain(|id, _| planned.contains(id));
+        self.settled.retain(|id| planned.contains(id));
         let services: BTreeSet<u32> = plan.services.iter().map(|s| s.id).collect();
         self.ha_active.retain(|id, _| services.contains(id));
         self.vrrp.retain(|name, _| ids.instance(name).is_some());
@@ -242,7 +262,9 @@ impl Ipvsd {
             let Some(a) = &s.announce else {
                 continue;
             };
-            let complete = a.checked.iter().all(|id| self.health.contains_key(id));
+            // Every checked real server's first verdict is in (its first
+            // report is the starting state, `alpha`'s).
+            let complete = a.checked.iter().all(|id| self.settled.contains(id));
             let verdict = complete.then(|| {
                 self.sock.is_some() && self.state.vs.get(&s.input.id).is_some_and(|v| v.quorum_up)
             });
@@ -257,12 +279,18 @@ impl Ipvsd {
     }
 
     /// A real server's report; one the plan does not name is dropped.
-    fn report_health(&mut self, id: u32, up: bool, weight: Option<i32>) {
+    fn report_health(&mut self, h: &keepalived_ipc::RealServerHealth) {
+        let id = h.real_server.0;
         if !self.planned.contains(&id) {
             return;
         }
         self.health_updates += 1;
-        self.health.insert(id, (up, weight));
+        self.health.insert(id, (h.up, h.weight));
+        if h.settled {
+            self.settled.insert(id);
+        } else {
+            self.settled.remove(&id);
+        }
         self.dirty = true;
     }
 
@@ -350,6 +378,10 @@ impl Ipvsd {
         // wake-up must not count as this one's time.)
         let started = Instant::now();
         let read = read || self.view.is_none();
+        if read {
+            // The whole table is read: a drift check under way is moot.
+            self.scan = None;
+        }
         if read || self.next_drift.is_none() {
             self.next_drift = Some(now + DRIFT_CHECK);
         }
@@ -510,13 +542,12 @@ impl Daemon for Ipvsd {
                 self.vrrp_state(&name, v.state);
             }
         }
-        let planned = &self.planned;
-        self.health = replay
-            .health
-            .into_iter()
-            .filter(|h| planned.contains(&h.real_server.0))
-            .map(|h| (h.real_server.0, (h.up, h.weight)))
-            .collect();
+        self.health.clear();
+        self.settled.clear();
+        for h in &replay.health {
+            self.report_health(h);
+        }
+        self.health_updates = 0;
         self.connect(ctx.now);
         Ok(())
     }
@@ -555,7 +586,7 @@ impl Daemon for Ipvsd {
                 self.announcer.checkers(running, ctx.now);
                 self.announce_poll(ctx.now);
             }
-            ToChild::Health(h) => self.report_health(h.real_server.0, h.up, h.weight),
+            ToChild::Health(h) => self.report_health(&h),
             ToChild::VrrpState(v) => {
                 if let Some(name) = self.ids.instance_name(v.instance).map(str::to_string) {
                     self.vrrp_state(&name, v.state);
@@ -610,12 +641,17 @@ impl Daemon for Ipvsd {
         if self.announcer.next_deadline().is_some_and(|t| t <= ctx.now) {
             self.announce_poll(ctx.now);
         }
-        let drift = self.next_drift.is_some_and(|t| t <= ctx.now);
-        if self.dirty || drift {
+        if self.scan.is_some() {
+            self.scan_slice();
+        }
+        if self.next_drift.is_some_and(|t| t <= ctx.now) {
+            self.start_drift(ctx.now);
+        }
+        if self.dirty {
             self.dirty = false;
-            // Health alone: against ipvsd's view; the drift check reads
-            // the kernel.
-            self.pass(ctx.now, drift);
+            // Against ipvsd's view (a drift check patched it with what it
+            // found; without a view the pass reads the kernel).
+            self.pass(ctx.now, false);
         }
         self.flush(ctx);
     }
@@ -626,8 +662,9 @@ impl Daemon for Ipvsd {
         let drift = (self.sock.is_some() || self.plan.uses_ha_suspend())
             .then_some(self.next_drift)
             .flatten();
-        // Announcements left by the budget: read on at once.
-        let marks = self.marks_pending.then(Instant::now);
+        // Announcements left by the budget, or a drift check's next slice:
+        // at once (after the messages waiting).
+        let marks = (self.marks_pending || self.scan.is_some()).then(Instant::now);
         [
             self.next_probe,
             drift,
@@ -652,6 +689,119 @@ impl Daemon for Ipvsd {
 }
 
 impl Ipvsd {
+    /// The periodic drift check: the kernel's services read with one dump
+    /// and compared with ipvsd's view; the same, their destinations are
+    /// then compared a slice per wake-up ([`Ipvsd::scan_slice`]). A service
+    /// added, removed or changed behind our back makes the next pass read
+    /// the whole table (rare: someone ran ipvsadm). keepalived has no such
+    /// check: what is changed behind its back stays changed.
+    fn start_drift(&mut self, now: Instant) {
+        self.next_drift = Some(now + DRIFT_CHECK);
+        // The periodic pass: quorum, ha_suspend, the sync daemons, against
+        // the view (without one, it reads the kernel).
+        self.pass(now, false);
+        if self.scan.is_some() {
+            // Longer than the period: it finishes first.
+            return;
+        }
+        let (Some(sock), Some(view)) = (self.sock.as_mut(), self.view.as_ref()) else {
+            return;
+        };
+        let same = match sock.services() {
+            Ok(list) => {
+                list.len() == view.services.len()
+                    && list.iter().all(|e| {
+                        view.services
+                            .get(&e.service.key)
+                            .is_some_and(|ts| ts.service.same_config(&e.service))
+                    })
+            }
+            Err(e) => {
+                error!("IPVS: cannot read the kernel's services: {e}");
+                false
+            }
+        };
+        if !same {
+            info!("IPVS: the kernel's services changed behind our back; reading the whole table");
+            self.view = None;
+            self.dirty = true;
+            return;
+        }
+        self.scan = Some(Scan {
+            keys: view.services.keys().copied().collect(),
+            next: 0,
+            started: Instant::now(),
+            slices: 0,
+            longest: Duration::ZERO,
+        });
+    }
+
+    /// One slice of the drift check: the destinations of the next
+    /// [`DRIFT_SLICE`] services compared with the view; one that differs
+    /// is put in the view as the kernel has it, for the next pass to
+    /// correct.
+    fn scan_slice(&mut self) {
+        let t0 = Instant::now();
+        let (Some(scan), Some(sock), Some(view)) =
+            (self.scan.as_mut(), self.sock.as_mut(), self.view.as_mut())
+        else {
+            self.scan = None;
+            return;
+        };
+        let end = (scan.next + DRIFT_SLICE).min(scan.keys.len());
+        let mut changed = 0;
+        let mut failed = None;
+        for key in &scan.keys[scan.next..end] {
+            // Gone from the view: removed by our own ops since.
+            let Some(ts) = view.services.get_mut(key) else {
+                continue;
+            };
+            match sock.dests(key) {
+                Ok(list) => {
+                    let same = list.len() == ts.dests.len()
+                        && list.iter().all(|d| {
+                            ts.dests
+                                .get(&d.dest.key())
+                                .is_some_and(|v| v.same_config(&d.dest))
+                        });
+                    if !same {
+                        ts.dests = list.into_iter().map(|d| (d.dest.key(), d.dest)).collect();
+                        changed += 1;
+                    }
+                }
+                Err(e) => {
+                    failed = Some(format!("{key:?}: {e}"));
+                    break;
+                }
+            }
+        }
+        if let Some(why) = failed {
+            // Deleted meanwhile (by someone else: ours leave the view).
+            info!("IPVS: cannot read the destinations of {why}; reading the whole table");
+            self.scan = None;
+            self.view = None;
+            self.dirty = true;
+            return;
+        }
+        scan.next = end;
+        scan.slices += 1;
+        scan.longest = scan.longest.max(t0.elapsed());
+        if changed > 0 {
+            info!("IPVS: the destinations of {changed} service(s) changed behind our back");
+            self.dirty = true;
+        }
+        if end == scan.keys.len() {
+            debug!(
+                "IPVS: drift check: {} service(s) compared in {:?}, {} slice(s), the longest {:?}",
+                scan.keys.len(),
+                scan.started.elapsed(),
+                scan.slices,
+                scan.longest
+            );
+            self.scan = None;
+        }
+    }
+
     /// At stop: what we created in the IPVS table goes.
     fn teardown(&mut self) {
         let Some(sock) = self.sock.as_mut() else {
@@ -796,22 +946,40 @@ mod tests {
         }
     }
 
+    fn report(id: u32, up: bool, settled: bool) -> keepalived_ipc::RealServerHealth {
+        keepalived_ipc::RealServerHealth {
+            virtual_server: keepalived_ipc::VsId(1),
+            real_server: keepalived_ipc::RsId(id),
+            up,
+            weight: None,
+            settled,
+        }
+    }
+
     /// State is bounded by the plan: a reload forgets the health of the
     /// real servers it removed, and a report naming none of the plan's is
     /// dropped (10,000 reloads churning real servers grew ipvsd by 3 MiB).
+    /// Whether a server's first verdicts are in follows its last report.
     #[test]
     fn health_is_kept_for_the_plans_real_servers_only() {
         let mut d = Ipvsd::default();
         let ids = keepalived_ipc::Ids::default();
         d.set_plan(plan_of(&[1, 2]), ids.clone());
         for id in [1, 2, 99] {
-            d.report_health(id, true, None);
+            d.report_health(&report(id, true, id != 2));
         }
         assert_eq!(d.health.keys().copied().collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(d.settled.iter().copied().collect::<Vec<_>>(), vec![1]);
         d.set_plan(plan_of(&[2, 3]), ids);
-        d.report_health(3, false, None);
+        d.report_health(&report(3, false, true));
         assert_eq!(d.health.keys().copied().collect::<Vec<_>>(), vec![2, 3]);
-        assert_eq!(d.health_updates, 3);
+        assert_eq!(d.settled.iter().copied().collect::<Vec<_>>(), vec![3]);
+        d.report_health(&report(3, true, false));
+        assert!(
+            d.settled.is_empty(),
+            "a restarted checkerd's starting state"
+        );
+        assert_eq!(d.health_updates, 4);
     }
 
     #[test]

@@ -46,6 +46,13 @@ echo "programmed:"; ipvsadm -Ln
 # Drift: someone deletes our destination; it comes back.
 ipvsadm -d -t 10.0.0.1:80 -r 10.0.1.1:80
 wait_for "drift put back" "ipvsadm -Ln | grep -q '10.0.1.1:80 *Masq *3'"
+# A weight edited, then the whole service deleted: both put back (the
+# drift check compares destinations a slice at a time, services at once).
+ipvsadm -e -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 1
+wait_for "edited weight put back" "ipvsadm -Ln | grep -q '10.0.1.1:80 *Masq *3'"
+ipvsadm -D -t 10.0.0.1:80
+wait_for "deleted service put back" "ipvsadm -Ln | grep -q '10.0.1.1:80 *Masq *3'"
+ipvsadm -Ln | grep -q "TCP  10.0.0.1:80 wrr" || fail "scheduler after the service came back"
 # No-op reload: zero netlink writes. The counter is read from the SIGUSR2
 # stats dump (/tmp/keepalived.stats, written by the parent).
 writes() {

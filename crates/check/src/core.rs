@@ -60,6 +60,9 @@ pub struct CheckerCore {
     flavor: Flavor,
     is_up: bool,
     has_run: bool,
+    /// A verdict was reached: an attempt ended with no retry pending (and,
+    /// for HTTP, every URL walked), or the state was set by one.
+    settled: bool,
     retry_it: u32,
     next: Option<Instant>,
     started: Option<Instant>,
@@ -75,6 +78,7 @@ impl CheckerCore {
             flavor,
             is_up: !alpha,
             has_run: false,
+            settled: false,
             retry_it: 0,
             next: None,
             started: None,
@@ -93,6 +97,19 @@ impl CheckerCore {
 
     pub fn has_run(&self) -> bool {
         self.has_run
+    }
+
+    /// The first verdict is in (after its retries): the state is measured,
+    /// not the starting one. (`has_run` is keepalived's flag, set by the
+    /// first attempt even when a retry follows.)
+    pub fn settled(&self) -> bool {
+        self.settled
+    }
+
+    /// The state is known without an attempt (FILE_CHECK reads its file
+    /// at once).
+    pub fn mark_settled(&mut self) {
+        self.settled = true;
     }
 
     /// Remaining state a restarted checkerd resumes from.
@@ -155,6 +172,9 @@ impl CheckerCore {
         }
         self.next = Some(next.max(now));
         self.started = None;
+        if self.has_run && self.retry_it == 0 && self.url_it == 0 {
+            self.settled = true;
+        }
         (was != self.is_up).then_some(self.is_up)
     }
 
@@ -162,6 +182,7 @@ impl CheckerCore {
     /// counts as run, whether or not it changed anything.
     fn verdict(&mut self, up: bool) {
         self.has_run = true;
+        self.settled = true;
         self.is_up = up;
     }
 

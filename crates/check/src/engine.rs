@@ -51,6 +51,10 @@ pub enum Event {
     },
     /// A track script's verdict after rise/fall.
     Script { name: String, ok: bool },
+    /// Every checker of the real server has given its first verdict (after
+    /// its retries): its state is measured, no longer the starting one
+    /// (`alpha`). Once per server; one without checkers at once.
+    Settled { id: RsId },
 }
 
 /// A real server and its checkers.
@@ -175,6 +179,8 @@ struct Server {
     dynamic: bool,
     omega: bool,
     reported: Option<(bool, Option<i32>)>,
+    /// [`Event::Settled`] was sent.
+    settled: bool,
 }
 
 struct Script {
@@ -324,6 +330,7 @@ impl Engine {
                     self.watching = true;
                     let st = file::status(file::read_value(&f.path), f.weight, f.reverse);
                     core = CheckerCore::new(c.timing, flavor, st.is_none());
+                    core.mark_settled();
                     cur_weight = st.unwrap_or(0);
                     dynamic |= f.weight != 0;
                 }
@@ -368,6 +375,7 @@ impl Engine {
             dynamic,
             omega: spec.omega,
             reported: None,
+            settled: false,
         });
         if id == self.servers.len() {
             self.servers.push(server);
@@ -1052,6 +1060,10 @@ impl Engine {
         let weight = s
             .dynamic
             .then(|| (s.spec_weight as i64 + delta).clamp(0, i32::MAX as i64) as i32);
+        let all_run = s
+            .checks
+            .iter()
+            .all(|&ci| self.checks[ci].as_ref().is_none_or(|c| c.core.settled()));
         let now = (up, weight);
         let s = self.servers[id].as_mut().expect("server");
         if s.reported != Some(now) {
@@ -1062,6 +1074,23 @@ impl Engine {
                 weight,
             });
         }
+        if all_run && !s.settled {
+            s.settled = true;
+            self.events.push(Event::Settled { id: RsId(id) });
+        }
+    }
+
+    /// Whether every checker of the real server has given a verdict.
+    pub fn settled(&self, id: RsId) -> bool {
+        self.servers
+            .get(id.0)
+            .and_then(Option::as_ref)
+            .is_some_and(|s| s.settled)
+    }
+
+    /// The real server's state last reported (up, dynamic weight).
+    pub fn reported(&self, id: RsId) -> Option<(bool, Option<i32>)> {
+        self.servers.get(id.0).and_then(Option::as_ref)?.reported
     }
 }
 
@@ -1272,7 +1301,14 @@ mod tests {
                 e.on_event(token, t);
                 assert_eq!(e.next_deadline(), e.scan_deadline());
             }
-            events.extend(e.drain_events().into_iter().map(|ev| (at, ev)));
+            // (A server's first verdict, `Settled`, is not what these
+            // tests follow: state changes and when runs start.)
+            events.extend(
+                e.drain_events()
+                    .into_iter()
+                    .filter(|ev| !matches!(ev, Event::Settled { .. }))
+                    .map(|ev| (at, ev)),
+            );
         }
         (starts, events)
     }
@@ -1379,7 +1415,7 @@ mod tests {
             .into_iter()
             .filter_map(|ev| match ev {
                 Event::RealServer { id, .. } => Some(id),
-                Event::Script { .. } => None,
+                Event::Script { .. } | Event::Settled { .. } => None,
             })
             .collect();
         assert_eq!(reported, vec![keep]);

@@ -265,7 +265,7 @@ fn file_check_weights_and_fault() {
         }],
         5,
     );
-    let (_, e) = h.wait(500, |_| true);
+    let (_, e) = h.wait(500, |e| matches!(e, Event::RealServer { .. }));
     assert!(
         matches!(
             e,
@@ -278,7 +278,7 @@ fn file_check_weights_and_fault() {
         "{e:?}"
     );
     std::fs::write(&f, "3").unwrap();
-    let (_, e) = h.wait(1000, |_| true);
+    let (_, e) = h.wait(1000, |e| matches!(e, Event::RealServer { .. }));
     assert!(
         matches!(
             e,
@@ -292,7 +292,7 @@ fn file_check_weights_and_fault() {
     );
     // A value whose product reaches i32::MIN is a fault: down.
     std::fs::write(&f, "-300000000").unwrap();
-    let (_, e) = h.wait(1500, |_| true);
+    let (_, e) = h.wait(1500, |e| matches!(e, Event::RealServer { .. }));
     assert!(matches!(e, Event::RealServer { up: false, .. }), "{e:?}");
     let _ = std::fs::remove_dir_all(d);
 }

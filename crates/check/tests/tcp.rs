@@ -121,3 +121,43 @@ fn tcp_bindto_and_bind_port() {
     let (_, peer) = l.accept().unwrap();
     assert_eq!(peer, "127.0.0.3:40000".parse().unwrap());
 }
+
+/// `Settled` (what bgp_announce waits for): a server's first verdict,
+/// after its retries — not its registration, whose state is the starting
+/// one; a server without checks at once, each once.
+#[test]
+fn settled_at_the_first_verdict_not_at_registration() {
+    netns();
+    let mut h = Harness::new();
+    let bare = h.add(vec![]);
+    // delay_loop 300, connect_timeout 150, retry 1, delay_before_retry 100;
+    // nothing listens: refused at 0 and at the retry, down at 100.
+    let id = h.add(vec![CheckSpec {
+        log_all_failures: false,
+        timing: timing(300, 150, 1, 100),
+        alpha: false,
+        kind: CheckKind::Tcp(ep(ADDR)),
+    }]);
+    let (t, _) = h.wait(2000, |e| matches!(e, Event::Settled { id: i } if *i == id));
+    not_before(t, 100, 25);
+    h.run_until(t + 700);
+    let of = |want: RsId| -> Vec<String> {
+        h.log
+            .iter()
+            .filter(|(_, e)| match e {
+                Event::RealServer { id, .. } | Event::Settled { id } => *id == want,
+                _ => false,
+            })
+            .map(|(_, e)| match e {
+                Event::RealServer { up, .. } => format!("up {up}"),
+                _ => "settled".to_string(),
+            })
+            .collect()
+    };
+    assert_eq!(of(bare), vec!["up true", "settled"]);
+    assert_eq!(
+        of(id),
+        vec!["up true", "up false", "settled"],
+        "the starting state, then the verdict and its settling, once"
+    );
+}

@@ -72,6 +72,10 @@ pub struct RealServerHealth {
     pub up: bool,
     /// A weight set by a dynamic checker (MISC_CHECK `misc_dynamic`).
     pub weight: Option<i32>,
+    /// Every checker of it has given its first verdict: the state is
+    /// measured, not the starting one (`bgp_announce` waits for this).
+    #[serde(default)]
+    pub settled: bool,
 }
 
 /// How long a real server's last check attempt took: checkerd → parent
@@ -422,6 +426,7 @@ mod tests {
             real_server: RsId(2),
             up: false,
             weight: Some(3),
+            settled: true,
         });
         assert_eq!(decode_from_child(&encode(&up).unwrap()).unwrap(), up);
         let down = ToChild::Configure {

@@ -40,6 +40,7 @@ fn samples() -> Vec<FromChild> {
             real_server: RsId(4),
             up: true,
             weight: Some(5),
+            settled: false,
         }),
         FromChild::Track(TrackResult {
             tracker: TrackerId(5),

@@ -40,8 +40,8 @@ pub struct ServiceAnnounce {
     /// Seconds quorum must have been down before it goes.
     pub delay_down: f64,
     /// The real servers that have checkers: the first health round is
-    /// complete once each has reported (one without checkers never does;
-    /// it counts as up, as in keepalived).
+    /// complete once each has reported `settled` (every checker's first
+    /// verdict given; the first report is only the starting state).
     pub checked: Vec<u32>,
 }
 

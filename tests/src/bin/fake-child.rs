@@ -61,6 +61,7 @@ fn main() {
                 real_server: keepalived_ipc::RsId(2),
                 up: false,
                 weight: None,
+                settled: false,
             });
             send(&sock, &m);
         }
