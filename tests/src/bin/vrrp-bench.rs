@@ -2,8 +2,16 @@
 //! - failover time from a crash of the master to the VIP on the backup and
 //!   to its first gratuitous ARP, against Master_Down_Interval, for VRRPv2
 //!   (1 s adverts) and VRRPv3 (0.1 s);
+//! - the same on the wire, side by side with Debian's keepalived 2.2.7:
+//!   a pair of the same implementation, the master's whole process tree
+//!   stopped and killed at once, and the time from its last advert to the
+//!   backup's first gratuitous ARP (one tcpdump clock), over
+//!   Master_Down_Interval; several rounds, min / median / max;
 //! - CPU and RSS of a suite running 255 VRRPv3 instances at 0.1 s adverts,
-//!   beside Debian's keepalived 2.2.7 on the same configuration.
+//!   beside Debian's keepalived 2.2.7 on the same configuration;
+//! - the backup's side (`vrrp-bench backup [ADVERT]`): 255 instances whose
+//!   master is the other implementation, CPU of the backup and the drops
+//!   its raw sockets count (/proc/net/raw{,6}), ours and keepalived's.
 //!
 //! `cargo run --release -p keepalived-rs-tests --bin vrrp-bench`
 
@@ -66,6 +74,305 @@ fn failover(version: u8, advert: &str, adv_secs: f64) {
         vip.as_secs_f64() * 1000.0,
         garp.as_secs_f64() * 1000.0
     );
+}
+
+/// Stop, then kill, every process of `ns` at once: none of them sees
+/// another die and cleans up (a crash of the whole daemon).
+fn crash_ns(ns: &Netns) {
+    let pids = ns_pids(ns);
+    for sig in [
+        nix::sys::signal::Signal::SIGSTOP,
+        nix::sys::signal::Signal::SIGKILL,
+    ] {
+        for &p in &pids {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), sig);
+        }
+    }
+}
+
+/// Every process in `ns`.
+fn ns_pids(ns: &Netns) -> Vec<i32> {
+    let out = Command::new("ip")
+        .args(["netns", "pids", &ns.name])
+        .output()
+        .expect("ip netns pids");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// The epoch seconds tcpdump -tt starts a line with.
+fn stamp(line: &str) -> Option<f64> {
+    line.split_whitespace().next()?.parse().ok()
+}
+
+/// One failover on the wire: ms from the master's last advert to the
+/// backup's first gratuitous ARP, minus Master_Down_Interval.
+fn wire_failover(ours: bool, version: u8, advert: &str, adv_secs: f64) -> f64 {
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    let obs = lan.host(3);
+    let conf = |p| {
+        format!(
+            "global_defs {{\n    router_id W\n}}\n{}",
+            instance(1, p, version, advert)
+        )
+    };
+    let mut tap = LineTap::spawn(Command::new("ip").args([
+        "netns",
+        "exec",
+        &obs.name,
+        "tcpdump",
+        "-l",
+        "-n",
+        "-tt",
+        "-i",
+        "eth0",
+        "vrrp or arp",
+    ]));
+    tap.wait_for_text("listening on", PROMPT);
+    // Both of one implementation; B waits as BACKUP.
+    let (mut sa, mut sb, mut ka, mut kb) = (None, None, None, None);
+    if ours {
+        let na = Suite::spawn_in(a.clone(), &conf(150), &[]).wait_started();
+        let mut nb = Suite::spawn_in(b.clone(), &conf(100), &[]).wait_started();
+        nb.log.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+        (sa, sb) = (Some(na), Some(nb));
+    } else {
+        ka = Some(Keepalived::start(&a, &conf(150)));
+        let mut k = Keepalived::start(&b, &conf(100));
+        k.out.wait_for_text("(VI_1) Entering BACKUP STATE", PROMPT);
+        kb = Some(k);
+    }
+    let master = "10.99.0.11";
+    // Adverts from the master are flowing; let a few pass.
+    tap.wait_for("an advert", PROMPT, |l| {
+        l.contains(&format!("{master} > 224.0.0.18"))
+    });
+    std::thread::sleep(Duration::from_secs_f64(adv_secs * 3.0 + 0.2));
+    let t_crash = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64();
+    match sa.as_mut() {
+        // The suite's own crash: vrrpd killed outright, the parent stopped
+        // first so it restarts nothing.
+        Some(suite) => suite.crash(),
+        None => crash_ns(&a),
+    }
+    // (The master's own gratuitous ARPs at its start come before.)
+    let garp = tap.wait_for(
+        "the backup's gratuitous ARP",
+        Duration::from_secs(15),
+        |l| {
+            l.contains("who-has 10.98.0.2")
+                && l.contains("tell 10.98.0.2")
+                && stamp(l).is_some_and(|t| t > t_crash)
+        },
+    );
+    let t_garp = stamp(&garp).expect("tcpdump stamp");
+    let adverts = || {
+        tap.lines
+            .iter()
+            .filter(|l| l.contains(&format!("{master} > 224.0.0.18")))
+    };
+    // A priority-0 advert is a clean stop, not a crash: the backup then
+    // waits Skew_Time only, which is not what is measured.
+    assert!(
+        !adverts().any(|l| l.contains("prio 0,")),
+        "the master stopped cleanly instead of crashing"
+    );
+    let t_last = adverts()
+        .filter_map(|l| stamp(l))
+        .filter(|t| *t < t_garp)
+        .fold(f64::MIN, f64::max);
+    let skew = if version == 3 {
+        156.0 / 256.0 * adv_secs
+    } else {
+        156.0 / 256.0
+    };
+    let mdi = 3.0 * adv_secs + skew;
+    drop((sa.take(), sb.take(), ka.take(), kb.take()));
+    ((t_garp - t_last) - mdi) * 1000.0
+}
+
+fn spread(v: &mut [f64]) -> String {
+    v.sort_by(f64::total_cmp);
+    format!(
+        "min {:+.2} median {:+.2} max {:+.2} ms",
+        v[0],
+        v[v.len() / 2],
+        v[v.len() - 1]
+    )
+}
+
+fn wire_failovers(rounds: usize) {
+    for (version, advert, adv) in [(2u8, "1", 1.0), (3, "0.1", 0.1), (3, "0.05", 0.05)] {
+        for ours in [true, false] {
+            let mut v: Vec<f64> = (0..rounds)
+                .map(|_| wire_failover(ours, version, advert, adv))
+                .collect();
+            println!(
+                "wire, VRRPv{version} advert_int {advert}: last advert -> backup's first GARP, over Master_Down_Interval, {rounds} rounds: {}: {}",
+                if ours { "keepalived-rs" } else { "keepalived 2.2.7" },
+                spread(&mut v)
+            );
+        }
+    }
+}
+
+/// Packets the raw sockets of `ns` dropped (the last column of
+/// /proc/net/raw and raw6).
+fn raw_drops(ns: &Netns) -> u64 {
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            "cat",
+            "/proc/net/raw",
+            "/proc/net/raw6",
+        ])
+        .output()
+        .expect("cat /proc/net/raw");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("sl"))
+        .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// 255 VRRPv3 instances at `advert` whose master is the other
+/// implementation: the backup's CPU and raw-socket drops over 20 s, ours
+/// then keepalived's.
+fn backup_side(advert: &str) {
+    let n = 255;
+    let conf = |p| {
+        let mut c = String::from("global_defs {\n    router_id S\n}\n");
+        for v in 1..=n {
+            c.push_str(&instance(v, p, 3, advert));
+        }
+        c
+    };
+    let window = Duration::from_secs(20);
+    for ours_backup in [true, false] {
+        let mut lan = Lan::new();
+        let a = Arc::new(lan.host(1));
+        let b = Arc::new(lan.host(2));
+        let (master_ka, master_rs, backup_ka, backup_rs);
+        if ours_backup {
+            master_ka = Some(Keepalived::start(&a, &conf(150)));
+            master_rs = None;
+            let mut s = Suite::spawn_in(b.clone(), &conf(100), &[]).wait_started();
+            for v in 1..=n {
+                s.log.wait_for_text(
+                    &format!("(VI_{v}) Entering BACKUP STATE"),
+                    Duration::from_secs(60),
+                );
+            }
+            backup_rs = Some(s);
+            backup_ka = None;
+        } else {
+            let mut s = Suite::spawn_in(a.clone(), &conf(150), &[]).wait_started();
+            for v in 1..=n {
+                s.log.wait_for_text(
+                    &format!("(VI_{v}) Entering MASTER STATE"),
+                    Duration::from_secs(60),
+                );
+            }
+            master_rs = Some(s);
+            master_ka = None;
+            let mut k = Keepalived::start(&b, &conf(100));
+            for v in 1..=n {
+                k.out.wait_for_text(
+                    &format!("(VI_{v}) Entering BACKUP STATE"),
+                    Duration::from_secs(60),
+                );
+            }
+            backup_ka = Some(k);
+            backup_rs = None;
+        }
+        std::thread::sleep(Duration::from_secs(2));
+        let d0 = raw_drops(&b);
+        let rx = || {
+            let out = Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    &b.name,
+                    "cat",
+                    "/sys/class/net/eth0/statistics/rx_packets",
+                ])
+                .output()
+                .expect("rx_packets");
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse::<u64>()
+                .unwrap_or(0)
+        };
+        let rx0 = rx();
+        // Every process of the backup's namespace: the whole daemon.
+        let pids = || ns_pids(&b);
+        let who = if ours_backup {
+            "keepalived-rs"
+        } else {
+            "keepalived 2.2.7"
+        };
+        // Per process, over the same window as the total below.
+        let ticks = |p: i32| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|s| {
+                    let f: Vec<u64> = s
+                        .rsplit(')')
+                        .next()?
+                        .split_whitespace()
+                        .skip(11)
+                        .take(2)
+                        .filter_map(|v| v.parse().ok())
+                        .collect();
+                    Some(f.iter().sum::<u64>())
+                })
+                .unwrap_or(0)
+        };
+        let before: Vec<(i32, u64)> = pids().into_iter().map(|p| (p, ticks(p))).collect();
+        measure(
+            &format!("{who}, backup of {n} VRRPv3 instances at {advert} s"),
+            pids,
+            window,
+        );
+        for (p, t0) in before {
+            let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+            println!(
+                "    {}: {:.1} %",
+                comm.trim(),
+                (ticks(p) - t0) as f64 / window.as_secs_f64()
+            );
+        }
+        let drops = raw_drops(&b) - d0;
+        let rate = (rx() - rx0) as f64 / window.as_secs_f64();
+        let took_over = match (&backup_rs, &backup_ka) {
+            (Some(s), _) => s
+                .log
+                .lines
+                .iter()
+                .filter(|l| l.contains("Entering MASTER"))
+                .count(),
+            (_, Some(k)) => k
+                .out
+                .lines
+                .iter()
+                .filter(|l| l.contains("Entering MASTER"))
+                .count(),
+            _ => 0,
+        };
+        println!(
+            "{who}, backup: {rate:.0} packets/s received; raw-socket receive drops in {window:?}: {drops}; took over {took_over} time(s)"
+        );
+        drop((master_ka, master_rs, backup_ka, backup_rs));
+    }
 }
 
 fn measure(what: &str, pids: impl Fn() -> Vec<i32>, window: Duration) {
@@ -152,6 +459,17 @@ fn scale() {
 
 fn main() {
     keepalived_rs_tests::require_root();
+    // `vrrp-bench wire [ROUNDS]`: the side-by-side failover on the wire only.
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("backup") {
+        backup_side(args.get(2).map_or("0.02", String::as_str));
+        return;
+    }
+    if args.get(1).map(String::as_str) == Some("wire") {
+        wire_failovers(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(5));
+        return;
+    }
+    wire_failovers(3);
     failover(2, "1", 1.0);
     failover(3, "0.1", 0.1);
     scale();

@@ -41,39 +41,36 @@ impl Engine {
             };
             let (ifindex, v6) = (self.sockets[si].ifindex, self.sockets[si].v6);
             let vrid = pkt.payload.get(1).copied();
-            let wants = |p: &Planned| {
-                p.sock_if.1 == ifindex
-                    && p.cfg.src_addr.is_ipv6() == v6
-                    && Some(p.cfg.vrid) == vrid
-                    && !p.cfg.uses_ah()
-            };
             // Usually one instance per VRID and interface: the datagram is
-            // handed over without a copy or a target list (only instances
-            // sharing it get copies).
-            let Some(last) = self.plans.iter().rposition(&wants) else {
+            // handed over without a copy (only instances sharing it get
+            // copies).
+            let targets = vrid.and_then(|v| self.rx_targets.get(&(ifindex, v6, v)));
+            let Some(&last) = targets.and_then(|t| t.last()) else {
                 self.unknown_vrid += 1;
                 continue;
             };
+            let others: Vec<usize> = targets
+                .map(|t| t[..t.len() - 1].to_vec())
+                .unwrap_or_default();
             let Received {
                 src,
                 dst,
                 ttl,
                 payload,
             } = pkt;
-            for m in 0..last {
-                if wants(&self.plans[m]) {
-                    let data = payload.clone();
-                    self.input(
-                        m,
-                        Input::Packet(RxPacket {
-                            src,
-                            dst,
-                            ttl,
-                            data,
-                        }),
-                        now,
-                    );
-                }
+            // (Without a heap copy of the list when, as usual, it is one.)
+            for m in others {
+                let data = payload.clone();
+                self.input(
+                    m,
+                    Input::Packet(RxPacket {
+                        src,
+                        dst,
+                        ttl,
+                        data,
+                    }),
+                    now,
+                );
             }
             let rx = RxPacket {
                 src,
