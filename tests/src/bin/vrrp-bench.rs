@@ -32,17 +32,26 @@ fn instance(vrid: u32, prio: u8, version: u8, advert: &str) -> String {
     )
 }
 
-fn failover(version: u8, advert: &str, adv_secs: f64) {
+/// A LAN of a would-be master, a backup and an observer.
+fn pair_lan() -> (Lan, Arc<Netns>, Arc<Netns>, Netns) {
     let mut lan = Lan::new();
     let a = Arc::new(lan.host(1));
     let b = Arc::new(lan.host(2));
     let obs = lan.host(3);
-    let conf = |p| {
-        format!(
-            "global_defs {{\n    router_id B\n}}\n{}",
-            instance(1, p, version, advert)
-        )
-    };
+    (lan, a, b, obs)
+}
+
+/// One instance, VRID 1, at `priority`.
+fn one_instance(priority: u8, version: u8, advert: &str) -> String {
+    format!(
+        "global_defs {{\n    router_id B\n}}\n{}",
+        instance(1, priority, version, advert)
+    )
+}
+
+fn failover(version: u8, advert: &str, adv_secs: f64) {
+    let (_lan, a, b, obs) = pair_lan();
+    let conf = |p| one_instance(p, version, advert);
     let mut na = Suite::spawn_in(a.clone(), &conf(150), &[]).wait_started();
     let mut nb = Suite::spawn_in(b.clone(), &conf(100), &[]).wait_started();
     na.log.wait_for_text("(VI_1) Entering MASTER STATE", PROMPT);
@@ -79,7 +88,7 @@ fn failover(version: u8, advert: &str, adv_secs: f64) {
 /// Stop, then kill, every process of `ns` at once: none of them sees
 /// another die and cleans up (a crash of the whole daemon).
 fn crash_ns(ns: &Netns) {
-    let pids = ns_pids(ns);
+    let pids = ns.pids();
     for sig in [
         nix::sys::signal::Signal::SIGSTOP,
         nix::sys::signal::Signal::SIGKILL,
@@ -90,16 +99,11 @@ fn crash_ns(ns: &Netns) {
     }
 }
 
-/// Every process in `ns`.
-fn ns_pids(ns: &Netns) -> Vec<i32> {
-    let out = Command::new("ip")
-        .args(["netns", "pids", &ns.name])
-        .output()
-        .expect("ip netns pids");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
+/// `wait` for each of instances 1..=n entering `state` (its log line).
+fn each(n: u32, state: &str, mut wait: impl FnMut(&str)) {
+    for v in 1..=n {
+        wait(&format!("(VI_{v}) Entering {state} STATE"));
+    }
 }
 
 /// The epoch seconds tcpdump -tt starts a line with.
@@ -110,16 +114,8 @@ fn stamp(line: &str) -> Option<f64> {
 /// One failover on the wire: ms from the master's last advert to the
 /// backup's first gratuitous ARP, minus Master_Down_Interval.
 fn wire_failover(ours: bool, version: u8, advert: &str, adv_secs: f64) -> f64 {
-    let mut lan = Lan::new();
-    let a = Arc::new(lan.host(1));
-    let b = Arc::new(lan.host(2));
-    let obs = lan.host(3);
-    let conf = |p| {
-        format!(
-            "global_defs {{\n    router_id W\n}}\n{}",
-            instance(1, p, version, advert)
-        )
-    };
+    let (_lan, a, b, obs) = pair_lan();
+    let conf = |p| one_instance(p, version, advert);
     let mut tap = LineTap::spawn(Command::new("ip").args([
         "netns",
         "exec",
@@ -266,31 +262,22 @@ fn backup_side(advert: &str) {
             master_ka = Some(Keepalived::start(&a, &conf(150)));
             master_rs = None;
             let mut s = Suite::spawn_in(b.clone(), &conf(100), &[]).wait_started();
-            for v in 1..=n {
-                s.log.wait_for_text(
-                    &format!("(VI_{v}) Entering BACKUP STATE"),
-                    Duration::from_secs(60),
-                );
-            }
+            each(n, "BACKUP", |l| {
+                s.log.wait_for_text(l, Duration::from_secs(60));
+            });
             backup_rs = Some(s);
             backup_ka = None;
         } else {
             let mut s = Suite::spawn_in(a.clone(), &conf(150), &[]).wait_started();
-            for v in 1..=n {
-                s.log.wait_for_text(
-                    &format!("(VI_{v}) Entering MASTER STATE"),
-                    Duration::from_secs(60),
-                );
-            }
+            each(n, "MASTER", |l| {
+                s.log.wait_for_text(l, Duration::from_secs(60));
+            });
             master_rs = Some(s);
             master_ka = None;
             let mut k = Keepalived::start(&b, &conf(100));
-            for v in 1..=n {
-                k.out.wait_for_text(
-                    &format!("(VI_{v}) Entering BACKUP STATE"),
-                    Duration::from_secs(60),
-                );
-            }
+            each(n, "BACKUP", |l| {
+                k.out.wait_for_text(l, Duration::from_secs(60));
+            });
             backup_ka = Some(k);
             backup_rs = None;
         }
@@ -314,7 +301,7 @@ fn backup_side(advert: &str) {
         };
         let rx0 = rx();
         // Every process of the backup's namespace: the whole daemon.
-        let pids = || ns_pids(&b);
+        let pids = || b.pids();
         let who = if ours_backup {
             "keepalived-rs"
         } else {
