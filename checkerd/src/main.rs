@@ -340,13 +340,7 @@ impl Checkerd {
                     self.health_sent += 1;
                     let settled = engine.settled(id);
                     *told_settled = settled;
-                    ctx.send(FromChild::Health(RealServerHealth {
-                        virtual_server: plan.vs,
-                        real_server: plan.rs,
-                        up,
-                        weight,
-                        settled,
-                    }));
+                    ctx.send(health(plan, up, weight, settled));
                 }
                 // The first verdicts are in: said even when they kept the
                 // starting state (ipvsd's bgp_announce waits for them).
@@ -364,13 +358,7 @@ impl Checkerd {
                         continue;
                     };
                     self.health_sent += 1;
-                    ctx.send(FromChild::Health(RealServerHealth {
-                        virtual_server: plan.vs,
-                        real_server: plan.rs,
-                        up,
-                        weight,
-                        settled: true,
-                    }));
+                    ctx.send(health(plan, up, weight, true));
                 }
                 Event::Script { name, ok } => {
                     // The engine logged the change (keepalived's phrase).
@@ -721,6 +709,17 @@ impl Daemon for Checkerd {
 /// Add one real server to the engine and to `servers` (same index).
 /// Add a real server to the engine and to `servers` at the engine's id
 /// (which may be a removed server's, reused); returns that id.
+/// A real server's state, for ipvsd (through the parent).
+fn health(plan: &ServerPlan, up: bool, weight: Option<i32>, settled: bool) -> FromChild {
+    FromChild::Health(RealServerHealth {
+        virtual_server: plan.vs,
+        real_server: plan.rs,
+        up,
+        weight,
+        settled,
+    })
+}
+
 fn add_server(
     engine: &mut Engine,
     servers: &mut Vec<Option<Server>>,

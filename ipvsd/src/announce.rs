@@ -330,7 +330,8 @@ impl Shell {
                 .into_iter()
                 .filter(|a| a.index == l.index)
                 .map(|a| a.addr)
-                .filter(|a| !matches!(a, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80))
+                // (The kernel's own IPv6 link-local address is not ours.)
+                .filter(|a| !matches!(a, IpAddr::V6(v6) if v6.is_unicast_link_local()))
                 .collect())
         });
         r.unwrap_or_else(|e| {

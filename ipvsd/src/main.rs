@@ -664,11 +664,11 @@ impl Daemon for Ipvsd {
             .flatten();
         // Announcements left by the budget, or a drift check's next slice:
         // at once (after the messages waiting).
-        let marks = (self.marks_pending || self.scan.is_some()).then(Instant::now);
+        let at_once = (self.marks_pending || self.scan.is_some()).then(Instant::now);
         [
             self.next_probe,
             drift,
-            marks,
+            at_once,
             self.announcer.next_deadline(),
         ]
         .into_iter()

@@ -261,22 +261,20 @@ fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String>
         // the nanosecond; the poll's own timeout (rounded up to a
         // millisecond) stays as the fallback.
         let timeout = match timeout {
-            // Armed for this very deadline already (a backup woken by
-            // adverts, its earliest deadline unchanged): not again, one
-            // system call fewer per wake-up.
-            Some(t) if !t.is_zero() && deadline.is_some() && !capped && armed_for == deadline => {
-                Some(t + TIMERFD_SLACK)
-            }
             Some(t) if !t.is_zero() && deadline.is_some() && !capped => {
-                let armed = timer.set(
-                    Expiration::OneShot(TimeSpec::from_duration(t)),
-                    TimerSetTimeFlags::empty(),
-                );
-                if armed.is_ok() {
-                    armed_for = deadline;
+                // Armed for this very deadline already (a backup woken by
+                // adverts, its earliest deadline unchanged): not again, one
+                // system call fewer per wake-up.
+                if armed_for != deadline {
+                    let armed = timer.set(
+                        Expiration::OneShot(TimeSpec::from_duration(t)),
+                        TimerSetTimeFlags::empty(),
+                    );
+                    armed_for = armed.is_ok().then_some(deadline).flatten();
+                }
+                if armed_for.is_some() {
                     Some(t + TIMERFD_SLACK)
                 } else {
-                    armed_for = None;
                     Some(t)
                 }
             }

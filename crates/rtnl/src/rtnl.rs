@@ -128,12 +128,17 @@ impl Rtnl {
         }
     }
 
-    /// Collect a dump's payloads (mapped by `f`) until NLMSG_DONE.
-    fn dump<P, R>(&mut self, seq: u32, f: impl Fn(&P) -> Option<R>) -> io::Result<Vec<R>>
+    /// Read the answers to request `seq` (others' are skipped), handing
+    /// each to `done` until it says the request is over; the kernel's
+    /// errno on an error message.
+    fn answers<P>(
+        &mut self,
+        seq: u32,
+        mut done: impl FnMut(&NlPayload<Rtm, P>) -> bool,
+    ) -> io::Result<()>
     where
         P: Size + FromBytesWithInput<Input = usize> + Debug,
     {
-        let mut out = Vec::new();
         loop {
             let msgs = self.recv_answer::<P>()?;
             for m in msgs {
@@ -141,14 +146,31 @@ impl Rtnl {
                 if *m.nl_seq() != seq {
                     continue;
                 }
-                match m.nl_payload() {
-                    NlPayload::Empty | NlPayload::DumpExtAck(_) => return Ok(out),
-                    NlPayload::Err(e) => return Err(io::Error::from_raw_os_error(-*e.error())),
-                    NlPayload::Ack(_) => {}
-                    NlPayload::Payload(p) => out.extend(f(p)),
+                if let NlPayload::Err(e) = m.nl_payload() {
+                    return Err(io::Error::from_raw_os_error(-*e.error()));
+                }
+                if done(m.nl_payload()) {
+                    return Ok(());
                 }
             }
         }
+    }
+
+    /// Collect a dump's payloads (mapped by `f`) until NLMSG_DONE.
+    fn dump<P, R>(&mut self, seq: u32, f: impl Fn(&P) -> Option<R>) -> io::Result<Vec<R>>
+    where
+        P: Size + FromBytesWithInput<Input = usize> + Debug,
+    {
+        let mut out = Vec::new();
+        self.answers::<P>(seq, |p| match p {
+            NlPayload::Empty | NlPayload::DumpExtAck(_) => true,
+            NlPayload::Payload(p) => {
+                out.extend(f(p));
+                false
+            }
+            _ => false,
+        })?;
+        Ok(out)
     }
 
     /// Wait for the ACK of request `seq`; the kernel's errno on failure.
@@ -156,20 +178,7 @@ impl Rtnl {
     where
         P: Size + FromBytesWithInput<Input = usize> + Debug,
     {
-        loop {
-            let msgs = self.recv_answer::<P>()?;
-            for m in msgs {
-                let m: Nlmsghdr<Rtm, P> = m.map_err(err("netlink decode"))?;
-                if *m.nl_seq() != seq {
-                    continue;
-                }
-                match m.nl_payload() {
-                    NlPayload::Ack(_) => return Ok(()),
-                    NlPayload::Err(e) => return Err(io::Error::from_raw_os_error(-*e.error())),
-                    _ => {}
-                }
-            }
-        }
+        self.answers::<P>(seq, |p| matches!(p, NlPayload::Ack(_)))
     }
 
     pub fn links(&mut self) -> io::Result<Vec<Link>> {

@@ -403,7 +403,7 @@ fn bgp_announce(cx: &mut Cx, n: &Node) -> crate::model::BgpAnnounce {
                 if let Some(name) = cx.one_string(k) {
                     // An interface name as the kernel takes it.
                     if name.is_empty()
-                        || name.len() > 15
+                        || name.len() > kchecks::IFNAMSIZ_1
                         || name.contains(['/', ':'])
                         || name.chars().any(char::is_whitespace)
                     {

@@ -27,7 +27,7 @@ const I32: i64 = i32::MAX as i64;
 /// keepalived's `LVS_MAX_TIMEOUT` (seconds): 31 days.
 const LVS_MAX_TIMEOUT: u64 = 86400 * 31;
 /// Longest interface name (IFNAMSIZ - 1).
-const IFNAMSIZ_1: usize = 15;
+pub(crate) const IFNAMSIZ_1: usize = 15;
 
 mod global;
 pub(crate) use global::umask_bits;
