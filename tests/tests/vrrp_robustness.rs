@@ -330,6 +330,9 @@ fn floods_neither_silence_nor_amplify_the_master() {
         wrap_ipv4(src, group, &bad_sum),
         wrap_ipv4(src, group, &v2(&advert(50, &pass))),
     ];
+    // Receive moderation: a quiet receiver (an advert a second) is never
+    // held back; a flooded one reads its queue once per window.
+    assert_eq!(hold_offs(&na), 0, "a quiet master held its receive back");
     let began = Instant::now();
     let mut sent = 0u64;
     while began.elapsed() < Duration::from_secs(5) {
@@ -355,6 +358,29 @@ fn floods_neither_silence_nor_amplify_the_master() {
     );
     assert_no_state_change(&na, &nb);
     assert!(holds(&a, VIP) && !holds(&b, VIP));
+    let held = hold_offs(&na);
+    assert!(held > 0, "a flooded master never moderated its receive");
+    eprintln!("flood: the master's vrrpd waited out {held} receive windows");
+}
+
+/// The receive hold-offs the suite's children counted (the stats dump's
+/// loop lines; only vrrpd moderates).
+fn hold_offs(s: &Suite) -> u64 {
+    let out = s.ctl(&["stats"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let counts: Vec<u64> = text
+        .lines()
+        .filter(|l| l.contains(" Loop: "))
+        .filter_map(|l| {
+            let before = l.split(" receive hold-offs").next()?;
+            before.rsplit(' ').next()?.parse().ok()
+        })
+        .collect();
+    assert!(
+        !counts.is_empty(),
+        "no loop lines in the stats dump:\n{text}"
+    );
+    counts.iter().sum()
 }
 
 /// tcpdump's time stamps (seconds of the day) of the lines with `what`.
@@ -483,6 +509,9 @@ fn ipv6_floods_neither_silence_nor_amplify_the_master() {
         .expect("encode")
     };
     let (junk, lower, wrong_sum) = (v3(77, 200), v3(51, 50), v3(51, 200));
+    // Receive moderation: a quiet receiver (an advert a second) is never
+    // held back; a flooded one reads its queue once per window.
+    assert_eq!(hold_offs(&na), 0, "a quiet master held its receive back");
     let began = Instant::now();
     let mut sent = 0u64;
     while began.elapsed() < Duration::from_secs(5) {

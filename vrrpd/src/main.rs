@@ -140,6 +140,10 @@ impl Daemon for Vrrpd {
         self.engine.as_ref().and_then(Engine::next_deadline)
     }
 
+    fn hold_off(&self) -> Option<Instant> {
+        self.engine.as_ref().and_then(Engine::hold_off)
+    }
+
     fn shutdown(&mut self, ctx: &mut Ctx) {
         if let Some(e) = self.engine.as_mut() {
             e.shutdown(ctx.now);

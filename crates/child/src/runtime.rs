@@ -108,6 +108,16 @@ pub trait Daemon {
         None
     }
 
+    /// Receive moderation: the loop does not look for readiness before
+    /// this instant, unless [`Daemon::next_deadline`] comes first (then it
+    /// wakes for the deadline and reads what is ready before the timers).
+    /// A busy receiver reads its queue once per window instead of being
+    /// woken for every few packets; messages from the parent and signals
+    /// wait at most as long.
+    fn hold_off(&self) -> Option<Instant> {
+        None
+    }
+
     /// Stop cleanly before exit.
     fn shutdown(&mut self, _ctx: &mut Ctx) {}
 }
@@ -240,12 +250,20 @@ fn event_loop<D: Daemon>(daemon: &mut D, args: &ChildArgs) -> Result<(), String>
     let mut armed_for: Option<Instant> = None;
     let mut loop_stats = LoopStats::default();
     loop {
-        let now = Instant::now();
+        let mut now = Instant::now();
         let deadline = if phase == Phase::Running {
             daemon.next_deadline()
         } else {
             None
         };
+        if phase == Phase::Running {
+            let until = daemon.hold_off().map(|h| deadline.map_or(h, |d| d.min(h)));
+            if let Some(wait) = until.and_then(|u| u.checked_duration_since(now)) {
+                loop_stats.held_off += 1;
+                std::thread::sleep(wait);
+                now = Instant::now();
+            }
+        }
         let timeout = deadline.map(|d| d.saturating_duration_since(now));
         // Never sleep more than a second once running (the safety net, see
         // SAFETY_NET) or while log lines wait to be retried.
@@ -446,6 +464,8 @@ fn routed(m: &ToChild) -> bool {
 struct LoopStats {
     wakeups: u64,
     by_timerfd: u64,
+    /// Waits out of the poll for receive moderation ([`Daemon::hold_off`]).
+    held_off: u64,
     by_safety_net: u64,
     last_timeout: Option<Duration>,
     last_deadline_in: Option<Duration>,
@@ -549,11 +569,12 @@ fn drain_ipc<D: Daemon>(
                 let mut text = daemon.dump(kind);
                 if kind.is_stats() {
                     text.push_str(&format!(
-                        " Loop: {} wake-ups, {} by the deadline timer, {} by the safety net; \
-                         last poll timeout {:?}, deadline then in {:?}\n",
+                        " Loop: {} wake-ups, {} by the deadline timer, {} by the safety net, \
+                         {} receive hold-offs; last poll timeout {:?}, deadline then in {:?}\n",
                         stats.wakeups,
                         stats.by_timerfd,
                         stats.by_safety_net,
+                        stats.held_off,
                         stats.last_timeout,
                         stats.last_deadline_in
                     ));

@@ -135,10 +135,11 @@ impl Counters {
     }
 
     pub(crate) fn record_checksum(&mut self, peer: IpAddr, v: ChecksumVariant) {
-        let full = self.checksum_by_peer.len() >= MAX_CHECKSUM_PEERS;
-        if full && !self.checksum_by_peer.contains_key(&peer) {
-            return;
+        // (One lookup for a known peer: this runs for every advert.)
+        if let Some(by) = self.checksum_by_peer.get_mut(&peer) {
+            by[v.index()] += 1;
+        } else if self.checksum_by_peer.len() < MAX_CHECKSUM_PEERS {
+            self.checksum_by_peer.entry(peer).or_default()[v.index()] += 1;
         }
-        self.checksum_by_peer.entry(peer).or_default()[v.index()] += 1;
     }
 }

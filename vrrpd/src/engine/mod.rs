@@ -13,7 +13,7 @@ mod statics;
 mod vmacs;
 
 use crate::net::garp::PacketSocket;
-use crate::net::raw::{Received, Rx, Tx4, Vrrp4, Vrrp6};
+use crate::net::raw::{Received, Rx, RxRing, Tx4, Vrrp4, Vrrp6};
 use crate::net::rtnl::{Addr, AddrSpec, Link, Monitor, NetEvent, Rtnl};
 use crate::net::vmac;
 use crate::plan::{plan, Planned};
@@ -38,6 +38,13 @@ use std::time::Instant;
 
 /// Datagrams read from one socket per wake-up before timers run again.
 const RX_BUDGET: usize = 64;
+/// Receive moderation: the longest a busy receiver lets adverts queue
+/// before reading them, and the share of the shortest advert interval it
+/// may take (see [`Engine::hold_off`]).
+const RX_WINDOW_MAX: std::time::Duration = std::time::Duration::from_millis(4);
+const RX_WINDOW_SHARE: u32 = 4;
+/// Packet wake-ups closer than this many windows apart make a receiver busy.
+const RX_BUSY_WINDOWS: u32 = 4;
 
 /// Token of the rtnetlink monitor; VRRP receive sockets follow.
 pub const MONITOR_TOKEN: Token = Token(16);
@@ -118,6 +125,18 @@ pub struct Engine {
     /// One receive buffer for every socket (VRRP packets are small; a
     /// datagram is never zeroed or allocated per packet here).
     rx_buf: Vec<u8>,
+    /// What a batch of datagrams is read into (`recvmmsg`), and the
+    /// batch itself (kept to reuse its allocation).
+    rx_ring: RxRing,
+    rx_batch: Vec<Rx>,
+    /// Receive moderation ([`Engine::hold_off`]): the window, the last
+    /// wake-up that read packets, and the instant reading may resume at.
+    rx_window: std::time::Duration,
+    rx_last: Option<Instant>,
+    rx_hold_off: Option<Instant>,
+    /// When the timers last ran: no packet is dated before it (an input
+    /// older than a timer already fired would run the instance backwards).
+    timers_at: Option<Instant>,
     /// Sockets whose budget ran out with datagrams left, and since when.
     rx_pending: std::collections::BTreeSet<usize>,
     rx_pending_since: Option<Instant>,
@@ -213,6 +232,12 @@ impl Engine {
             links,
             unknown_vrid: 0,
             rx_buf: vec![0; 65536],
+            rx_ring: RxRing::default(),
+            rx_batch: Vec::new(),
+            rx_window: RX_WINDOW_MAX,
+            rx_last: None,
+            rx_hold_off: None,
+            timers_at: None,
             rx_pending: Default::default(),
             rx_pending_since: None,
             monitor_pending: false,
@@ -424,6 +449,11 @@ impl Engine {
         self.units = units;
         self.refresh_all_deadlines();
         self.rx_targets.clear();
+        self.rx_window = self
+            .plans
+            .iter()
+            .map(|p| p.cfg.advert_int / RX_WINDOW_SHARE)
+            .fold(RX_WINDOW_MAX, std::cmp::min);
         for (m, p) in self.plans.iter().enumerate() {
             if !p.cfg.uses_ah() {
                 self.rx_targets
@@ -659,6 +689,7 @@ impl Engine {
 
     pub fn on_timer(&mut self, now: Instant) {
         self.timers(now);
+        self.timers_at = Some(now);
         // Then what a flood left unread (a budget each).
         let pending: Vec<usize> = std::mem::take(&mut self.rx_pending).into_iter().collect();
         self.rx_pending_since = None;

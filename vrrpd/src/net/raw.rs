@@ -4,13 +4,15 @@
 //! multicast route.
 
 use nix::sys::socket::{
-    recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrIn, SockaddrIn6,
-    SockaddrStorage,
+    recvmmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, MultiHeaders, RecvMsg,
+    SockaddrIn, SockaddrIn6, SockaddrStorage,
 };
 use std::ffi::OsString;
 use std::io;
+use std::io::IoSliceMut;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::{Duration, SystemTime};
 
 pub const IPPROTO_VRRP: i32 = 112;
 /// IPsec AH, which carries keepalived's `auth_type AH` adverts.
@@ -23,12 +25,36 @@ pub struct Received {
     pub dst: IpAddr,
     pub ttl: u8,
     pub payload: Vec<u8>,
+    /// When the kernel received it (`SO_TIMESTAMPNS`, wall clock): a
+    /// backup that reads its adverts in batches dates the master's last
+    /// advert by its arrival, not by when it was read.
+    pub stamp: Option<SystemTime>,
 }
 
-/// One receive attempt.
+/// Datagrams read per system call (`recvmmsg`): a backup of 255 instances
+/// at 0.02 s receives 12,750 adverts a second.
+pub const RX_BATCH: usize = 32;
+/// Room for one datagram: the largest VRRP packet is VRRPv3 over IPv6 with
+/// 255 addresses (4,088 bytes; over IPv4 with a 60-byte header, 1,148). A
+/// longer datagram is not VRRP: the kernel cuts it (MSG_TRUNC) and it is
+/// dropped as junk.
+pub const RX_SLOT: usize = 4608;
+
+/// The buffers a batch is read into, allocated once per engine.
+pub struct RxRing {
+    buf: Vec<u8>,
+}
+
+impl Default for RxRing {
+    fn default() -> Self {
+        RxRing {
+            buf: vec![0; RX_BATCH * RX_SLOT],
+        }
+    }
+}
+
+/// One datagram read.
 pub enum Rx {
-    /// Nothing queued (EAGAIN).
-    Empty,
     /// A datagram that is not even a usable IP packet: read and dropped
     /// (the next one may be fine, so reading goes on).
     Junk,
@@ -148,6 +174,132 @@ fn bind_to_device(fd: &OwnedFd, ifname: &str) -> io::Result<()> {
     setsockopt(fd, sockopt::BindToDevice, &OsString::from(ifname)).map_err(io::Error::from)
 }
 
+/// Read up to `max` (at most [`RX_BATCH`]) datagrams with one `recvmmsg`,
+/// handing each (its bytes, its header) to `each`; returns how many were
+/// read (0: nothing queued). `cmsg`: room for one datagram's control
+/// messages (`cmsg_space!`). The headers are prepared for each call: the
+/// kernel rewrites their lengths, and stale ones would cut the next
+/// datagram's control messages short.
+fn read_batch(
+    fd: RawFd,
+    ring: &mut RxRing,
+    max: usize,
+    cmsg: Vec<u8>,
+    mut each: impl FnMut(&[u8], &RecvMsg<'_, '_, SockaddrStorage>),
+) -> io::Result<usize> {
+    let n = max.clamp(1, RX_BATCH);
+    let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(n, Some(cmsg));
+    let mut iovs: Vec<[IoSliceMut; 1]> = ring
+        .buf
+        .chunks_exact_mut(RX_SLOT)
+        .take(n)
+        .map(|slot| [IoSliceMut::new(slot)])
+        .collect();
+    let msgs = match recvmmsg(
+        fd,
+        &mut headers,
+        iovs.iter_mut(),
+        MsgFlags::MSG_DONTWAIT,
+        None,
+    ) {
+        Ok(m) => m,
+        Err(nix::errno::Errno::EAGAIN) => return Ok(0),
+        Err(e) => return Err(e.into()),
+    };
+    let mut count = 0;
+    for msg in msgs {
+        count += 1;
+        let data = msg.iovs().next().unwrap_or(&[]);
+        each(data, &msg);
+    }
+    Ok(count)
+}
+
+/// How one datagram of a batch becomes an [`Rx`].
+type ParseFn = fn(&[u8], &RecvMsg<'_, '_, SockaddrStorage>) -> Rx;
+
+/// Read up to `max` datagrams at once from a receive socket (`v6`: a
+/// [`Vrrp6`]'s, else a [`Vrrp4`]'s; see [`read_batch`]), each handed to
+/// `each` as a packet or junk; how many were read (0: nothing queued).
+pub fn recv_batch(
+    fd: RawFd,
+    v6: bool,
+    ring: &mut RxRing,
+    max: usize,
+    mut each: impl FnMut(Rx),
+) -> io::Result<usize> {
+    let (cmsg, parse): (Vec<u8>, ParseFn) = if v6 {
+        (
+            nix::cmsg_space!(libc::c_int, libc::in6_pktinfo, nix::sys::time::TimeSpec),
+            datagram6,
+        )
+    } else {
+        (nix::cmsg_space!(nix::sys::time::TimeSpec), datagram4)
+    };
+    read_batch(fd, ring, max, cmsg, |data, msg| {
+        // Longer than any VRRP packet: cut by the kernel, junk.
+        each(if msg.flags.contains(MsgFlags::MSG_TRUNC) {
+            Rx::Junk
+        } else {
+            parse(data, msg)
+        })
+    })
+}
+
+/// An IPv4 datagram (header included) and its receive time.
+fn datagram4(data: &[u8], msg: &RecvMsg<'_, '_, SockaddrStorage>) -> Rx {
+    let stamp = msg
+        .cmsgs()
+        .ok()
+        .and_then(|mut cs| cs.find_map(|c| stamp_of(&c)));
+    parse_ipv4(data).map_or(Rx::Junk, |mut p| {
+        p.stamp = stamp;
+        Rx::Packet(p)
+    })
+}
+
+/// An IPv6 VRRP payload: source from the address, hop limit, destination
+/// and receive time from the control messages.
+fn datagram6(data: &[u8], msg: &RecvMsg<'_, '_, SockaddrStorage>) -> Rx {
+    let src = msg
+        .address
+        .and_then(|a| a.as_sockaddr_in6().map(|s| s.ip()));
+    let (mut ttl, mut dst, mut stamp) = (0u8, None, None);
+    if let Ok(cmsgs) = msg.cmsgs() {
+        for c in cmsgs {
+            match c {
+                ControlMessageOwned::Ipv6HopLimit(h) => ttl = h.clamp(0, 255) as u8,
+                ControlMessageOwned::Ipv6PacketInfo(pi) => {
+                    dst = Some(Ipv6Addr::from(pi.ipi6_addr.s6_addr))
+                }
+                c => stamp = stamp.or(stamp_of(&c)),
+            }
+        }
+    }
+    match (src, dst) {
+        (Some(src), Some(dst)) => Rx::Packet(Received {
+            src: IpAddr::V6(src),
+            dst: IpAddr::V6(dst),
+            ttl,
+            payload: data.to_vec(),
+            stamp,
+        }),
+        _ => Rx::Junk,
+    }
+}
+
+/// The kernel's receive time of a datagram, if it came with one.
+fn stamp_of(c: &ControlMessageOwned) -> Option<SystemTime> {
+    match c {
+        ControlMessageOwned::ScmTimestampns(ts) => {
+            let (s, ns) = (u64::try_from(ts.tv_sec()).ok()?, ts.tv_nsec());
+            let ns = u32::try_from(ns).ok()?;
+            SystemTime::UNIX_EPOCH.checked_add(Duration::new(s, ns))
+        }
+        _ => None,
+    }
+}
+
 /// IPv4: receives with the IP header (TTL and destination come from it) and
 /// sends whole packets built by the caller (`IP_HDRINCL`), so the source
 /// address and TTL 255 are exactly what the checksum was computed over.
@@ -168,6 +320,7 @@ impl Vrrp4 {
         let proto = if ah { IPPROTO_AH } else { IPPROTO_VRRP };
         let rx = raw_socket(libc::AF_INET, proto)?;
         bind_to_device(&rx, ifname)?;
+        setsockopt(&rx, sockopt::ReceiveTimestampns, &true)?;
         if let Some(g) = group {
             let mreq = libc::ip_mreqn {
                 imr_multiaddr: libc::in_addr {
@@ -190,15 +343,6 @@ impl Vrrp4 {
     /// Send a full IPv4 packet (header included) to `dst`.
     pub fn send(&self, packet: &[u8], dst: Ipv4Addr) -> io::Result<()> {
         send4(&self.tx, packet, dst)
-    }
-
-    /// Next packet, or `None` when drained.
-    /// Read one datagram into `buf` (reused: no per-packet zeroing).
-    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Rx> {
-        Ok(match self.recv_datagram(buf)? {
-            None => Rx::Empty,
-            Some(n) => parse_ipv4(&buf[..n]).map_or(Rx::Junk, Rx::Packet),
-        })
     }
 
     /// Read one whole datagram (header included) into `buf`: its length,
@@ -251,6 +395,7 @@ pub fn parse_ipv4(p: &[u8]) -> Option<Received> {
         dst: IpAddr::V4(Ipv4Addr::new(p[16], p[17], p[18], p[19])),
         ttl: p[8],
         payload: p[ihl..end].to_vec(),
+        stamp: None,
     })
 }
 
@@ -274,6 +419,7 @@ impl Vrrp6 {
         bind_to_device(&rx, ifname)?;
         setsockopt(&rx, sockopt::Ipv6RecvHopLimit, &true)?;
         setsockopt(&rx, sockopt::Ipv6RecvPacketInfo, &true)?;
+        setsockopt(&rx, sockopt::ReceiveTimestampns, &true)?;
         if let Some(g) = group {
             let mreq = libc::ipv6_mreq {
                 ipv6mr_multiaddr: libc::in6_addr {
@@ -338,48 +484,6 @@ impl Vrrp6 {
             Some(&addr),
         )?;
         Ok(())
-    }
-
-    /// Read one datagram into `buf` (reused: no per-packet zeroing).
-    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Rx> {
-        let mut cmsg = nix::cmsg_space!(libc::c_int, libc::in6_pktinfo);
-        let mut iov = [std::io::IoSliceMut::new(buf)];
-        let msg = match recvmsg::<SockaddrStorage>(
-            self.rx.as_raw_fd(),
-            &mut iov,
-            Some(&mut cmsg),
-            MsgFlags::MSG_DONTWAIT,
-        ) {
-            Ok(m) => m,
-            Err(nix::errno::Errno::EAGAIN) => return Ok(Rx::Empty),
-            Err(e) => return Err(e.into()),
-        };
-        let n = msg.bytes;
-        let src = msg
-            .address
-            .and_then(|a| a.as_sockaddr_in6().map(|s| s.ip()));
-        let mut ttl = 0u8;
-        let mut dst = None;
-        if let Ok(cmsgs) = msg.cmsgs() {
-            for c in cmsgs {
-                match c {
-                    ControlMessageOwned::Ipv6HopLimit(h) => ttl = h.clamp(0, 255) as u8,
-                    ControlMessageOwned::Ipv6PacketInfo(pi) => {
-                        dst = Some(Ipv6Addr::from(pi.ipi6_addr.s6_addr))
-                    }
-                    _ => {}
-                }
-            }
-        }
-        let (Some(src), Some(dst)) = (src, dst) else {
-            return Ok(Rx::Junk);
-        };
-        Ok(Rx::Packet(Received {
-            src: IpAddr::V6(src),
-            dst: IpAddr::V6(dst),
-            ttl,
-            payload: buf[..n].to_vec(),
-        }))
     }
 
     pub fn rx_fd(&self) -> RawFd {
