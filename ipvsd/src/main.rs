@@ -7,7 +7,6 @@
 //! entries we never created are left alone; on stop, what we created goes.
 //! On a kernel without IPVS it says so once, keeps running, and retries.
 
-mod addrs;
 mod announce;
 mod marks;
 
@@ -386,7 +385,7 @@ impl Ipvsd {
             self.next_drift = Some(now + DRIFT_CHECK);
         }
         let local = if self.plan.uses_ha_suspend() {
-            match addrs::local_addresses() {
+            match local_addresses() {
                 Ok(a) => Some(a),
                 Err(e) => {
                     error!("ha_suspend: cannot list the local addresses: {e}");
@@ -903,6 +902,16 @@ fn follow(
             was_master: was_master.contains(i) && vrrp.get(i) != Some(&VrrpState::Stop),
         },
     }
+}
+
+/// The host's local addresses, for `ha_suspend` (keepalived suspends the
+/// checkers of a virtual server whose address is not configured here): one
+/// address dump, no subscription (a pass runs on every VRRP state change,
+/// which is when VIPs move, and every few seconds anyway). A
+/// point-to-point address counts by its local end, as in keepalived.
+fn local_addresses() -> std::io::Result<BTreeSet<std::net::IpAddr>> {
+    let addrs = keepalived_rtnl::rtnl::Rtnl::open()?.addresses()?;
+    Ok(addrs.into_iter().map(|a| a.addr).collect())
 }
 
 fn main() {

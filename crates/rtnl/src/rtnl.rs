@@ -570,6 +570,21 @@ pub(crate) mod tests {
             r.add_address(a).unwrap();
             r.add_address(a).unwrap(); // idempotent
         }
+        // A point-to-point address: the local end is ours, not the peer
+        // (keepalived takes IFA_LOCAL before IFA_ADDRESS too).
+        assert!(Command::new("ip")
+            .args([
+                "addr",
+                "add",
+                "10.9.1.1",
+                "peer",
+                "10.9.1.2/32",
+                "dev",
+                "v0"
+            ])
+            .status()
+            .unwrap()
+            .success());
         let have = r.addresses().unwrap();
         for a in [&vip, &vip6] {
             assert!(
@@ -578,6 +593,9 @@ pub(crate) mod tests {
                 "{a:?}"
             );
         }
+        let ip = |a: &str| a.parse::<IpAddr>().unwrap();
+        assert!(have.iter().any(|h| h.addr == ip("10.9.1.1")), "{have:?}");
+        assert!(!have.iter().any(|h| h.addr == ip("10.9.1.2")), "{have:?}");
         let show = Command::new("ip")
             .args(["-4", "addr", "show", "dev", "v0"])
             .output()

@@ -11,7 +11,10 @@
 //!   beside Debian's keepalived 2.2.7 on the same configuration;
 //! - the backup's side (`vrrp-bench backup [ADVERT]`): 255 instances whose
 //!   master is the other implementation, CPU of the backup and the drops
-//!   its raw sockets count (/proc/net/raw{,6}), ours and keepalived's.
+//!   its raw sockets count (/proc/net/raw{,6}), ours and keepalived's;
+//! - memory (`vrrp-bench memory`): RSS and PSS of each process of ours and
+//!   of keepalived's, for one instance and for 255, and where ours go
+//!   (binary, libraries, heap, stack, other anonymous mappings).
 //!
 //! `cargo run --release -p keepalived-rs-tests --bin vrrp-bench`
 
@@ -444,8 +447,105 @@ fn scale() {
     ka.stop();
 }
 
+/// Kilobytes of each kind in /proc/PID/smaps: the sum of `field` (Rss,
+/// Pss...) over the mappings of each class.
+fn smaps(pid: i32, field: &str) -> std::collections::BTreeMap<&'static str, u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+    let mut by = std::collections::BTreeMap::new();
+    let mut class = "anon";
+    for line in text.lines() {
+        let mut f = line.split_whitespace();
+        let first = f.next().unwrap_or("");
+        if first.contains('-') && first.chars().next().is_some_and(|c| c.is_ascii_hexdigit()) {
+            // A mapping's header: range perms offset dev inode [path].
+            let path = f.nth(4).unwrap_or("");
+            class = if path.is_empty() {
+                "anon"
+            } else if path == "[heap]" {
+                "heap"
+            } else if path == "[stack]" {
+                "stack"
+            } else if std::path::Path::new(path) == exe {
+                "binary"
+            } else if path.starts_with('[') {
+                "kernel"
+            } else {
+                "libraries"
+            };
+        } else if first == format!("{field}:") {
+            let kb: u64 = f.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            *by.entry(class).or_insert(0) += kb;
+        }
+    }
+    by
+}
+
+/// Memory of one implementation's processes in `ns`, after it settled.
+fn memory_of(who: &str, what: &str, ns: &Netns) {
+    let mut total = (0, 0);
+    let mut lines = Vec::new();
+    for p in ns.pids() {
+        let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+        let (rss, pss) = (smaps(p, "Rss"), smaps(p, "Pss"));
+        let (r, s): (u64, u64) = (rss.values().sum(), pss.values().sum());
+        total = (total.0 + r, total.1 + s);
+        let parts: Vec<String> = pss.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        lines.push(format!(
+            "    {:<12} RSS {r:>6} kB  PSS {s:>6} kB  (PSS: {})",
+            comm.trim(),
+            parts.join(", ")
+        ));
+    }
+    println!(
+        "memory, {what}: {who}: RSS {:.1} MiB, PSS {:.1} MiB",
+        total.0 as f64 / 1024.0,
+        total.1 as f64 / 1024.0
+    );
+    for l in lines {
+        println!("{l}");
+    }
+}
+
+/// `vrrp-bench memory`: one instance, then 255, each implementation alone
+/// in its namespace as the master.
+fn memory() {
+    for n in [1u32, 255] {
+        let mut conf = String::from("global_defs {\n    router_id M\n}\n");
+        for v in 1..=n {
+            conf.push_str(&instance(v, 150, 3, "1"));
+        }
+        let what = format!("{n} instance(s)");
+        {
+            let mut lan = Lan::new();
+            let a = Arc::new(lan.host(1));
+            let mut s = Suite::spawn_in(a.clone(), &conf, &[]).wait_started();
+            each(n, "MASTER", |l| {
+                s.log.wait_for_text(l, Duration::from_secs(60));
+            });
+            std::thread::sleep(Duration::from_secs(3));
+            memory_of("keepalived-rs", &what, &a);
+        }
+        {
+            let mut lan = Lan::new();
+            let b = lan.host(2);
+            let mut k = Keepalived::start(&b, &conf);
+            each(n, "MASTER", |l| {
+                k.out.wait_for_text(l, Duration::from_secs(60));
+            });
+            std::thread::sleep(Duration::from_secs(3));
+            memory_of("keepalived 2.2.7", &what, &b);
+            k.stop();
+        }
+    }
+}
+
 fn main() {
     keepalived_rs_tests::require_root();
+    if std::env::args().nth(1).as_deref() == Some("memory") {
+        memory();
+        return;
+    }
     // `vrrp-bench wire [ROUNDS]`: the side-by-side failover on the wire only.
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("backup") {
