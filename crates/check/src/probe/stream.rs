@@ -53,15 +53,21 @@ pub fn connect(ep: &Endpoint, registry: &Registry, token: Token) -> io::Result<T
 }
 
 /// Has the connect finished? `Ok(false)` while in progress.
+/// (A peer address means connected: one system call for a check that
+/// passes, at 10,000 checks a second. Without one, the socket's pending
+/// error says whether the connect failed or is still under way.)
 pub fn connected(s: &TcpStream) -> io::Result<bool> {
-    if let Some(e) = s.take_error()? {
-        return Err(e);
+    let e = match s.peer_addr() {
+        Ok(_) => return Ok(true),
+        Err(e) => e,
+    };
+    if let Some(err) = s.take_error()? {
+        return Err(err);
     }
-    match s.peer_addr() {
-        Ok(_) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(false),
-        Err(e) => Err(e),
+    match e {
+        e if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+        e if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(false),
+        e => Err(e),
     }
 }
 
