@@ -387,6 +387,9 @@ impl Supervisor {
             .and_then(|c| HookScript::start(c, "startup", unprivileged_user(), Instant::now()));
         self.holding = self.hook.is_some();
         self.tick();
+        // The configuration is parsed and compiled: what that freed goes
+        // back (reloads do the same).
+        keepalived_sandbox::release_free_heap();
         let mut events = Events::with_capacity(64);
         loop {
             let now = Instant::now();
@@ -1266,6 +1269,7 @@ impl Supervisor {
                 libc::SIGCHLD => self.reap(),
                 libc::SIGHUP => {
                     self.reload();
+                    keepalived_sandbox::release_free_heap();
                 }
                 libc::SIGTERM | libc::SIGINT => {
                     if self.life.phase() != Phase::Stopping {

@@ -59,3 +59,25 @@ t1=$(date +%s%N)
 echo "  stop (removing what it created): $(ms $t0 $t1) ms"
 echo "  after stop: $(ipvsadm -Ln | grep -c '^TCP') services left"
 grep -E "IPVS: remov|flush|SIGKILL|not stop|Stopped|stopp" "$w/log" | tail -6 | sed 's/^/  log: /'
+ipvsadm -C
+# Debian's keepalived 2.2.7 on the same file, same boot, same polling.
+if command -v keepalived >/dev/null; then
+    t0=$(date +%s%N)
+    keepalived --check --dont-fork --log-console -f "$w/k.conf" -p "$w/kp" -c "$w/kc" -r "$w/kr" >"$w/ka.log" 2>&1 &
+    kpid=$!
+    end=$((SECONDS + 600))
+    until [ "$(ipvsadm -Ln | wc -l)" -ge "$want" ]; do
+        [ $SECONDS -lt $end ] || { echo "keepalived 2.2.7: table not complete within 600 s"; break; }
+        sleep 0.2
+    done
+    t1=$(date +%s%N)
+    echo "keepalived 2.2.7: start to $N services x 2 real servers programmed in $(ms $t0 $t1) ms"
+    t0=$(date +%s%N)
+    kill -TERM "$kpid"
+    while kill -0 "$kpid" 2>/dev/null; do sleep 0.2; done
+    t1=$(date +%s%N)
+    echo "  stop: $(ms $t0 $t1) ms; after stop: $(ipvsadm -Ln | grep -c '^TCP') services left"
+    ipvsadm -C
+else
+    echo "(keepalived is not installed: no side-by-side figures)"
+fi
