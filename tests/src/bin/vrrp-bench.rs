@@ -115,8 +115,12 @@ fn stamp(line: &str) -> Option<f64> {
 }
 
 /// One failover on the wire: ms from the master's last advert to the
-/// backup's first gratuitous ARP, minus Master_Down_Interval.
-fn wire_failover(ours: bool, version: u8, advert: &str, adv_secs: f64) -> f64 {
+/// backup's first gratuitous ARP, minus Master_Down_Interval; with
+/// `clean`, the master is sent SIGTERM instead of crashing, and the figure
+/// is from its priority-0 advert to the backup's first gratuitous ARP,
+/// minus Skew_Time (RFC 3768/5798: a backup hearing priority 0 takes over
+/// after Skew_Time).
+fn wire_failover(ours: bool, version: u8, advert: &str, adv_secs: f64, clean: bool) -> f64 {
     let (_lan, a, b, obs) = pair_lan();
     let conf = |p| one_instance(p, version, advert);
     let mut tap = LineTap::spawn(Command::new("ip").args([
@@ -155,11 +159,19 @@ fn wire_failover(ours: bool, version: u8, advert: &str, adv_secs: f64) -> f64 {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_secs_f64();
-    match sa.as_mut() {
+    match (sa.as_mut(), clean) {
+        (Some(suite), true) => suite.signal(nix::sys::signal::Signal::SIGTERM),
+        (None, true) => {
+            let parent = ka.as_ref().expect("keepalived").out.pid();
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(parent),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+        }
         // The suite's own crash: vrrpd killed outright, the parent stopped
         // first so it restarts nothing.
-        Some(suite) => suite.crash(),
-        None => crash_ns(&a),
+        (Some(suite), false) => suite.crash(),
+        (None, false) => crash_ns(&a),
     }
     // (The master's own gratuitous ARPs at its start come before.)
     let garp = tap.wait_for(
@@ -177,24 +189,34 @@ fn wire_failover(ours: bool, version: u8, advert: &str, adv_secs: f64) -> f64 {
             .iter()
             .filter(|l| l.contains(&format!("{master} > 224.0.0.18")))
     };
-    // A priority-0 advert is a clean stop, not a crash: the backup then
-    // waits Skew_Time only, which is not what is measured.
-    assert!(
-        !adverts().any(|l| l.contains("prio 0,")),
-        "the master stopped cleanly instead of crashing"
-    );
-    let t_last = adverts()
-        .filter_map(|l| stamp(l))
-        .filter(|t| *t < t_garp)
-        .fold(f64::MIN, f64::max);
     let skew = if version == 3 {
         156.0 / 256.0 * adv_secs
     } else {
         156.0 / 256.0
     };
-    let mdi = 3.0 * adv_secs + skew;
+    let figure = if clean {
+        // The master's first priority-0 advert (it sends more than one).
+        let t_zero = adverts()
+            .filter(|l| l.contains("prio 0,"))
+            .filter_map(|l| stamp(l))
+            .find(|t| *t > t_crash)
+            .expect("the master's priority-0 advert");
+        (t_garp - t_zero) - skew
+    } else {
+        // A priority-0 advert is a clean stop, not a crash: the backup then
+        // waits Skew_Time only, which is not what is measured.
+        assert!(
+            !adverts().any(|l| l.contains("prio 0,")),
+            "the master stopped cleanly instead of crashing"
+        );
+        let t_last = adverts()
+            .filter_map(|l| stamp(l))
+            .filter(|t| *t < t_garp)
+            .fold(f64::MIN, f64::max);
+        (t_garp - t_last) - (3.0 * adv_secs + skew)
+    };
     drop((sa.take(), sb.take(), ka.take(), kb.take()));
-    ((t_garp - t_last) - mdi) * 1000.0
+    figure * 1000.0
 }
 
 fn spread(v: &mut [f64]) -> String {
@@ -211,7 +233,7 @@ fn wire_failovers(rounds: usize) {
     for (version, advert, adv) in [(2u8, "1", 1.0), (3, "0.1", 0.1), (3, "0.05", 0.05)] {
         for ours in [true, false] {
             let mut v: Vec<f64> = (0..rounds)
-                .map(|_| wire_failover(ours, version, advert, adv))
+                .map(|_| wire_failover(ours, version, advert, adv, false))
                 .collect();
             println!(
                 "wire, VRRPv{version} advert_int {advert}: last advert -> backup's first GARP, over Master_Down_Interval, {rounds} rounds: {}: {}",
@@ -220,6 +242,92 @@ fn wire_failovers(rounds: usize) {
             );
         }
     }
+    for (version, advert, adv) in [(2u8, "1", 1.0), (3, "0.1", 0.1)] {
+        for ours in [true, false] {
+            let mut v: Vec<f64> = (0..rounds)
+                .map(|_| wire_failover(ours, version, advert, adv, true))
+                .collect();
+            println!(
+                "wire, VRRPv{version} advert_int {advert}: SIGTERM on the master, its priority-0 advert -> backup's first GARP, over Skew_Time, {rounds} rounds: {}: {}",
+                if ours { "keepalived-rs" } else { "keepalived 2.2.7" },
+                spread(&mut v)
+            );
+        }
+    }
+}
+
+/// The backup's takeover of all `n` instances after the master's crash,
+/// on the backup's own interface (one tcpdump clock): for each instance,
+/// from the master's last advert for it to the backup's first gratuitous
+/// ARP for its VIP, minus Master_Down_Interval (backup priority 100).
+/// A busy backup reads its adverts in batches: this is where dating them
+/// by their arrival shows (read late and dated late, each takeover would
+/// be late by as much).
+fn takeover_all(a: &Netns, b: &Netns, n: u32, adv: f64) -> String {
+    let mut tap = LineTap::spawn(Command::new("ip").args([
+        "netns",
+        "exec",
+        &b.name,
+        "tcpdump",
+        "-l",
+        "-n",
+        "-tt",
+        "-B",
+        "32768",
+        "-i",
+        "eth0",
+        "vrrp or arp",
+    ]));
+    tap.wait_for_text("listening on", PROMPT);
+    tap.wait_for("an advert", PROMPT, |l| {
+        l.contains("10.99.0.11 > 224.0.0.18")
+    });
+    let t_crash = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64();
+    crash_ns(a);
+    let garp = |l: &str| l.contains("who-has 10.98.") && stamp(l).is_some_and(|t| t > t_crash);
+    tap.wait_for(
+        "the backup's gratuitous ARPs",
+        Duration::from_secs(15),
+        garp,
+    );
+    tap.collect_for(Duration::from_secs(1));
+    let mut last = std::collections::HashMap::new();
+    let mut first_garp = std::collections::HashMap::new();
+    for l in &tap.lines {
+        let Some(t) = stamp(l) else { continue };
+        if l.contains("10.99.0.11 > 224.0.0.18") {
+            let vrid = l
+                .split("vrid ")
+                .nth(1)
+                .and_then(|r| r.split(',').next())
+                .and_then(|v| v.parse::<u32>().ok());
+            if let Some(v) = vrid {
+                last.insert(v, t);
+            }
+        } else if garp(l) {
+            let vip: Vec<u32> = l
+                .split("who-has ")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .map(|a| a.split('.').filter_map(|o| o.parse().ok()).collect())
+                .unwrap_or_default();
+            if let [10, 98, hi, lo] = vip[..] {
+                first_garp.entry(hi * 250 + lo - 1).or_insert(t);
+            }
+        }
+    }
+    let mdi = 3.0 * adv + 156.0 / 256.0 * adv;
+    let mut v: Vec<f64> = (1..=n)
+        .filter_map(|vrid| Some((first_garp.get(&vrid)? - last.get(&vrid)? - mdi) * 1000.0))
+        .collect();
+    if v.is_empty() {
+        return "no takeover seen".into();
+    }
+    let seen = v.len();
+    format!("{} ({seen} of {n} instances)", spread(&mut v))
 }
 
 /// Packets the raw sockets of `ns` dropped (the last column of
@@ -360,6 +468,11 @@ fn backup_side(advert: &str) {
         };
         println!(
             "{who}, backup: {rate:.0} packets/s received; raw-socket receive drops in {window:?}: {drops}; took over {took_over} time(s)"
+        );
+        let adv: f64 = advert.parse().unwrap_or(0.02);
+        println!(
+            "{who}, backup of {n}: the master crashed -> each instance's first GARP, over Master_Down_Interval: {}",
+            takeover_all(&a, &b, n, adv)
         );
         drop((master_ka, master_rs, backup_ka, backup_rs));
     }
