@@ -43,31 +43,30 @@ use vrrp::{
     sync_group_complete, track_file, track_group, track_process, up_down,
 };
 
-/// Remember which keyword each value belongs to: the word before it when
-/// that is a name (`id 300`, `preferred_lft never`), else the line's
-/// keyword.
-fn index_keywords(cx: &mut Cx, nodes: &[Node]) {
+/// The keyword the value `t` belongs to: the word before it when that is
+/// a name (`id 300`, `preferred_lft never`), else its line's keyword.
+fn keyword_of<'n>(nodes: &'n [Node], t: &Token) -> Option<&'n str> {
     for n in nodes {
-        for (i, t) in n.args.iter().enumerate() {
-            let kw = match i.checked_sub(1).map(|j| &n.args[j]) {
-                Some(p) if p.text.starts_with(|c: char| c.is_ascii_alphabetic()) => &p.text,
-                _ => &n.kw.text,
-            };
-            cx.keyword_of
-                .insert(((*t.pos.file).clone(), t.pos.line, t.pos.col), kw.clone());
+        for (i, a) in n.args.iter().enumerate() {
+            if a.pos.line == t.pos.line && a.pos.col == t.pos.col && a.pos.file == t.pos.file {
+                return Some(match i.checked_sub(1).map(|j| &n.args[j]) {
+                    Some(p) if p.text.starts_with(|c: char| c.is_ascii_alphabetic()) => &p.text,
+                    _ => &n.kw.text,
+                });
+            }
         }
-        if let Some(b) = &n.block {
-            index_keywords(cx, b);
+        if let Some(kw) = n.block.as_deref().and_then(|b| keyword_of(b, t)) {
+            return Some(kw);
         }
     }
+    None
 }
 
 impl Cx<'_> {
     /// A number reader's message, naming the keyword it is for.
     fn num_warn(&mut self, t: &Token, msg: String) {
         self.reject(t);
-        let key = ((*t.pos.file).clone(), t.pos.line, t.pos.col);
-        let msg = match self.keyword_of.get(&key) {
+        let msg = match keyword_of(self.tree, t) {
             Some(kw) => format!("{kw}: {msg}"),
             None => msg,
         };
@@ -316,7 +315,6 @@ pub(super) fn num_cpus() -> u64 {
 
 /// Run every handler rule over the top level, in file order.
 pub(crate) fn check(cx: &mut Cx, nodes: &[Node]) {
-    index_keywords(cx, nodes);
     let mut st = State {
         default_interface: "eth0".into(),
         ..State::default()
