@@ -201,6 +201,9 @@ fn wire_failover(ours: bool, version: u8, advert: &str, adv_secs: f64, clean: bo
             .filter_map(|l| stamp(l))
             .find(|t| *t > t_crash)
             .expect("the master's priority-0 advert");
+        // (The master's own part: the signal sent -> its priority-0
+        // advert on the wire, both on this host's clock.)
+        TERM_TO_ZERO.with(|v| v.borrow_mut().push((t_zero - t_crash) * 1000.0));
         (t_garp - t_zero) - skew
     } else {
         // A priority-0 advert is a clean stop, not a crash: the backup then
@@ -217,6 +220,11 @@ fn wire_failover(ours: bool, version: u8, advert: &str, adv_secs: f64, clean: bo
     };
     drop((sa.take(), sb.take(), ka.take(), kb.take()));
     figure * 1000.0
+}
+
+thread_local! {
+    /// SIGTERM sent -> the master's priority-0 advert, ms, per clean round.
+    static TERM_TO_ZERO: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 fn spread(v: &mut [f64]) -> String {
@@ -247,10 +255,12 @@ fn wire_failovers(rounds: usize) {
             let mut v: Vec<f64> = (0..rounds)
                 .map(|_| wire_failover(ours, version, advert, adv, true))
                 .collect();
+            let mut term = TERM_TO_ZERO.with(|t| std::mem::take(&mut *t.borrow_mut()));
             println!(
-                "wire, VRRPv{version} advert_int {advert}: SIGTERM on the master, its priority-0 advert -> backup's first GARP, over Skew_Time, {rounds} rounds: {}: {}",
+                "wire, VRRPv{version} advert_int {advert}: SIGTERM on the master, its priority-0 advert -> backup's first GARP, over Skew_Time, {rounds} rounds: {}: {}; SIGTERM -> the priority-0 advert: {}",
                 if ours { "keepalived-rs" } else { "keepalived 2.2.7" },
-                spread(&mut v)
+                spread(&mut v),
+                spread(&mut term).replace('+', "")
             );
         }
     }
