@@ -1269,7 +1269,6 @@ impl Supervisor {
                 libc::SIGCHLD => self.reap(),
                 libc::SIGHUP => {
                     self.reload();
-                    keepalived_sandbox::release_free_heap();
                 }
                 libc::SIGTERM | libc::SIGINT => {
                     if self.life.phase() != Phase::Stopping {
@@ -1369,8 +1368,16 @@ impl Supervisor {
 
     /// SIGHUP: a new generation, if the file can run; the lifecycle brings
     /// each child to it and reports when all have answered. Returns that
-    /// generation (None: stopping, or the file did not load).
+    /// generation (None: stopping, or the file did not load). What the load
+    /// freed goes back to the kernel, as after the first load.
     fn reload(&mut self) -> Option<u64> {
+        let generation = self.load_generation();
+        keepalived_sandbox::release_free_heap();
+        generation
+    }
+
+    /// [`Supervisor::reload`]'s work: load, compile and hand out the file.
+    fn load_generation(&mut self) -> Option<u64> {
         if self.life.phase() == Phase::Stopping {
             return None;
         }

@@ -46,7 +46,6 @@ fresh kb-ipvsadm
 t0=$(date +%s%N); ipvsadm -R <"$w/rules"; t1=$(date +%s%N)
 echo "ipvsadm -R: $N services x 2 real servers in $(ms $t0 $t1) ms"
 fresh kb-ours
-want=$((N * 3 + 3))
 # "Table complete", polled cheaply: the last service (the highest address,
 # written last by both implementations: keepalived in the file's order,
 # ipvsd in address order, services before destinations) has its two real

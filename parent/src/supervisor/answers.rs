@@ -73,10 +73,7 @@ impl Supervisor {
                 self.control.answer(conn, &answer, self.poll.registry());
             }
             Request::Reload => match self.reload() {
-                Some(generation) => {
-                    keepalived_sandbox::release_free_heap();
-                    self.reload_waiters.push((conn, generation))
-                }
+                Some(generation) => self.reload_waiters.push((conn, generation)),
                 None => {
                     // Not loaded: reload() has recorded why.
                     let answer = match &self.last_reload {

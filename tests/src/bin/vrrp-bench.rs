@@ -109,6 +109,14 @@ fn each(n: u32, state: &str, mut wait: impl FnMut(&str)) {
     }
 }
 
+/// Now, in the epoch seconds tcpdump -tt stamps lines with.
+fn wall_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64()
+}
+
 /// The epoch seconds tcpdump -tt starts a line with.
 fn stamp(line: &str) -> Option<f64> {
     line.split_whitespace().next()?.parse().ok()
@@ -155,10 +163,7 @@ fn wire_failover(ours: bool, version: u8, advert: &str, adv_secs: f64, clean: bo
         l.contains(&format!("{master} > 224.0.0.18"))
     });
     std::thread::sleep(Duration::from_secs_f64(adv_secs * 3.0 + 0.2));
-    let t_crash = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs_f64();
+    let t_crash = wall_secs();
     match (sa.as_mut(), clean) {
         (Some(suite), true) => suite.signal(nix::sys::signal::Signal::SIGTERM),
         (None, true) => {
@@ -292,10 +297,7 @@ fn takeover_all(a: &Netns, b: &Netns, n: u32, adv: f64) -> String {
     tap.wait_for("an advert", PROMPT, |l| {
         l.contains("10.99.0.11 > 224.0.0.18")
     });
-    let t_crash = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs_f64();
+    let t_crash = wall_secs();
     crash_ns(a);
     let garp = |l: &str| l.contains("who-has 10.98.") && stamp(l).is_some_and(|t| t > t_crash);
     tap.wait_for(

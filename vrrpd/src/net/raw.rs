@@ -320,7 +320,10 @@ impl Vrrp4 {
         let proto = if ah { IPPROTO_AH } else { IPPROTO_VRRP };
         let rx = raw_socket(libc::AF_INET, proto)?;
         bind_to_device(&rx, ifname)?;
-        setsockopt(&rx, sockopt::ReceiveTimestampns, &true)?;
+        // (AH datagrams are read whole with recv, without their stamps.)
+        if !ah {
+            setsockopt(&rx, sockopt::ReceiveTimestampns, &true)?;
+        }
         if let Some(g) = group {
             let mreq = libc::ip_mreqn {
                 imr_multiaddr: libc::in_addr {
