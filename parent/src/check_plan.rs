@@ -37,9 +37,10 @@ struct Scripts<'a> {
 }
 
 impl Scripts<'_> {
+    /// `what` names the script in an error (formatted only then).
     fn find(
         &mut self,
-        what: &str,
+        what: &dyn std::fmt::Display,
         line: &str,
         own: Option<&str>,
         extras: Extras,
@@ -61,9 +62,9 @@ impl Scripts<'_> {
         }
     }
 
-    fn opt(&mut self, what: &str, line: &Option<String>) -> Option<ScriptCommand> {
+    fn opt(&mut self, what: std::fmt::Arguments, line: &Option<String>) -> Option<ScriptCommand> {
         line.as_deref()
-            .and_then(|l| self.find(what, l, None, Extras::None))
+            .and_then(|l| self.find(&what, l, None, Extras::None))
     }
 }
 
@@ -269,8 +270,8 @@ fn servers(scripts: &mut Scripts, ids: &Ids, out: &mut CheckPlan) {
         out.virtual_servers.push(VsPlan {
             id: vs_id,
             key: vk.clone(),
-            quorum_up: scripts.opt(&format!("quorum_up of {vk}"), &vs.quorum_up),
-            quorum_down: scripts.opt(&format!("quorum_down of {vk}"), &vs.quorum_down),
+            quorum_up: scripts.opt(format_args!("quorum_up of {vk}"), &vs.quorum_up),
+            quorum_down: scripts.opt(format_args!("quorum_down of {vk}"), &vs.quorum_down),
             alert: checker_alerts(vs.smtp_alert),
             quorum: vs.quorum,
             hysteresis: vs.hysteresis,
@@ -315,8 +316,8 @@ fn servers(scripts: &mut Scripts, ids: &Ids, out: &mut CheckPlan) {
             out.servers.push(ServerPlan {
                 vs: vs_id,
                 rs: rs_id,
-                notify_up: scripts.opt(&format!("notify_up of {rk}"), &rs.notify_up),
-                notify_down: scripts.opt(&format!("notify_down of {rk}"), &rs.notify_down),
+                notify_up: scripts.opt(format_args!("notify_up of {rk}"), &rs.notify_up),
+                notify_down: scripts.opt(format_args!("notify_down of {rk}"), &rs.notify_down),
                 alert: checker_alerts(rs.smtp_alert.or(vs.smtp_alert)),
                 check_label: check_label(rs).to_string(),
                 vk: vk.clone(),
@@ -562,7 +563,7 @@ fn state_plan<I>(
     let [master, backup, fault, stop] = ["master", "backup", "fault", "stop"]
         .into_iter()
         .zip(lines)
-        .map(|(state, line)| scripts.opt(&format!("{what} notify_{state}"), line))
+        .map(|(state, line)| scripts.opt(format_args!("{what} notify_{state}"), line))
         .collect::<Vec<_>>()
         .try_into()
         .expect("four states");
@@ -685,11 +686,11 @@ pub fn compile(
                     &i.notify,
                 );
                 let rx_lower_pri = scripts.opt(
-                    &format!("({}) notify_master_rx_lower_pri", i.name),
+                    format_args!("({}) notify_master_rx_lower_pri", i.name),
                     &i.notify_master_rx_lower_pri,
                 );
                 let deleted = scripts.opt(
-                    &format!("({}) notify_deleted", i.name),
+                    format_args!("({}) notify_deleted", i.name),
                     &i.notify_deleted_script,
                 );
                 plan.instances.push(StatePlan {
@@ -720,7 +721,7 @@ pub fn compile(
             match (&f.script, f.fifo) {
                 (Some(line), Some(path)) => {
                     if let Some(script) =
-                        scripts.find(f.keyword, line, None, Extras::Path(path.clone()))
+                        scripts.find(&f.keyword, line, None, Extras::Path(path.clone()))
                     {
                         plan.fifo_scripts.push(FifoScript {
                             keyword: f.keyword.to_string(),

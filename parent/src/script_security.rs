@@ -153,8 +153,11 @@ pub fn apply(config: &mut Config, runner: (u32, u32)) {
     // A notify script may name its user after it (`script_users`): one that
     // does not exist disables it, as keepalived does.
     let users = config.script_users.clone();
-    let slot = |what: String, s: &mut Option<String>, root: bool| {
+    // The name is only formatted for a script that is there (a file of
+    // 10,000 virtual servers has 40,000 empty slots).
+    let slot = |what: &dyn Fn() -> String, s: &mut Option<String>, root: bool| {
         if let Some(line) = s.as_deref() {
+            let what = what();
             let root = match users.get(line) {
                 None => root,
                 Some(who) => {
@@ -180,12 +183,12 @@ pub fn apply(config: &mut Config, runner: (u32, u32)) {
         }
     };
     slot(
-        "startup script".into(),
+        &|| "startup script".into(),
         &mut config.global_defs.startup_script,
         root_default,
     );
     slot(
-        "shutdown script".into(),
+        &|| "shutdown script".into(),
         &mut config.global_defs.shutdown_script,
         root_default,
     );
@@ -219,7 +222,7 @@ pub fn apply(config: &mut Config, runner: (u32, u32)) {
             ),
             ("notify_deleted", &mut i.notify_deleted_script),
         ] {
-            slot(format!("({n}) {k}"), s, root_default);
+            slot(&|| format!("({n}) {k}"), s, root_default);
         }
     }
     for g in &mut config.vrrp_sync_groups {
@@ -231,31 +234,50 @@ pub fn apply(config: &mut Config, runner: (u32, u32)) {
             ("notify_stop", &mut g.notify_stop),
             ("notify", &mut g.notify),
         ] {
-            slot(format!("vrrp_sync_group {n} {k}"), s, root_default);
+            slot(&|| format!("vrrp_sync_group {n} {k}"), s, root_default);
         }
     }
     for vs in &mut config.virtual_servers {
-        let vk = vs.key();
-        slot(format!("{vk} quorum_up"), &mut vs.quorum_up, root_default);
-        slot(
-            format!("{vk} quorum_down"),
-            &mut vs.quorum_down,
-            root_default,
-        );
-        let snapshot = vs.clone();
-        for rs in &mut vs.real_servers {
-            let rk = rs.key(&snapshot);
-            slot(format!("{rk} notify_up"), &mut rs.notify_up, root_default);
+        if vs.quorum_up.is_some() || vs.quorum_down.is_some() {
+            let vk = vs.key();
             slot(
-                format!("{rk} notify_down"),
+                &|| format!("{vk} quorum_up"),
+                &mut vs.quorum_up,
+                root_default,
+            );
+            slot(
+                &|| format!("{vk} quorum_down"),
+                &mut vs.quorum_down,
+                root_default,
+            );
+        }
+        // Taken out while they are checked: their keys need the virtual
+        // server (its port and protocol), which is not copied for it.
+        let mut real_servers = std::mem::take(&mut vs.real_servers);
+        for rs in &mut real_servers {
+            let scripts = rs.notify_up.is_some()
+                || rs.notify_down.is_some()
+                || rs.checkers.iter().any(|c| c.misc_path.is_some());
+            if !scripts {
+                continue;
+            }
+            let rk = rs.key(vs);
+            slot(
+                &|| format!("{rk} notify_up"),
+                &mut rs.notify_up,
+                root_default,
+            );
+            slot(
+                &|| format!("{rk} notify_down"),
                 &mut rs.notify_down,
                 root_default,
             );
             for c in &mut rs.checkers {
                 let root = c.user.as_deref().map_or(root_default, is_root);
-                slot(format!("MISC_CHECK of {rk}"), &mut c.misc_path, root);
+                slot(&|| format!("MISC_CHECK of {rk}"), &mut c.misc_path, root);
             }
         }
+        vs.real_servers = real_servers;
     }
 }
 

@@ -386,9 +386,12 @@ impl Supervisor {
         self.hook = config
             .and_then(|c| HookScript::start(c, "startup", unprivileged_user(), Instant::now()));
         self.holding = self.hook.is_some();
-        self.tick();
         // The configuration is parsed and compiled: what that freed goes
-        // back (reloads do the same).
+        // back (reloads do the same) — before the children are forked, so
+        // that each fork copies the page tables of a smaller heap — and
+        // again once their slices are sent.
+        keepalived_sandbox::release_free_heap();
+        self.tick();
         keepalived_sandbox::release_free_heap();
         let mut events = Events::with_capacity(64);
         loop {

@@ -479,13 +479,6 @@ pub struct Timeouts {
 }
 
 /// Address bytes as the kernel carries them (4 or 16 bytes).
-pub(crate) fn addr_octets(a: &IpAddr) -> Vec<u8> {
-    match a {
-        IpAddr::V4(v) => v.octets().to_vec(),
-        IpAddr::V6(v) => v.octets().to_vec(),
-    }
-}
-
 /// Parse a kernel address (`union nf_inet_addr`, 16 bytes, or exactly 4/16).
 pub(crate) fn parse_addr(af: Family, b: &[u8]) -> Option<IpAddr> {
     match af {

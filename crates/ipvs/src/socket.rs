@@ -347,7 +347,8 @@ impl IpvsSocket {
         if self.pending.is_some() {
             return Err(IpvsError::Invalid("a request is already in flight".into()));
         }
-        let mut buf = Vec::new();
+        // A destination's message is 112 bytes, a service's 92.
+        let mut buf = Vec::with_capacity(ops.len() * 112);
         let mut seqs = Vec::with_capacity(ops.len());
         let mut cmds = Vec::with_capacity(ops.len());
         for (i, op) in ops.iter().enumerate() {
@@ -358,10 +359,7 @@ impl IpvsSocket {
             } else {
                 neli::consts::nl::NlmF::REQUEST
             };
-            let m = encode::encode_flags(&req, self.family, seq, self.pid, flags)?;
-            buf.extend_from_slice(&m);
-            // Messages of a datagram start 4-byte aligned.
-            buf.resize(buf.len().next_multiple_of(4), 0);
+            encode::encode_into(&mut buf, &req, self.family, seq, self.pid, flags)?;
             seqs.push(seq);
             cmds.push(req.cmd());
             if req.is_write() {

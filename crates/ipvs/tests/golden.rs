@@ -304,3 +304,43 @@ fn invalid_requests_are_errors_not_panics() {
     let d = Daemon::new(DaemonState::Master, "an-interface-name-too-long", 1);
     assert!(encode(&Request::NewDaemon(d), FAM, 0, 0).is_err());
 }
+
+/// A batch's datagram: messages appended one after the other (each as
+/// `encode` makes it alone), and a refused one leaves nothing behind.
+#[test]
+fn a_batch_is_the_messages_end_to_end_and_a_refused_one_adds_nothing() {
+    use keepalived_ipvs::encode::encode_into;
+    let k = ServiceKey::tcp(v4(10, 0, 0, 1), 80);
+    let reqs = [
+        Request::NewService(Service::new(k, Scheduler::Wrr)),
+        Request::NewDest(k, Dest::new(v4(10, 0, 1, 1), 80, FwdMethod::Masq, 3)),
+        Request::DelDest(
+            k,
+            DestKey {
+                addr: v4(10, 0, 1, 2),
+                port: 8080,
+            },
+        ),
+    ];
+    let mut batch = Vec::new();
+    let mut alone = Vec::new();
+    for (i, r) in reqs.iter().enumerate() {
+        let seq = 7 + i as u32;
+        encode_into(&mut batch, r, FAM, seq, 99, r.flags()).unwrap();
+        alone.extend(encode(r, FAM, seq, 99).unwrap());
+        assert_eq!(batch.len() % 4, 0);
+    }
+    assert_eq!(batch, alone);
+    let bad = Service::new(k, Scheduler::Other("a-very-long-scheduler".into()));
+    let before = batch.clone();
+    assert!(encode_into(
+        &mut batch,
+        &Request::NewService(bad),
+        FAM,
+        10,
+        99,
+        reqs[0].flags()
+    )
+    .is_err());
+    assert_eq!(batch, before);
+}

@@ -80,6 +80,9 @@ const COMMON: &[Syscall] = &[
     ("getegid", libc::SYS_getegid),
     ("clock_gettime", libc::SYS_clock_gettime),
     ("clock_getres", libc::SYS_clock_getres),
+    // A process's own CPU time, user and kernel apart (ipvsd says how much
+    // of a pass the kernel spent).
+    ("getrusage", libc::SYS_getrusage),
     ("gettimeofday", libc::SYS_gettimeofday),
     ("nanosleep", libc::SYS_nanosleep),
     ("clock_nanosleep", libc::SYS_clock_nanosleep),
