@@ -94,6 +94,12 @@ impl Defs {
             }
             return Vec::new();
         }
+        // Most lines: nothing to define, select, repeat or substitute —
+        // what `expand` would make of them, without its copies.
+        let line = raw.trim_start();
+        if !raw.ends_with('\\') && !raw.contains('$') && !line.starts_with(['@', '~']) {
+            return vec![padded(raw.len() - line.len(), line)];
+        }
         // A line ending in `\`: keepalived drops the blanks (and any
         // comment) before it, so the backslash sticks to the last word
         // (`nopreempt \` reads as the keyword `nopreempt\`).
@@ -181,7 +187,7 @@ impl Defs {
                 }
                 return;
             }
-            let padded = format!("{}{line}", " ".repeat(indent));
+            let padded = padded(indent, line);
             if line.starts_with('~') || !line.contains('$') {
                 out.push(padded);
                 return;
@@ -593,6 +599,15 @@ fn strip_continuation(s: &str) -> (&str, bool) {
         Some(x) => (x.trim_end(), true),
         None => (t, false),
     }
+}
+
+/// `line` with the `indent` characters cut from its front as spaces (the
+/// columns of what follows stay right).
+fn padded(indent: usize, line: &str) -> String {
+    let mut s = String::with_capacity(indent + line.len());
+    s.extend(std::iter::repeat_n(' ', indent));
+    s.push_str(line);
+    s
 }
 
 #[cfg(test)]

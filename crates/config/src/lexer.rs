@@ -28,24 +28,30 @@ impl Token {
 }
 
 /// Tokenize `text` (one logical line) found at `file:line`.
+///
+/// One pass over the characters, each unquoted token copied once from the
+/// line (it runs for every line of a 100,000-line file: no per-line
+/// character vector, no token grown a character at a time).
 pub(crate) fn tokenize(
     text: &str,
     file: &Arc<PathBuf>,
     line: u32,
     diags: &mut Diags,
 ) -> Vec<Token> {
-    let mut out = Vec::new();
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    let pos = |i: usize| Pos {
+    let mut out = Vec::with_capacity(4);
+    // (byte offset, character column from 0, character)
+    let mut chars = text
+        .char_indices()
+        .enumerate()
+        .map(|(col, (at, c))| (at, col, c))
+        .peekable();
+    let pos = |col: usize| Pos {
         file: file.clone(),
         line,
-        col: u32::try_from(i + 1).unwrap_or(u32::MAX),
+        col: u32::try_from(col + 1).unwrap_or(u32::MAX),
     };
-    while i < chars.len() {
-        let c = chars[i];
+    while let Some((at, col, c)) = chars.next() {
         if c.is_whitespace() {
-            i += 1;
             continue;
         }
         if c == '!' || c == '#' {
@@ -53,57 +59,51 @@ pub(crate) fn tokenize(
         }
         if c == '{' || c == '}' {
             out.push(Token {
-                text: c.to_string(),
+                text: if c == '{' { "{" } else { "}" }.to_string(),
                 quoted: false,
-                pos: pos(i),
+                pos: pos(col),
             });
-            i += 1;
             continue;
         }
-        let start = i;
         if c == '"' {
-            i += 1;
             let mut s = String::new();
             let mut closed = false;
-            while i < chars.len() {
-                match chars[i] {
-                    '\\' if i + 1 < chars.len() && matches!(chars[i + 1], '"' | '\\') => {
-                        s.push(chars[i + 1]);
-                        i += 2;
+            while let Some((_, _, ch)) = chars.next() {
+                match ch {
+                    '\\' if matches!(chars.peek(), Some((_, _, '"' | '\\'))) => {
+                        if let Some((_, _, escaped)) = chars.next() {
+                            s.push(escaped);
+                        }
                     }
                     '"' => {
                         closed = true;
-                        i += 1;
                         break;
                     }
-                    ch => {
-                        s.push(ch);
-                        i += 1;
-                    }
+                    ch => s.push(ch),
                 }
             }
             if !closed {
-                diags.error(&pos(start), "unterminated quoted string");
+                diags.error(&pos(col), "unterminated quoted string");
             }
             out.push(Token {
                 text: s,
                 quoted: true,
-                pos: pos(start),
+                pos: pos(col),
             });
             continue;
         }
-        let mut s = String::new();
-        while i < chars.len()
-            && !chars[i].is_whitespace()
-            && !matches!(chars[i], '{' | '}' | '!' | '#')
-        {
-            s.push(chars[i]);
-            i += 1;
+        let mut end = at + c.len_utf8();
+        while let Some(&(next_at, _, ch)) = chars.peek() {
+            if ch.is_whitespace() || matches!(ch, '{' | '}' | '!' | '#') {
+                break;
+            }
+            end = next_at + ch.len_utf8();
+            chars.next();
         }
         out.push(Token {
-            text: s,
+            text: text[at..end].to_string(),
             quoted: false,
-            pos: pos(start),
+            pos: pos(col),
         });
     }
     out
@@ -135,5 +135,29 @@ mod tests {
         );
         assert_eq!(toks("a \"q\\\"x\""), ["a", "q\"x"]);
         assert_eq!(toks("x#y"), ["x"]);
+    }
+
+    #[test]
+    fn columns_count_characters_and_escapes_end_where_they_should() {
+        let mut d = Diags::default();
+        let f = Arc::new(PathBuf::from("t"));
+        let t = tokenize("é \"a\\\\b\" x\"y{", &f, 4, &mut d);
+        let got: Vec<(&str, bool, u32)> = t
+            .iter()
+            .map(|t| (t.text.as_str(), t.quoted, t.pos.col))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("é", false, 1),
+                ("a\\b", true, 3),
+                ("x\"y", false, 10),
+                ("{", false, 13)
+            ]
+        );
+        assert!(!d.has_errors());
+        let t = tokenize("a \"open", &f, 5, &mut d);
+        assert_eq!(t[1].text, "open");
+        assert!(d.has_errors());
     }
 }
