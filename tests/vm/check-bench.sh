@@ -5,7 +5,9 @@
 # same boot. Prints each one's CPU (its whole process tree and its checker
 # process alone) over 10 s once the checks run, then the delay from a
 # listener closing to the "Removing service" log line for ROUNDS victims
-# (min / median / max). The machine's load is printed beside them.
+# (min / median / max); then the floor under both (`check-bench
+# connect-floor`: the same connects and closes, nothing else). The
+# machine's load is printed beside them.
 # Usage (host): tests/vm/run-ipvs-vm.sh tests/vm/check-bench.sh [BINDIR] [N] [ROUNDS]
 set -u
 BIN=${1:-target/release}
@@ -132,5 +134,22 @@ if command -v keepalived >/dev/null; then
     ipvsadm -C
 else
     echo "(keepalived is not installed: no side-by-side figures)"
+fi
+# The floor under both: the same connects and closes, nothing else
+# (check-bench connect-floor), against the same listeners.
+FLOOR=$BIN/check-bench
+if [ -x "$FLOOR" ]; then
+    "$FLOOR" connect-floor "$N" $BASE &
+    FPID=$!
+    sleep 3
+    read -r l0 _ </proc/loadavg
+    f0=$(ticks $FPID)
+    sleep 10
+    f1=$(ticks $FPID)
+    read -r l1 _ </proc/loadavg
+    echo "floor (connect, wait, peer address, close; nothing else), $N ports once a second: CPU $(awk -v t=$((f1 - f0)) 'BEGIN { printf "%.1f %%", t / 10 }') of one core (load average $l0 -> $l1)"
+    kill $FPID
+else
+    echo "(no check-bench binary in $BIN: no floor figure)"
 fi
 kill $LPID

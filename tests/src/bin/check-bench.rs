@@ -1,7 +1,8 @@
 //! Health-check figures (a benchmark, not a test; run as root):
 //! CPU and RSS of checkerd running 10,000 TCP_CHECKs at `delay_loop 1`
 //! against local listeners, and the delay from a listener going down to
-//! checkerd reporting it.
+//! checkerd reporting it; then the floor under it (`connect-floor`: the
+//! same connects and closes, nothing else).
 //!
 //! `cargo build --release --workspace --bins && target/release/check-bench`
 
@@ -59,13 +60,75 @@ fn listeners(ns: &Netns, close: Receiver<u16>) {
     });
 }
 
+/// `check-bench connect-floor N BASE` (run by tests/vm/check-bench.sh and
+/// by `main` below): the least a TCP_CHECK can cost — each of N ports on
+/// 127.0.0.1 from BASE connected to once a second, without blocking
+/// (socket, connect, wait for writable, peer address, close: the system
+/// calls of checkerd's TCP_CHECK), nothing else: no scheduling, no
+/// verdicts, no reports. Its CPU is the floor under a checker's figure.
+fn connect_floor(n: u16, base: u16) -> ! {
+    use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
+    use nix::sys::socket::{
+        connect, getpeername, socket, AddressFamily, SockFlag, SockType, SockaddrIn,
+    };
+    let ep = Epoll::new(EpollCreateFlags::empty()).expect("epoll");
+    let mut open: std::collections::HashMap<u64, std::os::fd::OwnedFd> = Default::default();
+    let mut events = vec![EpollEvent::empty(); 256];
+    let start = Instant::now();
+    let mut round = 0u64;
+    loop {
+        // A tenth of the ports every 100 ms: each once a second, spread.
+        let slice = round % 10;
+        for i in (0..n).filter(|i| u64::from(*i) % 10 == slice) {
+            let Ok(fd) = socket(
+                AddressFamily::Inet,
+                SockType::Stream,
+                SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+                None,
+            ) else {
+                continue;
+            };
+            let to = SockaddrIn::new(127, 0, 0, 1, base + i);
+            match connect(fd.as_raw_fd(), &to) {
+                Ok(()) | Err(nix::errno::Errno::EINPROGRESS) => {
+                    let key = fd.as_raw_fd() as u64;
+                    if ep
+                        .add(&fd, EpollEvent::new(EpollFlags::EPOLLOUT, key))
+                        .is_ok()
+                    {
+                        open.insert(key, fd);
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+        round += 1;
+        let next = start + Duration::from_millis(100) * round as u32;
+        while let Some(left) = next.checked_duration_since(Instant::now()) {
+            let ms = u16::try_from(left.as_millis().max(1)).unwrap_or(100);
+            let got = ep.wait(&mut events, EpollTimeout::from(ms)).unwrap_or(0);
+            for e in &events[..got] {
+                if let Some(fd) = open.remove(&e.data()) {
+                    let _ = getpeername::<SockaddrIn>(fd.as_raw_fd());
+                    drop(fd);
+                }
+            }
+        }
+    }
+}
+
 fn main() {
-    keepalived_rs_tests::require_root();
     let _ = nix::sys::resource::setrlimit(
         nix::sys::resource::Resource::RLIMIT_NOFILE,
         1 << 16,
         1 << 16,
     );
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("connect-floor") {
+        let arg = |i: usize, d: u16| args.get(i).and_then(|v| v.parse().ok()).unwrap_or(d);
+        connect_floor(arg(2, N), arg(3, BASE));
+    }
+    keepalived_rs_tests::require_root();
     let ns = Arc::new(Netns::new("chk"));
     let (tx, rx) = channel();
     listeners(&ns, rx);
@@ -101,4 +164,32 @@ fn main() {
         "listener down -> reported down: {:.0} ms (delay_loop 1 s, retry 0: at most one loop plus connect_timeout)",
         t.elapsed().as_secs_f64() * 1000.0
     );
+    drop(s);
+    // The floor, against the same listeners once the suite is gone.
+    let me = std::env::current_exe().expect("own path");
+    let mut floor = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns.name])
+        .arg(me)
+        .args(["connect-floor", &N.to_string(), &BASE.to_string()])
+        .spawn()
+        .expect("start the floor");
+    std::thread::sleep(Duration::from_secs(2));
+    let pids: Vec<i32> = ns
+        .pids()
+        .into_iter()
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/comm"))
+                .is_ok_and(|c| c.trim() == "check-bench")
+        })
+        .collect();
+    let (t0, _) = proc::usage(&pids);
+    let start = Instant::now();
+    std::thread::sleep(Duration::from_secs(10));
+    let (t1, _) = proc::usage(&pids);
+    let cpu = (t1 - t0) as f64 / 100.0 / start.elapsed().as_secs_f64() * 100.0;
+    println!(
+        "floor (connect, wait, peer address, close; nothing else), {N} ports once a second: CPU {cpu:.1} % of one core"
+    );
+    let _ = floor.kill();
+    let _ = floor.wait();
 }

@@ -11,7 +11,8 @@
 //!   beside Debian's keepalived 2.2.7 on the same configuration;
 //! - the backup's side (`vrrp-bench backup [ADVERT]`): 255 instances whose
 //!   master is the other implementation, CPU of the backup and the drops
-//!   its raw sockets count (/proc/net/raw{,6}), ours and keepalived's;
+//!   its raw sockets count (/proc/net/raw{,6}), ours and keepalived's, and
+//!   the floor under both: a process that only reads the same adverts;
 //! - memory (`vrrp-bench memory`): RSS and PSS of each process of ours and
 //!   of keepalived's, for one instance and for 255, and where ours go
 //!   (binary, libraries, heap, stack, other anonymous mappings).
@@ -488,6 +489,126 @@ fn backup_side(advert: &str) {
         );
         drop((master_ka, master_rs, backup_ka, backup_rs));
     }
+    // The floor: keepalived as the master again, and on the backup's side
+    // only a reader of the same adverts (`read_floor`), for the same window.
+    let mut lan = Lan::new();
+    let a = Arc::new(lan.host(1));
+    let b = Arc::new(lan.host(2));
+    let mut k = Keepalived::start(&a, &conf(150));
+    each(n, "MASTER", |l| {
+        k.out.wait_for_text(l, Duration::from_secs(60));
+    });
+    let me = std::env::current_exe().expect("own path");
+    let mut reader = Command::new("ip")
+        .args(["netns", "exec", &b.name])
+        .arg(me)
+        .args(["read-floor", "eth0"])
+        .spawn()
+        .expect("start the floor reader");
+    std::thread::sleep(Duration::from_secs(2));
+    let d0 = raw_drops(&b);
+    measure(
+        &format!("floor (receive only, vrrpd's batching and hold-off), {n} VRRPv3 instances at {advert} s"),
+        || b.pids(),
+        window,
+    );
+    println!(
+        "floor: raw-socket receive drops in {window:?}: {}",
+        raw_drops(&b) - d0
+    );
+    let _ = reader.kill();
+    let _ = reader.wait();
+    k.stop();
+}
+
+/// `vrrp-bench read-floor IFACE` (run inside a namespace by `backup_side`):
+/// the least any VRRP backup must do — every advert read off a raw socket
+/// of protocol 112 joined to 224.0.0.18 on IFACE, nothing done with it —
+/// woken and batched the way vrrpd is (`recvmmsg` of 32, at most 64 a
+/// wake-up, then a 4 ms hold-off while packets keep coming). Its CPU is the
+/// floor under the busy backup's figure: the receive path of the kernel
+/// and the wake-ups, without a VRRP implementation.
+fn read_floor(ifname: &str) -> ! {
+    use std::ffi::CString;
+    let name = CString::new(ifname).expect("interface name");
+    // SAFETY: plain socket calls on buffers owned here for the process's life.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_RAW | libc::SOCK_NONBLOCK, 112);
+        assert!(fd >= 0, "raw socket: {}", std::io::Error::last_os_error());
+        let ifindex = libc::if_nametoindex(name.as_ptr());
+        assert!(ifindex > 0, "no interface {ifname}");
+        let r = libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_BINDTODEVICE,
+            name.as_ptr().cast(),
+            name.as_bytes_with_nul().len() as libc::socklen_t,
+        );
+        assert_eq!(r, 0, "SO_BINDTODEVICE: {}", std::io::Error::last_os_error());
+        let mreq = libc::ip_mreqn {
+            imr_multiaddr: libc::in_addr {
+                s_addr: u32::from_ne_bytes([224, 0, 0, 18]),
+            },
+            imr_address: libc::in_addr { s_addr: 0 },
+            imr_ifindex: ifindex as i32,
+        };
+        let r = libc::setsockopt(
+            fd,
+            libc::IPPROTO_IP,
+            libc::IP_ADD_MEMBERSHIP,
+            (&mreq as *const libc::ip_mreqn).cast(),
+            std::mem::size_of::<libc::ip_mreqn>() as libc::socklen_t,
+        );
+        assert_eq!(
+            r,
+            0,
+            "IP_ADD_MEMBERSHIP: {}",
+            std::io::Error::last_os_error()
+        );
+        const BATCH: usize = 32;
+        let mut bufs = vec![[0u8; 2048]; BATCH];
+        let mut iov: Vec<libc::iovec> = bufs
+            .iter_mut()
+            .map(|b| libc::iovec {
+                iov_base: b.as_mut_ptr().cast(),
+                iov_len: b.len(),
+            })
+            .collect();
+        let mut msgs: Vec<libc::mmsghdr> = iov
+            .iter_mut()
+            .map(|v| {
+                let mut m: libc::mmsghdr = std::mem::zeroed();
+                m.msg_hdr.msg_iov = v;
+                m.msg_hdr.msg_iovlen = 1;
+                m
+            })
+            .collect();
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        loop {
+            libc::poll(&mut pfd, 1, -1);
+            let mut got = 0;
+            while got < 2 * BATCH {
+                let n = libc::recvmmsg(
+                    fd,
+                    msgs.as_mut_ptr(),
+                    BATCH as u32,
+                    libc::MSG_DONTWAIT,
+                    std::ptr::null_mut(),
+                );
+                if n <= 0 {
+                    break;
+                }
+                got += n as usize;
+            }
+            if got > 0 {
+                std::thread::sleep(Duration::from_millis(4));
+            }
+        }
+    }
 }
 
 fn measure(what: &str, pids: impl Fn() -> Vec<i32>, window: Duration) {
@@ -673,8 +794,15 @@ fn main() {
     }
     // `vrrp-bench wire [ROUNDS]`: the side-by-side failover on the wire only.
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("read-floor") {
+        read_floor(args.get(2).map_or("eth0", String::as_str));
+    }
     if args.get(1).map(String::as_str) == Some("backup") {
         backup_side(args.get(2).map_or("0.02", String::as_str));
+        return;
+    }
+    if args.get(1).map(String::as_str) == Some("scale") {
+        scale();
         return;
     }
     if args.get(1).map(String::as_str) == Some("wire") {
