@@ -700,6 +700,9 @@ impl Supervisor {
             Command::Started => {
                 let status = self.status_line();
                 self.service.started(&status);
+                // Start-up's code (slices, spawning, the barrier) ran:
+                // what it mapped goes too.
+                keepalived_sandbox::release_free_heap();
             }
             Command::Ping { sub, seq } => {
                 let i = self.slot_of(sub);
