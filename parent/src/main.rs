@@ -313,11 +313,22 @@ fn pid_dir_files(
     if defaults.is_empty() {
         return None;
     }
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        info!("Unable to create directory {} ({e})", dir.display());
-        return None;
-    }
+    // Each directory made 0755 whatever the umask (keepalived's 0177 would
+    // make /run/keepalived 0600: no way through it for the parent, which
+    // runs without CAP_DAC_OVERRIDE once its children are started).
     use std::os::unix::fs::PermissionsExt;
+    let mut made = std::path::PathBuf::new();
+    for part in dir.components() {
+        made.push(part);
+        if made.is_dir() {
+            continue;
+        }
+        if let Err(e) = std::fs::create_dir(&made) {
+            info!("Unable to create directory {} ({e})", dir.display());
+            return None;
+        }
+        let _ = std::fs::set_permissions(&made, std::fs::Permissions::from_mode(0o755));
+    }
     let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755));
     for (id, file) in NAMESPACED_PID_FILES
         .iter()
