@@ -323,11 +323,17 @@ fn pid_dir_files(
         if made.is_dir() {
             continue;
         }
-        if let Err(e) = std::fs::create_dir(&made) {
-            info!("Unable to create directory {} ({e})", dir.display());
-            return None;
+        match std::fs::create_dir(&made) {
+            Ok(()) => {
+                let _ = std::fs::set_permissions(&made, std::fs::Permissions::from_mode(0o755));
+            }
+            // Made meanwhile by someone else (create_dir_all's rule too).
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && made.is_dir() => {}
+            Err(e) => {
+                info!("Unable to create directory {} ({e})", dir.display());
+                return None;
+            }
         }
-        let _ = std::fs::set_permissions(&made, std::fs::Permissions::from_mode(0o755));
     }
     let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755));
     for (id, file) in NAMESPACED_PID_FILES

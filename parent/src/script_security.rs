@@ -240,16 +240,12 @@ pub fn apply(config: &mut Config, runner: (u32, u32)) {
     for vs in &mut config.virtual_servers {
         if vs.quorum_up.is_some() || vs.quorum_down.is_some() {
             let vk = vs.key();
-            slot(
-                &|| format!("{vk} quorum_up"),
-                &mut vs.quorum_up,
-                root_default,
-            );
-            slot(
-                &|| format!("{vk} quorum_down"),
-                &mut vs.quorum_down,
-                root_default,
-            );
+            for (k, s) in [
+                ("quorum_up", &mut vs.quorum_up),
+                ("quorum_down", &mut vs.quorum_down),
+            ] {
+                slot(&|| format!("{vk} {k}"), s, root_default);
+            }
         }
         // Taken out while they are checked: their keys need the virtual
         // server (its port and protocol), which is not copied for it.
@@ -262,16 +258,12 @@ pub fn apply(config: &mut Config, runner: (u32, u32)) {
                 continue;
             }
             let rk = rs.key(vs);
-            slot(
-                &|| format!("{rk} notify_up"),
-                &mut rs.notify_up,
-                root_default,
-            );
-            slot(
-                &|| format!("{rk} notify_down"),
-                &mut rs.notify_down,
-                root_default,
-            );
+            for (k, s) in [
+                ("notify_up", &mut rs.notify_up),
+                ("notify_down", &mut rs.notify_down),
+            ] {
+                slot(&|| format!("{rk} {k}"), s, root_default);
+            }
             for c in &mut rs.checkers {
                 let root = c.user.as_deref().map_or(root_default, is_root);
                 slot(&|| format!("MISC_CHECK of {rk}"), &mut c.misc_path, root);

@@ -387,12 +387,12 @@ impl Supervisor {
             .and_then(|c| HookScript::start(c, "startup", unprivileged_user(), Instant::now()));
         self.holding = self.hook.is_some();
         // The configuration is parsed and compiled: what that freed goes
-        // back (reloads do the same) — before the children are forked, so
-        // that each fork copies the page tables of a smaller heap — and
-        // again once their slices are sent.
-        keepalived_sandbox::release_free_heap();
+        // back (reloads do the same) before the children are forked, so
+        // that each fork copies the page tables of a smaller heap; what
+        // sending their slices left goes when the start barrier passes
+        // (`Command::Started`).
+        keepalived_sandbox::release_unused_memory();
         self.tick();
-        keepalived_sandbox::release_free_heap();
         let mut events = Events::with_capacity(64);
         loop {
             let now = Instant::now();
@@ -700,9 +700,9 @@ impl Supervisor {
             Command::Started => {
                 let status = self.status_line();
                 self.service.started(&status);
-                // Start-up's code (slices, spawning, the barrier) ran:
-                // what it mapped goes too.
-                keepalived_sandbox::release_free_heap();
+                // Start-up's work (slices, spawning, the barrier) is over:
+                // what it allocated and mapped goes too.
+                keepalived_sandbox::release_unused_memory();
             }
             Command::Ping { sub, seq } => {
                 let i = self.slot_of(sub);
@@ -1378,7 +1378,7 @@ impl Supervisor {
     /// freed goes back to the kernel, as after the first load.
     fn reload(&mut self) -> Option<u64> {
         let generation = self.load_generation();
-        keepalived_sandbox::release_free_heap();
+        keepalived_sandbox::release_unused_memory();
         generation
     }
 

@@ -86,3 +86,19 @@ pub fn usage(pids: &[i32]) -> (u64, u64) {
     }
     (ticks, rss)
 }
+
+/// CPU time of `pids` over `window`, in percent of one core, and their RSS
+/// (kB) at its end. `pids` is asked again at the end (the benchmarks pass
+/// "every process of a namespace").
+pub fn cpu_over(pids: impl Fn() -> Vec<i32>, window: Duration) -> (f64, u64) {
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as f64;
+    let (t0, _) = usage(&pids());
+    let start = std::time::Instant::now();
+    std::thread::sleep(window);
+    let (t1, rss) = usage(&pids());
+    let cpu = t1.saturating_sub(t0) as f64 / hz / start.elapsed().as_secs_f64() * 100.0;
+    (cpu, rss)
+}

@@ -86,6 +86,7 @@ ticks() { # pid... -> utime+stime of them all (USER_HZ)
     echo $t
 }
 tree() { pgrep -x "$1" | tr '\n' ' '; } # pattern -> pids
+pct() { awk -v t="$1" 'BEGIN { printf "%.1f %%", t / 10 }'; } # ticks in 10 s
 victim=$((BASE + 7))
 
 # $1: name, $2: its processes (pgrep -x pattern), $3: its checker
@@ -100,7 +101,6 @@ measure() {
     sleep 10
     a1=$(ticks $all); c1=$(ticks $checker_pid)
     read -r l1 _ </proc/loadavg
-    pct() { awk -v t="$1" 'BEGIN { printf "%.1f %%", t / 10 }'; } # ticks in 10 s
     echo "$who, $N TCP_CHECKs at delay_loop 1: CPU $(pct $((a1 - a0))) of one core in all, checker process $(pct $((c1 - c0))) (load average $l0 -> $l1)"
     local d=() r t0 t1
     for r in $(seq 1 "$ROUNDS"); do
@@ -147,7 +147,7 @@ if [ -x "$FLOOR" ]; then
     sleep 10
     f1=$(ticks $FPID)
     read -r l1 _ </proc/loadavg
-    echo "floor (connect, wait, peer address, close; nothing else), $N ports once a second: CPU $(awk -v t=$((f1 - f0)) 'BEGIN { printf "%.1f %%", t / 10 }') of one core (load average $l0 -> $l1)"
+    echo "floor (connect, wait, peer address, close; nothing else), $N ports once a second: CPU $(pct $((f1 - f0))) of one core (load average $l0 -> $l1)"
     kill $FPID
 else
     echo "(no check-bench binary in $BIN: no floor figure)"

@@ -46,7 +46,7 @@ trap '[ -n "$NS" ] && ip netns del "$NS"' EXIT
 # configuration check alone, same file, same boot.
 t0=$(date +%s%N); "$BIN/keepalived-rs" -t -f "$w/k.conf" >/dev/null 2>&1; t1=$(date +%s%N)
 t2=$(date +%s%N); command -v keepalived >/dev/null && keepalived -t -f "$w/k.conf" >/dev/null 2>&1; t3=$(date +%s%N)
-echo "configuration check of the $N-service file (-t): keepalived-rs $(( (t1 - t0) / 1000000 )) ms, keepalived 2.2.7 $(( (t3 - t2) / 1000000 )) ms"
+echo "configuration check of the $N-service file (-t): keepalived-rs $(ms $t0 $t1) ms, keepalived 2.2.7 $(ms $t2 $t3) ms"
 fresh kb-ipvsadm
 t0=$(date +%s%N); ipvsadm -R <"$w/rules"; t1=$(date +%s%N)
 echo "ipvsadm -R: $N services x 2 real servers in $(ms $t0 $t1) ms"

@@ -546,7 +546,7 @@ fn drain_ipc<D: Daemon>(
                 }
                 ctx.send(FromChild::Ready { generation });
                 *phase = Phase::Configured;
-                keepalived_sandbox::release_free_heap();
+                keepalived_sandbox::release_unused_memory();
             }
             (ToChild::Start, Phase::Configured) => {
                 *phase = Phase::Running;
@@ -559,7 +559,7 @@ fn drain_ipc<D: Daemon>(
                     Ok(()) => {
                         apply_process::<D>(&want, process);
                         ctx.send(FromChild::Ready { generation });
-                        keepalived_sandbox::release_free_heap();
+                        keepalived_sandbox::release_unused_memory();
                     }
                     Err(reason) => {
                         error!("Reload of configuration {generation} refused: {reason}");

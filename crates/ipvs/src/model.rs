@@ -478,7 +478,6 @@ pub struct Timeouts {
     pub udp: u32,
 }
 
-/// Address bytes as the kernel carries them (4 or 16 bytes).
 /// Parse a kernel address (`union nf_inet_addr`, 16 bytes, or exactly 4/16).
 pub(crate) fn parse_addr(af: Family, b: &[u8]) -> Option<IpAddr> {
     match af {

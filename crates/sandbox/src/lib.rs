@@ -25,7 +25,7 @@ pub use seccomp::SeccompMode;
 ///   services would keep megabytes for nothing between reloads);
 /// - the mappings of this program's own code and read-only data (see
 ///   [`unmap_own_code`]).
-pub fn release_free_heap() {
+pub fn release_unused_memory() {
     // SAFETY: malloc_trim only hands free memory back; no pointer of ours
     // is involved.
     unsafe {

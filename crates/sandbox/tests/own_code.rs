@@ -33,7 +33,7 @@ fn the_programs_own_pages_are_dropped_and_it_runs_on() {
         before > 0,
         "no resident read-only mapping of the test binary"
     );
-    keepalived_sandbox::release_free_heap();
+    keepalived_sandbox::release_unused_memory();
     let after = own_readonly_rss();
     // What this test runs between the two reads comes back (fault-around
     // maps 64 KiB a fault), the rest of the binary does not.

@@ -144,11 +144,7 @@ fn main() {
     let pid = s.child_pid("checkerd");
     // Every check has run at least once after delay_loop + warmup.
     std::thread::sleep(Duration::from_secs(3));
-    let (t0, _) = proc::usage(&[pid]);
-    let start = Instant::now();
-    std::thread::sleep(Duration::from_secs(10));
-    let (t1, rss) = proc::usage(&[pid]);
-    let cpu = (t1 - t0) as f64 / 100.0 / start.elapsed().as_secs_f64() * 100.0;
+    let (cpu, rss) = proc::cpu_over(|| vec![pid], Duration::from_secs(10));
     println!(
         "checkerd, {N} TCP_CHECKs at delay_loop 1: CPU {cpu:.1} % of one core, RSS {:.1} MiB",
         rss as f64 / 1024.0
@@ -182,11 +178,7 @@ fn main() {
                 .is_ok_and(|c| c.trim() == "check-bench")
         })
         .collect();
-    let (t0, _) = proc::usage(&pids);
-    let start = Instant::now();
-    std::thread::sleep(Duration::from_secs(10));
-    let (t1, _) = proc::usage(&pids);
-    let cpu = (t1 - t0) as f64 / 100.0 / start.elapsed().as_secs_f64() * 100.0;
+    let (cpu, _) = proc::cpu_over(|| pids.clone(), Duration::from_secs(10));
     println!(
         "floor (connect, wait, peer address, close; nothing else), {N} ports once a second: CPU {cpu:.1} % of one core"
     );

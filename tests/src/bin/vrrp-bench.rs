@@ -612,12 +612,7 @@ fn read_floor(ifname: &str) -> ! {
 }
 
 fn measure(what: &str, pids: impl Fn() -> Vec<i32>, window: Duration) {
-    let hz = 100.0; // USER_HZ
-    let (t0, _) = proc::usage(&pids());
-    let start = Instant::now();
-    std::thread::sleep(window);
-    let (t1, rss) = proc::usage(&pids());
-    let cpu = (t1 - t0) as f64 / hz / start.elapsed().as_secs_f64() * 100.0;
+    let (cpu, rss) = proc::cpu_over(pids, window);
     println!(
         "{what}: CPU {cpu:.1} % of one core, RSS {:.1} MiB",
         rss as f64 / 1024.0
