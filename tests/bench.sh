@@ -20,7 +20,12 @@ log=target/bench.log
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) quick=1 ;;
-        --only) shift; only+=("$1") ;;
+        --only)
+            shift
+            case ${1:-} in
+                wire|backup|scale|memory|check-host|check-guest|ipvs) only+=("$1") ;;
+                *) echo "--only: unknown benchmark '${1:-}' (wire, backup, scale, memory, check-host, check-guest, ipvs)" >&2; exit 2 ;;
+            esac ;;
         --log) shift; log=$1 ;;
         *) echo "usage: $0 [--quick] [--only NAME...] [--log FILE]" >&2; exit 2 ;;
     esac
